@@ -1,0 +1,140 @@
+"""The one source of the DynamoDB table shapes: pynamodb models.
+
+The local stack creates its tables from these models, and the CDK app builds (or is
+checked against) the same key schemas, indexes and TTL attributes.
+
+Table names are not known at import: ``bind_tables`` sets them once per cold start.
+"""
+
+from __future__ import annotations
+
+from pynamodb.attributes import (
+    BooleanAttribute,
+    NumberAttribute,
+    TTLAttribute,
+    UnicodeAttribute,
+    UTCDateTimeAttribute,
+    VersionAttribute,
+)
+from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.models import Model
+
+# Every user item carries this constant in ``list_pk`` so the listing indexes can
+# Query one partition in order instead of scanning the table. Marker items lack it,
+# which keeps them out of those (sparse) indexes.
+USER_LIST_PARTITION = "USER"
+
+
+def user_key(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def username_marker_key(username_key: str) -> str:
+    return f"USERNAME#{username_key}"
+
+
+def email_marker_key(email_key: str) -> str:
+    return f"EMAIL#{email_key}"
+
+
+class UsersByCreatedAt(GlobalSecondaryIndex["UserItem"]):
+    class Meta:
+        index_name = "users_by_created_at"
+        projection = AllProjection()
+
+    list_pk = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
+class UsersByUsername(GlobalSecondaryIndex["UserItem"]):
+    class Meta:
+        index_name = "users_by_username"
+        projection = AllProjection()
+
+    list_pk = UnicodeAttribute(hash_key=True)
+    username_lower = UnicodeAttribute(range_key=True)
+
+
+class UserItem(Model):
+    """A user: ``pk`` is ``USER#<id>``."""
+
+    class Meta:
+        table_name = "strata-users"
+        billing_mode = "PAY_PER_REQUEST"
+
+    pk = UnicodeAttribute(hash_key=True)
+    id = UnicodeAttribute()
+    username = UnicodeAttribute()
+    username_lower = UnicodeAttribute()
+    email = UnicodeAttribute()
+    email_lower = UnicodeAttribute()
+    password_hash = UnicodeAttribute()
+    role = UnicodeAttribute()
+    is_active = BooleanAttribute()
+    created_at = UTCDateTimeAttribute()
+    session_epoch = NumberAttribute(default=0)
+    list_pk = UnicodeAttribute(default=USER_LIST_PARTITION)
+    version = VersionAttribute()
+
+    by_created_at = UsersByCreatedAt()
+    by_username = UsersByUsername()
+
+
+class UniqueMarker(Model):
+    """Claims a username or an email in the users table: ``pk`` is ``USERNAME#<key>``
+    or ``EMAIL#<key>``. Written only with ``attribute_not_exists``, in the same
+    transaction as the user it points at."""
+
+    class Meta:
+        table_name = "strata-users"
+        billing_mode = "PAY_PER_REQUEST"
+
+    pk = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+
+
+class SessionsByUser(GlobalSecondaryIndex["SessionItem"]):
+    class Meta:
+        index_name = "sessions_by_user"
+        projection = KeysOnlyProjection()
+
+    user_id = UnicodeAttribute(hash_key=True)
+
+
+class SessionItem(Model):
+    """A login session. ``expires_at`` is the TTL attribute; reads still compare it
+    with the clock, because TTL deletion can lag by hours."""
+
+    class Meta:
+        table_name = "strata-sessions"
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)
+    user_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+    epoch = NumberAttribute(default=0)
+
+    by_user = SessionsByUser()
+
+
+# Models that own a table: the ones to create, in table order.
+TABLE_MODELS: tuple[type[Model], ...] = (UserItem, SessionItem)
+ALL_MODELS: tuple[type[Model], ...] = (UserItem, UniqueMarker, SessionItem)
+
+
+def bind_tables(users_table: str, sessions_table: str, region: str) -> None:
+    """Point the models at the stage's tables. Call once per cold start, before use.
+
+    Endpoints come from the environment (``AWS_ENDPOINT_URL``), never from here, so
+    the same code talks to moto locally and to DynamoDB in AWS.
+    """
+    for model, name in (
+        (UserItem, users_table),
+        (UniqueMarker, users_table),
+        (SessionItem, sessions_table),
+    ):
+        model.Meta.table_name = name
+        model.Meta.region = region
+        # A connection caches its table and client: drop it so the next use rebinds.
+        model._connection = None

@@ -1,0 +1,107 @@
+"""``SessionStore`` on DynamoDB."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, UpdateError
+
+from core.adapters.dynamodb.errors import storage_errors
+from core.adapters.dynamodb.models import SessionItem, UserItem, user_key
+from core.adapters.dynamodb.users import to_domain as user_to_domain
+from core.domain.session import Session
+from core.domain.user import User
+
+# BatchGetItem may hand back keys it did not get to; retrying a few times is what
+# AWS asks for. Two keys almost never need more than one try.
+_BATCH_TRIES = 3
+
+
+def to_domain(item: SessionItem) -> Session:
+    return Session(
+        id=item.id,
+        user_id=item.user_id,
+        created_at=item.created_at,
+        expires_at=item.expires_at,
+        epoch=int(item.epoch),
+    )
+
+
+class DynamoSessionStore:
+    """Sessions in their own table, with an index by user to end them all at once."""
+
+    def add(self, session: Session) -> None:
+        with storage_errors():
+            SessionItem(
+                id=session.id,
+                user_id=session.user_id,
+                created_at=session.created_at,
+                expires_at=session.expires_at,
+                epoch=session.epoch,
+            ).save(condition=SessionItem.id.does_not_exist())
+
+    def get_with_user(
+        self, session_id: str, user_id: str
+    ) -> tuple[Session | None, User | None]:
+        sessions_table = SessionItem.Meta.table_name
+        users_table = UserItem.Meta.table_name
+        request: dict[str, Any] = {
+            sessions_table: {"Keys": [{"id": {"S": session_id}}], "ConsistentRead": True},
+            users_table: {
+                "Keys": [{"pk": {"S": user_key(user_id)}}],
+                "ConsistentRead": True,
+            },
+        }
+        found: dict[str, list[dict[str, Any]]] = {sessions_table: [], users_table: []}
+        client = SessionItem._get_connection().connection.client
+        with storage_errors():
+            for _ in range(_BATCH_TRIES):
+                response = client.batch_get_item(RequestItems=request)
+                for table, items in response.get("Responses", {}).items():
+                    found[table].extend(items)
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+        session = (
+            to_domain(SessionItem.from_raw_data(found[sessions_table][0]))
+            if found[sessions_table]
+            else None
+        )
+        user = (
+            user_to_domain(UserItem.from_raw_data(found[users_table][0]))
+            if found[users_table]
+            else None
+        )
+        return session, user
+
+    def update(self, session: Session) -> None:
+        item = SessionItem(id=session.id)
+        with storage_errors():
+            try:
+                item.update(
+                    actions=[
+                        SessionItem.expires_at.set(session.expires_at),
+                        SessionItem.epoch.set(session.epoch),
+                    ],
+                    condition=SessionItem.id.exists(),
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code != "ConditionalCheckFailedException":
+                    raise
+
+    def delete(self, session_id: str) -> None:
+        with storage_errors():
+            try:
+                SessionItem(id=session_id).delete()
+            except DoesNotExist:
+                pass
+
+    def delete_all_for_user(self, user_id: str, keep: str | None = None) -> int:
+        ended = 0
+        with storage_errors():
+            with SessionItem.batch_write() as batch:
+                for item in SessionItem.by_user.query(user_id):
+                    if item.id != keep:
+                        batch.delete(item)
+                        ended += 1
+        return ended

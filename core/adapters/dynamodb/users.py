@@ -1,0 +1,185 @@
+"""``UserRepository`` on DynamoDB."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from typing import Any
+
+from pynamodb.connection import Connection
+from pynamodb.exceptions import (
+    DoesNotExist,
+    PutError,
+    TransactWriteError,
+    UpdateError,
+)
+from pynamodb.transactions import TransactWrite
+
+from core.adapters.dynamodb.errors import storage_errors
+from core.adapters.dynamodb.models import (
+    USER_LIST_PARTITION,
+    UniqueMarker,
+    UserItem,
+    email_marker_key,
+    user_key,
+    username_marker_key,
+)
+from core.application.errors import (
+    ConcurrentUpdate,
+    EmailTaken,
+    InvalidCursor,
+    UsernameTaken,
+)
+from core.application.ports import Position, SortOrder, UserPage, UserSort
+from core.domain.user import Email, Role, User, Username
+
+CONDITIONAL_FAILED = "ConditionalCheckFailed"
+
+
+def to_domain(item: UserItem) -> User:
+    return User(
+        id=item.id,
+        username=Username(item.username),
+        email=Email(item.email),
+        password_hash=item.password_hash,
+        role=Role(item.role),
+        is_active=item.is_active,
+        created_at=item.created_at,
+        session_epoch=int(item.session_epoch),
+        version=int(item.version or 0),
+    )
+
+
+def to_item(user: User) -> UserItem:
+    item = UserItem(
+        pk=user_key(user.id),
+        id=user.id,
+        username=user.username.value,
+        username_lower=user.username.key,
+        email=user.email.value,
+        email_lower=user.email.key,
+        password_hash=user.password_hash,
+        role=user.role.value,
+        is_active=user.is_active,
+        created_at=user.created_at,
+        session_epoch=user.session_epoch,
+    )
+    # pynamodb's VersionAttribute: unset means "must not exist yet", and a set one
+    # makes the write conditional on the stored version still being this one.
+    if user.version:
+        item.version = user.version
+    return item
+
+
+class DynamoUserRepository:
+    """Users and their uniqueness markers in one table (see ``models``)."""
+
+    def add(self, user: User) -> None:
+        item = to_item(user)
+        with storage_errors():
+            try:
+                with TransactWrite(connection=self._connection()) as transaction:
+                    # The order of these writes is read back from the
+                    # cancellation reasons below.
+                    transaction.save(
+                        UniqueMarker(
+                            pk=username_marker_key(user.username.key), user_id=user.id
+                        ),
+                        condition=UniqueMarker.pk.does_not_exist(),
+                    )
+                    transaction.save(
+                        UniqueMarker(pk=email_marker_key(user.email.key), user_id=user.id),
+                        condition=UniqueMarker.pk.does_not_exist(),
+                    )
+                    transaction.save(item)
+            except TransactWriteError as exc:
+                reasons = exc.cancellation_reasons or []
+                codes = [reason.code if reason else None for reason in reasons]
+                if codes[:1] == [CONDITIONAL_FAILED]:
+                    raise UsernameTaken() from None
+                if codes[1:2] == [CONDITIONAL_FAILED]:
+                    raise EmailTaken() from None
+                raise
+
+    def get(self, user_id: str) -> User | None:
+        with storage_errors():
+            try:
+                return to_domain(UserItem.get(user_key(user_id), consistent_read=True))
+            except DoesNotExist:
+                return None
+
+    def get_by_username(self, username_key: str) -> User | None:
+        with storage_errors():
+            try:
+                marker = UniqueMarker.get(
+                    username_marker_key(username_key), consistent_read=True
+                )
+            except DoesNotExist:
+                return None
+        return self.get(marker.user_id)
+
+    def save(self, user: User) -> User:
+        item = to_item(user)
+        with storage_errors():
+            try:
+                item.save()
+            except (PutError, UpdateError) as exc:
+                if exc.cause_response_code == "ConditionalCheckFailedException":
+                    raise ConcurrentUpdate() from None
+                raise
+        return replace(user, version=int(item.version))
+
+    def list_page(
+        self,
+        sort: UserSort,
+        order: SortOrder,
+        limit: int,
+        start: Position | None,
+    ) -> UserPage:
+        index: Any = (
+            UserItem.by_username if sort is UserSort.USERNAME else UserItem.by_created_at
+        )
+        range_name = "username_lower" if sort is UserSort.USERNAME else "created_at"
+        start_key = _start_key(start, range_name) if start is not None else None
+        with storage_errors():
+            # One item more than asked tells, in the same Query, whether a next page
+            # exists, so the last page never carries a cursor to an empty one.
+            results = index.query(
+                USER_LIST_PARTITION,
+                scan_index_forward=order is SortOrder.ASC,
+                limit=limit + 1,
+                page_size=limit + 1,
+                last_evaluated_key=start_key,
+            )
+            items = list(results)
+        page = items[:limit]
+        next_position = None
+        if len(items) > limit:
+            last = page[-1]
+            next_position = {
+                "pk": last.pk,
+                range_name: str(getattr(UserItem, range_name).serialize(
+                    getattr(last, range_name)
+                )),
+            }
+        return UserPage(items=[to_domain(i) for i in page], next_position=next_position)
+
+    @staticmethod
+    def _connection() -> Connection:
+        return UserItem._get_connection().connection
+
+
+def _start_key(position: Position, range_name: str) -> dict[str, dict[str, str]]:
+    # The position is signed by us, but a cursor minted for one index must never be
+    # replayed against another: check its shape before DynamoDB sees it.
+    expected = {"pk", range_name}
+    if set(position) != expected or not all(
+        isinstance(v, str) for v in position.values()
+    ):
+        raise InvalidCursor()
+    if not position["pk"].startswith("USER#"):
+        raise InvalidCursor()
+    return {
+        "pk": {"S": position["pk"]},
+        "list_pk": {"S": USER_LIST_PARTITION},
+        range_name: {"S": position[range_name]},
+    }

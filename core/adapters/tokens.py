@@ -1,0 +1,49 @@
+"""``TokenCodec`` as a JWT signed with HS256."""
+
+from __future__ import annotations
+
+from datetime import datetime, timezone
+
+import jwt
+
+from core.application.errors import NotAuthenticated
+from core.application.ports import TokenClaims
+from core.domain.session import Session
+
+ALGORITHM = "HS256"
+
+
+class JwtTokenCodec:
+    """HS256 only: the algorithm is pinned on reading, so ``none`` and key-confusion
+    tokens are refused. The token expires with its session."""
+
+    def __init__(self, secret: str) -> None:
+        self._secret = secret
+
+    def issue(self, session: Session) -> str:
+        claims = {
+            "sid": session.id,
+            "sub": session.user_id,
+            "exp": int(session.expires_at.timestamp()),
+            "iat": int(session.created_at.timestamp()),
+        }
+        return jwt.encode(claims, self._secret, algorithm=ALGORITHM)
+
+    def read(self, token: str) -> TokenClaims:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=[ALGORITHM],
+                options={"require": ["exp", "sid", "sub"]},
+            )
+        except jwt.PyJWTError:
+            raise NotAuthenticated() from None
+        sid, sub = claims.get("sid"), claims.get("sub")
+        if not isinstance(sid, str) or not isinstance(sub, str) or not sid or not sub:
+            raise NotAuthenticated()
+        return TokenClaims(
+            session_id=sid,
+            user_id=sub,
+            expires_at=datetime.fromtimestamp(claims["exp"], tz=timezone.utc),
+        )

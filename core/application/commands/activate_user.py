@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.application.authorization import can_manage, require
+from core.application.lookups import load_user_by_username
+from core.application.ports import UserRepository
+from core.domain.user import User
+
+
+@dataclass(frozen=True, slots=True)
+class ActivateUser:
+    """An admin lets a deactivated subordinate log in again."""
+
+    users: UserRepository
+
+    def execute(self, actor: User, username: str) -> None:
+        target = load_user_by_username(self.users, username)
+        require(can_manage(actor, target))
+        if not target.is_active:
+            self.users.save(target.activated())

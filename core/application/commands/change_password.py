@@ -1,0 +1,53 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.application.authorization import can_set_password, require
+from core.application.errors import CurrentPasswordRequired, WrongPassword
+from core.application.lookups import load_user_by_username
+from core.application.ports import PasswordHasher, SessionStore, UserRepository
+from core.domain.password import PasswordPolicy
+from core.domain.session import Session
+from core.domain.user import User
+
+
+@dataclass(frozen=True, slots=True)
+class ChangePassword:
+    """Sets a user's password: one's own (proving the current one), or a
+    subordinate's as an admin.
+
+    Changing one's own keeps the session it is done from and ends every other;
+    an admin's change ends all of the target's sessions.
+    """
+
+    users: UserRepository
+    sessions: SessionStore
+    hasher: PasswordHasher
+    policy: PasswordPolicy
+
+    def execute(
+        self,
+        actor: User,
+        actor_session: Session,
+        username: str,
+        password: str,
+        current_password: str | None,
+    ) -> None:
+        target = load_user_by_username(self.users, username)
+        require(can_set_password(actor, target))
+        self.policy.check(password)
+        is_self = target.id == actor.id
+        if is_self:
+            if current_password is None:
+                raise CurrentPasswordRequired()
+            if not self.hasher.verify(current_password, target.password_hash):
+                raise WrongPassword()
+        # Bumping the epoch invalidates every session at once, before the slower
+        # per-item cleanup below; the caller's own session is then moved to the new
+        # epoch so it survives.
+        updated = self.users.save(target.with_password(self.hasher.hash(password)))
+        if is_self:
+            self.sessions.update(actor_session.in_epoch(updated.session_epoch))
+            self.sessions.delete_all_for_user(target.id, keep=actor_session.id)
+        else:
+            self.sessions.delete_all_for_user(target.id)

@@ -1,0 +1,27 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.application.authorization import can_manage, require
+from core.application.lookups import load_user_by_username
+from core.application.ports import SessionStore, UserRepository
+from core.domain.user import User
+
+
+@dataclass(frozen=True, slots=True)
+class DeactivateUser:
+    """An admin stops a subordinate from logging in and ends all their sessions.
+
+    The stored epoch bump refuses every open session from the next request on; the
+    session items are then deleted as well.
+    """
+
+    users: UserRepository
+    sessions: SessionStore
+
+    def execute(self, actor: User, username: str) -> None:
+        target = load_user_by_username(self.users, username)
+        require(can_manage(actor, target))
+        if target.is_active:
+            self.users.save(target.deactivated())
+        self.sessions.delete_all_for_user(target.id)

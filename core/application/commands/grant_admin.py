@@ -1,0 +1,21 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.application.authorization import can_change_admin_rights, require
+from core.application.lookups import load_user_by_username
+from core.application.ports import UserRepository
+from core.domain.user import Role, User
+
+
+@dataclass(frozen=True, slots=True)
+class GrantAdmin:
+    """A super admin makes a user an admin; granting it to an admin changes nothing."""
+
+    users: UserRepository
+
+    def execute(self, actor: User, username: str) -> None:
+        target = load_user_by_username(self.users, username)
+        require(can_change_admin_rights(actor, target))
+        if target.role is not Role.ADMIN:
+            self.users.save(target.with_role(Role.ADMIN))

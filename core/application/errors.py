@@ -1,0 +1,87 @@
+"""Application errors: a use case refused to proceed.
+
+Each carries a stable ``code``; ``functions.runtime.errors`` maps the types to HTTP.
+"""
+
+from __future__ import annotations
+
+
+class ApplicationError(Exception):
+    """Base of every error an interactor raises on purpose."""
+
+    code = "application_error"
+    default_message = "the request could not be completed"
+
+    def __init__(self, message: str | None = None) -> None:
+        self.message = message or self.default_message
+        super().__init__(self.message)
+
+
+class NotAuthenticated(ApplicationError):
+    code = "not_authenticated"
+    default_message = "log in first"
+
+
+class InvalidCredentials(ApplicationError):
+    code = "invalid_credentials"
+    default_message = "wrong username or password"
+
+
+class AccountInactive(ApplicationError):
+    code = "account_inactive"
+    default_message = "this account is deactivated"
+
+
+class AlreadyAuthenticated(ApplicationError):
+    code = "already_authenticated"
+    default_message = "log out first"
+
+
+class PermissionDenied(ApplicationError):
+    code = "forbidden"
+    default_message = "you may not do this"
+
+
+class WrongPassword(ApplicationError):
+    code = "wrong_password"
+    default_message = "the current password is wrong"
+
+
+class UserNotFound(ApplicationError):
+    code = "user_not_found"
+    default_message = "no such user"
+
+
+class UsernameTaken(ApplicationError):
+    code = "username_taken"
+    default_message = "this username is taken"
+
+
+class EmailTaken(ApplicationError):
+    code = "email_taken"
+    default_message = "this email is already registered"
+
+
+class InvalidCursor(ApplicationError):
+    code = "invalid_cursor"
+    default_message = "the cursor is not valid for this query"
+
+
+class ConcurrentUpdate(ApplicationError):
+    code = "concurrent_update"
+    default_message = "the resource changed meanwhile; try again"
+
+
+class DependencyUnavailable(ApplicationError):
+    code = "dependency_unavailable"
+    default_message = "a service we depend on is unavailable; try again"
+
+
+class CurrentPasswordRequired(ApplicationError):
+    code = "current_password_required"
+    default_message = "send current_password to change your own password"
+
+
+class InvalidPageRequest(ApplicationError):
+    code = "invalid_page_request"
+    default_message = "limit must be between 1 and 100"

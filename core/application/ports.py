@@ -1,0 +1,146 @@
+"""Ports: what the application needs from the outside world, named by what it is.
+
+Adapters in ``core.adapters`` implement them; tests use in-memory fakes.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from enum import Enum
+from typing import Protocol
+
+from core.domain.session import Session
+from core.domain.user import User
+
+
+class UserSort(str, Enum):
+    USERNAME = "username"
+    CREATED_AT = "created_at"
+
+
+class SortOrder(str, Enum):
+    ASC = "asc"
+    DESC = "desc"
+
+
+# Where a listing stopped: storage keys, opaque to the application.
+Position = Mapping[str, str]
+
+
+@dataclass(frozen=True, slots=True)
+class UserPage:
+    items: Sequence[User]
+    next_position: Position | None
+
+
+class UserRepository(Protocol):
+    """Stores users; usernames and emails are unique case-insensitively.
+
+    ``add`` is atomic: it stores the user and claims the username and the email, or
+    raises ``UsernameTaken`` / ``EmailTaken`` and stores nothing. ``save`` writes only
+    if the stored ``version`` is still the one read, else raises ``ConcurrentUpdate``.
+    """
+
+    def add(self, user: User) -> None: ...
+
+    def get(self, user_id: str) -> User | None: ...
+
+    def get_by_username(self, username_key: str) -> User | None: ...
+
+    def save(self, user: User) -> User:
+        """Store ``user`` and return it with its new version."""
+        ...
+
+    def list_page(
+        self,
+        sort: UserSort,
+        order: SortOrder,
+        limit: int,
+        start: Position | None,
+    ) -> UserPage:
+        """One page of users in the given order, without scanning the table.
+
+        ``start`` is a position returned by an earlier page of the same sort and
+        order; ``next_position`` is ``None`` on the last page.
+        """
+        ...
+
+
+class SessionStore(Protocol):
+    """Stores sessions. Reads check expiry themselves: storage TTL deletion lags."""
+
+    def add(self, session: Session) -> None: ...
+
+    def get_with_user(
+        self, session_id: str, user_id: str
+    ) -> tuple[Session | None, User | None]:
+        """The session and the user it should belong to, fetched in one round trip."""
+        ...
+
+    def update(self, session: Session) -> None:
+        """Rewrite expiry and epoch of a session that still exists; a no-op otherwise."""
+        ...
+
+    def delete(self, session_id: str) -> None: ...
+
+    def delete_all_for_user(self, user_id: str, keep: str | None = None) -> int:
+        """End every session of ``user_id`` but ``keep``; returns how many ended."""
+        ...
+
+
+class PasswordHasher(Protocol):
+    """Turns passwords into slow, salted, peppered hashes and checks them."""
+
+    def hash(self, password: str) -> str: ...
+
+    def verify(self, password: str, password_hash: str) -> bool: ...
+
+    def dummy_verify(self, password: str) -> None:
+        """Spend the time of one ``verify`` on nothing, so that a missing user and a
+        wrong password cannot be told apart by timing."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    session_id: str
+    user_id: str
+    expires_at: datetime
+
+
+class TokenCodec(Protocol):
+    """Issues the signed token that names a session, and reads it back.
+
+    ``read`` raises ``NotAuthenticated`` for anything but an authentic, unexpired
+    token; it never touches storage.
+    """
+
+    def issue(self, session: Session) -> str: ...
+
+    def read(self, token: str) -> TokenClaims: ...
+
+
+class CursorCodec(Protocol):
+    """Turns a storage position into an opaque, tamper-proof cursor and back.
+
+    A cursor is bound to its ``scope`` (the query it came from): ``decode`` raises
+    ``InvalidCursor`` for a forged, altered or foreign cursor.
+    """
+
+    def encode(self, position: Position, scope: str) -> str: ...
+
+    def decode(self, cursor: str, scope: str) -> Position: ...
+
+
+class Clock(Protocol):
+    """The current time, timezone-aware UTC."""
+
+    def now(self) -> datetime: ...
+
+
+class IdGenerator(Protocol):
+    """Fresh unique ids for users and sessions, unguessable where they must be."""
+
+    def new_id(self) -> str: ...

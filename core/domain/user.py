@@ -1,0 +1,118 @@
+"""The user entity and the value objects it is made of."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, replace
+from datetime import datetime
+from enum import Enum
+
+from core.domain.errors import InvalidEmail, InvalidRole, InvalidUsername
+
+
+class Role(str, Enum):
+    USER = "user"
+    ADMIN = "admin"
+    SUPER_ADMIN = "super_admin"
+
+    @classmethod
+    def parse(cls, value: str) -> Role:
+        try:
+            return cls(value)
+        except ValueError:
+            raise InvalidRole(f"unknown role {value!r}") from None
+
+
+USERNAME_MIN = 5
+USERNAME_MAX = 20
+# Letters or digits, with single separators between them: this one pattern gives
+# "starts and ends with a letter or digit" and "no two separators in a row".
+_USERNAME_RE = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
+
+
+@dataclass(frozen=True, slots=True)
+class Username:
+    """A username as typed; compared and stored uniquely by its lower-case ``key``."""
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if not USERNAME_MIN <= len(self.value) <= USERNAME_MAX:
+            raise InvalidUsername(
+                f"username must be {USERNAME_MIN} to {USERNAME_MAX} characters long"
+            )
+        if not _USERNAME_RE.fullmatch(self.value):
+            raise InvalidUsername(
+                "username may contain letters, digits and . _ -, must start and end "
+                "with a letter or digit, and may not have two of . _ - in a row"
+            )
+
+    @property
+    def key(self) -> str:
+        return self.value.lower()
+
+    def __str__(self) -> str:
+        return self.value
+
+
+EMAIL_MAX = 254
+_EMAIL_RE = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+
+
+@dataclass(frozen=True, slots=True)
+class Email:
+    """An email address; unique case-insensitively through its ``key``.
+
+    The check is deliberately shallow: only a delivered message proves an address.
+    """
+
+    value: str
+
+    def __post_init__(self) -> None:
+        if len(self.value) > EMAIL_MAX or not _EMAIL_RE.fullmatch(self.value):
+            raise InvalidEmail("email must look like name@example.com")
+
+    @property
+    def key(self) -> str:
+        return self.value.lower()
+
+    def __str__(self) -> str:
+        return self.value
+
+
+@dataclass(frozen=True, slots=True)
+class User:
+    """A person who can log in.
+
+    ``session_epoch`` increases whenever every existing session of the user must stop
+    working (password change, deactivation); a session is valid only for the epoch it
+    was created in. ``version`` guards concurrent updates of the stored item.
+    """
+
+    id: str
+    username: Username
+    email: Email
+    password_hash: str
+    role: Role
+    is_active: bool
+    created_at: datetime
+    session_epoch: int = 0
+    version: int = 0
+
+    @property
+    def is_admin(self) -> bool:
+        return self.role in (Role.ADMIN, Role.SUPER_ADMIN)
+
+    def with_role(self, role: Role) -> User:
+        return replace(self, role=role)
+
+    def activated(self) -> User:
+        return replace(self, is_active=True)
+
+    def deactivated(self) -> User:
+        return replace(self, is_active=False, session_epoch=self.session_epoch + 1)
+
+    def with_password(self, password_hash: str) -> User:
+        return replace(
+            self, password_hash=password_hash, session_epoch=self.session_epoch + 1
+        )

@@ -1,0 +1,79 @@
+"""The endpoint catalog: every HTTP endpoint once, as plain data.
+
+The CDK app builds one Lambda and one route per entry and grants exactly its
+``permissions``; the local dev server mounts every entry's router; tests check that
+catalog, routers and the DynamoDB calls each endpoint really makes all agree.
+
+Permissions name a table and an access: ``users:read``, ``users:write``,
+``sessions:read``, ``sessions:write``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+USERS_READ = "users:read"
+USERS_WRITE = "users:write"
+SESSIONS_READ = "sessions:read"
+SESSIONS_WRITE = "sessions:write"
+
+# What every route behind the session cookie needs: read session and user, renew.
+_AUTHENTICATED = (USERS_READ, SESSIONS_READ, SESSIONS_WRITE)
+
+
+@dataclass(frozen=True, slots=True)
+class Endpoint:
+    name: str
+    method: str
+    path: str
+    module: str
+    permissions: tuple[str, ...] = ()
+
+
+ENDPOINTS: tuple[Endpoint, ...] = (
+    Endpoint("root", "GET", "/", "functions.http.root"),
+    Endpoint("health", "GET", "/api/v1/", "functions.http.health"),
+    Endpoint(
+        "signup", "POST", "/api/v1/account/signup", "functions.http.signup",
+        (USERS_READ, USERS_WRITE, SESSIONS_READ),
+    ),
+    Endpoint(
+        "login", "POST", "/api/v1/account/login", "functions.http.login",
+        (USERS_READ, SESSIONS_READ, SESSIONS_WRITE),
+    ),
+    Endpoint(
+        "logout", "POST", "/api/v1/account/logout", "functions.http.logout",
+        _AUTHENTICATED,
+    ),
+    Endpoint("me", "GET", "/api/v1/account/me", "functions.http.me", _AUTHENTICATED),
+    Endpoint(
+        "create_user", "POST", "/api/v1/users", "functions.http.create_user",
+        (*_AUTHENTICATED, USERS_WRITE),
+    ),
+    Endpoint(
+        "list_users", "GET", "/api/v1/users", "functions.http.list_users",
+        _AUTHENTICATED,
+    ),
+    Endpoint(
+        "change_password", "PATCH", "/api/v1/users/{username}/password",
+        "functions.http.change_password", (*_AUTHENTICATED, USERS_WRITE),
+    ),
+    Endpoint(
+        "grant_admin", "PATCH", "/api/v1/users/{username}/grant-admin",
+        "functions.http.grant_admin", (*_AUTHENTICATED, USERS_WRITE),
+    ),
+    Endpoint(
+        "revoke_admin", "PATCH", "/api/v1/users/{username}/revoke-admin",
+        "functions.http.revoke_admin", (*_AUTHENTICATED, USERS_WRITE),
+    ),
+    Endpoint(
+        "activate_user", "PATCH", "/api/v1/users/{username}/activate",
+        "functions.http.activate_user", (*_AUTHENTICATED, USERS_WRITE),
+    ),
+    Endpoint(
+        "deactivate_user", "PATCH", "/api/v1/users/{username}/deactivate",
+        "functions.http.deactivate_user", (*_AUTHENTICATED, USERS_WRITE),
+    ),
+)
+
+BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}

@@ -1,0 +1,39 @@
+"""The app factory: one small FastAPI app per Lambda, or all routers for local use."""
+
+from __future__ import annotations
+
+import os
+
+from fastapi import APIRouter, FastAPI
+from mangum import Mangum
+
+from functions.runtime.errors import install_error_handlers
+from functions.runtime.middleware import GuardMiddleware
+
+API_TITLE = "Strata"
+API_VERSION = "0.1.0"
+_DEFAULT_MAX_BODY = 64 * 1024
+
+
+def create_app(*routers: APIRouter, docs: bool = False) -> FastAPI:
+    """An app holding ``routers``; ``docs`` serves ``/docs`` and ``/openapi.json``."""
+    app = FastAPI(
+        title=API_TITLE,
+        version=API_VERSION,
+        docs_url="/docs" if docs else None,
+        redoc_url=None,
+        openapi_url="/openapi.json" if docs else None,
+    )
+    install_error_handlers(app)
+    # Read straight from the environment: building full settings here would move
+    # their cost into every cold import.
+    max_body = int(os.environ.get("STRATA_MAX_BODY_BYTES", _DEFAULT_MAX_BODY))
+    app.add_middleware(GuardMiddleware, max_body_bytes=max_body)
+    for router in routers:
+        app.include_router(router)
+    return app
+
+
+def lambda_handler(router: APIRouter) -> Mangum:
+    """The Lambda entry point for one endpoint: Mangum around an app of one router."""
+    return Mangum(create_app(router), lifespan="off")

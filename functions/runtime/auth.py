@@ -1,0 +1,68 @@
+"""The auth dependencies: the session cookie in, the current user out.
+
+``CurrentAuth`` refuses anonymous requests and renews a session that runs low,
+re-issuing the cookie on the same response. ``OptionalAuth`` only tells whether a
+valid session came along (sign-up and log-in refuse logged-in users).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import Depends, Request, Response
+
+from core.application.commands.authenticate import Authenticated
+from core.application.errors import NotAuthenticated
+from functions.runtime.container import Container, get_container
+
+COOKIE_NAME = "access_token"
+
+ContainerDep = Annotated[Container, Depends(get_container)]
+
+
+def set_session_cookie(response: Response, token: str, container: Container) -> None:
+    response.set_cookie(
+        COOKIE_NAME,
+        token,
+        max_age=container.settings.session_ttl_seconds,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=container.settings.cookie_secure,
+    )
+
+
+def clear_session_cookie(response: Response, container: Container) -> None:
+    response.delete_cookie(
+        COOKIE_NAME,
+        path="/",
+        httponly=True,
+        samesite="lax",
+        secure=container.settings.cookie_secure,
+    )
+
+
+def _current_auth(
+    request: Request, response: Response, container: ContainerDep
+) -> Authenticated:
+    token = request.cookies.get(COOKIE_NAME)
+    if not token:
+        raise NotAuthenticated()
+    auth = container.authenticate().execute(token)
+    if auth.renewed_token is not None:
+        set_session_cookie(response, auth.renewed_token, container)
+    return auth
+
+
+def _optional_auth(request: Request, container: ContainerDep) -> Authenticated | None:
+    token = request.cookies.get(COOKIE_NAME)
+    if not token:
+        return None
+    try:
+        return container.authenticate().execute(token, renew=False)
+    except NotAuthenticated:
+        return None
+
+
+CurrentAuth = Annotated[Authenticated, Depends(_current_auth)]
+OptionalAuth = Annotated[Authenticated | None, Depends(_optional_auth)]

@@ -1,0 +1,110 @@
+"""The one table from core error types to HTTP statuses, and the handlers that use it.
+
+Core raises typed errors with stable codes; only this module knows HTTP. Anything
+unexpected becomes a 500 that carries no internals.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.application import errors as app
+from core.domain import errors as domain
+from functions.runtime.problems import problem_response
+
+logger = logging.getLogger("strata")
+
+# error type -> (status, the body field a 422 points at, if any)
+ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
+    domain.InvalidUsername: (422, "username"),
+    domain.InvalidEmail: (422, "email"),
+    domain.InvalidPassword: (422, "password"),
+    domain.InvalidRole: (422, "role"),
+    app.CurrentPasswordRequired: (422, "current_password"),
+    app.InvalidCursor: (422, "cursor"),
+    app.InvalidPageRequest: (422, "limit"),
+    app.NotAuthenticated: (401, None),
+    app.InvalidCredentials: (401, None),
+    app.AccountInactive: (403, None),
+    app.AlreadyAuthenticated: (403, None),
+    app.PermissionDenied: (403, None),
+    app.WrongPassword: (403, None),
+    app.UserNotFound: (404, None),
+    app.UsernameTaken: (409, None),
+    app.EmailTaken: (409, None),
+    app.ConcurrentUpdate: (409, None),
+    app.DependencyUnavailable: (503, None),
+}
+
+_HTTP_CODES = {
+    404: "not_found",
+    405: "method_not_allowed",
+    413: "payload_too_large",
+    415: "unsupported_media_type",
+}
+
+
+def status_of(exc: Exception) -> tuple[int, str | None]:
+    for kind in type(exc).__mro__:
+        if kind in ERROR_STATUS:
+            return ERROR_STATUS[kind]
+    return 500, None
+
+
+def core_error_response(exc: domain.DomainError | app.ApplicationError) -> JSONResponse:
+    status, field = status_of(exc)
+    if status == 500:
+        return internal_error_response(exc)
+    errors = None
+    if status == 422:
+        location: list[str | int] = ["query" if field in ("cursor", "limit") else "body"]
+        errors = [{"loc": [*location, field] if field else location, "msg": exc.message}]
+    if isinstance(exc, app.DependencyUnavailable):
+        logger.error("dependency unavailable", exc_info=exc.__cause__ or exc)
+    return problem_response(status, exc.code, exc.message, errors)
+
+
+def internal_error_response(exc: BaseException) -> JSONResponse:
+    logger.error("unhandled error", exc_info=exc)
+    return problem_response(500, "internal_error", "something went wrong on our side")
+
+
+def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
+    # Only where and what: the rejected input is never echoed back.
+    return [
+        {"loc": [str(p) if not isinstance(p, int) else p for p in e.get("loc", ())],
+         "msg": str(e.get("msg", "invalid value"))}
+        for e in exc.errors()
+    ]
+
+
+def install_error_handlers(app_: FastAPI) -> None:
+    async def on_core_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, domain.DomainError | app.ApplicationError)
+        return core_error_response(exc)
+
+    async def on_validation_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, RequestValidationError)
+        return problem_response(
+            422, "invalid_input", "the request is not valid", _validation_errors(exc)
+        )
+
+    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+        assert isinstance(exc, StarletteHTTPException)
+        return problem_response(
+            exc.status_code,
+            _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}"),
+            str(exc.detail),
+            headers=exc.headers,
+        )
+
+    app_.add_exception_handler(domain.DomainError, on_core_error)
+    app_.add_exception_handler(app.ApplicationError, on_core_error)
+    app_.add_exception_handler(RequestValidationError, on_validation_error)
+    app_.add_exception_handler(StarletteHTTPException, on_http_error)
