@@ -134,6 +134,8 @@ def bind_tables(users_table: str, sessions_table: str, region: str) -> None:
         (UniqueMarker, users_table),
         (SessionItem, sessions_table),
     ):
+        if model.Meta.table_name == name and getattr(model.Meta, "region", None) == region:
+            continue
         model.Meta.table_name = name
         model.Meta.region = region
         # A connection caches its table and client: drop it so the next use rebinds.
