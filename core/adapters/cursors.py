@@ -32,10 +32,14 @@ class HmacCursorCodec:
         self._key = hmac.new(secret.encode(), b"strata-cursor", hashlib.sha256).digest()
 
     def _mac(self, scope: str, payload: bytes) -> bytes:
-        return hmac.new(self._key, scope.encode() + b"\0" + payload, hashlib.sha256).digest()
+        return hmac.new(
+            self._key, scope.encode() + b"\0" + payload, hashlib.sha256
+        ).digest()
 
     def encode(self, position: Position, scope: str) -> str:
-        payload = json.dumps(dict(position), sort_keys=True, separators=(",", ":")).encode()
+        payload = json.dumps(
+            dict(position), sort_keys=True, separators=(",", ":")
+        ).encode()
         return f"{_b64(payload)}.{_b64(self._mac(scope, payload))}"
 
     def decode(self, cursor: str, scope: str) -> Position:

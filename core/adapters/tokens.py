@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import UTC, datetime
 
 import jwt
 
@@ -45,5 +45,5 @@ class JwtTokenCodec:
         return TokenClaims(
             session_id=sid,
             user_id=sub,
-            expires_at=datetime.fromtimestamp(claims["exp"], tz=timezone.utc),
+            expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
         )

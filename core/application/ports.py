@@ -8,19 +8,19 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 from typing import Protocol
 
 from core.domain.session import Session
 from core.domain.user import User
 
 
-class UserSort(str, Enum):
+class UserSort(StrEnum):
     USERNAME = "username"
     CREATED_AT = "created_at"
 
 
-class SortOrder(str, Enum):
+class SortOrder(StrEnum):
     ASC = "asc"
     DESC = "desc"
 
@@ -80,7 +80,7 @@ class SessionStore(Protocol):
         ...
 
     def update(self, session: Session) -> None:
-        """Rewrite expiry and epoch of a session that still exists; a no-op otherwise."""
+        """Rewrite expiry and epoch of a session that still exists, else do nothing."""
         ...
 
     def delete(self, session_id: str) -> None: ...

@@ -20,7 +20,10 @@ class Session:
         return now >= self.expires_at
 
     def needs_renewal(self, now: datetime, ttl: timedelta, threshold: float) -> bool:
-        """True when less than ``threshold`` (a share of ``ttl``) of its life is left."""
+        """True when less than ``threshold`` (a share of ``ttl``) of its life is left.
+
+        Renewing early keeps an active user logged in without a write per request.
+        """
         return self.expires_at - now < ttl * threshold
 
     def renewed(self, now: datetime, ttl: timedelta) -> Session:

@@ -5,12 +5,12 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, replace
 from datetime import datetime
-from enum import Enum
+from enum import StrEnum
 
 from core.domain.errors import InvalidEmail, InvalidRole, InvalidUsername
 
 
-class Role(str, Enum):
+class Role(StrEnum):
     USER = "user"
     ADMIN = "admin"
     SUPER_ADMIN = "super_admin"

@@ -1,4 +1,5 @@
-"""PATCH /api/v1/users/{username}/activate : an admin lets a subordinate log in again."""
+"""PATCH /api/v1/users/{username}/activate : an admin lets a subordinate log in
+again."""
 
 from typing import Annotated
 

@@ -1,4 +1,5 @@
-"""PATCH /api/v1/users/{username}/deactivate : an admin deactivates a subordinate and ends their sessions."""
+"""PATCH /api/v1/users/{username}/deactivate : an admin deactivates a subordinate
+and ends all their sessions."""
 
 from typing import Annotated
 

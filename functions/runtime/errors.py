@@ -63,8 +63,12 @@ def core_error_response(exc: domain.DomainError | app.ApplicationError) -> JSONR
         return internal_error_response(exc)
     errors = None
     if status == 422:
-        location: list[str | int] = ["query" if field in ("cursor", "limit") else "body"]
-        errors = [{"loc": [*location, field] if field else location, "msg": exc.message}]
+        location: list[str | int] = [
+            "query" if field in ("cursor", "limit") else "body"
+        ]
+        errors = [
+            {"loc": [*location, field] if field else location, "msg": exc.message}
+        ]
     if isinstance(exc, app.DependencyUnavailable):
         logger.error("dependency unavailable", exc_info=exc.__cause__ or exc)
     return problem_response(status, exc.code, exc.message, errors)
@@ -78,8 +82,10 @@ def internal_error_response(exc: BaseException) -> JSONResponse:
 def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     # Only where and what: the rejected input is never echoed back.
     return [
-        {"loc": [str(p) if not isinstance(p, int) else p for p in e.get("loc", ())],
-         "msg": str(e.get("msg", "invalid value"))}
+        {
+            "loc": [str(p) if not isinstance(p, int) else p for p in e.get("loc", ())],
+            "msg": str(e.get("msg", "invalid value")),
+        }
         for e in exc.errors()
     ]
 

@@ -51,7 +51,9 @@ class GuardMiddleware:
             await send(message)
 
         for name, value in scope.get("headers", ()):
-            if name == b"content-length" and (not value.isdigit() or int(value) > limit):
+            if name == b"content-length" and (
+                not value.isdigit() or int(value) > limit
+            ):
                 await self._too_large(scope, receive, guarded_send)
                 return
 
@@ -67,6 +69,8 @@ class GuardMiddleware:
 
     async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
         response = problem_response(
-            413, "payload_too_large", f"the body may be at most {self.max_body_bytes} bytes"
+            413,
+            "payload_too_large",
+            f"the body may be at most {self.max_body_bytes} bytes",
         )
         await response(scope, receive, send)

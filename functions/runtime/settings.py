@@ -1,26 +1,30 @@
-"""Settings, read from ``STRATA_*`` environment variables once per cold start."""
+"""Settings, read from ``STRATA_*`` environment variables once per cold start.
+
+A plain pydantic model over ``os.environ``: pydantic is loaded by FastAPI anyway,
+while pydantic-settings would add its own imports to every cold start.
+"""
 
 from __future__ import annotations
 
+import os
+from collections.abc import Mapping
 from functools import lru_cache
 
-from pydantic import AliasChoices, Field, SecretStr, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
+
+ENV_PREFIX = "STRATA_"
 
 LOCAL_STAGE = "local"
 # Only the local stage may run on these; every other stage must be given secrets.
-_LOCAL_JWT_SECRET = "local-only-jwt-secret-never-use-it-in-aws-0123456789"
+_LOCAL_JWT_SECRET = "local-only-jwt-secret-never-use-it-in-aws-0123456789"  # noqa: S105
 _LOCAL_PEPPER = "local-only-pepper-never-use-it-in-aws"
 
 
-class Settings(BaseSettings):
-    model_config = SettingsConfigDict(env_prefix="STRATA_", frozen=True)
+class Settings(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="ignore")
 
     stage: str = LOCAL_STAGE
-    region: str = Field(
-        default="us-east-1",
-        validation_alias=AliasChoices("STRATA_REGION", "AWS_REGION", "AWS_DEFAULT_REGION"),
-    )
+    region: str = "us-east-1"
     users_table: str = "strata-local-users"
     sessions_table: str = "strata-local-sessions"
     jwt_secret: SecretStr = SecretStr("")
@@ -56,7 +60,22 @@ class Settings(BaseSettings):
     def pepper_value(self) -> str:
         return self.password_pepper.get_secret_value() or _LOCAL_PEPPER
 
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        """``STRATA_<FIELD>`` for each field; the region falls back to AWS's own."""
+        env = os.environ if environ is None else environ
+        values: dict[str, str] = {
+            name: env[ENV_PREFIX + name.upper()]
+            for name in cls.model_fields
+            if ENV_PREFIX + name.upper() in env
+        }
+        if "region" not in values:
+            region = env.get("AWS_REGION") or env.get("AWS_DEFAULT_REGION")
+            if region:
+                values["region"] = region
+        return cls.model_validate(values)
+
 
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
-    return Settings()
+    return Settings.from_env()

@@ -8,6 +8,8 @@ Table names are not known at import: ``bind_tables`` sets them once per cold sta
 
 from __future__ import annotations
 
+from typing import Any
+
 from pynamodb.attributes import (
     BooleanAttribute,
     NumberAttribute,
@@ -37,7 +39,7 @@ def email_marker_key(email_key: str) -> str:
     return f"EMAIL#{email_key}"
 
 
-class UsersByCreatedAt(GlobalSecondaryIndex["UserItem"]):
+class UsersByCreatedAt(GlobalSecondaryIndex["UserItem"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "users_by_created_at"
         projection = AllProjection()
@@ -46,7 +48,7 @@ class UsersByCreatedAt(GlobalSecondaryIndex["UserItem"]):
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
-class UsersByUsername(GlobalSecondaryIndex["UserItem"]):
+class UsersByUsername(GlobalSecondaryIndex["UserItem"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "users_by_username"
         projection = AllProjection()
@@ -93,7 +95,7 @@ class UniqueMarker(Model):
     user_id = UnicodeAttribute()
 
 
-class SessionsByUser(GlobalSecondaryIndex["SessionItem"]):
+class SessionsByUser(GlobalSecondaryIndex["SessionItem"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "sessions_by_user"
         projection = KeysOnlyProjection()
@@ -134,9 +136,10 @@ def bind_tables(users_table: str, sessions_table: str, region: str) -> None:
         (UniqueMarker, users_table),
         (SessionItem, sessions_table),
     ):
-        if model.Meta.table_name == name and getattr(model.Meta, "region", None) == region:
+        meta: Any = model.Meta
+        if meta.table_name == name and getattr(meta, "region", None) == region:
             continue
-        model.Meta.table_name = name
-        model.Meta.region = region
+        meta.table_name = name
+        meta.region = region
         # A connection caches its table and client: drop it so the next use rebinds.
         model._connection = None

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextlib import suppress
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
@@ -46,7 +47,10 @@ class DynamoSessionStore:
         sessions_table = SessionItem.Meta.table_name
         users_table = UserItem.Meta.table_name
         request: dict[str, Any] = {
-            sessions_table: {"Keys": [{"id": {"S": session_id}}], "ConsistentRead": True},
+            sessions_table: {
+                "Keys": [{"id": {"S": session_id}}],
+                "ConsistentRead": True,
+            },
             users_table: {
                 "Keys": [{"pk": {"S": user_key(user_id)}}],
                 "ConsistentRead": True,
@@ -90,18 +94,14 @@ class DynamoSessionStore:
                     raise
 
     def delete(self, session_id: str) -> None:
-        with storage_errors():
-            try:
-                SessionItem(id=session_id).delete()
-            except DoesNotExist:
-                pass
+        with storage_errors(), suppress(DoesNotExist):
+            SessionItem(id=session_id).delete()
 
     def delete_all_for_user(self, user_id: str, keep: str | None = None) -> int:
         ended = 0
-        with storage_errors():
-            with SessionItem.batch_write() as batch:
-                for item in SessionItem.by_user.query(user_id):
-                    if item.id != keep:
-                        batch.delete(item)
-                        ended += 1
+        with storage_errors(), SessionItem.batch_write() as batch:
+            for item in SessionItem.by_user.query(user_id):
+                if item.id != keep:
+                    batch.delete(item)
+                    ended += 1
         return ended

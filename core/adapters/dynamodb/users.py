@@ -87,7 +87,9 @@ class DynamoUserRepository:
                         condition=UniqueMarker.pk.does_not_exist(),
                     )
                     transaction.save(
-                        UniqueMarker(pk=email_marker_key(user.email.key), user_id=user.id),
+                        UniqueMarker(
+                            pk=email_marker_key(user.email.key), user_id=user.id
+                        ),
                         condition=UniqueMarker.pk.does_not_exist(),
                     )
                     transaction.save(item)
@@ -136,7 +138,9 @@ class DynamoUserRepository:
         start: Position | None,
     ) -> UserPage:
         index: Any = (
-            UserItem.by_username if sort is UserSort.USERNAME else UserItem.by_created_at
+            UserItem.by_username
+            if sort is UserSort.USERNAME
+            else UserItem.by_created_at
         )
         range_name = "username_lower" if sort is UserSort.USERNAME else "created_at"
         start_key = _start_key(start, range_name) if start is not None else None
@@ -157,9 +161,9 @@ class DynamoUserRepository:
             last = page[-1]
             next_position = {
                 "pk": last.pk,
-                range_name: str(getattr(UserItem, range_name).serialize(
-                    getattr(last, range_name)
-                )),
+                range_name: str(
+                    getattr(UserItem, range_name).serialize(getattr(last, range_name))
+                ),
             }
         return UserPage(items=[to_domain(i) for i in page], next_position=next_position)
 
