@@ -23,7 +23,9 @@ class BcryptPasswordHasher:
         self._rounds = rounds
 
     def _prehash(self, password: str) -> bytes:
-        digest = hmac.new(self._pepper, password.encode(), hashlib.sha256).digest()
+        # surrogatepass: a lone surrogate is still a password, not a crash.
+        data = password.encode("utf-8", "surrogatepass")
+        digest = hmac.new(self._pepper, data, hashlib.sha256).digest()
         return base64.b64encode(digest)
 
     def hash(self, password: str) -> str:

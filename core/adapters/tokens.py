@@ -39,11 +39,14 @@ class JwtTokenCodec:
             )
         except jwt.PyJWTError:
             raise NotAuthenticated() from None
-        sid, sub = claims.get("sid"), claims.get("sub")
+        sid, sub, exp = claims.get("sid"), claims.get("sub"), claims.get("exp")
         if not isinstance(sid, str) or not isinstance(sub, str) or not sid or not sub:
             raise NotAuthenticated()
-        return TokenClaims(
-            session_id=sid,
-            user_id=sub,
-            expires_at=datetime.fromtimestamp(claims["exp"], tz=UTC),
-        )
+        # PyJWT accepts a numeric string or a huge number as ``exp``; neither is ours.
+        if not isinstance(exp, int) or isinstance(exp, bool):
+            raise NotAuthenticated()
+        try:
+            expires_at = datetime.fromtimestamp(exp, tz=UTC)
+        except (OverflowError, OSError, ValueError):
+            raise NotAuthenticated() from None
+        return TokenClaims(session_id=sid, user_id=sub, expires_at=expires_at)

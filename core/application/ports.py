@@ -39,11 +39,12 @@ class UserRepository(Protocol):
     """Stores users; usernames and emails are unique case-insensitively.
 
     ``add`` is atomic: it stores the user and claims the username and the email, or
-    raises ``UsernameTaken`` / ``EmailTaken`` and stores nothing. ``save`` writes only
+    raises ``UsernameTaken`` / ``EmailTaken`` and stores nothing; it returns the user
+    as stored, with its first version. ``save`` writes only
     if the stored ``version`` is still the one read, else raises ``ConcurrentUpdate``.
     """
 
-    def add(self, user: User) -> None: ...
+    def add(self, user: User) -> User: ...
 
     def get(self, user_id: str) -> User | None: ...
 

@@ -33,5 +33,4 @@ class Registrar:
             is_active=True,
             created_at=self.clock.now(),
         )
-        self.users.add(user)
-        return user
+        return self.users.add(user)

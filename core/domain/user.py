@@ -56,7 +56,8 @@ class Username:
 
 
 EMAIL_MAX = 254
-_EMAIL_RE = re.compile(r"[^@\s]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# No control characters anywhere: the address ends up in mail headers.
+_EMAIL_RE = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
 
 
 @dataclass(frozen=True, slots=True)

@@ -73,7 +73,7 @@ def to_item(user: User) -> UserItem:
 class DynamoUserRepository:
     """Users and their uniqueness markers in one table (see ``models``)."""
 
-    def add(self, user: User) -> None:
+    def add(self, user: User) -> User:
         item = to_item(user)
         with storage_errors():
             try:
@@ -101,6 +101,7 @@ class DynamoUserRepository:
                 if codes[1:2] == [CONDITIONAL_FAILED]:
                     raise EmailTaken() from None
                 raise
+        return replace(user, version=int(item.version))
 
     def get(self, user_id: str) -> User | None:
         with storage_errors():

@@ -1,0 +1,311 @@
+"""In-memory fakes of the application's ports.
+
+Each fake honours the contract its port documents in ``core.application.ports`` (not
+just the happy path), so the interactors can be tested through them without mocks.
+They depend on the standard library and ``core`` only, so a benchmark can use them too.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import replace
+from datetime import UTC, datetime, timedelta
+
+from core.application.errors import (
+    ConcurrentUpdate,
+    EmailTaken,
+    InvalidCursor,
+    NotAuthenticated,
+    UsernameTaken,
+)
+from core.application.ports import (
+    Position,
+    SortOrder,
+    TokenClaims,
+    UserPage,
+    UserSort,
+)
+from core.domain.session import Session
+from core.domain.user import User
+
+EPOCH_START = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
+
+
+class FakeClock:
+    """A clock that stands still until told to move."""
+
+    def __init__(self, start: datetime = EPOCH_START) -> None:
+        self._now = start
+
+    def now(self) -> datetime:
+        return self._now
+
+    def set(self, moment: datetime) -> None:
+        self._now = moment
+
+    def advance(self, delta: timedelta) -> None:
+        self._now += delta
+
+
+class SequentialIds:
+    """``<prefix>-1``, ``<prefix>-2``, ...: unique and easy to read in a failure."""
+
+    def __init__(self, prefix: str = "id") -> None:
+        self._prefix = prefix
+        self._next = 0
+
+    def new_id(self) -> str:
+        self._next += 1
+        return f"{self._prefix}-{self._next}"
+
+
+def user_pk(user_id: str) -> str:
+    return f"USER#{user_id}"
+
+
+def _range_name(sort: UserSort) -> str:
+    return "username_lower" if sort is UserSort.USERNAME else "created_at"
+
+
+def _range_value(user: User, sort: UserSort) -> str:
+    if sort is UserSort.USERNAME:
+        return user.username.key
+    # Fixed width, so that string order is time order.
+    return user.created_at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+
+
+class InMemoryUserRepository:
+    """``UserRepository`` in dicts: unique keys, atomic ``add``, versioned ``save``.
+
+    ``calls`` counts every method call by name, so tests can assert what was written.
+    """
+
+    def __init__(self) -> None:
+        self._by_id: dict[str, User] = {}
+        self._id_by_username: dict[str, str] = {}
+        self._id_by_email: dict[str, str] = {}
+        self.calls: Counter[str] = Counter()
+
+    @property
+    def writes(self) -> int:
+        return self.calls["add"] + self.calls["save"]
+
+    def all(self) -> list[User]:
+        return list(self._by_id.values())
+
+    def stored(self, user_id: str) -> User | None:
+        """The stored user, read without counting as a call."""
+        return self._by_id.get(user_id)
+
+    def add(self, user: User) -> User:
+        self.calls["add"] += 1
+        if user.username.key in self._id_by_username:
+            raise UsernameTaken()
+        if user.email.key in self._id_by_email:
+            raise EmailTaken()
+        if user.id in self._by_id:
+            raise ValueError(f"user id {user.id!r} is already stored")
+        self._by_id[user.id] = stored = replace(user, version=1)
+        self._id_by_username[user.username.key] = user.id
+        self._id_by_email[user.email.key] = user.id
+        return stored
+
+    def get(self, user_id: str) -> User | None:
+        self.calls["get"] += 1
+        return self._by_id.get(user_id)
+
+    def get_by_username(self, username_key: str) -> User | None:
+        self.calls["get_by_username"] += 1
+        user_id = self._id_by_username.get(username_key)
+        return None if user_id is None else self._by_id[user_id]
+
+    def save(self, user: User) -> User:
+        self.calls["save"] += 1
+        stored = self._by_id.get(user.id)
+        if stored is None or stored.version != user.version:
+            raise ConcurrentUpdate()
+        if (stored.username.key, stored.email.key) != (
+            user.username.key,
+            user.email.key,
+        ):
+            raise ValueError("save cannot change the username or email keys")
+        saved = replace(user, version=user.version + 1)
+        self._by_id[user.id] = saved
+        return saved
+
+    def list_page(
+        self,
+        sort: UserSort,
+        order: SortOrder,
+        limit: int,
+        start: Position | None,
+    ) -> UserPage:
+        self.calls["list_page"] += 1
+        range_name = _range_name(sort)
+        descending = order is SortOrder.DESC
+        ordered = sorted(
+            self._by_id.values(),
+            key=lambda u: (_range_value(u, sort), user_pk(u.id)),
+            reverse=descending,
+        )
+        if start is not None:
+            if set(start) != {"pk", range_name} or not all(
+                isinstance(v, str) for v in start.values()
+            ):
+                raise InvalidCursor()
+            after = (start[range_name], start["pk"])
+
+            def is_past(u: User) -> bool:
+                here = (_range_value(u, sort), user_pk(u.id))
+                return here < after if descending else here > after
+
+            ordered = [u for u in ordered if is_past(u)]
+        page = ordered[:limit]
+        next_position: dict[str, str] | None = None
+        if len(ordered) > limit:
+            last = page[-1]
+            next_position = {
+                "pk": user_pk(last.id),
+                range_name: _range_value(last, sort),
+            }
+        return UserPage(items=page, next_position=next_position)
+
+
+class InMemorySessionStore:
+    """``SessionStore`` in a dict. Like storage whose TTL deletion lags, it hands back
+    expired sessions too: checking expiry is the reader's job.
+
+    ``calls`` counts every method call by name.
+    """
+
+    def __init__(self, users: InMemoryUserRepository) -> None:
+        self._users = users
+        self._sessions: dict[str, Session] = {}
+        self.calls: Counter[str] = Counter()
+
+    @property
+    def writes(self) -> int:
+        return sum(
+            self.calls[name]
+            for name in ("add", "update", "delete", "delete_all_for_user")
+        )
+
+    def stored(self, session_id: str) -> Session | None:
+        """The stored session, read without counting as a call."""
+        return self._sessions.get(session_id)
+
+    def of_user(self, user_id: str) -> list[Session]:
+        return [s for s in self._sessions.values() if s.user_id == user_id]
+
+    def add(self, session: Session) -> None:
+        self.calls["add"] += 1
+        if session.id in self._sessions:
+            raise ValueError(f"session id {session.id!r} is already stored")
+        self._sessions[session.id] = session
+
+    def get_with_user(
+        self, session_id: str, user_id: str
+    ) -> tuple[Session | None, User | None]:
+        self.calls["get_with_user"] += 1
+        return self._sessions.get(session_id), self._users.stored(user_id)
+
+    def update(self, session: Session) -> None:
+        self.calls["update"] += 1
+        stored = self._sessions.get(session.id)
+        if stored is not None:
+            self._sessions[session.id] = replace(
+                stored, expires_at=session.expires_at, epoch=session.epoch
+            )
+
+    def delete(self, session_id: str) -> None:
+        self.calls["delete"] += 1
+        self._sessions.pop(session_id, None)
+
+    def delete_all_for_user(self, user_id: str, keep: str | None = None) -> int:
+        self.calls["delete_all_for_user"] += 1
+        doomed = [
+            s.id
+            for s in self._sessions.values()
+            if s.user_id == user_id and s.id != keep
+        ]
+        for session_id in doomed:
+            del self._sessions[session_id]
+        return len(doomed)
+
+
+HASH_PREFIX = "hashed:"
+
+
+class FakePasswordHasher:
+    """Fast and deterministic: the hash of ``p`` is ``"hashed:" + p``."""
+
+    def __init__(self) -> None:
+        self.verified: list[str] = []
+        self.dummy_verified: list[str] = []
+
+    def hash(self, password: str) -> str:
+        return HASH_PREFIX + password
+
+    def verify(self, password: str, password_hash: str) -> bool:
+        self.verified.append(password)
+        return password_hash == HASH_PREFIX + password
+
+    def dummy_verify(self, password: str) -> None:
+        self.dummy_verified.append(password)
+
+
+class FakeTokenCodec:
+    """Opaque tokens (``token-1``, ...) that map to the claims they were issued with.
+
+    ``read`` refuses a token it never issued and one past its expiry by ``clock``, as
+    a signed token would be; it never touches storage.
+    """
+
+    def __init__(self, clock: FakeClock) -> None:
+        self._clock = clock
+        self._claims: dict[str, TokenClaims] = {}
+        self.reads = 0
+
+    def issue(self, session: Session) -> str:
+        return self.mint(
+            TokenClaims(
+                session_id=session.id,
+                user_id=session.user_id,
+                expires_at=session.expires_at,
+            )
+        )
+
+    def mint(self, claims: TokenClaims) -> str:
+        """A token with arbitrary claims, as if signed with the real key."""
+        token = f"token-{len(self._claims) + 1}"
+        self._claims[token] = claims
+        return token
+
+    def read(self, token: str) -> TokenClaims:
+        self.reads += 1
+        claims = self._claims.get(token)
+        if claims is None or self._clock.now() >= claims.expires_at:
+            raise NotAuthenticated()
+        return claims
+
+
+class FakeCursorCodec:
+    """Opaque cursors (``cursor-1``, ...) bound to the scope they were made for.
+
+    ``decode`` refuses any cursor it did not make (an altered one included) and a
+    cursor made for another scope.
+    """
+
+    def __init__(self) -> None:
+        self._issued: dict[str, tuple[str, dict[str, str]]] = {}
+
+    def encode(self, position: Position, scope: str) -> str:
+        cursor = f"cursor-{len(self._issued) + 1}"
+        self._issued[cursor] = (scope, dict(position))
+        return cursor
+
+    def decode(self, cursor: str, scope: str) -> Position:
+        issued = self._issued.get(cursor)
+        if issued is None or issued[0] != scope:
+            raise InvalidCursor()
+        return dict(issued[1])

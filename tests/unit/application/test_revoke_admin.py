@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+import pytest
+
+from core.application.commands.revoke_admin import RevokeAdmin
+from core.application.errors import PermissionDenied, UserNotFound
+from core.domain.user import Role
+from tests.fakes import InMemoryUserRepository
+from tests.unit.application.conftest import Seed
+
+
+@pytest.fixture
+def revoke_admin(users: InMemoryUserRepository) -> RevokeAdmin:
+    return RevokeAdmin(users)
+
+
+def test_a_super_admin_makes_an_admin_a_plain_user(
+    revoke_admin: RevokeAdmin, seed: Seed, users: InMemoryUserRepository
+) -> None:
+    root, admin = seed("root1", Role.SUPER_ADMIN), seed("admin1", Role.ADMIN)
+
+    revoke_admin.execute(root, "ADMIN1")
+
+    stored = users.stored(admin.id)
+    assert stored is not None
+    assert stored.role is Role.USER
+    assert users.calls["save"] == 1
+
+
+def test_revoking_admin_from_a_plain_user_succeeds_and_writes_nothing(
+    revoke_admin: RevokeAdmin, seed: Seed, users: InMemoryUserRepository
+) -> None:
+    root, bobby = seed("root1", Role.SUPER_ADMIN), seed("bobby")
+
+    revoke_admin.execute(root, "bobby")
+
+    assert users.stored(bobby.id) == bobby
+    assert users.writes == 0
+
+
+@pytest.mark.parametrize(
+    ("actor_role", "target_role"),
+    [
+        (Role.USER, Role.ADMIN),
+        (Role.ADMIN, Role.ADMIN),
+        (Role.ADMIN, Role.USER),
+        (Role.ADMIN, Role.SUPER_ADMIN),
+        (Role.SUPER_ADMIN, Role.SUPER_ADMIN),
+    ],
+)
+def test_only_a_super_admin_revokes_admin_and_never_from_a_super_admin(
+    revoke_admin: RevokeAdmin,
+    seed: Seed,
+    users: InMemoryUserRepository,
+    actor_role: Role,
+    target_role: Role,
+) -> None:
+    actor, target = seed("actor", actor_role), seed("target", target_role)
+
+    with pytest.raises(PermissionDenied):
+        revoke_admin.execute(actor, "target")
+
+    assert users.stored(target.id) == target
+    assert users.writes == 0
+
+
+def test_a_super_admin_cannot_demote_themselves(
+    revoke_admin: RevokeAdmin, seed: Seed, users: InMemoryUserRepository
+) -> None:
+    root = seed("root1", Role.SUPER_ADMIN)
+
+    with pytest.raises(PermissionDenied):
+        revoke_admin.execute(root, "root1")
+
+    assert users.stored(root.id) == root
+
+
+def test_revoking_admin_from_an_unknown_user_is_not_found(
+    revoke_admin: RevokeAdmin, seed: Seed
+) -> None:
+    root = seed("root1", Role.SUPER_ADMIN)
+
+    with pytest.raises(UserNotFound):
+        revoke_admin.execute(root, "nobody")

@@ -1,0 +1,125 @@
+from __future__ import annotations
+
+import pytest
+
+from core.application.commands.sign_up import SignUp
+from core.application.errors import AlreadyAuthenticated, EmailTaken, UsernameTaken
+from core.application.registration import Registrar
+from core.domain.errors import (
+    DomainError,
+    InvalidEmail,
+    InvalidPassword,
+    InvalidUsername,
+)
+from core.domain.user import Role
+from tests.fakes import FakeClock, FakePasswordHasher, InMemoryUserRepository
+from tests.unit.application.conftest import Seed
+
+
+@pytest.fixture
+def sign_up(registrar: Registrar) -> SignUp:
+    return SignUp(registrar)
+
+
+def test_a_visitor_signs_up_as_an_active_plain_user(
+    sign_up: SignUp, users: InMemoryUserRepository, clock: FakeClock
+) -> None:
+    user = sign_up.execute("Alice", "Alice@Example.com", "long enough", current=None)
+
+    assert (user.username.value, user.email.value) == ("Alice", "Alice@Example.com")
+    assert user.role is Role.USER
+    assert user.is_active
+    assert user.created_at == clock.now()
+    stored = users.get_by_username("alice")
+    assert stored is not None
+    assert stored.id == user.id
+    assert users.calls["add"] == 1
+
+
+def test_the_password_is_stored_only_as_a_hash(
+    sign_up: SignUp, users: InMemoryUserRepository, hasher: FakePasswordHasher
+) -> None:
+    user = sign_up.execute("alice", "a@example.com", "long enough", current=None)
+
+    stored = users.stored(user.id)
+    assert stored is not None
+    assert stored.password_hash != "long enough"
+    assert hasher.verify("long enough", stored.password_hash)
+
+
+def test_two_sign_ups_get_distinct_ids(sign_up: SignUp) -> None:
+    first = sign_up.execute("alice", "a@example.com", "long enough", current=None)
+    second = sign_up.execute("bobby", "b@example.com", "long enough", current=None)
+    assert first.id != second.id
+
+
+def test_a_logged_in_user_cannot_sign_up(
+    sign_up: SignUp, seed: Seed, users: InMemoryUserRepository
+) -> None:
+    alice = seed("alice")
+
+    with pytest.raises(AlreadyAuthenticated):
+        sign_up.execute("bobby", "b@example.com", "long enough", current=alice)
+
+    assert users.writes == 0
+    assert users.get_by_username("bobby") is None
+
+
+@pytest.mark.parametrize(
+    ("username", "email", "password", "error"),
+    [
+        ("abcd", "a@example.com", "long enough", InvalidUsername),
+        ("a..bc", "a@example.com", "long enough", InvalidUsername),
+        ("alice", "not-an-email", "long enough", InvalidEmail),
+        ("alice", "a@example.com", "short", InvalidPassword),
+        ("alice", "a@example.com", "", InvalidPassword),
+    ],
+)
+def test_a_bad_value_is_refused_and_nothing_is_written(
+    sign_up: SignUp,
+    users: InMemoryUserRepository,
+    username: str,
+    email: str,
+    password: str,
+    error: type[DomainError],
+) -> None:
+    with pytest.raises(error):
+        sign_up.execute(username, email, password, current=None)
+
+    assert users.calls["add"] == 0
+    assert users.all() == []
+
+
+@pytest.mark.parametrize("spelling", ["alice", "ALICE", "aLiCe"])
+def test_a_username_taken_in_any_case_is_refused(
+    sign_up: SignUp, seed: Seed, users: InMemoryUserRepository, spelling: str
+) -> None:
+    alice = seed("Alice")
+
+    with pytest.raises(UsernameTaken):
+        sign_up.execute(spelling, "other@example.com", "long enough", current=None)
+
+    assert users.all() == [alice]
+
+
+@pytest.mark.parametrize("spelling", ["alice@example.com", "ALICE@EXAMPLE.COM"])
+def test_an_email_taken_in_any_case_is_refused(
+    sign_up: SignUp, seed: Seed, users: InMemoryUserRepository, spelling: str
+) -> None:
+    alice = seed("alice", email="Alice@Example.com")
+
+    with pytest.raises(EmailTaken):
+        sign_up.execute("bobby", spelling, "long enough", current=None)
+
+    assert users.all() == [alice]
+    assert users.get_by_username("bobby") is None
+
+
+def test_the_new_user_comes_back_with_the_version_it_was_stored_at(
+    sign_up: SignUp, users: InMemoryUserRepository
+) -> None:
+    user = sign_up.execute("Alice", "alice@example.com", "long enough", current=None)
+
+    stored = users.get(user.id)
+    assert stored is not None
+    assert user.version == stored.version == 1
