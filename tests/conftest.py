@@ -54,20 +54,20 @@ def moto_endpoint() -> Iterator[str]:
 
 
 @pytest.fixture
-def tables(moto_endpoint: str) -> Iterator[None]:
+def tables(moto_endpoint: str) -> None:
     """Empty tables, created from the pynamodb models, bound for this test."""
     import urllib.request
 
     from core.adapters.dynamodb.models import TABLE_MODELS, bind_tables
     from functions.runtime.settings import get_settings
 
-    request = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")
-    urllib.request.urlopen(request).close()  # noqa: S310 (loopback moto only)
+    # Loopback moto only: the URL is built from the fixture's own server.
+    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")  # noqa: S310
+    urllib.request.urlopen(reset).close()  # noqa: S310
     settings = get_settings()
     bind_tables(settings.users_table, settings.sessions_table, settings.region)
     for model in TABLE_MODELS:
         model.create_table(wait=True)
-    yield
 
 
 @pytest.fixture

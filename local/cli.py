@@ -1,0 +1,489 @@
+"""The ``strata`` command: the local stack and the management commands.
+
+    strata dev                      moto + tables + the whole API on loopback
+    strata create-superadmin ...    make the first super admin (the API cannot)
+    strata invoke NAME --event F    run one Lambda handler on a sample event
+
+``create-superadmin`` and ``invoke`` target the running local stack unless the
+environment says otherwise: with ``STRATA_STAGE`` unset or ``local`` and no
+``AWS_ENDPOINT_URL``, they talk to moto on ``127.0.0.1:$AWS_ENDPOINT_PORT`` (4566);
+with another stage they use real AWS with whatever credentials the environment has.
+
+Failures are one line on stderr and a non-zero exit status, never a traceback:
+1 for a failed operation, 2 for a usage error.
+"""
+
+from __future__ import annotations
+
+import argparse
+import getpass
+import json
+import logging
+import os
+import signal
+import socket
+import sys
+import uuid
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from importlib import import_module
+from pathlib import Path
+from time import monotonic
+from types import FrameType
+from typing import Any, NoReturn
+
+from pydantic import ValidationError
+
+from functions.catalog import BY_NAME, ENDPOINTS, Endpoint
+from functions.runtime.settings import LOCAL_STAGE, Settings, get_settings
+from local import stack
+
+PROG = "strata"
+EXIT_FAILED = 1
+EXIT_USAGE = 2
+APP_FACTORY = "local.dev_app:build_app"
+_LAMBDA_TIMEOUT_MS = 30_000
+_FAKE_ACCOUNT = "123456789012"
+_COOKIE_NAME = "access_token"
+
+
+class CliError(Exception):
+    """A failure to report as one line on stderr, with its exit status."""
+
+    def __init__(self, message: str, status: int = EXIT_FAILED) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run ``strata`` with ``argv`` (default: the process's); return the exit status."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        status: int = args.run(args)
+    except CliError as exc:
+        print(f"{PROG}: {exc.message}", file=sys.stderr)
+        return exc.status
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    return status
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG, description="Strata's local stack and management commands."
+    )
+    commands = parser.add_subparsers(title="commands", required=True, metavar="COMMAND")
+
+    dev = commands.add_parser(
+        "dev",
+        help="moto, the tables and the whole API on loopback (what `make dev` runs)",
+        description="Start moto on 127.0.0.1, create the tables and serve every "
+        "endpoint with uvicorn until Ctrl-C.",
+    )
+    dev.add_argument(
+        "--port",
+        type=_port_argument,
+        default=None,
+        help="the API's port (default: $PORT or 8000)",
+    )
+    dev.add_argument(
+        "--aws-port",
+        type=_port_argument,
+        default=None,
+        help="moto's port (default: $AWS_ENDPOINT_PORT or 4566)",
+    )
+    dev.set_defaults(run=_dev)
+
+    admin = commands.add_parser(
+        "create-superadmin",
+        help="create a super admin, the one role the API cannot grant",
+        description="Create a super admin in the local stack (default) or, with "
+        "STRATA_STAGE set, in that stage on AWS.",
+    )
+    admin.add_argument("--username", required=True)
+    admin.add_argument("--email", required=True)
+    admin.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the password from stdin (one trailing newline is dropped) "
+        "instead of prompting",
+    )
+    admin.set_defaults(run=_create_superadmin)
+
+    invoke = commands.add_parser(
+        "invoke",
+        help="run one endpoint's Lambda handler on a sample event",
+        description="Call FUNCTION's handler(event, context) in this process and "
+        "print the response. FUNCTION is a catalog name: "
+        + ", ".join(endpoint.name for endpoint in ENDPOINTS),
+    )
+    invoke.add_argument("function", metavar="FUNCTION")
+    invoke.add_argument(
+        "--event",
+        type=Path,
+        default=None,
+        help="an API Gateway HTTP API v2 event (default: events/FUNCTION.json)",
+    )
+    invoke.add_argument(
+        "--cookie",
+        metavar="TOKEN",
+        help=f"send the session cookie {_COOKIE_NAME}=TOKEN with the event",
+    )
+    invoke.set_defaults(run=_invoke)
+    return parser
+
+
+# --- strata dev ------------------------------------------------------------------
+
+
+class _Terminated(Exception):
+    """SIGTERM, turned into an exception so that cleanup runs as for Ctrl-C."""
+
+
+def _on_sigterm(signum: int, frame: FrameType | None) -> NoReturn:
+    raise _Terminated()
+
+
+def _dev(args: argparse.Namespace) -> int:
+    """Serve the local stack until SIGINT or SIGTERM, then stop moto and return 0.
+
+    Refuses to start (``CliError``) when a port is taken or the stage is not local.
+    """
+    port = (
+        args.port
+        if args.port is not None
+        else _env_port("PORT", stack.DEFAULT_APP_PORT)
+    )
+    aws_port = (
+        args.aws_port
+        if args.aws_port is not None
+        else _env_port("AWS_ENDPOINT_PORT", stack.DEFAULT_AWS_PORT)
+    )
+    if port == aws_port:
+        raise CliError(f"the API and moto cannot share port {port}", EXIT_USAGE)
+    stage = os.environ.get("STRATA_STAGE") or None
+    if stage not in (None, LOCAL_STAGE):
+        raise CliError(
+            f"`strata dev` runs the local stage only, but STRATA_STAGE={stage}; "
+            "unset it"
+        )
+    # Both ports are checked before anything starts, so a clash costs nothing.
+    try:
+        stack.ensure_port_free(aws_port, "wanted for moto; set AWS_ENDPOINT_PORT")
+        app_socket = stack.bind_port(port, "wanted for the API; set PORT")
+    except stack.StackError as exc:
+        raise CliError(str(exc)) from None
+
+    endpoint = stack.use_local_aws(aws_port)
+    # moto's werkzeug logs every AWS call at INFO; the API's access log is the one
+    # worth reading, and werkzeug's warnings and errors still get through.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    if endpoint != stack.local_endpoint(aws_port):
+        print(f"using AWS_ENDPOINT_URL={endpoint} from the environment", flush=True)
+    previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
+    moto: stack.MotoServer | None = None
+    try:
+        moto = stack.start_moto(aws_port)
+        tables = _create_tables(endpoint)
+        print(
+            f"moto on {stack.local_endpoint(aws_port)}; tables: "
+            + ", ".join(
+                f"{t.name} ({'created' if t.created else 'existing'})" for t in tables
+            ),
+            flush=True,
+        )
+        _serve(app_socket, port, endpoint)
+    except (KeyboardInterrupt, _Terminated):
+        pass  # the expected way to stop: fall through to the cleanup below
+    except stack.StackError as exc:
+        raise CliError(str(exc)) from None
+    finally:
+        signal.signal(signal.SIGTERM, previous_sigterm)
+        app_socket.close()
+        if moto is not None:
+            moto.stop()
+    print("strata dev stopped", flush=True)
+    return 0
+
+
+def _create_tables(endpoint: str) -> list[stack.TableStatus]:
+    from core.adapters.dynamodb.errors import storage_errors
+    from core.application.errors import DependencyUnavailable
+
+    settings = _settings()
+    try:
+        with storage_errors():
+            return stack.create_tables(settings)
+    except DependencyUnavailable as exc:
+        raise CliError(
+            f"could not create the tables at {endpoint}: {_cause(exc)}"
+        ) from None
+
+
+def _serve(app_socket: socket.socket, port: int, aws_endpoint: str) -> None:
+    # uvicorn is a dev dependency, like moto: imported only by `strata dev`.
+    import uvicorn
+
+    url = f"http://{stack.LOOPBACK}:{port}"
+
+    class DevServer(uvicorn.Server):
+        async def startup(self, sockets: list[Any] | None = None) -> None:
+            await super().startup(sockets=sockets)
+            if self.started:
+                # The line people (and the e2e test) wait for: only now does the
+                # socket accept requests.
+                print(
+                    f"Strata API on {url} - Swagger UI: {url}/docs "
+                    f"(AWS: {aws_endpoint}). Ctrl-C stops it.",
+                    flush=True,
+                )
+
+    config = uvicorn.Config(
+        APP_FACTORY, factory=True, host=stack.LOOPBACK, port=port, log_level="info"
+    )
+    # uvicorn re-raises the signal it stopped for once it has shut down; SIGINT
+    # comes back as KeyboardInterrupt and SIGTERM as _Terminated (see _dev).
+    DevServer(config).run(sockets=[app_socket])
+
+
+def _parse_port(raw: str) -> int | None:
+    raw = raw.strip()
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        return None
+    return int(raw)
+
+
+def _port_argument(raw: str) -> int:
+    port = _parse_port(raw)
+    if port is None:
+        raise argparse.ArgumentTypeError(f"{raw!r} is not a port number (1-65535)")
+    return port
+
+
+def _env_port(name: str, default: int) -> int:
+    raw = os.environ.get(name, "")
+    if not raw.strip():
+        return default
+    port = _parse_port(raw)
+    if port is None:
+        raise CliError(f"{name}={raw!r} is not a port number (1-65535)", EXIT_USAGE)
+    return port
+
+
+# --- targeting: the local stack or a deployed stage ----------------------------
+
+
+def _target() -> Settings:
+    """Point AWS clients at the local stack unless the environment names a stage
+    or an endpoint of its own, then load the settings."""
+    stage = os.environ.get("STRATA_STAGE") or LOCAL_STAGE
+    if stage == LOCAL_STAGE and "AWS_ENDPOINT_URL" not in os.environ:
+        stack.use_local_aws(_env_port("AWS_ENDPOINT_PORT", stack.DEFAULT_AWS_PORT))
+    return _settings()
+
+
+def _require_reachable(settings: Settings) -> None:
+    """Refuse early and clearly when the local stack is down, rather than after
+    botocore's retries. A deployed stage is left to botocore's own errors."""
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if settings.is_local and endpoint and not stack.is_reachable(endpoint):
+        raise CliError(
+            f"the local stack is not reachable at {endpoint}: is `make dev` running?"
+        )
+
+
+def _settings() -> Settings:
+    try:
+        return get_settings()
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(str(p) for p in e['loc']) or 'settings'}: {e['msg']}"
+            for e in exc.errors()
+        )
+        raise CliError(f"invalid settings: {problems}") from None
+
+
+def _unavailable(exc: BaseException, settings: Settings) -> CliError:
+    endpoint = os.environ.get("AWS_ENDPOINT_URL")
+    if settings.is_local:
+        where = endpoint or "AWS"
+        return CliError(
+            f"the local stack at {where} did not answer as expected ({_cause(exc)}): "
+            "is `make dev` running?"
+        )
+    return CliError(f"DynamoDB for stage {settings.stage!r} failed: {_cause(exc)}")
+
+
+def _cause(exc: BaseException) -> str:
+    """The innermost error's message, in one line: what actually went wrong."""
+    inner, seen = exc, {id(exc)}
+    while (nxt := inner.__cause__ or inner.__context__) is not None:
+        if id(nxt) in seen:
+            break
+        inner = nxt
+        seen.add(id(inner))
+    return " ".join(str(inner).split()) or type(inner).__name__
+
+
+# --- strata create-superadmin ----------------------------------------------------
+
+
+def _create_superadmin(args: argparse.Namespace) -> int:
+    from core.application.errors import (
+        DependencyUnavailable,
+        EmailTaken,
+        UsernameTaken,
+    )
+    from core.domain.errors import DomainError
+    from core.domain.password import PasswordPolicy
+    from core.domain.user import Email, Username
+    from functions.runtime.container import build_container
+
+    password = _read_password(args.password_stdin)
+    settings = _target()
+    # Bad values are refused before any network call, with the domain's own words;
+    # the registrar checks them again, as it does for every caller.
+    try:
+        Username(args.username)
+        Email(args.email)
+        PasswordPolicy(min_length=settings.password_min_length).check(password)
+    except DomainError as exc:
+        raise CliError(exc.message) from None
+    _require_reachable(settings)
+    container = build_container(settings)
+    try:
+        user = container.create_super_admin().execute(
+            args.username, args.email, password
+        )
+    except UsernameTaken:
+        raise CliError(f"the username {args.username!r} is taken") from None
+    except EmailTaken:
+        raise CliError(f"the email {args.email!r} is already registered") from None
+    except DomainError as exc:
+        raise CliError(exc.message) from None
+    except DependencyUnavailable as exc:
+        raise _unavailable(exc, settings) from None
+    print(f"created super admin {user.username} (id {user.id})")
+    return 0
+
+
+def _read_password(from_stdin: bool) -> str:
+    if from_stdin:
+        password = sys.stdin.read()
+        # Exactly one newline, the one `echo` or a here-string adds: anything else
+        # may be part of the password.
+        if password.endswith("\r\n"):
+            return password[:-2]
+        if password.endswith("\n"):
+            return password[:-1]
+        return password
+    try:
+        first = getpass.getpass("Password: ")
+        second = getpass.getpass("Password (again): ")
+    except EOFError:
+        raise CliError(
+            "no password given; type it at the prompt or use --password-stdin"
+        ) from None
+    if first != second:
+        raise CliError("the passwords do not match")
+    return first
+
+
+# --- strata invoke ---------------------------------------------------------------
+
+
+@dataclass
+class FakeLambdaContext:
+    """The parts of the Lambda context object that handlers and Mangum read."""
+
+    function_name: str
+    memory_limit_in_mb: int = 256
+    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    function_version: str = "$LATEST"
+    region: str = "us-east-1"
+    timeout_ms: int = _LAMBDA_TIMEOUT_MS
+    started: float = field(default_factory=monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        region, name = self.region, self.function_name
+        return f"arn:aws:lambda:{region}:{_FAKE_ACCOUNT}:function:{name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"local/[{self.function_version}]{self.aws_request_id}"
+
+    def get_remaining_time_in_millis(self) -> int:
+        elapsed = int((monotonic() - self.started) * 1000)
+        return max(self.timeout_ms - elapsed, 0)
+
+
+def _invoke(args: argparse.Namespace) -> int:
+    endpoint = BY_NAME.get(args.function)
+    if endpoint is None:
+        names = ", ".join(e.name for e in ENDPOINTS)
+        raise CliError(
+            f"unknown function {args.function!r}; valid names: {names}", EXIT_USAGE
+        )
+    path: Path = args.event or Path("events") / f"{endpoint.name}.json"
+    event = _load_event(path)
+    if args.cookie is not None:
+        event["cookies"] = _with_session_cookie(event.get("cookies"), args.cookie)
+    settings = _target()
+    # An endpoint without AWS permissions (health, root) runs without the stack.
+    if endpoint.permissions:
+        _require_reachable(settings)
+    context = FakeLambdaContext(
+        function_name=f"strata-{settings.stage}-{endpoint.name}",
+        region=settings.region,
+    )
+    response = _call_handler(endpoint, event, context)
+    print(json.dumps(response, indent=2))
+    return 0
+
+
+def _load_event(path: Path) -> dict[str, Any]:
+    try:
+        event = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise CliError(f"no event file at {path}") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise CliError(f"cannot read {path}: {exc}") from None
+    except json.JSONDecodeError as exc:
+        raise CliError(f"{path} is not JSON: {exc}") from None
+    if not isinstance(event, dict):
+        raise CliError(f"{path} must hold a JSON object, the Lambda event")
+    return event
+
+
+def _with_session_cookie(cookies: Any, token: str) -> list[str]:
+    # Replace, not add: the sample events carry a placeholder session cookie.
+    kept = [
+        c
+        for c in (cookies if isinstance(cookies, list) else [])
+        if not str(c).startswith(f"{_COOKIE_NAME}=")
+    ]
+    return [*kept, f"{_COOKIE_NAME}={token}"]
+
+
+def _call_handler(
+    endpoint: Endpoint, event: dict[str, Any], context: FakeLambdaContext
+) -> Any:
+    handler = import_module(endpoint.module).handler
+    try:
+        return handler(event, context)
+    except Exception as exc:  # a handler failure is reported, not a CLI crash
+        raise CliError(
+            f"{endpoint.name} failed on this event: {type(exc).__name__}: {_cause(exc)}"
+        ) from None
+
+
+if __name__ == "__main__":
+    sys.exit(main())

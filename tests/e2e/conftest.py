@@ -1,0 +1,165 @@
+"""The local stack as its users run it: ``strata dev`` in a subprocess, over HTTP.
+
+Every process started here runs in its own process group, which teardown kills
+whatever happened, so no test leaves a server behind.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import httpx
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+READY_TIMEOUT = 30.0
+STOP_TIMEOUT = 15.0
+
+
+def free_ports(count: int) -> list[int]:
+    """Distinct loopback ports that were free a moment ago."""
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [int(sock.getsockname()[1]) for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+def clean_env(port: int, aws_port: int) -> dict[str, str]:
+    """The test process's environment without its AWS and Strata settings (pytest's
+    conftest points at its own moto), plus what a developer would set."""
+    env = {
+        name: value
+        for name, value in os.environ.items()
+        if not name.startswith(("AWS_", "STRATA_"))
+    }
+    env.update(
+        PORT=str(port),
+        AWS_ENDPOINT_PORT=str(aws_port),
+        STRATA_BCRYPT_ROUNDS="4",
+        PYTHONUNBUFFERED="1",
+        # Nothing from the developer's ~/.aws may leak into the run.
+        AWS_CONFIG_FILE=os.devnull,
+        AWS_SHARED_CREDENTIALS_FILE=os.devnull,
+        AWS_EC2_METADATA_DISABLED="true",
+    )
+    return env
+
+
+def cli(*args: str) -> list[str]:
+    return [sys.executable, "-m", "local.cli", *args]
+
+
+@dataclass
+class DevProcess:
+    """One ``strata dev`` subprocess and where its output goes."""
+
+    process: subprocess.Popen[bytes]
+    port: int
+    aws_port: int
+    env: dict[str, str]
+    log: Path
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}"
+
+    def output(self) -> str:
+        return self.log.read_text(encoding="utf-8", errors="replace")
+
+    def wait_ready(self) -> None:
+        """Poll the health route until it answers; fail with the server's output."""
+        deadline = time.monotonic() + READY_TIMEOUT
+        with httpx.Client(base_url=self.url, timeout=1.0, trust_env=False) as client:
+            while time.monotonic() < deadline:
+                if self.process.poll() is not None:
+                    pytest.fail(
+                        f"strata dev exited with {self.process.returncode} before "
+                        f"it was ready:\n{self.output()}"
+                    )
+                with contextlib.suppress(httpx.TransportError):
+                    if client.get("/api/v1/").status_code == 200:
+                        return
+                time.sleep(0.1)
+        pytest.fail(f"strata dev not ready after {READY_TIMEOUT}s:\n{self.output()}")
+
+    def interrupt(self, sig: signal.Signals = signal.SIGINT) -> int:
+        """Send ``sig`` to the process group and wait for the exit status."""
+        os.killpg(self.process.pid, sig)
+        return self.process.wait(timeout=STOP_TIMEOUT)
+
+    def kill(self) -> None:
+        """End the process group, politely first; never raises."""
+        if self.process.poll() is None:
+            with contextlib.suppress(ProcessLookupError, subprocess.TimeoutExpired):
+                self.interrupt()
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(self.process.pid, signal.SIGKILL)
+        with contextlib.suppress(subprocess.TimeoutExpired):
+            self.process.wait(timeout=STOP_TIMEOUT)
+
+
+def spawn_dev(
+    log: Path, port: int | None = None, aws_port: int | None = None
+) -> DevProcess:
+    """Start ``strata dev`` on the given (default: free) ports, output to ``log``."""
+    ports = free_ports(2)
+    port = port if port is not None else ports[0]
+    aws_port = aws_port if aws_port is not None else ports[1]
+    env = clean_env(port, aws_port)
+    with log.open("wb") as out:
+        # A file, not a pipe: nobody reads a pipe while tests run, and a full one
+        # would block the server mid-request.
+        process = subprocess.Popen(
+            cli("dev"),
+            cwd=REPO,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    return DevProcess(process, port, aws_port, env, log)
+
+
+StartDev = Callable[..., DevProcess]
+
+
+@pytest.fixture
+def start_dev(tmp_path: Path) -> Iterator[StartDev]:
+    """Start ``strata dev`` subprocesses; all of them are killed at teardown."""
+    started: list[DevProcess] = []
+
+    def start(port: int | None = None, aws_port: int | None = None) -> DevProcess:
+        dev = spawn_dev(tmp_path / f"dev-{len(started)}.log", port, aws_port)
+        started.append(dev)
+        return dev
+
+    try:
+        yield start
+    finally:
+        for dev in started:
+            dev.kill()
+
+
+@pytest.fixture(scope="module")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
+    """One running local stack shared by a module's tests."""
+    dev = spawn_dev(tmp_path_factory.mktemp("stack") / "dev.log")
+    try:
+        dev.wait_ready()
+        yield dev
+    finally:
+        dev.kill()
