@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from functions.runtime.errors import internal_error_response
@@ -11,8 +12,12 @@ from functions.runtime.problems import problem_response
 _PRIVATE_PREFIXES = ("/api/v1/account", "/api/v1/users")
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """An HTTP error, so that FastAPI's body reader passes it on (it turns any other
+    error while reading into a 400) and the app's handler answers 413."""
+
+    def __init__(self, limit: int) -> None:
+        super().__init__(413, f"the body may be at most {limit} bytes")
 
 
 class GuardMiddleware:
@@ -36,7 +41,7 @@ class GuardMiddleware:
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
                 if received > limit:
-                    raise _TooLarge()
+                    raise _TooLarge(limit)
             return message
 
         async def guarded_send(message: Message) -> None:

@@ -1,0 +1,262 @@
+"""The round-trip budget: what each request costs in DynamoDB calls, and that it only
+touches what its catalog entry is allowed to."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import jwt
+import pytest
+
+from core.adapters.tokens import JwtTokenCodec
+from core.domain.session import Session
+from functions.catalog import BY_NAME, ENDPOINTS
+from functions.runtime.settings import get_settings
+from local.roundtrips import measure, measure_detailed
+from tests.conftest import DynamoCalls
+from tests.functions.conftest import Api, assert_problem
+
+READS = {"GetItem", "BatchGetItem", "Query"}
+WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
+PUBLIC = {"root", "health", "signup", "login"}
+
+# The most calls one successful request of each endpoint may make. Raising a number
+# here is a design decision, not a test fix.
+BUDGET = {
+    "root": 0,
+    "health": 0,
+    "signup": 1,
+    "login": 3,
+    "logout": 2,
+    "me": 1,
+    "create_user": 2,
+    "list_users": 2,
+    "change_password": 7,
+    "grant_admin": 4,
+    "revoke_admin": 4,
+    "activate_user": 4,
+    "deactivate_user": 6,
+}
+
+
+class ShiftedClock:
+    def __init__(self, by: timedelta) -> None:
+        self.by = by
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.by
+
+
+# -- authentication --------------------------------------------------------------------
+
+
+def test_a_protected_request_with_a_valid_token_costs_one_batch_get_of_both_tables(
+    api: Api, dynamo_calls: DynamoCalls
+) -> None:
+    cookie = api.as_("alice01")
+    dynamo_calls.reset()
+
+    reply = api.call("me", cookies=[cookie])
+
+    assert reply.status == 200, reply.text
+    assert dict(dynamo_calls.counts) == {"BatchGetItem": 1}
+    settings = get_settings()
+    assert set(dynamo_calls.tables) == {
+        ("BatchGetItem", settings.users_table),
+        ("BatchGetItem", settings.sessions_table),
+    }
+
+
+def a_session(user_id: str, expires_in: timedelta) -> Session:
+    now = datetime.now(UTC)
+    return Session(
+        id="0" * 32,
+        user_id=user_id,
+        created_at=now - timedelta(hours=1),
+        expires_at=now + expires_in,
+    )
+
+
+def claims(user_id: str) -> dict[str, Any]:
+    return {
+        "sid": "0" * 32,
+        "sub": user_id,
+        "iat": int(datetime.now(UTC).timestamp()),
+        "exp": int((datetime.now(UTC) + timedelta(minutes=10)).timestamp()),
+    }
+
+
+SECRET = get_settings().jwt_secret_value()
+
+FORGED: dict[str, Callable[[str], str]] = {
+    "expired": lambda uid: JwtTokenCodec(SECRET).issue(
+        a_session(uid, -timedelta(seconds=5))
+    ),
+    "wrong-key": lambda uid: JwtTokenCodec(
+        "another secret, 32 characters or more!"
+    ).issue(a_session(uid, timedelta(minutes=10))),
+    "alg-none": lambda uid: jwt.encode(claims(uid), "", algorithm="none"),
+    "other-alg": lambda uid: jwt.encode(claims(uid), SECRET, algorithm="HS384"),
+    "no-session-claim": lambda uid: jwt.encode(
+        {k: v for k, v in claims(uid).items() if k != "sid"}, SECRET, algorithm="HS256"
+    ),
+    "tampered-payload": lambda uid: (
+        lambda t: t.split(".")[0] + "." + t.split(".")[1][:-2] + "AA." + t.split(".")[2]
+    )(JwtTokenCodec(SECRET).issue(a_session(uid, timedelta(minutes=10)))),
+    "garbage": lambda uid: "not.a.token",
+}
+
+
+@pytest.mark.parametrize("name", ["me", "logout", "list_users"])
+@pytest.mark.parametrize("forgery", list(FORGED))
+def test_an_expired_or_forged_token_is_refused_without_any_dynamodb_call(
+    api: Api, dynamo_calls: DynamoCalls, forgery: str, name: str
+) -> None:
+    alice = api.user("alice01")
+    token = FORGED[forgery](alice.id)
+    dynamo_calls.reset()
+
+    reply = api.call(name, cookies=[f"access_token={token}"])
+
+    assert_problem(reply, 401, "not_authenticated")
+    assert dynamo_calls.total == 0
+    assert reply.cookies == []
+
+
+def test_a_token_of_an_ended_session_costs_one_read_and_is_refused(
+    api: Api, dynamo_calls: DynamoCalls
+) -> None:
+    cookie = api.as_("alice01")
+    assert api.call("logout", cookies=[cookie]).status == 204
+    dynamo_calls.reset()
+
+    reply = api.call("me", cookies=[cookie])
+
+    assert_problem(reply, 401, "not_authenticated")
+    assert dict(dynamo_calls.counts) == {"BatchGetItem": 1}
+
+
+def test_a_session_with_most_of_its_life_left_is_not_renewed(
+    api: Api, dynamo_calls: DynamoCalls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cookie = api.as_("alice01")
+    ttl = timedelta(seconds=api.container.settings.session_ttl_seconds)
+    share = api.container.settings.session_renew_threshold
+    # Just more than the renewal share of the lifetime left.
+    monkeypatch.setattr(
+        api.container, "clock", ShiftedClock(ttl * (1 - share) - timedelta(seconds=30))
+    )
+    dynamo_calls.reset()
+
+    reply = api.call("me", cookies=[cookie])
+
+    assert reply.status == 200, reply.text
+    assert dict(dynamo_calls.counts) == {"BatchGetItem": 1}
+    assert reply.cookies == []
+
+
+def test_a_session_running_low_is_renewed_with_one_write_and_a_fresh_cookie(
+    api: Api, dynamo_calls: DynamoCalls, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    alice = api.user("alice01")
+    cookie = api.log_in("alice01")
+    ttl = timedelta(seconds=api.container.settings.session_ttl_seconds)
+    share = api.container.settings.session_renew_threshold
+    # Less than the renewal share of the lifetime left.
+    shift = ttl * (1 - share) + timedelta(seconds=30)
+    monkeypatch.setattr(api.container, "clock", ShiftedClock(shift))
+    session_id = api.container.tokens.read(cookie.split("=", 1)[1]).session_id
+    before, _ = api.container.sessions.get_with_user(session_id, alice.id)
+    dynamo_calls.reset()
+
+    reply = api.call("me", cookies=[cookie])
+
+    assert reply.status == 200, reply.text
+    assert dict(dynamo_calls.counts) == {"BatchGetItem": 1, "UpdateItem": 1}
+    assert set(dynamo_calls.tables) == {
+        ("BatchGetItem", get_settings().users_table),
+        ("BatchGetItem", get_settings().sessions_table),
+        ("UpdateItem", get_settings().sessions_table),
+    }
+    renewed = reply.cookie("access_token")
+    assert renewed
+    assert f"access_token={renewed}" != cookie
+    (set_cookie,) = reply.cookies
+    assert "HttpOnly" in set_cookie
+    assert "Path=/" in set_cookie
+    after, _ = api.container.sessions.get_with_user(session_id, alice.id)
+    assert after.expires_at >= before.expires_at + shift - timedelta(seconds=2)
+    claims_ = api.container.tokens.read(renewed)
+    assert claims_.session_id == session_id
+    assert claims_.expires_at == after.expires_at
+    assert api.call("me", cookies=[f"access_token={renewed}"]).status == 200
+
+
+# -- the whole catalog -----------------------------------------------------------------
+
+
+@pytest.fixture
+def walked(container: Any) -> dict[str, Any]:
+    return measure_detailed()
+
+
+def test_the_walk_covers_every_catalog_endpoint_in_catalog_order(
+    walked: dict[str, Any],
+) -> None:
+    assert list(walked) == [endpoint.name for endpoint in ENDPOINTS]
+    assert sum(calls.total for calls in walked.values()) > 0
+
+
+def test_no_endpoint_issues_a_scan(container: Any) -> None:
+    budget = measure()
+
+    assert budget
+    assert sum(sum(ops.values()) for ops in budget.values()) > 0
+    offenders = {name: ops for name, ops in budget.items() if "Scan" in ops}
+    assert offenders == {}
+
+
+def test_every_endpoint_stays_within_its_round_trip_budget(
+    walked: dict[str, Any],
+) -> None:
+    over = {
+        name: calls.total
+        for name, calls in walked.items()
+        if calls.total > BUDGET[name]
+    }
+
+    assert over == {}
+    assert set(BUDGET) == set(walked)
+
+
+def test_every_protected_endpoint_authenticates_with_exactly_one_batch_get(
+    walked: dict[str, Any],
+) -> None:
+    for name, calls in walked.items():
+        expected = 0 if name in PUBLIC else 1
+        assert calls.operations["BatchGetItem"] == expected, name
+
+
+def table_alias(table: str) -> str:
+    settings = get_settings()
+    aliases = {settings.users_table: "users", settings.sessions_table: "sessions"}
+    return aliases[table]
+
+
+def access_of(operation: str) -> str:
+    if operation in READS:
+        return "read"
+    if operation in WRITES:
+        return "write"
+    raise AssertionError(f"an operation the catalog has no permission for: {operation}")
+
+
+def test_every_endpoint_touches_only_what_its_catalog_permissions_allow(
+    walked: dict[str, Any],
+) -> None:
+    for name, calls in walked.items():
+        used = {f"{table_alias(table)}:{access_of(op)}" for op, table in calls.tables}
+        assert used <= set(BY_NAME[name].permissions), name
+        assert sum(calls.tables.values()) >= calls.total, name
