@@ -129,12 +129,14 @@ def _tables_of(operation: str, body: Any) -> list[str]:
 
 
 @pytest.fixture
-def dynamo_calls(tables: None) -> DynamoCalls:
-    """Counts every DynamoDB call the adapters make from now on."""
+def dynamo_calls(tables: None) -> Iterator[DynamoCalls]:
+    """Counts every DynamoDB call the adapters make during the test."""
     from core.adapters.dynamodb.models import ALL_MODELS
 
     calls = DynamoCalls()
-    for model in ALL_MODELS:
-        client = model._get_connection().connection.client
+    clients = [model._get_connection().connection.client for model in ALL_MODELS]
+    for client in clients:
         client.meta.events.register("before-call.dynamodb", calls)
-    return calls
+    yield calls
+    for client in clients:
+        client.meta.events.unregister("before-call.dynamodb", calls)

@@ -187,7 +187,13 @@ class InMemorySessionStore:
     def writes(self) -> int:
         return sum(
             self.calls[name]
-            for name in ("add", "update", "delete", "delete_all_for_user")
+            for name in (
+                "add",
+                "extend",
+                "move_to_epoch",
+                "delete",
+                "delete_all_for_user",
+            )
         )
 
     def stored(self, session_id: str) -> Session | None:
@@ -209,13 +215,17 @@ class InMemorySessionStore:
         self.calls["get_with_user"] += 1
         return self._sessions.get(session_id), self._users.stored(user_id)
 
-    def update(self, session: Session) -> None:
-        self.calls["update"] += 1
-        stored = self._sessions.get(session.id)
+    def extend(self, session_id: str, expires_at: datetime) -> None:
+        self.calls["extend"] += 1
+        stored = self._sessions.get(session_id)
         if stored is not None:
-            self._sessions[session.id] = replace(
-                stored, expires_at=session.expires_at, epoch=session.epoch
-            )
+            self._sessions[session_id] = replace(stored, expires_at=expires_at)
+
+    def move_to_epoch(self, session_id: str, epoch: int) -> None:
+        self.calls["move_to_epoch"] += 1
+        stored = self._sessions.get(session_id)
+        if stored is not None:
+            self._sessions[session_id] = replace(stored, epoch=epoch)
 
     def delete(self, session_id: str) -> None:
         self.calls["delete"] += 1

@@ -80,8 +80,16 @@ class SessionStore(Protocol):
         """The session and the user it should belong to, fetched in one round trip."""
         ...
 
-    def update(self, session: Session) -> None:
-        """Rewrite expiry and epoch of a session that still exists, else do nothing."""
+    def extend(self, session_id: str, expires_at: datetime) -> None:
+        """Move the expiry of a session that still exists, else do nothing.
+
+        It writes the expiry alone, so a renewal racing a password change can never
+        put back the epoch the change moved the session out of.
+        """
+        ...
+
+    def move_to_epoch(self, session_id: str, epoch: int) -> None:
+        """Set the epoch of a session that still exists, else do nothing."""
         ...
 
     def delete(self, session_id: str) -> None: ...

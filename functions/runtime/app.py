@@ -6,9 +6,11 @@ import os
 
 from fastapi import APIRouter, FastAPI
 from mangum import Mangum
+from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
 from functions.runtime.errors import install_error_handlers
 from functions.runtime.middleware import GuardMiddleware
+from functions.runtime.problems import PROBLEM_MEDIA_TYPE
 
 API_TITLE = "Strata"
 API_VERSION = "0.1.0"
@@ -36,4 +38,9 @@ def create_app(*routers: APIRouter, docs: bool = False) -> FastAPI:
 
 def lambda_handler(router: APIRouter) -> Mangum:
     """The Lambda entry point for one endpoint: Mangum around an app of one router."""
-    return Mangum(create_app(router), lifespan="off")
+    # Problem details are text: without this Mangum would base64-encode every error.
+    return Mangum(
+        create_app(router),
+        lifespan="off",
+        text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, PROBLEM_MEDIA_TYPE],
+    )

@@ -19,6 +19,8 @@ def assert_problem(reply: Reply, status: int, code: str) -> dict[str, Any]:
     """``reply`` is an RFC 9457 problem with this status and code; returns its body."""
     assert reply.status == status, reply.text
     assert reply.headers["content-type"] == PROBLEM_JSON
+    # Problem details are text: API Gateway should not get them base64-encoded.
+    assert reply.raw.get("isBase64Encoded") is False
     body = reply.json()
     assert body["status"] == status
     assert body["code"] == code

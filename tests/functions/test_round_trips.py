@@ -33,7 +33,7 @@ BUDGET = {
     "me": 1,
     "create_user": 2,
     "list_users": 2,
-    "change_password": 7,
+    "change_password": 5,
     "grant_admin": 4,
     "revoke_admin": 4,
     "activate_user": 4,

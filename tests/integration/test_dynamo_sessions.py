@@ -79,30 +79,41 @@ def test_a_session_id_cannot_be_added_twice(
     assert sessions.get_with_user(session.id, alice.id)[0] == session
 
 
-def test_update_extends_the_stored_expiry_and_epoch(
+def test_extend_moves_only_the_stored_expiry(
     sessions: DynamoSessionStore, alice: User, make_session: MakeSession
 ) -> None:
     session = make_session(alice.id, expires_in=timedelta(minutes=2))
     sessions.add(session)
-    later = replace(
-        session, expires_at=session.expires_at + timedelta(hours=1), epoch=4
-    )
+    sessions.move_to_epoch(session.id, 4)
+    later = session.expires_at + timedelta(hours=1)
 
-    sessions.update(later)
+    # The renewal read the session at epoch 0; it must not write that epoch back.
+    sessions.extend(session.id, later)
 
-    assert sessions.get_with_user(session.id, alice.id)[0] == later
+    stored = sessions.get_with_user(session.id, alice.id)[0]
+    assert stored == replace(session, expires_at=later, epoch=4)
 
 
-def test_update_of_a_deleted_session_is_a_no_op_and_does_not_recreate_it(
+def test_move_to_epoch_changes_only_the_epoch(
+    sessions: DynamoSessionStore, alice: User, make_session: MakeSession
+) -> None:
+    session = make_session(alice.id)
+    sessions.add(session)
+
+    sessions.move_to_epoch(session.id, 2)
+
+    assert sessions.get_with_user(session.id, alice.id)[0] == replace(session, epoch=2)
+
+
+def test_extend_or_move_of_a_deleted_session_is_a_no_op_and_does_not_recreate_it(
     sessions: DynamoSessionStore, alice: User, make_session: MakeSession
 ) -> None:
     session = make_session(alice.id)
     sessions.add(session)
     sessions.delete(session.id)
 
-    sessions.update(
-        replace(session, expires_at=session.expires_at + timedelta(hours=1))
-    )
+    sessions.extend(session.id, session.expires_at + timedelta(hours=1))
+    sessions.move_to_epoch(session.id, 3)
 
     assert stored_session(session.id) is None
 

@@ -70,7 +70,8 @@ OPERATIONS: dict[str, Callable[[], Any]] = {
     ),
     "sessions.add": lambda: sessions.add(SESSION),
     "sessions.get_with_user": lambda: sessions.get_with_user(SESSION.id, USER.id),
-    "sessions.update": lambda: sessions.update(SESSION),
+    "sessions.extend": lambda: sessions.extend(SESSION.id, SESSION.expires_at),
+    "sessions.move_to_epoch": lambda: sessions.move_to_epoch(SESSION.id, 1),
     "sessions.delete": lambda: sessions.delete(SESSION.id),
     "sessions.delete_all_for_user": lambda: sessions.delete_all_for_user(USER.id),
 }

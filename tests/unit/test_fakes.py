@@ -143,7 +143,8 @@ def test_the_session_store_hands_back_expired_sessions_and_updates_only_live_one
     store.add(old)
     assert store.get_with_user("s1", "u1") == (old, None)
 
-    store.update(Session("gone", "u1", T0, T0 + timedelta(hours=1)))
+    store.extend("gone", T0 + timedelta(hours=1))
+    store.move_to_epoch("gone", 3)
     assert store.stored("gone") is None
 
 

@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 from contextlib import suppress
+from datetime import datetime
 from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.expressions.update import Action
 
 from core.adapters.dynamodb.errors import storage_errors
 from core.adapters.dynamodb.models import SessionItem, UserItem, user_key
@@ -78,16 +80,18 @@ class DynamoSessionStore:
         )
         return session, user
 
-    def update(self, session: Session) -> None:
-        item = SessionItem(id=session.id)
+    def extend(self, session_id: str, expires_at: datetime) -> None:
+        self._set_if_present(session_id, SessionItem.expires_at.set(expires_at))
+
+    def move_to_epoch(self, session_id: str, epoch: int) -> None:
+        self._set_if_present(session_id, SessionItem.epoch.set(epoch))
+
+    @staticmethod
+    def _set_if_present(session_id: str, action: Action) -> None:
         with storage_errors():
             try:
-                item.update(
-                    actions=[
-                        SessionItem.expires_at.set(session.expires_at),
-                        SessionItem.epoch.set(session.epoch),
-                    ],
-                    condition=SessionItem.id.exists(),
+                SessionItem(id=session_id).update(
+                    actions=[action], condition=SessionItem.id.exists()
                 )
             except UpdateError as exc:
                 if exc.cause_response_code != "ConditionalCheckFailedException":

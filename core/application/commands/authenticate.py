@@ -51,7 +51,7 @@ class Authenticate:
         ):
             return Authenticated(user=user, session=session)
         renewed = session.renewed(now, self.session_ttl)
-        self.sessions.update(renewed)
+        self.sessions.extend(renewed.id, renewed.expires_at)
         return Authenticated(
             user=user, session=renewed, renewed_token=self.tokens.issue(renewed)
         )

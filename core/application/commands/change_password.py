@@ -33,7 +33,13 @@ class ChangePassword:
         password: str,
         current_password: str | None,
     ) -> None:
-        target = load_user_by_username(self.users, username)
+        # Authentication already read the actor: changing one's own password needs
+        # no second read.
+        target = (
+            actor
+            if username.lower() == actor.username.key
+            else load_user_by_username(self.users, username)
+        )
         require(can_set_password(actor, target))
         self.policy.check(password)
         is_self = target.id == actor.id
@@ -47,7 +53,7 @@ class ChangePassword:
         # epoch so it survives.
         updated = self.users.save(target.with_password(self.hasher.hash(password)))
         if is_self:
-            self.sessions.update(actor_session.in_epoch(updated.session_epoch))
+            self.sessions.move_to_epoch(actor_session.id, updated.session_epoch)
             self.sessions.delete_all_for_user(target.id, keep=actor_session.id)
         else:
             self.sessions.delete_all_for_user(target.id)

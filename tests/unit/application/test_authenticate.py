@@ -74,7 +74,7 @@ def test_a_session_running_low_is_renewed_with_one_write_and_a_new_token(
     stored = sessions.stored(session.id)
     assert stored is not None
     assert stored.expires_at == clock.now() + SESSION_TTL
-    assert sessions.calls == Counter(get_with_user=1, update=1)
+    assert sessions.calls == Counter(get_with_user=1, extend=1)
 
 
 def test_a_session_with_exactly_the_threshold_left_is_not_renewed(
@@ -88,7 +88,7 @@ def test_a_session_with_exactly_the_threshold_left_is_not_renewed(
     clock.advance(HALF_LIFE)
 
     assert authenticate.execute(token).renewed_token is None
-    assert sessions.calls["update"] == 0
+    assert sessions.calls["extend"] == 0
 
 
 def test_a_check_without_renewal_never_writes_even_when_the_session_runs_low(
@@ -157,7 +157,7 @@ def test_an_expired_session_still_in_storage_is_refused(
     with pytest.raises(NotAuthenticated):
         authenticate.execute(token)
 
-    assert sessions.calls["update"] == 0
+    assert sessions.calls["extend"] == 0
 
 
 def test_a_token_naming_another_users_session_is_refused(
@@ -247,4 +247,4 @@ def test_a_refused_session_is_never_renewed(
     with pytest.raises(NotAuthenticated):
         authenticate.execute(token)
 
-    assert sessions.calls["update"] == 0
+    assert sessions.calls["extend"] == 0
