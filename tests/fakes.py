@@ -19,6 +19,7 @@ from core.application.errors import (
     UsernameTaken,
 )
 from core.application.ports import (
+    AttemptWindow,
     Position,
     SortOrder,
     TokenClaims,
@@ -244,6 +245,36 @@ class InMemorySessionStore:
 
 
 HASH_PREFIX = "hashed:"
+
+
+class InMemoryLoginAttempts:
+    """``LoginAttempts``: a window per username that opens at the first failure."""
+
+    def __init__(self) -> None:
+        self._windows: dict[str, AttemptWindow] = {}
+        self.calls: Counter[str] = Counter()
+
+    def current(self, username_key: str, now: datetime) -> AttemptWindow | None:
+        self.calls["current"] += 1
+        window = self._windows.get(username_key)
+        return window if window is not None and window.ends_at > now else None
+
+    def record_failure(
+        self, username_key: str, now: datetime, window: timedelta
+    ) -> None:
+        self.calls["record_failure"] += 1
+        open_window = self.current(username_key, now)
+        self.calls["current"] -= 1  # an internal read, not the caller's
+        if open_window is None:
+            self._windows[username_key] = AttemptWindow(1, now + window)
+        else:
+            self._windows[username_key] = replace(
+                open_window, failures=open_window.failures + 1
+            )
+
+    def clear(self, username_key: str) -> None:
+        self.calls["clear"] += 1
+        self._windows.pop(username_key, None)
 
 
 class FakePasswordHasher:

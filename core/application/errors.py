@@ -77,6 +77,17 @@ class DependencyUnavailable(ApplicationError):
     default_message = "a service we depend on is unavailable; try again"
 
 
+class TooManyAttempts(ApplicationError):
+    """Log-in refused outright for a while; ``retry_after`` is in whole seconds."""
+
+    code = "too_many_attempts"
+    default_message = "too many failed log-ins; try again later"
+
+    def __init__(self, retry_after: int) -> None:
+        super().__init__()
+        self.retry_after = retry_after
+
+
 class CurrentPasswordRequired(ApplicationError):
     code = "current_password_required"
     default_message = "send current_password to change your own password"

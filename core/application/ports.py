@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
@@ -97,6 +97,26 @@ class SessionStore(Protocol):
     def delete_all_for_user(self, user_id: str, keep: str | None = None) -> int:
         """End every session of ``user_id`` but ``keep``; returns how many ended."""
         ...
+
+
+@dataclass(frozen=True, slots=True)
+class AttemptWindow:
+    failures: int
+    ends_at: datetime
+
+
+class LoginAttempts(Protocol):
+    """Failed log-ins per username, counted in a window that starts at the first
+    failure. Kept in shared storage so the count holds across instances; a window
+    past its end counts as none (storage TTL deletion lags)."""
+
+    def current(self, username_key: str, now: datetime) -> AttemptWindow | None: ...
+
+    def record_failure(
+        self, username_key: str, now: datetime, window: timedelta
+    ) -> None: ...
+
+    def clear(self, username_key: str) -> None: ...
 
 
 class PasswordHasher(Protocol):

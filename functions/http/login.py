@@ -21,7 +21,7 @@ class LogInIn(BaseModel):
     "/api/v1/account/login",
     status_code=204,
     response_class=Response,
-    responses=problems(401, 403, 413, 422, 503),
+    responses=problems(401, 403, 413, 415, 422, 429, 503),
 )
 def log_in(
     body: LogInIn, response: Response, container: ContainerDep, auth: OptionalAuth

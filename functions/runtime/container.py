@@ -16,7 +16,7 @@ from core.application.commands.create_super_admin import CreateSuperAdmin
 from core.application.commands.create_user import CreateUser
 from core.application.commands.deactivate_user import DeactivateUser
 from core.application.commands.grant_admin import GrantAdmin
-from core.application.commands.log_in import LogIn
+from core.application.commands.log_in import LogIn, LoginPolicy
 from core.application.commands.log_out import LogOut
 from core.application.commands.revoke_admin import RevokeAdmin
 from core.application.commands.sign_up import SignUp
@@ -24,6 +24,7 @@ from core.application.ports import (
     Clock,
     CursorCodec,
     IdGenerator,
+    LoginAttempts,
     PasswordHasher,
     SessionStore,
     TokenCodec,
@@ -48,6 +49,7 @@ class Container:
     cursors: CursorCodec
     clock: Clock
     ids: IdGenerator
+    attempts: LoginAttempts
 
     @property
     def session_ttl(self) -> timedelta:
@@ -87,6 +89,11 @@ class Container:
             self.ids,
             self.clock,
             self.session_ttl,
+            self.attempts,
+            LoginPolicy(
+                max_failures=self.settings.login_max_failures,
+                window=timedelta(seconds=self.settings.login_window_seconds),
+            ),
         )
 
     def log_out(self) -> LogOut:
@@ -119,6 +126,7 @@ def build_container(settings: Settings) -> Container:
     module stays cheap and the cost is paid by the first request that needs it."""
     from core.adapters.clock import SystemClock
     from core.adapters.cursors import HmacCursorCodec
+    from core.adapters.dynamodb.login_attempts import DynamoLoginAttempts
     from core.adapters.dynamodb.models import bind_tables
     from core.adapters.dynamodb.sessions import DynamoSessionStore
     from core.adapters.dynamodb.users import DynamoUserRepository
@@ -137,6 +145,7 @@ def build_container(settings: Settings) -> Container:
         cursors=HmacCursorCodec(secret),
         clock=SystemClock(),
         ids=RandomIds(),
+        attempts=DynamoLoginAttempts(),
     )
 
 

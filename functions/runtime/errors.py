@@ -39,6 +39,7 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
     app.UsernameTaken: (409, None),
     app.EmailTaken: (409, None),
     app.ConcurrentUpdate: (409, None),
+    app.TooManyAttempts: (429, None),
     app.DependencyUnavailable: (503, None),
 }
 
@@ -71,7 +72,10 @@ def core_error_response(exc: domain.DomainError | app.ApplicationError) -> JSONR
         ]
     if isinstance(exc, app.DependencyUnavailable):
         logger.error("dependency unavailable", exc_info=exc.__cause__ or exc)
-    return problem_response(status, exc.code, exc.message, errors)
+    headers = None
+    if isinstance(exc, app.TooManyAttempts):
+        headers = {"Retry-After": str(exc.retry_after)}
+    return problem_response(status, exc.code, exc.message, errors, headers)
 
 
 def internal_error_response(exc: BaseException) -> JSONResponse:

@@ -1,4 +1,4 @@
-"""An outer ASGI guard: body size limit, security headers, and the last-resort 500."""
+"""An outer ASGI guard: body size and type, security headers, the last-resort 500."""
 
 from __future__ import annotations
 
@@ -10,6 +10,32 @@ from functions.runtime.problems import problem_response
 
 # Answers that carry a user's data must never be cached or content-sniffed.
 _PRIVATE_PREFIXES = ("/api/v1/account", "/api/v1/users")
+_STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+
+
+def _is_json(content_type: bytes) -> bool:
+    media_type = content_type.split(b";", 1)[0].strip().lower()
+    return media_type == b"application/json" or (
+        media_type.startswith(b"application/") and media_type.endswith(b"+json")
+    )
+
+
+def refuses_body_type(method: str, headers: dict[bytes, bytes]) -> bool:
+    """A state-changing request whose body is not declared JSON is refused.
+
+    HTML forms and no-cors fetches can only send form, multipart or text bodies (or
+    an untyped blob): refusing those before any work means a cross-site request can
+    never ride the session cookie into a state change.
+    """
+    if method not in _STATE_CHANGING:
+        return False
+    content_type = headers.get(b"content-type")
+    if content_type is not None:
+        return not _is_json(content_type)
+    has_body = headers.get(b"content-length", b"0") != b"0" or (
+        b"transfer-encoding" in headers
+    )
+    return has_body
 
 
 class _TooLarge(HTTPException):
@@ -55,12 +81,17 @@ class GuardMiddleware:
                 message = {**message, "headers": headers}
             await send(message)
 
-        for name, value in scope.get("headers", ()):
-            if name == b"content-length" and (
-                not value.isdigit() or int(value) > limit
-            ):
-                await self._too_large(scope, receive, guarded_send)
-                return
+        headers = dict(scope.get("headers", ()))
+        length = headers.get(b"content-length")
+        if length is not None and (not length.isdigit() or int(length) > limit):
+            await self._too_large(scope, receive, guarded_send)
+            return
+        if refuses_body_type(str(scope.get("method", "")), headers):
+            response = problem_response(
+                415, "unsupported_media_type", "send the body as application/json"
+            )
+            await response(scope, receive, guarded_send)
+            return
 
         try:
             await self.app(scope, limited_receive, guarded_send)

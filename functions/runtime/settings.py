@@ -33,6 +33,8 @@ class Settings(BaseModel):
     session_renew_threshold: float = Field(default=0.2, gt=0, lt=1)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     password_min_length: int = Field(default=8, ge=1, le=128)
+    login_max_failures: int = Field(default=5, ge=1, le=1000)
+    login_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)
 
     @model_validator(mode="after")
     def _secrets_outside_local(self) -> Settings:

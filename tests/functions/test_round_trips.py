@@ -28,7 +28,7 @@ BUDGET = {
     "root": 0,
     "health": 0,
     "signup": 1,
-    "login": 3,
+    "login": 4,
     "logout": 2,
     "me": 1,
     "create_user": 2,

@@ -120,9 +120,33 @@ class SessionItem(Model):
     by_user = SessionsByUser()
 
 
+def login_attempts_key(username_key: str) -> str:
+    return f"LOGIN#{username_key}"
+
+
+class LoginAttemptItem(Model):
+    """Failed log-ins of one username in the sessions table: ``id`` is
+    ``LOGIN#<username key>``, ``expires_at`` (the table's TTL attribute) is the end
+    of the counting window. It has no ``user_id``, so it stays out of the sessions
+    index."""
+
+    class Meta:
+        table_name = "strata-sessions"
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)
+    failures = NumberAttribute(default=0)
+    expires_at = TTLAttribute()
+
+
 # Models that own a table: the ones to create, in table order.
 TABLE_MODELS: tuple[type[Model], ...] = (UserItem, SessionItem)
-ALL_MODELS: tuple[type[Model], ...] = (UserItem, UniqueMarker, SessionItem)
+ALL_MODELS: tuple[type[Model], ...] = (
+    UserItem,
+    UniqueMarker,
+    SessionItem,
+    LoginAttemptItem,
+)
 
 
 def bind_tables(users_table: str, sessions_table: str, region: str) -> None:
@@ -135,6 +159,7 @@ def bind_tables(users_table: str, sessions_table: str, region: str) -> None:
         (UserItem, users_table),
         (UniqueMarker, users_table),
         (SessionItem, sessions_table),
+        (LoginAttemptItem, sessions_table),
     ):
         meta: Any = model.Meta
         if meta.table_name == name and getattr(meta, "region", None) == region:

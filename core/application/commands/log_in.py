@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -7,10 +8,12 @@ from core.application.errors import (
     AccountInactive,
     AlreadyAuthenticated,
     InvalidCredentials,
+    TooManyAttempts,
 )
 from core.application.ports import (
     Clock,
     IdGenerator,
+    LoginAttempts,
     PasswordHasher,
     SessionStore,
     TokenCodec,
@@ -28,12 +31,23 @@ class LoggedIn:
 
 
 @dataclass(frozen=True, slots=True)
+class LoginPolicy:
+    """How many failed log-ins one username may have within ``window``."""
+
+    max_failures: int = 5
+    window: timedelta = timedelta(minutes=15)
+
+
+@dataclass(frozen=True, slots=True)
 class LogIn:
     """Checks a username and password and opens a new session.
 
     A wrong username and a wrong password raise the same ``InvalidCredentials`` after
-    the same hashing work. ``AccountInactive`` is told only to someone who knows the
-    password. Every log-in makes a new session id, so a session cannot be fixed.
+    the same hashing work, and count alike against the username: after
+    ``max_failures`` within the window every attempt, even with the right password,
+    raises ``TooManyAttempts`` until the window ends; a successful log-in clears the
+    count. ``AccountInactive`` is told only to someone who knows the password. Every
+    log-in makes a new session id, so a session cannot be fixed.
     """
 
     users: UserRepository
@@ -43,19 +57,28 @@ class LogIn:
     ids: IdGenerator
     clock: Clock
     session_ttl: timedelta
+    attempts: LoginAttempts
+    policy: LoginPolicy = LoginPolicy()
 
     def execute(self, username: str, password: str, current: User | None) -> LoggedIn:
         if current is not None:
             raise AlreadyAuthenticated()
+        key = username.lower()
+        now = self.clock.now()
+        window = self.attempts.current(key, now)
+        if window is not None and window.failures >= self.policy.max_failures:
+            seconds = (window.ends_at - now).total_seconds()
+            raise TooManyAttempts(retry_after=max(1, math.ceil(seconds)))
         user = self._find(username)
         if user is None:
             self.hasher.dummy_verify(password)
-            raise InvalidCredentials()
-        if not self.hasher.verify(password, user.password_hash):
+        if user is None or not self.hasher.verify(password, user.password_hash):
+            self.attempts.record_failure(key, now, self.policy.window)
             raise InvalidCredentials()
         if not user.is_active:
             raise AccountInactive()
-        now = self.clock.now()
+        if window is not None:
+            self.attempts.clear(key)
         session = Session(
             id=self.ids.new_id(),
             user_id=user.id,
