@@ -3,9 +3,10 @@
     strata dev                      moto + tables + the whole API on loopback
     strata create-superadmin ...    make the first super admin (the API cannot)
     strata invoke NAME --event F    run one Lambda handler on a sample event
+    strata migrate [--status]       apply pending data migrations (or list them)
 
-``create-superadmin`` and ``invoke`` target the running local stack unless the
-environment says otherwise: with ``STRATA_STAGE`` unset or ``local`` and no
+``create-superadmin``, ``invoke`` and ``migrate`` target the running local stack
+unless the environment says otherwise: with ``STRATA_STAGE`` unset or ``local`` and no
 ``AWS_ENDPOINT_URL``, they talk to moto on ``127.0.0.1:$AWS_ENDPOINT_PORT`` (4566);
 with another stage they use real AWS with whatever credentials the environment has.
 
@@ -133,6 +134,18 @@ def _parser() -> argparse.ArgumentParser:
         help=f"send the session cookie {_COOKIE_NAME}=TOKEN with the event",
     )
     invoke.set_defaults(run=_invoke)
+
+    migrate = commands.add_parser(
+        "migrate",
+        help="apply the pending data migrations, in order",
+        description="Apply every data migration not yet applied, to the local "
+        "stack (default) or, with STRATA_STAGE set, to that stage on AWS. Safe to "
+        "run twice and to interrupt: a rerun resumes where it stopped.",
+    )
+    migrate.add_argument(
+        "--status", action="store_true", help="only list migrations and their state"
+    )
+    migrate.set_defaults(run=_migrate)
     return parser
 
 
@@ -326,6 +339,40 @@ def _cause(exc: BaseException) -> str:
         inner = nxt
         seen.add(id(inner))
     return " ".join(str(inner).split()) or type(inner).__name__
+
+
+# --- strata migrate --------------------------------------------------------------
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from core.adapters.clock import SystemClock
+    from core.adapters.dynamodb import migrations
+    from core.adapters.dynamodb.models import bind_tables
+    from core.application.errors import DependencyUnavailable
+
+    settings = _target()
+    _require_reachable(settings)
+    bind_tables(settings.users_table, settings.sessions_table, settings.region)
+    try:
+        if args.status:
+            for migration, applied_at in migrations.status():
+                state = (
+                    f"applied {applied_at:%Y-%m-%d %H:%M:%S}"
+                    if applied_at
+                    else "pending"
+                )
+                print(f"{migration.id}  {state}  {migration.description}")
+            return 0
+        applied = migrations.apply_pending(
+            SystemClock().now, progress=lambda line: print(line, flush=True)
+        )
+    except migrations.MigrationLocked as exc:
+        raise CliError(str(exc)) from None
+    except DependencyUnavailable as exc:
+        raise _unavailable(exc, settings) from None
+    if not applied:
+        print("nothing to migrate: every migration is applied")
+    return 0
 
 
 # --- strata create-superadmin ----------------------------------------------------

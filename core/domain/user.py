@@ -99,6 +99,7 @@ class User:
     created_at: datetime
     session_epoch: int = 0
     version: int = 0
+    email_verified: bool = False
 
     @property
     def is_admin(self) -> bool:

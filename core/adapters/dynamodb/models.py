@@ -75,6 +75,8 @@ class UserItem(Model):
     is_active = BooleanAttribute()
     created_at = UTCDateTimeAttribute()
     session_epoch = NumberAttribute(default=0)
+    # Added after the first release; migration 0001 backfills it on older items.
+    email_verified = BooleanAttribute(null=True)
     list_pk = UnicodeAttribute(default=USER_LIST_PARTITION)
     version = VersionAttribute()
 
@@ -139,6 +141,23 @@ class LoginAttemptItem(Model):
     expires_at = TTLAttribute()
 
 
+class MigrationRecord(Model):
+    """A data migration's state in the users table: ``pk`` is ``MIGRATION#<id>``;
+    ``checkpoint`` lets an interrupted run resume; ``applied_at`` marks it done.
+    ``MIGRATION#LOCK`` is the lease that keeps two runs from overlapping."""
+
+    class Meta:
+        table_name = "strata-users"
+        billing_mode = "PAY_PER_REQUEST"
+
+    pk = UnicodeAttribute(hash_key=True)
+    applied_at = UTCDateTimeAttribute(null=True)
+    checkpoint = UnicodeAttribute(null=True)
+    changed = NumberAttribute(default=0)
+    owner = UnicodeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)
+
+
 # Models that own a table: the ones to create, in table order.
 TABLE_MODELS: tuple[type[Model], ...] = (UserItem, SessionItem)
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -146,6 +165,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     UniqueMarker,
     SessionItem,
     LoginAttemptItem,
+    MigrationRecord,
 )
 
 
@@ -158,6 +178,7 @@ def bind_tables(users_table: str, sessions_table: str, region: str) -> None:
     for model, name in (
         (UserItem, users_table),
         (UniqueMarker, users_table),
+        (MigrationRecord, users_table),
         (SessionItem, sessions_table),
         (LoginAttemptItem, sessions_table),
     ):

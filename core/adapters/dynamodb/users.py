@@ -46,6 +46,7 @@ def to_domain(item: UserItem) -> User:
         created_at=item.created_at,
         session_epoch=int(item.session_epoch),
         version=int(item.version or 0),
+        email_verified=bool(item.email_verified),
     )
 
 
@@ -62,6 +63,7 @@ def to_item(user: User) -> UserItem:
         is_active=user.is_active,
         created_at=user.created_at,
         session_epoch=user.session_epoch,
+        email_verified=user.email_verified,
     )
     # pynamodb's VersionAttribute: unset means "must not exist yet", and a set one
     # makes the write conditional on the stored version still being this one.
