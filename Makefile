@@ -3,8 +3,15 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+INFRA  := $(VENV)/.installed-infra
+NODE   := node_modules/.installed
+STAGES := dev staging prod
+# The npm-installed CDK CLI, with no telemetry, update check or notices fetch.
+CDK    := CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true \
+          JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 node_modules/.bin/cdk --no-notices
 
-.PHONY: dev test lint typecheck imports unit integration functions e2e coldstart roundtrips format clean
+.PHONY: dev test lint typecheck imports unit integration functions e2e coldstart roundtrips format clean \
+        build lock synth deploy destroy
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -12,22 +19,32 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $(STAMP)
 
+# The CDK app's Python side (aws-cdk-lib, cdk-nag, cfn-lint), beside the dev tools.
+$(INFRA): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,infra]'
+	@touch $(INFRA)
+
+# The pinned CDK CLI, into ./node_modules (never globally).
+$(NODE): package.json package-lock.json
+	npm ci --no-audit --no-fund --loglevel=error
+	@touch $(NODE)
+
 ## dev: the whole local stack (moto on :4566, the API on :8000, Swagger UI at /docs)
 dev: $(STAMP)
 	$(BIN)/strata dev
 
-## test: every check: lint, types, import contracts, all test layers
-test: lint typecheck imports
+## test: every check: lint, types, import contracts, all test layers (infra included)
+test: lint typecheck imports build $(NODE)
 	$(BIN)/pytest -q
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
-typecheck: $(STAMP)
+typecheck: $(INFRA)
 	$(BIN)/mypy
 
-imports: $(STAMP)
+imports: $(INFRA)
 	$(BIN)/lint-imports
 
 unit integration functions e2e: $(STAMP)
@@ -41,9 +58,34 @@ coldstart: $(STAMP)
 roundtrips: $(STAMP)
 	$(BIN)/python -m local.roundtrips
 
+## build: the Lambda assets, no Docker: build/layer (locked deps) and build/code
+build: $(INFRA)
+	$(BIN)/python -m infra_cdk.build
+
+## lock: regenerate requirements/lambda.txt from pyproject.toml's dependencies
+lock: $(INFRA)
+	$(BIN)/python -m infra_cdk.build lock
+
+## synth: CloudFormation for every stage (or STAGE=name) into cdk.out/<stage>, offline
+synth: build $(NODE)
+	@for stage in $(or $(STAGE),$(STAGES)); do \
+		echo "synth $$stage"; \
+		AWS_EC2_METADATA_DISABLED=true $(CDK) synth -c stage=$$stage --quiet \
+			--output cdk.out/$$stage || exit 1; \
+	done
+
+## deploy: needs AWS credentials and a bootstrapped account (STAGE, default dev)
+deploy: build $(NODE)
+	$(CDK) deploy -c stage=$(or $(STAGE),dev) --output cdk.out/$(or $(STAGE),dev)
+
+## destroy: needs AWS credentials; STAGE must be named (prod keeps its data: RETAIN)
+destroy: build $(NODE)
+	@test -n "$(STAGE)" || { echo "usage: make destroy STAGE=dev|staging|prod"; exit 2; }
+	$(CDK) destroy -c stage=$(STAGE) --output cdk.out/$(STAGE)
+
 format: $(STAMP)
 	$(BIN)/ruff format .
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .local
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .local build cdk.out

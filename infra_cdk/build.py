@@ -1,0 +1,390 @@
+"""Lambda packaging without Docker: the dependency layer and the code asset.
+
+``python -m infra_cdk.build`` (``make build``) writes two directories that the CDK
+app deploys as they are:
+
+- ``build/layer/python/``: the locked runtime dependencies (``requirements/lambda.txt``)
+  installed as CPython 3.12 manylinux2014 aarch64 wheels, with hashes checked;
+- ``build/code/``: ``core/`` and ``functions/`` and nothing else of the repository.
+
+Both are precompiled with CPython 3.12 (``--invalidation-mode unchecked-hash``):
+Lambda's file system is read-only, so byte code has to ship, and unchecked-hash .pyc
+files stay valid whatever timestamps the zip gives their sources. A stamp of the
+inputs' hash skips an asset whose inputs did not change.
+
+``python -m infra_cdk.build lock`` (``make lock``) regenerates the lock file from
+``pyproject.toml``'s ``[project] dependencies``, resolved by pip for that platform.
+"""
+
+from __future__ import annotations
+
+import argparse
+import glob
+import hashlib
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import tomllib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+BUILD_DIR = ROOT / "build"
+LAYER_DIR = BUILD_DIR / "layer"
+CODE_DIR = BUILD_DIR / "code"
+LOCK_FILE = ROOT / "requirements" / "lambda.txt"
+PYPROJECT = ROOT / "pyproject.toml"
+
+# What ships as function code: the shared core and the entry points, nothing else.
+CODE_PACKAGES = ("core", "functions")
+# Lambda unpacks function code to /var/task and layers to /opt: .pyc files name those.
+CODE_MOUNT = "/var/task"
+LAYER_MOUNT = "/opt"
+
+PLATFORM = "manylinux2014_aarch64"
+PYTHON_VERSION = "3.12"
+PIP_TARGET_ARGS = (
+    "--platform",
+    PLATFORM,
+    "--python-version",
+    PYTHON_VERSION,
+    "--implementation",
+    "cp",
+    "--only-binary=:all:",
+)
+# Never in the layer: the Lambda runtime has boto3 already and pynamodb needs only
+# botocore; PyJWT's HS256 needs no cryptography; nothing here validates e-mail with
+# email-validator.
+FORBIDDEN_DISTRIBUTIONS = frozenset(
+    {"boto3", "s3transfer", "cryptography", "email-validator"}
+)
+FORBIDDEN_PACKAGES = ("boto3", "s3transfer", "cryptography", "email_validator")
+LAYER_LIMIT_MB = 50.0
+IGNORED_SOURCES = ("__pycache__", "*.pyc", "*.pyo")
+BYTECODE_TAG = "cpython-312"
+
+
+class BuildError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AssetStats:
+    name: str
+    path: Path
+    files: int
+    bytes: int
+    rebuilt: bool
+
+    @property
+    def megabytes(self) -> float:
+        return self.bytes / 1_000_000
+
+    def line(self) -> str:
+        state = "built" if self.rebuilt else "up to date"
+        return (
+            f"{self.name:<6} {self.path.relative_to(ROOT)}: {self.megabytes:.1f} MB "
+            f"unzipped, {self.files} files ({state})"
+        )
+
+
+# --- Python 3.12 ------------------------------------------------------------------
+
+
+def _is_python312(candidate: str) -> bool:
+    try:
+        result = subprocess.run(  # noqa: S603 - a local interpreter, no shell
+            [candidate, "-c", "import sys; print('%d.%d' % sys.version_info[:2])"],
+            capture_output=True,
+            text=True,
+            timeout=30,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired):
+        return False
+    return result.returncode == 0 and result.stdout.strip() == PYTHON_VERSION
+
+
+def find_python312() -> str:
+    """``$PYTHON312``, ``python3.12`` on PATH, or a pyenv-installed 3.12."""
+    candidates: list[str] = []
+    if os.environ.get("PYTHON312"):
+        candidates.append(os.environ["PYTHON312"])
+    on_path = shutil.which("python3.12")
+    if on_path:
+        candidates.append(on_path)
+    pyenv_root = os.environ.get("PYENV_ROOT", str(Path.home() / ".pyenv"))
+    candidates += sorted(
+        glob.glob(os.path.join(pyenv_root, "versions", "3.12*", "bin", "python3.12")),
+        reverse=True,
+    )
+    candidates += ["/usr/local/bin/python3.12", "/usr/bin/python3.12"]
+    for candidate in candidates:
+        if _is_python312(candidate):
+            return candidate
+    raise BuildError(
+        "Python 3.12 is needed to precompile the Lambda assets: install it "
+        "(for example `pyenv install 3.12`) or set PYTHON312 to its path"
+    )
+
+
+# --- helpers ----------------------------------------------------------------------
+
+
+def _run(args: Sequence[str], what: str) -> None:
+    result = subprocess.run(args, capture_output=True, text=True, check=False)  # noqa: S603
+    if result.returncode != 0:
+        output = "\n".join(part for part in (result.stdout, result.stderr) if part)
+        raise BuildError(f"{what} failed ({result.returncode}):\n{output}")
+
+
+def _files(root: Path) -> Iterable[Path]:
+    return sorted(path for path in root.rglob("*") if path.is_file())
+
+
+def _hash_files(paths: Iterable[Path], digest: hashlib._Hash) -> None:
+    for path in paths:
+        digest.update(str(path.relative_to(ROOT)).encode())
+        digest.update(b"\0")
+        digest.update(path.read_bytes())
+        digest.update(b"\0")
+
+
+def _source_files(package: str) -> list[Path]:
+    return [
+        path
+        for path in _files(ROOT / package)
+        if "__pycache__" not in path.parts and path.suffix not in (".pyc", ".pyo")
+    ]
+
+
+def stats(name: str, path: Path, rebuilt: bool) -> AssetStats:
+    files = list(_files(path))
+    return AssetStats(
+        name, path, len(files), sum(f.stat().st_size for f in files), rebuilt
+    )
+
+
+def _stamp_path(asset: Path) -> Path:
+    return asset.parent / f".{asset.name}.stamp"
+
+
+def _up_to_date(asset: Path, fingerprint: str) -> bool:
+    stamp = _stamp_path(asset)
+    return asset.is_dir() and stamp.is_file() and stamp.read_text() == fingerprint
+
+
+def _compile(python312: str, directory: Path, mount: str) -> None:
+    _run(
+        [
+            python312,
+            "-m",
+            "compileall",
+            "-q",
+            "-j",
+            "0",
+            "--invalidation-mode",
+            "unchecked-hash",
+            "-s",
+            str(directory),
+            "-p",
+            mount,
+            str(directory),
+        ],
+        f"compileall of {directory}",
+    )
+
+
+def fingerprint(inputs: Iterable[Path], python312_version: str) -> str:
+    digest = hashlib.sha256()
+    digest.update(python312_version.encode())
+    _hash_files([Path(__file__).resolve(), *inputs], digest)
+    return digest.hexdigest()
+
+
+def _python_version(python312: str) -> str:
+    result = subprocess.run(  # noqa: S603
+        [python312, "-c", "import sys; print(sys.version)"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    return result.stdout.strip()
+
+
+# --- the assets -------------------------------------------------------------------
+
+
+def build_layer(python312: str, *, force: bool = False) -> AssetStats:
+    if not LOCK_FILE.is_file():
+        raise BuildError(f"{LOCK_FILE.relative_to(ROOT)} is missing: run `make lock`")
+    stamp = fingerprint([LOCK_FILE], _python_version(python312))
+    if not force and _up_to_date(LAYER_DIR, stamp):
+        return stats("layer", LAYER_DIR, rebuilt=False)
+    shutil.rmtree(LAYER_DIR, ignore_errors=True)
+    _stamp_path(LAYER_DIR).unlink(missing_ok=True)
+    target = LAYER_DIR / "python"
+    _run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "install",
+            "--quiet",
+            "--disable-pip-version-check",
+            "--no-compile",
+            "--require-hashes",
+            *PIP_TARGET_ARGS,
+            "--target",
+            str(target),
+            "-r",
+            str(LOCK_FILE),
+        ],
+        "pip install of the dependency layer",
+    )
+    shutil.rmtree(target / "bin", ignore_errors=True)
+    pruned = prune_forbidden(target)
+    if pruned:
+        print(f"layer: removed {', '.join(pruned)} (dragged in by a dependency)")
+    _compile(python312, LAYER_DIR, LAYER_MOUNT)
+    result = stats("layer", LAYER_DIR, rebuilt=True)
+    if result.megabytes >= LAYER_LIMIT_MB:
+        raise BuildError(
+            f"the layer is {result.megabytes:.1f} MB, over {LAYER_LIMIT_MB} MB"
+        )
+    _stamp_path(LAYER_DIR).write_text(stamp)
+    return result
+
+
+def prune_forbidden(target: Path) -> list[str]:
+    """Remove boto3, s3transfer, cryptography and email_validator if a dependency
+    dragged them in (the lock check keeps them out; this is the belt to its braces)."""
+    removed = []
+    for package in FORBIDDEN_PACKAGES:
+        for path in [target / package, *target.glob(f"{package}-*.dist-info")]:
+            if path.exists():
+                shutil.rmtree(path)
+                removed.append(path.name)
+    return removed
+
+
+def build_code(python312: str, *, force: bool = False) -> AssetStats:
+    sources = [path for package in CODE_PACKAGES for path in _source_files(package)]
+    stamp = fingerprint(sources, _python_version(python312))
+    if not force and _up_to_date(CODE_DIR, stamp):
+        return stats("code", CODE_DIR, rebuilt=False)
+    shutil.rmtree(CODE_DIR, ignore_errors=True)
+    _stamp_path(CODE_DIR).unlink(missing_ok=True)
+    for package in CODE_PACKAGES:
+        shutil.copytree(
+            ROOT / package,
+            CODE_DIR / package,
+            ignore=shutil.ignore_patterns(*IGNORED_SOURCES),
+        )
+    _compile(python312, CODE_DIR, CODE_MOUNT)
+    _stamp_path(CODE_DIR).write_text(stamp)
+    return stats("code", CODE_DIR, rebuilt=True)
+
+
+def build(*, force: bool = False) -> tuple[AssetStats, AssetStats]:
+    python312 = find_python312()
+    BUILD_DIR.mkdir(exist_ok=True)
+    return build_layer(python312, force=force), build_code(python312, force=force)
+
+
+# --- the lock file ----------------------------------------------------------------
+
+
+def runtime_dependencies() -> list[str]:
+    with PYPROJECT.open("rb") as file:
+        project = tomllib.load(file)["project"]
+    return list(project["dependencies"])
+
+
+def _normalize(name: str) -> str:
+    return name.lower().replace("_", "-").replace(".", "-")
+
+
+def lock() -> Path:
+    """Resolve the runtime dependencies for the Lambda platform and pin them with
+    their wheels' hashes."""
+    requirements = runtime_dependencies()
+    with tempfile.TemporaryDirectory() as tmp:
+        report_path = Path(tmp) / "report.json"
+        _run(
+            [
+                sys.executable,
+                "-m",
+                "pip",
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "--dry-run",
+                "--ignore-installed",
+                *PIP_TARGET_ARGS,
+                "--report",
+                str(report_path),
+                *requirements,
+            ],
+            "pip's resolution of the runtime dependencies",
+        )
+        report = json.loads(report_path.read_text())
+    pins: list[tuple[str, str, str, bool]] = []
+    for item in report["install"]:
+        name = _normalize(item["metadata"]["name"])
+        hashes = item["download_info"].get("archive_info", {}).get("hashes", {})
+        if "sha256" not in hashes:
+            raise BuildError(f"{name}: pip reported no sha256 for its wheel")
+        pins.append(
+            (name, item["metadata"]["version"], hashes["sha256"], item["requested"])
+        )
+    forbidden = sorted({name for name, *_ in pins} & FORBIDDEN_DISTRIBUTIONS)
+    if forbidden:
+        raise BuildError(f"the runtime dependencies pull in {forbidden}: keep them out")
+    lines = [
+        "# The Lambda dependency layer, locked. Generated by `make lock`",
+        "# (python -m infra_cdk.build lock) from pyproject.toml's [project]",
+        f"# dependencies, resolved by pip for CPython {PYTHON_VERSION} on {PLATFORM},",
+        "# wheels only. `make build` installs exactly these files (--require-hashes).",
+        "# Do not edit.",
+        "",
+    ]
+    for name, version, sha256, direct in sorted(pins):
+        comment = "  # pyproject.toml" if direct else ""
+        lines.append(f"{name}=={version} \\")
+        lines.append(f"    --hash=sha256:{sha256}{comment}")
+    LOCK_FILE.parent.mkdir(exist_ok=True)
+    LOCK_FILE.write_text("\n".join(lines) + "\n")
+    return LOCK_FILE
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(
+        prog="python -m infra_cdk.build", description=__doc__
+    )
+    parser.add_argument(
+        "command", nargs="?", choices=("build", "lock"), default="build"
+    )
+    parser.add_argument(
+        "--force", action="store_true", help="rebuild even if up to date"
+    )
+    args = parser.parse_args(argv)
+    try:
+        if args.command == "lock":
+            path = lock()
+            print(f"wrote {path.relative_to(ROOT)}")
+            return 0
+        for asset in build(force=args.force):
+            print(asset.line())
+    except BuildError as error:
+        print(f"build: {error}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,87 @@
+"""The DynamoDB tables, built from the pynamodb models, and the grants on them.
+
+``users:read`` allows GetItem, BatchGetItem and Query on the table and on each of its
+indexes, named one by one; ``users:write`` allows PutItem, UpdateItem, DeleteItem,
+BatchWriteItem and ConditionCheckItem on the table (TransactWriteItems is authorized
+per item action, so it needs nothing more). No Scan, no table-level admin actions.
+"""
+
+from __future__ import annotations
+
+from aws_cdk import Acknowledgment, RemovalPolicy, Validations
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from infra_cdk.constructs import StatementFactory
+from infra_cdk.stages import StageConfig
+from infra_cdk.tables_from_models import TableSpec, build_table, table_specs
+
+READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
+WRITE_ACTIONS = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+)
+
+
+def index_arn(table: dynamodb.ITable, index_name: str) -> str:
+    return f"{table.table_arn}/index/{index_name}"
+
+
+class Data(Construct):
+    """One table per table-owning model; ``grants`` maps ``<table>:read|write``."""
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, stage: StageConfig
+    ) -> None:
+        super().__init__(scope, construct_id)
+        removal = RemovalPolicy.RETAIN if stage.retain_data else RemovalPolicy.DESTROY
+        self.specs: dict[str, TableSpec] = {spec.key: spec for spec in table_specs()}
+        self.tables: dict[str, dynamodb.Table] = {}
+        self.grants: dict[str, StatementFactory] = {}
+        self.env: dict[str, str] = {}
+        for key, spec in self.specs.items():
+            table = build_table(
+                self,
+                f"{key.capitalize()}Table",
+                spec,
+                table_name=spec.physical_name(stage.prefix),
+                removal_policy=removal,
+                point_in_time_recovery=stage.point_in_time_recovery,
+                deletion_protection=stage.deletion_protection,
+            )
+            if not stage.point_in_time_recovery:
+                Validations.of(table).acknowledge(
+                    Acknowledgment(
+                        id="AwsSolutions-DDB3",
+                        reason=(
+                            f"The {stage.name} stage holds disposable test data and is "
+                            "destroyed with its stack; staging and prod enable PITR."
+                        ),
+                    )
+                )
+            self.tables[key] = table
+            self.env[spec.env_var] = table.table_name
+            self.grants[f"{key}:read"] = self._read(table, spec)
+            self.grants[f"{key}:write"] = self._write(table)
+
+    @staticmethod
+    def _read(table: dynamodb.Table, spec: TableSpec) -> StatementFactory:
+        resources = [table.table_arn, *(index_arn(table, i.name) for i in spec.indexes)]
+
+        def statement() -> iam.PolicyStatement:
+            return iam.PolicyStatement(actions=list(READ_ACTIONS), resources=resources)
+
+        return statement
+
+    @staticmethod
+    def _write(table: dynamodb.Table) -> StatementFactory:
+        def statement() -> iam.PolicyStatement:
+            return iam.PolicyStatement(
+                actions=list(WRITE_ACTIONS), resources=[table.table_arn]
+            )
+
+        return statement

@@ -1,0 +1,103 @@
+"""Every stage's settings, in one place: plain data, no CDK types.
+
+Pick a stage with ``-c stage=NAME`` (``make synth STAGE=prod``); ``dev`` is the
+default. Change a stage here and every construct follows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+DEFAULT_STAGE = "dev"
+
+
+@dataclass(frozen=True, slots=True)
+class StageConfig:
+    name: str
+    # Lambda: one setting for every function. bcrypt is CPU-bound, and Lambda's CPU
+    # share grows with memory (1769 MB is one full vCPU).
+    memory_mb: int
+    timeout_seconds: int
+    log_level: str
+    log_retention_days: int
+    # The HTTP API: browser origins allowed to call it with the session cookie, and
+    # the default route throttle (steady requests per second, and burst).
+    cors_origins: tuple[str, ...]
+    throttle_rate: float
+    throttle_burst: int
+    # Sessions: token and session expire together after this many seconds.
+    session_ttl_seconds: int
+    # Alarms go to this address (a subscription to confirm after the first deploy).
+    alarm_email: str
+    # Data: keep tables, secrets and log groups when the stack goes (RETAIN), with
+    # point-in-time recovery and deletion protection; otherwise DESTROY with it.
+    retain_data: bool
+    point_in_time_recovery: bool
+    deletion_protection: bool
+
+    @property
+    def prefix(self) -> str:
+        """What every physical name of the stage starts with: ``strata-<stage>``."""
+        return f"strata-{self.name}"
+
+
+STAGES: dict[str, StageConfig] = {
+    stage.name: stage
+    for stage in (
+        StageConfig(
+            name="dev",
+            memory_mb=1024,
+            timeout_seconds=10,
+            log_level="DEBUG",
+            log_retention_days=7,
+            cors_origins=("http://localhost:3000", "http://localhost:5173"),
+            throttle_rate=20,
+            throttle_burst=40,
+            session_ttl_seconds=3600,
+            alarm_email="strata-dev-alarms@example.com",
+            retain_data=False,
+            point_in_time_recovery=False,
+            deletion_protection=False,
+        ),
+        StageConfig(
+            name="staging",
+            memory_mb=1024,
+            timeout_seconds=10,
+            log_level="INFO",
+            log_retention_days=30,
+            cors_origins=("https://staging.strata.example.com",),
+            throttle_rate=50,
+            throttle_burst=100,
+            session_ttl_seconds=1800,
+            alarm_email="strata-staging-alarms@example.com",
+            retain_data=True,
+            point_in_time_recovery=True,
+            deletion_protection=False,
+        ),
+        StageConfig(
+            name="prod",
+            memory_mb=1769,
+            timeout_seconds=10,
+            log_level="INFO",
+            log_retention_days=365,
+            cors_origins=("https://app.strata.example.com",),
+            throttle_rate=200,
+            throttle_burst=400,
+            session_ttl_seconds=1800,
+            alarm_email="strata-prod-alarms@example.com",
+            retain_data=True,
+            point_in_time_recovery=True,
+            deletion_protection=True,
+        ),
+    )
+}
+
+
+def get_stage(name: str | None) -> StageConfig:
+    """The named stage (``dev`` when ``name`` is empty); a clear error otherwise."""
+    key = name or DEFAULT_STAGE
+    try:
+        return STAGES[key]
+    except KeyError:
+        known = ", ".join(sorted(STAGES))
+        raise ValueError(f"unknown stage {key!r}; choose one of: {known}") from None

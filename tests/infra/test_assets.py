@@ -1,0 +1,104 @@
+"""The Lambda assets that ``make build`` writes, and the lock they come from."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+from packaging.requirements import Requirement
+from packaging.utils import canonicalize_name
+
+from functions.catalog import ENDPOINTS
+from infra_cdk import build
+
+FORBIDDEN = ("boto3", "s3transfer", "cryptography", "email_validator")
+NOT_SHIPPED = ("tests", "local", "infra_cdk")
+
+
+def _pyc_for(source: Path) -> Path:
+    return source.parent / "__pycache__" / f"{source.stem}.cpython-312.pyc"
+
+
+def _python_files(root: Path) -> list[Path]:
+    return sorted(p for p in root.rglob("*.py") if "__pycache__" not in p.parts)
+
+
+def test_code_asset_holds_only_core_and_functions(
+    assets: tuple[build.AssetStats, build.AssetStats],
+) -> None:
+    _, code = assets
+    assert sorted(p.name for p in code.path.iterdir()) == ["core", "functions"]
+    for path in code.path.rglob("*"):
+        assert not set(path.relative_to(code.path).parts) & set(NOT_SHIPPED), path
+
+
+def test_code_asset_has_every_handler_module(
+    assets: tuple[build.AssetStats, build.AssetStats],
+) -> None:
+    _, code = assets
+    for endpoint in ENDPOINTS:
+        source = code.path / (endpoint.module.replace(".", "/") + ".py")
+        assert source.is_file(), endpoint.module
+        assert re.search(r"^(handler\s*=|def handler\b)", source.read_text(), re.M)
+
+
+def test_every_python_file_ships_its_unchecked_hash_pyc(
+    assets: tuple[build.AssetStats, build.AssetStats],
+) -> None:
+    for asset in assets:
+        sources = _python_files(asset.path)
+        assert sources, asset.name
+        missing = [s for s in sources if not _pyc_for(s).is_file()]
+        assert not missing, f"{asset.name}: no cpython-312 .pyc for {missing[:5]}"
+        for source in sources[:: max(1, len(sources) // 50)]:
+            header = _pyc_for(source).read_bytes()[:16]
+            # PEP 552 flags word: bit 0 = hash-based, bit 1 = check_source (off).
+            assert int.from_bytes(header[4:8], "little") == 0b01, source
+
+
+def test_layer_is_small_and_free_of_the_packages_it_must_not_carry(
+    assets: tuple[build.AssetStats, build.AssetStats],
+) -> None:
+    layer, _ = assets
+    site = layer.path / "python"
+    assert sorted(p.name for p in layer.path.iterdir()) == ["python"]
+    for package in FORBIDDEN:
+        assert not (site / package).exists(), package
+        assert not list(site.glob(f"{package}-*.dist-info")), package
+    for needed in ("fastapi", "mangum", "pydantic", "pydantic_core", "pynamodb", "jwt"):
+        assert (site / needed).is_dir(), needed
+    assert list((site / "pydantic_core").glob("*cpython-312-aarch64-linux-gnu.so"))
+    assert list((site / "bcrypt").glob("*.abi3.so"))
+    assert layer.megabytes < build.LAYER_LIMIT_MB
+
+
+def test_build_is_skipped_when_inputs_are_unchanged(
+    assets: tuple[build.AssetStats, build.AssetStats],
+) -> None:
+    again = build.build()
+    assert [a.rebuilt for a in again] == [False, False]
+    assert [(a.files, a.bytes) for a in again] == [(a.files, a.bytes) for a in assets]
+
+
+def test_lock_pins_every_package_with_a_hash_and_nothing_forbidden() -> None:
+    text = build.LOCK_FILE.read_text()
+    pins = re.findall(
+        r"^([a-z0-9-]+)==(\S+) \\\n\s+--hash=sha256:[0-9a-f]{64}", text, re.M
+    )
+    requirement_lines = [
+        line for line in text.splitlines() if line and not line.startswith((" ", "#"))
+    ]
+    assert len(pins) == len(requirement_lines) > 0
+    versions = dict(pins)
+    assert not set(versions) & {
+        "boto3",
+        "s3transfer",
+        "cryptography",
+        "email-validator",
+    }
+    # pyproject.toml changed without `make lock`? Every direct pin must satisfy it.
+    for line in build.runtime_dependencies():
+        requirement = Requirement(line)
+        name = canonicalize_name(requirement.name)
+        assert name in versions, line
+        assert requirement.specifier.contains(versions[name]), (line, versions[name])

@@ -1,0 +1,114 @@
+"""cdk-nag (AWS Solutions) and cfn-lint on every stage, and the CLI synth itself."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+from pathlib import Path
+
+import pytest
+
+pytest.importorskip("aws_cdk", reason="needs the infra extras: make test")
+
+from cfnlint.api import ManualArgs, lint_file
+
+from tests.infra.conftest import Synth
+
+ROOT = Path(__file__).resolve().parents[2]
+# Rules that may be acknowledged, and where: anything new needs a decision here too.
+ACKNOWLEDGEABLE = {
+    "AwsSolutions-APIG4",  # routes: the app authenticates with its session cookie
+    "AwsSolutions-L1",  # functions: python3.12 pinned with the build
+    "AwsSolutions-IAM5[Resource::*]",  # roles: X-Ray needs "*"
+    "AwsSolutions-SMG4",  # secrets: rotation would log out / break all passwords
+    "AwsSolutions-DDB3",  # tables, dev only: no PITR for disposable data
+}
+# cfn-lint warnings accepted, with why: anything else fails.
+ACCEPTED_WARNINGS = {
+    # Lambda's L2 adds DependsOn on the role it also references with GetAtt.
+    "W3005",
+}
+
+
+def test_cdk_nag_reports_no_unacknowledged_finding(synth: Synth) -> None:
+    report = synth.validation_report
+    violations = [
+        (violation["ruleName"], violation["severity"], construct["constructPath"])
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+        for construct in violation["violatingConstructs"]
+    ]
+    assert violations == []
+
+
+def _acknowledgments(synth: Synth) -> list[tuple[str, str, str]]:
+    found = []
+    for logical_id, resource in synth.resources.items():
+        for rule in (
+            resource.get("Metadata", {}).get("cdk_nag", {}).get("rules_to_suppress", [])
+        ):
+            found.append((logical_id, rule["id"], rule["reason"]))
+    return found
+
+
+def test_every_acknowledgment_is_a_known_rule_with_a_specific_reason(
+    synth: Synth,
+) -> None:
+    acknowledgments = _acknowledgments(synth)
+    assert acknowledgments, "the nag plugin should record its acknowledgments"
+    for logical_id, rule, reason in acknowledgments:
+        assert rule in ACKNOWLEDGEABLE, (logical_id, rule)
+        assert len(reason) >= 60, (logical_id, rule, reason)
+    rules = {rule for _, rule, _ in acknowledgments}
+    assert ("AwsSolutions-DDB3" in rules) is (not synth.stage.point_in_time_recovery)
+
+
+def test_cfn_lint_finds_no_error(synth: Synth) -> None:
+    matches = lint_file(synth.template_path, ManualArgs(regions=["us-east-1"]))
+    errors = [f"{m.rule.id} {m.message}" for m in matches if m.rule.id.startswith("E")]
+    assert errors == []
+    unexpected = [
+        f"{m.rule.id} {m.message}"
+        for m in matches
+        if m.rule.id not in ACCEPTED_WARNINGS
+    ]
+    assert unexpected == []
+
+
+def test_cdk_cli_synthesizes_dev_offline_like_the_tests(
+    synth_by_stage: dict[str, Synth], tmp_path: Path
+) -> None:
+    """cdk.json, the npm-installed CLI and the app agree with the in-process synth."""
+    cdk = ROOT / "node_modules" / ".bin" / "cdk"
+    assert cdk.exists(), "run `npm ci` (make test does)"
+    env = os.environ | {
+        "CDK_DISABLE_CLI_TELEMETRY": "true",
+        "CDK_DISABLE_VERSION_CHECK": "true",
+        "AWS_EC2_METADATA_DISABLED": "true",
+    }
+    for name in ("AWS_PROFILE", "AWS_ENDPOINT_URL"):
+        env.pop(name, None)
+    result = subprocess.run(
+        [
+            str(cdk),
+            "synth",
+            "-c",
+            "stage=dev",
+            "--quiet",
+            "--no-notices",
+            "-o",
+            str(tmp_path),
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    cli = json.loads((tmp_path / "strata-dev.template.json").read_text())["Resources"]
+    # The CLI adds its version-reporting resource; everything else is identical.
+    cli.pop("CDKMetadata", None)
+    assert cli == synth_by_stage["dev"].resources

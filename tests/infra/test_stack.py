@@ -1,0 +1,478 @@
+"""The synthesized template of every stage against the catalog, the models and the
+stage settings. Expectations are written from the brief, not read from infra_cdk."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+from pynamodb.models import Model
+
+pytest.importorskip("aws_cdk", reason="needs the infra extras: make test")
+
+from core.adapters.dynamodb.models import TABLE_MODELS
+from functions.catalog import ENDPOINTS, Endpoint
+from infra_cdk.tables_from_models import TABLE_KEYS
+from tests.infra.conftest import Synth
+
+READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
+WRITE = (
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+    "dynamodb:ConditionCheckItem",
+)
+XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
+SECRET_ARN_VARS = ("STRATA_JWT_SECRET_ARN", "STRATA_PASSWORD_PEPPER_ARN")
+BASE_VARS = {
+    "STRATA_STAGE",
+    "STRATA_USERS_TABLE",
+    "STRATA_SESSIONS_TABLE",
+    "STRATA_SESSION_TTL_SECONDS",
+    "POWERTOOLS_SERVICE_NAME",
+    "POWERTOOLS_LOG_LEVEL",
+    "POWERTOOLS_METRICS_NAMESPACE",
+}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def _key(value: Any) -> str:
+    return json.dumps(value, sort_keys=True)
+
+
+def _get_att(logical_id: str) -> dict[str, Any]:
+    return {"Fn::GetAtt": [logical_id, "Arn"]}
+
+
+def _model(table: str) -> type[Model]:
+    # Not by Meta.table_name: bind_tables (run by other tests) rewrites it.
+    (model,) = [m for m, key in TABLE_KEYS.items() if key == table]
+    return model
+
+
+def _table_id(synth: Synth, table: str) -> str:
+    name = f"strata-{synth.stage.name}-{table}"
+    (logical_id,) = [
+        k
+        for k, v in synth.of_type("AWS::DynamoDB::Table").items()
+        if v["Properties"]["TableName"] == name
+    ]
+    return logical_id
+
+
+def _function(synth: Synth, endpoint: Endpoint) -> tuple[str, dict[str, Any]]:
+    (found,) = [
+        (k, v["Properties"])
+        for k, v in synth.of_type("AWS::Lambda::Function").items()
+        if v["Properties"]["Handler"] == f"{endpoint.module}.handler"
+    ]
+    return found
+
+
+def _secret_ids(synth: Synth) -> dict[str, str]:
+    outputs = synth.template["Outputs"]
+    return {
+        "STRATA_JWT_SECRET_ARN": outputs["JwtSecretArn"]["Value"]["Ref"],
+        "STRATA_PASSWORD_PEPPER_ARN": outputs["PasswordPepperArn"]["Value"]["Ref"],
+    }
+
+
+def _granted(synth: Synth, role_id: str) -> set[tuple[str, str]]:
+    """Every (action, resource) pair the role's policies allow."""
+    role = synth.resources[role_id]["Properties"]
+    assert "ManagedPolicyArns" not in role
+    assert "Policies" not in role
+    pairs: set[tuple[str, str]] = set()
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role_id} not in policy["Properties"]["Roles"]:
+            continue
+        assert policy["Properties"]["Roles"] == [{"Ref": role_id}]
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            assert statement["Effect"] == "Allow"
+            assert not {"NotAction", "NotResource", "Condition"} & set(statement)
+            for action in _list(statement["Action"]):
+                for resource in _list(statement["Resource"]):
+                    pairs.add((action, _key(resource)))
+    return pairs
+
+
+def _expected_grants(
+    synth: Synth, endpoint: Endpoint, log_group_id: str
+) -> set[tuple[str, str]]:
+    pairs = {(a, _key(_get_att(log_group_id))) for a in LOGS}
+    pairs |= {(a, _key("*")) for a in XRAY}
+    for permission in endpoint.permissions:
+        table, access = permission.split(":")
+        table_arn = _get_att(_table_id(synth, table))
+        if access == "read":
+            resources = [table_arn] + [
+                {"Fn::Join": ["", [table_arn, f"/index/{index}"]]}
+                for index in _model(table)._indexes
+            ]
+            pairs |= {(a, _key(r)) for a in READ for r in resources}
+        else:
+            assert access == "write", permission
+            pairs |= {(a, _key(table_arn)) for a in WRITE}
+    if endpoint.permissions:
+        pairs |= {
+            ("secretsmanager:GetSecretValue", _key({"Ref": secret}))
+            for secret in _secret_ids(synth).values()
+        }
+    return pairs
+
+
+def _route(path: str) -> str:
+    return path if path == "/" else path.rstrip("/")
+
+
+# --- functions and routes ---------------------------------------------------------
+
+
+def test_one_function_per_catalog_entry_and_no_other(synth: Synth) -> None:
+    synth.assertions.resource_count_is("AWS::Lambda::Function", len(ENDPOINTS))
+    functions = synth.of_type("AWS::Lambda::Function")
+    assert sorted(f["Properties"]["Handler"] for f in functions.values()) == sorted(
+        f"{e.module}.handler" for e in ENDPOINTS
+    )
+    (layer_id,) = synth.of_type("AWS::Lambda::LayerVersion")
+    for endpoint in ENDPOINTS:
+        _, props = _function(synth, endpoint)
+        assert props["Runtime"] == "python3.12"
+        assert props["Architectures"] == ["arm64"]
+        assert props["TracingConfig"] == {"Mode": "Active"}
+        assert props["MemorySize"] == synth.stage.memory_mb
+        assert props["Layers"] == [{"Ref": layer_id}]
+        assert props[
+            "FunctionName"
+        ] == f"strata-{synth.stage.name}-" + endpoint.name.replace("_", "-")
+
+
+def test_one_route_per_catalog_entry_wired_to_its_function(synth: Synth) -> None:
+    synth.assertions.resource_count_is("AWS::ApiGatewayV2::Route", len(ENDPOINTS))
+    routes = synth.of_type("AWS::ApiGatewayV2::Route")
+    integrations = synth.of_type("AWS::ApiGatewayV2::Integration")
+    functions = synth.of_type("AWS::Lambda::Function")
+    by_key: dict[str, str] = {}
+    for route in routes.values():
+        props = route["Properties"]
+        integration_id = props["Target"]["Fn::Join"][1][1]["Ref"]
+        integration = integrations[integration_id]["Properties"]
+        assert integration["IntegrationType"] == "AWS_PROXY"
+        assert integration["PayloadFormatVersion"] == "2.0"
+        function_id = integration["IntegrationUri"]["Fn::GetAtt"][0]
+        by_key[props["RouteKey"]] = functions[function_id]["Properties"]["Handler"]
+    # API Gateway rejects routes ending in "/" and sends "/x/" to "/x".
+    expected = {
+        f"{e.method} {_route(e.path)}": f"{e.module}.handler" for e in ENDPOINTS
+    }
+    assert by_key == expected
+    assert len(routes) == len(ENDPOINTS)
+
+
+def test_each_function_may_invoke_only_from_its_route(synth: Synth) -> None:
+    permissions = synth.of_type("AWS::Lambda::Permission")
+    assert len(permissions) == len(ENDPOINTS)
+    for permission in permissions.values():
+        props = permission["Properties"]
+        assert props["Action"] == "lambda:InvokeFunction"
+        assert props["Principal"] == "apigateway.amazonaws.com"
+        assert "SourceArn" in props
+
+
+# --- IAM --------------------------------------------------------------------------
+
+
+def test_each_function_is_granted_exactly_its_catalog_permissions(synth: Synth) -> None:
+    for endpoint in ENDPOINTS:
+        _, props = _function(synth, endpoint)
+        role_id = props["Role"]["Fn::GetAtt"][0]
+        log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+        assert _granted(synth, role_id) == _expected_grants(
+            synth, endpoint, log_group_id
+        ), endpoint.name
+
+
+def test_no_wildcard_action_and_no_wildcard_resource_but_xray(synth: Synth) -> None:
+    for policy_id, policy in synth.of_type("AWS::IAM::Policy").items():
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            actions = _list(statement["Action"])
+            assert not any("*" in action for action in actions), policy_id
+            for resource in _list(statement["Resource"]):
+                text = _key(resource)
+                if resource == "*":
+                    assert sorted(actions) == sorted(XRAY), policy_id
+                else:
+                    assert "*" not in text, (policy_id, text)
+
+
+def test_public_functions_get_no_secret_and_no_data_access(synth: Synth) -> None:
+    public = [e for e in ENDPOINTS if not e.permissions]
+    assert {e.name for e in public} >= {"root", "health"}
+    for endpoint in public:
+        _, props = _function(synth, endpoint)
+        assert not set(SECRET_ARN_VARS) & set(props["Environment"]["Variables"])
+        granted = {
+            action for action, _ in _granted(synth, props["Role"]["Fn::GetAtt"][0])
+        }
+        assert granted == set(LOGS) | set(XRAY), endpoint.name
+
+
+# --- environment ------------------------------------------------------------------
+
+
+def test_function_environment_contract(synth: Synth) -> None:
+    users, sessions = _table_id(synth, "users"), _table_id(synth, "sessions")
+    secrets = _secret_ids(synth)
+    for endpoint in ENDPOINTS:
+        _, props = _function(synth, endpoint)
+        env = props["Environment"]["Variables"]
+        expected = BASE_VARS | (set(SECRET_ARN_VARS) if endpoint.permissions else set())
+        assert set(env) == expected, endpoint.name
+        assert env["STRATA_STAGE"] == synth.stage.name
+        assert env["STRATA_USERS_TABLE"] == {"Ref": users}
+        assert env["STRATA_SESSIONS_TABLE"] == {"Ref": sessions}
+        assert env["STRATA_SESSION_TTL_SECONDS"] == str(synth.stage.session_ttl_seconds)
+        assert env["POWERTOOLS_SERVICE_NAME"] == "strata"
+        assert env["POWERTOOLS_LOG_LEVEL"] == synth.stage.log_level
+        assert env["POWERTOOLS_METRICS_NAMESPACE"]
+        for var in SECRET_ARN_VARS:
+            if var in env:
+                assert env[var] == {"Ref": secrets[var]}, (endpoint.name, var)
+
+
+def test_no_secret_value_in_any_function_environment(synth: Synth) -> None:
+    secret_ids = set(_secret_ids(synth).values())
+    for function_id, function in synth.of_type("AWS::Lambda::Function").items():
+        env = function["Properties"]["Environment"]["Variables"]
+        text = _key(env)
+        assert "resolve:secretsmanager" not in text, function_id
+        assert "SecretString" not in text, function_id
+        for name, value in env.items():
+            if isinstance(value, dict):
+                # Only references: table names (Ref) and secret ARNs (Ref), no GetAtt
+                # or Join that could assemble a value.
+                assert set(value) == {"Ref"}, (function_id, name)
+                if value["Ref"] in secret_ids:
+                    assert name.endswith("_ARN"), (function_id, name)
+            elif any(word in name for word in ("SECRET", "PEPPER", "PASSWORD", "KEY")):
+                pytest.fail(f"{function_id}: {name} holds a literal value")
+
+
+def test_each_function_logs_to_its_own_group_with_the_stage_retention(
+    synth: Synth,
+) -> None:
+    groups = synth.of_type("AWS::Logs::LogGroup")
+    used = []
+    for endpoint in ENDPOINTS:
+        _, props = _function(synth, endpoint)
+        group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
+        used.append(group_id)
+        group = groups[group_id]
+        assert group["Properties"]["RetentionInDays"] == synth.stage.log_retention_days
+        assert (
+            group["Properties"]["LogGroupName"]
+            == f"/aws/lambda/{props['FunctionName']}"
+        )
+    assert len(set(used)) == len(ENDPOINTS)
+
+
+# --- tables -----------------------------------------------------------------------
+
+
+def _expected_table(model: type[Model]) -> dict[str, Any]:
+    attributes = model.get_attributes().values()
+    keys = [
+        {"AttributeName": a.attr_name, "KeyType": "HASH" if a.is_hash_key else "RANGE"}
+        for a in sorted(attributes, key=lambda a: not a.is_hash_key)
+        if a.is_hash_key or a.is_range_key
+    ]
+    types = {
+        a.attr_name: a.attr_type for a in attributes if a.is_hash_key or a.is_range_key
+    }
+    indexes = []
+    for name, index in sorted(model._indexes.items()):
+        index_attributes = index.Meta.attributes.values()
+        index_keys = [
+            {
+                "AttributeName": a.attr_name,
+                "KeyType": "HASH" if a.is_hash_key else "RANGE",
+            }
+            for a in sorted(index_attributes, key=lambda a: not a.is_hash_key)
+            if a.is_hash_key or a.is_range_key
+        ]
+        types |= {a.attr_name: a.attr_type for a in index_attributes}
+        projection: dict[str, Any] = {
+            "ProjectionType": index.Meta.projection.projection_type
+        }
+        if index.Meta.projection.non_key_attributes:
+            projection["NonKeyAttributes"] = index.Meta.projection.non_key_attributes
+        indexes.append(
+            {"IndexName": name, "KeySchema": index_keys, "Projection": projection}
+        )
+    ttl = [a.attr_name for a in attributes if type(a).__name__ == "TTLAttribute"]
+    return {"keys": keys, "types": types, "indexes": indexes, "ttl": ttl}
+
+
+def test_tables_are_built_from_the_models(synth: Synth) -> None:
+    tables = synth.of_type("AWS::DynamoDB::Table")
+    assert len(tables) == len(TABLE_MODELS)
+    for model in TABLE_MODELS:
+        props = tables[_table_id(synth, TABLE_KEYS[model])]["Properties"]
+        expected = _expected_table(model)
+        assert props["BillingMode"] == "PAY_PER_REQUEST"
+        assert props["KeySchema"] == expected["keys"]
+        assert {
+            d["AttributeName"]: d["AttributeType"]
+            for d in props["AttributeDefinitions"]
+        } == expected["types"]
+        assert (
+            sorted(
+                props.get("GlobalSecondaryIndexes", []), key=lambda i: i["IndexName"]
+            )
+            == expected["indexes"]
+        )
+        if expected["ttl"]:
+            assert props["TimeToLiveSpecification"] == {
+                "AttributeName": expected["ttl"][0],
+                "Enabled": True,
+            }
+        else:
+            assert "TimeToLiveSpecification" not in props
+    # The session table's shape, spelled out once: the brief names it.
+    sessions = tables[_table_id(synth, "sessions")]["Properties"]
+    assert sessions["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
+    assert sessions["GlobalSecondaryIndexes"][0]["IndexName"] == "sessions_by_user"
+    assert sessions["GlobalSecondaryIndexes"][0]["Projection"] == {
+        "ProjectionType": "KEYS_ONLY"
+    }
+
+
+def test_data_follows_the_stage_settings(synth: Synth) -> None:
+    policy = "Retain" if synth.stage.retain_data else "Delete"
+    stateful = (
+        "AWS::DynamoDB::Table",
+        "AWS::SecretsManager::Secret",
+        "AWS::Logs::LogGroup",
+        "AWS::KMS::Key",
+    )
+    for kind in stateful:
+        for logical_id, resource in synth.of_type(kind).items():
+            assert resource["DeletionPolicy"] == policy, logical_id
+            assert resource["UpdateReplacePolicy"] == policy, logical_id
+    for table in synth.of_type("AWS::DynamoDB::Table").values():
+        props = table["Properties"]
+        assert props["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": synth.stage.point_in_time_recovery
+        }
+        assert props["DeletionProtectionEnabled"] is synth.stage.deletion_protection
+
+
+def test_prod_retains_its_tables_with_pitr_and_dev_destroys_them(
+    synth_by_stage: dict[str, Synth],
+) -> None:
+    for table in synth_by_stage["prod"].of_type("AWS::DynamoDB::Table").values():
+        assert table["DeletionPolicy"] == "Retain"
+        assert table["UpdateReplacePolicy"] == "Retain"
+        assert table["Properties"]["DeletionProtectionEnabled"] is True
+        assert table["Properties"]["PointInTimeRecoverySpecification"] == {
+            "PointInTimeRecoveryEnabled": True
+        }
+    for table in synth_by_stage["dev"].of_type("AWS::DynamoDB::Table").values():
+        assert table["DeletionPolicy"] == "Delete"
+        assert table["Properties"]["DeletionProtectionEnabled"] is False
+
+
+# --- secrets, API, monitoring, outputs --------------------------------------------
+
+
+def test_secrets_are_generated_at_deploy(synth: Synth) -> None:
+    secrets = synth.of_type("AWS::SecretsManager::Secret")
+    assert set(secrets) == set(_secret_ids(synth).values())
+    for secret in secrets.values():
+        props = secret["Properties"]
+        assert "SecretString" not in props
+        assert props["GenerateSecretString"] == {
+            "ExcludePunctuation": True,
+            "PasswordLength": 64,
+        }
+
+
+def test_http_api_default_stage_cors_throttling_and_access_logs(synth: Synth) -> None:
+    (api,) = synth.of_type("AWS::ApiGatewayV2::Api").values()
+    cors = api["Properties"]["CorsConfiguration"]
+    assert api["Properties"]["ProtocolType"] == "HTTP"
+    assert cors["AllowOrigins"] == list(synth.stage.cors_origins)
+    assert cors["AllowCredentials"] is True
+    assert {e.method for e in ENDPOINTS} <= set(cors["AllowMethods"])
+    synth.assertions.has_resource_properties(
+        "AWS::ApiGatewayV2::Stage", {"StageName": "$default", "AutoDeploy": True}
+    )
+    (stage,) = synth.of_type("AWS::ApiGatewayV2::Stage").values()
+    props = stage["Properties"]
+    assert props["StageName"] == "$default"
+    assert props["AutoDeploy"] is True
+    assert props["DefaultRouteSettings"] == {
+        "ThrottlingBurstLimit": synth.stage.throttle_burst,
+        "ThrottlingRateLimit": synth.stage.throttle_rate,
+    }
+    log_format = json.loads(props["AccessLogSettings"]["Format"])
+    assert log_format["requestId"] == "$context.requestId"
+    assert log_format["status"] == "$context.status"
+    group_id = props["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
+    assert synth.resources[group_id]["Type"] == "AWS::Logs::LogGroup"
+
+
+def test_alarms_reach_an_encrypted_topic(synth: Synth) -> None:
+    (topic_id, topic), *rest = synth.of_type("AWS::SNS::Topic").items()
+    assert not rest
+    assert "KmsMasterKeyId" in topic["Properties"]
+    (key,) = synth.of_type("AWS::KMS::Key").values()
+    assert key["Properties"]["EnableKeyRotation"] is True
+    (policy,) = synth.of_type("AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny"
+        and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
+        for s in statements
+    )
+    (subscription,) = synth.of_type("AWS::SNS::Subscription").values()
+    assert subscription["Properties"]["Protocol"] == "email"
+    assert subscription["Properties"]["Endpoint"] == synth.stage.alarm_email
+    assert subscription["Properties"]["TopicArn"] == {"Ref": topic_id}
+
+    alarms = synth.of_type("AWS::CloudWatch::Alarm").values()
+    for alarm in alarms:
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": topic_id}]
+    watched: dict[str, set[str]] = {}
+    for alarm in alarms:
+        props = alarm["Properties"]
+        if props.get("Namespace") == "AWS/Lambda":
+            (dimension,) = props["Dimensions"]
+            watched.setdefault(props["MetricName"], set()).add(
+                dimension["Value"]["Ref"]
+            )
+    function_ids = set(synth.of_type("AWS::Lambda::Function"))
+    assert watched == {"Errors": function_ids, "Throttles": function_ids}
+    (api_alarm,) = [a for a in alarms if "Metrics" in a["Properties"]]
+    metrics = api_alarm["Properties"]["Metrics"]
+    names = {
+        m["MetricStat"]["Metric"]["MetricName"] for m in metrics if "MetricStat" in m
+    }
+    assert names == {"5xx", "Count"}
+    assert any("Expression" in m and m.get("ReturnData", True) for m in metrics)
+
+
+def test_outputs_name_the_url_tables_and_secret_arns(synth: Synth) -> None:
+    outputs = synth.template["Outputs"]
+    assert {"ApiUrl", "UsersTableName", "SessionsTableName"} <= set(outputs)
+    assert {"JwtSecretArn", "PasswordPepperArn"} <= set(outputs)
+    assert outputs["UsersTableName"]["Value"] == {"Ref": _table_id(synth, "users")}
+    assert outputs["SessionsTableName"]["Value"] == {
+        "Ref": _table_id(synth, "sessions")
+    }
