@@ -112,6 +112,7 @@ def _parser() -> argparse.ArgumentParser:
         help="read the password from stdin (one trailing newline is dropped) "
         "instead of prompting",
     )
+    _stage_argument(admin)
     admin.set_defaults(run=_create_superadmin)
 
     invoke = commands.add_parser(
@@ -145,8 +146,18 @@ def _parser() -> argparse.ArgumentParser:
     migrate.add_argument(
         "--status", action="store_true", help="only list migrations and their state"
     )
+    _stage_argument(migrate)
     migrate.set_defaults(run=_migrate)
     return parser
+
+
+def _stage_argument(command: argparse.ArgumentParser) -> None:
+    command.add_argument(
+        "--stage",
+        metavar="NAME",
+        help="a deployed stage: read its tables and secrets from the outputs of "
+        "the CloudFormation stack strata-NAME (needs AWS credentials)",
+    )
 
 
 # --- strata dev ------------------------------------------------------------------
@@ -289,9 +300,18 @@ def _env_port(name: str, default: int) -> int:
 # --- targeting: the local stack or a deployed stage ----------------------------
 
 
-def _target() -> Settings:
-    """Point AWS clients at the local stack unless the environment names a stage
-    or an endpoint of its own, then load the settings."""
+def _target(stage_name: str | None = None) -> Settings:
+    """Point AWS clients at ``stage_name``'s deployed stack, or at the local stack
+    unless the environment names a stage or an endpoint of its own; then load the
+    settings."""
+    if stage_name:
+        from local.deployed import StageNotFound, stage_environment
+
+        try:
+            os.environ.update(stage_environment(stage_name))
+        except StageNotFound as exc:
+            raise CliError(str(exc)) from None
+        get_settings.cache_clear()
     stage = os.environ.get("STRATA_STAGE") or LOCAL_STAGE
     if stage == LOCAL_STAGE and "AWS_ENDPOINT_URL" not in os.environ:
         stack.use_local_aws(_env_port("AWS_ENDPOINT_PORT", stack.DEFAULT_AWS_PORT))
@@ -350,7 +370,7 @@ def _migrate(args: argparse.Namespace) -> int:
     from core.adapters.dynamodb.models import bind_tables
     from core.application.errors import DependencyUnavailable
 
-    settings = _target()
+    settings = _target(args.stage)
     _require_reachable(settings)
     bind_tables(settings.users_table, settings.sessions_table, settings.region)
     try:
@@ -390,7 +410,7 @@ def _create_superadmin(args: argparse.Namespace) -> int:
     from functions.runtime.container import build_container
 
     password = _read_password(args.password_stdin)
-    settings = _target()
+    settings = _target(args.stage)
     # Bad values are refused before any network call, with the domain's own words;
     # the registrar checks them again, as it does for every caller.
     try:

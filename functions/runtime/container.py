@@ -133,7 +133,9 @@ def build_container(settings: Settings) -> Container:
     from core.adapters.ids import RandomIds
     from core.adapters.passwords import BcryptPasswordHasher
     from core.adapters.tokens import JwtTokenCodec
+    from functions.runtime.secrets import resolve_secrets
 
+    settings = resolve_secrets(settings)
     bind_tables(settings.users_table, settings.sessions_table, settings.region)
     secret = settings.jwt_secret_value()
     return Container(

@@ -20,6 +20,10 @@ _LOCAL_JWT_SECRET = "local-only-jwt-secret-never-use-it-in-aws-0123456789"  # no
 _LOCAL_PEPPER = "local-only-pepper-never-use-it-in-aws"
 
 
+SECRET_FIELDS = ("jwt_secret", "password_pepper")
+MIN_SECRET_LENGTH = 32
+
+
 class Settings(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
@@ -29,6 +33,10 @@ class Settings(BaseModel):
     sessions_table: str = "strata-local-sessions"
     jwt_secret: SecretStr = SecretStr("")
     password_pepper: SecretStr = SecretStr("")
+    # In AWS the two secrets come from Secrets Manager: these name them, and
+    # ``functions.runtime.secrets`` reads them once per cold start.
+    jwt_secret_arn: str = ""
+    password_pepper_arn: str = ""
     session_ttl_seconds: int = Field(default=1800, ge=60, le=30 * 24 * 3600)
     session_renew_threshold: float = Field(default=0.2, gt=0, lt=1)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
@@ -40,13 +48,26 @@ class Settings(BaseModel):
     def _secrets_outside_local(self) -> Settings:
         if self.stage == LOCAL_STAGE:
             return self
-        for name in ("jwt_secret", "password_pepper"):
-            if len(getattr(self, name).get_secret_value()) < 32:
+        for name in SECRET_FIELDS:
+            if getattr(self, f"{name}_arn"):
+                continue  # read later, and checked then by ``check_secrets``
+            if len(getattr(self, name).get_secret_value()) < MIN_SECRET_LENGTH:
                 raise ValueError(
-                    f"STRATA_{name.upper()} must be set (32+ characters) "
-                    f"outside the {LOCAL_STAGE!r} stage"
+                    f"STRATA_{name.upper()} ({MIN_SECRET_LENGTH}+ characters) or "
+                    f"STRATA_{name.upper()}_ARN must be set outside the "
+                    f"{LOCAL_STAGE!r} stage"
                 )
         return self
+
+    def check_secrets(self) -> None:
+        """Refuse secrets too short to be secret (outside the local stage)."""
+        if self.is_local:
+            return
+        for name in SECRET_FIELDS:
+            if len(getattr(self, name).get_secret_value()) < MIN_SECRET_LENGTH:
+                raise ValueError(
+                    f"the {name} secret must be {MIN_SECRET_LENGTH}+ characters"
+                )
 
     @property
     def is_local(self) -> bool:

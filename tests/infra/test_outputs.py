@@ -1,0 +1,32 @@
+"""The management commands find a deployed stage through its stack's outputs."""
+
+from __future__ import annotations
+
+from infra_cdk.app import stack_name
+from local.deployed import OUTPUT_SETTINGS
+from local.deployed import stack_name as cli_stack_name
+from tests.infra.conftest import Synth
+
+
+def test_the_stack_writes_every_output_the_cli_reads(synth: Synth) -> None:
+    outputs = synth.template.get("Outputs", {})
+
+    assert set(OUTPUT_SETTINGS) <= set(outputs)
+    assert "ApiUrl" in outputs
+
+
+def test_the_cli_looks_for_the_stack_the_app_deploys(synth: Synth) -> None:
+    assert cli_stack_name(synth.stage.name) == stack_name(synth.stage.name)
+
+
+def test_the_functions_get_the_same_settings_the_cli_sets(synth: Synth) -> None:
+    functions = synth.of_type("AWS::Lambda::Function")
+    with_secrets = [
+        f["Properties"]["Environment"]["Variables"]
+        for f in functions.values()
+        if "STRATA_JWT_SECRET_ARN" in f["Properties"]["Environment"]["Variables"]
+    ]
+
+    assert with_secrets
+    for variables in with_secrets:
+        assert set(OUTPUT_SETTINGS.values()) <= set(variables)

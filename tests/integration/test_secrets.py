@@ -1,0 +1,120 @@
+"""In AWS the JWT key and the pepper are read from Secrets Manager at cold start."""
+
+from __future__ import annotations
+
+import json
+import urllib.request
+from datetime import timedelta
+from typing import Any
+
+import botocore.session
+import pytest
+from pydantic import ValidationError
+
+from core.domain.session import Session
+from functions.runtime.container import build_container
+from functions.runtime.secrets import resolve_secrets
+from functions.runtime.settings import Settings
+
+JWT_SECRET = "j" * 64
+PEPPER = "p" * 64
+
+
+@pytest.fixture
+def secretsmanager(moto_endpoint: str) -> Any:
+    reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")  # noqa: S310
+    urllib.request.urlopen(reset).close()  # noqa: S310
+    return botocore.session.get_session().create_client(
+        "secretsmanager", region_name="us-east-1"
+    )
+
+
+def deployed_settings(
+    client: Any, jwt: str = JWT_SECRET, pepper: str = PEPPER
+) -> Settings:
+    jwt_arn = client.create_secret(Name="strata-dev-jwt", SecretString=jwt)["ARN"]
+    pepper_arn = client.create_secret(Name="strata-dev-pepper", SecretString=pepper)[
+        "ARN"
+    ]
+    return Settings.from_env(
+        {
+            "STRATA_STAGE": "dev",
+            "STRATA_JWT_SECRET_ARN": jwt_arn,
+            "STRATA_PASSWORD_PEPPER_ARN": pepper_arn,
+            "STRATA_BCRYPT_ROUNDS": "4",
+        }
+    )
+
+
+def test_outside_local_the_settings_need_a_secret_or_its_arn() -> None:
+    with pytest.raises(ValidationError, match="STRATA_JWT_SECRET_ARN"):
+        Settings.from_env({"STRATA_STAGE": "dev"})
+
+
+def test_the_secrets_named_by_arn_are_read_once_into_the_settings(
+    secretsmanager: Any,
+) -> None:
+    settings = deployed_settings(secretsmanager)
+    assert settings.jwt_secret.get_secret_value() == ""
+
+    resolved = resolve_secrets(settings)
+
+    assert resolved.jwt_secret_value() == JWT_SECRET
+    assert resolved.pepper_value() == PEPPER
+
+
+def test_the_container_signs_tokens_with_the_secret_from_secrets_manager(
+    secretsmanager: Any, tables: None
+) -> None:
+    import jwt
+
+    container = build_container(deployed_settings(secretsmanager))
+    now = container.clock.now().replace(microsecond=0)
+    token = container.tokens.issue(Session("s1", "u1", now, now + timedelta(minutes=5)))
+
+    assert jwt.decode(token, JWT_SECRET, algorithms=["HS256"])["sid"] == "s1"
+
+
+def test_a_secret_too_short_to_be_secret_is_refused_at_cold_start(
+    secretsmanager: Any,
+) -> None:
+    settings = deployed_settings(secretsmanager, jwt="short")
+
+    with pytest.raises(ValueError, match="32"):
+        resolve_secrets(settings)
+
+
+def test_locally_no_secret_is_fetched() -> None:
+    class Refuse:
+        def get_secret_value(self, **_: Any) -> Any:
+            raise AssertionError("no secret may be fetched locally")
+
+    settings = Settings.from_env({})
+
+    assert resolve_secrets(settings, client=Refuse()) is settings
+
+
+def test_secret_values_never_show_in_the_settings_repr(secretsmanager: Any) -> None:
+    resolved = resolve_secrets(deployed_settings(secretsmanager))
+
+    assert JWT_SECRET not in repr(resolved)
+    assert PEPPER not in json.dumps(resolved.model_dump(mode="json"))
+
+
+def test_a_secret_that_cannot_be_read_is_a_dependency_failure_not_a_crash(
+    secretsmanager: Any,
+) -> None:
+    from core.application.errors import DependencyUnavailable
+
+    settings = Settings.from_env(
+        {
+            "STRATA_STAGE": "dev",
+            "STRATA_JWT_SECRET_ARN": "arn:aws:secretsmanager:us-east-1:123456789012:"
+            "secret:missing-AbCdEf",
+            "STRATA_PASSWORD_PEPPER_ARN": "arn:aws:secretsmanager:us-east-1:"
+            "123456789012:secret:missing-too-AbCdEf",
+        }
+    )
+
+    with pytest.raises(DependencyUnavailable):
+        resolve_secrets(settings)
