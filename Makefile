@@ -11,7 +11,7 @@ CDK    := CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true \
           JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 node_modules/.bin/cdk --no-notices
 
 .PHONY: dev test lint typecheck imports unit integration functions e2e coldstart roundtrips format clean \
-        build lock synth deploy destroy
+        build lock synth deploy destroy load
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -57,6 +57,17 @@ coldstart: $(STAMP)
 ## roundtrips: DynamoDB calls per endpoint, counted through botocore's event hooks
 roundtrips: $(STAMP)
 	$(BIN)/python -m local.roundtrips
+
+LOAD := $(VENV)/.installed-load
+$(LOAD): $(STAMP) pyproject.toml
+	$(BIN)/python -m pip install --quiet -e '.[dev,load]'
+	@touch $(LOAD)
+
+## load: locust against a throwaway local stack on free ports
+##       (USERS=20 SPAWN_RATE=5 DURATION=30s; BCRYPT_ROUNDS=n to change the hash cost)
+load: $(LOAD)
+	$(BIN)/python -m local.load --users $(or $(USERS),20) --spawn-rate $(or $(SPAWN_RATE),5) \
+		--duration $(or $(DURATION),30s) $(if $(BCRYPT_ROUNDS),--bcrypt-rounds $(BCRYPT_ROUNDS))
 
 ## build: the Lambda assets, no Docker: build/layer (locked deps) and build/code
 build: $(INFRA)
