@@ -11,7 +11,7 @@ CDK    := CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true \
           JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 node_modules/.bin/cdk --no-notices
 
 .PHONY: dev test lint typecheck imports unit integration functions e2e coldstart roundtrips format clean \
-        build lock synth deploy destroy load
+        build lock synth deploy destroy load fuzz
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ coldstart: $(STAMP)
 roundtrips: $(STAMP)
 	$(BIN)/python -m local.roundtrips
 
+## fuzz: Schemathesis over every API operation, 500 examples each
+##       (EXAMPLES=n; SEED=n tries other inputs); make test runs a short version
+fuzz: $(STAMP)
+	STRATA_FUZZ_EXAMPLES=$(or $(EXAMPLES),500) $(if $(SEED),STRATA_FUZZ_SEED=$(SEED)) \
+		$(BIN)/pytest -q --timeout=1800 tests/fuzz
+
 LOAD := $(VENV)/.installed-load
 $(LOAD): $(STAMP) pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev,load]'
@@ -99,4 +105,5 @@ format: $(STAMP)
 	$(BIN)/ruff check --fix .
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .local build cdk.out
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .import_linter_cache .local build cdk.out \
+		.hypothesis

@@ -23,7 +23,16 @@ class ChangePasswordIn(BaseModel):
     "/api/v1/users/{username}/password",
     status_code=204,
     response_class=Response,
-    responses=problems(401, 403, 404, 409, 413, 422, 503),
+    responses=problems(
+        401,
+        (403, "Not allowed to set this user's password, or the current one is wrong"),
+        404,
+        (409, "The user changed meanwhile; try again"),
+        413,
+        415,
+        422,
+        503,
+    ),
 )
 def change_password(
     username: Annotated[str, Path(max_length=64)],

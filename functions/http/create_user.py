@@ -26,7 +26,15 @@ class CreateUserIn(BaseModel):
     "/api/v1/users",
     status_code=201,
     response_model=UserDetail,
-    responses=problems(401, 403, 409, 413, 422, 503),
+    responses=problems(
+        401,
+        (403, "Not an admin, or an admin creating an admin (only a super admin may)"),
+        (409, "The username or the email is taken"),
+        413,
+        415,
+        422,
+        503,
+    ),
 )
 def create_user(
     body: CreateUserIn, container: ContainerDep, auth: CurrentAuth

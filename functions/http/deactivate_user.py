@@ -16,7 +16,16 @@ router = APIRouter(tags=["users"])
     "/api/v1/users/{username}/deactivate",
     status_code=204,
     response_class=Response,
-    responses=problems(401, 403, 404, 409, 503),
+    responses=problems(
+        401,
+        (403, "Not an admin over this user, or the user is oneself or a super admin"),
+        404,
+        (409, "The user changed meanwhile; try again"),
+        413,
+        415,
+        (422, "The username in the path is too long"),
+        503,
+    ),
 )
 def deactivate_user(
     username: Annotated[str, Path(max_length=64)],

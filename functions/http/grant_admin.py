@@ -15,7 +15,16 @@ router = APIRouter(tags=["users"])
     "/api/v1/users/{username}/grant-admin",
     status_code=204,
     response_class=Response,
-    responses=problems(401, 403, 404, 409, 503),
+    responses=problems(
+        401,
+        (403, "Not a super admin, or the user is a super admin"),
+        404,
+        (409, "The user changed meanwhile; try again"),
+        413,
+        415,
+        (422, "The username in the path is too long"),
+        503,
+    ),
 )
 def grant_admin(
     username: Annotated[str, Path(max_length=64)],

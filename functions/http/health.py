@@ -4,6 +4,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel
 
 from functions.runtime.app import lambda_handler
+from functions.runtime.problems import problems
 
 router = APIRouter(tags=["health"])
 
@@ -12,7 +13,7 @@ class Health(BaseModel):
     status: str
 
 
-@router.get("/api/v1/", response_model=Health)
+@router.get("/api/v1/", response_model=Health, responses=problems(413))
 def health() -> Health:
     return Health(status="ok")
 

@@ -22,7 +22,7 @@ class UsersPageOut(BaseModel):
 @router.get(
     "/api/v1/users",
     response_model=UsersPageOut,
-    responses=problems(401, 403, 422, 503),
+    responses=problems(401, (403, "Not an admin"), 413, 422, 503),
 )
 def list_users(
     container: ContainerDep,

@@ -5,7 +5,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from functions.runtime.app import lambda_handler
 from functions.runtime.auth import ContainerDep, OptionalAuth, set_session_cookie
-from functions.runtime.problems import problems
+from functions.runtime.problems import problems, session_cookie_header
 
 router = APIRouter(tags=["account"])
 
@@ -21,7 +21,18 @@ class LogInIn(BaseModel):
     "/api/v1/account/login",
     status_code=204,
     response_class=Response,
-    responses=problems(401, 403, 413, 415, 422, 429, 503),
+    responses={
+        204: {"description": "Logged in", "headers": session_cookie_header()},
+        **problems(
+            (401, "Wrong username or password"),
+            (403, "Logged in already, or the account is deactivated"),
+            413,
+            415,
+            422,
+            429,
+            503,
+        ),
+    },
 )
 def log_in(
     body: LogInIn, response: Response, container: ContainerDep, auth: OptionalAuth

@@ -11,7 +11,9 @@ router = APIRouter(tags=["account"])
 
 
 @router.get(
-    "/api/v1/account/me", response_model=UserDetail, responses=problems(401, 503)
+    "/api/v1/account/me",
+    response_model=UserDetail,
+    responses=problems(401, 413, 503),
 )
 def me(container: ContainerDep, auth: CurrentAuth) -> UserDetail:
     account = container.get_account().execute(auth.user)

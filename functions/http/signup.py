@@ -23,7 +23,14 @@ class SignUpIn(BaseModel):
     "/api/v1/account/signup",
     status_code=201,
     response_model=UserOut,
-    responses=problems(403, 409, 413, 422, 503),
+    responses=problems(
+        (403, "Logged in already: log out first"),
+        (409, "The username or the email is taken"),
+        413,
+        415,
+        422,
+        503,
+    ),
 )
 def sign_up(body: SignUpIn, container: ContainerDep, auth: OptionalAuth) -> UserOut:
     user = container.sign_up().execute(

@@ -10,7 +10,7 @@ from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
 from functions.runtime.errors import install_error_handlers
 from functions.runtime.middleware import GuardMiddleware
-from functions.runtime.problems import PROBLEM_MEDIA_TYPE
+from functions.runtime.problems import PROBLEM_MEDIA_TYPE, document_problems
 
 API_TITLE = "Strata"
 API_VERSION = "0.1.0"
@@ -27,6 +27,7 @@ def create_app(*routers: APIRouter, docs: bool = False) -> FastAPI:
         openapi_url="/openapi.json" if docs else None,
     )
     install_error_handlers(app)
+    document_problems(app)
     # Read straight from the environment: building full settings here would move
     # their cost into every cold import.
     max_body = int(os.environ.get("STRATA_MAX_BODY_BYTES", _DEFAULT_MAX_BODY))

@@ -13,6 +13,7 @@ from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
+from starlette.routing import Match
 
 from core.application import errors as app
 from core.domain import errors as domain
@@ -94,6 +95,27 @@ def _validation_errors(exc: RequestValidationError) -> list[dict[str, Any]]:
     ]
 
 
+_METHODS = ("DELETE", "GET", "HEAD", "OPTIONS", "PATCH", "POST", "PUT")
+
+
+def _allowed_methods(request: Request) -> str:
+    """Every method the request's path answers to, for a 405's ``Allow``.
+
+    Starlette names only the methods of the first route whose path matched; with
+    one router per endpoint, a path served by two endpoints (GET and POST
+    /api/v1/users) would advertise only one of them.
+    """
+    routes = request.app.router.routes
+    return ", ".join(
+        method
+        for method in _METHODS
+        if any(
+            route.matches({**request.scope, "method": method})[0] is Match.FULL
+            for route in routes
+        )
+    )
+
+
 def install_error_handlers(app_: FastAPI) -> None:
     async def on_core_error(_: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, domain.DomainError | app.ApplicationError)
@@ -105,13 +127,26 @@ def install_error_handlers(app_: FastAPI) -> None:
             422, "invalid_input", "the request is not valid", _validation_errors(exc)
         )
 
-    async def on_http_error(_: Request, exc: Exception) -> JSONResponse:
+    async def on_http_error(request: Request, exc: Exception) -> JSONResponse:
         assert isinstance(exc, StarletteHTTPException)
+        if exc.status_code == 400:
+            # FastAPI's answer to a JSON body its parser gives up on before any
+            # validation (bytes that are not UTF-8, nesting deeper than the parser
+            # recurses): invalid input like any other malformed body.
+            return problem_response(
+                422,
+                "invalid_input",
+                "the request is not valid",
+                [{"loc": ["body"], "msg": "the body is not valid JSON"}],
+            )
+        headers = dict(exc.headers or {})
+        if exc.status_code == 405:
+            headers["Allow"] = _allowed_methods(request)
         return problem_response(
             exc.status_code,
             _HTTP_CODES.get(exc.status_code, f"http_{exc.status_code}"),
             str(exc.detail),
-            headers=exc.headers,
+            headers=headers,
         )
 
     app_.add_exception_handler(domain.DomainError, on_core_error)

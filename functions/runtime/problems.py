@@ -1,15 +1,17 @@
-"""Problem details (RFC 9457): the body of every error response."""
+"""Problem details (RFC 9457), the body of every error; and response documentation."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from http import HTTPStatus
 from typing import Any
 
+from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
+_SCHEMAS = "#/components/schemas/"
 
 
 class InputError(BaseModel):
@@ -49,13 +51,87 @@ def problem_response(
     )
 
 
-def problems(*statuses: int) -> dict[int | str, dict[str, Any]]:
-    """OpenAPI ``responses`` for a route's error statuses, all problem details."""
-    return {
-        status: {
-            "model": Problem,
-            "description": HTTPStatus(status).phrase,
-            "content": {PROBLEM_MEDIA_TYPE: {}},
+# What an error status means on this API, unless a route says it more precisely.
+# 413 and 415 come from the guard middleware before any route code runs: 413 on
+# any request (a Content-Length or a body over the limit), 415 on state-changing
+# ones only.
+MEANINGS: dict[int, str] = {
+    401: "Not logged in: no, bad or expired session cookie, or the session ended",
+    403: "Logged in, but not allowed to do this",
+    404: "No such user",
+    409: "Conflict with the stored state",
+    413: "The body is over the size limit",
+    415: "A state-changing request whose body is not declared application/json",
+    422: "Invalid input; `errors` names each field and what is wrong with it",
+    429: "Too many failed log-ins for this username; retry after Retry-After seconds",
+    503: "A service we depend on is unavailable; try again",
+}
+
+_RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Whole seconds until log-in attempts are accepted again",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1},
+    }
+}
+
+
+def problems(*statuses: int | tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI ``responses`` for a route's error statuses, all problem details.
+
+    Each status is a number, or a pair of number and what it means on that route.
+    Only ``application/problem+json`` is documented, because only it is sent.
+    """
+    responses: dict[int | str, dict[str, Any]] = {}
+    for item in statuses:
+        status, meaning = item if isinstance(item, tuple) else (item, None)
+        response: dict[str, Any] = {
+            "description": meaning or MEANINGS.get(status, HTTPStatus(status).phrase),
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"{_SCHEMAS}Problem"}}},
         }
-        for status in statuses
+        if status == 429:
+            response["headers"] = _RETRY_AFTER
+        responses[status] = response
+    return responses
+
+
+def problem_schemas() -> dict[str, dict[str, Any]]:
+    """``Problem`` and the models it uses, as OpenAPI component schemas."""
+    schema = Problem.model_json_schema(
+        ref_template=_SCHEMAS + "{model}", mode="serialization"
+    )
+    nested: dict[str, dict[str, Any]] = schema.pop("$defs", {})
+    return {"Problem": schema, **nested}
+
+
+def document_problems(app: FastAPI) -> None:
+    """Put the schemas that ``problems()`` refers to into ``app``'s OpenAPI document.
+
+    ``problems()`` names no pydantic model (FastAPI would then also document the
+    route's own media type, ``application/json``, which error responses never use),
+    so FastAPI does not collect ``Problem`` by itself.
+    """
+    generate: Callable[[], dict[str, Any]] = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            document = generate()
+            components = document.setdefault("components", {})
+            components.setdefault("schemas", {}).update(problem_schemas())
+            app.openapi_schema = document
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def session_cookie_header() -> dict[str, Any]:
+    """The ``Set-Cookie`` header of the routes that always set or clear the session
+    cookie (``access_token``), as OpenAPI response headers."""
+    return {
+        "Set-Cookie": {
+            "description": "access_token: the session's JWT (HttpOnly, SameSite=Lax, "
+            "Path=/, Secure outside local), or its removal",
+            "required": True,
+            "schema": {"type": "string", "pattern": "^access_token="},
+        }
     }
