@@ -28,10 +28,16 @@ class Endpoint:
     path: str
     module: str
     permissions: tuple[str, ...] = ()
+    # False for the routes that serve or lead to the docs rather than the API.
+    in_docs: bool = True
 
 
 ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("root", "GET", "/", "functions.http.root"),
+    Endpoint("root", "GET", "/", "functions.http.root", in_docs=False),
+    Endpoint("docs", "GET", "/docs", "functions.http.docs", in_docs=False),
+    Endpoint(
+        "openapi", "GET", "/openapi.json", "functions.http.openapi", in_docs=False
+    ),
     Endpoint("health", "GET", "/api/v1/", "functions.http.health"),
     Endpoint(
         "signup",

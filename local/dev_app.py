@@ -1,21 +1,15 @@
-"""The local API: every catalog endpoint's router in one FastAPI app, with the docs.
+"""The local API: the whole app that the deployed functions split between them.
 
-This same app is the source of the OpenAPI document.
+Docs and the OpenAPI document are catalog endpoints like any other, so the local
+server and the deployed API serve the same ``/docs`` and ``/openapi.json``.
 """
 
 from __future__ import annotations
 
-from importlib import import_module
+from fastapi import FastAPI
 
-from fastapi import APIRouter, FastAPI
-
-from functions.catalog import ENDPOINTS
-from functions.runtime.app import create_app
-
-
-def routers() -> list[APIRouter]:
-    return [import_module(endpoint.module).router for endpoint in ENDPOINTS]
+from functions.api import build_api
 
 
 def build_app() -> FastAPI:
-    return create_app(*routers(), docs=True)
+    return build_api()

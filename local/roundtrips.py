@@ -241,6 +241,8 @@ def measure_detailed() -> dict[str, RequestCalls]:
     with _hooked() as hook:
         walk = _Walk(hook)
         walk.call("root", 307)
+        walk.call("docs", 200)
+        walk.call("openapi", 200)
         walk.call("health", 200)
         walk.call(
             "signup",

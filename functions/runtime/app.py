@@ -17,14 +17,15 @@ API_VERSION = "0.1.0"
 _DEFAULT_MAX_BODY = 64 * 1024
 
 
-def create_app(*routers: APIRouter, docs: bool = False) -> FastAPI:
-    """An app holding ``routers``; ``docs`` serves ``/docs`` and ``/openapi.json``."""
+def create_app(*routers: APIRouter) -> FastAPI:
+    """An app holding ``routers``. Docs are endpoints of their own (``docs`` and
+    ``openapi`` in the catalog), so no app serves FastAPI's built-in ones."""
     app = FastAPI(
         title=API_TITLE,
         version=API_VERSION,
-        docs_url="/docs" if docs else None,
+        docs_url=None,
         redoc_url=None,
-        openapi_url="/openapi.json" if docs else None,
+        openapi_url=None,
     )
     install_error_handlers(app)
     document_problems(app)

@@ -92,7 +92,7 @@ def test_the_local_app_routes_each_catalog_entry_and_no_other_method_on_its_path
         assert status(method) == 405, method
 
 
-def test_the_openapi_document_lists_every_catalog_route_but_the_root_redirect() -> None:
+def test_the_openapi_document_lists_every_catalog_route_meant_for_it() -> None:
     document = build_app().openapi()
 
     documented = {
@@ -101,7 +101,7 @@ def test_the_openapi_document_lists_every_catalog_route_but_the_root_redirect() 
         for method in operations
     }
 
-    assert documented == {(e.method, e.path) for e in ENDPOINTS if e.path != "/"}
+    assert documented == {(e.method, e.path) for e in ENDPOINTS if e.in_docs}
 
 
 def test_every_documented_error_response_is_a_problem_document() -> None:
@@ -116,3 +116,39 @@ def test_every_documented_error_response_is_a_problem_document() -> None:
                         path,
                         status,
                     )
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_a_route_is_in_the_docs_exactly_when_the_catalog_says_so(
+    endpoint: Endpoint,
+) -> None:
+    (route,) = [
+        r
+        for r in import_module(endpoint.module).router.routes
+        if isinstance(r, APIRoute)
+    ]
+
+    assert route.include_in_schema is endpoint.in_docs
+
+
+def test_the_docs_function_serves_the_document_the_local_app_serves(
+    container: Any,
+) -> None:
+    from functions.catalog import BY_NAME
+
+    reply = Reply(
+        import_module("functions.http.openapi").handler(
+            http_api_event(BY_NAME["openapi"]), FakeLambdaContext()
+        )
+    )
+    page = Reply(
+        import_module("functions.http.docs").handler(
+            http_api_event(BY_NAME["docs"]), FakeLambdaContext()
+        )
+    )
+
+    assert reply.status == 200
+    assert reply.json() == build_app().openapi()
+    assert page.status == 200
+    assert "/openapi.json" in page.text
+    assert "swagger-ui" in page.text
