@@ -4,8 +4,13 @@ The CDK app builds one Lambda and one route per entry and grants exactly its
 ``permissions``; the local dev server mounts every entry's router; tests check that
 catalog, routers and the DynamoDB calls each endpoint really makes all agree.
 
-Permissions name a table and an access: ``users:read``, ``users:write``,
-``sessions:read``, ``sessions:write``.
+Permissions name a resource and an access: ``users:read``, ``users:write``,
+``sessions:read``, ``sessions:write``, ``tasks:read``, ``tasks:write`` (tables);
+``queue:send`` (the task queue); ``exports:read``, ``exports:write`` (the export
+bucket); ``email:send`` (SES).
+
+``WORKERS`` lists the functions that are not behind a route: queue consumers and
+scheduled jobs, with their trigger and permissions, the same way.
 """
 
 from __future__ import annotations
@@ -16,6 +21,12 @@ USERS_READ = "users:read"
 USERS_WRITE = "users:write"
 SESSIONS_READ = "sessions:read"
 SESSIONS_WRITE = "sessions:write"
+TASKS_READ = "tasks:read"
+TASKS_WRITE = "tasks:write"
+QUEUE_SEND = "queue:send"
+EXPORTS_READ = "exports:read"
+EXPORTS_WRITE = "exports:write"
+EMAIL_SEND = "email:send"
 
 # What every route behind the session cookie needs: read session and user, renew.
 _AUTHENTICATED = (USERS_READ, SESSIONS_READ, SESSIONS_WRITE)

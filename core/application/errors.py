@@ -88,6 +88,20 @@ class TooManyAttempts(ApplicationError):
         self.retry_after = retry_after
 
 
+class InvalidToken(ApplicationError):
+    """A link token that is unknown, used, expired or for something else."""
+
+    code = "invalid_token"
+    default_message = "this link is invalid or has expired"
+
+
+class TaskNotFound(ApplicationError):
+    """No such task, or not one the caller may see: the two are not told apart."""
+
+    code = "task_not_found"
+    default_message = "no such task"
+
+
 class CurrentPasswordRequired(ApplicationError):
     code = "current_password_required"
     default_message = "send current_password to change your own password"

@@ -5,13 +5,14 @@ Adapters in ``core.adapters`` implement them; tests use in-memory fakes.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Protocol
 
 from core.domain.session import Session
+from core.domain.task import Task
 from core.domain.user import User
 
 
@@ -173,3 +174,62 @@ class IdGenerator(Protocol):
     """Fresh unique ids for users and sessions, unguessable where they must be."""
 
     def new_id(self) -> str: ...
+
+
+class TaskStore(Protocol):
+    """Task records: what was asked, by whom, and how it went; kept until their
+    ``expires_at`` (reads check it, storage TTL deletion lags)."""
+
+    def add(self, task: Task) -> None: ...
+
+    def get(self, task_id: str) -> Task | None: ...
+
+    def claim(self, task_id: str, now: datetime, lease: timedelta) -> Task | None:
+        """Mark the task running and count an attempt, if it is queued, or running
+        with its lease run out (its worker died). ``None`` when it has finished or
+        another worker holds it: that delivery is a duplicate and must do nothing.
+        This is what makes a task run at most once to completion."""
+        ...
+
+    def finish(self, task: Task) -> None:
+        """Store the outcome of an attempt (``Task.succeeded`` / ``Task.failed``)."""
+        ...
+
+
+class TaskQueue(Protocol):
+    """Hands a stored task to the workers, at least once: a task may arrive twice,
+    and ``TaskStore.claim`` turns the second arrival into a no-op."""
+
+    def enqueue(self, task: Task) -> None: ...
+
+
+class Mailer(Protocol):
+    """Sends one email built from a named template (an HTML and a plain-text part)
+    with ``context``. Only workers call it: requests enqueue a task instead."""
+
+    def send(self, to: str, template: str, context: Mapping[str, str]) -> None: ...
+
+
+class OneTimeTokens(Protocol):
+    """Random, single-use, expiring tokens for links in emails; only their hash is
+    stored, so a leaked table cannot be used to verify or reset anything."""
+
+    def issue(self, purpose: str, user_id: str, now: datetime, ttl: timedelta) -> str:
+        """A new token for ``user_id``; the raw value exists only in the return."""
+        ...
+
+    def consume(self, purpose: str, token: str, now: datetime) -> str | None:
+        """The user id the token was issued for, deleting it in the same step; or
+        ``None`` if it is unknown, used, expired or for another purpose."""
+        ...
+
+
+class ExportStore(Protocol):
+    """Large files written piece by piece (never whole in memory), read back
+    through a time-limited link."""
+
+    def write(self, key: str, chunks: Iterable[bytes], content_type: str) -> int:
+        """Store the concatenated ``chunks`` under ``key``; returns the byte count."""
+        ...
+
+    def link(self, key: str, expires_in: timedelta) -> str: ...

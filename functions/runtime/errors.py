@@ -37,6 +37,8 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
     app.PermissionDenied: (403, None),
     app.WrongPassword: (403, None),
     app.UserNotFound: (404, None),
+    app.TaskNotFound: (404, None),
+    app.InvalidToken: (400, None),
     app.UsernameTaken: (409, None),
     app.EmailTaken: (409, None),
     app.ConcurrentUpdate: (409, None),

@@ -43,6 +43,27 @@ class Settings(BaseModel):
     password_min_length: int = Field(default=8, ge=1, le=128)
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)
+    # Background jobs and email.
+    tasks_table: str = "strata-local-tasks"
+    task_queue_url: str = ""
+    exports_bucket: str = "strata-local-exports"
+    task_keep_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    # How long a worker may hold a task before another may take it over; the
+    # queue's visibility timeout is at least this.
+    task_lease_seconds: int = Field(default=300, ge=1)
+    # Receives before a message goes to the dead letter queue; the attempt that
+    # reaches it marks the task failed for good.
+    task_max_receives: int = Field(default=5, ge=1, le=1000)
+    export_link_seconds: int = Field(default=3600, ge=60, le=7 * 24 * 3600)
+    email_from: str = "Strata <no-reply@strata.local>"
+    ses_configuration_set: str = ""
+    # Where links in emails point: the front end, which reads ``?token=``.
+    app_base_url: str = "http://127.0.0.1:8000"
+    email_verification_ttl_seconds: int = Field(default=24 * 3600, ge=60)
+    password_reset_ttl_seconds: int = Field(default=3600, ge=60)
+    unverified_purge_days: int = Field(default=7, ge=1)
+    # Local stack only: every sent email is also written here as an .eml file.
+    outbox_dir: str = ""
 
     @model_validator(mode="after")
     def _secrets_outside_local(self) -> Settings:
