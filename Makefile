@@ -10,7 +10,7 @@ STAGES := dev staging prod
 CDK    := CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true \
           JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 node_modules/.bin/cdk --no-notices
 
-.PHONY: dev test lint typecheck imports unit integration functions e2e coldstart roundtrips format clean \
+.PHONY: dev test lint typecheck imports unit integration functions e2e bench roundtrips format clean \
         build lock synth deploy destroy load fuzz
 
 $(STAMP): pyproject.toml
@@ -50,9 +50,10 @@ imports: $(INFRA)
 unit integration functions e2e: $(STAMP)
 	$(BIN)/pytest -q tests/$@
 
-## coldstart: cold import time of handler modules beside a bare FastAPI + Mangum app
-coldstart: $(STAMP)
-	$(BIN)/python -m local.coldstart
+## bench: cold start, warm invocations and DynamoDB calls per function, beside three
+##        references (the FastAPI floor, each function's dependency floor, a naive stack)
+bench: $(STAMP)
+	$(BIN)/python -m local.bench
 
 ## roundtrips: DynamoDB calls per endpoint, counted through botocore's event hooks
 roundtrips: $(STAMP)

@@ -17,7 +17,17 @@ from functions.runtime.container import Container, get_container
 
 COOKIE_NAME = "access_token"
 
-ContainerDep = Annotated[Container, Depends(get_container)]
+
+async def _container() -> Container:
+    """The process's container. A coroutine, because FastAPI runs a plain function
+    dependency in a worker thread: a thread hop on every request for what is, after
+    the first call, an attribute read. The first call builds the container, which
+    in AWS also reads the two secrets; that blocks the event loop once per cold
+    start, harmless where an instance serves one request at a time (Lambda)."""
+    return get_container()
+
+
+ContainerDep = Annotated[Container, Depends(_container)]
 
 
 def set_session_cookie(response: Response, token: str, container: Container) -> None:

@@ -1,0 +1,222 @@
+"""One fresh process of ``python -m local.bench``: run as ``python -c <this source>``.
+
+It imports nothing before the clock starts beyond what every Python process already
+holds (``sys``, ``os``, ``time``, ``importlib``), so each subject pays for its own
+imports. Before anything else it puts a gate at the front of ``sys.meta_path`` that
+
+- makes the packages named in ``STRATA_BENCH_BLOCK`` unimportable (as if not
+  installed: the Lambda layer does not ship them), and
+- when ``botocore.session`` loads, wraps ``Session.create_client`` so that every
+  DynamoDB client gets ``before-call``/``after-call`` hooks that add up the time
+  spent inside DynamoDB calls (signing, the HTTP round trip, parsing).
+
+Modes (``argv[1]``):
+
+``cold MODULE RESULT [REQUEST]``
+    Times ``import MODULE`` (for a handler module: import and app build), then, if a
+    REQUEST file is given (``{"event": ...}``), the first call of ``MODULE.handler``.
+    Writes a JSON result to RESULT: CPU and wall time of each, the reply's status,
+    the DynamoDB calls, their time and the clients made, and the third-party
+    top-level packages the process loaded.
+
+``warm RESULT CONFIG``
+    Hands over to ``local.bench.warm`` (which may import what it likes: nothing it
+    times is an import).
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+import sys
+import time
+
+TYPE_CHECKING = False
+if TYPE_CHECKING:
+    from importlib.machinery import ModuleSpec
+    from types import ModuleType
+    from typing import Any
+
+# Top-level names that are ours, never "third-party".
+OWN_PACKAGES = frozenset({"core", "functions", "local", "tests"})
+REFERENCE_PREFIX = "strata_bench_"
+
+
+class DynamoClock:
+    """Adds up the time between ``before-call`` and ``after-call`` of every call made
+    by a DynamoDB client created after ``botocore.session`` was patched: wall time
+    (mostly the wait for the server) and this process's CPU time (signing, parsing).
+    """
+
+    def __init__(self) -> None:
+        self.wall = 0.0
+        self.cpu = 0.0
+        self.calls = 0
+        self.clients = 0
+
+    def before(self, context: dict[str, Any], **_: Any) -> None:
+        context["strata_bench_started"] = (time.perf_counter(), time.process_time())
+
+    def after(self, context: dict[str, Any], **_: Any) -> None:
+        started = context.pop("strata_bench_started", None)
+        if started is not None:
+            self.wall += time.perf_counter() - started[0]
+            self.cpu += time.process_time() - started[1]
+            self.calls += 1
+
+    def patch(self, session_module: ModuleType) -> None:
+        session_class = session_module.Session
+        create_client = session_class.create_client
+        clock = self
+
+        def create_hooked_client(session: Any, *args: Any, **kwargs: Any) -> Any:
+            client = create_client(session, *args, **kwargs)
+            if client.meta.service_model.service_name == "dynamodb":
+                clock.clients += 1
+                events = client.meta.events
+                events.register("before-call.dynamodb", clock.before)
+                events.register("after-call.dynamodb", clock.after)
+                events.register("after-call-error.dynamodb", clock.after)
+            return client
+
+        session_class.create_client = create_hooked_client
+
+
+class Gate:
+    """A meta-path finder that refuses blocked packages and patches botocore."""
+
+    def __init__(self, blocked: frozenset[str], dynamo: DynamoClock) -> None:
+        self.blocked = blocked
+        self.dynamo = dynamo
+
+    def find_spec(
+        self, name: str, path: Any = None, target: Any = None
+    ) -> ModuleSpec | None:
+        if name.partition(".")[0] in self.blocked:
+            raise ModuleNotFoundError(
+                f"No module named {name!r} (not in the deployment measured)",
+                name=name,
+            )
+        if name != "botocore.session":
+            return None
+        spec: ModuleSpec | None = None
+        for finder in sys.meta_path:
+            find = getattr(finder, "find_spec", None)
+            if finder is self or find is None:
+                continue
+            spec = find(name, path, target)
+            if spec is not None:
+                break
+        if spec is None or spec.loader is None:
+            return spec
+        loader: Any = spec.loader
+        execute = loader.exec_module
+        dynamo = self.dynamo
+
+        def exec_module(module: ModuleType) -> None:
+            execute(module)
+            dynamo.patch(module)
+
+        loader.exec_module = exec_module
+        return spec
+
+
+class LambdaContext:
+    """What handlers (and Powertools' decorators) read of a Lambda context."""
+
+    function_name = "strata-bench"
+    function_version = "$LATEST"
+    memory_limit_in_mb = 1024
+    aws_request_id = "00000000-0000-4000-8000-000000000000"
+    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:strata-bench"
+    log_group_name = "/aws/lambda/strata-bench"
+    log_stream_name = "2025/01/01/[$LATEST]0123456789abcdef"
+    client_context = None
+    identity = None
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 30_000
+
+
+def install_gate() -> Gate:
+    blocked = frozenset(
+        name for name in os.environ.get("STRATA_BENCH_BLOCK", "").split(",") if name
+    )
+    gate = Gate(blocked, DynamoClock())
+    sys.meta_path.insert(0, gate)
+    return gate
+
+
+def third_party(modules: dict[str, Any], baseline: set[str]) -> list[str]:
+    """Top-level third-party packages loaded since ``baseline``, importable by name."""
+    names = set()
+    for name, module in list(modules.items()):
+        top = name.partition(".")[0]
+        if (
+            name in baseline
+            or top in baseline
+            or top in sys.stdlib_module_names
+            or top in OWN_PACKAGES
+            or top.startswith(REFERENCE_PREFIX)
+            or top == "__main__"
+            or top.startswith("_sysconfigdata")  # the stdlib's, under a build name
+            or not top.isidentifier()
+        ):
+            continue
+        # Cython's and similar synthetic entries have no spec and cannot be imported.
+        top_module = modules.get(top, module if name == top else None)
+        if top_module is None or getattr(top_module, "__spec__", None) is None:
+            continue
+        names.add(top)
+    return sorted(names)
+
+
+def cold(gate: Gate, module_name: str, result_path: str, request_path: str) -> None:
+    baseline = set(sys.modules)
+    wall, cpu = time.perf_counter(), time.process_time()
+    module = importlib.import_module(module_name)
+    result: dict[str, Any] = {
+        "init_cpu_ms": (time.process_time() - cpu) * 1000,
+        "init_wall_ms": (time.perf_counter() - wall) * 1000,
+    }
+    if request_path:
+        import json
+
+        with open(request_path, encoding="utf-8") as file:
+            request = json.load(file)
+        handler = module.handler
+        context = LambdaContext()
+        wall, cpu = time.perf_counter(), time.process_time()
+        reply = handler(request["event"], context)
+        result.update(
+            first_cpu_ms=(time.process_time() - cpu) * 1000,
+            first_wall_ms=(time.perf_counter() - wall) * 1000,
+            dynamo_cpu_ms=gate.dynamo.cpu * 1000,
+            dynamo_wall_ms=gate.dynamo.wall * 1000,
+            dynamo_calls=gate.dynamo.calls,
+            dynamo_clients=gate.dynamo.clients,
+            status=reply.get("statusCode"),
+            body=str(reply.get("body") or "")[:300],
+        )
+    result["third_party"] = third_party(dict(sys.modules), baseline)
+    import json
+
+    with open(result_path, "w", encoding="utf-8") as file:
+        json.dump(result, file)
+
+
+def main() -> None:
+    gate = install_gate()
+    mode = sys.argv[1]
+    if mode == "cold":
+        request = sys.argv[4] if len(sys.argv) > 4 else ""
+        cold(gate, sys.argv[2], sys.argv[3], request)
+    elif mode == "warm":
+        warm = importlib.import_module("local.bench.warm")
+        warm.run(sys.argv[2], sys.argv[3])
+    else:
+        raise SystemExit(f"unknown mode {mode!r}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,224 @@
+"""The benchmark's figures and targets, rendered as one markdown table."""
+
+from __future__ import annotations
+
+import statistics
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+# Benchmark targets: printed beside the figures, never asserted by a test.
+DEP_FLOOR_TARGET = 1.1
+NAIVE_TARGET = 0.75
+FASTAPI_FLOOR_TARGET = 1.1
+WARM_TARGET = 1.5
+
+FASTAPI_FLOOR_ROW = "FastAPI floor"
+NAIVE_ROW = "naive stack"
+DEP_FLOOR_ROW = "dependency floor"
+
+MET, MISSED = "✓", "✗"
+
+
+@dataclass
+class Cold:
+    """One subject's fresh processes: a list entry per process."""
+
+    init_ms: list[float] = field(default_factory=list)  # CPU
+    init_wall_ms: list[float] = field(default_factory=list)
+    first_ms: list[float] = field(default_factory=list)  # CPU, ours: less DynamoDB's
+    dynamo_ms: list[float] = field(default_factory=list)  # wall
+
+    def add(self, result: dict[str, object]) -> None:
+        self.init_ms.append(_number(result["init_cpu_ms"]))
+        self.init_wall_ms.append(_number(result["init_wall_ms"]))
+        if "first_cpu_ms" in result:
+            ours = _number(result["first_cpu_ms"]) - _number(result["dynamo_cpu_ms"])
+            self.first_ms.append(ours)
+            self.dynamo_ms.append(_number(result["dynamo_wall_ms"]))
+
+    def init_ratio(self, other: Cold) -> float:
+        """The median over rounds of this init over ``other``'s in the same round."""
+        return paired_ratio(self.init_ms, other.init_ms)
+
+
+def paired_ratio(mine: Sequence[float], theirs: Sequence[float]) -> float:
+    """The median of ``mine[i] / theirs[i]``: each pair was measured in the same
+    round, close in time, so a slow spell of the machine weighs on both."""
+    if len(mine) != len(theirs) or not mine:
+        raise ValueError("paired samples must be as many, and some")
+    return statistics.median(a / b for a, b in zip(mine, theirs, strict=True))
+
+
+def _number(value: object) -> float:
+    if not isinstance(value, int | float):
+        raise TypeError(f"not a number: {value!r}")
+    return float(value)
+
+
+@dataclass(frozen=True)
+class Warm:
+    """One subject's warm invocations, in nanoseconds, a list per round."""
+
+    rounds: list[list[int]]
+
+    @property
+    def _all(self) -> list[int]:
+        return sorted(value for block in self.rounds for value in block)
+
+    @property
+    def p50_us(self) -> float:
+        return statistics.median(self._all) / 1000
+
+    @property
+    def p99_us(self) -> float:
+        values = self._all
+        if len(values) == 1:
+            return values[0] / 1000
+        return statistics.quantiles(values, n=100, method="inclusive")[98] / 1000
+
+    def p50_ratio(self, other: Warm) -> float:
+        """The median over rounds of this round's p50 over ``other``'s."""
+        return paired_ratio(
+            [statistics.median(block) for block in self.rounds],
+            [statistics.median(block) for block in other.rounds],
+        )
+
+
+@dataclass
+class FunctionRow:
+    name: str
+    cold: Cold
+    dep_floor: str  # the label of its dependency floor
+    aws_free: bool
+    warm: Warm
+    dynamo_calls: int
+
+
+@dataclass
+class ReferenceRow:
+    name: str
+    cold: Cold
+    warm: Warm | None = None
+
+
+@dataclass
+class Verdicts:
+    missed: list[str] = field(default_factory=list)
+
+    def check(self, ratio: float, target: float, what: str) -> str:
+        ok = ratio <= target
+        if not ok:
+            self.missed.append(what)
+        return f"{ratio:.2f}x {MET if ok else MISSED}"
+
+
+def _spread(values: Sequence[float]) -> str:
+    return f"{statistics.median(values):.0f} ({min(values):.0f}-{max(values):.0f})"
+
+
+def _median(values: Sequence[float]) -> str:
+    return f"{statistics.median(values):.0f}" if values else "-"
+
+
+def _warm(warm: Warm | None) -> str:
+    return "-" if warm is None else f"{warm.p50_us:.0f} / {warm.p99_us:.0f}"
+
+
+HEADER = (
+    "subject",
+    "init ms CPU: median (min-max)",
+    "init ms wall",
+    "first request ms CPU, ours",
+    "DynamoDB ms wall",
+    f"init ÷ dep floor (≤{DEP_FLOOR_TARGET})",
+    f"init ÷ naive (≤{NAIVE_TARGET})",
+    f"init ÷ FastAPI floor (≤{FASTAPI_FLOOR_TARGET} if no AWS)",
+    "warm p50 / p99 µs CPU",
+    f"warm p50 ÷ floor (≤{WARM_TARGET})",
+    "DynamoDB calls",
+    "targets",
+)
+
+
+def rows(
+    functions: Sequence[FunctionRow],
+    fastapi_floor: ReferenceRow,
+    dep_floors: dict[str, ReferenceRow],
+    naive: ReferenceRow,
+) -> list[list[str]]:
+    """The table's cells, header first: functions, then the references."""
+    floor_warm = fastapi_floor.warm
+    if floor_warm is None:
+        raise ValueError("the FastAPI floor needs its warm figures")
+    table = [list(HEADER)]
+    for row in functions:
+        verdicts = Verdicts()
+        cold = row.cold
+        by_dep = verdicts.check(
+            cold.init_ratio(dep_floors[row.dep_floor].cold),
+            DEP_FLOOR_TARGET,
+            "dep floor",
+        )
+        by_naive = verdicts.check(cold.init_ratio(naive.cold), NAIVE_TARGET, "naive")
+        by_floor = cold.init_ratio(fastapi_floor.cold)
+        floor_cell = (
+            verdicts.check(by_floor, FASTAPI_FLOOR_TARGET, "FastAPI floor")
+            if row.aws_free
+            else f"{by_floor:.2f}x"
+        )
+        by_warm = verdicts.check(row.warm.p50_ratio(floor_warm), WARM_TARGET, "warm")
+        table.append(
+            [
+                row.name,
+                _spread(row.cold.init_ms),
+                _median(row.cold.init_wall_ms),
+                _median(row.cold.first_ms),
+                _median(row.cold.dynamo_ms),
+                f"{by_dep} ({row.dep_floor.rsplit(' ', 1)[-1]})",
+                by_naive,
+                floor_cell,
+                _warm(row.warm),
+                by_warm,
+                str(row.dynamo_calls),
+                "met"
+                if not verdicts.missed
+                else "missed: " + ", ".join(verdicts.missed),
+            ]
+        )
+    for reference in (fastapi_floor, *dep_floors.values(), naive):
+        table.append(
+            [
+                reference.name,
+                _spread(reference.cold.init_ms),
+                _median(reference.cold.init_wall_ms),
+                _median(reference.cold.first_ms),
+                _median(reference.cold.dynamo_ms),
+                "-",
+                "-",
+                "-",
+                _warm(reference.warm),
+                "1.00x" if reference is fastapi_floor else "-",
+                "-",
+                "reference",
+            ]
+        )
+    return table
+
+
+def markdown(table: list[list[str]]) -> str:
+    """A markdown table with padded columns, so that it reads in a terminal too."""
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    numeric = [i not in (0, len(widths) - 1) for i in range(len(widths))]
+
+    def line(cells: Sequence[str]) -> str:
+        padded = [
+            cell.rjust(width) if right else cell.ljust(width)
+            for cell, width, right in zip(cells, widths, numeric, strict=True)
+        ]
+        return "| " + " | ".join(padded) + " |"
+
+    rule = [
+        "-" * (width - 1) + ":" if right else "-" * width
+        for width, right in zip(widths, numeric, strict=True)
+    ]
+    return "\n".join([line(table[0]), line(rule), *(line(row) for row in table[1:])])

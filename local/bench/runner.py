@@ -1,0 +1,514 @@
+"""Drive the benchmark: moto on loopback, fresh child processes, the table.
+
+Cold start: each subject is measured in ``--runs`` fresh processes (after one
+discovery round that is not counted: it warms the file cache and finds each
+function's dependencies). Each round runs every subject once, in a shuffled order,
+so that noise from other work on the machine falls on all subjects alike. Before a
+function's child starts, the parent makes the state its first request needs through
+the real container on moto. Warm invocations run in one more child, over the fakes.
+DynamoDB calls are counted by ``local.roundtrips.measure``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import os
+import platform
+import random
+import secrets
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from functions.catalog import ENDPOINTS
+from local.bench import child, references
+from local.bench.report import (
+    DEP_FLOOR_ROW,
+    DEP_FLOOR_TARGET,
+    FASTAPI_FLOOR_ROW,
+    FASTAPI_FLOOR_TARGET,
+    NAIVE_ROW,
+    NAIVE_TARGET,
+    WARM_TARGET,
+    Cold,
+    FunctionRow,
+    ReferenceRow,
+    Warm,
+    markdown,
+    rows,
+)
+from local.bench.scenarios import Call, Scenarios
+
+ROOT = Path(__file__).resolve().parents[2]
+CHILD_SOURCE = Path(child.__file__).read_text(encoding="utf-8")
+CHILD_TIMEOUT = 180
+LAYER_LOCK = ROOT / "requirements" / "lambda.txt"
+# What the Lambda layer does not ship but this dev environment has (moto pulls them
+# in), and FastAPI and PyJWT import when present.
+NOT_IN_LAYER = ("cryptography", "email_validator")
+BCRYPT_ROUNDS = "4"
+# Variables that would change how a child's interpreter runs.
+_INTERPRETER_VARIABLES = (
+    "PYTHONPATH",
+    "PYTHONSTARTUP",
+    "PYTHONDEVMODE",
+    "PYTHONTRACEMALLOC",
+    "PYTHONPROFILEIMPORTTIME",
+    "PYTHONMALLOC",
+    "PYTHONASYNCIODEBUG",
+    "PYTHONINSPECT",
+    "PYTHONVERBOSE",
+)
+
+
+class BenchError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Options:
+    runs: int
+    invocations: int
+    warmup: int
+    block: int
+    smoke: bool
+
+
+def parse(argv: list[str] | None) -> Options:
+    parser = argparse.ArgumentParser(
+        prog="python -m local.bench",
+        description="Cold start, warm invocations and DynamoDB calls of every HTTP "
+        "function, beside a FastAPI floor, dependency floors and a naive stack.",
+    )
+    parser.add_argument(
+        "--runs", type=int, default=7, help="fresh processes per subject (7)"
+    )
+    parser.add_argument(
+        "--invocations",
+        type=int,
+        default=500,
+        help="warm invocations per subject, all in one process (500)",
+    )
+    parser.add_argument(
+        "--smoke",
+        action="store_true",
+        help="one process per subject, a few warm invocations: seconds, not minutes",
+    )
+    args = parser.parse_args(argv)
+    if args.smoke:
+        return Options(runs=1, invocations=5, warmup=1, block=5, smoke=True)
+    if args.runs < 1 or args.invocations < 1:
+        parser.error("--runs and --invocations must be positive")
+    return Options(args.runs, args.invocations, warmup=20, block=50, smoke=False)
+
+
+# -- the environment ---------------------------------------------------------------
+
+
+def local_environment() -> None:
+    """Fake credentials and the local stage: this never talks to a real AWS account."""
+    os.environ.update(
+        AWS_ACCESS_KEY_ID="testing",
+        AWS_SECRET_ACCESS_KEY="testing",  # noqa: S106 (moto takes any)
+        AWS_SESSION_TOKEN="testing",  # noqa: S106
+        AWS_DEFAULT_REGION="us-east-1",
+        AWS_EC2_METADATA_DISABLED="true",
+        STRATA_STAGE="local",
+        STRATA_BCRYPT_ROUNDS=BCRYPT_ROUNDS,
+    )
+    for name in (
+        "AWS_PROFILE",
+        "AWS_REGION",
+        "STRATA_JWT_SECRET",
+        "STRATA_PASSWORD_PEPPER",
+        "STRATA_USERS_TABLE",
+        "STRATA_SESSIONS_TABLE",
+        "STRATA_REGION",
+    ):
+        os.environ.pop(name, None)
+
+
+def child_environment(module_dir: Path, users_table: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if k not in _INTERPRETER_VARIABLES}
+    env.update(
+        PYTHONPATH=str(module_dir),
+        PYTHONNOUSERSITE="1",
+        STRATA_BENCH_BLOCK=",".join(NOT_IN_LAYER),
+        STRATA_BENCH_TABLE=users_table,
+        # As in Lambda: Powertools' Tracer is on, X-Ray's daemon is on loopback.
+        LAMBDA_TASK_ROOT=str(ROOT),
+        AWS_LAMBDA_FUNCTION_NAME="strata-bench",
+        AWS_XRAY_DAEMON_ADDRESS="127.0.0.1:2000",
+        _X_AMZN_TRACE_ID=(
+            "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
+        ),
+    )
+    return env
+
+
+@contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on a free loopback port, for this process and its children."""
+    from moto.server import ThreadedMotoServer
+
+    # The server's access log would drown the table.
+    logging.getLogger("werkzeug").setLevel(logging.WARNING)
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = int(probe.getsockname()[1])
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    os.environ["AWS_ENDPOINT_URL"] = endpoint
+    try:
+        yield endpoint
+    finally:
+        os.environ.pop("AWS_ENDPOINT_URL", None)
+        server.stop()
+
+
+# -- children ----------------------------------------------------------------------
+
+
+class Children:
+    """Runs child processes and reads their results."""
+
+    def __init__(self, workdir: Path, env: dict[str, str], naive_env: dict[str, str]):
+        self.workdir = workdir
+        self.env = env
+        self.naive_env = naive_env
+
+    def _run(self, args: list[str], env: dict[str, str], what: str) -> Any:
+        result = self.workdir / "result.json"
+        result.unlink(missing_ok=True)
+        done = subprocess.run(
+            [sys.executable, "-c", CHILD_SOURCE, *args],
+            cwd=ROOT,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=CHILD_TIMEOUT,
+            check=False,
+        )
+        if done.returncode != 0 or not result.is_file():
+            raise BenchError(f"{what}: the child failed:\n{done.stderr[-3000:]}")
+        return json.loads(result.read_text(encoding="utf-8"))
+
+    def cold(self, module: str, call: Call | None = None) -> dict[str, Any]:
+        args = ["cold", module, str(self.workdir / "result.json")]
+        if call is not None:
+            request = self.workdir / "request.json"
+            request.write_text(
+                json.dumps({"event": call.event()}),
+                encoding="utf-8",
+            )
+            args.append(str(request))
+        env = self.naive_env if module == references.NAIVE_STACK else self.env
+        data: dict[str, Any] = self._run(args, env, module)
+        if call is not None and data.get("status") != call.expect:
+            raise BenchError(
+                f"{call.name}: expected {call.expect}, got {data.get('status')}: "
+                f"{data.get('body')}"
+            )
+        return data
+
+    def warm(self, config: dict[str, Any]) -> dict[str, list[list[int]]]:
+        path = self.workdir / "warm.json"
+        path.write_text(json.dumps(config), encoding="utf-8")
+        samples: dict[str, list[list[int]]] = self._run(
+            ["warm", str(self.workdir / "result.json"), str(path)], self.env, "warm"
+        )
+        return samples
+
+
+# -- the run -----------------------------------------------------------------------
+
+
+def _progress(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    options = parse(argv)
+    local_environment()
+    started = time.monotonic()
+    try:
+        with moto_server(), tempfile.TemporaryDirectory(prefix="strata-bench-") as tmp:
+            table, notes = measure(options, Path(tmp))
+    except BenchError as error:
+        _progress(f"bench: {error}")
+        return 1
+    print(markdown(table))
+    print()
+    for note in notes:
+        print(note)
+    _progress(f"bench: done in {time.monotonic() - started:.0f} s")
+    return 0
+
+
+@dataclass
+class Discovery:
+    """What each function's first process showed: the third-party packages it had
+    loaded by the end of its first request, and its DynamoDB calls and clients."""
+
+    results: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    def packages(self, name: str) -> tuple[str, ...]:
+        return tuple(self.results[name]["third_party"])
+
+    def count(self, name: str, key: str) -> int:
+        return int(self.results[name][key])
+
+
+@dataclass
+class DependencyFloors:
+    """One floor per distinct package set: label -> module, packages; and whose."""
+
+    module: dict[str, str] = field(default_factory=dict)
+    packages: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    of: dict[str, str] = field(default_factory=dict)
+
+    @classmethod
+    def write(cls, discovery: Discovery, directory: Path) -> DependencyFloors:
+        floors = cls()
+        for name in discovery.results:
+            packages = discovery.packages(name)
+            label = next(
+                (known for known, p in floors.packages.items() if p == packages), None
+            )
+            if label is None:
+                letter = chr(ord("A") + len(floors.packages))
+                label = f"{DEP_FLOOR_ROW} {letter}"
+                module = f"{references.PREFIX}deps_{letter.lower()}"
+                source = references.dependency_floor_source(packages)
+                references.write_module(directory, module, source)
+                floors.module[label] = module
+                floors.packages[label] = packages
+            floors.of[name] = label
+        return floors
+
+
+def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]]:
+    from core.adapters.dynamodb.models import TABLE_MODELS, bind_tables
+    from functions.runtime.container import build_container, use_container
+    from functions.runtime.settings import get_settings
+    from local.roundtrips import measure as count_dynamo_calls
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    bind_tables(
+        settings.users_table,
+        settings.sessions_table,
+        settings.region,
+    )
+    for model in TABLE_MODELS:
+        model.create_table(wait=True)
+    container = build_container(settings)
+    scenarios = Scenarios(container, secrets.token_hex(3))
+    missing = [e.name for e in ENDPOINTS if not scenarios.covers(e.name)]
+    if missing:
+        raise BenchError(f"catalog endpoints the bench has no request for: {missing}")
+
+    modules = workdir / "modules"
+    modules.mkdir()
+    references.write_module(
+        modules, references.FASTAPI_FLOOR, references.FASTAPI_FLOOR_SOURCE
+    )
+    references.write_module(
+        modules, references.NAIVE_STACK, references.NAIVE_STACK_SOURCE
+    )
+    env = child_environment(modules, settings.users_table)
+    naive_env = {**env, "STRATA_BENCH_BLOCK": ",".join(references.naive_blocked())}
+    children = Children(workdir, env, naive_env)
+    cold = {e.name: Cold() for e in ENDPOINTS}
+
+    # Discovery: each function once, not counted (but kept when there is one run
+    # only), also warming the file cache for the rounds.
+    _progress(f"bench: discovery round ({len(ENDPOINTS)} functions)")
+    discovery = Discovery()
+    for endpoint in ENDPOINTS:
+        result = children.cold(endpoint.module, scenarios.call(endpoint.name))
+        discovery.results[endpoint.name] = result
+        if options.smoke:
+            cold[endpoint.name].add(result)
+    floors = DependencyFloors.write(discovery, modules)
+
+    # The rounds: every subject once per round, in a shuffled order.
+    subjects = {
+        FASTAPI_FLOOR_ROW: references.FASTAPI_FLOOR,
+        NAIVE_ROW: references.NAIVE_STACK,
+        **floors.module,
+    }
+    for label in subjects:
+        cold[label] = Cold()
+    if not options.smoke:
+        subjects.update({e.name: e.module for e in ENDPOINTS})
+    shuffle = random.Random(20250101)  # noqa: S311 (an order, not a secret)
+    for run in range(options.runs):
+        _progress(f"bench: cold round {run + 1}/{options.runs}")
+        order = list(subjects)
+        shuffle.shuffle(order)
+        for label in order:
+            call: Call | None = None
+            if label in discovery.results:
+                call = scenarios.call(label)
+            elif label in (FASTAPI_FLOOR_ROW, NAIVE_ROW):
+                # Both serve GET / with 200; the naive stack reads DynamoDB for it.
+                call = Call("root", 200)
+            cold[label].add(children.cold(subjects[label], call))
+
+    _progress(f"bench: warm, {options.invocations} invocations per subject")
+    warm = children.warm(
+        {
+            "floor_name": FASTAPI_FLOOR_ROW,
+            "floor_module": references.FASTAPI_FLOOR,
+            "functions": [e.name for e in ENDPOINTS],
+            "invocations": options.invocations,
+            "warmup": options.warmup,
+            "block": options.block,
+        }
+    )
+
+    _progress("bench: counting DynamoDB calls")
+    use_container(container)
+    try:
+        counted = {
+            name: sum(ops.values()) for name, ops in count_dynamo_calls().items()
+        }
+    finally:
+        use_container(None)
+
+    function_rows = [
+        FunctionRow(
+            name=e.name,
+            cold=cold[e.name],
+            dep_floor=floors.of[e.name],
+            aws_free=not e.permissions,
+            warm=Warm(warm[e.name]),
+            dynamo_calls=counted[e.name],
+        )
+        for e in ENDPOINTS
+    ]
+    table = rows(
+        function_rows,
+        ReferenceRow(
+            FASTAPI_FLOOR_ROW, cold[FASTAPI_FLOOR_ROW], Warm(warm[FASTAPI_FLOOR_ROW])
+        ),
+        {label: ReferenceRow(label, cold[label]) for label in floors.module},
+        ReferenceRow(NAIVE_ROW, cold[NAIVE_ROW]),
+    )
+    return table, explain(options, discovery, floors, counted)
+
+
+def explain(
+    options: Options,
+    discovery: Discovery,
+    floors: DependencyFloors,
+    counted: dict[str, int],
+) -> list[str]:
+    """The few lines printed under the table."""
+    runs = (
+        "1 fresh process per subject (--smoke: figures are not meaningful)"
+        if options.smoke
+        else f"median and min-max of {options.runs} fresh processes per subject "
+        "(after one uncounted discovery round), subjects in a shuffled order per round"
+    )
+    notes = [
+        f"Cold: {runs}. init = import of the handler module, which builds its app; "
+        "first request = the handler's first call. Both in CPU time of the child "
+        "(time.process_time: what the work costs, steady on this shared machine; "
+        "init's wall-clock median is beside it). The first request's figure is ours "
+        "alone: less the CPU inside DynamoDB calls, whose wall time (botocore "
+        "before-call to after-call: signing, HTTP to moto on loopback, parsing) is "
+        "the DynamoDB ms column. Each init ratio is the median over the rounds of the "
+        "ratio within a round (measured close in time, so a slow spell of the "
+        "machine weighs on both sides).",
+        "Every child runs with STRATA_BCRYPT_ROUNDS=4 and with "
+        f"{' and '.join(NOT_IN_LAYER)} unimportable, as deployed (the Lambda layer "
+        "ships neither; here moto pulls them in); the FastAPI floor and the "
+        "dependency floors run the same way. The naive stack can import only its own "
+        f"dependencies ({references.NAIVE_PACKAGES}) and runs with LAMBDA_TASK_ROOT "
+        "set, so its Tracer loads the X-Ray SDK and patches as in Lambda.",
+    ]
+    for label, packages in floors.packages.items():
+        members = [name for name, floor in floors.of.items() if floor == label]
+        notes.append(
+            f"{label} ({', '.join(members)}): import of {', '.join(packages)}: the "
+            "third-party top-level packages loaded once the function had served its "
+            "first request."
+        )
+    notes += not_in_layer(floors.packages)
+    notes.append(
+        f"Warm: {options.invocations} invocations per subject in one process (after "
+        f"{options.warmup} dropped), in rounds of {options.block} per subject, ports "
+        "answered by tests/fakes.py; p50 / p99 of the CPU time of the handler call "
+        "alone; the ratio is the median over the rounds of the function's p50 over "
+        "the FastAPI floor's p50 in the same round."
+    )
+    notes.append(
+        "DynamoDB calls: one successful request each, counted by "
+        "local.roundtrips.measure()."
+    )
+    several = {
+        name: discovery.count(name, "dynamo_clients")
+        for name in discovery.results
+        if discovery.count(name, "dynamo_clients") > 1
+    }
+    if several:
+        notes.append(
+            "DynamoDB clients made by the first request, where more than one: "
+            + ", ".join(f"{name} {n}" for name, n in several.items())
+            + " (pynamodb gives each model class its own botocore session and client; "
+            "each one adds to the first request's CPU)."
+        )
+    differing = [
+        f"{name} {discovery.count(name, 'dynamo_calls')}"
+        for name in counted
+        if counted[name] != discovery.count(name, "dynamo_calls")
+    ]
+    if differing:
+        notes.append(
+            "The cold first request made a different number of DynamoDB calls: "
+            + ", ".join(differing)
+            + "."
+        )
+    notes.append(
+        "Targets (benchmark goals, not test assertions): init "
+        f"≤{DEP_FLOOR_TARGET}x its dependency floor and ≤{NAIVE_TARGET}x the naive "
+        f"stack; functions that touch no AWS service ≤{FASTAPI_FLOOR_TARGET}x the "
+        f"FastAPI floor; warm p50 ≤{WARM_TARGET}x the FastAPI floor's. "
+        f"Python {platform.python_version()}, {os.cpu_count()} CPUs shared with "
+        "other work: one process's CPU time can swing by a third here, more than "
+        "the 10% margins, so judge a near miss again with more --runs."
+    )
+    return notes
+
+
+def not_in_layer(dep_floor_packages: dict[str, tuple[str, ...]]) -> list[str]:
+    """A note naming the packages the functions loaded that the layer lacks."""
+    layer = references.layer_distributions(LAYER_LOCK)
+    if layer is None:
+        return []
+    shipped = references.top_level_names(layer)
+    extra = sorted(
+        {name for packages in dep_floor_packages.values() for name in packages}
+        - shipped
+    )
+    if not extra:
+        return []
+    return [
+        f"Loaded here but not in the Lambda layer ({LAYER_LOCK.relative_to(ROOT)}): "
+        f"{', '.join(extra)}. Optional imports that this environment satisfies "
+        "(not blocked: the figures include them)."
+    ]

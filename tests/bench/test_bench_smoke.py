@@ -1,0 +1,107 @@
+"""``python -m local.bench --smoke`` runs end to end and prints the whole table.
+
+The figures of a smoke run mean nothing (one process, a few invocations); this checks
+that every catalog endpoint and the three references get a row, that every figure
+parses, and that what must be positive is.
+"""
+
+from __future__ import annotations
+
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from functions.catalog import ENDPOINTS
+
+ROOT = Path(__file__).resolve().parents[2]
+REFERENCES = ("FastAPI floor", "dependency floor", "naive stack")
+RATIO = re.compile(r"^(\d+\.\d+)x")
+
+
+@pytest.fixture(scope="module")
+def table() -> dict[str, dict[str, str]]:
+    done = subprocess.run(
+        [sys.executable, "-m", "local.bench", "--smoke"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    lines = [line for line in done.stdout.splitlines() if line.startswith("|")]
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    assert set(lines[1].replace("|", "").replace(" ", "")) <= {"-", ":"}
+    rows: dict[str, dict[str, str]] = {}
+    for line in lines[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        assert len(cells) == len(header), line
+        rows[cells[0]] = dict(zip(header, cells, strict=True))
+    return rows
+
+
+def column(row: dict[str, str], starts: str) -> str:
+    (name,) = [name for name in row if name.startswith(starts)]
+    return row[name]
+
+
+def number(cell: str) -> float:
+    """The leading figure of a cell: ``312 (298-340)``, ``1.04x ✓ (A)``, ``8 / 9``."""
+    match = re.match(r"^(\d+(?:\.\d+)?)", cell)
+    assert match, f"not a figure: {cell!r}"
+    return float(match.group(1))
+
+
+def test_every_catalog_endpoint_and_every_reference_has_a_row(
+    table: dict[str, dict[str, str]],
+) -> None:
+    names = list(table)
+    assert names[: len(ENDPOINTS)] == [endpoint.name for endpoint in ENDPOINTS]
+    for reference in REFERENCES:
+        assert any(name.startswith(reference) for name in names), reference
+    assert len(names) >= len(ENDPOINTS) + len(REFERENCES)
+
+
+def test_every_function_figure_parses_and_is_positive(
+    table: dict[str, dict[str, str]],
+) -> None:
+    for endpoint in ENDPOINTS:
+        row = table[endpoint.name]
+        for starts in ("init ms CPU", "init ms wall", "first request ms"):
+            assert number(column(row, starts)) > 0, (endpoint.name, starts)
+        p50, p99 = column(row, "warm p50 / p99").split(" / ")
+        assert 0 < number(p50) <= number(p99), endpoint.name
+        for starts in (
+            "init ÷ dep floor",
+            "init ÷ naive",
+            "init ÷ FastAPI",
+            "warm p50 ÷",
+        ):
+            assert RATIO.match(column(row, starts)), (endpoint.name, starts)
+            assert number(column(row, starts)) > 0, (endpoint.name, starts)
+        calls = number(column(row, "DynamoDB calls"))
+        dynamo_ms = number(column(row, "DynamoDB ms"))
+        if endpoint.permissions:
+            assert calls > 0, endpoint.name
+            assert dynamo_ms > 0, endpoint.name
+        else:
+            assert calls == dynamo_ms == 0, endpoint.name
+        assert column(row, "targets") == "met" or column(row, "targets").startswith(
+            "missed: "
+        )
+
+
+def test_every_reference_has_its_cold_figures(
+    table: dict[str, dict[str, str]],
+) -> None:
+    references = [row for name, row in table.items() if name.startswith(REFERENCES)]
+    for row in references:
+        assert number(column(row, "init ms CPU")) > 0
+        assert number(column(row, "init ms wall")) > 0
+        assert column(row, "targets") == "reference"
+    floor = table["FastAPI floor"]
+    assert number(column(floor, "warm p50 / p99")) > 0
+    assert number(column(table["naive stack"], "DynamoDB ms")) > 0
