@@ -11,7 +11,7 @@ CDK    := CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true \
           JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 node_modules/.bin/cdk --no-notices
 
 .PHONY: dev test lint typecheck imports unit integration functions e2e bench roundtrips format clean \
-        build lock synth deploy destroy load fuzz
+        build lock synth deploy destroy load fuzz email-latency
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -58,6 +58,12 @@ bench: $(STAMP)
 ## roundtrips: DynamoDB calls per endpoint, counted through botocore's event hooks
 roundtrips: $(STAMP)
 	$(BIN)/python -m local.roundtrips
+
+## email-latency: sign-up to verification email in the outbox, on a throwaway stack
+##                (SIGNUPS=10; BCRYPT_ROUNDS=n to change the hash cost)
+email-latency: $(STAMP)
+	$(BIN)/python -m local.email_latency --signups $(or $(SIGNUPS),10) \
+		$(if $(BCRYPT_ROUNDS),--bcrypt-rounds $(BCRYPT_ROUNDS))
 
 ## fuzz: Schemathesis over every API operation, 500 examples each
 ##       (EXAMPLES=n; SEED=n tries other inputs); make test runs a short version

@@ -16,6 +16,7 @@ scheduled jobs, with their trigger and permissions, the same way.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Literal
 
 USERS_READ = "users:read"
 USERS_WRITE = "users:write"
@@ -55,7 +56,8 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "POST",
         "/api/v1/account/signup",
         "functions.http.signup",
-        (USERS_READ, USERS_WRITE, SESSIONS_READ),
+        # Queues the welcome email: a task record and a queue message.
+        (USERS_READ, USERS_WRITE, SESSIONS_READ, TASKS_WRITE, QUEUE_SEND),
     ),
     Endpoint(
         "login",
@@ -121,6 +123,100 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "functions.http.deactivate_user",
         (*_AUTHENTICATED, USERS_WRITE),
     ),
+    Endpoint(
+        "export_users",
+        "POST",
+        "/api/v1/users/export",
+        "functions.http.export_users",
+        (*_AUTHENTICATED, TASKS_WRITE, QUEUE_SEND),
+    ),
+    Endpoint(
+        "get_task",
+        "GET",
+        "/api/v1/tasks/{task_id}",
+        "functions.http.get_task",
+        (*_AUTHENTICATED, TASKS_READ),
+    ),
+    # Email verification and password reset. Link tokens live in the sessions
+    # table: using one is a conditional delete (sessions:write).
+    Endpoint(
+        "verify_email",
+        "POST",
+        "/api/v1/account/verify-email",
+        "functions.http.verify_email",
+        (USERS_READ, USERS_WRITE, SESSIONS_WRITE),
+    ),
+    Endpoint(
+        "resend_verification",
+        "POST",
+        "/api/v1/account/verify-email/resend",
+        "functions.http.resend_verification",
+        (*_AUTHENTICATED, TASKS_WRITE, QUEUE_SEND),
+    ),
+    Endpoint(
+        "password_reset",
+        "POST",
+        "/api/v1/account/password-reset",
+        "functions.http.password_reset",
+        # Only queues: the worker looks the address up, so the request does the
+        # same work whether or not it is registered.
+        (TASKS_WRITE, QUEUE_SEND),
+    ),
+    Endpoint(
+        "password_reset_confirm",
+        "POST",
+        "/api/v1/account/password-reset/confirm",
+        "functions.http.password_reset_confirm",
+        # Ending every session Queries the sessions index (sessions:read).
+        (USERS_READ, USERS_WRITE, SESSIONS_READ, SESSIONS_WRITE),
+    ),
 )
 
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
+
+
+@dataclass(frozen=True, slots=True)
+class Worker:
+    """A function behind no route: ``trigger`` is ``queue`` (the task queue's
+    messages, in batches; consuming them needs no permission listed here, the
+    event source brings it) or ``schedule`` (a timetable)."""
+
+    name: str
+    module: str
+    trigger: Literal["queue", "schedule"]
+    permissions: tuple[str, ...] = ()
+
+
+WORKERS: tuple[Worker, ...] = (
+    Worker(
+        "task_worker",
+        "functions.workers.tasks",
+        "queue",
+        # The jobs' needs: the export reads users, writes the file and signs its
+        # link (a presigned GET is only as good as the signer's exports:read).
+        # The email jobs send (email:send), look users up and issue link tokens
+        # (sessions:write); the purge removes users (users:write) and ends their
+        # sessions (sessions:read for the index, sessions:write).
+        (
+            TASKS_READ,
+            TASKS_WRITE,
+            USERS_READ,
+            EXPORTS_WRITE,
+            EXPORTS_READ,
+            EMAIL_SEND,
+            USERS_WRITE,
+            SESSIONS_READ,
+            SESSIONS_WRITE,
+        ),
+    ),
+    # EventBridge rules (functions.resources.SCHEDULES) name a job; the scheduler
+    # submits it as a task, so it runs on the task worker with its retries.
+    Worker(
+        "scheduler",
+        "functions.workers.scheduled",
+        "schedule",
+        (TASKS_WRITE, QUEUE_SEND),
+    ),
+)
+
+WORKERS_BY_NAME = {worker.name: worker for worker in WORKERS}

@@ -1,9 +1,11 @@
 """The Strata stack for one stage: a thin composition of the constructs.
 
-Data (tables) and secrets publish what functions may be granted; the API builds one
-function and one route per catalog entry from them; monitoring watches the API and
-every function. Later concerns (jobs, email, billing) add their constructs here and
-their ``grants`` to the mapping the API reads.
+Data (tables), secrets, storage (the export bucket), email (SES) and jobs (the task
+queue) publish what functions may be granted and the variables that name their
+resources; jobs builds one function per catalog worker and the API one function and
+one route per catalog endpoint from them; monitoring watches the API, every function
+and the dead letter queue. Later concerns (billing) add their constructs here and
+their ``grants`` to the mapping the functions read.
 """
 
 from __future__ import annotations
@@ -16,11 +18,16 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
+from functions.catalog import ENDPOINTS, WORKERS
 from infra_cdk.build import CODE_DIR, LAYER_DIR
 from infra_cdk.constructs.api import ARCHITECTURE, RUNTIME, Api
 from infra_cdk.constructs.data import Data
+from infra_cdk.constructs.email import Email
+from infra_cdk.constructs.jobs import Jobs
+from infra_cdk.constructs.lambdas import FunctionDefaults
 from infra_cdk.constructs.monitoring import Monitoring
 from infra_cdk.constructs.secrets import Secrets
+from infra_cdk.constructs.storage import Storage
 from infra_cdk.stages import StageConfig
 
 SERVICE_NAME = "strata"
@@ -53,7 +60,10 @@ class StrataStack(Stack):
         super().__init__(
             scope,
             construct_id,
-            description=f"Strata ({stage.name}): accounts, users and sessions API",
+            description=(
+                f"Strata ({stage.name}): accounts, users and sessions API, "
+                "background jobs and email"
+            ),
             termination_protection=stage.deletion_protection,
             **kwargs,
         )
@@ -65,6 +75,8 @@ class StrataStack(Stack):
 
         self.data = Data(self, "Data", stage=stage)
         self.secrets = Secrets(self, "Secrets", stage=stage)
+        self.storage = Storage(self, "Storage", stage=stage)
+        self.email = Email(self, "Email", stage=stage)
 
         layer = lambda_.LayerVersion(
             self,
@@ -75,14 +87,39 @@ class StrataStack(Stack):
             description="Strata runtime dependencies (requirements/lambda.txt)",
             removal_policy=removal,
         )
+        # Every function gets every non-secret setting; secrets only go (as ARNs) to
+        # the functions with permissions.
         environment = {
             "STRATA_STAGE": stage.name,
             **self.data.env,
             "STRATA_SESSION_TTL_SECONDS": str(stage.session_ttl_seconds),
+            **self.storage.env,
+            **self.email.env,
+            "STRATA_APP_BASE_URL": stage.app_base_url,
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_LOG_LEVEL": stage.log_level,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
         }
+        code = lambda_.Code.from_asset(str(assets.code_dir))
+        self.jobs = Jobs(
+            self,
+            "Jobs",
+            prefix=stage.prefix,
+            removal_policy=removal,
+            defaults=FunctionDefaults(
+                memory_mb=stage.memory_mb,
+                timeout_seconds=stage.timeout_seconds,
+                log_retention_days=stage.log_retention_days,
+                removal_policy=removal,
+                code=code,
+                layers=[layer],
+            ),
+            environment=environment,
+            grants={**self.data.grants, **self.storage.grants, **self.email.grants},
+            secrets_environment=self.secrets.env,
+            secrets_statement=self.secrets.read_statement,
+        )
+        environment |= self.jobs.env
         self.api = Api(
             self,
             "Api",
@@ -95,10 +132,15 @@ class StrataStack(Stack):
             cors_origins=stage.cors_origins,
             throttle_rate=stage.throttle_rate,
             throttle_burst=stage.throttle_burst,
-            code=lambda_.Code.from_asset(str(assets.code_dir)),
+            code=code,
             layers=[layer],
             environment=environment,
-            grants=self.data.grants,
+            grants={
+                **self.data.grants,
+                **self.storage.grants,
+                **self.email.grants,
+                **self.jobs.grants,
+            },
             secrets_environment=self.secrets.env,
             secrets_statement=self.secrets.read_statement,
         )
@@ -110,8 +152,18 @@ class StrataStack(Stack):
             alarm_email=stage.alarm_email,
             removal_policy=removal,
             http_api=self.api.http_api,
-            functions=self.api.functions,
+            functions={**self.api.functions, **self.jobs.functions},
+            dead_letter_queues={"tasks": self.jobs.dead_letter_queue},
         )
+        # The roles that put or get export objects hold <bucket ARN>/*: say why.
+        functions = {**self.api.functions, **self.jobs.functions}
+        permissions = {e.name: e.permissions for e in ENDPOINTS} | {
+            w.name: w.permissions for w in WORKERS
+        }
+        for name, granted in permissions.items():
+            role = functions[name].role
+            if role and any(p.startswith("exports:") for p in granted):
+                self.storage.acknowledge_object_grants(role)
 
         CfnOutput(
             self, "ApiUrl", value=self.api.url, description="The HTTP API's base URL"
@@ -131,3 +183,23 @@ class StrataStack(Stack):
                 description=f"{env_var}: the secret's ARN, never its value",
             )
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
+        CfnOutput(
+            self,
+            "TaskQueueUrl",
+            value=self.jobs.queue.queue_url,
+            description="The task queue (STRATA_TASK_QUEUE_URL)",
+        )
+        CfnOutput(
+            self,
+            "ExportsBucketName",
+            value=self.storage.bucket.bucket_name,
+            description="The export bucket (STRATA_EXPORTS_BUCKET)",
+        )
+        for number, (name, value) in enumerate(self.email.dkim_records(), start=1):
+            CfnOutput(
+                self,
+                f"EmailDkimRecord{number}",
+                value=f"{name} CNAME {value}",
+                description=f"DNS record {number} of 3 that proves "
+                f"{stage.email_domain} to SES (Easy DKIM)",
+            )

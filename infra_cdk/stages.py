@@ -29,6 +29,11 @@ class StageConfig:
     session_ttl_seconds: int
     # Alarms go to this address (a subscription to confirm after the first deploy).
     alarm_email: str
+    # Email: mail comes from no-reply@<email_domain>, an SES identity the stack
+    # creates (its DKIM records go into the domain's DNS after the first deploy);
+    # links in emails point at the front end, app_base_url.
+    email_domain: str
+    app_base_url: str
     # Data: keep tables, secrets and log groups when the stack goes (RETAIN), with
     # point-in-time recovery and deletion protection; otherwise DESTROY with it.
     retain_data: bool
@@ -55,6 +60,8 @@ STAGES: dict[str, StageConfig] = {
             throttle_burst=40,
             session_ttl_seconds=3600,
             alarm_email="strata-dev-alarms@example.com",
+            email_domain="dev.strata.example.com",
+            app_base_url="http://localhost:5173",
             retain_data=False,
             point_in_time_recovery=False,
             deletion_protection=False,
@@ -70,6 +77,8 @@ STAGES: dict[str, StageConfig] = {
             throttle_burst=100,
             session_ttl_seconds=1800,
             alarm_email="strata-staging-alarms@example.com",
+            email_domain="staging.strata.example.com",
+            app_base_url="https://staging.strata.example.com",
             retain_data=True,
             point_in_time_recovery=True,
             deletion_protection=False,
@@ -85,6 +94,8 @@ STAGES: dict[str, StageConfig] = {
             throttle_burst=400,
             session_ttl_seconds=1800,
             alarm_email="strata-prod-alarms@example.com",
+            email_domain="strata.example.com",
+            app_base_url="https://app.strata.example.com",
             retain_data=True,
             point_in_time_recovery=True,
             deletion_protection=True,

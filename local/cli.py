@@ -1,8 +1,10 @@
 """The ``strata`` command: the local stack and the management commands.
 
-    strata dev                      moto + tables + the whole API on loopback
+    strata dev                      moto + tables + queue + the whole API on
+                                    loopback, and the queue's worker
     strata create-superadmin ...    make the first super admin (the API cannot)
-    strata invoke NAME --event F    run one Lambda handler on a sample event
+    strata invoke NAME --event F    run one Lambda handler (an endpoint's or a
+                                    worker's) on a sample event
     strata migrate [--status]       apply pending data migrations (or list them)
 
 ``create-superadmin``, ``invoke`` and ``migrate`` target the running local stack
@@ -35,9 +37,23 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
-from functions.catalog import BY_NAME, ENDPOINTS, Endpoint
+from functions.catalog import (
+    BY_NAME,
+    EMAIL_SEND,
+    ENDPOINTS,
+    EXPORTS_READ,
+    EXPORTS_WRITE,
+    QUEUE_SEND,
+    WORKERS,
+    WORKERS_BY_NAME,
+    Endpoint,
+    Worker,
+)
+from functions.resources import SCHEDULES, TASK_QUEUE
 from functions.runtime.settings import LOCAL_STAGE, Settings, get_settings
+from local import resources as local_resources
 from local import stack
+from local.poller import QueuePoller
 
 PROG = "strata"
 EXIT_FAILED = 1
@@ -46,6 +62,8 @@ APP_FACTORY = "local.dev_app:build_app"
 _LAMBDA_TIMEOUT_MS = 30_000
 _FAKE_ACCOUNT = "123456789012"
 _COOKIE_NAME = "access_token"
+# Handlers with these use the queue, the bucket or SES of the running local stack.
+_JOB_PERMISSIONS = {QUEUE_SEND, EXPORTS_READ, EXPORTS_WRITE, EMAIL_SEND}
 
 
 class CliError(Exception):
@@ -81,8 +99,9 @@ def _parser() -> argparse.ArgumentParser:
     dev = commands.add_parser(
         "dev",
         help="moto, the tables and the whole API on loopback (what `make dev` runs)",
-        description="Start moto on 127.0.0.1, create the tables and serve every "
-        "endpoint with uvicorn until Ctrl-C.",
+        description="Start moto on 127.0.0.1, create the tables, the task queue, "
+        "the export bucket and the email identity, serve every endpoint with "
+        "uvicorn and feed the task queue to its worker until Ctrl-C.",
     )
     dev.add_argument(
         "--port",
@@ -117,17 +136,20 @@ def _parser() -> argparse.ArgumentParser:
 
     invoke = commands.add_parser(
         "invoke",
-        help="run one endpoint's Lambda handler on a sample event",
+        help="run one endpoint's or worker's Lambda handler on a sample event",
         description="Call FUNCTION's handler(event, context) in this process and "
         "print the response. FUNCTION is a catalog name: "
-        + ", ".join(endpoint.name for endpoint in ENDPOINTS),
+        + ", ".join([e.name for e in ENDPOINTS] + [w.name for w in WORKERS]),
     )
     invoke.add_argument("function", metavar="FUNCTION")
     invoke.add_argument(
         "--event",
         type=Path,
         default=None,
-        help="an API Gateway HTTP API v2 event (default: events/FUNCTION.json)",
+        help="an API Gateway HTTP API v2 event for an endpoint (default: "
+        "events/FUNCTION.json), an SQS event for a queue worker (default: "
+        "events/sqs_task.json) or a schedule's event for a scheduled one (default: "
+        "events/schedule_<its first job>.json)",
     )
     invoke.add_argument(
         "--cookie",
@@ -209,6 +231,7 @@ def _dev(args: argparse.Namespace) -> int:
         print(f"using AWS_ENDPOINT_URL={endpoint} from the environment", flush=True)
     previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
     moto: stack.MotoServer | None = None
+    poller: QueuePoller | None = None
     try:
         moto = stack.start_moto(aws_port)
         tables = _create_tables(endpoint)
@@ -219,6 +242,7 @@ def _dev(args: argparse.Namespace) -> int:
             ),
             flush=True,
         )
+        poller = _start_jobs(endpoint)
         _serve(app_socket, port, endpoint)
     except (KeyboardInterrupt, _Terminated):
         pass  # the expected way to stop: fall through to the cleanup below
@@ -227,6 +251,8 @@ def _dev(args: argparse.Namespace) -> int:
     finally:
         signal.signal(signal.SIGTERM, previous_sigterm)
         app_socket.close()
+        if poller is not None:
+            poller.stop()
         if moto is not None:
             moto.stop()
     print("strata dev stopped", flush=True)
@@ -245,6 +271,47 @@ def _create_tables(endpoint: str) -> list[stack.TableStatus]:
         raise CliError(
             f"could not create the tables at {endpoint}: {_cause(exc)}"
         ) from None
+
+
+def _start_jobs(endpoint: str) -> QueuePoller:
+    """The queue, bucket and email identity in moto, their settings in this
+    process's environment (the app and the worker read them), the outbox, and the
+    poller that runs the queue worker."""
+    outbox = local_resources.use_outbox()
+    settings = _settings()
+    try:
+        created = local_resources.create_resources(
+            settings.region, sender=os.environ.get("STRATA_EMAIL_FROM")
+        )
+    except Exception as exc:  # botocore's errors: moto did not answer as it should
+        raise CliError(
+            f"could not create the queue, bucket and email identity at {endpoint}: "
+            f"{_cause(exc)}"
+        ) from None
+    os.environ.update(created.environment())
+    get_settings.cache_clear()
+    print(
+        f"task queue {created.queue_url}; export bucket {created.bucket}; "
+        f"mail from {created.sender}",
+        flush=True,
+    )
+    print(f"outbox: every email sent is also written to {outbox}", flush=True)
+    # The catalog's queue worker: what the event source feeds in AWS.
+    (worker,) = [w for w in WORKERS if w.trigger == "queue"]
+    poller = QueuePoller(
+        local_resources.client("sqs", settings.region),
+        created.queue_url,
+        created.queue_arn,
+        settings.region,
+        load_handler=lambda: import_module(worker.module).handler,
+        make_context=lambda: FakeLambdaContext(
+            function_name=f"strata-{LOCAL_STAGE}-{worker.name.replace('_', '-')}",
+            region=settings.region,
+            timeout_ms=TASK_QUEUE.worker_timeout_seconds * 1000,
+        ),
+    )
+    poller.start()
+    return poller
 
 
 def _serve(app_socket: socket.socket, port: int, aws_endpoint: str) -> None:
@@ -372,7 +439,12 @@ def _migrate(args: argparse.Namespace) -> int:
 
     settings = _target(args.stage)
     _require_reachable(settings)
-    bind_tables(settings.users_table, settings.sessions_table, settings.region)
+    bind_tables(
+        settings.users_table,
+        settings.sessions_table,
+        settings.region,
+        tasks_table=settings.tasks_table,
+    )
     try:
         if args.status:
             for migration, applied_at in migrations.status():
@@ -492,14 +564,28 @@ class FakeLambdaContext:
         return max(self.timeout_ms - elapsed, 0)
 
 
+def _default_event(entry: Endpoint | Worker) -> Path:
+    if isinstance(entry, Endpoint):
+        return Path("events") / f"{entry.name}.json"
+    if entry.trigger == "queue":
+        return Path("events") / "sqs_task.json"
+    return Path("events") / f"schedule_{SCHEDULES[0].job}.json"
+
+
 def _invoke(args: argparse.Namespace) -> int:
-    endpoint = BY_NAME.get(args.function)
+    endpoint: Endpoint | Worker | None = BY_NAME.get(args.function)
     if endpoint is None:
-        names = ", ".join(e.name for e in ENDPOINTS)
+        endpoint = WORKERS_BY_NAME.get(args.function)
+    if endpoint is None:
+        names = ", ".join([e.name for e in ENDPOINTS] + [w.name for w in WORKERS])
         raise CliError(
             f"unknown function {args.function!r}; valid names: {names}", EXIT_USAGE
         )
-    path: Path = args.event or Path("events") / f"{endpoint.name}.json"
+    if args.cookie is not None and not isinstance(endpoint, Endpoint):
+        raise CliError(
+            f"--cookie is for endpoints; {endpoint.name} is a worker", EXIT_USAGE
+        )
+    path: Path = args.event or _default_event(endpoint)
     event = _load_event(path)
     if args.cookie is not None:
         event["cookies"] = _with_session_cookie(event.get("cookies"), args.cookie)
@@ -507,6 +593,8 @@ def _invoke(args: argparse.Namespace) -> int:
     # An endpoint without AWS permissions (health, root) runs without the stack.
     if endpoint.permissions:
         _require_reachable(settings)
+        if settings.is_local and _JOB_PERMISSIONS & set(endpoint.permissions):
+            settings = _use_local_resources(settings, endpoint.permissions)
     context = FakeLambdaContext(
         function_name=f"strata-{settings.stage}-{endpoint.name}",
         region=settings.region,
@@ -514,6 +602,21 @@ def _invoke(args: argparse.Namespace) -> int:
     response = _call_handler(endpoint, event, context)
     print(json.dumps(response, indent=2))
     return 0
+
+
+def _use_local_resources(settings: Settings, permissions: Sequence[str]) -> Settings:
+    """Point the handler at the queue, bucket and outbox of the running local
+    stack, as ``strata dev`` does for its own app and worker."""
+    if EMAIL_SEND in permissions:
+        local_resources.use_outbox()
+    try:
+        found = local_resources.existing_environment(settings.region)
+    except Exception as exc:  # botocore's errors
+        raise _unavailable(exc, settings) from None
+    for name, value in found.items():
+        os.environ.setdefault(name, value)
+    get_settings.cache_clear()
+    return _settings()
 
 
 def _load_event(path: Path) -> dict[str, Any]:
@@ -541,7 +644,7 @@ def _with_session_cookie(cookies: Any, token: str) -> list[str]:
 
 
 def _call_handler(
-    endpoint: Endpoint, event: dict[str, Any], context: FakeLambdaContext
+    endpoint: Endpoint | Worker, event: dict[str, Any], context: FakeLambdaContext
 ) -> Any:
     handler = import_module(endpoint.module).handler
     try:

@@ -31,7 +31,7 @@ import sys
 import tempfile
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -257,10 +257,13 @@ class Stack:
 
 
 @contextlib.contextmanager
-def local_stack(workdir: Path, rounds: int | None) -> Iterator[Stack]:
-    """``strata dev`` on free ports, ready; its process group ends on the way out."""
+def local_stack(
+    workdir: Path, rounds: int | None, extra_env: Mapping[str, str] | None = None
+) -> Iterator[Stack]:
+    """``strata dev`` on free ports, ready; its process group ends on the way out.
+    ``extra_env`` adds settings of the caller's (``STRATA_OUTBOX_DIR``)."""
     port, aws_port = free_ports(2)
-    env = stack_env(port, aws_port, rounds)
+    env = stack_env(port, aws_port, rounds) | dict(extra_env or {})
     log = workdir / "stack.log"
     process = _spawn([sys.executable, "-m", "local.cli", "dev"], env, log)
     try:

@@ -33,6 +33,7 @@ from functions.catalog import BY_NAME, ENDPOINTS, Endpoint
 # Throwaway accounts in a throwaway moto server.
 PASSWORD = "round trip password"  # noqa: S105
 NEW_PASSWORD = "another round trip password"  # noqa: S105
+RESET_PASSWORD = "a round trip password after a reset"  # noqa: S105
 COOKIE = "access_token"
 
 
@@ -283,12 +284,42 @@ def measure_detailed() -> dict[str, RequestCalls]:
         # Deactivation ends the session the target still has open.
         walk.call("deactivate_user", 204, f"{users}/deactivate", cookie=admin)
         walk.call("activate_user", 204, f"{users}/activate", cookie=admin)
+        exported = walk.call("export_users", 202, cookie=admin)
+        task_id = json.loads(_body_text(exported))["task_id"]
+        walk.call("get_task", 200, f"/api/v1/tasks/{task_id}", cookie=admin)
+        _walk_email_flows(walk, container, target)
         walk.call("logout", 204, cookie=admin)
 
     missing = [e.name for e in ENDPOINTS if e.name not in walk.results]
     if missing:
         raise RuntimeError(f"endpoints the walk does not cover: {missing}")
     return {e.name: walk.results[e.name] for e in ENDPOINTS}
+
+
+def _walk_email_flows(walk: _Walk, container: Any, target: str) -> None:
+    """The target, still unverified, asks for a new verification email, verifies,
+    forgets the password and sets a new one. The links' tokens are issued the way
+    the worker issues them as it sends, outside the measured requests."""
+    from datetime import timedelta
+
+    user = container.users.get_by_username(target)
+    session = walk.log_in(target, NEW_PASSWORD)
+    walk.call("resend_verification", 202, cookie=session)
+    now = container.clock.now()
+    verify = container.link_tokens.issue(
+        "verify_email", user.id, now, timedelta(hours=1)
+    )
+    walk.call("verify_email", 204, body={"token": verify})
+    walk.call("password_reset", 202, body={"email": f"{target}@example.com"})
+    reset = container.link_tokens.issue(
+        "password_reset", user.id, now, timedelta(hours=1)
+    )
+    # The target's open session is one of those the reset ends.
+    walk.call(
+        "password_reset_confirm",
+        204,
+        body={"token": reset, "password": RESET_PASSWORD},
+    )
 
 
 def measure() -> dict[str, dict[str, int]]:
@@ -343,6 +374,7 @@ def main() -> None:
     from core.adapters.dynamodb.models import TABLE_MODELS, bind_tables
     from functions.runtime.container import build_container, use_container
     from functions.runtime.settings import get_settings
+    from local.resources import create_resources
 
     # The moto server's access log would drown the table.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -353,9 +385,18 @@ def main() -> None:
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
         get_settings.cache_clear()
         settings = get_settings()
-        bind_tables(settings.users_table, settings.sessions_table, settings.region)
+        bind_tables(
+            settings.users_table,
+            settings.sessions_table,
+            settings.region,
+            tasks_table=settings.tasks_table,
+        )
         for model in TABLE_MODELS:
             model.create_table(wait=True)
+        # The task queue and the export bucket: some requests queue work.
+        os.environ.update(create_resources(settings.region).environment())
+        get_settings.cache_clear()
+        settings = get_settings()
         use_container(build_container(settings))
         budget = measure()
     finally:

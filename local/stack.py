@@ -168,7 +168,12 @@ def create_tables(settings: Settings) -> list[TableStatus]:
     same ones the CDK app deploys. Safe to run again: nothing is recreated, and TTL
     is only switched on where it is still off.
     """
-    bind_tables(settings.users_table, settings.sessions_table, settings.region)
+    bind_tables(
+        settings.users_table,
+        settings.sessions_table,
+        settings.region,
+        tasks_table=settings.tasks_table,
+    )
     statuses = []
     for model in TABLE_MODELS:
         created = not model.exists()

@@ -65,18 +65,101 @@ def tables(moto_endpoint: str) -> None:
     reset = urllib.request.Request(f"{moto_endpoint}/moto-api/reset", method="POST")  # noqa: S310
     urllib.request.urlopen(reset).close()  # noqa: S310
     settings = get_settings()
-    bind_tables(settings.users_table, settings.sessions_table, settings.region)
+    bind_tables(
+        settings.users_table,
+        settings.sessions_table,
+        settings.region,
+        tasks_table=settings.tasks_table,
+    )
     for model in TABLE_MODELS:
         model.create_table(wait=True)
 
 
+@dataclass(frozen=True)
+class TaskResources:
+    """The task queue, its dead letter queue (if made) and the exports bucket."""
+
+    queue_url: str
+    dead_letter_url: str
+    bucket: str
+
+
+_aws_clients: dict[str, Any] = {}
+
+
+def aws_client(service: str) -> Any:
+    """A botocore client for the moto server, made once per run (a client costs a
+    service model load); the endpoint comes from ``AWS_ENDPOINT_URL``."""
+    if service not in _aws_clients:
+        import botocore.session
+
+        _aws_clients[service] = botocore.session.get_session().create_client(
+            service, region_name="us-east-1"
+        )
+    return _aws_clients[service]
+
+
+def create_task_resources(
+    *,
+    suffix: str = "",
+    visibility_timeout: int = 30,
+    max_receives: int | None = None,
+    dead_letter: bool = True,
+) -> TaskResources:
+    """A task queue and the exports bucket. With ``dead_letter``, the queue's
+    messages go to a dead letter queue after ``max_receives`` receives (the
+    settings' number by default)."""
+    import contextlib
+    import json
+
+    from functions.resources import LOCAL_PREFIX, TASK_QUEUE
+    from functions.runtime.settings import get_settings
+
+    settings = get_settings()
+    sqs = aws_client("sqs")
+    attributes = {"VisibilityTimeout": str(visibility_timeout)}
+    dead_letter_url = ""
+    if dead_letter:
+        dead_letter_url = sqs.create_queue(
+            QueueName=TASK_QUEUE.dead_letter_name(LOCAL_PREFIX) + suffix
+        )["QueueUrl"]
+        dead_letter_arn = sqs.get_queue_attributes(
+            QueueUrl=dead_letter_url, AttributeNames=["QueueArn"]
+        )["Attributes"]["QueueArn"]
+        redrive = {
+            "deadLetterTargetArn": dead_letter_arn,
+            "maxReceiveCount": str(max_receives or settings.task_max_receives),
+        }
+        attributes["RedrivePolicy"] = json.dumps(redrive)
+    queue_url = sqs.create_queue(
+        QueueName=TASK_QUEUE.name(LOCAL_PREFIX) + suffix, Attributes=attributes
+    )["QueueUrl"]
+    s3 = aws_client("s3")
+    with contextlib.suppress(
+        s3.exceptions.BucketAlreadyOwnedByYou, s3.exceptions.BucketAlreadyExists
+    ):
+        s3.create_bucket(Bucket=settings.exports_bucket)
+    return TaskResources(queue_url, dead_letter_url, settings.exports_bucket)
+
+
 @pytest.fixture
-def container(tables: None) -> Iterator[Any]:
-    """The real composition root on moto, installed as the process's container."""
+def task_resources(tables: None) -> TaskResources:
+    """The task queue and the exports bucket (no dead letter queue: only the worker
+    tests, which make their own queue, need one)."""
+    return create_task_resources(dead_letter=False)
+
+
+@pytest.fixture
+def container(task_resources: TaskResources) -> Iterator[Any]:
+    """The real composition root on moto, installed as the process's container;
+    its tasks go to the ``task_resources`` queue."""
     from functions.runtime.container import build_container, use_container
     from functions.runtime.settings import get_settings
 
-    built = build_container(get_settings())
+    settings = get_settings().model_copy(
+        update={"task_queue_url": task_resources.queue_url}
+    )
+    built = build_container(settings)
     use_container(built)
     yield built
     use_container(None)
@@ -134,7 +217,11 @@ def dynamo_calls(tables: None) -> Iterator[DynamoCalls]:
     from core.adapters.dynamodb.models import ALL_MODELS
 
     calls = DynamoCalls()
-    clients = [model._get_connection().connection.client for model in ALL_MODELS]
+    # Models may share one client: hook each distinct client once.
+    unique = {
+        id(c): c for c in (m._get_connection().connection.client for m in ALL_MODELS)
+    }
+    clients = list(unique.values())
     for client in clients:
         client.meta.events.register("before-call.dynamodb", calls)
     yield calls

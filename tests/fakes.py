@@ -7,12 +7,16 @@ They depend on the standard library and ``core`` only, so a benchmark can use th
 
 from __future__ import annotations
 
+import hashlib
+import secrets
 from collections import Counter
-from dataclasses import replace
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 
 from core.application.errors import (
     ConcurrentUpdate,
+    DependencyUnavailable,
     EmailTaken,
     InvalidCursor,
     NotAuthenticated,
@@ -27,6 +31,7 @@ from core.application.ports import (
     UserSort,
 )
 from core.domain.session import Session
+from core.domain.task import Task, TaskStatus
 from core.domain.user import User
 
 EPOCH_START = datetime(2025, 1, 1, 12, 0, tzinfo=UTC)
@@ -89,7 +94,7 @@ class InMemoryUserRepository:
 
     @property
     def writes(self) -> int:
-        return self.calls["add"] + self.calls["save"]
+        return self.calls["add"] + self.calls["save"] + self.calls["remove"]
 
     def all(self) -> list[User]:
         return list(self._by_id.values())
@@ -119,6 +124,51 @@ class InMemoryUserRepository:
         self.calls["get_by_username"] += 1
         user_id = self._id_by_username.get(username_key)
         return None if user_id is None else self._by_id[user_id]
+
+    def get_by_email(self, email_key: str) -> User | None:
+        self.calls["get_by_email"] += 1
+        user_id = self._id_by_email.get(email_key)
+        return None if user_id is None else self._by_id[user_id]
+
+    def remove(self, user: User) -> None:
+        self.calls["remove"] += 1
+        stored = self._by_id.get(user.id)
+        if stored is None or stored.version != user.version:
+            raise ConcurrentUpdate()
+        del self._by_id[user.id]
+        self._id_by_username.pop(stored.username.key, None)
+        self._id_by_email.pop(stored.email.key, None)
+
+    def list_unverified(
+        self, created_before: datetime, limit: int, start: Position | None
+    ) -> UserPage:
+        self.calls["list_unverified"] += 1
+        ordered = sorted(
+            (
+                u
+                for u in self._by_id.values()
+                if not u.email_verified and u.created_at < created_before
+            ),
+            key=lambda u: (_range_value(u, UserSort.CREATED_AT), user_pk(u.id)),
+        )
+        if start is not None:
+            if set(start) != {"pk", "created_at"}:
+                raise InvalidCursor()
+            after = (start["created_at"], start["pk"])
+            ordered = [
+                u
+                for u in ordered
+                if (_range_value(u, UserSort.CREATED_AT), user_pk(u.id)) > after
+            ]
+        page = ordered[:limit]
+        next_position: dict[str, str] | None = None
+        if len(ordered) > limit:
+            last = page[-1]
+            next_position = {
+                "pk": user_pk(last.id),
+                "created_at": _range_value(last, UserSort.CREATED_AT),
+            }
+        return UserPage(items=page, next_position=next_position)
 
     def save(self, user: User) -> User:
         self.calls["save"] += 1
@@ -350,3 +400,190 @@ class FakeCursorCodec:
         if issued is None or issued[0] != scope:
             raise InvalidCursor()
         return dict(issued[1])
+
+
+# -- email and link tokens (the email work) --------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SentEmail:
+    to: str
+    template: str
+    context: dict[str, str]
+
+
+class RecordingMailer:
+    """``Mailer`` that keeps what it was asked to send; ``fail`` makes it raise."""
+
+    def __init__(self) -> None:
+        self.sent: list[SentEmail] = []
+        self.fail: Exception | None = None
+
+    def send(self, to: str, template: str, context: Mapping[str, str]) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.sent.append(SentEmail(to, template, dict(context)))
+
+
+class InMemoryOneTimeTokens:
+    """``OneTimeTokens`` in a dict keyed by the token's SHA-256, as stored for real:
+    single use, expiring, bound to a purpose; a failed ``consume`` changes nothing.
+    """
+
+    def __init__(self) -> None:
+        self._by_hash: dict[str, tuple[str, str, datetime]] = {}
+        self._issued = 0
+        self.calls: Counter[str] = Counter()
+
+    @staticmethod
+    def _hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def stored_hashes(self) -> list[str]:
+        return list(self._by_hash)
+
+    def live(self, purpose: str, user_id: str, now: datetime) -> int:
+        """How many unexpired tokens ``user_id`` holds for ``purpose``."""
+        return sum(
+            1
+            for p, u, expires_at in self._by_hash.values()
+            if (p, u) == (purpose, user_id) and expires_at > now
+        )
+
+    def issue(self, purpose: str, user_id: str, now: datetime, ttl: timedelta) -> str:
+        self.calls["issue"] += 1
+        self._issued += 1
+        token = f"{purpose}-{self._issued}-{secrets.token_urlsafe(8)}"
+        self._by_hash[self._hash(token)] = (purpose, user_id, now + ttl)
+        return token
+
+    def consume(self, purpose: str, token: str, now: datetime) -> str | None:
+        self.calls["consume"] += 1
+        key = self._hash(token)
+        stored = self._by_hash.get(key)
+        if stored is None or stored[0] != purpose or stored[2] <= now:
+            return None
+        del self._by_hash[key]
+        return stored[1]
+
+
+# -- tasks: the task store, the queue and the export files -----------------------------
+
+
+class InMemoryTaskStore:
+    """``TaskStore`` in a dict, kept as the DynamoDB store keeps it: ``claim`` runs a
+    task only if it is queued, or running with its lease run out; ``finish`` writes
+    only while no later attempt has claimed the task; with a ``clock``, reads treat
+    a record past its ``expires_at`` as absent (without one they hand it back, and
+    the reader must check).
+
+    ``calls`` counts every method call by name.
+    """
+
+    def __init__(self, clock: FakeClock | None = None) -> None:
+        self._clock = clock
+        self._tasks: dict[str, Task] = {}
+        self._leases: dict[str, datetime] = {}
+        self.calls: Counter[str] = Counter()
+
+    def all(self) -> list[Task]:
+        return list(self._tasks.values())
+
+    def stored(self, task_id: str) -> Task | None:
+        """The stored task, expired or not, read without counting as a call."""
+        return self._tasks.get(task_id)
+
+    def lease_of(self, task_id: str) -> datetime | None:
+        return self._leases.get(task_id)
+
+    def add(self, task: Task) -> None:
+        self.calls["add"] += 1
+        if task.id in self._tasks:
+            raise ValueError(f"task id {task.id!r} is already stored")
+        self._tasks[task.id] = task
+
+    def get(self, task_id: str) -> Task | None:
+        self.calls["get"] += 1
+        task = self._tasks.get(task_id)
+        if task is None or self._expired(task, None):
+            return None
+        return task
+
+    def claim(self, task_id: str, now: datetime, lease: timedelta) -> Task | None:
+        self.calls["claim"] += 1
+        task = self._tasks.get(task_id)
+        if task is None or task.is_finished or self._expired(task, now):
+            return None
+        if task.status is TaskStatus.RUNNING and self._leases[task_id] >= now:
+            return None
+        claimed = replace(
+            task, status=TaskStatus.RUNNING, attempts=task.attempts + 1, updated_at=now
+        )
+        self._tasks[task_id] = claimed
+        self._leases[task_id] = now + lease
+        return claimed
+
+    def finish(self, task: Task) -> None:
+        self.calls["finish"] += 1
+        stored = self._tasks.get(task.id)
+        if stored is None or stored.attempts != task.attempts:
+            return  # a later attempt owns the record now
+        self._tasks[task.id] = replace(
+            stored,
+            status=task.status,
+            result=task.result,
+            error=task.error,
+            updated_at=task.updated_at,
+        )
+        self._leases.pop(task.id, None)
+
+    def _expired(self, task: Task, now: datetime | None) -> bool:
+        if now is None:
+            if self._clock is None:
+                return False
+            now = self._clock.now()
+        return task.expires_at <= now
+
+
+class RecordingTaskQueue:
+    """``TaskQueue`` that keeps the queued tasks in order; ``fail`` makes it raise."""
+
+    def __init__(self) -> None:
+        self.queued: list[Task] = []
+        self.fail: Exception | None = None
+
+    def enqueue(self, task: Task) -> None:
+        if self.fail is not None:
+            raise self.fail
+        self.queued.append(task)
+
+
+class InMemoryExportStore:
+    """``ExportStore`` in a dict. ``write`` consumes the chunks one at a time and
+    records the largest, so a test can tell a stream from a file built whole;
+    ``link`` is a fake URL that names the key and its lifetime. ``fail_after``
+    makes ``write`` raise after that many chunks, storing nothing."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, bytes] = {}
+        self.content_types: dict[str, str] = {}
+        self.chunk_sizes: list[int] = []
+        self.links: list[tuple[str, timedelta]] = []
+        self.fail_after: int | None = None
+
+    def write(self, key: str, chunks: Iterable[bytes], content_type: str) -> int:
+        parts: list[bytes] = []
+        for n, chunk in enumerate(chunks):
+            if self.fail_after is not None and n >= self.fail_after:
+                raise DependencyUnavailable()
+            self.chunk_sizes.append(len(chunk))
+            parts.append(chunk)
+        data = b"".join(parts)
+        self.files[key] = data
+        self.content_types[key] = content_type
+        return len(data)
+
+    def link(self, key: str, expires_in: timedelta) -> str:
+        self.links.append((key, expires_in))
+        seconds = int(expires_in.total_seconds())
+        return f"https://exports.example/{key}?expires_in={seconds}"

@@ -7,6 +7,7 @@ Rules are small named predicates over (subject, target); interactors call them, 
 from __future__ import annotations
 
 from core.application.errors import PermissionDenied
+from core.domain.task import Task
 from core.domain.user import Role, User
 
 _RANK = {Role.USER: 0, Role.ADMIN: 1, Role.SUPER_ADMIN: 2}
@@ -43,6 +44,12 @@ def can_change_admin_rights(subject: User, target: User) -> bool:
 def can_set_password(subject: User, target: User) -> bool:
     """Everyone sets their own password; an admin sets a subordinate's."""
     return subject.id == target.id or can_manage(subject, target)
+
+
+def can_see_task(subject: User, task: Task) -> bool:
+    """A task is seen by its owner and by admins (system tasks, with no owner,
+    included); to anyone else it does not exist."""
+    return task.owner_id == subject.id or is_admin(subject)
 
 
 def require(allowed: bool) -> None:

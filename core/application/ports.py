@@ -51,8 +51,23 @@ class UserRepository(Protocol):
 
     def get_by_username(self, username_key: str) -> User | None: ...
 
+    def get_by_email(self, email_key: str) -> User | None: ...
+
     def save(self, user: User) -> User:
         """Store ``user`` and return it with its new version."""
+        ...
+
+    def remove(self, user: User) -> None:
+        """Delete ``user`` and free its username and email, atomically, if the
+        stored version is still ``user.version``; else ``ConcurrentUpdate``."""
+        ...
+
+    def list_unverified(
+        self, created_before: datetime, limit: int, start: Position | None
+    ) -> UserPage:
+        """One page of the users whose email is unverified and who were created
+        before ``created_before``, oldest first, without scanning the table. The
+        listing may lag a moment behind writes (a secondary index)."""
         ...
 
     def list_page(

@@ -20,6 +20,10 @@ from core.domain.task import Task, TaskStatus
 SEND_EMAIL = "send_email"
 EXPORT_USERS = "export_users"
 PURGE_UNVERIFIED = "purge_unverified"
+# Emails that carry a link token: the worker issues the token as it sends, so the
+# raw token is never stored, not even in a task's payload.
+SEND_VERIFICATION_EMAIL = "send_verification_email"
+SEND_PASSWORD_RESET = "send_password_reset"  # noqa: S105 (a job name)
 
 
 class UnknownJob(ApplicationError):

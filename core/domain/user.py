@@ -118,3 +118,6 @@ class User:
         return replace(
             self, password_hash=password_hash, session_epoch=self.session_epoch + 1
         )
+
+    def with_email_verified(self) -> User:
+        return replace(self, email_verified=True)

@@ -24,6 +24,7 @@ def me(container: ContainerDep, auth: CurrentAuth) -> UserDetail:
         role=account.role,
         is_active=account.is_active,
         created_at=account.created_at,
+        email_verified=account.email_verified,
     )
 
 

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
+from core.application.account_emails import AccountLinks
 from core.application.commands.activate_user import ActivateUser
 from core.application.commands.authenticate import Authenticate
 from core.application.commands.change_password import ChangePassword
@@ -18,23 +20,52 @@ from core.application.commands.deactivate_user import DeactivateUser
 from core.application.commands.grant_admin import GrantAdmin
 from core.application.commands.log_in import LogIn, LoginPolicy
 from core.application.commands.log_out import LogOut
+from core.application.commands.request_export import RequestExport
+from core.application.commands.request_password_reset import RequestPasswordReset
+from core.application.commands.resend_verification import ResendVerification
+from core.application.commands.reset_password import ResetPassword
 from core.application.commands.revoke_admin import RevokeAdmin
+from core.application.commands.run_task import RunTask
 from core.application.commands.sign_up import SignUp
+from core.application.commands.verify_email import VerifyEmail
+from core.application.jobs.export_users import ExportUsersJob
+from core.application.jobs.purge_unverified import PurgeUnverifiedJob
+from core.application.jobs.send_email import SendEmailJob
+from core.application.jobs.send_password_reset import SendPasswordResetJob
+from core.application.jobs.send_verification_email import SendVerificationEmailJob
 from core.application.ports import (
     Clock,
     CursorCodec,
+    ExportStore,
     IdGenerator,
     LoginAttempts,
+    Mailer,
+    OneTimeTokens,
     PasswordHasher,
     SessionStore,
+    TaskQueue,
+    TaskStore,
     TokenCodec,
     UserRepository,
 )
 from core.application.queries.get_account import GetAccount
+from core.application.queries.get_task import GetTask
 from core.application.queries.list_users import ListUsers
 from core.application.registration import Registrar
+from core.application.tasks import (
+    EXPORT_USERS,
+    PURGE_UNVERIFIED,
+    SEND_EMAIL,
+    SEND_PASSWORD_RESET,
+    SEND_VERIFICATION_EMAIL,
+    JobRegistry,
+    TaskSubmitter,
+)
 from core.domain.password import PasswordPolicy
 from functions.runtime.settings import Settings, get_settings
+
+if TYPE_CHECKING:
+    from core.adapters.email.outbox import Outbox
 
 
 @dataclass
@@ -50,6 +81,12 @@ class Container:
     clock: Clock
     ids: IdGenerator
     attempts: LoginAttempts
+    tasks: TaskStore
+    queue: TaskQueue
+    exports: ExportStore
+    mailer: Mailer
+    # Link tokens in emails (``tokens`` is the session JWT codec).
+    link_tokens: OneTimeTokens
 
     @property
     def session_ttl(self) -> timedelta:
@@ -72,7 +109,7 @@ class Container:
         )
 
     def sign_up(self) -> SignUp:
-        return SignUp(self.registrar())
+        return SignUp(self.registrar(), self.submitter())
 
     def create_user(self) -> CreateUser:
         return CreateUser(self.registrar())
@@ -120,6 +157,93 @@ class Container:
     def list_users(self) -> ListUsers:
         return ListUsers(self.users, self.cursors)
 
+    # -- background tasks --------------------------------------------------------------
+
+    def submitter(self) -> TaskSubmitter:
+        return TaskSubmitter(
+            self.tasks,
+            self.queue,
+            self.ids,
+            self.clock,
+            timedelta(seconds=self.settings.task_keep_seconds),
+        )
+
+    def registry(self) -> JobRegistry:
+        """Every job a worker runs, by task name: a new job is one more entry."""
+        return JobRegistry(
+            {
+                EXPORT_USERS: ExportUsersJob(
+                    self.users,
+                    self.exports,
+                    timedelta(seconds=self.settings.export_link_seconds),
+                    self.clock,
+                ),
+                SEND_EMAIL: SendEmailJob(self.mailer),
+                SEND_VERIFICATION_EMAIL: SendVerificationEmailJob(
+                    self.users,
+                    self.link_tokens,
+                    self.mailer,
+                    self.clock,
+                    self.links,
+                    timedelta(seconds=self.settings.email_verification_ttl_seconds),
+                ),
+                SEND_PASSWORD_RESET: SendPasswordResetJob(
+                    self.users,
+                    self.link_tokens,
+                    self.mailer,
+                    self.clock,
+                    self.links,
+                    timedelta(seconds=self.settings.password_reset_ttl_seconds),
+                ),
+                PURGE_UNVERIFIED: PurgeUnverifiedJob(
+                    self.users,
+                    self.sessions,
+                    self.clock,
+                    timedelta(days=self.settings.unverified_purge_days),
+                ),
+            }
+        )
+
+    def run_task(self) -> RunTask:
+        return RunTask(
+            self.tasks,
+            self.registry(),
+            self.clock,
+            timedelta(seconds=self.settings.task_lease_seconds),
+            self.settings.task_max_receives,
+        )
+
+    def request_export(self) -> RequestExport:
+        return RequestExport(self.submitter(), self.ids)
+
+    def get_task(self) -> GetTask:
+        return GetTask(self.tasks, self.clock)
+
+    # -- email and the account flows that need it --------------------------------------
+
+    @property
+    def links(self) -> AccountLinks:
+        return AccountLinks(self.settings.app_base_url)
+
+    def verify_email(self) -> VerifyEmail:
+        return VerifyEmail(self.users, self.link_tokens, self.clock)
+
+    def resend_verification(self) -> ResendVerification:
+        return ResendVerification(self.submitter())
+
+    def request_password_reset(self) -> RequestPasswordReset:
+        return RequestPasswordReset(self.submitter())
+
+    def reset_password(self) -> ResetPassword:
+        return ResetPassword(
+            self.users,
+            self.sessions,
+            self.link_tokens,
+            self.hasher,
+            self.clock,
+            self.policy,
+        )
+
 
 def build_container(settings: Settings) -> Container:
     """Wire the real adapters. Their imports live here so that importing a handler
@@ -128,16 +252,27 @@ def build_container(settings: Settings) -> Container:
     from core.adapters.cursors import HmacCursorCodec
     from core.adapters.dynamodb.login_attempts import DynamoLoginAttempts
     from core.adapters.dynamodb.models import bind_tables
+    from core.adapters.dynamodb.one_time_tokens import DynamoOneTimeTokens
     from core.adapters.dynamodb.sessions import DynamoSessionStore
+    from core.adapters.dynamodb.tasks import DynamoTaskStore
     from core.adapters.dynamodb.users import DynamoUserRepository
+    from core.adapters.email.ses import SesMailer
     from core.adapters.ids import RandomIds
     from core.adapters.passwords import BcryptPasswordHasher
+    from core.adapters.s3_exports import S3ExportStore
+    from core.adapters.sqs import SqsTaskQueue
     from core.adapters.tokens import JwtTokenCodec
     from functions.runtime.secrets import resolve_secrets
 
     settings = resolve_secrets(settings)
-    bind_tables(settings.users_table, settings.sessions_table, settings.region)
+    bind_tables(
+        settings.users_table,
+        settings.sessions_table,
+        settings.region,
+        tasks_table=settings.tasks_table,
+    )
     secret = settings.jwt_secret_value()
+    clock = SystemClock()
     return Container(
         settings=settings,
         users=DynamoUserRepository(),
@@ -145,10 +280,30 @@ def build_container(settings: Settings) -> Container:
         hasher=BcryptPasswordHasher(settings.pepper_value(), settings.bcrypt_rounds),
         tokens=JwtTokenCodec(secret),
         cursors=HmacCursorCodec(secret),
-        clock=SystemClock(),
+        clock=clock,
         ids=RandomIds(),
         attempts=DynamoLoginAttempts(),
+        # The AWS clients of these are made by their first use, not here.
+        tasks=DynamoTaskStore(clock),
+        queue=SqsTaskQueue(settings.task_queue_url, settings.region),
+        exports=S3ExportStore(settings.exports_bucket, settings.region),
+        mailer=SesMailer(
+            settings.email_from,
+            settings.ses_configuration_set,
+            _outbox(settings),
+            region=settings.region,
+        ),
+        link_tokens=DynamoOneTimeTokens(),
     )
+
+
+def _outbox(settings: Settings) -> Outbox | None:
+    """The local stack's outbox folder, if one is set (never in AWS)."""
+    if not settings.outbox_dir:
+        return None
+    from core.adapters.email.outbox import Outbox
+
+    return Outbox(settings.outbox_dir)
 
 
 _container: Container | None = None

@@ -20,6 +20,7 @@ class UserDetail(BaseModel):
     role: str
     is_active: bool
     created_at: str
+    email_verified: bool
 
     @classmethod
     def of(cls, user: User) -> UserDetail:
@@ -30,4 +31,5 @@ class UserDetail(BaseModel):
             role=user.role.value,
             is_active=user.is_active,
             created_at=user.created_at.isoformat(),
+            email_verified=user.email_verified,
         )

@@ -24,9 +24,16 @@ from constructs import Construct
 
 from functions.catalog import ENDPOINTS, Endpoint
 from infra_cdk.constructs import Grants, StatementFactory, retention
+from infra_cdk.constructs.lambdas import (
+    ARCHITECTURE,
+    RUNTIME,
+    FunctionDefaults,
+    build_function,
+    check_permissions,
+    grant_statements,
+)
 
-RUNTIME = lambda_.Runtime.PYTHON_3_12
-ARCHITECTURE = lambda_.Architecture.ARM_64
+__all__ = ["ARCHITECTURE", "RUNTIME", "Api"]
 
 # One JSON object per request in the access log.
 ACCESS_LOG_FIELDS = {
@@ -56,15 +63,6 @@ _NO_AUTHORIZER_SESSION = (
     "expiry, session row, the user's session epoch), so logout and deactivation take "
     "effect at once; signup and login serve callers who are not logged in. An API "
     "Gateway authorizer could not see that state without the same table reads."
-)
-_PINNED_RUNTIME = (
-    "Pinned to python3.12 on purpose: the dependency layer is installed for cp312 "
-    "wheels and both assets ship cpython-312 .pyc files (infra_cdk/build.py); a newer "
-    "runtime is a deliberate change of the build and the runtime together."
-)
-_XRAY_ANY_RESOURCE = (
-    "X-Ray's PutTraceSegments and PutTelemetryRecords do not support resource-level "
-    "permissions; active tracing needs them on '*', and nothing else gets a wildcard."
 )
 
 
@@ -137,9 +135,7 @@ class Api(Construct):
         super().__init__(scope, construct_id)
         if "*" in cors_origins:
             raise ValueError("CORS with credentials needs explicit origins, not '*'")
-        unknown = sorted({p for e in endpoints for p in e.permissions} - set(grants))
-        if unknown:
-            raise ValueError(f"catalog permissions that no construct grants: {unknown}")
+        check_permissions([p for e in endpoints for p in e.permissions], grants)
 
         self.http_api = apigwv2.HttpApi(
             self,
@@ -183,21 +179,25 @@ class Api(Construct):
 
         self.functions: dict[str, lambda_.Function] = {}
         self.routes: dict[str, apigwv2.HttpRoute] = {}
+        defaults = FunctionDefaults(
+            memory_mb=memory_mb,
+            timeout_seconds=timeout_seconds,
+            log_retention_days=log_retention_days,
+            removal_policy=removal_policy,
+            code=code,
+            layers=layers,
+        )
         for endpoint in endpoints:
             env = dict(environment)
-            statements = [grants[permission]() for permission in endpoint.permissions]
             if needs_secrets(endpoint):
                 env.update(secrets_environment)
-                statements.append(secrets_statement())
+            statements = grant_statements(
+                endpoint.permissions, grants, secrets_statement=secrets_statement
+            )
             function = self._function(
                 endpoint,
                 prefix=prefix,
-                memory_mb=memory_mb,
-                timeout_seconds=timeout_seconds,
-                log_retention_days=log_retention_days,
-                removal_policy=removal_policy,
-                code=code,
-                layers=layers,
+                defaults=defaults,
                 environment=env,
                 statements=statements,
             )
@@ -213,66 +213,22 @@ class Api(Construct):
         endpoint: Endpoint,
         *,
         prefix: str,
-        memory_mb: int,
-        timeout_seconds: int,
-        log_retention_days: int,
-        removal_policy: RemovalPolicy,
-        code: lambda_.Code,
-        layers: Sequence[lambda_.ILayerVersion],
+        defaults: FunctionDefaults,
         environment: Mapping[str, str],
         statements: Sequence[iam.PolicyStatement],
     ) -> lambda_.Function:
-        name = construct_name(endpoint)
-        physical_name = function_name(prefix, endpoint)
         granted = ", ".join(endpoint.permissions) or "no data access"
-        log_group = logs.LogGroup(
+        return build_function(
             self,
-            f"{name}Logs",
-            log_group_name=f"/aws/lambda/{physical_name}",
-            retention=retention(log_retention_days),
-            removal_policy=removal_policy,
-        )
-        # Our own role: no AWS managed policy, only what this endpoint needs.
-        role = iam.Role(
-            self,
-            f"{name}Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"{endpoint.method} {endpoint.path}: {granted}",
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[log_group.log_group_arn],
-            )
-        )
-        for statement in statements:
-            role.add_to_policy(statement)
-        function = lambda_.Function(
-            self,
-            f"{name}Function",
-            function_name=physical_name,
+            construct_name(endpoint),
+            physical_name=function_name(prefix, endpoint),
             description=f"{endpoint.method} {endpoint.path}",
-            runtime=RUNTIME,
-            architecture=ARCHITECTURE,
+            role_description=f"{endpoint.method} {endpoint.path}: {granted}",
             handler=f"{endpoint.module}.handler",
-            code=code,
-            layers=list(layers),
-            memory_size=memory_mb,
-            timeout=Duration.seconds(timeout_seconds),
-            environment=dict(environment),
-            tracing=lambda_.Tracing.ACTIVE,
-            log_group=log_group,
-            role=role,
+            environment=environment,
+            statements=statements,
+            defaults=defaults,
         )
-        Validations.of(function).acknowledge(
-            Acknowledgment(id="AwsSolutions-L1", reason=_PINNED_RUNTIME)
-        )
-        Validations.of(role).acknowledge(
-            Acknowledgment(
-                id="AwsSolutions-IAM5[Resource::*]", reason=_XRAY_ANY_RESOURCE
-            )
-        )
-        return function
 
     def _route(
         self, endpoint: Endpoint, function: lambda_.Function

@@ -1,8 +1,9 @@
 """Alarms and where they go: an encrypted SNS topic with the stage's e-mail on it.
 
-Alarms: the API's 5xx rate, and each function's Errors and Throttles. A function
-that returns a 500 response is an API 5xx; a function that crashes or times out is a
-Lambda error; both page.
+Alarms: the API's 5xx rate, each function's Errors and Throttles, and any message
+in a dead letter queue. A function that returns a 500 response is an API 5xx; a
+function that crashes or times out is a Lambda error; a task that failed every
+attempt lands in the dead letter queue; all of them page.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subscriptions
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 PERIOD = Duration.minutes(5)
@@ -38,6 +40,7 @@ class Monitoring(Construct):
         removal_policy: RemovalPolicy,
         http_api: apigwv2.HttpApi,
         functions: Mapping[str, lambda_.IFunction],
+        dead_letter_queues: Mapping[str, sqs.IQueue] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -121,6 +124,20 @@ class Monitoring(Construct):
                 name=f"{prefix}-{label}-throttles",
                 description=f"The {name} function was throttled",
                 metric=function.metric_throttles(period=PERIOD, statistic="Sum"),
+                threshold=1,
+            )
+        for name, queue in (dead_letter_queues or {}).items():
+            label = name.replace("_", "-")
+            self._alarm(
+                f"{label}-dead-letters",
+                name=f"{prefix}-{label}-dead-letters",
+                description=(
+                    f"Messages in the {name} dead letter queue: tasks that failed "
+                    "every attempt"
+                ),
+                metric=queue.metric_approximate_number_of_messages_visible(
+                    period=PERIOD, statistic="Maximum"
+                ),
                 threshold=1,
             )
 

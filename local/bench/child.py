@@ -14,10 +14,12 @@ Modes (``argv[1]``):
 
 ``cold MODULE RESULT [REQUEST]``
     Times ``import MODULE`` (for a handler module: import and app build), then, if a
-    REQUEST file is given (``{"event": ...}``), the first call of ``MODULE.handler``.
-    Writes a JSON result to RESULT: CPU and wall time of each, the reply's status,
-    the DynamoDB calls, their time and the clients made, and the third-party
-    top-level packages the process loaded.
+    REQUEST file is given (``{"event": ...}``), the first call of ``MODULE.handler``
+    (an HTTP function's or a worker's).
+    Writes a JSON result to RESULT: CPU and wall time of each, the reply (an HTTP
+    reply's status and the start of its body, a worker's whole), the DynamoDB
+    calls, their time and the clients made, and the third-party top-level packages
+    the process loaded.
 
 ``warm RESULT CONFIG``
     Hands over to ``local.bench.warm`` (which may import what it likes: nothing it
@@ -195,8 +197,16 @@ def cold(gate: Gate, module_name: str, result_path: str, request_path: str) -> N
             dynamo_wall_ms=gate.dynamo.wall * 1000,
             dynamo_calls=gate.dynamo.calls,
             dynamo_clients=gate.dynamo.clients,
-            status=reply.get("statusCode"),
-            body=str(reply.get("body") or "")[:300],
+            # An HTTP reply's status and the start of its body; a worker's whole
+            # (small) reply.
+            reply=(
+                {
+                    "statusCode": reply["statusCode"],
+                    "body": str(reply.get("body") or "")[:300],
+                }
+                if "statusCode" in reply
+                else dict(reply)
+            ),
         )
     result["third_party"] = third_party(dict(sys.modules), baseline)
     import json

@@ -3,10 +3,14 @@
 Cold start: each subject is measured in ``--runs`` fresh processes (after one
 discovery round that is not counted: it warms the file cache and finds each
 function's dependencies). Each round runs every subject once, in a shuffled order,
-so that noise from other work on the machine falls on all subjects alike. Before a
-function's child starts, the parent makes the state its first request needs through
-the real container on moto. Warm invocations run in one more child, over the fakes.
-DynamoDB calls are counted by ``local.roundtrips.measure``.
+so that noise from other work on the machine falls on all subjects alike. The
+functions are the catalog's endpoints and its workers (the task worker, handed an
+SQS event, and the scheduler). Before a function's child starts, the parent makes
+the state its first request needs through the real container on moto, where the
+tables, the task queue, the export bucket and the SES sender identity exist
+(``local.resources``). Warm invocations run in one more child, over the fakes.
+DynamoDB calls are counted by ``local.roundtrips.measure`` for the endpoints and the
+same way here for the workers.
 """
 
 from __future__ import annotations
@@ -29,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from functions.catalog import ENDPOINTS
+from functions.catalog import ENDPOINTS, WORKERS
 from local.bench import child, references
 from local.bench.report import (
     DEP_FLOOR_ROW,
@@ -46,7 +50,7 @@ from local.bench.report import (
     markdown,
     rows,
 )
-from local.bench.scenarios import Call, Scenarios
+from local.bench.scenarios import MODULES, PERMISSIONS, Call, Scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_SOURCE = Path(child.__file__).read_text(encoding="utf-8")
@@ -87,7 +91,8 @@ def parse(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(
         prog="python -m local.bench",
         description="Cold start, warm invocations and DynamoDB calls of every HTTP "
-        "function, beside a FastAPI floor, dependency floors and a naive stack.",
+        "function and worker, beside a FastAPI floor, dependency floors and a naive "
+        "stack.",
     )
     parser.add_argument(
         "--runs", type=int, default=7, help="fresh processes per subject (7)"
@@ -133,6 +138,15 @@ def local_environment() -> None:
         "STRATA_USERS_TABLE",
         "STRATA_SESSIONS_TABLE",
         "STRATA_REGION",
+        "STRATA_TASKS_TABLE",
+        # The task queue, bucket and sender are made in moto and set by ``measure``.
+        "STRATA_TASK_QUEUE_URL",
+        "STRATA_EXPORTS_BUCKET",
+        "STRATA_EMAIL_FROM",
+        "STRATA_SES_CONFIGURATION_SET",
+        "STRATA_TASK_MAX_RECEIVES",
+        "STRATA_TASK_LEASE_SECONDS",
+        "STRATA_OUTBOX_DIR",  # no .eml files: as in AWS
     ):
         os.environ.pop(name, None)
 
@@ -216,11 +230,10 @@ class Children:
             args.append(str(request))
         env = self.naive_env if module == references.NAIVE_STACK else self.env
         data: dict[str, Any] = self._run(args, env, module)
-        if call is not None and data.get("status") != call.expect:
-            raise BenchError(
-                f"{call.name}: expected {call.expect}, got {data.get('status')}: "
-                f"{data.get('body')}"
-            )
+        if call is not None:
+            failure = call.failure(data.get("reply") or {})
+            if failure is not None:
+                raise BenchError(f"{call.name}: {failure}")
         return data
 
     def warm(self, config: dict[str, Any]) -> dict[str, list[list[int]]]:
@@ -303,6 +316,7 @@ def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]
     from core.adapters.dynamodb.models import TABLE_MODELS, bind_tables
     from functions.runtime.container import build_container, use_container
     from functions.runtime.settings import get_settings
+    from local.resources import create_resources
     from local.roundtrips import measure as count_dynamo_calls
 
     get_settings.cache_clear()
@@ -311,14 +325,24 @@ def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]
         settings.users_table,
         settings.sessions_table,
         settings.region,
+        tasks_table=settings.tasks_table,
     )
     for model in TABLE_MODELS:
         model.create_table(wait=True)
+    # The task queue, the export bucket and the verified SES sender, in moto; their
+    # settings reach the children through the environment.
+    os.environ.update(create_resources(settings.region).environment())
+    get_settings.cache_clear()
+    settings = get_settings()
     container = build_container(settings)
     scenarios = Scenarios(container, secrets.token_hex(3))
     missing = [e.name for e in ENDPOINTS if not scenarios.covers(e.name)]
     if missing:
         raise BenchError(f"catalog endpoints the bench has no request for: {missing}")
+    missing = [w.name for w in WORKERS if not scenarios.covers(w.name)]
+    if missing:
+        raise BenchError(f"catalog workers the bench has no event for: {missing}")
+    functions = list(MODULES)
 
     modules = workdir / "modules"
     modules.mkdir()
@@ -331,17 +355,17 @@ def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]
     env = child_environment(modules, settings.users_table)
     naive_env = {**env, "STRATA_BENCH_BLOCK": ",".join(references.naive_blocked())}
     children = Children(workdir, env, naive_env)
-    cold = {e.name: Cold() for e in ENDPOINTS}
+    cold = {name: Cold() for name in functions}
 
     # Discovery: each function once, not counted (but kept when there is one run
     # only), also warming the file cache for the rounds.
-    _progress(f"bench: discovery round ({len(ENDPOINTS)} functions)")
+    _progress(f"bench: discovery round ({len(functions)} functions)")
     discovery = Discovery()
-    for endpoint in ENDPOINTS:
-        result = children.cold(endpoint.module, scenarios.call(endpoint.name))
-        discovery.results[endpoint.name] = result
+    for name in functions:
+        result = children.cold(MODULES[name], scenarios.call(name))
+        discovery.results[name] = result
         if options.smoke:
-            cold[endpoint.name].add(result)
+            cold[name].add(result)
     floors = DependencyFloors.write(discovery, modules)
 
     # The rounds: every subject once per round, in a shuffled order.
@@ -353,7 +377,7 @@ def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]
     for label in subjects:
         cold[label] = Cold()
     if not options.smoke:
-        subjects.update({e.name: e.module for e in ENDPOINTS})
+        subjects.update(MODULES)
     shuffle = random.Random(20250101)  # noqa: S311 (an order, not a secret)
     for run in range(options.runs):
         _progress(f"bench: cold round {run + 1}/{options.runs}")
@@ -373,7 +397,7 @@ def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]
         {
             "floor_name": FASTAPI_FLOOR_ROW,
             "floor_module": references.FASTAPI_FLOOR,
-            "functions": [e.name for e in ENDPOINTS],
+            "functions": functions,
             "invocations": options.invocations,
             "warmup": options.warmup,
             "block": options.block,
@@ -386,19 +410,21 @@ def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]
         counted = {
             name: sum(ops.values()) for name, ops in count_dynamo_calls().items()
         }
+        for worker in WORKERS:
+            counted[worker.name] = count_worker_calls(scenarios.call(worker.name))
     finally:
         use_container(None)
 
     function_rows = [
         FunctionRow(
-            name=e.name,
-            cold=cold[e.name],
-            dep_floor=floors.of[e.name],
-            aws_free=not e.permissions,
-            warm=Warm(warm[e.name]),
-            dynamo_calls=counted[e.name],
+            name=name,
+            cold=cold[name],
+            dep_floor=floors.of[name],
+            aws_free=not PERMISSIONS[name],
+            warm=Warm(warm[name]),
+            dynamo_calls=counted[name],
         )
-        for e in ENDPOINTS
+        for name in functions
     ]
     table = rows(
         function_rows,
@@ -409,6 +435,25 @@ def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]
         ReferenceRow(NAIVE_ROW, cold[NAIVE_ROW]),
     )
     return table, explain(options, discovery, floors, counted)
+
+
+def count_worker_calls(call: Call) -> int:
+    """The DynamoDB calls of one worker invocation, in this process, through the
+    installed container: counted on the models' clients as ``local.roundtrips``
+    counts a request's."""
+    from importlib import import_module
+
+    from local.roundtrips import RequestCalls, _hooked
+
+    handler = import_module(MODULES[call.name]).handler
+    with _hooked() as hook:
+        hook.current = calls = RequestCalls()
+        reply = handler(call.event(), child.LambdaContext())
+        hook.current = None
+    failure = call.failure(reply)
+    if failure is not None:
+        raise BenchError(f"{call.name}: {failure}")
+    return calls.total
 
 
 def explain(
@@ -457,8 +502,18 @@ def explain(
         "the FastAPI floor's p50 in the same round."
     )
     notes.append(
+        "Workers: task_worker is handed an SQS event of one message naming a fresh "
+        "queued task (a new user's welcome email: the user read, a link token "
+        "issued, the email sent through SES, in moto with the local sender "
+        "verified; the task claimed and finished), scheduler the purge job's "
+        "EventBridge input (it submits the task: a record and a queue message). "
+        "Their success is what they did (the task succeeded, a task was "
+        "submitted); their ratios are read as those of the endpoints that touch "
+        "AWS."
+    )
+    notes.append(
         "DynamoDB calls: one successful request each, counted by "
-        "local.roundtrips.measure()."
+        "local.roundtrips.measure() (the workers' by the same hook, here)."
     )
     several = {
         name: discovery.count(name, "dynamo_clients")

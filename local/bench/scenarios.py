@@ -8,37 +8,82 @@ user for the admin routes (granting admin rights twice, or activating an active
 user, would change nothing), right passwords only (the log-in throttle counts
 failures). The targets of a password change and of a deactivation have a second open
 session, which the request ends; the user list has a full page to list.
+
+The email flows get what their links carry: a fresh verification or reset token per
+call, issued through the container's ``link_tokens`` as the worker issues them when
+it sends (the target of a reset is logged in, a session the reset ends). The task
+worker gets an SQS event naming a fresh queued task (a new user's welcome email,
+the job every sign-up queues), the scheduler the purge's EventBridge input. A worker
+call is checked by what it did (the task succeeded, a task was submitted), not by an
+HTTP status.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import uuid
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any
 
+from core.adapters.sqs import task_message
+from core.application.account_emails import (
+    PASSWORD_RESET_PURPOSE,
+    VERIFY_EMAIL_PURPOSE,
+    WELCOME,
+)
+from core.application.tasks import PURGE_UNVERIFIED, SEND_VERIFICATION_EMAIL
+from core.domain.task import Task, TaskStatus
 from core.domain.user import Role, User
-from functions.catalog import BY_NAME
+from functions.catalog import BY_NAME, ENDPOINTS, WORKERS
 from functions.runtime.container import Container
 from local.roundtrips import COOKIE, http_api_event
 
 PASSWORD = "bench password one"  # noqa: S105 (throwaway accounts)
 NEW_PASSWORD = "bench password two"  # noqa: S105
 PAGE = 20  # users per listed page
+LINK_TTL = timedelta(hours=1)  # of the link tokens issued here
+
+# Every function the bench measures: the catalog's endpoints, then its workers.
+MODULES: dict[str, str] = {
+    **{endpoint.name: endpoint.module for endpoint in ENDPOINTS},
+    **{worker.name: worker.module for worker in WORKERS},
+}
+PERMISSIONS: dict[str, tuple[str, ...]] = {
+    **{endpoint.name: endpoint.permissions for endpoint in ENDPOINTS},
+    **{worker.name: worker.permissions for worker in WORKERS},
+}
+
+Check = Callable[[Mapping[str, Any]], str | None]
 
 
 @dataclass(frozen=True)
 class Call:
-    """One request to one endpoint and the status that means it succeeded."""
+    """One request to one endpoint and the status that means it succeeded; or, for
+    a worker, its ``raw`` event and the ``check`` of its reply."""
 
     name: str
-    expect: int
+    expect: int | None
     path: str | None = None
     body: dict[str, Any] | None = None
     query: dict[str, str] | None = None
     cookie: str | None = None
+    raw: dict[str, Any] | None = None
+    check: Check | None = None
+
+    def failure(self, reply: Mapping[str, Any]) -> str | None:
+        """Why ``reply`` is not this call's success; ``None`` when it is."""
+        if self.check is not None:
+            return self.check(reply)
+        status = reply.get("statusCode")
+        if status != self.expect:
+            return f"expected {self.expect}, got {status}: {reply.get('body')}"
+        return None
 
     def event(self) -> dict[str, Any]:
-        """An API Gateway HTTP API v2 event for this call."""
+        """The raw event, or an API Gateway HTTP API v2 event for this call."""
+        if self.raw is not None:
+            return self.raw
         return http_api_event(
             BY_NAME[self.name],
             self.path,
@@ -80,6 +125,16 @@ class Scenarios:
             "deactivate_user": lambda: self._admin_route(
                 "deactivate_user", self.logged_in_user()
             ),
+            "export_users": lambda: Call("export_users", 202, cookie=self.admin()),
+            "get_task": self._get_task,
+            "verify_email": self._verify_email,
+            "resend_verification": lambda: Call(
+                "resend_verification", 202, cookie=self.session(self.user())
+            ),
+            "password_reset": self._password_reset,
+            "password_reset_confirm": self._password_reset_confirm,
+            "task_worker": self._task_worker,
+            "scheduler": self._scheduler,
         }
 
     def covers(self, name: str) -> bool:
@@ -125,6 +180,27 @@ class Scenarios:
         """A new session of the super admin."""
         return self.session(self.root_name)
 
+    def stored(self, username: str) -> User:
+        user = self.container.users.get_by_username(username)
+        if user is None:
+            raise RuntimeError(f"the user {username!r} is gone")
+        return user
+
+    def link_token(self, purpose: str, username: str) -> str:
+        """A valid link token of ``username``, as the worker issues one."""
+        return self.container.link_tokens.issue(
+            purpose, self.stored(username).id, self.container.clock.now(), LINK_TTL
+        )
+
+    def welcome_task(self, username: str) -> Task:
+        """The welcome email sign-up queues for ``username``: queued."""
+        user = self.stored(username)
+        return self.container.submitter().submit(
+            SEND_VERIFICATION_EMAIL,
+            {"user_id": user.id, "template": WELCOME},
+            owner_id=user.id,
+        )
+
     # -- calls ------------------------------------------------------------------------
 
     def _signup(self) -> Call:
@@ -165,6 +241,80 @@ class Scenarios:
     def _admin_route(self, name: str, target: str) -> Call:
         action = BY_NAME[name].path.rsplit("/", 1)[1]
         return Call(name, 204, f"/api/v1/users/{target}/{action}", cookie=self.admin())
+
+    def _get_task(self) -> Call:
+        # A user polls the welcome email task they own.
+        name = self.user()
+        task = self.welcome_task(name)
+        return Call(
+            "get_task", 200, f"/api/v1/tasks/{task.id}", cookie=self.session(name)
+        )
+
+    def _verify_email(self) -> Call:
+        token = self.link_token(VERIFY_EMAIL_PURPOSE, self.user())
+        return Call("verify_email", 204, body={"token": token})
+
+    def _password_reset(self) -> Call:
+        body = {"email": f"{self.user()}@example.com"}
+        return Call("password_reset", 202, body=body)
+
+    def _password_reset_confirm(self) -> Call:
+        # Logged in elsewhere: the reset ends that session.
+        token = self.link_token(PASSWORD_RESET_PURPOSE, self.logged_in_user())
+        body = {"token": token, "password": NEW_PASSWORD}
+        return Call("password_reset_confirm", 204, body=body)
+
+    def _task_worker(self) -> Call:
+        task = self.welcome_task(self.user())
+        tasks = self.container.tasks
+
+        def check(reply: Mapping[str, Any]) -> str | None:
+            if reply.get("batchItemFailures") != []:
+                return f"the batch failed: {reply}"
+            done = tasks.get(task.id)
+            if done is None or done.status is not TaskStatus.SUCCEEDED:
+                return f"the task did not succeed: {done}"
+            if done.result != {"sent": True}:
+                return f"the email was not sent: {done.result}"
+            return None
+
+        return Call("task_worker", None, raw=sqs_event(task), check=check)
+
+    def _scheduler(self) -> Call:
+        tasks = self.container.tasks
+
+        def check(reply: Mapping[str, Any]) -> str | None:
+            task_id = reply.get("task_id")
+            task = tasks.get(task_id) if isinstance(task_id, str) else None
+            if reply.get("job") != PURGE_UNVERIFIED or task is None:
+                return f"no task was submitted: {reply}"
+            return None
+
+        return Call("scheduler", None, raw={"job": PURGE_UNVERIFIED}, check=check)
+
+
+def sqs_event(task: Task) -> dict[str, Any]:
+    """An SQS event of one message naming ``task``, received for the first time."""
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": uuid.uuid4().hex,
+                "body": task_message(task),
+                "attributes": {
+                    "ApproximateReceiveCount": "1",
+                    "SentTimestamp": "1767261620000",
+                    "SenderId": "AROAEXAMPLE123456789:strata-bench",
+                    "ApproximateFirstReceiveTimestamp": "1767261620150",
+                },
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:strata-bench",
+                "awsRegion": "us-east-1",
+            }
+        ]
+    }
 
 
 def _is_plain_get(name: str) -> bool:

@@ -1,12 +1,13 @@
 """Warm invocations, in one child process: each handler's own time per request.
 
-Every function's ports are answered by the in-memory fakes of ``tests/fakes.py``,
-through a ``Container`` built from them and installed with ``use_container``; the
-FastAPI floor is invoked the same way. Subjects take turns in blocks, in a shuffled
-order each round, so that noise from other work on the machine falls on all alike;
-the garbage of one block is collected before the next. Only the handler call is
-timed: preparing the state a call consumes (a fresh session, a new user) and checking
-the reply's status are not. The first ``warmup`` calls of each subject are dropped.
+Every function's ports (the workers' too) are answered by the in-memory fakes of
+``tests/fakes.py``, through a ``Container`` built from them and installed with
+``use_container``; the FastAPI floor is invoked the same way. Subjects take turns
+in blocks, in a shuffled order each round, so that noise from other work on the
+machine falls on all alike; the garbage of one block is collected before the next.
+Only the handler call is timed: preparing the state a call consumes (a fresh
+session, a new user, a queued task) and checking the reply are not. The first
+``warmup`` calls of each subject are dropped.
 """
 
 from __future__ import annotations
@@ -20,20 +21,23 @@ from dataclasses import MISSING, dataclass, field, fields
 from importlib import import_module
 from typing import Any
 
-from functions.catalog import BY_NAME
 from functions.runtime.container import Container, use_container
 from functions.runtime.settings import Settings
 from local.bench.child import LambdaContext
-from local.bench.scenarios import Scenarios
-from local.roundtrips import http_api_event
+from local.bench.scenarios import MODULES, Call, Scenarios
 from tests.fakes import (
     FakeClock,
     FakeCursorCodec,
     FakePasswordHasher,
     FakeTokenCodec,
+    InMemoryExportStore,
     InMemoryLoginAttempts,
+    InMemoryOneTimeTokens,
     InMemorySessionStore,
+    InMemoryTaskStore,
     InMemoryUserRepository,
+    RecordingMailer,
+    RecordingTaskQueue,
     SequentialIds,
 )
 
@@ -52,6 +56,11 @@ def fake_container() -> Container:
         "clock": clock,
         "ids": SequentialIds(),
         "attempts": InMemoryLoginAttempts(),
+        "tasks": InMemoryTaskStore(clock),
+        "queue": RecordingTaskQueue(),
+        "exports": InMemoryExportStore(),
+        "mailer": RecordingMailer(),
+        "link_tokens": InMemoryOneTimeTokens(),
     }
     names = {f.name for f in fields(Container)}
     required = {
@@ -67,7 +76,7 @@ def fake_container() -> Container:
     return Container(**{name: port for name, port in ports.items() if name in names})
 
 
-Prepare = Callable[[], tuple[dict[str, Any], int]]
+Prepare = Callable[[], Call]
 
 
 @dataclass
@@ -80,15 +89,14 @@ class Subject:
 
     def invoke(self, context: LambdaContext) -> int:
         """One successful invocation: the CPU nanoseconds of the handler call."""
-        event, expect = self.prepare()
+        call = self.prepare()
+        event = call.event()
         started = time.process_time_ns()
         reply = self.handler(event, context)
         elapsed = time.process_time_ns() - started
-        if reply.get("statusCode") != expect:
-            raise RuntimeError(
-                f"{self.name}: expected {expect}, got "
-                f"{reply.get('statusCode')}: {reply.get('body')}"
-            )
+        failure = call.failure(reply)
+        if failure is not None:
+            raise RuntimeError(f"{self.name}: {failure}")
         return elapsed
 
 
@@ -96,19 +104,17 @@ def function_subject(name: str) -> Subject:
     container = fake_container()
     scenarios = Scenarios(container, "w")
 
-    def prepare() -> tuple[dict[str, Any], int]:
-        call = scenarios.call(name)
-        return call.event(), call.expect
+    def prepare() -> Call:
+        return scenarios.call(name)
 
-    module = import_module(BY_NAME[name].module)
+    module = import_module(MODULES[name])
     return Subject(name, module.handler, prepare, container)
 
 
 def floor_subject(name: str, module_name: str) -> Subject:
-    endpoint = BY_NAME["root"]  # GET /: the floor's one route has the same shape
-
-    def prepare() -> tuple[dict[str, Any], int]:
-        return http_api_event(endpoint), 200
+    # GET /: the floor's one route has the same shape as the root function's.
+    def prepare() -> Call:
+        return Call("root", 200)
 
     return Subject(name, import_module(module_name).handler, prepare)
 

@@ -1,7 +1,8 @@
 """``python -m local.bench --smoke`` runs end to end and prints the whole table.
 
 The figures of a smoke run mean nothing (one process, a few invocations); this checks
-that every catalog endpoint and the three references get a row, that every figure
+that every catalog endpoint, every catalog worker and the three references get a
+row, that every figure
 parses, and that what must be positive is.
 """
 
@@ -14,11 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from functions.catalog import ENDPOINTS
+from functions.catalog import ENDPOINTS, WORKERS
 
 ROOT = Path(__file__).resolve().parents[2]
 REFERENCES = ("FastAPI floor", "dependency floor", "naive stack")
 RATIO = re.compile(r"^(\d+\.\d+)x")
+# The functions, in the table's order: the endpoints, then the workers.
+FUNCTIONS = [(e.name, e.permissions) for e in ENDPOINTS] + [
+    (w.name, w.permissions) for w in WORKERS
+]
 
 
 @pytest.fixture(scope="module")
@@ -55,40 +60,40 @@ def number(cell: str) -> float:
     return float(match.group(1))
 
 
-def test_every_catalog_endpoint_and_every_reference_has_a_row(
+def test_every_catalog_function_and_every_reference_has_a_row(
     table: dict[str, dict[str, str]],
 ) -> None:
     names = list(table)
-    assert names[: len(ENDPOINTS)] == [endpoint.name for endpoint in ENDPOINTS]
+    assert names[: len(FUNCTIONS)] == [name for name, _ in FUNCTIONS]
     for reference in REFERENCES:
         assert any(name.startswith(reference) for name in names), reference
-    assert len(names) >= len(ENDPOINTS) + len(REFERENCES)
+    assert len(names) >= len(FUNCTIONS) + len(REFERENCES)
 
 
 def test_every_function_figure_parses_and_is_positive(
     table: dict[str, dict[str, str]],
 ) -> None:
-    for endpoint in ENDPOINTS:
-        row = table[endpoint.name]
+    for name, permissions in FUNCTIONS:
+        row = table[name]
         for starts in ("init ms CPU", "init ms wall", "first request ms"):
-            assert number(column(row, starts)) > 0, (endpoint.name, starts)
+            assert number(column(row, starts)) > 0, (name, starts)
         p50, p99 = column(row, "warm p50 / p99").split(" / ")
-        assert 0 < number(p50) <= number(p99), endpoint.name
+        assert 0 < number(p50) <= number(p99), name
         for starts in (
             "init ÷ dep floor",
             "init ÷ naive",
             "init ÷ FastAPI",
             "warm p50 ÷",
         ):
-            assert RATIO.match(column(row, starts)), (endpoint.name, starts)
-            assert number(column(row, starts)) > 0, (endpoint.name, starts)
+            assert RATIO.match(column(row, starts)), (name, starts)
+            assert number(column(row, starts)) > 0, (name, starts)
         calls = number(column(row, "DynamoDB calls"))
         dynamo_ms = number(column(row, "DynamoDB ms"))
-        if endpoint.permissions:
-            assert calls > 0, endpoint.name
-            assert dynamo_ms > 0, endpoint.name
+        if permissions:
+            assert calls > 0, name
+            assert dynamo_ms > 0, name
         else:
-            assert calls == dynamo_ms == 0, endpoint.name
+            assert calls == dynamo_ms == 0, name
         assert column(row, "targets") == "met" or column(row, "targets").startswith(
             "missed: "
         )

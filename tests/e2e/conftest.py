@@ -76,6 +76,15 @@ class DevProcess:
     def url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
+    @property
+    def outbox(self) -> Path:
+        """Where this stack's mailer writes every email it sends."""
+        return Path(self.env["STRATA_OUTBOX_DIR"])
+
+    @property
+    def aws_endpoint(self) -> str:
+        return f"http://127.0.0.1:{self.aws_port}"
+
     def output(self) -> str:
         return self.log.read_text(encoding="utf-8", errors="replace")
 
@@ -114,11 +123,13 @@ class DevProcess:
 def spawn_dev(
     log: Path, port: int | None = None, aws_port: int | None = None
 ) -> DevProcess:
-    """Start ``strata dev`` on the given (default: free) ports, output to ``log``."""
+    """Start ``strata dev`` on the given (default: free) ports, output to ``log``,
+    emails to an outbox beside it (never the repository's)."""
     ports = free_ports(2)
     port = port if port is not None else ports[0]
     aws_port = aws_port if aws_port is not None else ports[1]
     env = clean_env(port, aws_port)
+    env["STRATA_OUTBOX_DIR"] = str(log.with_suffix(".outbox"))
     with log.open("wb") as out:
         # A file, not a pipe: nobody reads a pipe while tests run, and a full one
         # would block the server mid-request.

@@ -251,6 +251,7 @@ def test_me_with_the_session_cookie_answers_200_with_the_account(api: Api) -> No
         "role": "admin",
         "is_active": True,
         "created_at": user.created_at.isoformat(),
+        "email_verified": False,
     }
     assert reply.headers["cache-control"] == "no-store"
     # Fresh sessions are not renewed.

@@ -15,7 +15,18 @@ from local.dev_app import build_app
 from tests.functions.apigw import FakeLambdaContext, Reply, http_api_event
 
 FASTAPI_OWN_PATHS = {"/docs", "/docs/oauth2-redirect", "/openapi.json"}
-KNOWN_PERMISSIONS = {"users:read", "users:write", "sessions:read", "sessions:write"}
+KNOWN_PERMISSIONS = {
+    "users:read",
+    "users:write",
+    "sessions:read",
+    "sessions:write",
+    "tasks:read",
+    "tasks:write",
+    "queue:send",
+    "exports:read",
+    "exports:write",
+    "email:send",
+}
 
 
 def test_catalog_names_methods_paths_and_modules_are_each_listed_once() -> None:

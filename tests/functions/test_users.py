@@ -34,7 +34,15 @@ def test_an_admin_creates_a_user_and_gets_201_with_the_user(api: Api) -> None:
 
     assert reply.status == 201, reply.text
     body = reply.json()
-    assert set(body) == {"id", "username", "email", "role", "is_active", "created_at"}
+    assert set(body) == {
+        "id",
+        "username",
+        "email",
+        "role",
+        "is_active",
+        "created_at",
+        "email_verified",
+    }
     assert body["username"] == "newbie01"
     assert body["role"] == "user"
     assert body["is_active"] is True
@@ -194,6 +202,7 @@ def test_listing_users_by_default_shows_the_newest_first(api: Api) -> None:
         "role",
         "is_active",
         "created_at",
+        "email_verified",
     }
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 from collections import Counter
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any
 
 import schemathesis
@@ -33,6 +34,7 @@ from core.application.errors import (
     NotAuthenticated,
     TooManyAttempts,
 )
+from core.domain.task import Task, TaskStatus
 from core.domain.user import Role, User
 from functions.runtime.auth import COOKIE_NAME
 from local.dev_app import build_app
@@ -103,7 +105,31 @@ def seed_users(container: Any) -> User:
     for name, role in ((ADMIN, Role.ADMIN), (USER, Role.USER), (INACTIVE, Role.USER)):
         registrar.register(name, f"{name}@example.com", PASSWORD, role)
     container.deactivate_user().execute(root, INACTIVE)
+    seed_task(container, root)
     return root
+
+
+# A finished export of the super admin's: task routes are aimed at it, beside
+# generated ids, so that a task is found and its documented body is checked.
+KNOWN_TASK = "0f1e2d3c4b5a69788796a5b4c3d2e1f0"
+
+
+def seed_task(container: Any, owner: User) -> None:
+    now = container.clock.now()
+    task = Task(
+        id=KNOWN_TASK,
+        name="export_users",
+        owner_id=owner.id,
+        payload={"key": "users/fuzz.csv"},
+        status=TaskStatus.QUEUED,
+        attempts=0,
+        created_at=now,
+        updated_at=now,
+        expires_at=now + timedelta(days=1),
+    )
+    container.tasks.add(task)
+    link = {"url": "https://exports.example/users/fuzz.csv", "rows": 4}
+    container.tasks.finish(task.succeeded(link, now))
 
 
 _USERNAMES = st.one_of(
@@ -128,7 +154,12 @@ def _known_credentials(body: dict[str, Any], name: str) -> dict[str, Any]:
 
 
 def _paths(path_parameters: Any) -> st.SearchStrategy[Any]:
-    """Path parameters naming a known user, or as generated."""
+    """Path parameters naming a known user or task, or as generated."""
+    if isinstance(path_parameters, dict) and "task_id" in path_parameters:
+        return st.one_of(
+            st.just({**path_parameters, "task_id": KNOWN_TASK}),
+            st.just(path_parameters),
+        )
     if not isinstance(path_parameters, dict) or "username" not in path_parameters:
         return st.just(path_parameters)
     return st.one_of(

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 import schemathesis
 
-from tests.fuzz.harness import CHECKS, SCHEMA, USER, SuperAdmin
+from tests.fuzz.harness import CHECKS, KNOWN_TASK, SCHEMA, USER, SuperAdmin
 
 LIMIT = 64 * 1024
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
@@ -23,8 +23,11 @@ def label(operation: Any) -> str:
 
 
 def case_for(operation: Any) -> schemathesis.Case:
-    """A case of ``operation`` naming a user who exists, with no body of its own."""
+    """A case of ``operation`` naming a user or task that exists, with no body of
+    its own."""
     path_parameters = {"username": USER} if "{username}" in operation.path else {}
+    if "{task_id}" in operation.path:
+        path_parameters["task_id"] = KNOWN_TASK
     return operation.Case(path_parameters=path_parameters)
 
 

@@ -73,9 +73,13 @@ def test_route_path(catalog_path: str, route: str) -> None:
 
 def test_table_specs_follow_the_project_models() -> None:
     specs = {spec.key: spec for spec in table_specs()}
-    assert set(specs) == {"users", "sessions"}
+    assert set(specs) == {"users", "sessions", "tasks"}
+    assert specs["tasks"].partition_key == KeyAttribute("id", "S")
+    assert specs["tasks"].ttl_attribute == "expires_at"
+    assert specs["tasks"].env_var == "STRATA_TASKS_TABLE"
     assert specs["users"].partition_key == KeyAttribute("pk", "S")
     assert [i.name for i in specs["users"].indexes] == [
+        "unverified_users",
         "users_by_created_at",
         "users_by_username",
     ]
@@ -113,7 +117,9 @@ def test_table_keys_agree_with_bind_tables() -> None:
         for m in models.ALL_MODELS
     ]
     try:
-        models.bind_tables("probe-users", "probe-sessions", "us-east-1")
+        models.bind_tables(
+            "probe-users", "probe-sessions", "us-east-1", tasks_table="probe-tasks"
+        )
         for model, key in TABLE_KEYS.items():
             assert model.Meta.table_name == f"probe-{key}", model.__name__
         assert {spec.key for spec in table_specs()} == set(TABLE_KEYS.values())

@@ -1,5 +1,6 @@
-"""The synthesized template of every stage against the catalog, the models and the
-stage settings. Expectations are written from the brief, not read from infra_cdk."""
+"""The synthesized template of every stage against the catalog, the models, the
+resource definitions and the stage settings. Expectations are written from the
+brief, not read from infra_cdk."""
 
 from __future__ import annotations
 
@@ -12,9 +13,13 @@ from pynamodb.models import Model
 pytest.importorskip("aws_cdk", reason="needs the infra extras: make test")
 
 from core.adapters.dynamodb.models import TABLE_MODELS
-from functions.catalog import ENDPOINTS, Endpoint
+from functions.catalog import ENDPOINTS, WORKERS, Endpoint, Worker
+from functions.resources import EMAIL, EXPORTS_BUCKET, TASK_QUEUE
 from infra_cdk.tables_from_models import TABLE_KEYS
 from tests.infra.conftest import Synth
+
+Entry = Endpoint | Worker
+ENTRIES: tuple[Entry, ...] = (*ENDPOINTS, *WORKERS)
 
 READ = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
 WRITE = (
@@ -27,11 +32,31 @@ WRITE = (
 XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
 SECRET_ARN_VARS = ("STRATA_JWT_SECRET_ARN", "STRATA_PASSWORD_PEPPER_ARN")
+# What an SQS event source mapping needs, granted by it to the queue worker's role.
+CONSUME = (
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+)
+EXPORT_ACTIONS = {
+    "exports:write": ("s3:PutObject", "s3:AbortMultipartUpload"),
+    "exports:read": ("s3:GetObject",),
+}
 BASE_VARS = {
     "STRATA_STAGE",
     "STRATA_USERS_TABLE",
     "STRATA_SESSIONS_TABLE",
+    "STRATA_TASKS_TABLE",
     "STRATA_SESSION_TTL_SECONDS",
+    "STRATA_TASK_QUEUE_URL",
+    "STRATA_TASK_MAX_RECEIVES",
+    "STRATA_TASK_LEASE_SECONDS",
+    "STRATA_EXPORTS_BUCKET",
+    "STRATA_EMAIL_FROM",
+    "STRATA_SES_CONFIGURATION_SET",
+    "STRATA_APP_BASE_URL",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_LOG_LEVEL",
     "POWERTOOLS_METRICS_NAMESPACE",
@@ -66,13 +91,72 @@ def _table_id(synth: Synth, table: str) -> str:
     return logical_id
 
 
-def _function(synth: Synth, endpoint: Endpoint) -> tuple[str, dict[str, Any]]:
+def _function(synth: Synth, entry: Entry) -> tuple[str, dict[str, Any]]:
     (found,) = [
         (k, v["Properties"])
         for k, v in synth.of_type("AWS::Lambda::Function").items()
-        if v["Properties"]["Handler"] == f"{endpoint.module}.handler"
+        if v["Properties"].get("Handler") == f"{entry.module}.handler"
     ]
     return found
+
+
+def _ours(synth: Synth) -> dict[str, dict[str, Any]]:
+    """The functions built from the catalog (their handlers are in ``functions``)."""
+    return {
+        k: v
+        for k, v in synth.of_type("AWS::Lambda::Function").items()
+        if str(v["Properties"].get("Handler", "")).startswith("functions.")
+    }
+
+
+def _named(synth: Synth, kind: str, key: str, name: str) -> str:
+    (logical_id,) = [
+        k for k, v in synth.of_type(kind).items() if v["Properties"].get(key) == name
+    ]
+    return logical_id
+
+
+def _queue_id(synth: Synth) -> str:
+    name = TASK_QUEUE.name(synth.stage.prefix)
+    return _named(synth, "AWS::SQS::Queue", "QueueName", name)
+
+
+def _dead_letter_queue_id(synth: Synth) -> str:
+    name = TASK_QUEUE.dead_letter_name(synth.stage.prefix)
+    return _named(synth, "AWS::SQS::Queue", "QueueName", name)
+
+
+def _bucket_id(synth: Synth) -> str:
+    (logical_id,) = [
+        k
+        for k, v in synth.of_type("AWS::S3::Bucket").items()
+        if str(v["Properties"].get("BucketName", "")).startswith(
+            EXPORTS_BUCKET.name(synth.stage.prefix) + "-"
+        )
+    ]
+    return logical_id
+
+
+def _ses_arns(synth: Synth) -> list[dict[str, Any]]:
+    """The email identity's and the configuration set's ARNs (the test account)."""
+    identity = _named(
+        synth, "AWS::SES::EmailIdentity", "EmailIdentity", synth.stage.email_domain
+    )
+    configuration_set = _named(
+        synth,
+        "AWS::SES::ConfigurationSet",
+        "Name",
+        EMAIL.configuration_set_name(synth.stage.prefix),
+    )
+    base = "arn:aws:ses:us-east-1:123456789012:"
+    return [
+        {"Fn::Join": ["", [f"{base}identity/", {"Ref": identity}]]},
+        {"Fn::Join": ["", [f"{base}configuration-set/", {"Ref": configuration_set}]]},
+    ]
+
+
+def _objects(synth: Synth) -> dict[str, Any]:
+    return {"Fn::Join": ["", [_get_att(_bucket_id(synth)), "/*"]]}
 
 
 def _secret_ids(synth: Synth) -> dict[str, str]:
@@ -103,12 +187,24 @@ def _granted(synth: Synth, role_id: str) -> set[tuple[str, str]]:
 
 
 def _expected_grants(
-    synth: Synth, endpoint: Endpoint, log_group_id: str
+    synth: Synth, endpoint: Entry, log_group_id: str
 ) -> set[tuple[str, str]]:
     pairs = {(a, _key(_get_att(log_group_id))) for a in LOGS}
     pairs |= {(a, _key("*")) for a in XRAY}
+    if isinstance(endpoint, Worker) and endpoint.trigger == "queue":
+        pairs |= {(a, _key(_get_att(_queue_id(synth)))) for a in CONSUME}
     for permission in endpoint.permissions:
         table, access = permission.split(":")
+        if permission == "queue:send":
+            pairs.add(("sqs:SendMessage", _key(_get_att(_queue_id(synth)))))
+            continue
+        if permission in EXPORT_ACTIONS:
+            objects = _key(_objects(synth))
+            pairs |= {(a, objects) for a in EXPORT_ACTIONS[permission]}
+            continue
+        if permission == "email:send":
+            pairs |= {("ses:SendEmail", _key(arn)) for arn in _ses_arns(synth)}
+            continue
         table_arn = _get_att(_table_id(synth, table))
         if access == "read":
             resources = [table_arn] + [
@@ -135,22 +231,35 @@ def _route(path: str) -> str:
 
 
 def test_one_function_per_catalog_entry_and_no_other(synth: Synth) -> None:
-    synth.assertions.resource_count_is("AWS::Lambda::Function", len(ENDPOINTS))
     functions = synth.of_type("AWS::Lambda::Function")
-    assert sorted(f["Properties"]["Handler"] for f in functions.values()) == sorted(
-        f"{e.module}.handler" for e in ENDPOINTS
+    ours = _ours(synth)
+    assert sorted(f["Properties"]["Handler"] for f in ours.values()) == sorted(
+        f"{e.module}.handler" for e in ENTRIES
     )
+    # The one function not of ours: CDK's handler that empties the buckets of a
+    # stage whose data goes with the stack (auto-delete), and only there.
+    others = set(functions) - set(ours)
+    if synth.stage.retain_data:
+        assert others == set()
+    else:
+        (other,) = others
+        assert other.startswith("CustomS3AutoDeleteObjectsCustomResourceProvider")
+        users = synth.of_type("Custom::S3AutoDeleteObjects").values()
+        assert users
+        assert all(u["Properties"]["ServiceToken"] == _get_att(other) for u in users)
     (layer_id,) = synth.of_type("AWS::Lambda::LayerVersion")
-    for endpoint in ENDPOINTS:
-        _, props = _function(synth, endpoint)
+    (code,) = {_key(f["Properties"]["Code"]) for f in ours.values()}
+    for entry in ENTRIES:
+        _, props = _function(synth, entry)
         assert props["Runtime"] == "python3.12"
         assert props["Architectures"] == ["arm64"]
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert props["MemorySize"] == synth.stage.memory_mb
         assert props["Layers"] == [{"Ref": layer_id}]
+        assert _key(props["Code"]) == code
         assert props[
             "FunctionName"
-        ] == f"strata-{synth.stage.name}-" + endpoint.name.replace("_", "-")
+        ] == f"strata-{synth.stage.name}-" + entry.name.replace("_", "-")
 
 
 def test_one_route_per_catalog_entry_wired_to_its_function(synth: Synth) -> None:
@@ -175,21 +284,33 @@ def test_one_route_per_catalog_entry_wired_to_its_function(synth: Synth) -> None
     assert len(routes) == len(ENDPOINTS)
 
 
-def test_each_function_may_invoke_only_from_its_route(synth: Synth) -> None:
+def test_each_function_may_invoke_only_from_its_route_or_its_schedule(
+    synth: Synth,
+) -> None:
     permissions = synth.of_type("AWS::Lambda::Permission")
-    assert len(permissions) == len(ENDPOINTS)
+    rules = synth.of_type("AWS::Events::Rule")
+    scheduled = [w for w in WORKERS if w.trigger == "schedule"]
+    assert len(permissions) == len(ENDPOINTS) + len(rules)
+    by_principal: dict[str, list[dict[str, Any]]] = {}
     for permission in permissions.values():
         props = permission["Properties"]
         assert props["Action"] == "lambda:InvokeFunction"
-        assert props["Principal"] == "apigateway.amazonaws.com"
         assert "SourceArn" in props
+        by_principal.setdefault(props["Principal"], []).append(props)
+    assert set(by_principal) <= {"apigateway.amazonaws.com", "events.amazonaws.com"}
+    assert len(by_principal["apigateway.amazonaws.com"]) == len(ENDPOINTS)
+    # EventBridge may invoke only the scheduled workers, and only from their rules.
+    scheduled_ids = {_function(synth, w)[0] for w in scheduled}
+    for props in by_principal.get("events.amazonaws.com", []):
+        assert props["FunctionName"]["Fn::GetAtt"][0] in scheduled_ids
+        assert props["SourceArn"]["Fn::GetAtt"][0] in rules
 
 
 # --- IAM --------------------------------------------------------------------------
 
 
 def test_each_function_is_granted_exactly_its_catalog_permissions(synth: Synth) -> None:
-    for endpoint in ENDPOINTS:
+    for endpoint in ENTRIES:
         _, props = _function(synth, endpoint)
         role_id = props["Role"]["Fn::GetAtt"][0]
         log_group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
@@ -198,7 +319,13 @@ def test_each_function_is_granted_exactly_its_catalog_permissions(synth: Synth) 
         ), endpoint.name
 
 
-def test_no_wildcard_action_and_no_wildcard_resource_but_xray(synth: Synth) -> None:
+def test_no_wildcard_action_and_no_wildcard_resource_but_xray_and_exports(
+    synth: Synth,
+) -> None:
+    """Only X-Ray gets "*", and only the export object actions get the bucket's
+    objects (their keys are task ids)."""
+    objects = _objects(synth)
+    object_actions = {a for actions in EXPORT_ACTIONS.values() for a in actions}
     for policy_id, policy in synth.of_type("AWS::IAM::Policy").items():
         for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
             actions = _list(statement["Action"])
@@ -207,6 +334,8 @@ def test_no_wildcard_action_and_no_wildcard_resource_but_xray(synth: Synth) -> N
                 text = _key(resource)
                 if resource == "*":
                     assert sorted(actions) == sorted(XRAY), policy_id
+                elif resource == objects:
+                    assert set(actions) <= object_actions, policy_id
                 else:
                     assert "*" not in text, (policy_id, text)
 
@@ -229,7 +358,7 @@ def test_public_functions_get_no_secret_and_no_data_access(synth: Synth) -> None
 def test_function_environment_contract(synth: Synth) -> None:
     users, sessions = _table_id(synth, "users"), _table_id(synth, "sessions")
     secrets = _secret_ids(synth)
-    for endpoint in ENDPOINTS:
+    for endpoint in ENTRIES:
         _, props = _function(synth, endpoint)
         env = props["Environment"]["Variables"]
         expected = BASE_VARS | (set(SECRET_ARN_VARS) if endpoint.permissions else set())
@@ -237,6 +366,23 @@ def test_function_environment_contract(synth: Synth) -> None:
         assert env["STRATA_STAGE"] == synth.stage.name
         assert env["STRATA_USERS_TABLE"] == {"Ref": users}
         assert env["STRATA_SESSIONS_TABLE"] == {"Ref": sessions}
+        assert env["STRATA_TASKS_TABLE"] == {"Ref": _table_id(synth, "tasks")}
+        assert env["STRATA_TASK_QUEUE_URL"] == {"Ref": _queue_id(synth)}
+        assert env["STRATA_TASK_MAX_RECEIVES"] == str(TASK_QUEUE.max_receives)
+        assert env["STRATA_TASK_LEASE_SECONDS"] == str(TASK_QUEUE.lease_seconds)
+        assert env["STRATA_EXPORTS_BUCKET"] == {"Ref": _bucket_id(synth)}
+        assert env["STRATA_EMAIL_FROM"] == (
+            f"Strata <no-reply@{synth.stage.email_domain}>"
+        )
+        assert env["STRATA_SES_CONFIGURATION_SET"] == {
+            "Ref": _named(
+                synth,
+                "AWS::SES::ConfigurationSet",
+                "Name",
+                f"strata-{synth.stage.name}-email",
+            )
+        }
+        assert env["STRATA_APP_BASE_URL"] == synth.stage.app_base_url
         assert env["STRATA_SESSION_TTL_SECONDS"] == str(synth.stage.session_ttl_seconds)
         assert env["POWERTOOLS_SERVICE_NAME"] == "strata"
         assert env["POWERTOOLS_LOG_LEVEL"] == synth.stage.log_level
@@ -249,7 +395,7 @@ def test_function_environment_contract(synth: Synth) -> None:
 def test_no_secret_value_in_any_function_environment(synth: Synth) -> None:
     secret_ids = set(_secret_ids(synth).values())
     for function_id, function in synth.of_type("AWS::Lambda::Function").items():
-        env = function["Properties"]["Environment"]["Variables"]
+        env = function["Properties"].get("Environment", {}).get("Variables", {})
         text = _key(env)
         assert "resolve:secretsmanager" not in text, function_id
         assert "SecretString" not in text, function_id
@@ -269,7 +415,7 @@ def test_each_function_logs_to_its_own_group_with_the_stage_retention(
 ) -> None:
     groups = synth.of_type("AWS::Logs::LogGroup")
     used = []
-    for endpoint in ENDPOINTS:
+    for endpoint in ENTRIES:
         _, props = _function(synth, endpoint)
         group_id = props["LoggingConfig"]["LogGroup"]["Ref"]
         used.append(group_id)
@@ -279,7 +425,7 @@ def test_each_function_logs_to_its_own_group_with_the_stage_retention(
             group["Properties"]["LogGroupName"]
             == f"/aws/lambda/{props['FunctionName']}"
         )
-    assert len(set(used)) == len(ENDPOINTS)
+    assert len(set(used)) == len(ENTRIES)
 
 
 # --- tables -----------------------------------------------------------------------
@@ -360,6 +506,8 @@ def test_data_follows_the_stage_settings(synth: Synth) -> None:
         "AWS::SecretsManager::Secret",
         "AWS::Logs::LogGroup",
         "AWS::KMS::Key",
+        "AWS::S3::Bucket",
+        "AWS::SQS::Queue",
     )
     for kind in stateful:
         for logical_id, resource in synth.of_type(kind).items():
@@ -457,8 +605,20 @@ def test_alarms_reach_an_encrypted_topic(synth: Synth) -> None:
             watched.setdefault(props["MetricName"], set()).add(
                 dimension["Value"]["Ref"]
             )
-    function_ids = set(synth.of_type("AWS::Lambda::Function"))
+    function_ids = set(_ours(synth))
     assert watched == {"Errors": function_ids, "Throttles": function_ids}
+    (dead_letters,) = [
+        a["Properties"] for a in alarms if a["Properties"].get("Namespace") == "AWS/SQS"
+    ]
+    assert dead_letters["MetricName"] == "ApproximateNumberOfMessagesVisible"
+    assert dead_letters["Dimensions"] == [
+        {
+            "Name": "QueueName",
+            "Value": {"Fn::GetAtt": [_dead_letter_queue_id(synth), "QueueName"]},
+        }
+    ]
+    assert dead_letters["Threshold"] == 1
+    assert dead_letters["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
     (api_alarm,) = [a for a in alarms if "Metrics" in a["Properties"]]
     metrics = api_alarm["Properties"]["Metrics"]
     names = {
@@ -476,3 +636,6 @@ def test_outputs_name_the_url_tables_and_secret_arns(synth: Synth) -> None:
     assert outputs["SessionsTableName"]["Value"] == {
         "Ref": _table_id(synth, "sessions")
     }
+    assert outputs["TasksTableName"]["Value"] == {"Ref": _table_id(synth, "tasks")}
+    assert outputs["TaskQueueUrl"]["Value"] == {"Ref": _queue_id(synth)}
+    assert outputs["ExportsBucketName"]["Value"] == {"Ref": _bucket_id(synth)}

@@ -343,3 +343,11 @@ def test_a_position_of_the_wrong_shape_is_an_invalid_cursor(
 ) -> None:
     with pytest.raises(InvalidCursor):
         users.list_page(sort, SortOrder.ASC, 2, position)
+
+
+def test_every_model_uses_one_dynamodb_client(tables: None) -> None:
+    from core.adapters.dynamodb.models import ALL_MODELS
+
+    clients = {id(m._get_connection().connection.client) for m in ALL_MODELS}
+
+    assert len(clients) == 1

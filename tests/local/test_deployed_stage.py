@@ -46,19 +46,34 @@ def deployed(
         ],
         "ApiUrl": "https://abc123.execute-api.us-east-1.amazonaws.com/",
     }
-    bind_tables(outputs["UsersTableName"], outputs["SessionsTableName"], "us-east-1")
+    bind_tables(
+        outputs["UsersTableName"],
+        outputs["SessionsTableName"],
+        "us-east-1",
+        tasks_table=f"strata-{STAGE}-tasks",
+    )
     for model in TABLE_MODELS:
         model.create_table(wait=True)
     session.create_client("cloudformation", region_name="us-east-1").create_stack(
         StackName=stack_name(STAGE), TemplateBody=template(outputs)
     )
+    # `--stage` writes these into os.environ: set-then-delete records them as
+    # absent, so that teardown removes what the commands wrote (a plain delenv of
+    # an unset variable records nothing, and the stage would leak into later tests).
     for name in ("STRATA_STAGE", *OUTPUT_SETTINGS.values()):
-        monkeypatch.delenv(name, raising=False)
+        monkeypatch.setenv(name, "")
+        monkeypatch.delenv(name)
     get_settings.cache_clear()
     yield outputs
+    monkeypatch.undo()  # the environment first, then the settings read from it
     get_settings.cache_clear()
     settings = get_settings()
-    bind_tables(settings.users_table, settings.sessions_table, settings.region)
+    bind_tables(
+        settings.users_table,
+        settings.sessions_table,
+        settings.region,
+        tasks_table=settings.tasks_table,
+    )
 
 
 def test_create_superadmin_with_stage_writes_to_that_stages_tables_with_its_pepper(

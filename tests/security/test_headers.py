@@ -9,12 +9,14 @@ from functions.catalog import ENDPOINTS
 from tests.security.conftest import Api, assert_problem
 
 PRIVATE = [
-    e for e in ENDPOINTS if e.path.startswith(("/api/v1/account", "/api/v1/users"))
+    e
+    for e in ENDPOINTS
+    if e.path.startswith(("/api/v1/account", "/api/v1/users", "/api/v1/tasks"))
 ]
 
 
 def concrete(path: str) -> str:
-    return path.replace("{username}", "target01")
+    return path.replace("{username}", "target01").replace("{task_id}", "0" * 32)
 
 
 @pytest.mark.parametrize("endpoint", PRIVATE, ids=[e.name for e in PRIVATE])

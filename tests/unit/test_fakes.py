@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import inspect
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -17,14 +18,20 @@ from core.application.errors import (
 )
 from core.application.ports import SortOrder, TokenClaims, UserSort
 from core.domain.session import Session
+from core.domain.task import Task, TaskStatus
 from core.domain.user import Email, Role, User, Username
 from tests.fakes import (
     FakeClock,
     FakeCursorCodec,
     FakePasswordHasher,
     FakeTokenCodec,
+    InMemoryExportStore,
+    InMemoryOneTimeTokens,
     InMemorySessionStore,
+    InMemoryTaskStore,
     InMemoryUserRepository,
+    RecordingMailer,
+    RecordingTaskQueue,
     SequentialIds,
 )
 
@@ -55,6 +62,11 @@ def user(
         (ports.CursorCodec, FakeCursorCodec),
         (ports.Clock, FakeClock),
         (ports.IdGenerator, SequentialIds),
+        (ports.Mailer, RecordingMailer),
+        (ports.OneTimeTokens, InMemoryOneTimeTokens),
+        (ports.TaskStore, InMemoryTaskStore),
+        (ports.TaskQueue, RecordingTaskQueue),
+        (ports.ExportStore, InMemoryExportStore),
     ],
 )
 def test_each_fake_has_every_method_of_its_port_with_the_same_parameters(
@@ -174,3 +186,118 @@ def test_the_fake_cursor_is_bound_to_its_scope() -> None:
     assert codec.decode(cursor, "one") == {"pk": "x"}
     with pytest.raises(InvalidCursor):
         codec.decode(cursor, "two")
+
+
+# -- email work: users by email, removal, unverified listing, link tokens --------------
+
+
+def test_get_by_email_takes_the_key_and_remove_frees_username_and_email() -> None:
+    repo = InMemoryUserRepository()
+    stored = repo.add(user("1", "Alice", "Alice@Example.com"))
+
+    assert repo.get_by_email("alice@example.com") == stored
+    repo.remove(stored)
+
+    assert repo.get("1") is None
+    assert repo.get_by_email("alice@example.com") is None
+    repo.add(user("2", "alice", "alice@example.com"))
+
+
+def test_remove_needs_the_version_it_read() -> None:
+    repo = InMemoryUserRepository()
+    stored = repo.add(user("1", "alice"))
+    repo.save(stored)
+
+    with pytest.raises(ConcurrentUpdate):
+        repo.remove(stored)
+    assert repo.get("1") is not None
+
+
+def test_list_unverified_pages_oldest_first_through_unverified_users_only() -> None:
+    repo = InMemoryUserRepository()
+    for n in range(5):
+        repo.add(user(str(n), f"user{n:04d}", created_at=T0 + timedelta(minutes=n)))
+    verified = repo.stored("2")
+    assert verified is not None
+    repo.save(replace(verified, email_verified=True))
+
+    first = repo.list_unverified(T0 + timedelta(minutes=4), 2, None)
+    assert first.next_position is not None
+    second = repo.list_unverified(T0 + timedelta(minutes=4), 2, first.next_position)
+
+    assert [u.id for u in first.items] == ["0", "1"]
+    assert [u.id for u in second.items] == ["3"]
+    assert second.next_position is None
+
+
+def test_a_fake_link_token_is_single_use_purpose_bound_expiring_and_stored_hashed() -> (
+    None
+):
+    tokens = InMemoryOneTimeTokens()
+    token = tokens.issue("verify_email", "u1", T0, timedelta(hours=1))
+
+    assert token not in tokens.stored_hashes()
+    assert tokens.consume("password_reset", token, T0) is None
+    assert tokens.consume("verify_email", token, T0 + timedelta(hours=1)) is None
+    assert tokens.consume("verify_email", token, T0) == "u1"
+    assert tokens.consume("verify_email", token, T0) is None
+
+
+# -- tasks: the claim, the lease, the outcome, expiry ------------------------------
+
+
+def a_task(task_id: str = "t1", expires_in: timedelta = timedelta(days=1)) -> Task:
+    return Task(
+        id=task_id,
+        name="export_users",
+        owner_id="u1",
+        payload={},
+        status=TaskStatus.QUEUED,
+        attempts=0,
+        created_at=T0,
+        updated_at=T0,
+        expires_at=T0 + expires_in,
+    )
+
+
+def test_a_fake_task_is_claimed_once_until_its_lease_runs_out() -> None:
+    store = InMemoryTaskStore()
+    store.add(a_task())
+    lease = timedelta(minutes=5)
+
+    first = store.claim("t1", T0, lease)
+    assert first is not None
+    assert (first.status, first.attempts) == (TaskStatus.RUNNING, 1)
+    assert store.claim("t1", T0 + lease, lease) is None
+    second = store.claim("t1", T0 + lease + timedelta(seconds=1), lease)
+    assert second is not None
+    assert second.attempts == 2
+    store.finish(second.succeeded({}, T0))
+    assert store.claim("t1", T0 + timedelta(hours=1), lease) is None
+
+
+def test_a_fake_finish_from_an_attempt_that_was_taken_over_changes_nothing() -> None:
+    store = InMemoryTaskStore()
+    store.add(a_task())
+    lease = timedelta(minutes=5)
+    stale = store.claim("t1", T0, lease)
+    assert stale is not None
+    current = store.claim("t1", T0 + 2 * lease, lease)
+    assert current is not None
+
+    store.finish(stale.failed("late", T0 + 3 * lease, final=True))
+
+    assert store.stored("t1") == current
+
+
+def test_a_fake_task_past_its_expiry_is_absent_to_reads_and_claims() -> None:
+    clock = FakeClock(T0)
+    store = InMemoryTaskStore(clock)
+    store.add(a_task(expires_in=timedelta(minutes=1)))
+    assert store.get("t1") is not None
+
+    clock.advance(timedelta(minutes=1))
+
+    assert store.get("t1") is None
+    assert store.claim("t1", clock.now(), timedelta(minutes=5)) is None
+    assert store.stored("t1") is not None

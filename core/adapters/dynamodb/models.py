@@ -39,6 +39,11 @@ def email_marker_key(email_key: str) -> str:
     return f"EMAIL#{email_key}"
 
 
+# Set in ``unverified_pk`` only while a user's email is unverified: the sparse index
+# of those users is what the purge of unverified accounts Queries.
+UNVERIFIED_PARTITION = "UNVERIFIED"
+
+
 class UsersByCreatedAt(GlobalSecondaryIndex["UserItem"]):  # type: ignore[no-untyped-call]
     class Meta:
         index_name = "users_by_created_at"
@@ -55,6 +60,17 @@ class UsersByUsername(GlobalSecondaryIndex["UserItem"]):  # type: ignore[no-unty
 
     list_pk = UnicodeAttribute(hash_key=True)
     username_lower = UnicodeAttribute(range_key=True)
+
+
+class UnverifiedUsers(GlobalSecondaryIndex["UserItem"]):  # type: ignore[no-untyped-call]
+    """Sparse: only users whose email is unverified carry ``unverified_pk``."""
+
+    class Meta:
+        index_name = "unverified_users"
+        projection = AllProjection()
+
+    unverified_pk = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
 
 
 class UserItem(Model):
@@ -78,10 +94,14 @@ class UserItem(Model):
     # Added after the first release; migration 0001 backfills it on older items.
     email_verified = BooleanAttribute(null=True)
     list_pk = UnicodeAttribute(default=USER_LIST_PARTITION)
+    # ``UNVERIFIED_PARTITION`` while the email is unverified, else absent; migration
+    # 0002 sets it on users stored before it existed.
+    unverified_pk = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
     by_created_at = UsersByCreatedAt()
     by_username = UsersByUsername()
+    unverified = UnverifiedUsers()
 
 
 class UniqueMarker(Model):
@@ -141,6 +161,27 @@ class LoginAttemptItem(Model):
     expires_at = TTLAttribute()
 
 
+def one_time_token_key(token_hash: str) -> str:
+    return f"TOKEN#{token_hash}"
+
+
+class OneTimeTokenItem(Model):
+    """A link token in the sessions table: ``id`` is ``TOKEN#<sha256 hex of the
+    token>`` (the token itself is never stored), ``expires_at`` the table's TTL
+    attribute. The user is in ``token_user_id``, not ``user_id``, so tokens stay out
+    of the sessions index."""
+
+    class Meta:
+        table_name = "strata-sessions"
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)
+    purpose = UnicodeAttribute()
+    token_user_id = UnicodeAttribute()
+    created_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 class MigrationRecord(Model):
     """A data migration's state in the users table: ``pk`` is ``MIGRATION#<id>``;
     ``checkpoint`` lets an interrupted run resume; ``applied_at`` marks it done.
@@ -158,18 +199,46 @@ class MigrationRecord(Model):
     lease_until = UTCDateTimeAttribute(null=True)
 
 
+class TaskItem(Model):
+    """A background task, in its own table: ``payload`` and ``result`` are JSON
+    text. ``expires_at`` is the TTL attribute; reads still compare it with the
+    clock. ``lease_until`` is when the running attempt's hold on the task runs out,
+    after which another delivery may take it over."""
+
+    class Meta:
+        table_name = "strata-tasks"
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)
+    name = UnicodeAttribute()
+    owner_id = UnicodeAttribute(null=True)
+    payload = UnicodeAttribute()
+    status = UnicodeAttribute()
+    attempts = NumberAttribute(default=0)
+    created_at = UTCDateTimeAttribute()
+    updated_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+    result = UnicodeAttribute(null=True)
+    error = UnicodeAttribute(null=True)
+    lease_until = UTCDateTimeAttribute(null=True)
+
+
 # Models that own a table: the ones to create, in table order.
-TABLE_MODELS: tuple[type[Model], ...] = (UserItem, SessionItem)
+TABLE_MODELS: tuple[type[Model], ...] = (UserItem, SessionItem, TaskItem)
 ALL_MODELS: tuple[type[Model], ...] = (
     UserItem,
     UniqueMarker,
     SessionItem,
     LoginAttemptItem,
+    OneTimeTokenItem,
     MigrationRecord,
+    TaskItem,
 )
 
 
-def bind_tables(users_table: str, sessions_table: str, region: str) -> None:
+def bind_tables(
+    users_table: str, sessions_table: str, region: str, *, tasks_table: str
+) -> None:
     """Point the models at the stage's tables. Call once per cold start, before use.
 
     Endpoints come from the environment (``AWS_ENDPOINT_URL``), never from here, so
@@ -181,6 +250,8 @@ def bind_tables(users_table: str, sessions_table: str, region: str) -> None:
         (MigrationRecord, users_table),
         (SessionItem, sessions_table),
         (LoginAttemptItem, sessions_table),
+        (OneTimeTokenItem, sessions_table),
+        (TaskItem, tasks_table),
     ):
         meta: Any = model.Meta
         if meta.table_name == name and getattr(meta, "region", None) == region:
@@ -189,3 +260,19 @@ def bind_tables(users_table: str, sessions_table: str, region: str) -> None:
         meta.region = region
         # A connection caches its table and client: drop it so the next use rebinds.
         model._connection = None
+    _share_one_client()
+
+
+def _share_one_client() -> None:
+    """Let every model's connection use one botocore DynamoDB client.
+
+    pynamodb builds each model class's client on its own botocore session, and a
+    client on a fresh session costs tens of milliseconds of CPU (the bench saw a
+    log-in's first request build four). A DynamoDB client is not bound to a table
+    and is thread-safe, so one serves them all; each connection keeps its own
+    table metadata.
+    """
+    connections = [model._get_connection().connection for model in ALL_MODELS]
+    client = connections[0].client
+    for connection in connections[1:]:
+        connection._client = client

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import datetime
 from typing import Any
 
 from pynamodb.connection import Connection
@@ -16,6 +17,7 @@ from pynamodb.transactions import TransactWrite
 
 from core.adapters.dynamodb.errors import storage_errors
 from core.adapters.dynamodb.models import (
+    UNVERIFIED_PARTITION,
     USER_LIST_PARTITION,
     UniqueMarker,
     UserItem,
@@ -33,6 +35,8 @@ from core.application.ports import Position, SortOrder, UserPage, UserSort
 from core.domain.user import Email, Role, User, Username
 
 CONDITIONAL_FAILED = "ConditionalCheckFailed"
+# pynamodb's attribute serializers are untyped.
+_CREATED_AT: Any = UserItem.created_at
 
 
 def to_domain(item: UserItem) -> User:
@@ -64,6 +68,8 @@ def to_item(user: User) -> UserItem:
         created_at=user.created_at,
         session_epoch=user.session_epoch,
         email_verified=user.email_verified,
+        # The sparse index of unverified users holds a user exactly while this is set.
+        unverified_pk=None if user.email_verified else UNVERIFIED_PARTITION,
     )
     # pynamodb's VersionAttribute: unset means "must not exist yet", and a set one
     # makes the write conditional on the stored version still being this one.
@@ -122,6 +128,63 @@ class DynamoUserRepository:
                 return None
         return self.get(marker.user_id)
 
+    def get_by_email(self, email_key: str) -> User | None:
+        with storage_errors():
+            try:
+                marker = UniqueMarker.get(
+                    email_marker_key(email_key), consistent_read=True
+                )
+            except DoesNotExist:
+                return None
+        return self.get(marker.user_id)
+
+    def remove(self, user: User) -> None:
+        item = to_item(user)
+        with storage_errors():
+            try:
+                with TransactWrite(connection=self._connection()) as transaction:
+                    # The user only if unchanged since read (its version), and its
+                    # markers only if they still point at it.
+                    transaction.delete(item)
+                    for key in (
+                        username_marker_key(user.username.key),
+                        email_marker_key(user.email.key),
+                    ):
+                        transaction.delete(
+                            UniqueMarker(pk=key),
+                            condition=UniqueMarker.user_id == user.id,
+                        )
+            except TransactWriteError as exc:
+                reasons = exc.cancellation_reasons or []
+                if any(r is not None and r.code == CONDITIONAL_FAILED for r in reasons):
+                    raise ConcurrentUpdate() from None
+                raise
+
+    def list_unverified(
+        self, created_before: datetime, limit: int, start: Position | None
+    ) -> UserPage:
+        start_key = _unverified_start_key(start) if start is not None else None
+        with storage_errors():
+            # A Query on the sparse index (never a Scan), oldest first; one item
+            # more than asked says whether another page exists.
+            results = UserItem.unverified.query(
+                UNVERIFIED_PARTITION,
+                UserItem.created_at < created_before,
+                limit=limit + 1,
+                page_size=limit + 1,
+                last_evaluated_key=start_key,
+            )
+            items = list(results)
+        page = items[:limit]
+        next_position = None
+        if len(items) > limit:
+            last = page[-1]
+            next_position = {
+                "pk": last.pk,
+                "created_at": str(_CREATED_AT.serialize(last.created_at)),
+            }
+        return UserPage(items=[to_domain(i) for i in page], next_position=next_position)
+
     def save(self, user: User) -> User:
         item = to_item(user)
         with storage_errors():
@@ -173,6 +236,20 @@ class DynamoUserRepository:
     @staticmethod
     def _connection() -> Connection:
         return UserItem._get_connection().connection
+
+
+def _unverified_start_key(position: Position) -> dict[str, dict[str, str]]:
+    if set(position) != {"pk", "created_at"} or not all(
+        isinstance(v, str) for v in position.values()
+    ):
+        raise InvalidCursor()
+    if not position["pk"].startswith("USER#"):
+        raise InvalidCursor()
+    return {
+        "pk": {"S": position["pk"]},
+        "unverified_pk": {"S": UNVERIFIED_PARTITION},
+        "created_at": {"S": position["created_at"]},
+    }
 
 
 def _start_key(position: Position, range_name: str) -> dict[str, dict[str, str]]:

@@ -13,6 +13,7 @@ class AccountView:
     role: str
     is_active: bool
     created_at: str
+    email_verified: bool
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,4 +31,5 @@ class GetAccount:
             role=user.role.value,
             is_active=user.is_active,
             created_at=user.created_at.isoformat(),
+            email_verified=user.email_verified,
         )

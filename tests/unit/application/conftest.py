@@ -8,6 +8,7 @@ from datetime import timedelta
 import pytest
 
 from core.application.registration import Registrar
+from core.application.tasks import TaskSubmitter
 from core.domain.password import PasswordPolicy
 from core.domain.session import Session
 from core.domain.user import Email, Role, User, Username
@@ -16,8 +17,12 @@ from tests.fakes import (
     FakeCursorCodec,
     FakePasswordHasher,
     FakeTokenCodec,
+    InMemoryOneTimeTokens,
     InMemorySessionStore,
+    InMemoryTaskStore,
     InMemoryUserRepository,
+    RecordingMailer,
+    RecordingTaskQueue,
     SequentialIds,
 )
 
@@ -140,3 +145,56 @@ def open_session(
         return session, tokens.issue(session)
 
     return make
+
+
+# -- email, link tokens and task submission (the email work) ---------------------------
+
+TASK_KEEP = timedelta(days=7)
+
+
+@pytest.fixture
+def mailer() -> RecordingMailer:
+    return RecordingMailer()
+
+
+@pytest.fixture
+def link_tokens() -> InMemoryOneTimeTokens:
+    return InMemoryOneTimeTokens()
+
+
+@pytest.fixture
+def task_store(clock: FakeClock) -> InMemoryTaskStore:
+    return InMemoryTaskStore(clock)
+
+
+@pytest.fixture
+def task_queue() -> RecordingTaskQueue:
+    return RecordingTaskQueue()
+
+
+@pytest.fixture
+def submitter(
+    task_store: InMemoryTaskStore,
+    task_queue: RecordingTaskQueue,
+    clock: FakeClock,
+) -> TaskSubmitter:
+    return TaskSubmitter(
+        task_store, task_queue, SequentialIds("task"), clock, TASK_KEEP
+    )
+
+
+class RacingUsers(InMemoryUserRepository):
+    """Another update of the user lands just before each of the next ``races``
+    saves, so those saves find the version moved on."""
+
+    def __init__(self, races: int) -> None:
+        super().__init__()
+        self.races = races
+
+    def save(self, user: User) -> User:
+        if self.races > 0:
+            self.races -= 1
+            stored = self.stored(user.id)
+            assert stored is not None
+            super().save(stored)  # someone else's write moves the version on
+        return super().save(user)

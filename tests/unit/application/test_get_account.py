@@ -22,8 +22,17 @@ def test_a_user_sees_their_own_account_without_any_further_read(
         role="admin",
         is_active=True,
         created_at=alice.created_at.isoformat(),
+        email_verified=False,
     )
     assert sum(users.calls.values()) == 0
+
+
+def test_a_user_sees_whether_their_email_is_verified(
+    seed: Seed, users: InMemoryUserRepository
+) -> None:
+    alice = users.save(seed("alice").with_email_verified())
+
+    assert GetAccount().execute(alice).email_verified is True
 
 
 def test_the_account_view_never_carries_the_password_hash(seed: Seed) -> None:

@@ -3,22 +3,36 @@ from __future__ import annotations
 import pytest
 
 from core.application.commands.sign_up import SignUp
-from core.application.errors import AlreadyAuthenticated, EmailTaken, UsernameTaken
+from core.application.errors import (
+    AlreadyAuthenticated,
+    DependencyUnavailable,
+    EmailTaken,
+    UsernameTaken,
+)
 from core.application.registration import Registrar
+from core.application.tasks import SEND_VERIFICATION_EMAIL, TaskSubmitter
 from core.domain.errors import (
     DomainError,
     InvalidEmail,
     InvalidPassword,
     InvalidUsername,
 )
+from core.domain.task import TaskStatus
 from core.domain.user import Role
-from tests.fakes import FakeClock, FakePasswordHasher, InMemoryUserRepository
+from tests.fakes import (
+    FakeClock,
+    FakePasswordHasher,
+    InMemoryOneTimeTokens,
+    InMemoryTaskStore,
+    InMemoryUserRepository,
+    RecordingTaskQueue,
+)
 from tests.unit.application.conftest import Seed
 
 
 @pytest.fixture
-def sign_up(registrar: Registrar) -> SignUp:
-    return SignUp(registrar)
+def sign_up(registrar: Registrar, submitter: TaskSubmitter) -> SignUp:
+    return SignUp(registrar, submitter)
 
 
 def test_a_visitor_signs_up_as_an_active_plain_user(
@@ -123,3 +137,50 @@ def test_the_new_user_comes_back_with_the_version_it_was_stored_at(
     stored = users.get(user.id)
     assert stored is not None
     assert user.version == stored.version == 1
+
+
+# -- the welcome email -----------------------------------------------------------------
+
+
+def test_a_sign_up_queues_one_welcome_email_for_the_new_user_and_sends_nothing_itself(
+    sign_up: SignUp,
+    task_store: InMemoryTaskStore,
+    task_queue: RecordingTaskQueue,
+    link_tokens: InMemoryOneTimeTokens,
+) -> None:
+    user = sign_up.execute("alice", "alice@example.com", "long enough", current=None)
+
+    (task,) = task_queue.queued
+    assert task.name == SEND_VERIFICATION_EMAIL
+    assert task.payload == {"user_id": user.id, "template": "welcome"}
+    assert task.owner_id == user.id
+    assert task_store.all() == [task]
+    # The link's token is issued by the worker as it sends: none exists yet, so
+    # none is stored in the task.
+    assert link_tokens.calls["issue"] == 0
+
+
+def test_a_refused_sign_up_queues_no_email(
+    sign_up: SignUp, seed: Seed, task_queue: RecordingTaskQueue
+) -> None:
+    seed("alice")
+
+    with pytest.raises(UsernameTaken):
+        sign_up.execute("alice", "new@example.com", "long enough", current=None)
+
+    assert task_queue.queued == []
+
+
+def test_an_account_stands_when_its_welcome_email_cannot_be_queued(
+    sign_up: SignUp,
+    users: InMemoryUserRepository,
+    task_store: InMemoryTaskStore,
+    task_queue: RecordingTaskQueue,
+) -> None:
+    task_queue.fail = DependencyUnavailable()
+
+    user = sign_up.execute("alice", "alice@example.com", "long enough", current=None)
+
+    assert users.stored(user.id) is not None
+    (task,) = task_store.all()
+    assert task.status is TaskStatus.FAILED

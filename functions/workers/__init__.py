@@ -1,0 +1,2 @@
+"""Functions behind no route: queue consumers and scheduled jobs (see
+``functions.catalog.WORKERS``)."""

@@ -1,0 +1,79 @@
+"""The task worker: runs the background tasks the task queue delivers.
+
+SQS hands the function a batch of messages; each names one task. Powertools'
+batch processor runs them one by one and answers with the ones that failed
+(``batchItemFailures``), so SQS retries only those: one bad message never makes the
+others run again. A message that keeps failing goes to the dead letter queue after
+the queue's ``maxReceiveCount`` receives; ``RunTask`` marks its task ``failed`` on
+that last receive. A message delivered twice runs its task once: the task store's
+claim turns the second delivery into a no-op.
+
+Importing this module builds nothing: the container, with its adapters and AWS
+clients, is made by the first message.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import (
+    BatchProcessor,
+    EventType,
+    process_partial_response,
+)
+from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from functions.runtime.container import get_container
+
+logger = logging.getLogger("strata.worker")
+
+# Every message's outcome is in the answer, even when all of a batch failed:
+# raising instead would only retry the same messages, and hide which ones.
+processor = BatchProcessor(
+    event_type=EventType.SQS, raise_on_entire_batch_failure=False
+)
+
+
+class BadMessage(ValueError):
+    """A message that names no task: retried like any failure, so that it ends up
+    in the dead letter queue where someone can look at it."""
+
+
+def task_id_of(body: str) -> str:
+    try:
+        message = json.loads(body)
+    except ValueError:
+        raise BadMessage("the message body is not JSON") from None
+    task_id = message.get("task_id") if isinstance(message, dict) else None
+    if not isinstance(task_id, str) or not task_id:
+        raise BadMessage("the message names no task_id")
+    return task_id
+
+
+def run_record(record: SQSRecord) -> None:
+    """Run the task one message names; raising reports the message as failed."""
+    receive_count = int(record.attributes.approximate_receive_count or 1)
+    context = {"message_id": record.message_id, "receive_count": receive_count}
+    try:
+        task_id = task_id_of(record.body)
+        context["task_id"] = task_id
+        task = get_container().run_task().execute(task_id, receive_count)
+    except Exception:
+        logger.exception("task attempt failed", extra=context)
+        raise
+    if task is None:
+        logger.info("duplicate delivery: the task is done or held", extra=context)
+    else:
+        logger.info(
+            "task attempt ended",
+            extra={**context, "task": task.name, "status": task.status.value},
+        )
+
+
+def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
+    return process_partial_response(
+        event=event, record_handler=run_record, processor=processor, context=context
+    )

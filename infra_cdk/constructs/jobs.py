@@ -1,0 +1,178 @@
+"""Background jobs: the task queue with its dead letter queue, and one Lambda
+function per worker of the catalog (``functions.catalog.WORKERS``).
+
+The queue (``functions.resources.TASK_QUEUE``) is encrypted with SQS-managed keys
+and refuses requests without TLS; a message received ``max_receives`` times moves to
+the dead letter queue, which ``Monitoring`` alarms on. Its visibility timeout is six
+times the queue worker's timeout, as AWS advises for an SQS event source.
+
+A ``queue`` worker consumes the queue through an event source mapping that reports
+partial batch failures (only the failed messages come back); its rights to receive
+and delete come from that event source. A ``schedule`` worker is the target of one
+EventBridge rule per ``functions.resources.SCHEDULES`` entry, with the input
+``{"job": <name>}``. Apart from that, a worker's role holds exactly its catalog
+permissions, looked up in the ``grants`` the other constructs publish, like an
+endpoint's; ``queue:send`` (SendMessage on the task queue) is published here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import aws_events as events
+from aws_cdk import aws_events_targets as targets
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_lambda_event_sources as sources
+from aws_cdk import aws_sqs as sqs
+from constructs import Construct
+
+from functions.catalog import WORKERS, Worker
+from functions.resources import SCHEDULES, TASK_QUEUE, QueueSpec, ScheduleSpec
+from infra_cdk.constructs import Grants, StatementFactory
+from infra_cdk.constructs.lambdas import (
+    FunctionDefaults,
+    build_function,
+    check_permissions,
+    grant_statements,
+)
+
+SEND_ACTIONS = ("sqs:SendMessage",)
+TRIGGERS = ("queue", "schedule")
+
+
+def worker_function_name(prefix: str, worker: Worker) -> str:
+    return f"{prefix}-{worker.name.replace('_', '-')}"
+
+
+def construct_name(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("_"))
+
+
+class Jobs(Construct):
+    """``queue`` and ``dead_letter_queue``; ``functions`` by worker name; ``env``
+    and ``grants`` for the functions that submit tasks."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefix: str,
+        removal_policy: RemovalPolicy,
+        defaults: FunctionDefaults,
+        environment: Mapping[str, str],
+        grants: Grants,
+        secrets_environment: Mapping[str, str],
+        secrets_statement: StatementFactory,
+        workers: Sequence[Worker] = WORKERS,
+        spec: QueueSpec = TASK_QUEUE,
+        schedules: Sequence[ScheduleSpec] = SCHEDULES,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.spec = spec
+        self.dead_letter_queue = sqs.Queue(
+            self,
+            "DeadLetterQueue",
+            queue_name=spec.dead_letter_name(prefix),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(spec.dead_letter_retention_days),
+            removal_policy=removal_policy,
+        )
+        self.queue = sqs.Queue(
+            self,
+            "TaskQueue",
+            queue_name=spec.name(prefix),
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            visibility_timeout=Duration.seconds(spec.visibility_timeout_seconds),
+            retention_period=Duration.days(spec.retention_days),
+            dead_letter_queue=sqs.DeadLetterQueue(
+                queue=self.dead_letter_queue, max_receive_count=spec.max_receives
+            ),
+            removal_policy=removal_policy,
+        )
+        queue_arn = self.queue.queue_arn
+
+        def send() -> iam.PolicyStatement:
+            return iam.PolicyStatement(
+                actions=list(SEND_ACTIONS), resources=[queue_arn]
+            )
+
+        self.grants: dict[str, StatementFactory] = {"queue:send": send}
+        self.env: dict[str, str] = {
+            "STRATA_TASK_QUEUE_URL": self.queue.queue_url,
+            "STRATA_TASK_MAX_RECEIVES": str(spec.max_receives),
+            "STRATA_TASK_LEASE_SECONDS": str(spec.lease_seconds),
+        }
+
+        all_grants = {**grants, **self.grants}
+        check_permissions([p for w in workers for p in w.permissions], all_grants)
+        self.functions: dict[str, lambda_.Function] = {}
+        self.rules: dict[str, events.Rule] = {}
+        for worker in workers:
+            if worker.trigger not in TRIGGERS:
+                raise ValueError(f"{worker.name}: unknown trigger {worker.trigger!r}")
+            env = {**environment, **self.env}
+            if worker.permissions:
+                env.update(secrets_environment)
+            is_queue = worker.trigger == "queue"
+            function = build_function(
+                self,
+                construct_name(worker.name),
+                physical_name=worker_function_name(prefix, worker),
+                description=f"{worker.name}: {worker.trigger} worker",
+                role_description=(
+                    f"{worker.name} ({worker.trigger}): "
+                    + (", ".join(worker.permissions) or "no data access")
+                ),
+                handler=f"{worker.module}.handler",
+                environment=env,
+                statements=grant_statements(
+                    worker.permissions, all_grants, secrets_statement=secrets_statement
+                ),
+                defaults=defaults,
+                timeout_seconds=spec.worker_timeout_seconds if is_queue else None,
+            )
+            if is_queue:
+                function.add_event_source(
+                    sources.SqsEventSource(
+                        self.queue,
+                        batch_size=spec.batch_size,
+                        max_batching_window=Duration.seconds(
+                            spec.max_batching_window_seconds
+                        ),
+                        report_batch_item_failures=True,
+                    )
+                )
+            else:
+                for schedule in schedules:
+                    self.rules[schedule.job] = self._rule(
+                        prefix, worker, function, schedule
+                    )
+            self.functions[worker.name] = function
+
+    def _rule(
+        self,
+        prefix: str,
+        worker: Worker,
+        function: lambda_.IFunction,
+        schedule: ScheduleSpec,
+    ) -> events.Rule:
+        return events.Rule(
+            self,
+            f"{construct_name(schedule.job)}Schedule",
+            rule_name=f"{prefix}-{schedule.job.replace('_', '-')}",
+            description=f"{schedule.description} ({worker.name})",
+            schedule=events.Schedule.expression(schedule.expression),
+            targets=[
+                targets.LambdaFunction(
+                    function,
+                    event=events.RuleTargetInput.from_object(schedule.event),
+                    retry_attempts=2,
+                    max_event_age=Duration.hours(1),
+                )
+            ],
+        )

@@ -1,0 +1,92 @@
+"""The email templates: every message renders its three parts, the HTML escaped,
+the text not, and a missing value fails instead of leaving a hole."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from jinja2 import UndefinedError
+
+from core.adapters.email.outbox import Outbox
+from core.adapters.email.render import RenderedEmail, TemplateRenderer, UnknownTemplate
+from core.application.account_emails import PASSWORD_RESET, VERIFY_EMAIL, WELCOME
+
+CONTEXT = {
+    "username": "alice",
+    "link": "https://app.example.com/verify-email?token=tok&x=1",
+    "expires_in": "24 hours",
+}
+HOSTILE = {
+    "username": '<script>alert("x")</script>\r\nBcc: evil@example.com',
+    "link": 'https://app.example.com/?token="><img src=x>',
+    "expires_in": "1 hour",
+}
+
+
+@pytest.fixture(scope="module")
+def renderer() -> TemplateRenderer:
+    return TemplateRenderer()
+
+
+def test_the_messages_are_exactly_the_ones_the_application_names(
+    renderer: TemplateRenderer,
+) -> None:
+    assert renderer.names() == sorted([WELCOME, VERIFY_EMAIL, PASSWORD_RESET])
+
+
+@pytest.mark.parametrize("name", [WELCOME, VERIFY_EMAIL, PASSWORD_RESET])
+def test_every_message_renders_a_subject_an_html_and_a_text_part_with_the_link(
+    renderer: TemplateRenderer, name: str
+) -> None:
+    email = renderer.render(name, CONTEXT)
+
+    assert email.subject
+    assert "\n" not in email.subject
+    assert email.html.lstrip().lower().startswith("<!doctype html>")
+    assert "https://app.example.com/verify-email?token=tok&amp;x=1" in email.html
+    assert "https://app.example.com/verify-email?token=tok&x=1" in email.text
+    assert "<" not in email.text
+    assert "24 hours" in email.text
+    assert "alice" in email.text
+
+
+@pytest.mark.parametrize("name", [WELCOME, VERIFY_EMAIL, PASSWORD_RESET])
+def test_values_are_escaped_in_html_and_cannot_break_the_subject_line(
+    renderer: TemplateRenderer, name: str
+) -> None:
+    email = renderer.render(name, HOSTILE)
+
+    assert "<script>" not in email.html
+    assert "&lt;script&gt;" in email.html
+    assert '"><img' not in email.html
+    assert "\r" not in email.subject
+    assert "\n" not in email.subject
+    # Plain text is not HTML: it carries the values as they are.
+    assert HOSTILE["link"] in email.text
+
+
+def test_a_missing_value_fails_the_render(renderer: TemplateRenderer) -> None:
+    with pytest.raises(UndefinedError):
+        renderer.render(WELCOME, {"username": "alice", "expires_in": "1 hour"})
+
+
+@pytest.mark.parametrize("name", ["nope", "../welcome", "_layout", "Welcome", ""])
+def test_an_unknown_or_malformed_template_name_is_refused(
+    renderer: TemplateRenderer, name: str
+) -> None:
+    with pytest.raises(UnknownTemplate):
+        renderer.render(name, CONTEXT)
+
+
+def test_an_outbox_file_appears_whole_under_its_final_name(tmp_path: Path) -> None:
+    outbox = Outbox(tmp_path / "new" / "folder")
+    email = RenderedEmail("Subject", "<p>hi</p>", "hi")
+
+    path = outbox.write(
+        "Strata <a@strata.local>", "b/../c@example.com", "welcome", email
+    )
+
+    assert path.parent == tmp_path / "new" / "folder"
+    assert path.name.endswith("-b_.._c@example.com-welcome.eml")
+    assert [p.name for p in path.parent.iterdir()] == [path.name]
