@@ -1,0 +1,31 @@
+"""The cdk-nag check can fail: the same wiring reports a finding where one exists."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+from infra_cdk.app import add_checks
+
+
+def test_cdk_nag_reports_a_non_compliant_bucket_through_the_apps_own_wiring(
+    tmp_path: Path,
+) -> None:
+    from aws_cdk import App, Stack
+    from aws_cdk import aws_s3 as s3
+
+    app = App(
+        context={"@aws-cdk/core:failSynthOnValidationErrors": False},
+        outdir=str(tmp_path),
+    )
+    s3.Bucket(Stack(app, "Careless"), "Open")  # no access logs, no TLS-only policy
+    add_checks(app)
+    app.synth()
+
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    rules = {
+        violation["ruleName"]
+        for plugin in report["pluginReports"]
+        for violation in plugin["violations"]
+    }
+    assert {"AwsSolutions-S1", "AwsSolutions-S10"} <= rules
