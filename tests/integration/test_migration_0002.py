@@ -89,7 +89,7 @@ def test_an_interrupted_run_resumes_from_its_checkpoint_and_visits_each_user_onc
     make_user: MakeUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(m0002, "PAGE", 2)
+    monkeypatch.setattr(migrations, "USER_PAGE", 2)
     store_legacy_users(users, make_user, 7)
     pages = {"seen": 0}
     real_save = Run.save_checkpoint

@@ -83,7 +83,7 @@ def test_a_run_over_more_users_than_a_page_visits_each_once(
     make_user: MakeUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(m0001, "PAGE", 2)
+    monkeypatch.setattr(migrations, "USER_PAGE", 2)
     store_legacy_users(users, make_user, 7)
 
     (applied,) = migrations.apply_pending(now, migrations=first_only())
@@ -97,7 +97,7 @@ def test_an_interrupted_run_resumes_from_its_checkpoint(
     make_user: MakeUser,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(m0001, "PAGE", 2)
+    monkeypatch.setattr(migrations, "USER_PAGE", 2)
     store_legacy_users(users, make_user, 6)
     pages = {"seen": 0}
     real_save = Run.save_checkpoint

@@ -36,7 +36,6 @@ from core.domain.user import Email, Role, User, Username
 
 CONDITIONAL_FAILED = "ConditionalCheckFailed"
 # pynamodb's attribute serializers are untyped.
-_CREATED_AT: Any = UserItem.created_at
 
 
 def to_domain(item: UserItem) -> User:
@@ -163,27 +162,19 @@ class DynamoUserRepository:
     def list_unverified(
         self, created_before: datetime, limit: int, start: Position | None
     ) -> UserPage:
-        start_key = _unverified_start_key(start) if start is not None else None
-        with storage_errors():
-            # A Query on the sparse index (never a Scan), oldest first; one item
-            # more than asked says whether another page exists.
-            results = UserItem.unverified.query(
-                UNVERIFIED_PARTITION,
-                UserItem.created_at < created_before,
-                limit=limit + 1,
-                page_size=limit + 1,
-                last_evaluated_key=start_key,
-            )
-            items = list(results)
-        page = items[:limit]
-        next_position = None
-        if len(items) > limit:
-            last = page[-1]
-            next_position = {
-                "pk": last.pk,
-                "created_at": str(_CREATED_AT.serialize(last.created_at)),
-            }
-        return UserPage(items=[to_domain(i) for i in page], next_position=next_position)
+        # The sparse index (never a Scan), oldest first.
+        return _query_page(
+            UserItem.unverified,
+            UNVERIFIED_PARTITION,
+            "created_at",
+            limit,
+            (
+                _start_key(start, "created_at", "unverified_pk", UNVERIFIED_PARTITION)
+                if start is not None
+                else None
+            ),
+            range_key_condition=UserItem.created_at < created_before,
+        )
 
     def save(self, user: User) -> User:
         item = to_item(user)
@@ -209,50 +200,26 @@ class DynamoUserRepository:
             else UserItem.by_created_at
         )
         range_name = "username_lower" if sort is UserSort.USERNAME else "created_at"
-        start_key = _start_key(start, range_name) if start is not None else None
-        with storage_errors():
-            # One item more than asked tells, in the same Query, whether a next page
-            # exists, so the last page never carries a cursor to an empty one.
-            results = index.query(
-                USER_LIST_PARTITION,
-                scan_index_forward=order is SortOrder.ASC,
-                limit=limit + 1,
-                page_size=limit + 1,
-                last_evaluated_key=start_key,
-            )
-            items = list(results)
-        page = items[:limit]
-        next_position = None
-        if len(items) > limit:
-            last = page[-1]
-            next_position = {
-                "pk": last.pk,
-                range_name: str(
-                    getattr(UserItem, range_name).serialize(getattr(last, range_name))
-                ),
-            }
-        return UserPage(items=[to_domain(i) for i in page], next_position=next_position)
+        return _query_page(
+            index,
+            USER_LIST_PARTITION,
+            range_name,
+            limit,
+            _start_key(start, range_name) if start is not None else None,
+            scan_index_forward=order is SortOrder.ASC,
+        )
 
     @staticmethod
     def _connection() -> Connection:
         return UserItem._get_connection().connection
 
 
-def _unverified_start_key(position: Position) -> dict[str, dict[str, str]]:
-    if set(position) != {"pk", "created_at"} or not all(
-        isinstance(v, str) for v in position.values()
-    ):
-        raise InvalidCursor()
-    if not position["pk"].startswith("USER#"):
-        raise InvalidCursor()
-    return {
-        "pk": {"S": position["pk"]},
-        "unverified_pk": {"S": UNVERIFIED_PARTITION},
-        "created_at": {"S": position["created_at"]},
-    }
-
-
-def _start_key(position: Position, range_name: str) -> dict[str, dict[str, str]]:
+def _start_key(
+    position: Position,
+    range_name: str,
+    partition_name: str = "list_pk",
+    partition: str = USER_LIST_PARTITION,
+) -> dict[str, dict[str, str]]:
     # The position is signed by us, but a cursor minted for one index must never be
     # replayed against another: check its shape before DynamoDB sees it.
     expected = {"pk", range_name}
@@ -264,6 +231,38 @@ def _start_key(position: Position, range_name: str) -> dict[str, dict[str, str]]
         raise InvalidCursor()
     return {
         "pk": {"S": position["pk"]},
-        "list_pk": {"S": USER_LIST_PARTITION},
+        partition_name: {"S": partition},
         range_name: {"S": position[range_name]},
     }
+
+
+def _query_page(
+    index: Any,
+    partition: str,
+    range_name: str,
+    limit: int,
+    start_key: dict[str, dict[str, str]] | None,
+    **query: Any,
+) -> UserPage:
+    """One page of users from a Query on ``index``, with the position of the next.
+
+    One item more than asked tells, in the same Query, whether a next page exists,
+    so the last page never carries a cursor to an empty one.
+    """
+    with storage_errors():
+        items = list(
+            index.query(
+                partition,
+                limit=limit + 1,
+                page_size=limit + 1,
+                last_evaluated_key=start_key,
+                **query,
+            )
+        )
+    page = items[:limit]
+    next_position = None
+    if len(items) > limit:
+        last = page[-1]
+        value = getattr(UserItem, range_name).serialize(getattr(last, range_name))
+        next_position = {"pk": last.pk, range_name: str(value)}
+    return UserPage(items=[to_domain(i) for i in page], next_position=next_position)

@@ -24,7 +24,11 @@ from typing import Any, Protocol
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from core.adapters.dynamodb.errors import storage_errors
-from core.adapters.dynamodb.models import MigrationRecord
+from core.adapters.dynamodb.models import (
+    USER_LIST_PARTITION,
+    MigrationRecord,
+    UserItem,
+)
 
 LOCK_KEY = "MIGRATION#LOCK"
 LEASE = timedelta(minutes=15)
@@ -160,6 +164,35 @@ def _get(key: str) -> MigrationRecord | None:
             return MigrationRecord.get(key, consistent_read=True)
         except DoesNotExist:
             return None
+
+
+USER_PAGE = 100
+
+
+def each_user(run: Run, visit: Callable[[UserItem], bool]) -> None:
+    """Call ``visit`` on every user item, a page at a time, from the run's
+    checkpoint on; ``visit`` says whether it changed the item.
+
+    A Query on the users index, never a Scan; the checkpoint saved after each page
+    is where an interrupted run picks up, so ``visit`` must be safe to repeat on
+    the page that was in flight (conditional writes make it so).
+    """
+    start: Any = run.checkpoint
+    while True:
+        with storage_errors():
+            results = UserItem.by_created_at.query(
+                USER_LIST_PARTITION,
+                limit=USER_PAGE,
+                page_size=USER_PAGE,
+                last_evaluated_key=start,
+            )
+            for user in results:
+                if visit(user):
+                    run.count()
+        start = results.last_evaluated_key
+        run.save_checkpoint(start)
+        if not start:
+            return
 
 
 def status() -> list[tuple[Migration, datetime | None]]:

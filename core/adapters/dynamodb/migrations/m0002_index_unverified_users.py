@@ -7,57 +7,41 @@ a user without the attribute would never be purged.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import UpdateError
 
-from core.adapters.dynamodb.errors import storage_errors
-from core.adapters.dynamodb.models import (
-    UNVERIFIED_PARTITION,
-    USER_LIST_PARTITION,
-    UserItem,
-)
+from core.adapters.dynamodb.migrations import each_user
+from core.adapters.dynamodb.models import UNVERIFIED_PARTITION, UserItem
 
 if TYPE_CHECKING:
     from core.adapters.dynamodb.migrations import Run
 
 ID = "0002_index_unverified_users"
 DESCRIPTION = "set unverified_pk on users whose email is not verified"
-PAGE = 100
 
 
 def forward(run: Run) -> None:
-    # A Query on the users index, a page at a time, never a Scan; the checkpoint
-    # after each page is where an interrupted run picks up. Runs after 0001, so
-    # every user has ``email_verified``.
-    start: Any = run.checkpoint
-    while True:
-        with storage_errors():
-            results = UserItem.by_created_at.query(
-                USER_LIST_PARTITION,
-                limit=PAGE,
-                page_size=PAGE,
-                last_evaluated_key=start,
-            )
-            for user in results:
-                if user.email_verified or user.unverified_pk is not None:
-                    continue
-                try:
-                    # Conditioned on the stored item, not on the version read: the
-                    # attribute follows from ``email_verified`` alone, so whatever
-                    # the app wrote meanwhile, this write is right or refused.
-                    user.update(
-                        actions=[UserItem.unverified_pk.set(UNVERIFIED_PARTITION)],
-                        condition=(UserItem.email_verified == False)  # noqa: E712
-                        & UserItem.unverified_pk.does_not_exist(),
-                        add_version_condition=False,
-                    )
-                    run.count()
-                except UpdateError as exc:
-                    # Verified, indexed or removed meanwhile: nothing left to do.
-                    if exc.cause_response_code != "ConditionalCheckFailedException":
-                        raise
-        start = results.last_evaluated_key
-        run.save_checkpoint(start)
-        if not start:
-            return
+    # Runs after 0001, so every user has ``email_verified``.
+    each_user(run, _index_if_unverified)
+
+
+def _index_if_unverified(user: UserItem) -> bool:
+    if user.email_verified or user.unverified_pk is not None:
+        return False
+    try:
+        # Conditioned on the stored item, not on the version read: the attribute
+        # follows from ``email_verified`` alone, so whatever the app wrote
+        # meanwhile, this write is right or refused.
+        user.update(
+            actions=[UserItem.unverified_pk.set(UNVERIFIED_PARTITION)],
+            condition=(UserItem.email_verified == False)  # noqa: E712
+            & UserItem.unverified_pk.does_not_exist(),
+            add_version_condition=False,
+        )
+    except UpdateError as exc:
+        # Verified, indexed or removed meanwhile: nothing left to do.
+        if exc.cause_response_code != "ConditionalCheckFailedException":
+            raise
+        return False
+    return True
