@@ -42,6 +42,8 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Event
 from typing import Any
 
+from local.stack import create_tables
+
 LOOPBACK = "127.0.0.1"
 SEED_START = datetime(2024, 1, 1, tzinfo=UTC)
 # A throwaway account in a throwaway moto server.
@@ -183,7 +185,6 @@ def _counting_parts(container: Any) -> Iterator[Counter[str]]:
 def measure(users: int, synthetic: bool = False) -> Figures:
     """Seed, export twice (timed, then traced), download and check. Needs a moto
     server in ``AWS_ENDPOINT_URL``."""
-    from core.adapters.dynamodb.models import TABLE_MODELS, bind_tables
     from core.domain.task import TaskStatus
     from functions.runtime.container import build_container, use_container
     from functions.runtime.settings import get_settings
@@ -193,14 +194,7 @@ def measure(users: int, synthetic: bool = False) -> Figures:
 
     get_settings.cache_clear()
     settings = get_settings()
-    bind_tables(
-        settings.users_table,
-        settings.sessions_table,
-        settings.region,
-        tasks_table=settings.tasks_table,
-    )
-    for model in TABLE_MODELS:
-        model.create_table(wait=True)
+    create_tables(settings)
     queue_url, queue_arn, _ = create_queues(settings.region)
     bucket = create_bucket(settings.region)
     settings = settings.model_copy(

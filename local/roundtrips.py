@@ -29,6 +29,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from functions.catalog import BY_NAME, ENDPOINTS, Endpoint
+from local.stack import create_tables
 
 # Throwaway accounts in a throwaway moto server.
 PASSWORD = "round trip password"  # noqa: S105
@@ -371,7 +372,6 @@ def main() -> None:
 
     from moto.server import ThreadedMotoServer
 
-    from core.adapters.dynamodb.models import TABLE_MODELS, bind_tables
     from functions.runtime.container import build_container, use_container
     from functions.runtime.settings import get_settings
     from local.resources import create_resources
@@ -385,14 +385,7 @@ def main() -> None:
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
         get_settings.cache_clear()
         settings = get_settings()
-        bind_tables(
-            settings.users_table,
-            settings.sessions_table,
-            settings.region,
-            tasks_table=settings.tasks_table,
-        )
-        for model in TABLE_MODELS:
-            model.create_table(wait=True)
+        create_tables(settings)
         # The task queue and the export bucket: some requests queue work.
         os.environ.update(create_resources(settings.region).environment())
         get_settings.cache_clear()

@@ -51,6 +51,7 @@ from local.bench.report import (
     rows,
 )
 from local.bench.scenarios import MODULES, PERMISSIONS, Call, Scenarios
+from local.stack import create_tables
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_SOURCE = Path(child.__file__).read_text(encoding="utf-8")
@@ -313,7 +314,6 @@ class DependencyFloors:
 
 
 def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]]:
-    from core.adapters.dynamodb.models import TABLE_MODELS, bind_tables
     from functions.runtime.container import build_container, use_container
     from functions.runtime.settings import get_settings
     from local.resources import create_resources
@@ -321,14 +321,7 @@ def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]
 
     get_settings.cache_clear()
     settings = get_settings()
-    bind_tables(
-        settings.users_table,
-        settings.sessions_table,
-        settings.region,
-        tasks_table=settings.tasks_table,
-    )
-    for model in TABLE_MODELS:
-        model.create_table(wait=True)
+    create_tables(settings)
     # The task queue, the export bucket and the verified SES sender, in moto; their
     # settings reach the children through the environment.
     os.environ.update(create_resources(settings.region).environment())
