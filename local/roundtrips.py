@@ -29,7 +29,7 @@ from typing import Any
 from urllib.parse import urlencode
 
 from functions.catalog import BY_NAME, ENDPOINTS, Endpoint
-from local.stack import create_tables
+from local.stack import provision
 
 # Throwaway accounts in a throwaway moto server.
 PASSWORD = "round trip password"  # noqa: S105
@@ -373,8 +373,6 @@ def main() -> None:
     from moto.server import ThreadedMotoServer
 
     from functions.runtime.container import build_container, use_container
-    from functions.runtime.settings import get_settings
-    from local.resources import create_resources
 
     # The moto server's access log would drown the table.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
@@ -383,14 +381,8 @@ def main() -> None:
     server.start()
     try:
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
-        get_settings.cache_clear()
-        settings = get_settings()
-        create_tables(settings)
-        # The task queue and the export bucket: some requests queue work.
-        os.environ.update(create_resources(settings.region).environment())
-        get_settings.cache_clear()
-        settings = get_settings()
-        use_container(build_container(settings))
+        # Tables, task queue and export bucket: some requests queue work.
+        use_container(build_container(provision()))
         budget = measure()
     finally:
         use_container(None)

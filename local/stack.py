@@ -18,7 +18,7 @@ from pynamodb.attributes import TTLAttribute
 from pynamodb.models import Model
 
 from core.adapters.dynamodb.models import TABLE_MODELS, bind_tables
-from functions.runtime.settings import LOCAL_STAGE, Settings
+from functions.runtime.settings import LOCAL_STAGE, Settings, get_settings
 
 LOOPBACK = "127.0.0.1"
 DEFAULT_APP_PORT = 8000
@@ -186,6 +186,21 @@ def create_tables(settings: Settings) -> list[TableStatus]:
             _ensure_ttl(model, ttl_name)
         statuses.append(TableStatus(model.Meta.table_name, created, ttl_name))
     return statuses
+
+
+def provision() -> Settings:
+    """Create, in the moto the environment points at, all a request or a worker may
+    touch: the tables from the models, then the task queue, the export bucket and
+    the email sender from ``functions/resources.py``. Their settings go into the
+    process environment; returns the settings as they now read."""
+    from local.resources import create_resources
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    create_tables(settings)
+    os.environ.update(create_resources(settings.region).environment())
+    get_settings.cache_clear()
+    return get_settings()
 
 
 def _ttl_attribute_name(model: type[Model]) -> str | None:

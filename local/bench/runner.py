@@ -51,7 +51,7 @@ from local.bench.report import (
     rows,
 )
 from local.bench.scenarios import MODULES, PERMISSIONS, Call, Scenarios
-from local.stack import create_tables
+from local.stack import provision
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_SOURCE = Path(child.__file__).read_text(encoding="utf-8")
@@ -315,18 +315,11 @@ class DependencyFloors:
 
 def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]]:
     from functions.runtime.container import build_container, use_container
-    from functions.runtime.settings import get_settings
-    from local.resources import create_resources
     from local.roundtrips import measure as count_dynamo_calls
 
-    get_settings.cache_clear()
-    settings = get_settings()
-    create_tables(settings)
-    # The task queue, the export bucket and the verified SES sender, in moto; their
-    # settings reach the children through the environment.
-    os.environ.update(create_resources(settings.region).environment())
-    get_settings.cache_clear()
-    settings = get_settings()
+    # Tables, the task queue, the export bucket and the verified SES sender, in
+    # moto; their settings reach the children through the environment.
+    settings = provision()
     container = build_container(settings)
     scenarios = Scenarios(container, secrets.token_hex(3))
     missing = [e.name for e in ENDPOINTS if not scenarios.covers(e.name)]
