@@ -7,6 +7,9 @@ from dataclasses import dataclass
 from datetime import timedelta
 from urllib.parse import urlencode
 
+from core.application.ports import Mailer
+from core.domain.user import User
+
 # Message templates (see the email adapter's templates/).
 WELCOME = "welcome"
 VERIFY_EMAIL = "verify_email"
@@ -31,6 +34,21 @@ class AccountLinks:
 
     def _link(self, path: str, token: str) -> str:
         return f"{self.base_url.rstrip('/')}{path}?{urlencode({'token': token})}"
+
+
+def send_link(
+    mailer: Mailer, user: User, template: str, link: str, valid_for: timedelta
+) -> None:
+    """Email ``user`` a link, with the context every link template expects."""
+    mailer.send(
+        user.email.value,
+        template,
+        {
+            "username": user.username.value,
+            "link": link,
+            "expires_in": describe(valid_for),
+        },
+    )
 
 
 def describe(duration: timedelta) -> str:

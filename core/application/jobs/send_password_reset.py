@@ -9,7 +9,7 @@ from core.application.account_emails import (
     PASSWORD_RESET,
     PASSWORD_RESET_PURPOSE,
     AccountLinks,
-    describe,
+    send_link,
 )
 from core.application.jobs import text
 from core.application.ports import Clock, Mailer, OneTimeTokens, UserRepository
@@ -40,13 +40,11 @@ class SendPasswordResetJob:
         token = self.tokens.issue(
             PASSWORD_RESET_PURPOSE, user.id, self.clock.now(), self.ttl
         )
-        self.mailer.send(
-            user.email.value,
+        send_link(
+            self.mailer,
+            user,
             PASSWORD_RESET,
-            {
-                "username": user.username.value,
-                "link": self.links.reset_password(token),
-                "expires_in": describe(self.ttl),
-            },
+            self.links.reset_password(token),
+            self.ttl,
         )
         return {"sent": True}

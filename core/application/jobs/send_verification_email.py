@@ -10,7 +10,7 @@ from core.application.account_emails import (
     VERIFY_EMAIL_PURPOSE,
     WELCOME,
     AccountLinks,
-    describe,
+    send_link,
 )
 from core.application.jobs import InvalidPayload, text
 from core.application.ports import Clock, Mailer, OneTimeTokens, UserRepository
@@ -45,13 +45,5 @@ class SendVerificationEmailJob:
         token = self.tokens.issue(
             VERIFY_EMAIL_PURPOSE, user.id, self.clock.now(), self.ttl
         )
-        self.mailer.send(
-            user.email.value,
-            template,
-            {
-                "username": user.username.value,
-                "link": self.links.verify_email(token),
-                "expires_in": describe(self.ttl),
-            },
-        )
+        send_link(self.mailer, user, template, self.links.verify_email(token), self.ttl)
         return {"sent": True}
