@@ -8,28 +8,42 @@ They depend on the standard library and ``core`` only, so a benchmark can use th
 from __future__ import annotations
 
 import hashlib
+import hmac
+import json
 import secrets
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
+from typing import Any, TypeVar, cast
 
 from core.application.errors import (
     ConcurrentUpdate,
     DependencyUnavailable,
+    DuplicateEvent,
     EmailTaken,
     InvalidCursor,
+    InvalidSignature,
     NotAuthenticated,
+    PaymentProviderRejected,
+    TaskExists,
     UsernameTaken,
 )
 from core.application.ports import (
     AttemptWindow,
+    BillingEvent,
+    CheckoutSnapshot,
+    InvoicePage,
+    InvoiceSnapshot,
     Position,
+    ProrationPreview,
     SortOrder,
+    SubscriptionSnapshot,
     TokenClaims,
     UserPage,
     UserSort,
 )
+from core.domain.billing import Interval, Plan, PlanCatalog, Price
 from core.domain.session import Session
 from core.domain.task import Task, TaskStatus
 from core.domain.user import User
@@ -499,7 +513,7 @@ class InMemoryTaskStore:
     def add(self, task: Task) -> None:
         self.calls["add"] += 1
         if task.id in self._tasks:
-            raise ValueError(f"task id {task.id!r} is already stored")
+            raise TaskExists()
         self._tasks[task.id] = task
 
     def get(self, task_id: str) -> Task | None:
@@ -587,3 +601,629 @@ class InMemoryExportStore:
         self.links.append((key, expires_in))
         seconds = int(expires_in.total_seconds())
         return f"https://exports.example/{key}?expires_in={seconds}"
+
+
+# -- billing: the billing store, Stripe and its webhook signatures ---------------------
+
+
+class InMemoryBillingStore:
+    """``BillingStore`` over an ``InMemoryUserRepository``, kept as the DynamoDB
+    store keeps it: ``attach_customer`` and ``record_event`` save the user with the
+    version check of ``save`` in the same step as their claim, so a refused write
+    stores nothing of either. A customer claimed by another user is refused with
+    ``ConcurrentUpdate`` (its own claim again is fine: a retry after a lost reply).
+
+    The user writes count in this store's ``calls``, not in the repository's.
+    """
+
+    def __init__(self, users: InMemoryUserRepository) -> None:
+        self._users = users
+        self._owners: dict[str, str] = {}
+        # event id -> (type, processed at, expires at)
+        self._events: dict[str, tuple[str, datetime, datetime]] = {}
+        self.calls: Counter[str] = Counter()
+
+    def recorded(self) -> list[str]:
+        """The ids of the recorded events, in the order they were recorded."""
+        return list(self._events)
+
+    def event(self, event_id: str) -> tuple[str, datetime, datetime] | None:
+        """A recorded event's type, processing time and expiry."""
+        return self._events.get(event_id)
+
+    def customers(self) -> dict[str, str]:
+        """Every claimed customer and the user who holds it."""
+        return dict(self._owners)
+
+    def _save(self, user: User) -> User:
+        try:
+            return self._users.save(user)
+        finally:
+            self._users.calls["save"] -= 1  # this store's write, not the caller's
+
+    def attach_customer(self, user: User, customer_id: str) -> User:
+        self.calls["attach_customer"] += 1
+        owner = self._owners.get(customer_id)
+        if owner is not None and owner != user.id:
+            raise ConcurrentUpdate()
+        saved = self._save(user.with_billing(user.billing.with_customer(customer_id)))
+        self._owners[customer_id] = user.id
+        return saved
+
+    def owner_of(self, customer_id: str) -> str | None:
+        self.calls["owner_of"] += 1
+        return self._owners.get(customer_id)
+
+    def was_processed(self, event_id: str) -> bool:
+        self.calls["was_processed"] += 1
+        return event_id in self._events
+
+    def record_event(
+        self,
+        event_id: str,
+        event_type: str,
+        now: datetime,
+        expires_at: datetime,
+        user: User | None = None,
+    ) -> User | None:
+        self.calls["record_event"] += 1
+        if event_id in self._events:
+            raise DuplicateEvent()
+        saved = self._save(user) if user is not None else None
+        self._events[event_id] = (event_type, now, expires_at)
+        return saved
+
+    def subscribed_users(self, limit: int, start: Position | None) -> UserPage:
+        self.calls["subscribed_users"] += 1
+
+        def key(u: User) -> tuple[str, str]:
+            return (_range_value(u, UserSort.CREATED_AT), user_pk(u.id))
+
+        ordered = sorted(
+            (
+                u
+                for u in self._users.all()
+                if u.billing.subscription is not None
+                and not u.billing.subscription.is_terminal
+            ),
+            key=key,
+        )
+        if start is not None:
+            if set(start) != {"pk", "created_at"}:
+                raise InvalidCursor()
+            after = (start["created_at"], start["pk"])
+            ordered = [u for u in ordered if key(u) > after]
+        page = ordered[:limit]
+        next_position: dict[str, str] | None = None
+        if len(ordered) > limit:
+            last = page[-1]
+            next_position = {"pk": user_pk(last.id), "created_at": key(last)[0]}
+        return UserPage(items=page, next_position=next_position)
+
+
+_PERIOD = {Interval.MONTH: timedelta(days=30), Interval.YEAR: timedelta(days=365)}
+_ENDED = ("canceled", "incomplete_expired")
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class FakeCustomer:
+    id: str
+    user_id: str
+    email: str
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutRequest:
+    """A Checkout Session the fake was asked for, with everything it was given."""
+
+    id: str
+    url: str
+    customer_id: str
+    price_id: str
+    user_id: str
+    success_url: str
+    cancel_url: str
+    idempotency_key: str
+    trial_days: int
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicedRequest:
+    """A subscription paid by bank transfer the fake was asked for."""
+
+    subscription_id: str
+    invoice_url: str
+    customer_id: str
+    price_id: str
+    user_id: str
+    days_until_due: int
+    idempotency_key: str
+
+
+class FakePaymentProvider:
+    """``PaymentProvider`` in dicts, behaving as Stripe does where Strata relies on it.
+
+    - Idempotency: a write with a key seen before (and the same parameters) answers
+      what the first answered and does nothing again; the same key with other
+      parameters is refused, as Stripe refuses it. ``idempotency_keys`` lists every
+      key sent, in order.
+    - Unknown customers, prices, subscriptions, items and invoices are refused
+      (``PaymentProviderRejected``), and so is any change to an ended subscription.
+    - Proration is deterministic: over the stored period ``[start, end)`` and the
+      proration date ``t`` (epoch seconds, default the clock's now), the unused
+      time of the old price is credited (``old * (end - t) // (end - start)``) and
+      the new price charged for the same time, or for a whole new period when the
+      interval changes; ``always_invoice`` invoices the net now (at least 0), other
+      behaviours invoice nothing now. A trialing subscription changes for free.
+      So a preview equals the change made with its ``proration_date``.
+    - ``fail_with`` makes every call (or only the named methods) raise.
+
+    ``calls`` counts every port method call by name, replays included.
+    """
+
+    def __init__(self, clock: FakeClock, catalog: PlanCatalog) -> None:
+        self._clock = clock
+        self._catalog = catalog
+        self.customers: dict[str, FakeCustomer] = {}
+        self.subscriptions: dict[str, SubscriptionSnapshot] = {}
+        self._periods: dict[str, tuple[datetime, datetime]] = {}
+        # By customer, oldest first.
+        self._invoices: dict[str, list[InvoiceSnapshot]] = {}
+        self.checkouts: list[CheckoutRequest] = []
+        self.invoiced: list[InvoicedRequest] = []
+        self.portals: list[tuple[str, str]] = []
+        self.idempotency_keys: list[str] = []
+        self._replies: dict[str, tuple[tuple[object, ...], object]] = {}
+        self._serial = 0
+        self._fail: Exception | None = None
+        self._fail_only: frozenset[str] = frozenset()
+        self.calls: Counter[str] = Counter()
+
+    # -- test controls ---------------------------------------------------------------
+
+    def fail_with(self, error: Exception | None, *methods: str) -> None:
+        """Raise ``error`` from the named methods (every method if none is named);
+        ``None`` stops failing."""
+        self._fail = error
+        self._fail_only = frozenset(methods)
+
+    def reset_counts(self) -> None:
+        self.calls.clear()
+        self.idempotency_keys.clear()
+
+    def add_subscription(
+        self,
+        customer_id: str,
+        price_id: str,
+        *,
+        status: str = "active",
+        user_id: str | None = None,
+        trial_end: datetime | None = None,
+        period_start: datetime | None = None,
+    ) -> SubscriptionSnapshot:
+        """A subscription made at Stripe (as a completed checkout makes it)."""
+        if customer_id not in self.customers:
+            raise ValueError(f"no customer {customer_id!r}")
+        _, price = self._price(price_id)
+        start = period_start or self._clock.now()
+        end = start + _PERIOD[price.interval]
+        n = self._next()
+        snapshot = SubscriptionSnapshot(
+            id=f"sub_{n}",
+            customer_id=customer_id,
+            status=status,
+            price_id=price_id,
+            item_id=f"si_{n}",
+            currency=price.currency,
+            current_period_end=end,
+            cancel_at_period_end=False,
+            trial_end=trial_end,
+            user_id=user_id,
+        )
+        self.subscriptions[snapshot.id] = snapshot
+        self._periods[snapshot.id] = (start, end)
+        return snapshot
+
+    def update_subscription(
+        self, subscription_id: str, **changes: Any
+    ) -> SubscriptionSnapshot:
+        """A change made at Stripe by someone else (a renewal, a failed payment,
+        the Customer Portal)."""
+        updated = replace(self.subscriptions[subscription_id], **changes)
+        self.subscriptions[subscription_id] = updated
+        return updated
+
+    def forget_subscription(self, subscription_id: str) -> None:
+        del self.subscriptions[subscription_id]
+
+    def complete_checkout(
+        self, request: CheckoutRequest
+    ) -> tuple[CheckoutSnapshot, SubscriptionSnapshot]:
+        """The customer paid: the session's subscription exists, trialing if the
+        session gave a trial."""
+        trial_end = (
+            self._clock.now() + timedelta(days=request.trial_days)
+            if request.trial_days
+            else None
+        )
+        subscription = self.add_subscription(
+            request.customer_id,
+            request.price_id,
+            status="trialing" if trial_end else "active",
+            user_id=request.user_id,
+            trial_end=trial_end,
+        )
+        checkout = CheckoutSnapshot(
+            id=request.id,
+            customer_id=request.customer_id,
+            subscription_id=subscription.id,
+            user_id=request.user_id,
+        )
+        return checkout, subscription
+
+    def add_invoice(
+        self,
+        customer_id: str,
+        amount: int,
+        *,
+        status: str = "paid",
+        currency: str = "usd",
+        subscription_id: str | None = None,
+    ) -> InvoiceSnapshot:
+        n = self._next()
+        invoice = InvoiceSnapshot(
+            id=f"in_{n}",
+            customer_id=customer_id,
+            status=status,
+            amount_due=amount,
+            amount_paid=amount if status == "paid" else 0,
+            currency=currency,
+            created=self._clock.now(),
+            number=f"INV-{n:04d}",
+            hosted_invoice_url=f"https://invoice.stripe.test/i/in_{n}",
+            invoice_pdf=f"https://invoice.stripe.test/i/in_{n}/pdf",
+            subscription_id=subscription_id,
+        )
+        self._invoices.setdefault(customer_id, []).append(invoice)
+        return invoice
+
+    def invoices_of(self, customer_id: str) -> list[InvoiceSnapshot]:
+        """The customer's invoices, oldest first, read without counting."""
+        return list(self._invoices.get(customer_id, []))
+
+    def period_of(self, subscription_id: str) -> tuple[datetime, datetime]:
+        return self._periods[subscription_id]
+
+    # -- the port --------------------------------------------------------------------
+
+    def create_customer(self, user_id: str, email: str, *, idempotency_key: str) -> str:
+        self._enter("create_customer")
+
+        def create() -> str:
+            customer = FakeCustomer(f"cus_{self._next()}", user_id, email)
+            self.customers[customer.id] = customer
+            return customer.id
+
+        return self._once(idempotency_key, ("create_customer", user_id, email), create)
+
+    def create_checkout(
+        self,
+        *,
+        customer_id: str,
+        price_id: str,
+        user_id: str,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+        trial_days: int = 0,
+    ) -> str:
+        self._enter("create_checkout")
+        params = (
+            "create_checkout",
+            customer_id,
+            price_id,
+            user_id,
+            success_url,
+            cancel_url,
+            trial_days,
+        )
+
+        def create() -> str:
+            self._customer(customer_id)
+            self._price(price_id)
+            if trial_days < 0:
+                raise PaymentProviderRejected("trial_period_days must be positive")
+            session_id = f"cs_{self._next()}"
+            request = CheckoutRequest(
+                id=session_id,
+                url=f"https://checkout.stripe.test/c/pay/{session_id}",
+                customer_id=customer_id,
+                price_id=price_id,
+                user_id=user_id,
+                success_url=success_url,
+                cancel_url=cancel_url,
+                idempotency_key=idempotency_key,
+                trial_days=trial_days,
+            )
+            self.checkouts.append(request)
+            return request.url
+
+        return self._once(idempotency_key, params, create)
+
+    def create_invoiced_subscription(
+        self,
+        *,
+        customer_id: str,
+        price_id: str,
+        user_id: str,
+        days_until_due: int,
+        idempotency_key: str,
+    ) -> str:
+        self._enter("create_invoiced_subscription")
+        params = (
+            "create_invoiced_subscription",
+            customer_id,
+            price_id,
+            user_id,
+            days_until_due,
+        )
+
+        def create() -> str:
+            self._customer(customer_id)
+            _, price = self._price(price_id)
+            subscription = self.add_subscription(
+                customer_id, price_id, status="active", user_id=user_id
+            )
+            invoice = self.add_invoice(
+                customer_id,
+                price.unit_amount,
+                status="open",
+                currency=price.currency,
+                subscription_id=subscription.id,
+            )
+            assert invoice.hosted_invoice_url is not None
+            self.invoiced.append(
+                InvoicedRequest(
+                    subscription_id=subscription.id,
+                    invoice_url=invoice.hosted_invoice_url,
+                    customer_id=customer_id,
+                    price_id=price_id,
+                    user_id=user_id,
+                    days_until_due=days_until_due,
+                    idempotency_key=idempotency_key,
+                )
+            )
+            return invoice.hosted_invoice_url
+
+        return self._once(idempotency_key, params, create)
+
+    def create_portal(self, customer_id: str, return_url: str) -> str:
+        self._enter("create_portal")
+        self._customer(customer_id)
+        self.portals.append((customer_id, return_url))
+        return f"https://billing.stripe.test/p/session/bps_{self._next()}"
+
+    def get_subscription(self, subscription_id: str) -> SubscriptionSnapshot:
+        self._enter("get_subscription")
+        return self._subscription(subscription_id)
+
+    def preview_change(
+        self,
+        subscription: SubscriptionSnapshot,
+        price_id: str,
+        *,
+        proration_behavior: str,
+        proration_date: int | None,
+    ) -> ProrationPreview:
+        self._enter("preview_change")
+        stored = self._changeable(subscription)
+        amount, _, t = self._proration(
+            stored, price_id, proration_behavior, proration_date
+        )
+        return ProrationPreview(
+            amount_due=amount, currency=stored.currency, proration_date=t
+        )
+
+    def change_price(
+        self,
+        subscription: SubscriptionSnapshot,
+        price_id: str,
+        *,
+        proration_behavior: str,
+        proration_date: int | None,
+        idempotency_key: str,
+    ) -> SubscriptionSnapshot:
+        self._enter("change_price")
+        params = (
+            "change_price",
+            subscription.id,
+            subscription.item_id,
+            price_id,
+            proration_behavior,
+            proration_date,
+        )
+
+        def change() -> SubscriptionSnapshot:
+            stored = self._changeable(subscription)
+            amount, new_period, _ = self._proration(
+                stored, price_id, proration_behavior, proration_date
+            )
+            changes: dict[str, Any] = {"price_id": price_id}
+            if new_period is not None:
+                self._periods[stored.id] = new_period
+                changes["current_period_end"] = new_period[1]
+            if amount > 0:
+                self.add_invoice(
+                    stored.customer_id,
+                    amount,
+                    currency=stored.currency,
+                    subscription_id=stored.id,
+                )
+            return self.update_subscription(stored.id, **changes)
+
+        return self._once(idempotency_key, params, change)
+
+    def set_cancel_at_period_end(
+        self, subscription_id: str, cancel: bool, *, idempotency_key: str
+    ) -> SubscriptionSnapshot:
+        self._enter("set_cancel_at_period_end")
+
+        def update() -> SubscriptionSnapshot:
+            stored = self._subscription(subscription_id)
+            if stored.status in _ENDED:
+                raise PaymentProviderRejected("a canceled subscription cannot change")
+            return self.update_subscription(
+                subscription_id, cancel_at_period_end=cancel
+            )
+
+        params = ("set_cancel_at_period_end", subscription_id, cancel)
+        return self._once(idempotency_key, params, update)
+
+    def list_invoices(
+        self, customer_id: str, limit: int, starting_after: str | None
+    ) -> InvoicePage:
+        self._enter("list_invoices")
+        self._customer(customer_id)
+        if not 1 <= limit <= 100:
+            raise PaymentProviderRejected("limit must be between 1 and 100")
+        newest_first = list(reversed(self._invoices.get(customer_id, [])))
+        if starting_after is not None:
+            ids = [invoice.id for invoice in newest_first]
+            if starting_after not in ids:
+                raise PaymentProviderRejected(f"No such invoice: {starting_after!r}")
+            newest_first = newest_first[ids.index(starting_after) + 1 :]
+        page = newest_first[:limit]
+        more = len(newest_first) > limit
+        return InvoicePage(items=page, next_after=page[-1].id if more else None)
+
+    # -- inside ----------------------------------------------------------------------
+
+    def _next(self) -> int:
+        self._serial += 1
+        return self._serial
+
+    def _enter(self, method: str) -> None:
+        self.calls[method] += 1
+        if self._fail is not None and (
+            not self._fail_only or method in self._fail_only
+        ):
+            raise self._fail
+
+    def _once(self, key: str, params: tuple[object, ...], make: Callable[[], T]) -> T:
+        self.idempotency_keys.append(key)
+        seen = self._replies.get(key)
+        if seen is not None:
+            if seen[0] != params:
+                raise PaymentProviderRejected(
+                    "Keys for idempotent requests can only be used with the same "
+                    "parameters they were first used with"
+                )
+            return cast(T, seen[1])
+        result = make()
+        self._replies[key] = (params, result)
+        return result
+
+    def _customer(self, customer_id: str) -> FakeCustomer:
+        customer = self.customers.get(customer_id)
+        if customer is None:
+            raise PaymentProviderRejected(f"No such customer: {customer_id!r}")
+        return customer
+
+    def _price(self, price_id: str) -> tuple[Plan, Price]:
+        found = self._catalog.by_price(price_id)
+        if found is None:
+            raise PaymentProviderRejected(f"No such price: {price_id!r}")
+        return found
+
+    def _subscription(self, subscription_id: str) -> SubscriptionSnapshot:
+        stored = self.subscriptions.get(subscription_id)
+        if stored is None:
+            raise PaymentProviderRejected(f"No such subscription: {subscription_id!r}")
+        return stored
+
+    def _changeable(self, subscription: SubscriptionSnapshot) -> SubscriptionSnapshot:
+        stored = self._subscription(subscription.id)
+        if stored.status in _ENDED:
+            raise PaymentProviderRejected("a canceled subscription cannot change")
+        if subscription.item_id != stored.item_id:
+            raise PaymentProviderRejected(f"No such item: {subscription.item_id!r}")
+        if subscription.customer_id != stored.customer_id:
+            raise PaymentProviderRejected("the subscription is another customer's")
+        return stored
+
+    def _proration(
+        self,
+        stored: SubscriptionSnapshot,
+        price_id: str,
+        behavior: str,
+        proration_date: int | None,
+    ) -> tuple[int, tuple[datetime, datetime] | None, int]:
+        """The amount invoiced now, the new period if the cycle restarts, and the
+        proration date used."""
+        if behavior not in ("always_invoice", "create_prorations", "none"):
+            raise PaymentProviderRejected(f"Invalid proration_behavior: {behavior!r}")
+        _, old = self._price(stored.price_id)
+        _, new = self._price(price_id)
+        if new.currency != stored.currency:
+            raise PaymentProviderRejected("a subscription cannot change currency")
+        start, end = self._periods[stored.id]
+        t = (
+            int(self._clock.now().timestamp())
+            if proration_date is None
+            else proration_date
+        )
+        first, last = int(start.timestamp()), int(end.timestamp())
+        if not first <= t <= last:
+            raise PaymentProviderRejected(
+                "The proration_date must be within the current period"
+            )
+        new_period = None
+        if new.interval is not old.interval:
+            moment = datetime.fromtimestamp(t, UTC)
+            new_period = (moment, moment + _PERIOD[new.interval])
+        if stored.status == "trialing" or behavior != "always_invoice":
+            return 0, new_period, t
+        unused = old.unit_amount * (last - t) // (last - first)
+        if new_period is None:
+            charge = new.unit_amount * (last - t) // (last - first)
+        else:
+            charge = new.unit_amount
+        return max(charge - unused, 0), new_period, t
+
+
+class FakeWebhookVerifier:
+    """``WebhookVerifier`` for the events ``sign`` made: it hands back the event a
+    payload was signed for, and refuses (``InvalidSignature``) a signature that is
+    not the one made over exactly these bytes, or a payload it never signed."""
+
+    def __init__(self, secret: str = "whsec_test") -> None:
+        self._secret = secret.encode()
+        self._events: dict[bytes, BillingEvent] = {}
+        self.calls: Counter[str] = Counter()
+
+    def sign(self, event: BillingEvent) -> tuple[bytes, str]:
+        """The raw body and ``Stripe-Signature`` of one delivery of ``event``
+        (every delivery of one event has the same body, as at Stripe)."""
+        digest = hashlib.sha256(repr(event).encode()).hexdigest()[:16]
+        payload = json.dumps(
+            {"id": event.id, "type": event.type, "digest": digest}, sort_keys=True
+        ).encode()
+        self._events[payload] = event
+        return payload, self._signature(payload)
+
+    def _signature(self, payload: bytes) -> str:
+        mac = hmac.new(self._secret, payload, hashlib.sha256).hexdigest()
+        return f"t=1,v1={mac}"
+
+    def verify(self, payload: bytes, signature_header: str) -> BillingEvent:
+        self.calls["verify"] += 1
+        if not hmac.compare_digest(
+            signature_header.encode(), self._signature(bytes(payload)).encode()
+        ):
+            raise InvalidSignature()
+        event = self._events.get(bytes(payload))
+        if event is None:
+            raise InvalidSignature("not a payload this verifier signed")
+        return event

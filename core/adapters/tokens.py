@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 
 import jwt
@@ -15,10 +16,18 @@ ALGORITHM = "HS256"
 
 class JwtTokenCodec:
     """HS256 only: the algorithm is pinned on reading, so ``none`` and key-confusion
-    tokens are refused. The token expires with its session."""
+    tokens are refused. The token expires with its session.
 
-    def __init__(self, secret: str) -> None:
+    Expiry and issue time are checked against ``now`` (the application's clock),
+    not by PyJWT against the system time, so that a clock moved forward on the
+    local stack (``strata stripe advance``) moves token expiry with sessions.
+    """
+
+    def __init__(
+        self, secret: str, now: Callable[[], datetime] = lambda: datetime.now(UTC)
+    ) -> None:
         self._secret = secret
+        self._now = now
 
     def issue(self, session: Session) -> str:
         claims = {
@@ -35,7 +44,12 @@ class JwtTokenCodec:
                 token,
                 self._secret,
                 algorithms=[ALGORITHM],
-                options={"require": ["exp", "sid", "sub"]},
+                options={
+                    "require": ["exp", "sid", "sub"],
+                    # Checked below against our clock instead of the system's.
+                    "verify_exp": False,
+                    "verify_iat": False,
+                },
             )
         except jwt.PyJWTError:
             raise NotAuthenticated() from None
@@ -49,4 +63,14 @@ class JwtTokenCodec:
             expires_at = datetime.fromtimestamp(exp, tz=UTC)
         except (OverflowError, OSError, ValueError):
             raise NotAuthenticated() from None
+        now = self._now()
+        if expires_at <= now:
+            raise NotAuthenticated()
+        issued = claims.get("iat")
+        if issued is not None and (
+            not isinstance(issued, int)
+            or isinstance(issued, bool)
+            or issued > now.timestamp()
+        ):
+            raise NotAuthenticated()
         return TokenClaims(session_id=sid, user_id=sub, expires_at=expires_at)

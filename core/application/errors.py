@@ -110,3 +110,88 @@ class CurrentPasswordRequired(ApplicationError):
 class InvalidPageRequest(ApplicationError):
     code = "invalid_page_request"
     default_message = "limit must be between 1 and 100"
+
+
+class TaskExists(ApplicationError):
+    """A task with this id was submitted before (ids given by the submitter)."""
+
+    code = "task_exists"
+    default_message = "this task was submitted before"
+
+
+# -- billing -------------------------------------------------------------------------
+
+
+class PlanRequired(ApplicationError):
+    """The user's plan lacks a feature; ``plans`` are the plans that have it."""
+
+    code = "plan_required"
+    default_message = "your plan does not include this feature"
+
+    def __init__(self, feature: str, plans: list[str]) -> None:
+        names = ", ".join(plans) if plans else "no plan"
+        super().__init__(f"{feature!r} needs one of these plans: {names}")
+        self.feature = feature
+        self.plans = plans
+
+
+class UnknownPlan(ApplicationError):
+    code = "unknown_plan"
+    default_message = "no such plan"
+
+
+class PriceUnavailable(ApplicationError):
+    code = "price_unavailable"
+    default_message = "this plan is not sold at that interval and currency"
+
+
+class BankTransferUnavailable(ApplicationError):
+    code = "bank_transfer_unavailable"
+    default_message = "this plan cannot be paid by bank transfer"
+
+
+class AlreadySubscribed(ApplicationError):
+    code = "already_subscribed"
+    default_message = "you already have this plan"
+
+
+class SubscriptionExists(ApplicationError):
+    code = "subscription_exists"
+    default_message = (
+        "you already have a subscription: change it with "
+        "POST /api/v1/billing/subscription/change"
+    )
+
+
+class NoSubscription(ApplicationError):
+    code = "no_subscription"
+    default_message = "you have no subscription to change"
+
+
+class NoBillingAccount(ApplicationError):
+    code = "no_billing_account"
+    default_message = "there is no billing account yet: check out a plan first"
+
+
+class PaymentProviderUnavailable(DependencyUnavailable):
+    code = "payment_provider_unavailable"
+    default_message = "the payment provider is unavailable; try again"
+
+
+class PaymentProviderRejected(ApplicationError):
+    """Stripe refused a request (for example, resuming a canceled subscription)."""
+
+    code = "payment_provider_rejected"
+    default_message = "the payment provider refused the request"
+
+
+class InvalidSignature(ApplicationError):
+    code = "invalid_signature"
+    default_message = "the webhook signature is missing, wrong or too old"
+
+
+class DuplicateEvent(ApplicationError):
+    """A webhook event already processed: a no-op, not a failure."""
+
+    code = "duplicate_event"
+    default_message = "this event was processed before"

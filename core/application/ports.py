@@ -195,7 +195,9 @@ class TaskStore(Protocol):
     """Task records: what was asked, by whom, and how it went; kept until their
     ``expires_at`` (reads check it, storage TTL deletion lags)."""
 
-    def add(self, task: Task) -> None: ...
+    def add(self, task: Task) -> None:
+        """Store a new task; ``TaskExists`` if one with its id is stored already."""
+        ...
 
     def get(self, task_id: str) -> Task | None: ...
 
@@ -248,3 +250,204 @@ class ExportStore(Protocol):
         ...
 
     def link(self, key: str, expires_in: timedelta) -> str: ...
+
+
+# -- billing -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionSnapshot:
+    """A Stripe subscription as Stripe states it (one price, one item).
+
+    ``current_period_end`` comes from the subscription's item, where the current
+    API keeps it. ``user_id`` is the metadata we set at checkout, if present.
+    """
+
+    id: str
+    customer_id: str
+    status: str
+    price_id: str
+    item_id: str
+    currency: str
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    trial_end: datetime | None = None
+    user_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceSnapshot:
+    """A Stripe invoice; ``subscription_id`` is read from
+    ``parent.subscription_details``, as the current API shapes it."""
+
+    id: str
+    customer_id: str
+    status: str
+    amount_due: int
+    amount_paid: int
+    currency: str
+    created: datetime
+    number: str | None = None
+    hosted_invoice_url: str | None = None
+    invoice_pdf: str | None = None
+    subscription_id: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class CheckoutSnapshot:
+    """A completed Checkout Session: who it was for and what it made."""
+
+    id: str
+    customer_id: str | None
+    subscription_id: str | None
+    user_id: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class BillingEvent:
+    """A verified Stripe event, reduced to what Strata reads. Exactly one of the
+    object fields is set for the event types Strata handles; none for the rest."""
+
+    id: str
+    type: str
+    created: datetime
+    subscription: SubscriptionSnapshot | None = None
+    invoice: InvoiceSnapshot | None = None
+    checkout: CheckoutSnapshot | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class InvoicePage:
+    items: Sequence[InvoiceSnapshot]
+    # The last invoice's id when more follow (Stripe's ``starting_after``).
+    next_after: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ProrationPreview:
+    """What a plan change would invoice now, at ``proration_date`` (epoch seconds):
+    passing the same date to the change charges exactly this."""
+
+    amount_due: int
+    currency: str
+    proration_date: int
+
+
+class PaymentProvider(Protocol):
+    """Stripe, as Strata uses it. Every write takes an ``idempotency_key`` made from
+    our own ids, so a retried request can never charge or create twice.
+
+    Raises ``PaymentProviderUnavailable`` when Stripe cannot be reached (after the
+    client's own retries) and ``PaymentProviderRejected`` when it refuses a request.
+    """
+
+    def create_customer(self, user_id: str, email: str, *, idempotency_key: str) -> str:
+        """A new customer carrying ``user_id`` in its metadata; returns its id."""
+        ...
+
+    def create_checkout(
+        self,
+        *,
+        customer_id: str,
+        price_id: str,
+        user_id: str,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+        trial_days: int = 0,
+    ) -> str:
+        """A Checkout Session in subscription mode for one price, with
+        ``client_reference_id`` and metadata naming the user; returns its URL."""
+        ...
+
+    def create_invoiced_subscription(
+        self,
+        *,
+        customer_id: str,
+        price_id: str,
+        user_id: str,
+        days_until_due: int,
+        idempotency_key: str,
+    ) -> str:
+        """A subscription paid by invoice from the customer balance (bank
+        transfer); returns the first invoice's hosted URL."""
+        ...
+
+    def create_portal(self, customer_id: str, return_url: str) -> str:
+        """A Customer Portal session; returns its URL."""
+        ...
+
+    def get_subscription(self, subscription_id: str) -> SubscriptionSnapshot: ...
+
+    def preview_change(
+        self,
+        subscription: SubscriptionSnapshot,
+        price_id: str,
+        *,
+        proration_behavior: str,
+        proration_date: int | None,
+    ) -> ProrationPreview: ...
+
+    def change_price(
+        self,
+        subscription: SubscriptionSnapshot,
+        price_id: str,
+        *,
+        proration_behavior: str,
+        proration_date: int | None,
+        idempotency_key: str,
+    ) -> SubscriptionSnapshot: ...
+
+    def set_cancel_at_period_end(
+        self, subscription_id: str, cancel: bool, *, idempotency_key: str
+    ) -> SubscriptionSnapshot: ...
+
+    def list_invoices(
+        self, customer_id: str, limit: int, starting_after: str | None
+    ) -> InvoicePage:
+        """The customer's invoices, newest first."""
+        ...
+
+
+class WebhookVerifier(Protocol):
+    """Checks a webhook's signature over the raw body, exactly as received, and
+    its timestamp against the tolerance; returns the event or raises
+    ``InvalidSignature`` (and nothing is stored)."""
+
+    def verify(self, payload: bytes, signature_header: str) -> BillingEvent: ...
+
+
+class BillingStore(Protocol):
+    """Billing state beside the users: which user a Stripe customer belongs to,
+    and which webhook events were already processed (kept until a TTL)."""
+
+    def attach_customer(self, user: User, customer_id: str) -> User:
+        """Store ``customer_id`` on the user and claim it for them, atomically and
+        only if the stored user is still ``user.version``; else
+        ``ConcurrentUpdate``. Returns the user as stored."""
+        ...
+
+    def owner_of(self, customer_id: str) -> str | None:
+        """The id of the user a customer belongs to."""
+        ...
+
+    def was_processed(self, event_id: str) -> bool: ...
+
+    def record_event(
+        self,
+        event_id: str,
+        event_type: str,
+        now: datetime,
+        expires_at: datetime,
+        user: User | None = None,
+    ) -> User | None:
+        """Mark the event processed and, in the same transaction, save ``user``
+        (versioned, as ``UserRepository.save``). Raises ``DuplicateEvent`` if the
+        event was recorded before (nothing is saved) and ``ConcurrentUpdate`` if the
+        user changed since it was read."""
+        ...
+
+    def subscribed_users(self, limit: int, start: Position | None) -> UserPage:
+        """One page of users whose subscription is not in a terminal state, read
+        from an index (no scan); it may lag a moment behind writes."""
+        ...

@@ -8,11 +8,11 @@ message) and answers. A worker later runs the task's job (see
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
-from datetime import timedelta
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from core.application.errors import ApplicationError
+from core.application.errors import ApplicationError, TaskExists
 from core.application.ports import Clock, IdGenerator, TaskQueue, TaskStore
 from core.domain.task import Task, TaskStatus
 
@@ -24,6 +24,12 @@ PURGE_UNVERIFIED = "purge_unverified"
 # raw token is never stored, not even in a task's payload.
 SEND_VERIFICATION_EMAIL = "send_verification_email"
 SEND_PASSWORD_RESET = "send_password_reset"  # noqa: S105 (a job name)
+# Daily: re-read live subscriptions from Stripe (functions.resources.SCHEDULES).
+RECONCILE_SUBSCRIPTIONS = "reconcile_subscriptions"
+
+
+# The error of a task that never reached the queue.
+QUEUE_FAILED = "could not be queued"
 
 
 class UnknownJob(ApplicationError):
@@ -68,11 +74,19 @@ class TaskSubmitter:
     keep_for: timedelta
 
     def submit(
-        self, name: str, payload: Mapping[str, Any], owner_id: str | None
+        self,
+        name: str,
+        payload: Mapping[str, Any],
+        owner_id: str | None,
+        *,
+        task_id: str | None = None,
     ) -> Task:
+        """Store and queue a task. With a ``task_id`` of the caller's making (derived
+        from what caused it, e.g. a webhook event), submitting the same work twice
+        raises ``TaskExists`` and queues nothing the second time."""
         now = self.clock.now()
         task = Task(
-            id=self.ids.new_id(),
+            id=task_id or self.ids.new_id(),
             name=name,
             owner_id=owner_id,
             payload=dict(payload),
@@ -83,9 +97,34 @@ class TaskSubmitter:
             expires_at=now + self.keep_for,
         )
         self.store.add(task)
+        self._enqueue(task, now)
+        return task
+
+    def submit_once(
+        self, name: str, payload: Mapping[str, Any], owner_id: str | None, task_id: str
+    ) -> Task | None:
+        """``submit`` under ``task_id`` unless it was submitted before; ``None``
+        then. A task whose queueing failed before it ever ran is queued again, so a
+        caller that retries after such a failure loses nothing."""
+        try:
+            return self.submit(name, payload, owner_id, task_id=task_id)
+        except TaskExists:
+            stored = self.store.get(task_id)
+            # Failed with no attempt made: only queueing can have failed it.
+            never_ran = stored is not None and (
+                stored.status is TaskStatus.FAILED and stored.attempts == 0
+            )
+            if stored is None or not never_ran:
+                return None
+        now = self.clock.now()
+        retry = replace(stored, status=TaskStatus.QUEUED, error=None, updated_at=now)
+        self.store.finish(retry)
+        self._enqueue(retry, now)
+        return retry
+
+    def _enqueue(self, task: Task, now: datetime) -> None:
         try:
             self.queue.enqueue(task)
         except Exception:
-            self.store.finish(task.failed("could not be queued", now, final=True))
+            self.store.finish(task.failed(QUEUE_FAILED, now, final=True))
             raise
-        return task

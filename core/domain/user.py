@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
 
+from core.domain.billing import Billing
 from core.domain.errors import InvalidEmail, InvalidRole, InvalidUsername
 
 
@@ -100,6 +101,9 @@ class User:
     session_epoch: int = 0
     version: int = 0
     email_verified: bool = False
+    # The Stripe customer and subscription; stored on the user item, so the one
+    # read that authenticates a request also knows the plan.
+    billing: Billing = field(default_factory=Billing)
 
     @property
     def is_admin(self) -> bool:
@@ -121,3 +125,6 @@ class User:
 
     def with_email_verified(self) -> User:
         return replace(self, email_verified=True)
+
+    def with_billing(self, billing: Billing) -> User:
+        return replace(self, billing=billing)

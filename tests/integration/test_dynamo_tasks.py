@@ -12,7 +12,7 @@ import pytest
 
 from core.adapters.dynamodb.models import TaskItem
 from core.adapters.dynamodb.tasks import DynamoTaskStore
-from core.application.errors import DependencyUnavailable
+from core.application.errors import DependencyUnavailable, TaskExists
 from core.domain.task import Task, TaskStatus
 from tests.conftest import DynamoCalls
 from tests.fakes import FakeClock
@@ -68,7 +68,7 @@ def test_an_unknown_task_is_none(store: DynamoTaskStore) -> None:
 def test_a_task_id_cannot_be_added_twice(store: DynamoTaskStore) -> None:
     store.add(a_task())
 
-    with pytest.raises(DependencyUnavailable):
+    with pytest.raises(TaskExists):
         store.add(a_task(name="other"))
     stored = store.get("task01")
     assert stored is not None

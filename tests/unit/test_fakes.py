@@ -11,12 +11,25 @@ import pytest
 from core.application import ports
 from core.application.errors import (
     ConcurrentUpdate,
+    DuplicateEvent,
     EmailTaken,
     InvalidCursor,
+    InvalidSignature,
     NotAuthenticated,
+    PaymentProviderRejected,
+    PaymentProviderUnavailable,
     UsernameTaken,
 )
-from core.application.ports import SortOrder, TokenClaims, UserSort
+from core.application.ports import BillingEvent, SortOrder, TokenClaims, UserSort
+from core.domain.billing import (
+    Billing,
+    Interval,
+    Plan,
+    PlanCatalog,
+    Price,
+    Subscription,
+    SubscriptionStatus,
+)
 from core.domain.session import Session
 from core.domain.task import Task, TaskStatus
 from core.domain.user import Email, Role, User, Username
@@ -24,7 +37,10 @@ from tests.fakes import (
     FakeClock,
     FakeCursorCodec,
     FakePasswordHasher,
+    FakePaymentProvider,
     FakeTokenCodec,
+    FakeWebhookVerifier,
+    InMemoryBillingStore,
     InMemoryExportStore,
     InMemoryOneTimeTokens,
     InMemorySessionStore,
@@ -67,6 +83,9 @@ def user(
         (ports.TaskStore, InMemoryTaskStore),
         (ports.TaskQueue, RecordingTaskQueue),
         (ports.ExportStore, InMemoryExportStore),
+        (ports.BillingStore, InMemoryBillingStore),
+        (ports.PaymentProvider, FakePaymentProvider),
+        (ports.WebhookVerifier, FakeWebhookVerifier),
     ],
 )
 def test_each_fake_has_every_method_of_its_port_with_the_same_parameters(
@@ -301,3 +320,184 @@ def test_a_fake_task_past_its_expiry_is_absent_to_reads_and_claims() -> None:
     assert store.get("t1") is None
     assert store.claim("t1", clock.now(), timedelta(minutes=5)) is None
     assert store.stored("t1") is not None
+
+
+# -- billing: the billing store, the payment provider, the webhook verifier -----------
+
+CATALOG = PlanCatalog(
+    plans=(
+        Plan(key="free", name="Free"),
+        Plan(
+            key="pro",
+            name="Pro",
+            prices=(
+                Price("p_month", Interval.MONTH, "usd", 3000),
+                Price("p_year", Interval.YEAR, "usd", 30000),
+            ),
+        ),
+        Plan(
+            key="max",
+            name="Max",
+            prices=(Price("m_month", Interval.MONTH, "usd", 6000),),
+        ),
+    )
+)
+
+
+def subscription(sub_id: str, status: SubscriptionStatus) -> Subscription:
+    return Subscription(
+        id=sub_id,
+        status=status,
+        price_id="p_month",
+        plan_key="pro",
+        interval=Interval.MONTH,
+        currency="usd",
+        item_id="si_1",
+        current_period_end=None,
+        cancel_at_period_end=False,
+        observed_at=T0,
+    )
+
+
+def test_a_fake_event_record_is_refused_as_a_duplicate_and_saves_nothing() -> None:
+    users = InMemoryUserRepository()
+    store = InMemoryBillingStore(users)
+    stored = users.add(user("1", "alice"))
+
+    saved = store.record_event("evt_1", "invoice.paid", T0, T0, stored.activated())
+    assert saved is not None
+    assert saved.version == 2
+    with pytest.raises(DuplicateEvent):
+        store.record_event("evt_1", "invoice.paid", T0, T0, saved.deactivated())
+
+    assert users.stored("1") == saved
+    assert store.was_processed("evt_1")
+    assert users.calls["save"] == 0  # the store's writes are counted as its own
+
+
+def test_a_fake_event_with_a_stale_user_is_not_recorded() -> None:
+    users = InMemoryUserRepository()
+    store = InMemoryBillingStore(users)
+    stored = users.add(user("1", "alice"))
+    users.save(stored)
+
+    with pytest.raises(ConcurrentUpdate):
+        store.record_event("evt_1", "invoice.paid", T0, T0, stored)
+
+    assert not store.was_processed("evt_1")
+
+
+def test_a_fake_customer_belongs_to_the_first_user_who_claims_it() -> None:
+    users = InMemoryUserRepository()
+    store = InMemoryBillingStore(users)
+    alice = users.add(user("1", "alice"))
+    bobby = users.add(user("2", "bobby"))
+
+    attached = store.attach_customer(alice, "cus_1")
+    with pytest.raises(ConcurrentUpdate):
+        store.attach_customer(bobby, "cus_1")
+    with pytest.raises(ConcurrentUpdate):
+        store.attach_customer(alice, "cus_2")  # stale version: nothing claimed
+
+    assert attached.billing.customer_id == "cus_1"
+    assert store.owner_of("cus_1") == "1"
+    assert store.owner_of("cus_2") is None
+    assert users.stored("2") == bobby
+
+
+def test_fake_subscribed_users_pages_over_live_subscriptions_only() -> None:
+    users = InMemoryUserRepository()
+    store = InMemoryBillingStore(users)
+    statuses = [
+        SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.CANCELED,
+        SubscriptionStatus.PAST_DUE,
+        None,
+        SubscriptionStatus.TRIALING,
+    ]
+    for n, status in enumerate(statuses):
+        stored = users.add(user(str(n), f"user{n:04d}", created_at=T0 + timedelta(n)))
+        if status is not None:
+            billing = Billing("cus", subscription(f"sub_{n}", status))
+            users.save(stored.with_billing(billing))
+
+    first = store.subscribed_users(2, None)
+    assert first.next_position is not None
+    second = store.subscribed_users(2, first.next_position)
+
+    assert [u.id for u in first.items] == ["0", "2"]
+    assert [u.id for u in second.items] == ["4"]
+    assert second.next_position is None
+
+
+def test_the_fake_provider_answers_a_repeated_key_with_the_first_answer() -> None:
+    provider = FakePaymentProvider(FakeClock(T0), CATALOG)
+
+    first = provider.create_customer("u1", "a@example.com", idempotency_key="k")
+    again = provider.create_customer("u1", "a@example.com", idempotency_key="k")
+    with pytest.raises(PaymentProviderRejected):
+        provider.create_customer("u2", "b@example.com", idempotency_key="k")
+    other = provider.create_customer("u1", "a@example.com", idempotency_key="k2")
+
+    assert first == again != other
+    assert list(provider.customers) == [first, other]
+    assert provider.calls["create_customer"] == 4
+
+
+def test_the_fake_provider_fails_as_told_and_only_where_told() -> None:
+    provider = FakePaymentProvider(FakeClock(T0), CATALOG)
+    customer = provider.create_customer("u1", "a@example.com", idempotency_key="k")
+    provider.fail_with(PaymentProviderUnavailable(), "create_portal")
+
+    with pytest.raises(PaymentProviderUnavailable):
+        provider.create_portal(customer, "https://back")
+    assert provider.list_invoices(customer, 10, None).items == []
+
+    provider.fail_with(None)
+    assert provider.create_portal(customer, "https://back").startswith("https://")
+
+
+def test_the_fake_proration_of_a_preview_is_what_the_change_invoices() -> None:
+    clock = FakeClock(T0)
+    provider = FakePaymentProvider(clock, CATALOG)
+    customer = provider.create_customer("u1", "a@example.com", idempotency_key="k")
+    sub = provider.add_subscription(customer, "p_month")
+    clock.advance(timedelta(days=10))  # a third of a 30-day period used
+    moment = int(clock.now().timestamp())
+
+    preview = provider.preview_change(
+        sub, "m_month", proration_behavior="always_invoice", proration_date=moment
+    )
+    clock.advance(timedelta(hours=5))
+    changed = provider.change_price(
+        sub,
+        "m_month",
+        proration_behavior="always_invoice",
+        proration_date=moment,
+        idempotency_key="change",
+    )
+
+    assert preview.amount_due == 2000  # (6000 - 3000) * 2 / 3
+    assert provider.invoices_of(customer)[-1].amount_due == preview.amount_due
+    assert changed.price_id == "m_month"
+    with pytest.raises(PaymentProviderRejected):  # outside the current period
+        provider.preview_change(
+            changed,
+            "p_month",
+            proration_behavior="always_invoice",
+            proration_date=moment - 86400 * 11,
+        )
+
+
+def test_the_fake_verifier_takes_only_the_exact_signed_payload() -> None:
+    verifier = FakeWebhookVerifier()
+    event = BillingEvent(id="evt_1", type="invoice.paid", created=T0)
+    payload, signature = verifier.sign(event)
+
+    assert verifier.verify(payload, signature) == event
+    with pytest.raises(InvalidSignature):
+        verifier.verify(payload + b" ", signature)
+    with pytest.raises(InvalidSignature):
+        verifier.verify(payload, signature[:-1] + "0")
+    with pytest.raises(InvalidSignature):
+        FakeWebhookVerifier("another secret").verify(payload, signature)

@@ -39,6 +39,18 @@ def email_marker_key(email_key: str) -> str:
     return f"EMAIL#{email_key}"
 
 
+def customer_marker_key(customer_id: str) -> str:
+    return f"STRIPE_CUSTOMER#{customer_id}"
+
+
+def stripe_event_key(event_id: str) -> str:
+    return f"STRIPE_EVENT#{event_id}"
+
+
+# Set in ``billing_pk`` only while a user's subscription can still change: the sparse
+# index of those users is what the daily reconciliation Queries.
+SUBSCRIBED_PARTITION = "SUBSCRIBED"
+
 # Set in ``unverified_pk`` only while a user's email is unverified: the sparse index
 # of those users is what the purge of unverified accounts Queries.
 UNVERIFIED_PARTITION = "UNVERIFIED"
@@ -73,8 +85,21 @@ class UnverifiedUsers(GlobalSecondaryIndex["UserItem"]):  # type: ignore[no-unty
     created_at = UTCDateTimeAttribute(range_key=True)
 
 
+class SubscribedUsers(GlobalSecondaryIndex["UserItem"]):  # type: ignore[no-untyped-call]
+    """Sparse: only users with a subscription in a non-terminal state carry
+    ``billing_pk``."""
+
+    class Meta:
+        index_name = "subscribed_users"
+        projection = AllProjection()
+
+    billing_pk = UnicodeAttribute(hash_key=True)
+    created_at = UTCDateTimeAttribute(range_key=True)
+
+
 class UserItem(Model):
-    """A user: ``pk`` is ``USER#<id>``."""
+    """A user: ``pk`` is ``USER#<id>``. The billing attributes (``stripe_*`` and
+    ``sub_*``) are absent until the user first checks out."""
 
     class Meta:
         table_name = "strata-users"
@@ -97,17 +122,33 @@ class UserItem(Model):
     # ``UNVERIFIED_PARTITION`` while the email is unverified, else absent; migration
     # 0002 sets it on users stored before it existed.
     unverified_pk = UnicodeAttribute(null=True)
+    stripe_customer_id = UnicodeAttribute(null=True)
+    sub_id = UnicodeAttribute(null=True)
+    sub_status = UnicodeAttribute(null=True)
+    sub_price_id = UnicodeAttribute(null=True)
+    sub_plan = UnicodeAttribute(null=True)
+    sub_interval = UnicodeAttribute(null=True)
+    sub_currency = UnicodeAttribute(null=True)
+    sub_item_id = UnicodeAttribute(null=True)
+    sub_period_end = UTCDateTimeAttribute(null=True)
+    sub_cancel_at_period_end = BooleanAttribute(null=True)
+    sub_observed_at = UTCDateTimeAttribute(null=True)
+    sub_trial_end = UTCDateTimeAttribute(null=True)
+    sub_past_due_since = UTCDateTimeAttribute(null=True)
+    # ``SUBSCRIBED_PARTITION`` while the subscription is not terminal, else absent.
+    billing_pk = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
     by_created_at = UsersByCreatedAt()
     by_username = UsersByUsername()
     unverified = UnverifiedUsers()
+    subscribed = SubscribedUsers()
 
 
 class UniqueMarker(Model):
-    """Claims a username or an email in the users table: ``pk`` is ``USERNAME#<key>``
-    or ``EMAIL#<key>``. Written only with ``attribute_not_exists``, in the same
-    transaction as the user it points at."""
+    """Claims a username, an email or a Stripe customer in the users table: ``pk``
+    is ``USERNAME#<key>``, ``EMAIL#<key>`` or ``STRIPE_CUSTOMER#<id>``. Written only
+    with ``attribute_not_exists``, in the same transaction as the user it points at."""
 
     class Meta:
         table_name = "strata-users"
@@ -223,6 +264,21 @@ class TaskItem(Model):
     lease_until = UTCDateTimeAttribute(null=True)
 
 
+class StripeEventItem(Model):
+    """A processed Stripe webhook event, in the tasks table: ``id`` is
+    ``STRIPE_EVENT#<event id>``, written with ``attribute_not_exists`` in the same
+    transaction as the state change it caused; ``expires_at`` is the TTL."""
+
+    class Meta:
+        table_name = "strata-tasks"
+        billing_mode = "PAY_PER_REQUEST"
+
+    id = UnicodeAttribute(hash_key=True)
+    type = UnicodeAttribute()
+    processed_at = UTCDateTimeAttribute()
+    expires_at = TTLAttribute()
+
+
 # Models that own a table: the ones to create, in table order.
 TABLE_MODELS: tuple[type[Model], ...] = (UserItem, SessionItem, TaskItem)
 ALL_MODELS: tuple[type[Model], ...] = (
@@ -233,6 +289,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     OneTimeTokenItem,
     MigrationRecord,
     TaskItem,
+    StripeEventItem,
 )
 
 
@@ -252,6 +309,7 @@ def bind_tables(
         (LoginAttemptItem, sessions_table),
         (OneTimeTokenItem, sessions_table),
         (TaskItem, tasks_table),
+        (StripeEventItem, tasks_table),
     ):
         meta: Any = model.Meta
         if meta.table_name == name and getattr(meta, "region", None) == region:

@@ -6,10 +6,11 @@ import json
 from datetime import datetime, timedelta
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, UpdateError
+from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
 from core.adapters.dynamodb.errors import storage_errors
 from core.adapters.dynamodb.models import TaskItem
+from core.application.errors import TaskExists
 from core.application.ports import Clock
 from core.domain.task import Task, TaskStatus
 
@@ -56,20 +57,26 @@ class DynamoTaskStore:
         self._clock = clock
 
     def add(self, task: Task) -> None:
+        item = TaskItem(
+            id=task.id,
+            name=task.name,
+            owner_id=task.owner_id,
+            payload=_dump(task.payload),
+            status=task.status.value,
+            attempts=task.attempts,
+            created_at=task.created_at,
+            updated_at=task.updated_at,
+            expires_at=task.expires_at,
+            result=_dump(task.result),
+            error=task.error,
+        )
         with storage_errors():
-            TaskItem(
-                id=task.id,
-                name=task.name,
-                owner_id=task.owner_id,
-                payload=_dump(task.payload),
-                status=task.status.value,
-                attempts=task.attempts,
-                created_at=task.created_at,
-                updated_at=task.updated_at,
-                expires_at=task.expires_at,
-                result=_dump(task.result),
-                error=task.error,
-            ).save(condition=TaskItem.id.does_not_exist())
+            try:
+                item.save(condition=TaskItem.id.does_not_exist())
+            except PutError as exc:
+                if exc.cause_response_code == _CONDITION_FAILED:
+                    raise TaskExists() from None
+                raise
 
     def get(self, task_id: str) -> Task | None:
         with storage_errors():

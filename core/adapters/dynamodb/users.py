@@ -17,10 +17,12 @@ from pynamodb.transactions import TransactWrite
 
 from core.adapters.dynamodb.errors import storage_errors
 from core.adapters.dynamodb.models import (
+    SUBSCRIBED_PARTITION,
     UNVERIFIED_PARTITION,
     USER_LIST_PARTITION,
     UniqueMarker,
     UserItem,
+    customer_marker_key,
     email_marker_key,
     user_key,
     username_marker_key,
@@ -32,6 +34,7 @@ from core.application.errors import (
     UsernameTaken,
 )
 from core.application.ports import Position, SortOrder, UserPage, UserSort
+from core.domain.billing import Billing, Interval, Subscription, SubscriptionStatus
 from core.domain.user import Email, Role, User, Username
 
 CONDITIONAL_FAILED = "ConditionalCheckFailed"
@@ -50,7 +53,28 @@ def to_domain(item: UserItem) -> User:
         session_epoch=int(item.session_epoch),
         version=int(item.version or 0),
         email_verified=bool(item.email_verified),
+        billing=_billing(item),
     )
+
+
+def _billing(item: UserItem) -> Billing:
+    subscription = None
+    if item.sub_id:
+        subscription = Subscription(
+            id=item.sub_id,
+            status=SubscriptionStatus(item.sub_status),
+            price_id=item.sub_price_id or "",
+            plan_key=item.sub_plan or "",
+            interval=Interval(item.sub_interval or Interval.MONTH),
+            currency=item.sub_currency or "",
+            item_id=item.sub_item_id or "",
+            current_period_end=item.sub_period_end,
+            cancel_at_period_end=bool(item.sub_cancel_at_period_end),
+            observed_at=item.sub_observed_at or item.created_at,
+            trial_end=item.sub_trial_end,
+            past_due_since=item.sub_past_due_since,
+        )
+    return Billing(customer_id=item.stripe_customer_id, subscription=subscription)
 
 
 def to_item(user: User) -> UserItem:
@@ -69,7 +93,24 @@ def to_item(user: User) -> UserItem:
         email_verified=user.email_verified,
         # The sparse index of unverified users holds a user exactly while this is set.
         unverified_pk=None if user.email_verified else UNVERIFIED_PARTITION,
+        stripe_customer_id=user.billing.customer_id,
     )
+    subscription = user.billing.subscription
+    if subscription is not None:
+        item.sub_id = subscription.id
+        item.sub_status = subscription.status.value
+        item.sub_price_id = subscription.price_id
+        item.sub_plan = subscription.plan_key
+        item.sub_interval = subscription.interval.value
+        item.sub_currency = subscription.currency
+        item.sub_item_id = subscription.item_id
+        item.sub_period_end = subscription.current_period_end
+        item.sub_cancel_at_period_end = subscription.cancel_at_period_end
+        item.sub_observed_at = subscription.observed_at
+        item.sub_trial_end = subscription.trial_end
+        item.sub_past_due_since = subscription.past_due_since
+        # The reconciliation's sparse index holds a user exactly while this is set.
+        item.billing_pk = None if subscription.is_terminal else SUBSCRIBED_PARTITION
     # pynamodb's VersionAttribute: unset means "must not exist yet", and a set one
     # makes the write conditional on the stored version still being this one.
     if user.version:
@@ -145,10 +186,13 @@ class DynamoUserRepository:
                     # The user only if unchanged since read (its version), and its
                     # markers only if they still point at it.
                     transaction.delete(item)
-                    for key in (
+                    keys = [
                         username_marker_key(user.username.key),
                         email_marker_key(user.email.key),
-                    ):
+                    ]
+                    if user.billing.customer_id:
+                        keys.append(customer_marker_key(user.billing.customer_id))
+                    for key in keys:
                         transaction.delete(
                             UniqueMarker(pk=key),
                             condition=UniqueMarker.user_id == user.id,

@@ -11,6 +11,7 @@ from jinja2 import UndefinedError
 from core.adapters.email.outbox import Outbox
 from core.adapters.email.render import RenderedEmail, TemplateRenderer, UnknownTemplate
 from core.application.account_emails import PASSWORD_RESET, VERIFY_EMAIL, WELCOME
+from core.application.commands.handle_stripe_event import EMAILS as BILLING_EMAILS
 
 CONTEXT = {
     "username": "alice",
@@ -32,7 +33,9 @@ def renderer() -> TemplateRenderer:
 def test_the_messages_are_exactly_the_ones_the_application_names(
     renderer: TemplateRenderer,
 ) -> None:
-    assert renderer.names() == sorted([WELCOME, VERIFY_EMAIL, PASSWORD_RESET])
+    assert renderer.names() == sorted(
+        [WELCOME, VERIFY_EMAIL, PASSWORD_RESET, *BILLING_EMAILS.values()]
+    )
 
 
 @pytest.mark.parametrize("name", [WELCOME, VERIFY_EMAIL, PASSWORD_RESET])
@@ -90,3 +93,42 @@ def test_an_outbox_file_appears_whole_under_its_final_name(tmp_path: Path) -> No
     assert path.parent == tmp_path / "new" / "folder"
     assert path.name.endswith("-b_.._c@example.com-welcome.eml")
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+BILLING_CONTEXT = {
+    "username": "alice",
+    "plan": "Pro",
+    "period_end": "2026-12-27",
+    "trial_end": "2026-12-11",
+    "grace_until": "2026-12-04",
+    "amount": "15.00 USD",
+    "pay_url": "https://pay.example.com/in_1?x=1&y=2",
+}
+
+
+@pytest.mark.parametrize("name", sorted(set(BILLING_EMAILS.values())))
+def test_billing_messages_render_with_every_value_they_may_carry(
+    renderer: TemplateRenderer, name: str
+) -> None:
+    email = renderer.render(name, BILLING_CONTEXT)
+
+    assert email.subject
+    assert "\n" not in email.subject
+    assert "alice" in email.text
+    assert "<" not in email.text
+    if name.startswith("payment"):
+        assert "https://pay.example.com/in_1?x=1&y=2" in email.text
+        assert "https://pay.example.com/in_1?x=1&amp;y=2" in email.html
+        assert "15.00 USD" in email.text
+
+
+@pytest.mark.parametrize("name", sorted(set(BILLING_EMAILS.values())))
+def test_billing_messages_render_with_only_the_username(
+    renderer: TemplateRenderer, name: str
+) -> None:
+    # Every value but the username is optional: an event may lack the invoice or
+    # the period end, and the email must still go out.
+    email = renderer.render(name, {"username": "alice"})
+
+    assert "alice" in email.text
+    assert "{{" not in email.text

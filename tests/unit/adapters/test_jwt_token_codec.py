@@ -214,3 +214,38 @@ def test_a_token_signed_with_our_key_but_an_odd_expiry_is_refused_not_crashed(
 ) -> None:
     with pytest.raises(NotAuthenticated):
         codec.read(craft(good_claims(exp=exp)))
+
+
+def _session_at(created: datetime, lifetime: timedelta) -> Session:
+    return Session(
+        id="s1",
+        user_id="u1",
+        created_at=created,
+        expires_at=created + lifetime,
+        epoch=0,
+    )
+
+
+def test_expiry_is_judged_by_the_codecs_clock_not_the_system_time() -> None:
+    # A clock moved 40 days ahead (the local stack's `strata stripe advance`).
+    ahead = datetime.now(UTC) + timedelta(days=40)
+    codec = JwtTokenCodec(SECRET, now=lambda: ahead)
+    old = JwtTokenCodec(SECRET).issue(
+        _session_at(datetime.now(UTC), timedelta(minutes=30))
+    )
+    fresh = codec.issue(_session_at(ahead, timedelta(minutes=30)))
+
+    # Issued before the move: expired by the moved clock, though not by the system's.
+    with pytest.raises(NotAuthenticated):
+        codec.read(old)
+    assert codec.read(fresh).session_id == "s1"
+
+
+def test_a_token_issued_in_the_codecs_future_is_refused() -> None:
+    now = datetime.now(UTC)
+    later = JwtTokenCodec(SECRET).issue(
+        _session_at(now + timedelta(hours=1), timedelta(minutes=30))
+    )
+
+    with pytest.raises(NotAuthenticated):
+        JwtTokenCodec(SECRET, now=lambda: now).read(later)

@@ -3,12 +3,21 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from dataclasses import replace
+from datetime import datetime, timedelta
 
 import pytest
 
+from core.application.billing import (
+    BillingConfig,
+    Customers,
+    SubscriptionWriter,
+    subscription_from,
+)
+from core.application.ports import SubscriptionSnapshot
 from core.application.registration import Registrar
 from core.application.tasks import TaskSubmitter
+from core.domain.billing import USERS_EXPORT, Interval, Plan, PlanCatalog, Price
 from core.domain.password import PasswordPolicy
 from core.domain.session import Session
 from core.domain.user import Email, Role, User, Username
@@ -16,7 +25,10 @@ from tests.fakes import (
     FakeClock,
     FakeCursorCodec,
     FakePasswordHasher,
+    FakePaymentProvider,
     FakeTokenCodec,
+    FakeWebhookVerifier,
+    InMemoryBillingStore,
     InMemoryOneTimeTokens,
     InMemorySessionStore,
     InMemoryTaskStore,
@@ -198,3 +210,132 @@ class RacingUsers(InMemoryUserRepository):
             assert stored is not None
             super().save(stored)  # someone else's write moves the version on
         return super().save(user)
+
+
+# -- billing ---------------------------------------------------------------------------
+
+GRACE = timedelta(days=7)
+EVENT_KEEP = timedelta(days=30)
+INVOICE_DAYS = 14
+SUCCESS_URL = "https://app.example/billing/success?session_id={CHECKOUT_SESSION_ID}"
+CANCEL_URL = "https://app.example/billing/cancel"
+PORTAL_RETURN_URL = "https://app.example/billing"
+
+FREE = Plan(key="free", name="Free", limits={"seats": 1})
+PRO = Plan(
+    key="pro",
+    name="Pro",
+    features=frozenset({USERS_EXPORT}),
+    limits={"seats": 5},
+    prices=(
+        Price("price_pro_month_usd", Interval.MONTH, "usd", 1500),
+        Price("price_pro_year_usd", Interval.YEAR, "usd", 15000),
+        Price("price_pro_month_eur", Interval.MONTH, "eur", 1400),
+    ),
+)
+BUSINESS = Plan(
+    key="business",
+    name="Business",
+    features=frozenset({USERS_EXPORT, "priority_support"}),
+    limits={"seats": 50},
+    prices=(
+        Price("price_business_month_usd", Interval.MONTH, "usd", 4500),
+        Price("price_business_year_usd", Interval.YEAR, "usd", 45000),
+    ),
+    bank_transfer=True,
+    trial_days=14,
+)
+CATALOG = PlanCatalog(plans=(FREE, PRO, BUSINESS))
+
+Subscribe = Callable[..., tuple[User, SubscriptionSnapshot]]
+
+
+@pytest.fixture
+def catalog() -> PlanCatalog:
+    return CATALOG
+
+
+@pytest.fixture
+def billing_config(catalog: PlanCatalog) -> BillingConfig:
+    return BillingConfig(
+        catalog=catalog,
+        grace=GRACE,
+        proration_behavior="always_invoice",
+        invoice_days_until_due=INVOICE_DAYS,
+        event_keep=EVENT_KEEP,
+        success_url=SUCCESS_URL,
+        cancel_url=CANCEL_URL,
+        portal_return_url=PORTAL_RETURN_URL,
+    )
+
+
+@pytest.fixture
+def billing_store(users: InMemoryUserRepository) -> InMemoryBillingStore:
+    return InMemoryBillingStore(users)
+
+
+@pytest.fixture
+def provider(clock: FakeClock, catalog: PlanCatalog) -> FakePaymentProvider:
+    return FakePaymentProvider(clock, catalog)
+
+
+@pytest.fixture
+def verifier() -> FakeWebhookVerifier:
+    return FakeWebhookVerifier()
+
+
+@pytest.fixture
+def customers(
+    users: InMemoryUserRepository,
+    billing_store: InMemoryBillingStore,
+    provider: FakePaymentProvider,
+) -> Customers:
+    return Customers(users, billing_store, provider)
+
+
+@pytest.fixture
+def writer(users: InMemoryUserRepository, catalog: PlanCatalog) -> SubscriptionWriter:
+    return SubscriptionWriter(users, catalog)
+
+
+@pytest.fixture
+def subscribe(
+    users: InMemoryUserRepository,
+    billing_store: InMemoryBillingStore,
+    provider: FakePaymentProvider,
+    catalog: PlanCatalog,
+    clock: FakeClock,
+) -> Subscribe:
+    """Gives a stored user a Stripe customer and a subscription to ``price_id``,
+    at Stripe and stored on the user as of ``clock.now()`` (as a webhook would have
+    stored it), and returns the user as stored with the subscription's snapshot.
+    Resets every call count."""
+
+    def make(
+        user: User,
+        price_id: str = "price_pro_month_usd",
+        *,
+        status: str = "active",
+        past_due_since: datetime | None = None,
+    ) -> tuple[User, SubscriptionSnapshot]:
+        customer_id = user.billing.customer_id or provider.create_customer(
+            user.id, user.email.value, idempotency_key=f"customer-{user.id}"
+        )
+        if user.billing.customer_id is None:
+            user = billing_store.attach_customer(user, customer_id)
+        snapshot = provider.add_subscription(
+            customer_id, price_id, status=status, user_id=user.id
+        )
+        subscription = replace(
+            subscription_from(snapshot, catalog, clock.now(), None),
+            past_due_since=past_due_since,
+        )
+        user = users.save(
+            user.with_billing(user.billing.with_subscription(subscription))
+        )
+        users.calls.clear()
+        billing_store.calls.clear()
+        provider.reset_counts()
+        return user, snapshot
+
+    return make

@@ -1,0 +1,239 @@
+"""What the billing use cases share: their settings, the customer every paid user
+gets, and the one rule for folding what Stripe says into the stored subscription.
+
+Commands and queries do not import each other; they all import this.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from core.application.errors import (
+    AlreadySubscribed,
+    ConcurrentUpdate,
+    NoSubscription,
+    PlanRequired,
+    PriceUnavailable,
+    UnknownPlan,
+)
+from core.application.ports import (
+    BillingStore,
+    PaymentProvider,
+    SubscriptionSnapshot,
+    UserRepository,
+)
+from core.domain.billing import (
+    Entitlements,
+    Interval,
+    PlanCatalog,
+    Price,
+    Subscription,
+    SubscriptionStatus,
+    entitlements,
+)
+from core.domain.user import User
+
+# Statuses in which a payment is owed: the grace period runs from the first.
+_OWING = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
+# A subscription that never got going: a new one may take its place.
+_NOT_STARTED = frozenset({SubscriptionStatus.INCOMPLETE})
+# Tries of a read-modify-write against the same user before giving up.
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class BillingConfig:
+    """The billing settings the use cases need, in the application's words."""
+
+    catalog: PlanCatalog
+    grace: timedelta
+    proration_behavior: str
+    invoice_days_until_due: int
+    event_keep: timedelta
+    # Where Stripe sends the user back to: the front end.
+    success_url: str
+    cancel_url: str
+    portal_return_url: str
+
+    def entitlements(self, user: User, now: datetime) -> Entitlements:
+        return entitlements(user.billing, self.catalog, now, self.grace)
+
+
+def parse_status(value: str) -> SubscriptionStatus:
+    try:
+        return SubscriptionStatus(value)
+    except ValueError:
+        # A status Stripe adds later: grant nothing until someone maps it.
+        return SubscriptionStatus.INCOMPLETE
+
+
+def subscription_from(
+    snapshot: SubscriptionSnapshot,
+    catalog: PlanCatalog,
+    observed_at: datetime,
+    previous: Subscription | None,
+) -> Subscription:
+    """The stored form of what Stripe says, keeping the start of a run of failed
+    payments from ``previous`` (the grace period counts from the first)."""
+    found = catalog.by_price(snapshot.price_id)
+    plan_key, interval = (
+        (found[0].key, found[1].interval) if found else ("", Interval.MONTH)
+    )
+    status = parse_status(snapshot.status)
+    past_due_since = None
+    if status in _OWING:
+        same = previous is not None and previous.id == snapshot.id
+        past_due_since = (
+            previous.past_due_since
+            if same and previous is not None and previous.past_due_since
+            else observed_at
+        )
+    return Subscription(
+        id=snapshot.id,
+        status=status,
+        price_id=snapshot.price_id,
+        plan_key=plan_key,
+        interval=interval,
+        currency=snapshot.currency,
+        item_id=snapshot.item_id,
+        current_period_end=snapshot.current_period_end,
+        cancel_at_period_end=snapshot.cancel_at_period_end,
+        observed_at=observed_at,
+        trial_end=snapshot.trial_end,
+        past_due_since=past_due_since,
+    )
+
+
+def may_replace(stored: Subscription | None, incoming: Subscription) -> bool:
+    """Whether news about ``incoming`` may overwrite ``stored``.
+
+    Only newer news, always (``observed_at`` later; a re-read from Stripe is
+    stamped with the time it was made). About another subscription, it takes the
+    place of one that has ended or never started, and of a live one only if it is
+    live itself: a late "canceled" about an old subscription never ends a new one.
+    """
+    if stored is None:
+        return True
+    if incoming.observed_at <= stored.observed_at:
+        return False
+    if stored.id == incoming.id or stored.is_terminal:
+        return True
+    if stored.status in _NOT_STARTED:
+        return True
+    return not incoming.is_terminal
+
+
+def with_subscription(user: User, subscription: Subscription) -> User:
+    return user.with_billing(user.billing.with_subscription(subscription))
+
+
+def live_subscription(user: User) -> Subscription:
+    """The user's subscription if it can still be changed, else ``NoSubscription``."""
+    subscription = user.billing.subscription
+    if subscription is None or subscription.is_terminal:
+        raise NoSubscription()
+    return subscription
+
+
+def snapshot_of(subscription: Subscription, customer_id: str) -> SubscriptionSnapshot:
+    """What the provider needs to address a stored subscription."""
+    return SubscriptionSnapshot(
+        id=subscription.id,
+        customer_id=customer_id,
+        status=subscription.status.value,
+        price_id=subscription.price_id,
+        item_id=subscription.item_id,
+        currency=subscription.currency,
+        current_period_end=subscription.current_period_end,
+        cancel_at_period_end=subscription.cancel_at_period_end,
+        trial_end=subscription.trial_end,
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionWriter:
+    """Stores what Stripe answered to one of our own writes, re-reading the user
+    when something else changed it meanwhile (a webhook, usually)."""
+
+    users: UserRepository
+    catalog: PlanCatalog
+
+    def store(
+        self, user: User, snapshot: SubscriptionSnapshot, observed_at: datetime
+    ) -> User:
+        current = user
+        for _ in range(ATTEMPTS):
+            previous = current.billing.subscription
+            incoming = subscription_from(snapshot, self.catalog, observed_at, previous)
+            if not may_replace(previous, incoming):
+                return current
+            try:
+                return self.users.save(with_subscription(current, incoming))
+            except ConcurrentUpdate:
+                reloaded = self.users.get(current.id)
+                if reloaded is None:
+                    return current
+                current = reloaded
+        raise ConcurrentUpdate()
+
+
+@dataclass(frozen=True, slots=True)
+class Customers:
+    """Every user who pays has exactly one Stripe customer, made on first use.
+
+    Two requests at once both ask Stripe with the same idempotency key (made from
+    the user id), so Stripe makes one customer and answers both with it; the
+    conditional write then stores it once.
+    """
+
+    users: UserRepository
+    store: BillingStore
+    provider: PaymentProvider
+
+    def ensure(self, user: User) -> tuple[User, str]:
+        if user.billing.customer_id:
+            return user, user.billing.customer_id
+        customer_id = self.provider.create_customer(
+            user.id, user.email.value, idempotency_key=f"customer-{user.id}"
+        )
+        current = user
+        for _ in range(ATTEMPTS):
+            if current.billing.customer_id:
+                return current, current.billing.customer_id
+            try:
+                return self.store.attach_customer(current, customer_id), customer_id
+            except ConcurrentUpdate:
+                reloaded = self.users.get(current.id)
+                if reloaded is None:
+                    raise
+                current = reloaded
+        raise ConcurrentUpdate()
+
+
+def target_price(
+    config: BillingConfig, subscription: Subscription, plan_key: str, interval: Interval
+) -> Price:
+    """The price a change moves to: same currency (Stripe cannot change a
+    subscription's currency), the asked plan and interval."""
+    plan = config.catalog.get(plan_key)
+    if plan is None or not plan.is_paid:
+        raise UnknownPlan(f"no paid plan named {plan_key!r}")
+    price = plan.price(interval, subscription.currency)
+    if price is None:
+        raise PriceUnavailable(
+            f"{plan.key!r} is not sold per {interval.value} in "
+            f"{subscription.currency!r}"
+        )
+    if price.id == subscription.price_id:
+        raise AlreadySubscribed(f"you already have {plan.key!r} per {interval.value}")
+    return price
+
+
+def require_feature(
+    config: BillingConfig, user: User, feature: str, now: datetime
+) -> None:
+    """``PlanRequired``, naming the plans that have ``feature``, unless the plan in
+    force for ``user`` at ``now`` includes it."""
+    if not config.entitlements(user, now).allows(feature):
+        raise PlanRequired(feature, config.catalog.plans_with(feature))

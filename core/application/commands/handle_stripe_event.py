@@ -1,0 +1,260 @@
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from enum import StrEnum
+
+from core.application.billing import (
+    ATTEMPTS,
+    BillingConfig,
+    may_replace,
+    subscription_from,
+    with_subscription,
+)
+from core.application.errors import ConcurrentUpdate, DuplicateEvent
+from core.application.ports import (
+    BillingEvent,
+    BillingStore,
+    Clock,
+    PaymentProvider,
+    SubscriptionSnapshot,
+    UserRepository,
+    WebhookVerifier,
+)
+from core.application.tasks import SEND_EMAIL, TaskSubmitter
+from core.domain.billing import SubscriptionStatus, grace_deadline
+from core.domain.user import User
+
+logger = logging.getLogger("strata.billing")
+
+# The event types Strata acts on; any other is acknowledged and ignored.
+SUBSCRIPTION_EVENTS = frozenset(
+    {
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "customer.subscription.paused",
+        "customer.subscription.resumed",
+        "customer.subscription.trial_will_end",
+    }
+)
+INVOICE_EVENTS = frozenset(
+    {"invoice.paid", "invoice.payment_failed", "invoice.payment_action_required"}
+)
+CHECKOUT_COMPLETED = "checkout.session.completed"
+# The least step in time: a re-read stamped this much after the state it replaces.
+_TICK = timedelta(microseconds=1)
+HANDLED_EVENTS = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | {CHECKOUT_COMPLETED}
+
+# Email templates, by the event that sends them.
+EMAILS = {
+    "customer.subscription.created": "subscription_started",
+    "customer.subscription.deleted": "subscription_canceled",
+    "customer.subscription.trial_will_end": "trial_ending",
+    "invoice.payment_failed": "payment_failed",
+    "invoice.payment_action_required": "payment_action_required",
+}
+
+
+class Outcome(StrEnum):
+    APPLIED = "applied"
+    DUPLICATE = "duplicate"
+    IGNORED = "ignored"
+
+
+@dataclass(frozen=True, slots=True)
+class HandleStripeEvent:
+    """One webhook delivery from Stripe, verified, applied once and in order.
+
+    1. The signature is checked over the raw body (``InvalidSignature``: nothing
+       is stored).
+    2. An event processed before is acknowledged and does nothing.
+    3. The user is found from the metadata we set, else from the customer.
+    4. Subscription state is replaced only by news newer than what wrote it: an
+       event carries its creation time; an event created in the same second as
+       the stored state, an invoice event and a completed checkout re-read the
+       subscription from Stripe instead of trusting their payload.
+    5. Its email (if the type sends one) is queued under a task id made from the
+       event id, so it is queued once however often the event arrives.
+    6. The event id and the new state are written in one transaction: a
+       concurrent duplicate fails its condition and changes nothing.
+    """
+
+    verifier: WebhookVerifier
+    users: UserRepository
+    store: BillingStore
+    provider: PaymentProvider
+    submitter: TaskSubmitter
+    config: BillingConfig
+    clock: Clock
+
+    def execute(self, payload: bytes, signature: str) -> Outcome:
+        event = self.verifier.verify(payload, signature)
+        if event.type not in HANDLED_EVENTS:
+            return Outcome.IGNORED
+        if self.store.was_processed(event.id):
+            return Outcome.DUPLICATE
+        user = self._owner(event)
+        if user is None:
+            # Not ours (another app on the same account) or already deleted: say
+            # so once, and do not make Stripe retry for days.
+            logger.warning(
+                "stripe event for no known user", extra={"event_id": event.id}
+            )
+            outcome = self._record(event, None)
+            return Outcome.IGNORED if outcome is Outcome.APPLIED else outcome
+        for _ in range(ATTEMPTS):
+            updated = self._apply(event, user)
+            if updated != user or _concerns_current(event, updated):
+                # Not for news that was set aside: a late "canceled" about an old
+                # subscription must not tell the user their new one ended.
+                self._queue_email(event, updated)
+            try:
+                return self._record(event, updated if updated != user else None)
+            except ConcurrentUpdate:
+                reloaded = self.users.get(user.id)
+                if reloaded is None:
+                    return self._record(event, None)
+                user = reloaded
+        raise ConcurrentUpdate()
+
+    # -- steps ---------------------------------------------------------------------
+
+    def _owner(self, event: BillingEvent) -> User | None:
+        user_id = None
+        customer_id = None
+        if event.subscription is not None:
+            user_id = event.subscription.user_id
+            customer_id = event.subscription.customer_id
+        elif event.checkout is not None:
+            user_id = event.checkout.user_id
+            customer_id = event.checkout.customer_id
+        elif event.invoice is not None:
+            customer_id = event.invoice.customer_id
+        if user_id:
+            user = self.users.get(user_id)
+            # Metadata is ours, but check it against the customer all the same.
+            if user is not None and user.billing.customer_id in (None, customer_id):
+                return user
+        if customer_id:
+            owner = self.store.owner_of(customer_id)
+            if owner is not None:
+                return self.users.get(owner)
+        return None
+
+    def _apply(self, event: BillingEvent, user: User) -> User:
+        stored = user.billing.subscription
+        snapshot: SubscriptionSnapshot | None = None
+        observed_at = event.created
+        if event.subscription is not None:
+            snapshot = event.subscription
+            if stored is not None and stored.id == snapshot.id:
+                # Stripe stamps events in whole seconds, our own writes finer.
+                second = stored.observed_at.replace(microsecond=0)
+                if event.created < second:
+                    return user  # older news: ignored
+                if event.created == second:
+                    # Same second: the payload cannot say which is newer; Stripe can.
+                    snapshot = self.provider.get_subscription(snapshot.id)
+                    observed_at = self._reread_time(event, stored.observed_at)
+        else:
+            subscription_id = None
+            if event.invoice is not None:
+                subscription_id = event.invoice.subscription_id
+            elif event.checkout is not None:
+                subscription_id = event.checkout.subscription_id
+            if subscription_id is None:
+                return user
+            about_older = (
+                stored is not None
+                and stored.id != subscription_id
+                and not stored.is_terminal
+                and event.created < stored.observed_at.replace(microsecond=0)
+            )
+            if about_older:
+                return user  # news of a subscription older than the stored one
+            snapshot = self.provider.get_subscription(subscription_id)
+            observed_at = self._reread_time(
+                event, stored.observed_at if stored is not None else None
+            )
+        incoming = subscription_from(snapshot, self.config.catalog, observed_at, stored)
+        if not may_replace(stored, incoming):
+            return user
+        return with_subscription(user, incoming)
+
+    def _reread_time(self, event: BillingEvent, stored: datetime | None) -> datetime:
+        """A re-read is as new as the news that prompted it, and newer than what is
+        stored: later events (created after it) still replace it."""
+        if stored is None or event.created > stored:
+            return event.created
+        return stored + _TICK
+
+    def _queue_email(self, event: BillingEvent, user: User) -> None:
+        template = EMAILS.get(event.type)
+        if template is None:
+            return
+        context = self._email_context(event, user)
+        # Under an id made from the event's: queued once however often it comes.
+        self.submitter.submit_once(
+            SEND_EMAIL,
+            {"to": user.email.value, "template": template, "context": context},
+            owner_id=user.id,
+            task_id=f"stripe-{event.id}",
+        )
+
+    def _email_context(self, event: BillingEvent, user: User) -> dict[str, str]:
+        context = {"username": user.username.value}
+        subscription = user.billing.subscription
+        if subscription is not None:
+            plan = self.config.catalog.get(subscription.plan_key)
+            context["plan"] = plan.name if plan is not None else subscription.plan_key
+            if subscription.current_period_end is not None:
+                context["period_end"] = (
+                    subscription.current_period_end.date().isoformat()
+                )
+            if subscription.trial_end is not None:
+                context["trial_end"] = subscription.trial_end.date().isoformat()
+            if subscription.status is SubscriptionStatus.PAST_DUE:
+                deadline = grace_deadline(subscription, self.config.grace)
+                if deadline is not None:
+                    context["grace_until"] = deadline.date().isoformat()
+        if event.invoice is not None:
+            invoice = event.invoice
+            context["amount"] = _money(invoice.amount_due, invoice.currency)
+            if invoice.hosted_invoice_url:
+                context["pay_url"] = invoice.hosted_invoice_url
+        return context
+
+    def _record(self, event: BillingEvent, user: User | None) -> Outcome:
+        now = self.clock.now()
+        try:
+            self.store.record_event(
+                event.id, event.type, now, now + self.config.event_keep, user
+            )
+        except DuplicateEvent:
+            return Outcome.DUPLICATE
+        return Outcome.APPLIED
+
+
+def _concerns_current(event: BillingEvent, user: User) -> bool:
+    """Whether the event is about the subscription the user has now."""
+    current = user.billing.subscription
+    if current is None:
+        return True
+    subscription_id = (
+        event.subscription.id
+        if event.subscription is not None
+        else event.invoice.subscription_id
+        if event.invoice is not None
+        else event.checkout.subscription_id
+        if event.checkout is not None
+        else None
+    )
+    return subscription_id in (None, current.id)
+
+
+def _money(amount: int, currency: str) -> str:
+    """``1500, "usd"`` -> ``"15.00 USD"`` (two-decimal currencies; Stripe's
+    zero-decimal ones such as JPY would need their own rule)."""
+    return f"{amount / 100:.2f} {currency.upper()}"

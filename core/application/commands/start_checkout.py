@@ -1,0 +1,95 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+from core.application.billing import BillingConfig, Customers
+from core.application.errors import (
+    AlreadySubscribed,
+    BankTransferUnavailable,
+    PriceUnavailable,
+    SubscriptionExists,
+    UnknownPlan,
+)
+from core.application.ports import Clock, IdGenerator, PaymentProvider
+from core.domain.billing import Interval, SubscriptionStatus
+from core.domain.user import User
+
+
+class PaymentMethod(StrEnum):
+    CARD = "card"
+    # Paid by invoice from the customer balance; only plans marked for it.
+    BANK_TRANSFER = "bank_transfer"
+
+
+@dataclass(frozen=True, slots=True)
+class StartCheckout:
+    """A logged-in user starts buying a plan; returns the URL to send them to.
+
+    By card: a Stripe Checkout Session in subscription mode. By bank transfer (only
+    plans marked for it): a subscription invoiced to the customer balance, and the
+    URL of its first invoice. The Stripe customer is made on first use. Refuses an
+    unknown or free plan (``UnknownPlan``), a price the plan does not have
+    (``PriceUnavailable``), the plan the user already has (``AlreadySubscribed``)
+    and any second live subscription (``SubscriptionExists``: change it instead).
+    Nothing changes for the user until Stripe's webhook says the purchase is done.
+    """
+
+    customers: Customers
+    provider: PaymentProvider
+    config: BillingConfig
+    clock: Clock
+    ids: IdGenerator
+
+    def execute(
+        self,
+        user: User,
+        plan_key: str,
+        interval: Interval,
+        currency: str,
+        method: PaymentMethod = PaymentMethod.CARD,
+    ) -> str:
+        plan = self.config.catalog.get(plan_key)
+        if plan is None or not plan.is_paid:
+            raise UnknownPlan(f"no paid plan named {plan_key!r}")
+        price = plan.price(interval, currency)
+        if price is None:
+            raise PriceUnavailable(
+                f"{plan.key!r} is not sold per {interval.value} in {currency!r}"
+            )
+        if method is PaymentMethod.BANK_TRANSFER and not plan.bank_transfer:
+            raise BankTransferUnavailable(
+                f"{plan.key!r} cannot be paid by bank transfer"
+            )
+        in_force = self.config.entitlements(user, self.clock.now()).plan
+        if in_force.key == plan.key:
+            raise AlreadySubscribed(f"you already have {plan.key!r}")
+        subscription = user.billing.subscription
+        if subscription is not None and subscription.status not in (
+            SubscriptionStatus.INCOMPLETE,
+            SubscriptionStatus.INCOMPLETE_EXPIRED,
+            SubscriptionStatus.CANCELED,
+        ):
+            raise SubscriptionExists()
+        user, customer_id = self.customers.ensure(user)
+        # A fresh key per purchase attempt: the client's retries of this one call
+        # reuse it, a later attempt is a new purchase.
+        key = f"checkout-{user.id}-{self.ids.new_id()}"
+        if method is PaymentMethod.BANK_TRANSFER:
+            return self.provider.create_invoiced_subscription(
+                customer_id=customer_id,
+                price_id=price.id,
+                user_id=user.id,
+                days_until_due=self.config.invoice_days_until_due,
+                idempotency_key=key,
+            )
+        return self.provider.create_checkout(
+            customer_id=customer_id,
+            price_id=price.id,
+            user_id=user.id,
+            success_url=self.config.success_url,
+            cancel_url=self.config.cancel_url,
+            idempotency_key=key,
+            # One trial per user: not again after a subscription has ended.
+            trial_days=plan.trial_days if subscription is None else 0,
+        )

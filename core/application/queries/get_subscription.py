@@ -1,0 +1,30 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from core.application.billing import BillingConfig
+from core.application.ports import Clock
+from core.domain.billing import Entitlements, Subscription
+from core.domain.user import User
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionView:
+    subscription: Subscription | None
+    entitlements: Entitlements
+
+
+@dataclass(frozen=True, slots=True)
+class GetSubscription:
+    """The user's subscription as last stored (webhooks keep it current; the daily
+    reconciliation repairs what a lost one missed) and the plan in force now. Reads
+    nothing: authentication already loaded the user."""
+
+    config: BillingConfig
+    clock: Clock
+
+    def execute(self, user: User) -> SubscriptionView:
+        return SubscriptionView(
+            subscription=user.billing.subscription,
+            entitlements=self.config.entitlements(user, self.clock.now()),
+        )

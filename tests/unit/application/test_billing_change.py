@@ -1,0 +1,311 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import timedelta
+
+import pytest
+
+from core.application.billing import BillingConfig, SubscriptionWriter
+from core.application.commands.change_plan import ChangePlan
+from core.application.errors import (
+    AlreadySubscribed,
+    NoSubscription,
+    PaymentProviderUnavailable,
+    PriceUnavailable,
+    UnknownPlan,
+)
+from core.application.queries.preview_plan_change import PreviewPlanChange
+from core.domain.billing import Interval, SubscriptionStatus
+from core.domain.user import User
+from tests.fakes import FakeClock, FakePaymentProvider, InMemoryUserRepository
+from tests.unit.application.conftest import BUSINESS, Seed, Subscribe
+
+MONTH = Interval.MONTH
+
+
+@pytest.fixture
+def change(
+    provider: FakePaymentProvider,
+    writer: SubscriptionWriter,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> ChangePlan:
+    return ChangePlan(provider, writer, billing_config, clock)
+
+
+@pytest.fixture
+def preview(
+    provider: FakePaymentProvider, billing_config: BillingConfig
+) -> PreviewPlanChange:
+    return PreviewPlanChange(provider, billing_config)
+
+
+@pytest.fixture
+def alice(seed: Seed, subscribe: Subscribe, clock: FakeClock) -> User:
+    """Subscribed to pro, monthly in USD, a third into the period."""
+    user, _ = subscribe(seed("alice"), "price_pro_month_usd")
+    clock.advance(timedelta(days=10))
+    return user
+
+
+Either = Callable[[User, str, Interval], object]
+
+
+@pytest.fixture(params=["preview", "change"])
+def either(
+    request: pytest.FixtureRequest, preview: PreviewPlanChange, change: ChangePlan
+) -> Either:
+    """The preview and the change: both refuse the same requests."""
+    if request.param == "preview":
+        return preview.execute
+    return change.execute
+
+
+def invoiced(provider: FakePaymentProvider, user: User) -> list[int]:
+    assert user.billing.customer_id is not None
+    return [i.amount_due for i in provider.invoices_of(user.billing.customer_id)]
+
+
+# -- preview -------------------------------------------------------------------------
+
+
+def test_a_preview_shows_the_prorated_amount_and_changes_nothing(
+    preview: PreviewPlanChange,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    alice: User,
+    clock: FakeClock,
+) -> None:
+    shown = preview.execute(alice, "business", MONTH)
+
+    # 20 days of 30 left: 2/3 of 4500 charged, 2/3 of 1500 credited.
+    assert shown.amount_due == 2000
+    assert shown.currency == "usd"
+    assert shown.proration_date == int(clock.now().timestamp())
+    assert users.writes == 0
+    assert invoiced(provider, alice) == []
+    assert provider.calls["change_price"] == 0
+
+
+def test_a_change_with_the_previews_date_charges_exactly_the_preview(
+    preview: PreviewPlanChange,
+    change: ChangePlan,
+    provider: FakePaymentProvider,
+    alice: User,
+    clock: FakeClock,
+) -> None:
+    shown = preview.execute(alice, "business", MONTH)
+    clock.advance(timedelta(days=3))  # the user thinks it over
+
+    change.execute(alice, "business", MONTH, proration_date=shown.proration_date)
+
+    assert invoiced(provider, alice) == [shown.amount_due]
+
+
+def test_a_change_without_a_date_is_prorated_at_the_time_of_the_change(
+    preview: PreviewPlanChange,
+    change: ChangePlan,
+    provider: FakePaymentProvider,
+    alice: User,
+    clock: FakeClock,
+) -> None:
+    shown = preview.execute(alice, "business", MONTH)
+    clock.advance(timedelta(days=5))
+
+    change.execute(alice, "business", MONTH)
+
+    # 15 of 30 days left: half of 4500 charged, half of 1500 credited.
+    assert invoiced(provider, alice) == [1500]
+    assert shown.amount_due == 2000
+
+
+def test_a_preview_of_another_interval_charges_the_whole_new_period_less_unused_time(
+    preview: PreviewPlanChange, alice: User
+) -> None:
+    shown = preview.execute(alice, "pro", Interval.YEAR)
+    assert shown.amount_due == 15000 - 1000
+
+
+def test_a_preview_for_a_trialing_subscription_costs_nothing_now(
+    preview: PreviewPlanChange, seed: Seed, subscribe: Subscribe
+) -> None:
+    bobby, _ = subscribe(seed("bobby"), "price_pro_month_usd", status="trialing")
+    assert preview.execute(bobby, "business", MONTH).amount_due == 0
+
+
+# -- change --------------------------------------------------------------------------
+
+
+def test_a_change_moves_the_subscription_and_stores_what_stripe_answered(
+    change: ChangePlan,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    billing_config: BillingConfig,
+    alice: User,
+    clock: FakeClock,
+) -> None:
+    before = alice.billing.subscription
+    assert before is not None
+
+    changed = change.execute(alice, "business", MONTH)
+
+    stored = users.stored(alice.id)
+    assert stored is not None
+    assert stored.billing.subscription == changed
+    assert (changed.id, changed.item_id) == (before.id, before.item_id)
+    assert changed.price_id == "price_business_month_usd"
+    assert changed.plan_key == "business"
+    assert changed.observed_at == clock.now()
+    assert provider.subscriptions[before.id].price_id == "price_business_month_usd"
+    assert billing_config.entitlements(stored, clock.now()).plan == BUSINESS
+
+
+def test_a_change_to_another_interval_restarts_the_period(
+    change: ChangePlan, provider: FakePaymentProvider, alice: User, clock: FakeClock
+) -> None:
+    changed = change.execute(alice, "pro", Interval.YEAR)
+
+    assert changed.interval is Interval.YEAR
+    assert changed.current_period_end == clock.now() + timedelta(days=365)
+
+
+def test_the_change_key_names_the_subscription_price_date_and_stored_version(
+    change: ChangePlan, provider: FakePaymentProvider, alice: User
+) -> None:
+    subscription = alice.billing.subscription
+    assert subscription is not None
+
+    change.execute(alice, "business", MONTH, proration_date=1736000000)
+
+    assert provider.idempotency_keys == [
+        f"change-{subscription.id}-price_business_month_usd-1736000000-{alice.version}"
+    ]
+
+
+def test_without_a_date_the_change_key_still_names_the_users_version(
+    change: ChangePlan, provider: FakePaymentProvider, alice: User
+) -> None:
+    subscription = alice.billing.subscription
+    assert subscription is not None
+
+    change.execute(alice, "business", MONTH)
+
+    assert provider.idempotency_keys == [
+        f"change-{subscription.id}-price_business_month_usd-0-{alice.version}"
+    ]
+
+
+def test_a_retried_change_is_charged_once(
+    change: ChangePlan, provider: FakePaymentProvider, alice: User, clock: FakeClock
+) -> None:
+    # The first answer was lost on the way back: the request is sent again
+    # with the same user as loaded before.
+    moment = int(clock.now().timestamp())
+    change.execute(alice, "business", MONTH, proration_date=moment)
+    change.execute(alice, "business", MONTH, proration_date=moment)
+
+    assert provider.calls["change_price"] == 2
+    assert len(invoiced(provider, alice)) == 1
+
+
+def test_changing_back_and_forth_with_one_proration_date_really_changes_each_time(
+    preview: PreviewPlanChange,
+    change: ChangePlan,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    alice: User,
+    clock: FakeClock,
+) -> None:
+    moment = preview.execute(alice, "business", MONTH).proration_date
+    up = change.execute(alice, "business", MONTH, proration_date=moment)
+    clock.advance(timedelta(seconds=5))
+    stored = users.stored(alice.id)
+    assert stored is not None
+    change.execute(stored, "pro", MONTH, proration_date=moment)
+    clock.advance(timedelta(seconds=5))
+    stored = users.stored(alice.id)
+    assert stored is not None
+
+    change.execute(stored, "business", MONTH, proration_date=moment)
+
+    stored = users.stored(alice.id)
+    assert stored is not None
+    assert stored.billing.subscription is not None
+    at_stripe = provider.subscriptions[up.id].price_id
+    assert stored.billing.subscription.price_id == at_stripe
+
+
+def test_a_change_keeps_what_another_request_stored_meanwhile(
+    change: ChangePlan, users: InMemoryUserRepository, alice: User
+) -> None:
+    users.save(alice.with_email_verified())
+
+    change.execute(alice, "business", MONTH)
+
+    stored = users.stored(alice.id)
+    assert stored is not None
+    assert stored.email_verified
+    assert stored.billing.subscription is not None
+    assert stored.billing.subscription.plan_key == "business"
+
+
+def test_the_price_already_paid_is_refused(
+    either: Either, provider: FakePaymentProvider, alice: User
+) -> None:
+    with pytest.raises(AlreadySubscribed):
+        either(alice, "pro", MONTH)
+    assert sum(provider.calls.values()) == 0
+
+
+@pytest.mark.parametrize("plan_key", ["free", "nope"])
+def test_only_a_paid_plan_of_the_catalog_is_a_target(
+    either: Either, alice: User, plan_key: str
+) -> None:
+    with pytest.raises(UnknownPlan):
+        either(alice, plan_key, MONTH)
+
+
+def test_a_plan_not_sold_in_the_subscriptions_currency_is_refused(
+    either: Either,
+    provider: FakePaymentProvider,
+    seed: Seed,
+    subscribe: Subscribe,
+) -> None:
+    euro, _ = subscribe(seed("bobby"), "price_pro_month_eur")
+
+    with pytest.raises(PriceUnavailable):
+        either(euro, "business", MONTH)
+    assert sum(provider.calls.values()) == 0
+
+
+@pytest.mark.parametrize("status", [None, "canceled", "incomplete_expired"])
+def test_without_a_live_subscription_there_is_nothing_to_change(
+    either: Either,
+    provider: FakePaymentProvider,
+    seed: Seed,
+    subscribe: Subscribe,
+    status: str | None,
+) -> None:
+    bobby = seed("bobby")
+    if status is not None:
+        bobby, _ = subscribe(bobby, status=status)
+        assert bobby.billing.subscription is not None
+        assert bobby.billing.subscription.status is SubscriptionStatus(status)
+
+    with pytest.raises(NoSubscription):
+        either(bobby, "business", MONTH)
+    assert sum(provider.calls.values()) == 0
+
+
+def test_stripe_down_fails_the_change_and_stores_nothing(
+    change: ChangePlan,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    alice: User,
+) -> None:
+    provider.fail_with(PaymentProviderUnavailable())
+
+    with pytest.raises(PaymentProviderUnavailable):
+        change.execute(alice, "business", MONTH)
+
+    assert users.stored(alice.id) == alice

@@ -1,0 +1,934 @@
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from core.application.billing import BillingConfig, SubscriptionWriter
+from core.application.commands.cancel_subscription import CancelSubscription
+from core.application.commands.handle_stripe_event import (
+    EMAILS,
+    HANDLED_EVENTS,
+    HandleStripeEvent,
+    Outcome,
+)
+from core.application.errors import DependencyUnavailable, InvalidSignature
+from core.application.ports import (
+    BillingEvent,
+    InvoiceSnapshot,
+    SubscriptionSnapshot,
+)
+from core.application.tasks import SEND_EMAIL, TaskSubmitter
+from core.domain.billing import SubscriptionStatus
+from core.domain.user import User
+from tests.fakes import (
+    FakeClock,
+    FakePaymentProvider,
+    FakeWebhookVerifier,
+    InMemoryBillingStore,
+    InMemoryUserRepository,
+    RecordingTaskQueue,
+)
+from tests.unit.application.conftest import (
+    BUSINESS,
+    EVENT_KEEP,
+    FREE,
+    GRACE,
+    PRO,
+    Seed,
+    Subscribe,
+)
+
+SECOND = timedelta(seconds=1)
+Deliver = Callable[[BillingEvent], Outcome]
+
+
+@pytest.fixture
+def handle(
+    verifier: FakeWebhookVerifier,
+    users: InMemoryUserRepository,
+    billing_store: InMemoryBillingStore,
+    provider: FakePaymentProvider,
+    submitter: TaskSubmitter,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> HandleStripeEvent:
+    return HandleStripeEvent(
+        verifier, users, billing_store, provider, submitter, billing_config, clock
+    )
+
+
+@pytest.fixture
+def deliver(handle: HandleStripeEvent, verifier: FakeWebhookVerifier) -> Deliver:
+    """Delivers an event as Stripe does: its signed body, verified by the handler."""
+
+    def send(event: BillingEvent) -> Outcome:
+        payload, signature = verifier.sign(event)
+        return handle.execute(payload, signature)
+
+    return send
+
+
+def subscription_event(
+    event_id: str,
+    event_type: str,
+    snapshot: SubscriptionSnapshot,
+    created: datetime,
+) -> BillingEvent:
+    return BillingEvent(event_id, event_type, created, subscription=snapshot)
+
+
+def invoice_event(
+    event_id: str, event_type: str, invoice: InvoiceSnapshot, created: datetime
+) -> BillingEvent:
+    return BillingEvent(event_id, event_type, created, invoice=invoice)
+
+
+@pytest.fixture
+def customer(
+    seed: Seed, provider: FakePaymentProvider, billing_store: InMemoryBillingStore
+) -> User:
+    """alice, just back from checkout: a customer, no subscription stored yet."""
+    alice = seed("alice")
+    customer_id = provider.create_customer(
+        alice.id, alice.email.value, idempotency_key=f"customer-{alice.id}"
+    )
+    stored = billing_store.attach_customer(alice, customer_id)
+    billing_store.calls.clear()
+    provider.reset_counts()
+    return stored
+
+
+@pytest.fixture
+def subscribed(seed: Seed, subscribe: Subscribe) -> tuple[User, SubscriptionSnapshot]:
+    """alice with an active pro subscription, stored as of the clock's now."""
+    return subscribe(seed("alice"))
+
+
+def stored_user(users: InMemoryUserRepository, user: User) -> User:
+    found = users.stored(user.id)
+    assert found is not None
+    return found
+
+
+def emails(task_queue: RecordingTaskQueue) -> list[tuple[str, str]]:
+    """(task id, template) of every queued email."""
+    return [
+        (task.id, task.payload["template"])
+        for task in task_queue.queued
+        if task.name == SEND_EMAIL
+    ]
+
+
+# -- applying subscription events ----------------------------------------------------
+
+
+def test_a_new_subscription_is_stored_and_its_welcome_email_queued(
+    deliver: Deliver,
+    customer: User,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    billing_store: InMemoryBillingStore,
+    task_queue: RecordingTaskQueue,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> None:
+    assert customer.billing.customer_id is not None
+    snapshot = provider.add_subscription(
+        customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id
+    )
+    created = clock.now() - 2 * SECOND
+    event = subscription_event(
+        "evt_1", "customer.subscription.created", snapshot, created
+    )
+
+    assert deliver(event) is Outcome.APPLIED
+
+    alice = stored_user(users, customer)
+    subscription = alice.billing.subscription
+    assert subscription is not None
+    assert (subscription.id, subscription.status) == (
+        snapshot.id,
+        SubscriptionStatus.ACTIVE,
+    )
+    assert (subscription.plan_key, subscription.observed_at) == ("pro", created)
+    assert billing_config.entitlements(alice, clock.now()).plan == PRO
+    assert billing_store.event("evt_1") == (
+        "customer.subscription.created",
+        clock.now(),
+        clock.now() + EVENT_KEEP,
+    )
+    [task] = task_queue.queued
+    assert (task.id, task.name, task.owner_id) == ("stripe-evt_1", SEND_EMAIL, alice.id)
+    assert task.payload["to"] == "alice@example.com"
+    assert task.payload["template"] == "subscription_started"
+    assert task.payload["context"]["plan"] == "Pro"
+    assert task.payload["context"]["username"] == "alice"
+    assert provider.calls["get_subscription"] == 0  # the payload was enough
+
+
+def test_the_same_event_three_times_changes_the_state_once_and_emails_once(
+    deliver: Deliver,
+    customer: User,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    billing_store: InMemoryBillingStore,
+    task_queue: RecordingTaskQueue,
+) -> None:
+    assert customer.billing.customer_id is not None
+    snapshot = provider.add_subscription(
+        customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id
+    )
+    event = subscription_event(
+        "evt_1", "customer.subscription.created", snapshot, customer.created_at
+    )
+
+    outcomes = [deliver(event) for _ in range(3)]
+
+    assert outcomes == [Outcome.APPLIED, Outcome.DUPLICATE, Outcome.DUPLICATE]
+    assert stored_user(users, customer).version == customer.version + 1
+    assert billing_store.calls["record_event"] == 1
+    assert emails(task_queue) == [("stripe-evt_1", "subscription_started")]
+
+
+class LaggingBillingStore(InMemoryBillingStore):
+    """Two deliveries of one event at once: both read 'not processed' before
+    either records it."""
+
+    def was_processed(self, event_id: str) -> bool:
+        super().was_processed(event_id)
+        return False
+
+
+def test_a_duplicate_that_slips_past_the_first_check_changes_and_queues_nothing(
+    users: InMemoryUserRepository,
+    verifier: FakeWebhookVerifier,
+    provider: FakePaymentProvider,
+    submitter: TaskSubmitter,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+    task_queue: RecordingTaskQueue,
+    customer: User,
+) -> None:
+    store = LaggingBillingStore(users)
+    assert customer.billing.customer_id is not None
+    store.attach_customer(stored_user(users, customer), customer.billing.customer_id)
+    handle = HandleStripeEvent(
+        verifier, users, store, provider, submitter, billing_config, clock
+    )
+    snapshot = provider.add_subscription(
+        customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id
+    )
+    event = subscription_event(
+        "evt_1", "customer.subscription.created", snapshot, clock.now()
+    )
+    payload, signature = verifier.sign(event)
+
+    first = handle.execute(payload, signature)
+    after_first = stored_user(users, customer)
+    second = handle.execute(payload, signature)
+
+    assert (first, second) == (Outcome.APPLIED, Outcome.DUPLICATE)
+    assert stored_user(users, customer) == after_first
+    assert len(task_queue.queued) == 1
+
+
+def test_events_delivered_newest_first_leave_the_newest_state(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    alice, snapshot = subscribed
+    t = clock.now()
+    states = [
+        replace(snapshot, cancel_at_period_end=True),
+        replace(snapshot, cancel_at_period_end=False, price_id="price_pro_year_usd"),
+        replace(
+            snapshot, cancel_at_period_end=True, price_id="price_business_month_usd"
+        ),
+    ]
+    events = [
+        subscription_event(
+            f"evt_{n}", "customer.subscription.updated", s, t + n * SECOND
+        )
+        for n, s in enumerate(states, start=1)
+    ]
+
+    outcomes = [deliver(event) for event in reversed(events)]
+
+    assert outcomes == [Outcome.APPLIED] * 3
+    subscription = stored_user(users, alice).billing.subscription
+    assert subscription is not None
+    assert subscription.price_id == "price_business_month_usd"
+    assert subscription.plan_key == BUSINESS.key
+    assert subscription.cancel_at_period_end is True
+    assert subscription.observed_at == t + 3 * SECOND
+
+
+def test_an_event_older_than_the_stored_state_is_recorded_and_changes_nothing(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    users: InMemoryUserRepository,
+    billing_store: InMemoryBillingStore,
+    clock: FakeClock,
+) -> None:
+    alice, snapshot = subscribed
+    old = replace(snapshot, status="past_due")
+    event = subscription_event(
+        "evt_old", "customer.subscription.updated", old, clock.now() - SECOND
+    )
+
+    assert deliver(event) is Outcome.APPLIED
+
+    assert stored_user(users, alice) == alice
+    assert billing_store.was_processed("evt_old")
+
+
+def test_an_event_from_the_same_second_as_the_stored_state_rereads_stripe(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    alice, snapshot = subscribed
+    stored_at = clock.now()  # the stored state was observed at this second
+    # Two changes within that second; Stripe knows the last one.
+    at_stripe = provider.update_subscription(
+        snapshot.id, cancel_at_period_end=True, price_id="price_pro_year_usd"
+    )
+    payload = replace(snapshot, cancel_at_period_end=True)
+    event = subscription_event(
+        "evt_same", "customer.subscription.updated", payload, stored_at
+    )
+
+    deliver(event)
+
+    assert provider.calls["get_subscription"] == 1
+    subscription = stored_user(users, alice).billing.subscription
+    assert subscription is not None
+    assert subscription.price_id == at_stripe.price_id
+    assert subscription.cancel_at_period_end is True
+    assert stored_at < subscription.observed_at < stored_at + SECOND
+
+    # A later event still wins over the re-read.
+    later = replace(at_stripe, cancel_at_period_end=False)
+    deliver(
+        subscription_event(
+            "evt_later", "customer.subscription.updated", later, stored_at + SECOND
+        )
+    )
+    subscription = stored_user(users, alice).billing.subscription
+    assert subscription is not None
+    assert subscription.cancel_at_period_end is False
+
+
+def test_a_change_at_stripe_in_the_second_of_our_own_write_is_not_lost(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    writer: SubscriptionWriter,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    alice, snapshot = subscribed
+    second = clock.now() + 10 * SECOND
+    clock.set(second + timedelta(milliseconds=400))
+    CancelSubscription(provider, writer, clock).execute(alice)
+    # 400 ms later the user takes it back in the Customer Portal.
+    resumed = provider.update_subscription(snapshot.id, cancel_at_period_end=False)
+    clock.set(second + timedelta(milliseconds=900))
+
+    deliver(
+        subscription_event("evt_1", "customer.subscription.updated", resumed, second)
+    )
+
+    subscription = stored_user(users, alice).billing.subscription
+    assert subscription is not None
+    assert subscription.cancel_at_period_end is False
+
+
+# -- invoices: failed payments and the grace period ----------------------------------
+
+
+def fail_payment(
+    provider: FakePaymentProvider, snapshot: SubscriptionSnapshot
+) -> InvoiceSnapshot:
+    """A renewal's payment fails at Stripe: an open invoice, the subscription past
+    due."""
+    provider.update_subscription(snapshot.id, status="past_due")
+    return provider.add_invoice(
+        snapshot.customer_id, 1500, status="open", subscription_id=snapshot.id
+    )
+
+
+def test_a_failed_payment_makes_the_subscription_past_due_from_the_event_time(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    task_queue: RecordingTaskQueue,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> None:
+    alice, snapshot = subscribed
+    failed_at = clock.now() + timedelta(minutes=1)
+    clock.set(failed_at + 3 * SECOND)
+    invoice = fail_payment(provider, snapshot)
+
+    deliver(invoice_event("evt_f1", "invoice.payment_failed", invoice, failed_at))
+
+    after = stored_user(users, alice)
+    subscription = after.billing.subscription
+    assert subscription is not None
+    assert subscription.status is SubscriptionStatus.PAST_DUE
+    assert subscription.past_due_since == failed_at
+    rights = billing_config.entitlements(after, clock.now())
+    assert (rights.plan, rights.grace_until) == (PRO, failed_at + GRACE)
+    [task] = task_queue.queued
+    assert task.id == "stripe-evt_f1"
+    assert task.payload["template"] == "payment_failed"
+    context = task.payload["context"]
+    assert context["pay_url"] == invoice.hosted_invoice_url
+    assert context["amount"] == "15.00 USD"
+    assert context["grace_until"] == (failed_at + GRACE).date().isoformat()
+
+
+def test_a_second_failure_keeps_the_start_of_the_grace_period(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    task_queue: RecordingTaskQueue,
+    clock: FakeClock,
+) -> None:
+    alice, snapshot = subscribed
+    first_at = clock.now() + timedelta(minutes=1)
+    deliver(
+        invoice_event(
+            "evt_f1",
+            "invoice.payment_failed",
+            fail_payment(provider, snapshot),
+            first_at,
+        )
+    )
+    retry_at = first_at + timedelta(days=3)
+    clock.set(retry_at)
+    invoice = provider.add_invoice(
+        snapshot.customer_id, 1500, status="open", subscription_id=snapshot.id
+    )
+
+    deliver(invoice_event("evt_f2", "invoice.payment_failed", invoice, retry_at))
+
+    subscription = stored_user(users, alice).billing.subscription
+    assert subscription is not None
+    assert subscription.status is SubscriptionStatus.PAST_DUE
+    assert subscription.past_due_since == first_at
+    assert subscription.observed_at == retry_at
+    assert emails(task_queue) == [
+        ("stripe-evt_f1", "payment_failed"),
+        ("stripe-evt_f2", "payment_failed"),
+    ]
+
+
+def test_a_paid_invoice_after_failures_ends_the_grace_period(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    task_queue: RecordingTaskQueue,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> None:
+    alice, snapshot = subscribed
+    failed_at = clock.now() + timedelta(minutes=1)
+    invoice = fail_payment(provider, snapshot)
+    deliver(invoice_event("evt_f1", "invoice.payment_failed", invoice, failed_at))
+    paid_at = failed_at + timedelta(days=2)
+    clock.set(paid_at)
+    provider.update_subscription(snapshot.id, status="active")
+
+    deliver(
+        invoice_event(
+            "evt_paid", "invoice.paid", replace(invoice, status="paid"), paid_at
+        )
+    )
+
+    after = stored_user(users, alice)
+    subscription = after.billing.subscription
+    assert subscription is not None
+    assert subscription.status is SubscriptionStatus.ACTIVE
+    assert subscription.past_due_since is None
+    assert billing_config.entitlements(after, clock.now()).grace_until is None
+    assert [template for _, template in emails(task_queue)] == ["payment_failed"]
+
+
+def test_a_payment_needing_action_emails_the_link_to_pay(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    task_queue: RecordingTaskQueue,
+    clock: FakeClock,
+) -> None:
+    _, snapshot = subscribed
+    invoice = provider.add_invoice(
+        snapshot.customer_id, 1500, status="open", subscription_id=snapshot.id
+    )
+
+    deliver(
+        invoice_event(
+            "evt_3ds", "invoice.payment_action_required", invoice, clock.now() + SECOND
+        )
+    )
+
+    [task] = task_queue.queued
+    assert task.payload["template"] == "payment_action_required"
+    assert task.payload["context"]["pay_url"] == invoice.hosted_invoice_url
+
+
+# -- the end of a subscription, trials -----------------------------------------------
+
+
+def test_a_deleted_subscription_falls_back_to_free_and_says_so_by_email(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    task_queue: RecordingTaskQueue,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> None:
+    alice, snapshot = subscribed
+    ended = provider.update_subscription(snapshot.id, status="canceled")
+    clock.advance(timedelta(days=30))
+
+    deliver(
+        subscription_event(
+            "evt_del", "customer.subscription.deleted", ended, clock.now()
+        )
+    )
+
+    after = stored_user(users, alice)
+    assert after.billing.subscription is not None
+    assert after.billing.subscription.status is SubscriptionStatus.CANCELED
+    assert billing_config.entitlements(after, clock.now()).plan == FREE
+    assert emails(task_queue) == [("stripe-evt_del", "subscription_canceled")]
+    assert task_queue.queued[0].payload["context"]["plan"] == "Pro"
+
+
+def test_a_trial_about_to_end_is_announced_by_email(
+    deliver: Deliver,
+    seed: Seed,
+    subscribe: Subscribe,
+    provider: FakePaymentProvider,
+    task_queue: RecordingTaskQueue,
+    clock: FakeClock,
+) -> None:
+    _, snapshot = subscribe(
+        seed("alice"), "price_business_month_usd", status="trialing"
+    )
+    trial_end = clock.now() + timedelta(days=14)
+    trialing = provider.update_subscription(snapshot.id, trial_end=trial_end)
+    clock.advance(timedelta(days=11))
+
+    deliver(
+        subscription_event(
+            "evt_trial", "customer.subscription.trial_will_end", trialing, clock.now()
+        )
+    )
+
+    [task] = task_queue.queued
+    assert task.payload["template"] == "trial_ending"
+    assert task.payload["context"]["trial_end"] == trial_end.date().isoformat()
+    assert task.payload["context"]["plan"] == "Business"
+
+
+def test_every_email_an_event_sends_is_for_an_event_that_is_handled() -> None:
+    assert set(EMAILS) <= HANDLED_EVENTS
+
+
+# -- checkout ------------------------------------------------------------------------
+
+
+def test_a_completed_checkout_stores_the_subscription_read_from_stripe(
+    deliver: Deliver,
+    customer: User,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    task_queue: RecordingTaskQueue,
+    clock: FakeClock,
+) -> None:
+    assert customer.billing.customer_id is not None
+    provider.create_checkout(
+        customer_id=customer.billing.customer_id,
+        price_id="price_business_month_usd",
+        user_id=customer.id,
+        success_url="https://ok",
+        cancel_url="https://no",
+        idempotency_key="k",
+        trial_days=14,
+    )
+    checkout, snapshot = provider.complete_checkout(provider.checkouts[0])
+    provider.reset_counts()
+
+    deliver(
+        BillingEvent(
+            "evt_cs", "checkout.session.completed", clock.now(), checkout=checkout
+        )
+    )
+
+    subscription = stored_user(users, customer).billing.subscription
+    assert subscription is not None
+    assert subscription.id == snapshot.id
+    assert subscription.status is SubscriptionStatus.TRIALING
+    assert subscription.trial_end == snapshot.trial_end
+    assert provider.calls["get_subscription"] == 1
+    assert task_queue.queued == []
+
+
+# -- who the event is for ------------------------------------------------------------
+
+
+def test_an_event_for_an_unknown_customer_is_recorded_and_changes_nothing(
+    deliver: Deliver,
+    customer: User,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    billing_store: InMemoryBillingStore,
+    task_queue: RecordingTaskQueue,
+    clock: FakeClock,
+) -> None:
+    stranger = provider.create_customer(
+        "elsewhere", "x@example.com", idempotency_key="x"
+    )
+    snapshot = provider.add_subscription(stranger, "price_pro_month_usd")
+    provider.reset_counts()
+
+    deliver(
+        subscription_event(
+            "evt_x", "customer.subscription.created", snapshot, clock.now()
+        )
+    )
+
+    assert billing_store.was_processed("evt_x")
+    assert stored_user(users, customer) == customer
+    assert users.writes == 0
+    assert task_queue.queued == []
+    assert sum(provider.calls.values()) == 0
+
+
+def test_an_event_for_an_unknown_customer_is_acknowledged_as_ignored(
+    deliver: Deliver, provider: FakePaymentProvider, clock: FakeClock
+) -> None:
+    stranger = provider.create_customer(
+        "elsewhere", "x@example.com", idempotency_key="x"
+    )
+    snapshot = provider.add_subscription(stranger, "price_pro_month_usd")
+
+    outcome = deliver(
+        subscription_event(
+            "evt_x", "customer.subscription.created", snapshot, clock.now()
+        )
+    )
+
+    assert outcome is Outcome.IGNORED
+
+
+def test_metadata_naming_another_user_than_the_customers_owner_is_not_trusted(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    seed: Seed,
+    subscribe: Subscribe,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    alice, snapshot = subscribed
+    bobby, _ = subscribe(seed("bobby"))
+    forged = replace(snapshot, user_id=bobby.id, cancel_at_period_end=True)
+
+    deliver(
+        subscription_event(
+            "evt_1", "customer.subscription.updated", forged, clock.now() + SECOND
+        )
+    )
+
+    assert stored_user(users, bobby) == bobby
+    subscription = stored_user(users, alice).billing.subscription
+    assert subscription is not None
+    assert subscription.cancel_at_period_end is True
+
+
+@pytest.mark.parametrize(
+    "event_type", ["customer.created", "charge.succeeded", "invoice.created"]
+)
+def test_an_event_type_strata_does_not_handle_is_ignored_and_not_recorded(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    billing_store: InMemoryBillingStore,
+    users: InMemoryUserRepository,
+    provider: FakePaymentProvider,
+    clock: FakeClock,
+    event_type: str,
+) -> None:
+    _, snapshot = subscribed
+
+    outcome = deliver(subscription_event("evt_1", event_type, snapshot, clock.now()))
+
+    assert outcome is Outcome.IGNORED
+    assert billing_store.recorded() == []
+    assert sum(billing_store.calls.values()) == 0
+    assert users.writes == 0
+    assert sum(provider.calls.values()) == 0
+
+
+# -- an older subscription's news ----------------------------------------------------
+
+
+@pytest.fixture
+def replaced(
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    deliver: Deliver,
+    clock: FakeClock,
+) -> tuple[User, SubscriptionSnapshot, SubscriptionSnapshot]:
+    """alice's first subscription (old) ended; a newer live one (new) is stored."""
+    alice, old = subscribed
+    provider.update_subscription(old.id, status="canceled")
+    new = provider.add_subscription(
+        old.customer_id, "price_business_month_usd", user_id=alice.id
+    )
+    clock.advance(timedelta(hours=1))
+    deliver(
+        subscription_event("evt_new", "customer.subscription.created", new, clock.now())
+    )
+    provider.reset_counts()
+    return stored_user(users, alice), old, new
+
+
+def test_a_late_event_about_an_older_subscription_never_replaces_a_newer_live_one(
+    deliver: Deliver,
+    replaced: tuple[User, SubscriptionSnapshot, SubscriptionSnapshot],
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    alice, old, new = replaced
+    late = subscription_event(
+        "evt_late",
+        "customer.subscription.updated",
+        replace(old, cancel_at_period_end=True),
+        clock.now() - timedelta(minutes=30),
+    )
+    ended = subscription_event(
+        "evt_end",
+        "customer.subscription.deleted",
+        replace(old, status="canceled"),
+        clock.now() + SECOND,
+    )
+
+    deliver(late)
+    deliver(ended)
+
+    subscription = stored_user(users, alice).billing.subscription
+    assert subscription is not None
+    assert (subscription.id, subscription.status) == (new.id, SubscriptionStatus.ACTIVE)
+
+
+def test_a_late_invoice_of_an_older_subscription_is_not_looked_up(
+    deliver: Deliver,
+    replaced: tuple[User, SubscriptionSnapshot, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    alice, old, new = replaced
+    invoice = provider.add_invoice(
+        old.customer_id, 1500, status="paid", subscription_id=old.id
+    )
+
+    deliver(
+        invoice_event(
+            "evt_inv", "invoice.paid", invoice, clock.now() - timedelta(minutes=30)
+        )
+    )
+
+    assert provider.calls["get_subscription"] == 0
+    subscription = stored_user(users, alice).billing.subscription
+    assert subscription is not None
+    assert subscription.id == new.id
+
+
+def test_a_late_event_of_an_older_subscription_does_not_revive_it_over_an_ended_one(
+    deliver: Deliver,
+    replaced: tuple[User, SubscriptionSnapshot, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> None:
+    alice, old, new = replaced
+    assert alice.billing.subscription is not None
+    new_since = alice.billing.subscription.observed_at
+    clock.advance(timedelta(days=40))
+    ended = provider.update_subscription(new.id, status="canceled")
+    deliver(
+        subscription_event(
+            "evt_end", "customer.subscription.deleted", ended, clock.now()
+        )
+    )
+    # An event of the old subscription from before the new one began (so from
+    # before the old one ended), whose deliveries failed until now.
+    late = subscription_event(
+        "evt_retry",
+        "customer.subscription.updated",
+        replace(old, status="active"),
+        new_since - timedelta(minutes=30),
+    )
+
+    deliver(late)
+
+    after = stored_user(users, alice)
+    assert billing_config.entitlements(after, clock.now()).plan == FREE
+
+
+# -- concurrency, failures, signatures -----------------------------------------------
+
+
+class RacingBillingStore(InMemoryBillingStore):
+    """Another request changes the user just before the next ``races`` event
+    records, so those records find the user's version moved on."""
+
+    def __init__(self, users: InMemoryUserRepository, races: int) -> None:
+        super().__init__(users)
+        self._users_repo = users
+        self.races = races
+
+    def record_event(
+        self,
+        event_id: str,
+        event_type: str,
+        now: datetime,
+        expires_at: datetime,
+        user: User | None = None,
+    ) -> User | None:
+        if self.races > 0 and user is not None:
+            self.races -= 1
+            current = self._users_repo.stored(user.id)
+            assert current is not None
+            self._users_repo.save(current.with_email_verified())
+        return super().record_event(event_id, event_type, now, expires_at, user)
+
+
+def test_a_concurrent_update_of_the_user_is_retried_and_both_changes_kept(
+    users: InMemoryUserRepository,
+    verifier: FakeWebhookVerifier,
+    provider: FakePaymentProvider,
+    submitter: TaskSubmitter,
+    billing_config: BillingConfig,
+    task_queue: RecordingTaskQueue,
+    clock: FakeClock,
+    customer: User,
+) -> None:
+    store = RacingBillingStore(users, races=2)
+    assert customer.billing.customer_id is not None
+    store.attach_customer(stored_user(users, customer), customer.billing.customer_id)
+    handle = HandleStripeEvent(
+        verifier, users, store, provider, submitter, billing_config, clock
+    )
+    snapshot = provider.add_subscription(
+        customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id
+    )
+    payload, signature = verifier.sign(
+        subscription_event(
+            "evt_1", "customer.subscription.created", snapshot, clock.now()
+        )
+    )
+
+    assert handle.execute(payload, signature) is Outcome.APPLIED
+
+    after = stored_user(users, customer)
+    assert after.email_verified
+    assert after.billing.subscription is not None
+    assert after.billing.subscription.id == snapshot.id
+    assert store.recorded() == ["evt_1"]
+    assert store.calls["record_event"] == 3
+    assert len(task_queue.queued) == 1
+
+
+def test_a_bad_signature_stores_nothing_and_asks_nothing(
+    handle: HandleStripeEvent,
+    verifier: FakeWebhookVerifier,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    users: InMemoryUserRepository,
+    billing_store: InMemoryBillingStore,
+    provider: FakePaymentProvider,
+    task_queue: RecordingTaskQueue,
+    clock: FakeClock,
+) -> None:
+    _, snapshot = subscribed
+    payload, signature = verifier.sign(
+        subscription_event(
+            "evt_1",
+            "customer.subscription.deleted",
+            replace(snapshot, status="canceled"),
+            clock.now() + SECOND,
+        )
+    )
+
+    for body, header in [
+        (payload, signature[:-2] + "00"),
+        (payload + b"\n", signature),
+        (payload, ""),
+    ]:
+        with pytest.raises(InvalidSignature):
+            handle.execute(body, header)
+
+    assert billing_store.recorded() == []
+    assert sum(billing_store.calls.values()) == 0
+    assert users.writes == 0
+    assert sum(provider.calls.values()) == 0
+    assert task_queue.queued == []
+
+
+def test_stripe_down_while_rereading_fails_the_delivery_and_records_nothing(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    billing_store: InMemoryBillingStore,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    alice, snapshot = subscribed
+    invoice = fail_payment(provider, snapshot)
+    provider.fail_with(DependencyUnavailable(), "get_subscription")
+
+    with pytest.raises(DependencyUnavailable):
+        deliver(invoice_event("evt_f", "invoice.payment_failed", invoice, clock.now()))
+
+    assert not billing_store.was_processed("evt_f")
+    assert stored_user(users, alice) == alice
+
+
+def test_an_email_that_could_not_be_queued_is_queued_when_stripe_retries(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    task_queue: RecordingTaskQueue,
+    clock: FakeClock,
+) -> None:
+    _, snapshot = subscribed
+    ended = provider.update_subscription(snapshot.id, status="canceled")
+    event = subscription_event(
+        "evt_del", "customer.subscription.deleted", ended, clock.now() + SECOND
+    )
+    task_queue.fail = DependencyUnavailable()
+    with pytest.raises(DependencyUnavailable):
+        deliver(event)
+    task_queue.fail = None
+
+    deliver(event)
+
+    assert emails(task_queue) == [("stripe-evt_del", "subscription_canceled")]

@@ -1,0 +1,227 @@
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+
+from core.application.billing import SubscriptionWriter
+from core.application.errors import PaymentProviderUnavailable
+from core.application.jobs.reconcile_subscriptions import ReconcileSubscriptionsJob
+from core.application.ports import Position, UserPage
+from core.domain.billing import SubscriptionStatus
+from core.domain.user import User
+from tests.fakes import (
+    FakeClock,
+    FakePaymentProvider,
+    InMemoryBillingStore,
+    InMemoryUserRepository,
+)
+from tests.unit.application.conftest import Seed, Subscribe
+
+
+@pytest.fixture
+def job(
+    billing_store: InMemoryBillingStore,
+    provider: FakePaymentProvider,
+    writer: SubscriptionWriter,
+    clock: FakeClock,
+) -> ReconcileSubscriptionsJob:
+    return ReconcileSubscriptionsJob(
+        billing_store, provider, writer, clock, page_size=2
+    )
+
+
+class StaleIndex(InMemoryBillingStore):
+    """An index that answers the page it was given: read before a later write."""
+
+    def __init__(self, users: InMemoryUserRepository, page: UserPage) -> None:
+        super().__init__(users)
+        self._page = page
+
+    def subscribed_users(self, limit: int, start: Position | None) -> UserPage:
+        return self._page
+
+
+def stored(users: InMemoryUserRepository, user: User) -> User:
+    found = users.stored(user.id)
+    assert found is not None
+    return found
+
+
+def test_a_change_whose_webhook_was_lost_is_repaired(
+    job: ReconcileSubscriptionsJob,
+    seed: Seed,
+    subscribe: Subscribe,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    alice, snapshot = subscribe(seed("alice"))
+    renewed_until = clock.now() + timedelta(days=60)
+    provider.update_subscription(
+        snapshot.id, current_period_end=renewed_until, cancel_at_period_end=True
+    )
+    clock.advance(timedelta(days=1))
+
+    result = job.run({})
+
+    assert result == {"checked": 1, "repaired": 1, "unknown": 0}
+    subscription = stored(users, alice).billing.subscription
+    assert subscription is not None
+    assert subscription.current_period_end == renewed_until
+    assert subscription.cancel_at_period_end is True
+    assert subscription.observed_at == clock.now()
+
+
+def test_a_subscription_that_ended_unseen_is_ended_and_then_left_alone(
+    job: ReconcileSubscriptionsJob,
+    seed: Seed,
+    subscribe: Subscribe,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    alice, snapshot = subscribe(seed("alice"))
+    provider.update_subscription(snapshot.id, status="canceled")
+    clock.advance(timedelta(days=1))
+
+    first = job.run({})
+    provider.reset_counts()
+    clock.advance(timedelta(days=1))
+    second = job.run({})
+
+    subscription = stored(users, alice).billing.subscription
+    assert subscription is not None
+    assert subscription.status is SubscriptionStatus.CANCELED
+    assert first == {"checked": 1, "repaired": 1, "unknown": 0}
+    assert second == {"checked": 0, "repaired": 0, "unknown": 0}
+    assert provider.calls["get_subscription"] == 0
+
+
+def test_subscriptions_that_agree_with_stripe_are_checked_not_repaired(
+    job: ReconcileSubscriptionsJob,
+    seed: Seed,
+    subscribe: Subscribe,
+    provider: FakePaymentProvider,
+) -> None:
+    subscribe(seed("alice"))
+    subscribe(seed("bobby"), "price_business_month_usd", status="trialing")
+
+    assert job.run({}) == {"checked": 2, "repaired": 0, "unknown": 0}
+    assert provider.calls["get_subscription"] == 2
+
+
+def test_only_live_subscriptions_are_read_from_stripe(
+    job: ReconcileSubscriptionsJob,
+    seed: Seed,
+    subscribe: Subscribe,
+    provider: FakePaymentProvider,
+) -> None:
+    seed("nobody")
+    subscribe(seed("ended"), status="canceled")
+    subscribe(seed("expired"), status="incomplete_expired")
+    _, live = subscribe(seed("alice"), status="past_due")
+
+    result = job.run({})
+
+    assert result["checked"] == 1
+    assert provider.calls["get_subscription"] == 1
+    assert provider.subscriptions[live.id].status == "past_due"
+
+
+def test_every_page_of_subscribed_users_is_read(
+    job: ReconcileSubscriptionsJob,
+    seed: Seed,
+    subscribe: Subscribe,
+    provider: FakePaymentProvider,
+    billing_store: InMemoryBillingStore,
+    clock: FakeClock,
+) -> None:
+    for n in range(5):
+        clock.advance(timedelta(minutes=1))
+        subscribe(seed(f"user{n:04d}"))
+
+    result = job.run({})
+
+    assert result["checked"] == 5
+    assert provider.calls["get_subscription"] == 5
+    assert billing_store.calls["subscribed_users"] == 3
+
+
+def test_a_subscription_stripe_does_not_know_is_counted_and_left_alone(
+    job: ReconcileSubscriptionsJob,
+    seed: Seed,
+    subscribe: Subscribe,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+) -> None:
+    alice, snapshot = subscribe(seed("alice"))
+    subscribe(seed("bobby"))
+    provider.forget_subscription(snapshot.id)
+
+    assert job.run({}) == {"checked": 2, "repaired": 0, "unknown": 1}
+    assert stored(users, alice) == alice
+
+
+def test_stripe_down_fails_the_run_so_the_task_is_retried(
+    job: ReconcileSubscriptionsJob,
+    seed: Seed,
+    subscribe: Subscribe,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+) -> None:
+    alice, _ = subscribe(seed("alice"))
+    provider.fail_with(PaymentProviderUnavailable())
+
+    with pytest.raises(PaymentProviderUnavailable):
+        job.run({})
+    assert stored(users, alice) == alice
+
+
+def test_running_twice_repairs_once(
+    job: ReconcileSubscriptionsJob,
+    seed: Seed,
+    subscribe: Subscribe,
+    provider: FakePaymentProvider,
+    clock: FakeClock,
+) -> None:
+    _, snapshot = subscribe(seed("alice"))
+    provider.update_subscription(snapshot.id, price_id="price_business_month_usd")
+    clock.advance(timedelta(hours=1))
+
+    first = job.run({})
+    clock.advance(timedelta(minutes=1))
+    second = job.run({})
+
+    assert (first["repaired"], second["repaired"]) == (1, 0)
+
+
+def test_a_user_changed_meanwhile_is_read_again_and_keeps_the_change(
+    job: ReconcileSubscriptionsJob,
+    seed: Seed,
+    subscribe: Subscribe,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    billing_store: InMemoryBillingStore,
+    clock: FakeClock,
+) -> None:
+    alice, snapshot = subscribe(seed("alice"))
+    provider.update_subscription(snapshot.id, status="past_due")
+    clock.advance(timedelta(hours=1))
+    page = billing_store.subscribed_users(10, None)
+    users.save(alice.with_email_verified())  # after the index was read
+
+    stale = ReconcileSubscriptionsJob(
+        StaleIndex(users, page),
+        provider,
+        SubscriptionWriter(users, job.writer.catalog),
+        clock,
+    )
+
+    assert stale.run({})["repaired"] == 1
+
+    after = stored(users, alice)
+    assert after.email_verified
+    assert after.billing.subscription is not None
+    assert after.billing.subscription.status is SubscriptionStatus.PAST_DUE
+    assert after.billing.subscription.past_due_since == clock.now()
