@@ -7,7 +7,9 @@ catalog, routers and the DynamoDB calls each endpoint really makes all agree.
 Permissions name a resource and an access: ``users:read``, ``users:write``,
 ``sessions:read``, ``sessions:write``, ``tasks:read``, ``tasks:write`` (tables);
 ``queue:send`` (the task queue); ``exports:read``, ``exports:write`` (the export
-bucket); ``email:send`` (SES).
+bucket); ``email:send`` (SES); ``stripe:api`` (read the Stripe secret key from
+Secrets Manager: the function calls Stripe), ``stripe:webhook`` (read the webhook
+signing secret).
 
 ``WORKERS`` lists the functions that are not behind a route: queue consumers and
 scheduled jobs, with their trigger and permissions, the same way.
@@ -28,6 +30,8 @@ QUEUE_SEND = "queue:send"
 EXPORTS_READ = "exports:read"
 EXPORTS_WRITE = "exports:write"
 EMAIL_SEND = "email:send"
+STRIPE_API = "stripe:api"
+STRIPE_WEBHOOK = "stripe:webhook"
 
 # What every route behind the session cookie needs: read session and user, renew.
 _AUTHENTICATED = (USERS_READ, SESSIONS_READ, SESSIONS_WRITE)
@@ -170,6 +174,79 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         # Ending every session Queries the sessions index (sessions:read).
         (USERS_READ, USERS_WRITE, SESSIONS_READ, SESSIONS_WRITE),
     ),
+    # Billing. The plan, subscription state and Stripe customer are stored on the
+    # user item (users:write); the customer's claim marker sits beside it.
+    Endpoint(
+        "billing_plans", "GET", "/api/v1/billing/plans", "functions.http.billing_plans"
+    ),
+    Endpoint(
+        "billing_checkout",
+        "POST",
+        "/api/v1/billing/checkout",
+        "functions.http.billing_checkout",
+        (*_AUTHENTICATED, USERS_WRITE, STRIPE_API),
+    ),
+    Endpoint(
+        "billing_portal",
+        "POST",
+        "/api/v1/billing/portal",
+        "functions.http.billing_portal",
+        (*_AUTHENTICATED, STRIPE_API),
+    ),
+    Endpoint(
+        "billing_subscription",
+        "GET",
+        "/api/v1/billing/subscription",
+        "functions.http.billing_subscription",
+        _AUTHENTICATED,
+    ),
+    Endpoint(
+        "billing_change",
+        "POST",
+        "/api/v1/billing/subscription/change",
+        "functions.http.billing_change",
+        (*_AUTHENTICATED, USERS_WRITE, STRIPE_API),
+    ),
+    Endpoint(
+        "billing_cancel",
+        "POST",
+        "/api/v1/billing/subscription/cancel",
+        "functions.http.billing_cancel",
+        (*_AUTHENTICATED, USERS_WRITE, STRIPE_API),
+    ),
+    Endpoint(
+        "billing_resume",
+        "POST",
+        "/api/v1/billing/subscription/resume",
+        "functions.http.billing_resume",
+        (*_AUTHENTICATED, USERS_WRITE, STRIPE_API),
+    ),
+    Endpoint(
+        "billing_invoices",
+        "GET",
+        "/api/v1/billing/invoices",
+        "functions.http.billing_invoices",
+        (*_AUTHENTICATED, STRIPE_API),
+    ),
+    # Stripe's webhook: no session, a signature instead. Processed event ids live
+    # in the tasks table (tasks:read to skip a duplicate, tasks:write to record it),
+    # emails go through the task queue, and a subscription is re-read from Stripe
+    # when two events carry the same timestamp (stripe:api).
+    Endpoint(
+        "stripe_webhook",
+        "POST",
+        "/api/v1/webhooks/stripe",
+        "functions.http.stripe_webhook",
+        (
+            USERS_READ,
+            USERS_WRITE,
+            TASKS_READ,
+            TASKS_WRITE,
+            QUEUE_SEND,
+            STRIPE_API,
+            STRIPE_WEBHOOK,
+        ),
+    ),
 )
 
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
@@ -196,7 +273,8 @@ WORKERS: tuple[Worker, ...] = (
         # link (a presigned GET is only as good as the signer's exports:read).
         # The email jobs send (email:send), look users up and issue link tokens
         # (sessions:write); the purge removes users (users:write) and ends their
-        # sessions (sessions:read for the index, sessions:write).
+        # sessions (sessions:read for the index, sessions:write). The billing
+        # reconciliation re-reads subscriptions from Stripe (stripe:api).
         (
             TASKS_READ,
             TASKS_WRITE,
@@ -207,6 +285,7 @@ WORKERS: tuple[Worker, ...] = (
             USERS_WRITE,
             SESSIONS_READ,
             SESSIONS_WRITE,
+            STRIPE_API,
         ),
     ),
     # EventBridge rules (functions.resources.SCHEDULES) name a job; the scheduler

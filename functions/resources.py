@@ -127,13 +127,20 @@ EMAIL = EmailSpec(
     configuration_set_suffix="email",
 )
 
-# The job names are core.application.tasks' (PURGE_UNVERIFIED); plain strings here
-# so that the CDK app reads them without importing the application layer.
+# The job names are core.application.tasks' (PURGE_UNVERIFIED,
+# RECONCILE_SUBSCRIPTIONS); plain strings here so that the CDK app reads them
+# without importing the application layer.
 SCHEDULES: tuple[ScheduleSpec, ...] = (
     ScheduleSpec(
         job="purge_unverified",
         rate_value=1,
         rate_unit="day",
         description="Delete accounts whose email was never verified in time",
+    ),
+    ScheduleSpec(
+        job="reconcile_subscriptions",
+        rate_value=1,
+        rate_unit="day",
+        description="Re-read live subscriptions from Stripe, repairing lost webhooks",
     ),
 )

@@ -1,13 +1,16 @@
 """POST /api/v1/users/export : an admin asks for a CSV file of every user, made in
-the background; the answer names the task to poll."""
+the background; the answer names the task to poll. Behind a plan: only plans with
+the ``users_export`` feature may (402 otherwise)."""
 
-from typing import Literal
+from typing import Annotated, Literal
 
 from fastapi import APIRouter, Response
 from pydantic import BaseModel
 
+from core.application.commands.authenticate import Authenticated
+from core.domain.billing import USERS_EXPORT
 from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
+from functions.runtime.auth import ContainerDep, require_feature
 from functions.runtime.problems import problems
 
 router = APIRouter(tags=["users"])
@@ -34,11 +37,13 @@ class TaskAccepted(BaseModel):
                 }
             },
         },
-        **problems(401, (403, "Not an admin"), 413, 415, 503),
+        **problems(401, 402, (403, "Not an admin"), 413, 415, 503),
     },
 )
 def export_users(
-    response: Response, container: ContainerDep, auth: CurrentAuth
+    response: Response,
+    container: ContainerDep,
+    auth: Annotated[Authenticated, require_feature(USERS_EXPORT)],
 ) -> TaskAccepted:
     task = container.request_export().execute(auth.user)
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"

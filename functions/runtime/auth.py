@@ -7,10 +7,11 @@ valid session came along (sign-up and log-in refuse logged-in users).
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 
+from core.application import billing
 from core.application.commands.authenticate import Authenticated
 from core.application.errors import NotAuthenticated
 from functions.runtime.container import Container, get_container
@@ -76,3 +77,17 @@ def _optional_auth(request: Request, container: ContainerDep) -> Authenticated |
 
 CurrentAuth = Annotated[Authenticated, Depends(_current_auth)]
 OptionalAuth = Annotated[Authenticated | None, Depends(_optional_auth)]
+
+
+def require_feature(feature: str) -> Any:
+    """A dependency for routes behind a plan: the logged-in user, or 402
+    ``plan_required`` naming the plans that include ``feature``. Costs no read: the
+    user loaded by authentication carries the subscription."""
+
+    def check(container: ContainerDep, auth: CurrentAuth) -> Authenticated:
+        billing.require_feature(
+            container.billing_config, auth.user, feature, container.clock.now()
+        )
+        return auth
+
+    return Depends(check)

@@ -8,32 +8,46 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import timedelta
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any, cast
 
 from core.application.account_emails import AccountLinks
+from core.application.billing import (
+    BillingConfig,
+    Customers,
+    SubscriptionWriter,
+)
 from core.application.commands.activate_user import ActivateUser
 from core.application.commands.authenticate import Authenticate
+from core.application.commands.cancel_subscription import CancelSubscription
 from core.application.commands.change_password import ChangePassword
+from core.application.commands.change_plan import ChangePlan
 from core.application.commands.create_super_admin import CreateSuperAdmin
 from core.application.commands.create_user import CreateUser
 from core.application.commands.deactivate_user import DeactivateUser
 from core.application.commands.grant_admin import GrantAdmin
+from core.application.commands.handle_stripe_event import HandleStripeEvent
 from core.application.commands.log_in import LogIn, LoginPolicy
 from core.application.commands.log_out import LogOut
+from core.application.commands.open_billing_portal import OpenBillingPortal
 from core.application.commands.request_export import RequestExport
 from core.application.commands.request_password_reset import RequestPasswordReset
 from core.application.commands.resend_verification import ResendVerification
 from core.application.commands.reset_password import ResetPassword
+from core.application.commands.resume_subscription import ResumeSubscription
 from core.application.commands.revoke_admin import RevokeAdmin
 from core.application.commands.run_task import RunTask
 from core.application.commands.sign_up import SignUp
+from core.application.commands.start_checkout import StartCheckout
 from core.application.commands.verify_email import VerifyEmail
+from core.application.errors import PaymentProviderUnavailable
 from core.application.jobs.export_users import ExportUsersJob
 from core.application.jobs.purge_unverified import PurgeUnverifiedJob
+from core.application.jobs.reconcile_subscriptions import ReconcileSubscriptionsJob
 from core.application.jobs.send_email import SendEmailJob
 from core.application.jobs.send_password_reset import SendPasswordResetJob
 from core.application.jobs.send_verification_email import SendVerificationEmailJob
 from core.application.ports import (
+    BillingStore,
     Clock,
     CursorCodec,
     ExportStore,
@@ -42,25 +56,33 @@ from core.application.ports import (
     Mailer,
     OneTimeTokens,
     PasswordHasher,
+    PaymentProvider,
     SessionStore,
     TaskQueue,
     TaskStore,
     TokenCodec,
     UserRepository,
+    WebhookVerifier,
 )
 from core.application.queries.get_account import GetAccount
+from core.application.queries.get_subscription import GetSubscription
 from core.application.queries.get_task import GetTask
+from core.application.queries.list_invoices import ListInvoices
+from core.application.queries.list_plans import ListPlans
 from core.application.queries.list_users import ListUsers
+from core.application.queries.preview_plan_change import PreviewPlanChange
 from core.application.registration import Registrar
 from core.application.tasks import (
     EXPORT_USERS,
     PURGE_UNVERIFIED,
+    RECONCILE_SUBSCRIPTIONS,
     SEND_EMAIL,
     SEND_PASSWORD_RESET,
     SEND_VERIFICATION_EMAIL,
     JobRegistry,
     TaskSubmitter,
 )
+from core.domain.billing import PlanCatalog
 from core.domain.password import PasswordPolicy
 from functions.runtime.settings import Settings, get_settings
 
@@ -87,6 +109,11 @@ class Container:
     mailer: Mailer
     # Link tokens in emails (``tokens`` is the session JWT codec).
     link_tokens: OneTimeTokens
+    # Billing: the plans, Stripe, the webhook signature check, billing storage.
+    catalog: PlanCatalog
+    payments: PaymentProvider
+    webhooks: WebhookVerifier
+    billing: BillingStore
 
     @property
     def session_ttl(self) -> timedelta:
@@ -152,7 +179,7 @@ class Container:
         return DeactivateUser(self.users, self.sessions)
 
     def get_account(self) -> GetAccount:
-        return GetAccount()
+        return GetAccount(self.billing_config, self.clock)
 
     def list_users(self) -> ListUsers:
         return ListUsers(self.users, self.cursors)
@@ -201,6 +228,9 @@ class Container:
                     self.clock,
                     timedelta(days=self.settings.unverified_purge_days),
                 ),
+                RECONCILE_SUBSCRIPTIONS: ReconcileSubscriptionsJob(
+                    self.billing, self.payments, self.subscription_writer(), self.clock
+                ),
             }
         )
 
@@ -244,12 +274,79 @@ class Container:
             self.policy,
         )
 
+    # -- billing -----------------------------------------------------------------------
+
+    @property
+    def billing_config(self) -> BillingConfig:
+        base = self.settings.app_base_url.rstrip("/")
+        return BillingConfig(
+            catalog=self.catalog,
+            grace=timedelta(days=self.settings.billing_grace_days),
+            proration_behavior=self.settings.billing_proration_behavior,
+            invoice_days_until_due=self.settings.billing_invoice_days_until_due,
+            event_keep=timedelta(days=self.settings.stripe_event_keep_days),
+            # Stripe fills in {CHECKOUT_SESSION_ID} itself.
+            success_url=f"{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=f"{base}/billing/cancel",
+            portal_return_url=f"{base}/account",
+        )
+
+    def subscription_writer(self) -> SubscriptionWriter:
+        return SubscriptionWriter(self.users, self.catalog)
+
+    def list_plans(self) -> ListPlans:
+        return ListPlans(self.catalog)
+
+    def start_checkout(self) -> StartCheckout:
+        return StartCheckout(
+            Customers(self.users, self.billing, self.payments),
+            self.payments,
+            self.billing_config,
+            self.clock,
+            self.ids,
+        )
+
+    def open_billing_portal(self) -> OpenBillingPortal:
+        return OpenBillingPortal(self.payments, self.billing_config)
+
+    def get_subscription(self) -> GetSubscription:
+        return GetSubscription(self.billing_config, self.clock)
+
+    def preview_plan_change(self) -> PreviewPlanChange:
+        return PreviewPlanChange(self.payments, self.billing_config)
+
+    def change_plan(self) -> ChangePlan:
+        return ChangePlan(
+            self.payments, self.subscription_writer(), self.billing_config, self.clock
+        )
+
+    def cancel_subscription(self) -> CancelSubscription:
+        return CancelSubscription(self.payments, self.subscription_writer(), self.clock)
+
+    def resume_subscription(self) -> ResumeSubscription:
+        return ResumeSubscription(self.payments, self.subscription_writer(), self.clock)
+
+    def list_invoices(self) -> ListInvoices:
+        return ListInvoices(self.payments, self.cursors)
+
+    def handle_stripe_event(self) -> HandleStripeEvent:
+        return HandleStripeEvent(
+            self.webhooks,
+            self.users,
+            self.billing,
+            self.payments,
+            self.submitter(),
+            self.billing_config,
+            self.clock,
+        )
+
 
 def build_container(settings: Settings) -> Container:
     """Wire the real adapters. Their imports live here so that importing a handler
     module stays cheap and the cost is paid by the first request that needs it."""
-    from core.adapters.clock import SystemClock
+    from core.adapters.clock import OffsetClock, SystemClock
     from core.adapters.cursors import HmacCursorCodec
+    from core.adapters.dynamodb.billing import DynamoBillingStore
     from core.adapters.dynamodb.login_attempts import DynamoLoginAttempts
     from core.adapters.dynamodb.models import bind_tables
     from core.adapters.dynamodb.one_time_tokens import DynamoOneTimeTokens
@@ -262,6 +359,7 @@ def build_container(settings: Settings) -> Container:
     from core.adapters.s3_exports import S3ExportStore
     from core.adapters.sqs import SqsTaskQueue
     from core.adapters.tokens import JwtTokenCodec
+    from functions.runtime.plans import load_plan_catalog
     from functions.runtime.secrets import resolve_secrets
 
     settings = resolve_secrets(settings)
@@ -272,13 +370,17 @@ def build_container(settings: Settings) -> Container:
         tasks_table=settings.tasks_table,
     )
     secret = settings.jwt_secret_value()
-    clock = SystemClock()
+    clock: Clock = (
+        OffsetClock(settings.clock_offset_file)
+        if settings.clock_offset_file
+        else SystemClock()
+    )
     return Container(
         settings=settings,
         users=DynamoUserRepository(),
         sessions=DynamoSessionStore(),
         hasher=BcryptPasswordHasher(settings.pepper_value(), settings.bcrypt_rounds),
-        tokens=JwtTokenCodec(secret),
+        tokens=JwtTokenCodec(secret, now=clock.now),
         cursors=HmacCursorCodec(secret),
         clock=clock,
         ids=RandomIds(),
@@ -294,7 +396,66 @@ def build_container(settings: Settings) -> Container:
             region=settings.region,
         ),
         link_tokens=DynamoOneTimeTokens(),
+        catalog=load_plan_catalog(settings),
+        payments=_payments(settings, clock),
+        webhooks=_webhooks(settings),
+        billing=DynamoBillingStore(),
     )
+
+
+class _StripeNotConfigured(PaymentProviderUnavailable):
+    default_message = "billing is not configured for this service"
+
+
+class UnconfiguredPayments:
+    """What a function without the Stripe key gets: every call is a 503 that says
+    why, instead of a cold start that fails for every route."""
+
+    def __getattr__(self, name: str) -> Any:
+        def refuse(*args: Any, **kwargs: Any) -> Any:
+            raise _StripeNotConfigured()
+
+        return refuse
+
+
+def _payments(settings: Settings, clock: Clock) -> PaymentProvider:
+    """Stripe (or the local emulator, by ``stripe_api_base``). Building it opens no
+    connection: the client's pool is made by the first call."""
+    try:
+        key = settings.stripe_api_key_value()
+    except ValueError:
+        return cast(PaymentProvider, UnconfiguredPayments())
+    from core.adapters.stripe.client import StripeClient
+    from core.adapters.stripe.provider import StripePaymentProvider
+
+    client = StripeClient(
+        key,
+        base_url=settings.stripe_api_base,
+        # With the default read timeout and retries, the worst case (3 attempts
+        # of 2 + 6 s, plus backoff) stays inside API Gateway's 29 s.
+        connect_timeout=2.0,
+        read_timeout=settings.stripe_timeout_seconds,
+        max_retries=settings.stripe_max_retries,
+    )
+    return StripePaymentProvider(client, now=clock.now)
+
+
+def _webhooks(settings: Settings) -> WebhookVerifier:
+    try:
+        secret = settings.stripe_webhook_secret_value()
+    except ValueError:
+        return cast(WebhookVerifier, _UnconfiguredWebhooks())
+    from core.adapters.stripe.webhooks import StripeWebhookVerifier
+
+    # The signature's timestamp is checked against the real time, not ``clock``:
+    # Stripe (and the emulator) sign with the real time even when the local
+    # clock has been moved forward.
+    return StripeWebhookVerifier(secret)
+
+
+class _UnconfiguredWebhooks:
+    def verify(self, payload: bytes, signature_header: str) -> Any:
+        raise _StripeNotConfigured()
 
 
 def _outbox(settings: Settings) -> Outbox | None:

@@ -30,6 +30,10 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
     app.CurrentPasswordRequired: (422, "current_password"),
     app.InvalidCursor: (422, "cursor"),
     app.InvalidPageRequest: (422, "limit"),
+    app.UnknownPlan: (422, "plan"),
+    app.PriceUnavailable: (422, None),
+    app.BankTransferUnavailable: (422, "payment_method"),
+    app.PlanRequired: (402, None),
     app.NotAuthenticated: (401, None),
     app.InvalidCredentials: (401, None),
     app.AccountInactive: (403, None),
@@ -42,6 +46,12 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
     app.UsernameTaken: (409, None),
     app.EmailTaken: (409, None),
     app.ConcurrentUpdate: (409, None),
+    app.AlreadySubscribed: (409, None),
+    app.SubscriptionExists: (409, None),
+    app.NoSubscription: (409, None),
+    app.NoBillingAccount: (409, None),
+    app.PaymentProviderRejected: (409, None),
+    app.InvalidSignature: (400, None),
     app.TooManyAttempts: (429, None),
     app.DependencyUnavailable: (503, None),
 }
@@ -78,7 +88,8 @@ def core_error_response(exc: domain.DomainError | app.ApplicationError) -> JSONR
     headers = None
     if isinstance(exc, app.TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after)}
-    return problem_response(status, exc.code, exc.message, errors, headers)
+    extra = {"plans": exc.plans} if isinstance(exc, app.PlanRequired) else None
+    return problem_response(status, exc.code, exc.message, errors, headers, extra)
 
 
 def internal_error_response(exc: BaseException) -> JSONResponse:

@@ -28,6 +28,8 @@ class Problem(BaseModel):
     detail: str
     code: str
     errors: list[InputError] | None = None
+    # 402 only: the plans that include the feature asked for.
+    plans: list[str] | None = None
 
 
 def problem_response(
@@ -36,6 +38,7 @@ def problem_response(
     detail: str,
     errors: list[dict[str, Any]] | None = None,
     headers: Mapping[str, str] | None = None,
+    extra: Mapping[str, Any] | None = None,
 ) -> JSONResponse:
     body: dict[str, Any] = {
         "type": "about:blank",
@@ -46,6 +49,8 @@ def problem_response(
     }
     if errors is not None:
         body["errors"] = errors
+    if extra:
+        body.update(extra)
     return JSONResponse(
         body, status_code=status, media_type=PROBLEM_MEDIA_TYPE, headers=headers
     )
@@ -56,7 +61,9 @@ def problem_response(
 # any request (a Content-Length or a body over the limit), 415 on state-changing
 # ones only.
 MEANINGS: dict[int, str] = {
+    400: "The webhook's Stripe-Signature is missing, wrong or too old",
     401: "Not logged in: no, bad or expired session cookie, or the session ended",
+    402: "Your plan does not include this feature; `plans` names those that do",
     403: "Logged in, but not allowed to do this",
     404: "No such user",
     409: "Conflict with the stored state",

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import datetime
+
 from pydantic import BaseModel
 
+from core.domain.billing import Entitlements, Subscription
 from core.domain.user import User
 
 
@@ -33,3 +36,74 @@ class UserDetail(BaseModel):
             created_at=user.created_at.isoformat(),
             email_verified=user.email_verified,
         )
+
+
+# -- billing -----------------------------------------------------------------------
+
+
+class EntitlementsOut(BaseModel):
+    features: list[str]
+    limits: dict[str, int]
+    # Set while a failed payment's grace period runs: paid features last until then.
+    grace_until: datetime | None = None
+
+    @classmethod
+    def of(cls, rights: Entitlements) -> EntitlementsOut:
+        return cls(
+            features=sorted(rights.features),
+            limits=dict(rights.limits),
+            grace_until=rights.grace_until,
+        )
+
+
+class AccountDetail(UserDetail):
+    """The user's own account: ``UserDetail`` plus the plan in force."""
+
+    plan: str
+    subscription_status: str | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    entitlements: EntitlementsOut
+
+
+class SubscriptionOut(BaseModel):
+    # Stripe's subscription id (what support and the Stripe dashboard know it by).
+    id: str | None
+    plan: str
+    # The plan the subscription is for; ``plan`` above is the one in force now.
+    subscribed_plan: str | None
+    status: str | None
+    interval: str | None
+    currency: str | None
+    current_period_end: datetime | None
+    cancel_at_period_end: bool
+    trial_end: datetime | None
+    entitlements: EntitlementsOut
+
+    @classmethod
+    def of(
+        cls, subscription: Subscription | None, rights: Entitlements
+    ) -> SubscriptionOut:
+        return cls(
+            id=subscription.id if subscription else None,
+            plan=rights.plan.key,
+            subscribed_plan=subscription.plan_key if subscription else None,
+            status=subscription.status.value if subscription else None,
+            interval=subscription.interval.value if subscription else None,
+            currency=subscription.currency if subscription else None,
+            current_period_end=subscription.current_period_end
+            if subscription
+            else None,
+            cancel_at_period_end=(
+                subscription.cancel_at_period_end if subscription else False
+            ),
+            trial_end=subscription.trial_end if subscription else None,
+            entitlements=EntitlementsOut.of(rights),
+        )
+
+
+class RedirectUrl(BaseModel):
+    """Where to send the user's browser next (Stripe Checkout, the portal, an
+    invoice page)."""
+
+    url: str

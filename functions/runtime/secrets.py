@@ -1,4 +1,5 @@
-"""Reading the JWT key and the password pepper from Secrets Manager.
+"""Reading the JWT key, the password pepper and the Stripe secrets from Secrets
+Manager.
 
 Functions get only the secrets' ARNs in their environment, never the values. The
 composition root calls ``resolve_secrets`` once per cold start; the values then live
@@ -12,7 +13,7 @@ from typing import Any
 from pydantic import SecretStr
 
 from core.application.errors import DependencyUnavailable
-from functions.runtime.settings import SECRET_FIELDS, Settings
+from functions.runtime.settings import SECRET_FIELDS, STRIPE_SECRET_FIELDS, Settings
 
 # Powertools' own cache; the container keeps the values anyway, this only spares a
 # second fetch if something asks the provider again.
@@ -24,7 +25,7 @@ def resolve_secrets(settings: Settings, client: Any = None) -> Settings:
     Powertools Parameters; unchanged when none is (local stage, tests)."""
     wanted = {
         name: getattr(settings, f"{name}_arn")
-        for name in SECRET_FIELDS
+        for name in (*SECRET_FIELDS, *STRIPE_SECRET_FIELDS)
         if getattr(settings, f"{name}_arn")
     }
     if not wanted:

@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from functools import lru_cache
+from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, model_validator
 
@@ -18,9 +19,16 @@ LOCAL_STAGE = "local"
 # Only the local stage may run on these; every other stage must be given secrets.
 _LOCAL_JWT_SECRET = "local-only-jwt-secret-never-use-it-in-aws-0123456789"  # noqa: S105
 _LOCAL_PEPPER = "local-only-pepper-never-use-it-in-aws"
+# What the local Stripe emulator accepts and signs with (local/stripe_emulator).
+LOCAL_STRIPE_API_KEY = "sk_test_strata_local_emulator"
+LOCAL_STRIPE_WEBHOOK_SECRET = "whsec_strata_local_emulator_0123456789abcdef"  # noqa: S105
+STRIPE_API_BASE = "https://api.stripe.com"
 
 
 SECRET_FIELDS = ("jwt_secret", "password_pepper")
+# Read from Secrets Manager too, but only the functions that call Stripe (or take
+# its webhooks) are given their ARNs.
+STRIPE_SECRET_FIELDS = ("stripe_api_key", "stripe_webhook_secret")
 MIN_SECRET_LENGTH = 32
 
 
@@ -64,11 +72,40 @@ class Settings(BaseModel):
     unverified_purge_days: int = Field(default=7, ge=1)
     # Local stack only: every sent email is also written here as an .eml file.
     outbox_dir: str = ""
+    # Billing. The key and the webhook signing secret come from Secrets Manager in
+    # AWS (the *_arn settings); the local stage defaults to the local emulator's.
+    stripe_api_key: SecretStr = SecretStr("")
+    stripe_api_key_arn: str = ""
+    stripe_webhook_secret: SecretStr = SecretStr("")
+    stripe_webhook_secret_arn: str = ""
+    # The local stack points this at its Stripe emulator.
+    stripe_api_base: str = STRIPE_API_BASE
+    # Read timeout of one Stripe call; see the composition root for the budget.
+    stripe_timeout_seconds: float = Field(default=6.0, gt=0, le=80)
+    stripe_max_retries: int = Field(default=2, ge=0, le=5)
+    # The plans (a JSON file; see functions/runtime/plans.json, the default).
+    plans_file: str = ""
+    # Paid features last this long after a renewal payment first fails.
+    billing_grace_days: int = Field(default=7, ge=0, le=60)
+    # How a plan change is charged: invoiced at once (what the preview shows), added
+    # to the next invoice, or not prorated at all.
+    billing_proration_behavior: Literal[
+        "always_invoice", "create_prorations", "none"
+    ] = "always_invoice"
+    # Bank-transfer plans: days the customer has to pay each invoice.
+    billing_invoice_days_until_due: int = Field(default=14, ge=1, le=90)
+    # How long a processed webhook event id is remembered (Stripe retries for 3 days).
+    stripe_event_keep_days: int = Field(default=30, ge=4, le=365)
+    # Local stack only: a file holding seconds to add to the clock, written by
+    # `strata stripe advance` so the API's time moves with the emulator's.
+    clock_offset_file: str = ""
 
     @model_validator(mode="after")
     def _secrets_outside_local(self) -> Settings:
         if self.stage == LOCAL_STAGE:
             return self
+        if self.clock_offset_file:
+            raise ValueError("STRATA_CLOCK_OFFSET_FILE is for the local stage only")
         for name in SECRET_FIELDS:
             if getattr(self, f"{name}_arn"):
                 continue  # read later, and checked then by ``check_secrets``
@@ -103,6 +140,33 @@ class Settings(BaseModel):
 
     def pepper_value(self) -> str:
         return self.password_pepper.get_secret_value() or _LOCAL_PEPPER
+
+    def stripe_api_key_value(self) -> str:
+        """The Stripe secret key; outside the local stage, an unset key is an
+        error raised when billing is first used, not at every cold start."""
+        key = self.stripe_api_key.get_secret_value()
+        if key:
+            # A deployed secret still holding CDK's placeholder is "not configured".
+            if not key.startswith(("sk_", "rk_")):
+                raise ValueError(
+                    "the Stripe key must be a secret (sk_) or restricted (rk_) key"
+                )
+            return key
+        if self.is_local:
+            return LOCAL_STRIPE_API_KEY
+        raise ValueError("STRATA_STRIPE_API_KEY or STRATA_STRIPE_API_KEY_ARN is unset")
+
+    def stripe_webhook_secret_value(self) -> str:
+        secret = self.stripe_webhook_secret.get_secret_value()
+        if secret:
+            if not secret.startswith("whsec_"):
+                raise ValueError("the Stripe webhook signing secret must start whsec_")
+            return secret
+        if self.is_local:
+            return LOCAL_STRIPE_WEBHOOK_SECRET
+        raise ValueError(
+            "STRATA_STRIPE_WEBHOOK_SECRET or STRATA_STRIPE_WEBHOOK_SECRET_ARN is unset"
+        )
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -13,12 +13,12 @@ import logging
 from collections.abc import Mapping
 from typing import Any
 
-from core.application.tasks import PURGE_UNVERIFIED, UnknownJob
+from core.application.tasks import PURGE_UNVERIFIED, RECONCILE_SUBSCRIPTIONS, UnknownJob
 from functions.runtime.container import get_container
 
 logger = logging.getLogger("strata")
 
-SCHEDULED_JOBS = frozenset({PURGE_UNVERIFIED})
+SCHEDULED_JOBS = frozenset({PURGE_UNVERIFIED, RECONCILE_SUBSCRIPTIONS})
 
 
 def job_of(event: Any) -> str:

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
+from core.domain.billing import Interval, Subscription, SubscriptionStatus
 from core.domain.user import Role, User
 from functions.catalog import BY_NAME
 from tests.functions.apigw import Reply, invoke
@@ -61,10 +63,46 @@ class Api:
         assert token
         return f"access_token={token}"
 
-    def as_(self, username: str, role: Role = Role.USER) -> str:
-        """Make ``username`` with ``role`` and log them in; their cookie."""
-        self.user(username, role)
+    def as_(
+        self, username: str, role: Role = Role.USER, plan: str | None = None
+    ) -> str:
+        """Make ``username`` with ``role`` (subscribed to ``plan`` if given) and log
+        them in; their cookie."""
+        user = self.user(username, role)
+        if plan is not None:
+            self.subscribe(user, plan)
         return self.log_in(username)
+
+    def subscribe(
+        self,
+        user: User,
+        plan: str,
+        status: SubscriptionStatus = SubscriptionStatus.ACTIVE,
+    ) -> User:
+        """Store an active subscription to ``plan`` on ``user``, as the webhook
+        would after a checkout (for tests of what a plan allows, not of billing)."""
+        found = self.container.catalog.get(plan)
+        assert found is not None, plan
+        assert found.prices, plan
+        price = found.prices[0]
+        now = datetime.now(UTC)
+        subscription = Subscription(
+            id=f"sub_test_{user.id}",
+            status=status,
+            price_id=price.id,
+            plan_key=found.key,
+            interval=Interval(price.interval),
+            currency=price.currency,
+            item_id=f"si_test_{user.id}",
+            current_period_end=now + timedelta(days=30),
+            cancel_at_period_end=False,
+            observed_at=now,
+        )
+        current: User = self.container.users.get(user.id)
+        saved: User = self.container.users.save(
+            current.with_billing(current.billing.with_subscription(subscription))
+        )
+        return saved
 
 
 @pytest.fixture

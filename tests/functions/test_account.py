@@ -252,10 +252,38 @@ def test_me_with_the_session_cookie_answers_200_with_the_account(api: Api) -> No
         "is_active": True,
         "created_at": user.created_at.isoformat(),
         "email_verified": False,
+        "plan": "free",
+        "subscription_status": None,
+        "current_period_end": None,
+        "cancel_at_period_end": False,
+        "entitlements": {
+            "features": [],
+            "limits": {"seats": 1, "export_rows": 0},
+            "grace_until": None,
+        },
     }
     assert reply.headers["cache-control"] == "no-store"
     # Fresh sessions are not renewed.
     assert reply.cookies == []
+
+
+def test_me_shows_the_plan_its_status_and_entitlements_of_a_subscriber(
+    api: Api,
+) -> None:
+    user = api.user("alice01")
+    subscribed = api.subscribe(user, "pro")
+    cookie = api.log_in("alice01")
+
+    body = api.call("me", cookies=[cookie]).json()
+
+    subscription = subscribed.billing.subscription
+    assert subscription is not None
+    assert body["plan"] == "pro"
+    assert body["subscription_status"] == "active"
+    assert body["cancel_at_period_end"] is False
+    assert body["current_period_end"] is not None
+    assert body["entitlements"]["features"] == ["users_export"]
+    assert body["entitlements"]["limits"]["seats"] == 5
 
 
 def test_me_without_a_cookie_is_a_401_not_authenticated(api: Api) -> None:

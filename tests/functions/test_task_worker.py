@@ -323,7 +323,7 @@ def test_an_export_of_thousands_of_users_holds_each_user_exactly_once(
 ) -> None:
     seeded = seed_users(3000)
     api = Api(task_worker.container)
-    admin_cookie = api.as_("admin01", Role.ADMIN)
+    admin_cookie = api.as_("admin01", Role.ADMIN, plan="pro")
     admin = task_worker.container.users.get_by_username("admin01")
 
     accepted = api.call("export_users", cookies=[admin_cookie])

@@ -10,6 +10,7 @@ import pytest
 
 from core.adapters.dynamodb.models import TaskItem
 from core.adapters.sqs import SqsTaskQueue
+from core.domain.billing import SubscriptionStatus
 from core.domain.task import TaskStatus
 from core.domain.user import Role
 from tests.conftest import TaskResources, aws_client
@@ -36,7 +37,7 @@ def export(api: Api, cookie: str) -> str:
 def test_an_admin_asks_for_an_export_and_gets_202_with_a_queued_task(
     api: Api, task_resources: TaskResources, role: Role
 ) -> None:
-    admin = api.as_("admin01", role)
+    admin = api.as_("admin01", role, plan="pro")
 
     reply = api.call("export_users", cookies=[admin])
 
@@ -59,11 +60,29 @@ def test_an_admin_asks_for_an_export_and_gets_202_with_a_queued_task(
 def test_a_plain_user_may_not_export_and_nothing_is_queued(
     api: Api, task_resources: TaskResources
 ) -> None:
-    user = api.as_("alice01")
+    # On a plan with the feature: the refusal is about the role.
+    user = api.as_("alice01", plan="pro")
 
     reply = api.call("export_users", cookies=[user])
 
     assert_problem(reply, 403, "forbidden")
+    assert queued_messages(task_resources.queue_url) == []
+
+
+@pytest.mark.parametrize("plan", [None, "free-after-cancel"])
+def test_an_admin_whose_plan_lacks_the_export_gets_402_naming_the_plans_with_it(
+    api: Api, task_resources: TaskResources, plan: str | None
+) -> None:
+    cookie = api.as_("admin01", Role.ADMIN)
+    if plan is not None:
+        # A subscription that ended: back on free.
+        admin = api.container.users.get_by_username("admin01")
+        api.subscribe(admin, "pro", SubscriptionStatus.CANCELED)
+
+    reply = api.call("export_users", cookies=[cookie])
+
+    body = assert_problem(reply, 402, "plan_required")
+    assert body["plans"] == ["pro", "business"]
     assert queued_messages(task_resources.queue_url) == []
 
 
@@ -77,7 +96,7 @@ def test_an_anonymous_export_request_is_401(
 def test_a_queue_that_cannot_be_reached_is_503_and_the_task_says_failed(
     api: Api, task_resources: TaskResources, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    admin = api.as_("admin01", Role.ADMIN)
+    admin = api.as_("admin01", Role.ADMIN, plan="pro")
     gone = task_resources.queue_url.rsplit("/", 1)[0] + "/strata-no-such-queue"
     monkeypatch.setattr(api.container, "queue", SqsTaskQueue(gone, "us-east-1"))
 
@@ -93,7 +112,7 @@ def test_a_queue_that_cannot_be_reached_is_503_and_the_task_says_failed(
 
 
 def test_the_owner_reads_their_task(api: Api) -> None:
-    admin = api.as_("admin01", Role.ADMIN)
+    admin = api.as_("admin01", Role.ADMIN, plan="pro")
     task_id = export(api, admin)
 
     reply = api.call("get_task", f"/api/v1/tasks/{task_id}", cookies=[admin])
@@ -114,8 +133,8 @@ def test_the_owner_reads_their_task(api: Api) -> None:
 
 
 def test_another_admin_reads_the_task_too(api: Api) -> None:
-    task_id = export(api, api.as_("admin01", Role.ADMIN))
-    other = api.as_("admin02", Role.ADMIN)
+    task_id = export(api, api.as_("admin01", Role.ADMIN, plan="pro"))
+    other = api.as_("admin02", Role.ADMIN, plan="pro")
 
     reply = api.call("get_task", f"/api/v1/tasks/{task_id}", cookies=[other])
 
@@ -124,7 +143,7 @@ def test_another_admin_reads_the_task_too(api: Api) -> None:
 
 
 def test_a_plain_user_is_told_someone_elses_task_does_not_exist(api: Api) -> None:
-    task_id = export(api, api.as_("admin01", Role.ADMIN))
+    task_id = export(api, api.as_("admin01", Role.ADMIN, plan="pro"))
     user = api.as_("alice01")
 
     theirs = api.call("get_task", f"/api/v1/tasks/{task_id}", cookies=[user])
@@ -136,7 +155,7 @@ def test_a_plain_user_is_told_someone_elses_task_does_not_exist(api: Api) -> Non
 
 
 def test_an_anonymous_task_read_is_401(api: Api) -> None:
-    task_id = export(api, api.as_("admin01", Role.ADMIN))
+    task_id = export(api, api.as_("admin01", Role.ADMIN, plan="pro"))
 
     reply = api.call("get_task", f"/api/v1/tasks/{task_id}")
 
@@ -144,7 +163,7 @@ def test_an_anonymous_task_read_is_401(api: Api) -> None:
 
 
 def test_a_task_id_too_long_to_be_one_is_422(api: Api) -> None:
-    admin = api.as_("admin01", Role.ADMIN)
+    admin = api.as_("admin01", Role.ADMIN, plan="pro")
 
     reply = api.call("get_task", f"/api/v1/tasks/{'x' * 65}", cookies=[admin])
 

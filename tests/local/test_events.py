@@ -80,12 +80,16 @@ def test_an_event_carries_a_json_body_exactly_when_its_route_takes_one(
     endpoint: Endpoint,
 ) -> None:
     event = _event(endpoint)
-    takes_body = _route(endpoint).body_field is not None
+    route = _route(endpoint)
+    # A route that reads its raw body (the Stripe webhook) documents it by hand.
+    raw_body = "requestBody" in (route.openapi_extra or {})
+    takes_body = route.body_field is not None or raw_body
 
     assert ("body" in event) == takes_body
     if takes_body:
         assert isinstance(json.loads(event["body"]), dict)
-        assert event["headers"]["content-type"] == "application/json"
+        content_type = event["headers"]["content-type"]
+        assert content_type.split(";")[0] == "application/json"
         assert int(event["headers"]["content-length"]) == len(event["body"].encode())
 
 

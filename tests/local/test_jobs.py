@@ -121,7 +121,7 @@ def test_the_settings_defaults_name_the_local_resources() -> None:
     assert defaults.email_from == EMAIL.sender(EMAIL.local_domain)
     queue = TASK_QUEUE
     assert queue.visibility_timeout_seconds >= 6 * queue.worker_timeout_seconds
-    assert {s.job for s in SCHEDULES} == {"purge_unverified"}
+    assert {s.job for s in SCHEDULES} == {"purge_unverified", "reconcile_subscriptions"}
 
 
 # --- creating the resources ---------------------------------------------------------

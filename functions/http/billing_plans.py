@@ -1,0 +1,64 @@
+"""GET /api/v1/billing/plans : every plan, its features, limits and prices. Public."""
+
+from fastapi import APIRouter
+from pydantic import BaseModel
+
+from functions.runtime.app import lambda_handler
+from functions.runtime.auth import ContainerDep
+from functions.runtime.problems import problems
+
+router = APIRouter(tags=["billing"])
+
+
+class PriceOut(BaseModel):
+    id: str
+    interval: str
+    currency: str
+    # In the currency's smallest unit (cents), as Stripe counts.
+    unit_amount: int
+
+
+class PlanOut(BaseModel):
+    key: str
+    name: str
+    features: list[str]
+    limits: dict[str, int]
+    prices: list[PriceOut]
+    bank_transfer: bool
+    trial_days: int
+
+
+class PlanList(BaseModel):
+    items: list[PlanOut]
+
+
+@router.get(
+    "/api/v1/billing/plans", response_model=PlanList, responses=problems(413, 503)
+)
+def billing_plans(container: ContainerDep) -> PlanList:
+    plans = container.list_plans().execute()
+    return PlanList(
+        items=[
+            PlanOut(
+                key=plan.key,
+                name=plan.name,
+                features=sorted(plan.features),
+                limits=dict(plan.limits),
+                prices=[
+                    PriceOut(
+                        id=price.id,
+                        interval=price.interval.value,
+                        currency=price.currency,
+                        unit_amount=price.unit_amount,
+                    )
+                    for price in plan.prices
+                ],
+                bank_transfer=plan.bank_transfer,
+                trial_days=plan.trial_days,
+            )
+            for plan in plans
+        ]
+    )
+
+
+handler = lambda_handler(router)
