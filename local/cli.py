@@ -6,6 +6,8 @@
     strata invoke NAME --event F    run one Lambda handler (an endpoint's or a
                                     worker's) on a sample event
     strata migrate [--status]       apply pending data migrations (or list them)
+    strata stripe COMMAND ...       drive the local Stripe emulator (advance its
+                                    clock, fail payments, renew, replay events)
 
 ``create-superadmin``, ``invoke`` and ``migrate`` target the running local stack
 unless the environment says otherwise: with ``STRATA_STAGE`` unset or ``local`` and no
@@ -50,10 +52,17 @@ from functions.catalog import (
     Worker,
 )
 from functions.resources import SCHEDULES, TASK_QUEUE
-from functions.runtime.settings import LOCAL_STAGE, Settings, get_settings
+from functions.runtime.settings import (
+    LOCAL_STAGE,
+    LOCAL_STRIPE_API_KEY,
+    LOCAL_STRIPE_WEBHOOK_SECRET,
+    Settings,
+    get_settings,
+)
 from local import resources as local_resources
-from local import stack
+from local import stack, stripe_emulator
 from local.poller import QueuePoller
+from local.stripe_emulator import cli as stripe_cli
 
 PROG = "strata"
 EXIT_FAILED = 1
@@ -170,6 +179,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     _stage_argument(migrate)
     migrate.set_defaults(run=_migrate)
+
+    stripe_cli.add_parser(commands).set_defaults(run=_stripe)
     return parser
 
 
@@ -210,15 +221,31 @@ def _dev(args: argparse.Namespace) -> int:
     )
     if port == aws_port:
         raise CliError(f"the API and moto cannot share port {port}", EXIT_USAGE)
+    stripe_port = (
+        _env_port("STRIPE_EMULATOR_PORT", stripe_emulator.DEFAULT_PORT)
+        if _wants_stripe_emulator()
+        else None
+    )
+    if stripe_port in (port, aws_port):
+        raise CliError(
+            f"the Stripe emulator cannot share port {stripe_port} with the API or "
+            "moto; set STRIPE_EMULATOR_PORT",
+            EXIT_USAGE,
+        )
     stage = os.environ.get("STRATA_STAGE") or None
     if stage not in (None, LOCAL_STAGE):
         raise CliError(
             f"`strata dev` runs the local stage only, but STRATA_STAGE={stage}; "
             "unset it"
         )
-    # Both ports are checked before anything starts, so a clash costs nothing.
+    # Every port is checked before anything starts, so a clash costs nothing.
     try:
         stack.ensure_port_free(aws_port, "wanted for moto; set AWS_ENDPOINT_PORT")
+        if stripe_port is not None:
+            stack.ensure_port_free(
+                stripe_port,
+                "wanted for the Stripe emulator; set STRIPE_EMULATOR_PORT",
+            )
         app_socket = stack.bind_port(port, "wanted for the API; set PORT")
     except stack.StackError as exc:
         raise CliError(str(exc)) from None
@@ -229,10 +256,20 @@ def _dev(args: argparse.Namespace) -> int:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     if endpoint != stack.local_endpoint(aws_port):
         print(f"using AWS_ENDPOINT_URL={endpoint} from the environment", flush=True)
+    clock_file = _use_stripe_emulator(stripe_port) if stripe_port else None
     previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
     moto: stack.MotoServer | None = None
     poller: QueuePoller | None = None
+    stripe: stripe_emulator.Emulator | None = None
     try:
+        if stripe_port is not None:
+            stripe = _start_stripe_emulator(stripe_port, port, clock_file)
+        else:
+            print(
+                "Stripe: the key in STRATA_STRIPE_API_KEY is not the local "
+                "emulator's, so Stripe itself is used (no emulator started)",
+                flush=True,
+            )
         moto = stack.start_moto(aws_port)
         tables = _create_tables(endpoint)
         print(
@@ -255,8 +292,65 @@ def _dev(args: argparse.Namespace) -> int:
             poller.stop()
         if moto is not None:
             moto.stop()
+        if stripe is not None:
+            stripe.stop()
     print("strata dev stopped", flush=True)
     return 0
+
+
+def _wants_stripe_emulator() -> bool:
+    """The emulator, unless the environment names a Stripe key of its own."""
+    key = os.environ.get("STRATA_STRIPE_API_KEY", "")
+    return not key or key == LOCAL_STRIPE_API_KEY
+
+
+def _use_stripe_emulator(port: int) -> Path:
+    """Point the API's Stripe adapter (and `strata stripe`) at the emulator on
+    ``port``, before any setting is read; return the clock offset file."""
+    url = f"http://{stack.LOOPBACK}:{port}"
+    clock_file = local_resources.use_outbox().parent / "stripe-clock-offset.json"
+    os.environ.update(
+        {
+            "STRATA_STRIPE_API_BASE": url,
+            "STRATA_STRIPE_API_KEY": LOCAL_STRIPE_API_KEY,
+            "STRATA_STRIPE_WEBHOOK_SECRET": LOCAL_STRIPE_WEBHOOK_SECRET,
+            stripe_cli.ENV_URL: url,
+            stripe_cli.ENV_OFFSET_FILE: str(clock_file),
+        }
+    )
+    get_settings.cache_clear()
+    return clock_file
+
+
+def _start_stripe_emulator(
+    port: int, api_port: int, clock_file: Path | None
+) -> stripe_emulator.Emulator:
+    webhook_url = f"http://{stack.LOOPBACK}:{api_port}{stripe_emulator.WEBHOOK_PATH}"
+    try:
+        prices = stripe_emulator.plan_prices(_settings())
+    except (OSError, ValueError) as exc:  # the plans file: missing or invalid
+        raise CliError(
+            f"could not read the plans for the Stripe emulator: {exc}"
+        ) from None
+    try:
+        # The emulator resets the offset file to 0 and rewrites it on every advance.
+        emulator = stripe_emulator.start(
+            port,
+            webhook_url,
+            LOCAL_STRIPE_WEBHOOK_SECRET,
+            prices,
+            clock_offset_file=str(clock_file) if clock_file else None,
+        )
+    except OSError:
+        raise CliError(
+            str(
+                stack.PortInUse(
+                    port, "wanted for the Stripe emulator; set STRIPE_EMULATOR_PORT"
+                )
+            )
+        ) from None
+    print(f"Stripe emulator on {emulator.url} (webhooks to {webhook_url})", flush=True)
+    return emulator
 
 
 def _create_tables(endpoint: str) -> list[stack.TableStatus]:
@@ -362,6 +456,16 @@ def _env_port(name: str, default: int) -> int:
     if port is None:
         raise CliError(f"{name}={raw!r} is not a port number (1-65535)", EXIT_USAGE)
     return port
+
+
+# --- strata stripe ----------------------------------------------------------------
+
+
+def _stripe(args: argparse.Namespace) -> int:
+    try:
+        return stripe_cli.run(args)
+    except stripe_cli.ControlError as exc:
+        raise CliError(exc.message) from None
 
 
 # --- targeting: the local stack or a deployed stage ----------------------------

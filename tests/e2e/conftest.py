@@ -82,6 +82,11 @@ class DevProcess:
         return Path(self.env["STRATA_OUTBOX_DIR"])
 
     @property
+    def stripe_url(self) -> str:
+        """The stack's Stripe emulator (its API and its ``/_emulator`` controls)."""
+        return self.env["STRATA_STRIPE_EMULATOR_URL"]
+
+    @property
     def aws_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.aws_port}"
 
@@ -125,11 +130,14 @@ def spawn_dev(
 ) -> DevProcess:
     """Start ``strata dev`` on the given (default: free) ports, output to ``log``,
     emails to an outbox beside it (never the repository's)."""
-    ports = free_ports(2)
+    ports = free_ports(3)
     port = port if port is not None else ports[0]
     aws_port = aws_port if aws_port is not None else ports[1]
     env = clean_env(port, aws_port)
     env["STRATA_OUTBOX_DIR"] = str(log.with_suffix(".outbox"))
+    # Each stack its own Stripe emulator, so stacks never share one by accident.
+    env["STRIPE_EMULATOR_PORT"] = str(ports[2])
+    env["STRATA_STRIPE_EMULATOR_URL"] = f"http://127.0.0.1:{ports[2]}"
     with log.open("wb") as out:
         # A file, not a pipe: nobody reads a pipe while tests run, and a full one
         # would block the server mid-request.
@@ -174,3 +182,44 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[DevProcess]:
         yield dev
     finally:
         dev.kill()
+
+
+# --- billing: the stack's Stripe emulator ------------------------------------------
+
+
+def stripe_cli(stack: DevProcess, *args: str) -> str:
+    """Run ``strata stripe ARGS`` against the stack's emulator, as a developer
+    would from another terminal; its one line of output."""
+    result = subprocess.run(
+        cli("stripe", *args),
+        cwd=REPO,
+        env=stack.env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr + result.stdout
+    return result.stdout.strip()
+
+
+def settle(stack: DevProcess) -> None:
+    """Wait until every webhook the emulator has sent so far was delivered."""
+    stripe_cli(stack, "flush", "--timeout", "30")
+
+
+def buy(stack: DevProcess, client: httpx.Client, plan: str = "pro") -> None:
+    """Check out ``plan`` and open the checkout page, as the browser would."""
+    response = client.post(
+        "/api/v1/billing/checkout",
+        json={"plan": plan, "interval": "month", "currency": "usd"},
+    )
+    assert response.status_code == 200, response.text
+    url = response.json()["url"]
+    assert url.startswith(stack.stripe_url)
+    with httpx.Client(trust_env=False, timeout=30.0) as browser:
+        page = browser.get(url, follow_redirects=False)
+    # Paid: Stripe sends the browser back to the app's success page.
+    assert page.status_code == 303, page.text
+    assert "/billing/success?session_id=cs_" in page.headers["location"]
+    settle(stack)

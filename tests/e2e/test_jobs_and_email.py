@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from local.stack import use_local_aws
-from tests.e2e.conftest import REPO, DevProcess, StartDev
+from tests.e2e.conftest import REPO, DevProcess, StartDev, buy
 from tests.e2e.test_local_stack import (
     PASSWORD,
     Credentials,
@@ -206,6 +206,12 @@ def test_an_export_of_thousands_of_users_lists_each_exactly_once(
 
     with logged_in(dev, Credentials("export.admin", PASSWORD)) as admin:
         admin_id = admin.get("/api/v1/account/me").json()["id"]
+        # The export is a paid feature: on the free plan it is a 402 ...
+        refused = admin.post("/api/v1/users/export")
+        assert refused.status_code == 402, refused.text
+        assert refused.json()["plans"] == ["pro", "business"]
+        # ... until the admin buys Pro through the stack's Stripe emulator.
+        buy(dev, admin)
         asked = admin.post("/api/v1/users/export")
         assert asked.status_code == 202, asked.text
         task_id = asked.json()["task_id"]

@@ -1,0 +1,124 @@
+"""A local Stripe: the subset of the Stripe API that Strata's Stripe adapter uses,
+in memory, with signed webhooks to the local API and a clock that can be moved.
+
+    emulator = start(0, "http://127.0.0.1:8000/api/v1/webhooks/stripe", secret)
+    ... emulator.url is the API base (STRATA_STRIPE_API_BASE) ...
+    emulator.flush()   # every event so far delivered (or failed)
+    emulator.stop()
+
+The API (``Authorization: Bearer sk_test_...``, form-encoded nested parameters,
+``Idempotency-Key``, Stripe's error bodies and list objects, the object shapes of
+API version ``API_VERSION``): customers, prices, products, Checkout sessions,
+billing portal sessions, subscriptions (create, retrieve, list, update, cancel),
+invoices (retrieve, list, ``create_preview``) and events. The pages a person
+opens: ``/checkout/<cs>`` (pays at once, 303 to the success URL; ``?cancel=1``
+goes to the cancel URL), ``/portal/<bps>``, ``/invoices/<in>/pay`` (pays an open
+invoice) and ``/invoices/<in>.pdf``.
+
+The control endpoints (JSON in and out; ``strata stripe ...`` calls them):
+
+    GET  /_emulator/health              clock, pending deliveries, Stripe-Versions seen
+    GET  /_emulator/events[/<evt>]      events with their delivery attempts
+    GET  /_emulator/requests            the last API requests (version, key)
+    POST /_emulator/advance             {"seconds"|"minutes"|"hours"|"days": N}
+    POST /_emulator/fail-next-payment   {"customer"|"subscription": id,
+                                         "action_required"?: true}
+    POST /_emulator/renew               {"subscription": id}  (also trial-will-end,
+                                         end-trial, pause, resume)
+    POST /_emulator/replay              {"event": id}
+    POST /_emulator/flush               {"timeout"?: s}  200, or 504 on timeout
+    POST /_emulator/reset               every object and event forgotten, clock to 0
+
+Webhooks are posted from one thread, in creation order, only once the request that
+caused them has been answered; a failed attempt (not 2xx, or no connection) is
+retried after each of ``retry_delays`` and then marked failed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from functions.runtime.settings import (
+    LOCAL_STRIPE_API_KEY,
+    LOCAL_STRIPE_WEBHOOK_SECRET,
+    Settings,
+)
+from local.stripe_emulator.forms import encode_form, parse_form
+from local.stripe_emulator.server import Emulator
+from local.stripe_emulator.state import API_VERSION
+from local.stripe_emulator.webhooks import DEFAULT_RETRY_DELAYS, signature_header
+
+__all__ = [
+    "API_VERSION",
+    "DEFAULT_PORT",
+    "LOCAL_STRIPE_API_KEY",
+    "LOCAL_STRIPE_WEBHOOK_SECRET",
+    "WEBHOOK_PATH",
+    "Emulator",
+    "encode_form",
+    "parse_form",
+    "plan_prices",
+    "signature_header",
+    "start",
+]
+
+DEFAULT_PORT = 12111
+LOOPBACK = "127.0.0.1"
+# Where the local API takes Stripe's webhooks (the stripe_webhook endpoint).
+WEBHOOK_PATH = "/api/v1/webhooks/stripe"
+
+
+def plan_prices(settings: Settings | None = None) -> list[dict[str, Any]]:
+    """Every price of Strata's plan catalog, as the emulator's price list."""
+    from functions.runtime.plans import load_plan_catalog
+    from functions.runtime.settings import get_settings
+
+    catalog = load_plan_catalog(settings or get_settings())
+    return [
+        {
+            "id": price.id,
+            "interval": str(price.interval),
+            "currency": price.currency,
+            "unit_amount": price.unit_amount,
+            "product": f"prod_strata_{plan.key}",
+            "product_name": plan.name,
+            "metadata": {"plan": plan.key},
+        }
+        for plan in catalog.plans
+        for price in plan.prices
+    ]
+
+
+def start(
+    port: int = DEFAULT_PORT,
+    webhook_url: str | None = None,
+    secret: str = LOCAL_STRIPE_WEBHOOK_SECRET,
+    prices: Iterable[Mapping[str, Any]] | None = None,
+    *,
+    host: str = LOOPBACK,
+    clock_offset_file: str | None = None,
+    retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
+    delivery_timeout: float = 10.0,
+) -> Emulator:
+    """Serve the emulator on ``host:port`` (0: any free port) from a daemon thread.
+
+    ``webhook_url`` receives every event, signed with ``secret`` (None: events are
+    only logged). ``prices``: dicts with ``id``, ``interval`` (day, week, month,
+    year), ``currency``, ``unit_amount`` and optionally ``interval_count``,
+    ``product``, ``product_name``, ``nickname``, ``metadata``; by default the plan
+    catalog's (``plan_prices``). ``clock_offset_file`` receives the clock's total
+    offset in seconds (a JSON number) whenever it moves. Raises ``OSError`` when
+    the port is taken.
+    """
+    emulator = Emulator(
+        host=host,
+        port=port,
+        webhook_url=webhook_url,
+        secret=secret,
+        prices=plan_prices() if prices is None else prices,
+        clock_offset_file=clock_offset_file,
+        retry_delays=retry_delays,
+        delivery_timeout=delivery_timeout,
+    )
+    return emulator.start()

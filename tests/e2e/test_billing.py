@@ -1,0 +1,206 @@
+"""Billing end to end on the local stack: real HTTP to ``strata dev``, whose Stripe
+adapter talks to the local Stripe emulator over HTTP, whose signed webhooks come
+back to the stack's webhook endpoint. Time moves with ``strata stripe advance``,
+which moves the emulator's clock and the API's together.
+
+The module's tests share one stack, and advancing its clock moves it for all of
+them: each test uses users of its own and logs in again after an advance (a
+session does not outlive 30 minutes of moved time).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import email
+import email.policy
+import itertools
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from tests.e2e.conftest import DevProcess, buy, settle, stripe_cli
+from tests.e2e.test_jobs_and_email import wait_for_email
+from tests.e2e.test_local_stack import Credentials, new_client, sign_up
+
+pytestmark = pytest.mark.e2e
+
+DAY = 24 * 3600
+
+
+def log_in(stack: DevProcess, who: Credentials) -> httpx.Client:
+    client = new_client(stack)
+    response = client.post(
+        "/api/v1/account/login",
+        json={"username": who.username, "password": who.password},
+    )
+    assert response.status_code == 204, response.text
+    return client
+
+
+def me(client: httpx.Client) -> dict[str, Any]:
+    response = client.get("/api/v1/account/me")
+    assert response.status_code == 200, response.text
+    body: dict[str, Any] = response.json()
+    return body
+
+
+def read_email(path: Path) -> EmailMessage:
+    message = email.message_from_bytes(path.read_bytes(), policy=email.policy.default)
+    assert isinstance(message, EmailMessage)
+    return message
+
+
+_serial = itertools.count(1)
+
+
+@pytest.fixture
+def customer(stack: DevProcess) -> Iterator[Any]:
+    """A new user, signed up and logged in: (credentials, client)."""
+    name = f"buyer{next(_serial):03d}"
+    with new_client(stack) as anonymous:
+        who = sign_up(anonymous, name)
+    client = log_in(stack, who)
+    try:
+        yield who, client
+    finally:
+        client.close()
+
+
+def test_a_free_user_checks_out_pro_and_me_shows_pro_once_the_webhooks_arrive(
+    stack: DevProcess, customer: Any
+) -> None:
+    who, client = customer
+    before = me(client)
+    assert before["plan"] == "free"
+    assert before["subscription_status"] is None
+    assert client.post("/api/v1/users/export").status_code in (402, 403)
+
+    buy(stack, client)
+
+    after = me(client)
+    assert after["plan"] == "pro"
+    assert after["subscription_status"] == "active"
+    assert after["current_period_end"] is not None
+    assert after["cancel_at_period_end"] is False
+    assert after["entitlements"]["features"] == ["users_export"]
+    started, _ = wait_for_email(stack.outbox, f"{who.username}@example.com")
+    welcome_or_started = {read_email(started)["Subject"]}
+    # The welcome email may come first; the subscription email follows it.
+    if not any("subscription" in s for s in welcome_or_started):
+        seen = frozenset({started})
+        second, _ = wait_for_email(stack.outbox, f"{who.username}@example.com", seen)
+        welcome_or_started.add(read_email(second)["Subject"])
+    assert any("Pro subscription has started" in s for s in welcome_or_started)
+    # Buying what you have is a conflict, not a second subscription.
+    again = client.post(
+        "/api/v1/billing/checkout",
+        json={"plan": "pro", "interval": "month", "currency": "usd"},
+    )
+    assert again.status_code == 409, again.text
+    invoices = client.get("/api/v1/billing/invoices").json()["items"]
+    assert [(i["status"], i["amount_paid"]) for i in invoices] == [("paid", 1500)]
+
+
+def test_a_failed_renewal_keeps_pro_through_the_grace_period_then_falls_to_free(
+    stack: DevProcess, customer: Any
+) -> None:
+    who, client = customer
+    buy(stack, client)
+    subscription = client.get("/api/v1/billing/subscription").json()
+    client.close()
+    stripe_cli(stack, "fail-next-payment", subscription["id"])
+
+    # Past the period end: the renewal payment fails.
+    stripe_cli(stack, "advance", "--days", "31")
+    settle(stack)
+
+    with contextlib.closing(log_in(stack, who)) as client:
+        inside = me(client)
+        assert inside["subscription_status"] == "past_due"
+        assert inside["plan"] == "pro"
+        assert inside["entitlements"]["grace_until"] is not None
+    emails = sorted(stack.outbox.glob(f"*-{who.username}@example.com-*.eml"))
+    failed = [read_email(p) for p in emails if p.name.endswith("payment_failed.eml")]
+    assert len(failed) == 1
+    body = failed[0].get_body(preferencelist=("plain",))
+    assert body is not None
+    assert f"{stack.stripe_url}/invoices/" in body.get_content()
+
+    # Eight days on, the grace period (7 days from the failure) is over.
+    stripe_cli(stack, "advance", "--days", "8")
+    settle(stack)
+
+    with contextlib.closing(log_in(stack, who)) as client:
+        after = me(client)
+        assert after["plan"] == "free"
+        assert after["entitlements"]["features"] == []
+        assert after["entitlements"]["grace_until"] is None
+
+
+def test_a_cancellation_keeps_the_plan_until_the_period_ends(
+    stack: DevProcess, customer: Any
+) -> None:
+    who, client = customer
+    buy(stack, client)
+
+    canceled = client.post("/api/v1/billing/subscription/cancel")
+
+    assert canceled.status_code == 200, canceled.text
+    assert canceled.json()["cancel_at_period_end"] is True
+    assert me(client)["plan"] == "pro"
+    assert me(client)["cancel_at_period_end"] is True
+    # Changing one's mind before the end is possible ...
+    resumed = client.post("/api/v1/billing/subscription/resume")
+    assert resumed.json()["cancel_at_period_end"] is False
+    # ... and cancelling again ends it at the period end.
+    assert client.post("/api/v1/billing/subscription/cancel").status_code == 200
+    client.close()
+
+    stripe_cli(stack, "advance", "--days", "32")
+    settle(stack)
+
+    with contextlib.closing(log_in(stack, who)) as client:
+        after = me(client)
+        assert after["plan"] == "free"
+        assert after["subscription_status"] == "canceled"
+    emails = sorted(stack.outbox.glob(f"*-{who.username}@example.com-*.eml"))
+    assert any(p.name.endswith("subscription_canceled.eml") for p in emails)
+
+
+def test_a_plan_change_with_its_preview_date_charges_the_previewed_amount(
+    stack: DevProcess, customer: Any
+) -> None:
+    who, client = customer
+    buy(stack, client)
+    client.close()
+    stripe_cli(stack, "advance", "--days", "10")
+    settle(stack)
+    change = {"plan": "business", "interval": "month"}
+
+    with contextlib.closing(log_in(stack, who)) as client:
+        preview = client.post(
+            "/api/v1/billing/subscription/change",
+            params={"preview": "true"},
+            json=change,
+        )
+        assert preview.status_code == 200, preview.text
+        quoted = preview.json()
+        assert 0 < quoted["amount_due"] < 4900 - 1500
+        assert quoted["currency"] == "usd"
+
+        changed = client.post(
+            "/api/v1/billing/subscription/change",
+            json={**change, "proration_date": quoted["proration_date"]},
+        )
+        assert changed.status_code == 200, changed.text
+        assert changed.json()["subscribed_plan"] == "business"
+        settle(stack)
+
+        newest = client.get("/api/v1/billing/invoices", params={"limit": 1}).json()
+        assert newest["items"][0]["amount_due"] == quoted["amount_due"]
+        assert newest["next_cursor"] is not None
+        assert me(client)["plan"] == "business"
