@@ -58,11 +58,18 @@ PIP_TARGET_ARGS = (
 )
 # Never in the layer: the Lambda runtime has boto3 already and pynamodb needs only
 # botocore; PyJWT's HS256 needs no cryptography; nothing here validates e-mail with
-# email-validator.
+# email-validator; the Stripe adapter speaks HTTP through urllib3, so the stripe SDK
+# (the dev extra's, for tests only) stays out.
 FORBIDDEN_DISTRIBUTIONS = frozenset(
-    {"boto3", "s3transfer", "cryptography", "email-validator"}
+    {"boto3", "s3transfer", "cryptography", "email-validator", "stripe"}
 )
-FORBIDDEN_PACKAGES = ("boto3", "s3transfer", "cryptography", "email_validator")
+FORBIDDEN_PACKAGES = (
+    "boto3",
+    "s3transfer",
+    "cryptography",
+    "email_validator",
+    "stripe",
+)
 LAYER_LIMIT_MB = 50.0
 IGNORED_SOURCES = ("__pycache__", "*.pyc", "*.pyo")
 BYTECODE_TAG = "cpython-312"
@@ -261,8 +268,8 @@ def build_layer(python312: str, *, force: bool = False) -> AssetStats:
 
 
 def prune_forbidden(target: Path) -> list[str]:
-    """Remove boto3, s3transfer, cryptography and email_validator if a dependency
-    dragged them in (the lock check keeps them out; this is the belt to its braces)."""
+    """Remove the ``FORBIDDEN_PACKAGES`` a dependency dragged in (the lock check
+    keeps them out; this is the belt to its braces)."""
     removed = []
     for package in FORBIDDEN_PACKAGES:
         for path in [target / package, *target.glob(f"{package}-*.dist-info")]:

@@ -1,11 +1,13 @@
 """The Strata stack for one stage: a thin composition of the constructs.
 
-Data (tables), secrets, storage (the export bucket), email (SES) and jobs (the task
-queue) publish what functions may be granted and the variables that name their
-resources; jobs builds one function per catalog worker and the API one function and
-one route per catalog endpoint from them; monitoring watches the API, every function
-and the dead letter queue. Later concerns (billing) add their constructs here and
-their ``grants`` to the mapping the functions read.
+Data (tables), secrets (the service's and Stripe's), storage (the export bucket),
+email (SES) and jobs (the task queue) publish what functions may be granted and the
+variables that name their resources; jobs builds one function per catalog worker and
+the API one function and one route per catalog endpoint from them; monitoring watches
+the API, every function and the dead letter queue. Billing (Stripe) needs no
+construct of its own: its state lives in the users and tasks tables, its secrets in
+``Secrets``, its daily reconciliation in ``functions.resources.SCHEDULES``, and its
+stage settings (``infra_cdk.stages.billing_environment``) go to every function.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from functions.catalog import ENDPOINTS, WORKERS
+from functions.catalog import BY_NAME, ENDPOINTS, WORKERS
 from infra_cdk.build import CODE_DIR, LAYER_DIR
 from infra_cdk.constructs.api import ARCHITECTURE, RUNTIME, Api
 from infra_cdk.constructs.data import Data
@@ -28,7 +30,7 @@ from infra_cdk.constructs.lambdas import FunctionDefaults
 from infra_cdk.constructs.monitoring import Monitoring
 from infra_cdk.constructs.secrets import Secrets
 from infra_cdk.constructs.storage import Storage
-from infra_cdk.stages import StageConfig
+from infra_cdk.stages import StageConfig, billing_environment
 
 SERVICE_NAME = "strata"
 METRICS_NAMESPACE = "Strata"
@@ -62,7 +64,7 @@ class StrataStack(Stack):
             construct_id,
             description=(
                 f"Strata ({stage.name}): accounts, users and sessions API, "
-                "background jobs and email"
+                "Stripe billing, background jobs and email"
             ),
             termination_protection=stage.deletion_protection,
             **kwargs,
@@ -88,7 +90,8 @@ class StrataStack(Stack):
             removal_policy=removal,
         )
         # Every function gets every non-secret setting; secrets only go (as ARNs) to
-        # the functions with permissions.
+        # the functions with permissions, Stripe's only to those with stripe:*.
+        # STRATA_CLOCK_OFFSET_FILE is the local stack's and never set here.
         environment = {
             "STRATA_STAGE": stage.name,
             **self.data.env,
@@ -96,6 +99,7 @@ class StrataStack(Stack):
             **self.storage.env,
             **self.email.env,
             "STRATA_APP_BASE_URL": stage.app_base_url,
+            **billing_environment(stage),
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_LOG_LEVEL": stage.log_level,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
@@ -115,9 +119,15 @@ class StrataStack(Stack):
                 layers=[layer],
             ),
             environment=environment,
-            grants={**self.data.grants, **self.storage.grants, **self.email.grants},
+            grants={
+                **self.data.grants,
+                **self.storage.grants,
+                **self.email.grants,
+                **self.secrets.grants,
+            },
             secrets_environment=self.secrets.env,
             secrets_statement=self.secrets.read_statement,
+            permission_env=self.secrets.permission_env,
         )
         environment |= self.jobs.env
         self.api = Api(
@@ -140,9 +150,11 @@ class StrataStack(Stack):
                 **self.storage.grants,
                 **self.email.grants,
                 **self.jobs.grants,
+                **self.secrets.grants,
             },
             secrets_environment=self.secrets.env,
             secrets_statement=self.secrets.read_statement,
+            permission_env=self.secrets.permission_env,
         )
         self.monitoring = Monitoring(
             self,
@@ -175,13 +187,20 @@ class StrataStack(Stack):
                 value=table.table_name,
                 description=f"The {key} table ({self.data.specs[key].env_var})",
             )
-        for env_var, arn in self.secrets.env.items():
+        for env_var, arn in self.secrets.arns.items():
             CfnOutput(
                 self,
                 "".join(part.capitalize() for part in env_var.lower().split("_")[1:]),
                 value=arn,
                 description=f"{env_var}: the secret's ARN, never its value",
             )
+        CfnOutput(
+            self,
+            "StripeWebhookUrl",
+            value=self.api.url + BY_NAME["stripe_webhook"].path.lstrip("/"),
+            description="The endpoint to register in Stripe (Developers > Webhooks); "
+            "its signing secret goes into StripeWebhookSecretArn",
+        )
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
         CfnOutput(
             self,

@@ -39,6 +39,19 @@ class StageConfig:
     retain_data: bool
     point_in_time_recovery: bool
     deletion_protection: bool
+    # Billing: Stripe's secret key and the webhook endpoint's signing secret. None:
+    # the stack creates a placeholder secret for each, to be given its real value
+    # (sk_... / whsec_...) with `aws secretsmanager put-secret-value` after the first
+    # deploy. A secret name or a complete ARN (with its 6-character suffix): a secret
+    # that already exists in this account and region, encrypted with Secrets
+    # Manager's default key, imported as it is (the stack never writes it).
+    stripe_api_key_secret: str | None = None
+    stripe_webhook_secret: str | None = None
+    # How long paid features last after a renewal payment fails, and how a plan
+    # change is prorated (always_invoice, create_prorations or none). None keeps the
+    # runtime's default (functions/runtime/settings.py) and sets no variable.
+    billing_grace_days: int | None = None
+    billing_proration_behavior: str | None = None
 
     @property
     def prefix(self) -> str:
@@ -99,6 +112,10 @@ STAGES: dict[str, StageConfig] = {
             retain_data=True,
             point_in_time_recovery=True,
             deletion_protection=True,
+            # Pinned here, so that a change of the code's defaults never changes
+            # what paying customers get without a change to this file.
+            billing_grace_days=7,
+            billing_proration_behavior="always_invoice",
         ),
     )
 }
@@ -112,3 +129,17 @@ def get_stage(name: str | None) -> StageConfig:
     except KeyError:
         known = ", ".join(sorted(STAGES))
         raise ValueError(f"unknown stage {key!r}; choose one of: {known}") from None
+
+
+def billing_environment(stage: StageConfig) -> dict[str, str]:
+    """The billing settings the stage defines, as the variables the runtime reads
+    (``STRATA_BILLING_GRACE_DAYS``); the ones it leaves unset are absent."""
+    values = {
+        "billing_grace_days": stage.billing_grace_days,
+        "billing_proration_behavior": stage.billing_proration_behavior,
+    }
+    return {
+        f"STRATA_{name.upper()}": str(value)
+        for name, value in values.items()
+        if value is not None
+    }

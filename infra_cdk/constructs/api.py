@@ -3,8 +3,10 @@
 Each catalog entry becomes a function (its module's ``handler``), a route (its method
 and path) and a role that holds exactly the entry's permissions, looked up in the
 ``grants`` the other constructs publish, plus writing to its own log group and X-Ray.
-Functions with any permission also get the two secrets' ARNs and may read those two
-secrets; the public ones (no permissions) get neither.
+Functions with any permission also get the JWT key's and the pepper's ARNs and may
+read those two secrets; the public ones (no permissions) get neither. Any other
+variable a permission brings (``stripe:api``: the Stripe key's ARN) goes to the
+functions with that permission only.
 """
 
 from __future__ import annotations
@@ -28,9 +30,11 @@ from infra_cdk.constructs.lambdas import (
     ARCHITECTURE,
     RUNTIME,
     FunctionDefaults,
+    PermissionEnvironment,
     build_function,
     check_permissions,
     grant_statements,
+    permission_environment,
 )
 
 __all__ = ["ARCHITECTURE", "RUNTIME", "Api"]
@@ -130,6 +134,7 @@ class Api(Construct):
         grants: Grants,
         secrets_environment: Mapping[str, str],
         secrets_statement: StatementFactory,
+        permission_env: PermissionEnvironment | None = None,
         endpoints: Sequence[Endpoint] = ENDPOINTS,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -191,6 +196,9 @@ class Api(Construct):
             env = dict(environment)
             if needs_secrets(endpoint):
                 env.update(secrets_environment)
+            env.update(
+                permission_environment(endpoint.permissions, permission_env or {})
+            )
             statements = grant_statements(
                 endpoint.permissions, grants, secrets_statement=secrets_statement
             )

@@ -12,7 +12,8 @@ and delete come from that event source. A ``schedule`` worker is the target of o
 EventBridge rule per ``functions.resources.SCHEDULES`` entry, with the input
 ``{"job": <name>}``. Apart from that, a worker's role holds exactly its catalog
 permissions, looked up in the ``grants`` the other constructs publish, like an
-endpoint's; ``queue:send`` (SendMessage on the task queue) is published here.
+endpoint's, with the variables its permissions bring (``stripe:api``: the Stripe
+key's ARN); ``queue:send`` (SendMessage on the task queue) is published here.
 """
 
 from __future__ import annotations
@@ -33,9 +34,11 @@ from functions.resources import SCHEDULES, TASK_QUEUE, QueueSpec, ScheduleSpec
 from infra_cdk.constructs import Grants, StatementFactory
 from infra_cdk.constructs.lambdas import (
     FunctionDefaults,
+    PermissionEnvironment,
     build_function,
     check_permissions,
     grant_statements,
+    permission_environment,
 )
 
 SEND_ACTIONS = ("sqs:SendMessage",)
@@ -66,6 +69,7 @@ class Jobs(Construct):
         grants: Grants,
         secrets_environment: Mapping[str, str],
         secrets_statement: StatementFactory,
+        permission_env: PermissionEnvironment | None = None,
         workers: Sequence[Worker] = WORKERS,
         spec: QueueSpec = TASK_QUEUE,
         schedules: Sequence[ScheduleSpec] = SCHEDULES,
@@ -118,6 +122,7 @@ class Jobs(Construct):
             env = {**environment, **self.env}
             if worker.permissions:
                 env.update(secrets_environment)
+            env.update(permission_environment(worker.permissions, permission_env or {}))
             is_queue = worker.trigger == "queue"
             function = build_function(
                 self,

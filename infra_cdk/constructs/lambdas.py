@@ -3,7 +3,8 @@
 Python 3.12 on arm64 from the shared code asset and dependency layer, active
 tracing, its own log group with the stage's retention, and its own role that holds
 exactly the statements it is given plus writing to that log group and X-Ray. No AWS
-managed policy. ``grant_statements`` turns catalog permissions into statements.
+managed policy. ``grant_statements`` turns catalog permissions into statements and
+``permission_environment`` into the variables that name what they grant.
 """
 
 from __future__ import annotations
@@ -18,6 +19,9 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from infra_cdk.constructs import Grants, StatementFactory, retention
+
+# Catalog permission -> the variables a function holding it gets (a secret's ARN).
+PermissionEnvironment = Mapping[str, Mapping[str, str]]
 
 RUNTIME = lambda_.Runtime.PYTHON_3_12
 ARCHITECTURE = lambda_.Architecture.ARM_64
@@ -58,6 +62,17 @@ def grant_statements(
     if permissions:
         statements.append(secrets_statement())
     return statements
+
+
+def permission_environment(
+    permissions: Sequence[str], by_permission: PermissionEnvironment
+) -> dict[str, str]:
+    """The variables that go with ``permissions`` and only with them:
+    ``stripe:api`` brings ``STRATA_STRIPE_API_KEY_ARN``."""
+    environment: dict[str, str] = {}
+    for permission in permissions:
+        environment.update(by_permission.get(permission, {}))
+    return environment
 
 
 def check_permissions(permissions: Sequence[str], grants: Grants) -> None:

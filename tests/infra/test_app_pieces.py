@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -17,7 +18,7 @@ from core.adapters.dynamodb import models
 from functions.runtime.settings import Settings
 from infra_cdk.constructs import retention
 from infra_cdk.constructs.api import route_path
-from infra_cdk.stages import DEFAULT_STAGE, STAGES, get_stage
+from infra_cdk.stages import DEFAULT_STAGE, STAGES, billing_environment, get_stage
 from infra_cdk.tables_from_models import (
     TABLE_KEYS,
     IndexSpec,
@@ -52,6 +53,30 @@ def test_stages() -> None:
         retention(stage.log_retention_days)  # a period CloudWatch Logs accepts
         # The runtime must accept the TTL the stage hands it.
         Settings.model_validate({"session_ttl_seconds": stage.session_ttl_seconds})
+        # ... and the billing settings, through the variables it reads.
+        settings = Settings.from_env(billing_environment(stage))
+        if stage.billing_grace_days is not None:
+            assert settings.billing_grace_days == stage.billing_grace_days
+        if stage.billing_proration_behavior is not None:
+            assert settings.billing_proration_behavior == (
+                stage.billing_proration_behavior
+            )
+
+
+def test_billing_environment_names_only_what_the_stage_defines() -> None:
+    dev = STAGES["dev"]
+    assert billing_environment(replace(dev)) == {}
+    assert billing_environment(replace(dev, billing_grace_days=0)) == {
+        "STRATA_BILLING_GRACE_DAYS": "0"
+    }
+    assert billing_environment(
+        replace(dev, billing_grace_days=3, billing_proration_behavior="none")
+    ) == {
+        "STRATA_BILLING_GRACE_DAYS": "3",
+        "STRATA_BILLING_PRORATION_BEHAVIOR": "none",
+    }
+    with pytest.raises(ValueError, match="billing_proration_behavior"):
+        Settings.from_env({"STRATA_BILLING_PRORATION_BEHAVIOR": "sometimes"})
 
 
 def test_retention_refuses_a_period_cloudwatch_does_not_have() -> None:
@@ -79,10 +104,18 @@ def test_table_specs_follow_the_project_models() -> None:
     assert specs["tasks"].env_var == "STRATA_TASKS_TABLE"
     assert specs["users"].partition_key == KeyAttribute("pk", "S")
     assert [i.name for i in specs["users"].indexes] == [
+        "subscribed_users",
         "unverified_users",
         "users_by_created_at",
         "users_by_username",
     ]
+    (subscribed,) = [i for i in specs["users"].indexes if i.name == "subscribed_users"]
+    assert subscribed == IndexSpec(
+        name="subscribed_users",
+        partition_key=KeyAttribute("billing_pk", "S"),
+        sort_key=KeyAttribute("created_at", "S"),
+        projection="ALL",
+    )
     assert specs["sessions"].ttl_attribute == "expires_at"
     assert specs["sessions"].env_var == "STRATA_SESSIONS_TABLE"
 
@@ -173,3 +206,90 @@ def test_models_sharing_a_table_must_agree_with_its_owner() -> None:
         table_specs([_Scores], [_Scores, _Counter], keys)
     with pytest.raises(ValueError, match="_Marker: no table key"):
         table_key(_Marker, keys)
+
+
+# --- Stripe's secrets, imported -----------------------------------------------------
+
+_KEY_ARN = (
+    "arn:aws:secretsmanager:us-east-1:123456789012:secret:strata/prod/stripe-AbC123"
+)
+
+
+def _secrets_template(**stage_changes: Any) -> dict[str, Any]:
+    from aws_cdk import App, Environment, Stack
+    from aws_cdk.assertions import Template
+
+    from infra_cdk.constructs.secrets import Secrets
+
+    stack = Stack(
+        App(), "Probe", env=Environment(account="123456789012", region="us-east-1")
+    )
+    secrets = Secrets(stack, "Secrets", stage=replace(STAGES["dev"], **stage_changes))
+    template: dict[str, Any] = Template.from_stack(stack).to_json()
+    template["_env"] = stack.resolve(secrets.permission_env)
+    # Resolved through the stack, as the functions' policies are.
+    template["_grants"] = {
+        permission: stack.resolve(factory().to_statement_json())
+        for permission, factory in secrets.grants.items()
+    }
+    return template
+
+
+def _arn(suffix: str) -> dict[str, Any]:
+    """The webhook secret's ARN, imported by name (the partition is the stack's)."""
+    return {
+        "Fn::Join": [
+            "",
+            [
+                "arn:",
+                {"Ref": "AWS::Partition"},
+                ":secretsmanager:us-east-1:123456789012:secret:strata/prod/webhook"
+                + suffix,
+            ],
+        ]
+    }
+
+
+def test_a_stage_may_import_existing_stripe_secrets_by_arn_or_name() -> None:
+    template = _secrets_template(
+        stripe_api_key_secret=_KEY_ARN, stripe_webhook_secret="strata/prod/webhook"
+    )
+    kinds = [r["Type"] for r in template["Resources"].values()]
+    # Only the generated JWT key and pepper: imported secrets are never written.
+    assert kinds.count("AWS::SecretsManager::Secret") == 2
+    assert template["_env"] == {
+        "stripe:api": {"STRATA_STRIPE_API_KEY_ARN": _KEY_ARN},
+        "stripe:webhook": {"STRATA_STRIPE_WEBHOOK_SECRET_ARN": _arn("")},
+    }
+    assert template["_grants"]["stripe:api"] == {
+        "Action": "secretsmanager:GetSecretValue",
+        "Effect": "Allow",
+        "Resource": _KEY_ARN,
+    }
+    # By name: the six random characters of the full ARN, and no "*".
+    assert template["_grants"]["stripe:webhook"]["Resource"] == _arn("-??????")
+
+
+def test_placeholders_are_created_when_the_stage_names_no_stripe_secret() -> None:
+    template = _secrets_template()
+    placeholders = [
+        r["Properties"]["SecretString"]
+        for r in template["Resources"].values()
+        if r["Type"] == "AWS::SecretsManager::Secret"
+        and "SecretString" in r["Properties"]
+    ]
+    assert len(placeholders) == 2
+    assert all(p.startswith("PLACEHOLDER") for p in placeholders)
+
+
+@pytest.mark.parametrize(
+    "configured",
+    [
+        # An ARN without the six random characters: a policy on it matches nothing.
+        "arn:aws:secretsmanager:us-east-1:123456789012:secret:strata/prod/stripe",
+        "not a secret name",
+    ],
+)
+def test_an_unusable_stripe_secret_reference_fails_the_synth(configured: str) -> None:
+    with pytest.raises(ValueError, match="StripeApiKey"):
+        _secrets_template(stripe_api_key_secret=configured)

@@ -11,7 +11,9 @@ from packaging.utils import canonicalize_name
 from functions.catalog import ENDPOINTS
 from infra_cdk import build
 
-FORBIDDEN = ("boto3", "s3transfer", "cryptography", "email_validator")
+# The stripe SDK is the dev extra's (tests sign webhooks with it): the adapter speaks
+# HTTP through urllib3, which the layer carries for botocore anyway.
+FORBIDDEN = ("boto3", "s3transfer", "cryptography", "email_validator", "stripe")
 NOT_SHIPPED = ("tests", "local", "infra_cdk")
 
 
@@ -42,6 +44,17 @@ def test_code_asset_has_every_handler_module(
         assert re.search(r"^(handler\s*=|def handler\b)", source.read_text(), re.M)
 
 
+def test_code_asset_ships_the_default_plans_file(
+    assets: tuple[build.AssetStats, build.AssetStats],
+) -> None:
+    """No stage sets STRATA_PLANS_FILE: the functions read the plans.json that ships
+    beside functions/runtime/plans.py, at /var/task in Lambda."""
+    _, code = assets
+    source = Path(build.ROOT, "functions", "runtime", "plans.json")
+    shipped = code.path / "functions" / "runtime" / "plans.json"
+    assert shipped.read_bytes() == source.read_bytes()
+
+
 def test_every_python_file_ships_its_unchecked_hash_pyc(
     assets: tuple[build.AssetStats, build.AssetStats],
 ) -> None:
@@ -65,8 +78,9 @@ def test_layer_is_small_and_free_of_the_packages_it_must_not_carry(
     for package in FORBIDDEN:
         assert not (site / package).exists(), package
         assert not list(site.glob(f"{package}-*.dist-info")), package
-    for needed in ("fastapi", "mangum", "pydantic", "pydantic_core", "pynamodb", "jwt"):
-        assert (site / needed).is_dir(), needed
+    needed = ("fastapi", "mangum", "pydantic", "pydantic_core", "pynamodb", "jwt")
+    for package in (*needed, "urllib3"):
+        assert (site / package).is_dir(), package
     assert list((site / "pydantic_core").glob("*cpython-312-aarch64-linux-gnu.so"))
     assert list((site / "bcrypt").glob("*.abi3.so"))
     assert layer.megabytes < build.LAYER_LIMIT_MB
@@ -95,10 +109,25 @@ def test_lock_pins_every_package_with_a_hash_and_nothing_forbidden() -> None:
         "s3transfer",
         "cryptography",
         "email-validator",
+        "stripe",
     }
+    assert "urllib3" in versions  # core.adapters.stripe's HTTP client
     # pyproject.toml changed without `make lock`? Every direct pin must satisfy it.
     for line in build.runtime_dependencies():
         requirement = Requirement(line)
         name = canonicalize_name(requirement.name)
         assert name in versions, line
         assert requirement.specifier.contains(versions[name]), (line, versions[name])
+
+
+def test_build_prunes_a_forbidden_package_a_dependency_dragged_in(
+    tmp_path: Path,
+) -> None:
+    for name in ("stripe", "stripe-16.1.0.dist-info", "urllib3"):
+        (tmp_path / name).mkdir()
+    assert sorted(build.prune_forbidden(tmp_path)) == [
+        "stripe",
+        "stripe-16.1.0.dist-info",
+    ]
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["urllib3"]
+    assert "stripe" in build.FORBIDDEN_DISTRIBUTIONS  # and the lock refuses it

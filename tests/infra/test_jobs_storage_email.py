@@ -154,6 +154,35 @@ def test_nothing_but_the_scheduler_is_on_a_timetable(synth: Synth) -> None:
     )
 
 
+def test_two_daily_rules_purge_unverified_accounts_and_reconcile_subscriptions(
+    synth: Synth,
+) -> None:
+    """The billing brief: subscriptions are re-read from Stripe once a day, beside
+    the purge; each rule hands the scheduler its job's name and nothing else."""
+    (scheduler,) = _workers("schedule")
+    scheduler_id, _ = _worker(synth, scheduler)
+    rules = [r["Properties"] for r in synth.of_type("AWS::Events::Rule").values()]
+    by_job = {json.loads(r["Targets"][0]["Input"])["job"]: r for r in rules}
+    assert len(rules) == 2
+    assert set(by_job) == {"purge_unverified", "reconcile_subscriptions"}
+    for job, rule in by_job.items():
+        assert rule["ScheduleExpression"] == "rate(1 day)"
+        assert rule["Name"] == f"{synth.stage.prefix}-{job.replace('_', '-')}"
+        (target,) = rule["Targets"]
+        assert json.loads(target["Input"]) == {"job": job}
+        assert target["Arn"] == {"Fn::GetAtt": [scheduler_id, "Arn"]}
+        assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
+
+
+def test_the_scheduler_accepts_every_job_a_rule_names() -> None:
+    """A rule naming a job the scheduler refuses would fail every day, silently
+    but for the Errors alarm."""
+    from functions.workers.scheduled import job_of
+
+    for schedule in SCHEDULES:
+        assert job_of(schedule.event) == schedule.job
+
+
 # --- the export bucket ------------------------------------------------------------
 
 

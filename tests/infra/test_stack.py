@@ -15,6 +15,7 @@ pytest.importorskip("aws_cdk", reason="needs the infra extras: make test")
 from core.adapters.dynamodb.models import TABLE_MODELS
 from functions.catalog import ENDPOINTS, WORKERS, Endpoint, Worker
 from functions.resources import EMAIL, EXPORTS_BUCKET, TASK_QUEUE
+from functions.runtime.settings import Settings
 from infra_cdk.tables_from_models import TABLE_KEYS
 from tests.infra.conftest import Synth
 
@@ -32,6 +33,23 @@ WRITE = (
 XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
 SECRET_ARN_VARS = ("STRATA_JWT_SECRET_ARN", "STRATA_PASSWORD_PEPPER_ARN")
+# Stripe's secrets: each goes, as its ARN and with reading it, only to the functions
+# that hold its permission.
+STRIPE_SECRET_VARS = {
+    "stripe:api": "STRATA_STRIPE_API_KEY_ARN",
+    "stripe:webhook": "STRATA_STRIPE_WEBHOOK_SECRET_ARN",
+}
+SECRET_OUTPUTS = {
+    "STRATA_JWT_SECRET_ARN": "JwtSecretArn",
+    "STRATA_PASSWORD_PEPPER_ARN": "PasswordPepperArn",
+    "STRATA_STRIPE_API_KEY_ARN": "StripeApiKeyArn",
+    "STRATA_STRIPE_WEBHOOK_SECRET_ARN": "StripeWebhookSecretArn",
+}
+# The billing settings a stage may define (None: the runtime default, no variable).
+BILLING_VARS = {
+    "billing_grace_days": "STRATA_BILLING_GRACE_DAYS",
+    "billing_proration_behavior": "STRATA_BILLING_PRORATION_BEHAVIOR",
+}
 # What an SQS event source mapping needs, granted by it to the queue worker's role.
 CONSUME = (
     "sqs:ReceiveMessage",
@@ -160,10 +178,22 @@ def _objects(synth: Synth) -> dict[str, Any]:
 
 
 def _secret_ids(synth: Synth) -> dict[str, str]:
+    """Every secret's logical id, by the variable that names it."""
     outputs = synth.template["Outputs"]
     return {
-        "STRATA_JWT_SECRET_ARN": outputs["JwtSecretArn"]["Value"]["Ref"],
-        "STRATA_PASSWORD_PEPPER_ARN": outputs["PasswordPepperArn"]["Value"]["Ref"],
+        var: outputs[output]["Value"]["Ref"] for var, output in SECRET_OUTPUTS.items()
+    }
+
+
+def _stripe_vars(entry: Entry) -> set[str]:
+    return {STRIPE_SECRET_VARS[p] for p in entry.permissions if p in STRIPE_SECRET_VARS}
+
+
+def _billing_vars(synth: Synth) -> dict[str, str]:
+    return {
+        var: str(getattr(synth.stage, field))
+        for field, var in BILLING_VARS.items()
+        if getattr(synth.stage, field) is not None
     }
 
 
@@ -193,8 +223,13 @@ def _expected_grants(
     pairs |= {(a, _key("*")) for a in XRAY}
     if isinstance(endpoint, Worker) and endpoint.trigger == "queue":
         pairs |= {(a, _key(_get_att(_queue_id(synth)))) for a in CONSUME}
+    secrets = _secret_ids(synth)
     for permission in endpoint.permissions:
         table, access = permission.split(":")
+        if permission in STRIPE_SECRET_VARS:
+            secret = {"Ref": secrets[STRIPE_SECRET_VARS[permission]]}
+            pairs.add(("secretsmanager:GetSecretValue", _key(secret)))
+            continue
         if permission == "queue:send":
             pairs.add(("sqs:SendMessage", _key(_get_att(_queue_id(synth)))))
             continue
@@ -217,8 +252,8 @@ def _expected_grants(
             pairs |= {(a, _key(table_arn)) for a in WRITE}
     if endpoint.permissions:
         pairs |= {
-            ("secretsmanager:GetSecretValue", _key({"Ref": secret}))
-            for secret in _secret_ids(synth).values()
+            ("secretsmanager:GetSecretValue", _key({"Ref": secrets[var]}))
+            for var in SECRET_ARN_VARS
         }
     return pairs
 
@@ -345,7 +380,7 @@ def test_public_functions_get_no_secret_and_no_data_access(synth: Synth) -> None
     assert {e.name for e in public} >= {"root", "health"}
     for endpoint in public:
         _, props = _function(synth, endpoint)
-        assert not set(SECRET_ARN_VARS) & set(props["Environment"]["Variables"])
+        assert not set(SECRET_OUTPUTS) & set(props["Environment"]["Variables"])
         granted = {
             action for action, _ in _granted(synth, props["Role"]["Fn::GetAtt"][0])
         }
@@ -361,7 +396,12 @@ def test_function_environment_contract(synth: Synth) -> None:
     for endpoint in ENTRIES:
         _, props = _function(synth, endpoint)
         env = props["Environment"]["Variables"]
-        expected = BASE_VARS | (set(SECRET_ARN_VARS) if endpoint.permissions else set())
+        expected = (
+            BASE_VARS
+            | set(_billing_vars(synth))
+            | (set(SECRET_ARN_VARS) if endpoint.permissions else set())
+            | _stripe_vars(endpoint)
+        )
         assert set(env) == expected, endpoint.name
         assert env["STRATA_STAGE"] == synth.stage.name
         assert env["STRATA_USERS_TABLE"] == {"Ref": users}
@@ -387,9 +427,94 @@ def test_function_environment_contract(synth: Synth) -> None:
         assert env["POWERTOOLS_SERVICE_NAME"] == "strata"
         assert env["POWERTOOLS_LOG_LEVEL"] == synth.stage.log_level
         assert env["POWERTOOLS_METRICS_NAMESPACE"]
-        for var in SECRET_ARN_VARS:
+        for var in SECRET_OUTPUTS:
             if var in env:
                 assert env[var] == {"Ref": secrets[var]}, (endpoint.name, var)
+        for var, value in _billing_vars(synth).items():
+            assert env[var] == value, (endpoint.name, var)
+
+
+def test_stripe_secrets_go_only_to_the_functions_with_their_permission(
+    synth: Synth,
+) -> None:
+    """Least privilege: the Stripe key's ARN and reading it only where the catalog
+    says stripe:api, the webhook secret's only where it says stripe:webhook."""
+    secrets = _secret_ids(synth)
+    for permission, var in STRIPE_SECRET_VARS.items():
+        holders = {e.name for e in ENTRIES if permission in e.permissions}
+        assert holders, permission
+        secret = _key({"Ref": secrets[var]})
+        for entry in ENTRIES:
+            _, props = _function(synth, entry)
+            has_var = var in props["Environment"]["Variables"]
+            reads = (
+                "secretsmanager:GetSecretValue",
+                secret,
+            ) in _granted(synth, props["Role"]["Fn::GetAtt"][0])
+            assert has_var is reads is (entry.name in holders), (entry.name, var)
+    # The catalog's word, spelled out: the reconciliation runs on the task worker,
+    # and only the webhook holds the signing secret.
+    assert {e.name for e in ENTRIES if "stripe:webhook" in e.permissions} == {
+        "stripe_webhook"
+    }
+    assert "stripe:api" in {p for w in WORKERS for p in w.permissions}
+
+
+def test_the_webhook_reads_both_stripe_secrets_and_no_sessions_or_exports(
+    synth: Synth,
+) -> None:
+    (webhook,) = [e for e in ENDPOINTS if e.name == "stripe_webhook"]
+    assert webhook.path == "/api/v1/webhooks/stripe"
+    assert webhook.method == "POST"
+    _, props = _function(synth, webhook)
+    granted = _granted(synth, props["Role"]["Fn::GetAtt"][0])
+    secrets = _secret_ids(synth)
+    for var in ("STRATA_STRIPE_API_KEY_ARN", "STRATA_STRIPE_WEBHOOK_SECRET_ARN"):
+        assert ("secretsmanager:GetSecretValue", _key({"Ref": secrets[var]})) in granted
+    sessions = _table_id(synth, "sessions")
+    touched = {resource for _, resource in granted}
+    assert not any(sessions in resource for resource in touched)
+    assert not any(_bucket_id(synth) in resource for resource in touched)
+    assert not {action for action, _ in granted if action.startswith(("s3:", "ses:"))}
+    # What it does touch: the users and tasks tables (processed event ids), the queue.
+    assert ("dynamodb:PutItem", _key(_get_att(_table_id(synth, "tasks")))) in granted
+    assert ("dynamodb:UpdateItem", _key(_get_att(_table_id(synth, "users")))) in granted
+    assert ("sqs:SendMessage", _key(_get_att(_queue_id(synth)))) in granted
+
+
+def test_no_function_is_given_the_local_clock_offset(synth: Synth) -> None:
+    """STRATA_CLOCK_OFFSET_FILE moves the clock of the local stack only."""
+    for function in synth.of_type("AWS::Lambda::Function").values():
+        env = function["Properties"].get("Environment", {}).get("Variables", {})
+        assert "STRATA_CLOCK_OFFSET_FILE" not in env
+        assert "STRATA_STRIPE_API_BASE" not in env  # always api.stripe.com in AWS
+
+
+def test_billing_settings_follow_the_stage_and_the_runtime_accepts_them(
+    synth_by_stage: dict[str, Synth],
+) -> None:
+    prod = _billing_vars(synth_by_stage["prod"])
+    assert prod == {
+        "STRATA_BILLING_GRACE_DAYS": "7",
+        "STRATA_BILLING_PRORATION_BEHAVIOR": "always_invoice",
+    }
+    for synth in synth_by_stage.values():
+        (worker,) = [w for w in WORKERS if w.trigger == "queue"]
+        _, props = _function(synth, worker)
+        env = props["Environment"]["Variables"]
+        literals = {k: v for k, v in env.items() if isinstance(v, str)}
+        # The function's settings as the runtime reads them (the secrets' ARNs are
+        # references in the template: any non-empty value stands in for them).
+        refs = {
+            k: "arn:aws:secretsmanager:placeholder" for k in env if k not in literals
+        }
+        settings = Settings.from_env(literals | refs)
+        assert settings.stage == synth.stage.name
+        for field, var in BILLING_VARS.items():
+            if var in env:
+                assert str(getattr(settings, field)) == env[var]
+            else:
+                assert getattr(synth.stage, field) is None
 
 
 def test_no_secret_value_in_any_function_environment(synth: Synth) -> None:
@@ -400,12 +525,22 @@ def test_no_secret_value_in_any_function_environment(synth: Synth) -> None:
         assert "resolve:secretsmanager" not in text, function_id
         assert "SecretString" not in text, function_id
         for name, value in env.items():
-            if isinstance(value, dict):
+            if isinstance(value, dict) and name.endswith("_ARN") and "Ref" not in value:
+                # A secret a stage imports by name: its ARN, joined from literals and
+                # the partition, and nothing that could assemble a value.
+                (parts,) = [v[1] for k, v in value.items() if k == "Fn::Join"]
+                assert all(
+                    isinstance(part, str) or part == {"Ref": "AWS::Partition"}
+                    for part in parts
+                ), (function_id, name)
+            elif isinstance(value, dict):
                 # Only references: table names (Ref) and secret ARNs (Ref), no GetAtt
                 # or Join that could assemble a value.
                 assert set(value) == {"Ref"}, (function_id, name)
                 if value["Ref"] in secret_ids:
                     assert name.endswith("_ARN"), (function_id, name)
+            elif name.endswith("_ARN") and value.startswith("arn:"):
+                continue  # a secret a stage imports by its complete ARN
             elif any(word in name for word in ("SECRET", "PEPPER", "PASSWORD", "KEY")):
                 pytest.fail(f"{function_id}: {name} holds a literal value")
 
@@ -490,6 +625,25 @@ def test_tables_are_built_from_the_models(synth: Synth) -> None:
             }
         else:
             assert "TimeToLiveSpecification" not in props
+    # The subscribed users' sparse index, spelled out once: the billing brief names
+    # it (the daily reconciliation Queries it).
+    users = tables[_table_id(synth, "users")]["Properties"]
+    (subscribed,) = [
+        i
+        for i in users["GlobalSecondaryIndexes"]
+        if i["IndexName"] == "subscribed_users"
+    ]
+    assert subscribed == {
+        "IndexName": "subscribed_users",
+        "KeySchema": [
+            {"AttributeName": "billing_pk", "KeyType": "HASH"},
+            {"AttributeName": "created_at", "KeyType": "RANGE"},
+        ],
+        "Projection": {"ProjectionType": "ALL"},
+    }
+    assert {"AttributeName": "billing_pk", "AttributeType": "S"} in users[
+        "AttributeDefinitions"
+    ]
     # The session table's shape, spelled out once: the brief names it.
     sessions = tables[_table_id(synth, "sessions")]["Properties"]
     assert sessions["TimeToLiveSpecification"]["AttributeName"] == "expires_at"
@@ -541,14 +695,37 @@ def test_prod_retains_its_tables_with_pitr_and_dev_destroys_them(
 
 def test_secrets_are_generated_at_deploy(synth: Synth) -> None:
     secrets = synth.of_type("AWS::SecretsManager::Secret")
-    assert set(secrets) == set(_secret_ids(synth).values())
-    for secret in secrets.values():
-        props = secret["Properties"]
+    ids = _secret_ids(synth)
+    assert set(secrets) == set(ids.values())
+    for var in SECRET_ARN_VARS:
+        props = secrets[ids[var]]["Properties"]
         assert "SecretString" not in props
         assert props["GenerateSecretString"] == {
             "ExcludePunctuation": True,
             "PasswordLength": 64,
         }
+
+
+def test_stripe_secrets_are_created_as_placeholders_that_say_what_goes_there(
+    synth: Synth,
+) -> None:
+    """Stripe issues these values: nothing is generated, and the placeholder (never
+    a usable key) and the description say how to put the real one there."""
+    secrets = synth.of_type("AWS::SecretsManager::Secret")
+    ids = _secret_ids(synth)
+    for var, prefix in (
+        ("STRATA_STRIPE_API_KEY_ARN", "sk_"),
+        ("STRATA_STRIPE_WEBHOOK_SECRET_ARN", "whsec_"),
+    ):
+        props = secrets[ids[var]]["Properties"]
+        assert "GenerateSecretString" not in props
+        placeholder = props["SecretString"]
+        assert placeholder.startswith("PLACEHOLDER")
+        assert not placeholder.startswith(("sk_", "rk_", "whsec_"))
+        assert prefix in placeholder
+        assert "put-secret-value" in props["Description"]
+        assert f"{prefix}..." in props["Description"]
+        assert props["Description"].startswith(f"Strata {synth.stage.name}: ")
 
 
 def test_http_api_default_stage_cors_throttling_and_access_logs(synth: Synth) -> None:
@@ -631,7 +808,12 @@ def test_alarms_reach_an_encrypted_topic(synth: Synth) -> None:
 def test_outputs_name_the_url_tables_and_secret_arns(synth: Synth) -> None:
     outputs = synth.template["Outputs"]
     assert {"ApiUrl", "UsersTableName", "SessionsTableName"} <= set(outputs)
-    assert {"JwtSecretArn", "PasswordPepperArn"} <= set(outputs)
+    assert set(SECRET_OUTPUTS.values()) <= set(outputs)
+    (webhook,) = [e for e in ENDPOINTS if e.name == "stripe_webhook"]
+    (api_id,) = synth.of_type("AWS::ApiGatewayV2::Api")
+    _, parts = outputs["StripeWebhookUrl"]["Value"]["Fn::Join"]
+    assert parts[:2] == ["https://", {"Ref": api_id}]
+    assert parts[-2:] == [{"Ref": "AWS::URLSuffix"}, webhook.path]
     assert outputs["UsersTableName"]["Value"] == {"Ref": _table_id(synth, "users")}
     assert outputs["SessionsTableName"]["Value"] == {
         "Ref": _table_id(synth, "sessions")
