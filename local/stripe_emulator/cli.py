@@ -90,6 +90,17 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
 
     reset = sub.add_parser("reset", help="forget every object and event; clock to 0")
     reset.set_defaults(stripe_run=_reset)
+
+    register = sub.add_parser(
+        "register-webhook",
+        help="create the webhook endpoint for URL at Stripe (STRATA_STRIPE_API_KEY; "
+        "the emulator under make dev), pinned to the adapter's API version and "
+        "sending the events Strata handles; prints its signing secret",
+    )
+    register.add_argument(
+        "url", metavar="URL", help="e.g. the stack's StripeWebhookUrl output"
+    )
+    register.set_defaults(stripe_run=_register_webhook)
     return stripe
 
 
@@ -230,4 +241,30 @@ def _reset(args: argparse.Namespace) -> int:
     call("POST", "reset", {})
     write_offset(0)
     print("the Stripe emulator is reset: no objects, no events, clock offset 0")
+    return 0
+
+
+def _register_webhook(args: argparse.Namespace) -> int:
+    """Through Strata's own Stripe adapter, so the key, base URL and API version
+    are the ones the API uses."""
+    from core.adapters.stripe.client import StripeClient
+    from core.adapters.stripe.webhooks import register_endpoint
+    from core.application.commands.handle_stripe_event import HANDLED_EVENTS
+    from core.application.errors import ApplicationError
+    from functions.runtime.settings import Settings
+
+    settings = Settings.from_env()
+    try:
+        client = StripeClient(
+            settings.stripe_api_key_value(), base_url=settings.stripe_api_base
+        )
+        endpoint = register_endpoint(client, args.url, HANDLED_EVENTS)
+    except (ValueError, ApplicationError) as exc:
+        raise ControlError(f"could not register the webhook endpoint: {exc}") from None
+    print(
+        f"webhook endpoint {endpoint.id} for {endpoint.url} (API version "
+        f"{endpoint.api_version}, {len(HANDLED_EVENTS)} event types); signing "
+        f"secret {endpoint.secret}: put it in STRATA_STRIPE_WEBHOOK_SECRET (or the "
+        "stack's StripeWebhookSecretArn secret)"
+    )
     return 0

@@ -8,6 +8,7 @@ waits for the first and replays its answer.
 from __future__ import annotations
 
 import base64
+import contextlib
 import copy
 import functools
 import json
@@ -113,6 +114,7 @@ class Emulator:
         self._bodies: dict[str, bytes] = {}
         self._idempotency: dict[str, _Stored] = {}
         self.requests: deque[Obj] = deque(maxlen=1000)
+        self.webhook_endpoints: list[Obj] = []
         self.state = StripeState(
             self.url,
             prices,
@@ -138,6 +140,7 @@ class Emulator:
     def stop(self) -> None:
         self._server.shutdown()
         self._server.server_close()
+        self._server.close_connections()
         self.sender.stop()
 
     def flush(self, timeout: float = 10.0) -> bool:
@@ -452,6 +455,17 @@ class Emulator:
             api(
                 "GET", "/v1/products/{id}", lambda p, i: s.get(s.products, "product", i)
             ),
+            api("POST", "/v1/webhook_endpoints", self._create_webhook_endpoint),
+            api(
+                "GET",
+                "/v1/webhook_endpoints",
+                lambda p: self._page(
+                    list(reversed(self.webhook_endpoints)),
+                    p,
+                    "/v1/webhook_endpoints",
+                    "webhook_endpoint",
+                ),
+            ),
             api("POST", "/v1/checkout/sessions", s.create_checkout_session),
             api(
                 "GET",
@@ -531,6 +545,32 @@ class Emulator:
         ]
 
     # --- pages --------------------------------------------------------------------
+
+    def _create_webhook_endpoint(self, params: Mapping[str, Any]) -> Obj:
+        """Registers an endpoint as Stripe does (the answer alone shows the secret).
+        The emulator still delivers to the URL it was started with, signed with
+        its one secret, which is the one it hands out here."""
+        url = params.get("url")
+        if not isinstance(url, str) or not url:
+            raise StripeError(400, "Missing required param: url.", param="url")
+        events = params.get("enabled_events")
+        if not isinstance(events, list) or not events:
+            raise StripeError(
+                400, "Missing required param: enabled_events.", param="enabled_events"
+            )
+        endpoint: Obj = {
+            "id": new_id("we_"),
+            "object": "webhook_endpoint",
+            "url": url,
+            "api_version": params.get("api_version"),
+            "enabled_events": events,
+            "description": params.get("description"),
+            "status": "enabled",
+            "livemode": False,
+            "created": self.clock.now(),
+        }
+        self.webhook_endpoints.append(endpoint)
+        return {**endpoint, "secret": self.sender.secret}
 
     def _checkout_page(self, query: str, session_id: str) -> Response:
         session = self.state.sessions.get(session_id)
@@ -714,6 +754,31 @@ def _check_key(header: str | None) -> StripeError | None:
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
     emulator: Emulator
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._open: set[socket.socket] = set()
+        self._open_lock = threading.Lock()
+
+    def process_request(self, request: Any, client_address: Any) -> None:
+        with self._open_lock:
+            self._open.add(request)
+        super().process_request(request, client_address)
+
+    def shutdown_request(self, request: Any) -> None:
+        with self._open_lock:
+            self._open.discard(request)
+        super().shutdown_request(request)
+
+    def close_connections(self) -> None:
+        """End kept-alive connections too: a stopped emulator answers nobody."""
+        with self._open_lock:
+            sockets, self._open = list(self._open), set()
+        for sock in sockets:
+            with contextlib.suppress(OSError):
+                sock.shutdown(socket.SHUT_RDWR)
+            with contextlib.suppress(OSError):
+                sock.close()
 
 
 class _Handler(BaseHTTPRequestHandler):

@@ -428,3 +428,44 @@ def test_every_webhook_the_emulator_sent_verifies_and_reads(
     with pytest.raises(InvalidSignature):
         StripeWebhookVerifier("whsec_another_endpoint").verify(body, header)
     assert json.loads(body)["api_version"] == API_VERSION
+
+
+def test_registering_the_webhook_endpoint_pins_the_api_version_and_the_handled_events(
+    client: StripeClient, emulator: Emulator
+) -> None:
+    from core.adapters.stripe.webhooks import register_endpoint
+    from core.application.commands.handle_stripe_event import HANDLED_EVENTS
+
+    endpoint = register_endpoint(
+        client, "https://api.example.com/api/v1/webhooks/stripe", HANDLED_EVENTS
+    )
+
+    assert endpoint.id.startswith("we_")
+    assert endpoint.api_version == API_VERSION
+    assert endpoint.secret == SECRET
+    (stored,) = [e for e in emulator.webhook_endpoints if e["id"] == endpoint.id]
+    assert sorted(stored["enabled_events"]) == sorted(HANDLED_EVENTS)
+    # Asking again for the same URL is the same request (its idempotency key).
+    again = register_endpoint(
+        client, "https://api.example.com/api/v1/webhooks/stripe", HANDLED_EVENTS
+    )
+    assert again.id == endpoint.id
+
+
+def test_strata_stripe_register_webhook_prints_the_endpoint_and_its_secret(
+    emulator: Emulator,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    from local.cli import main
+
+    monkeypatch.setenv("STRATA_STRIPE_API_BASE", emulator.url)
+    monkeypatch.setenv("STRATA_STRIPE_API_KEY", API_KEY)
+
+    status = main(["stripe", "register-webhook", "https://x.example.com/hook"])
+
+    assert status == 0
+    out = capsys.readouterr().out
+    assert "webhook endpoint we_" in out
+    assert API_VERSION in out
+    assert SECRET in out

@@ -24,9 +24,10 @@ import hmac
 import json
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
 
-from core.adapters.stripe.client import API_VERSION
+from core.adapters.stripe.client import API_VERSION, StripeClient
 from core.adapters.stripe.objects import MalformedStripeObject, parse_event
 from core.application.errors import InvalidSignature
 from core.application.ports import BillingEvent
@@ -124,3 +125,36 @@ def _read_event(payload: bytes) -> BillingEvent:
             API_VERSION,
         )
     return event
+
+
+@dataclass(frozen=True, slots=True)
+class WebhookEndpoint:
+    id: str
+    url: str
+    api_version: str
+    # Stripe shows the signing secret only in the answer that creates the endpoint.
+    secret: str
+
+
+def register_endpoint(
+    client: StripeClient, url: str, events: Iterable[str]
+) -> WebhookEndpoint:
+    """Create Stripe's webhook endpoint for ``url``, sending ``events``, pinned to
+    the API version this adapter speaks, so the events' objects have the shapes it
+    reads (an endpoint without a version gets the account's default)."""
+    answer = client.post(
+        "/v1/webhook_endpoints",
+        {
+            "url": url,
+            "api_version": API_VERSION,
+            "enabled_events": sorted(events),
+            "description": "Strata",
+        },
+        idempotency_key=f"webhook-endpoint-{hashlib.sha256(url.encode()).hexdigest()[:32]}",
+    )
+    return WebhookEndpoint(
+        id=str(answer["id"]),
+        url=str(answer["url"]),
+        api_version=str(answer.get("api_version") or ""),
+        secret=str(answer.get("secret") or ""),
+    )
