@@ -6,6 +6,13 @@ admin routes, a real target user with open sessions), and counts the DynamoDB ca
 each request through botocore's event hooks on the models' clients. The caller brings
 a running DynamoDB (moto), bound tables and an installed container.
 
+The billing endpoints and Stripe's webhook are walked against a local Stripe
+emulator that ``measure_walk`` starts for the walk (the container's Stripe client is
+pointed at it meanwhile): a real Checkout, paid on the emulator's page, whose events
+are then delivered to the webhook handler signed as Stripe signs them. Its webhooks
+are not sent on their own, so no delivery runs beside a measured request. The Stripe
+API requests each request makes are counted as the emulator receives them.
+
 ``python -m local.roundtrips`` does all of that on its own, against a throwaway moto
 server on loopback, and prints the budget as a markdown table.
 """
@@ -16,9 +23,12 @@ import base64
 import json
 import logging
 import os
+import re
 import secrets
 import socket
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections import Counter
 from collections.abc import Iterator
@@ -40,14 +50,20 @@ COOKIE = "access_token"
 
 @dataclass
 class RequestCalls:
-    """The DynamoDB calls of one request: by operation, and by (operation, table)."""
+    """The DynamoDB calls of one request: by operation, and by (operation, table);
+    and its Stripe API requests, by method and path (ids as ``{id}``)."""
 
     operations: Counter[str] = field(default_factory=Counter)
     tables: Counter[tuple[str, str]] = field(default_factory=Counter)
+    stripe: Counter[str] = field(default_factory=Counter)
 
     @property
     def total(self) -> int:
         return sum(self.operations.values())
+
+    @property
+    def stripe_total(self) -> int:
+        return sum(self.stripe.values())
 
 
 class _CallHook:
@@ -117,11 +133,14 @@ def http_api_event(
     body: dict[str, Any] | None = None,
     query: dict[str, str] | None = None,
     cookie: str | None = None,
+    raw_body: str | None = None,
+    headers: dict[str, str] | None = None,
 ) -> dict[str, Any]:
-    """A minimal API Gateway HTTP API (payload 2.0) event for ``endpoint``."""
+    """A minimal API Gateway HTTP API (payload 2.0) event for ``endpoint``: a JSON
+    ``body``, or a ``raw_body`` sent as it is (with ``headers``, lower-case)."""
     path = path or endpoint.path
     now = time.time()
-    headers = {"host": "localhost", "x-forwarded-proto": "https"}
+    headers = {"host": "localhost", "x-forwarded-proto": "https", **(headers or {})}
     event: dict[str, Any] = {
         "version": "2.0",
         "routeKey": f"{endpoint.method} {endpoint.path}",
@@ -150,6 +169,9 @@ def http_api_event(
     if body is not None:
         event["body"] = json.dumps(body)
         headers["content-type"] = "application/json"
+    elif raw_body is not None:
+        event["body"] = raw_body
+        headers.setdefault("content-type", "application/json")
     return event
 
 
@@ -184,11 +206,19 @@ def _session_cookie(reply: dict[str, Any]) -> str:
 
 
 class _Walk:
-    """Calls endpoints by name; records the calls of the measured ones."""
+    """Calls endpoints by name; records the calls of the measured ones.
 
-    def __init__(self, hook: _CallHook) -> None:
+    ``stripe`` is the emulator the container's Stripe client talks to during the
+    walk: its log of API requests gives each request's Stripe calls.
+    """
+
+    def __init__(self, hook: _CallHook, stripe: Any = None) -> None:
         self.hook = hook
+        self.stripe = stripe
         self.results: dict[str, RequestCalls] = {}
+        # Requests measured beside their endpoint's own: a preview, each webhook
+        # event type. Keyed "<endpoint> <what>".
+        self.variants: dict[str, RequestCalls] = {}
 
     def call(
         self,
@@ -197,11 +227,14 @@ class _Walk:
         path: str | None = None,
         *,
         measured: bool = True,
+        variant: str | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
         endpoint = BY_NAME[name]
         event = http_api_event(endpoint, path, **kwargs)
         calls = RequestCalls()
+        if self.stripe is not None:
+            self.stripe.requests.clear()
         self.hook.current = calls if measured else None
         try:
             reply = _invoke(event, endpoint)
@@ -213,7 +246,12 @@ class _Walk:
                 f"{_body_text(reply)}"
             )
         if measured:
-            self.results[name] = calls
+            if self.stripe is not None:
+                calls.stripe.update(_stripe_call(r) for r in self.stripe.requests)
+            if variant is None:
+                self.results[name] = calls
+            else:
+                self.variants[f"{name} {variant}"] = calls
         return reply
 
     def log_in(self, username: str, password: str, *, measured: bool = False) -> str:
@@ -226,12 +264,40 @@ class _Walk:
         return _session_cookie(reply)
 
 
+# A Stripe id: a lower-case prefix, then random letters and digits (a path word
+# such as ``billing_portal`` or ``create_preview`` has no digit or capital).
+_STRIPE_ID = re.compile(r"^[a-z]+_(?=[A-Za-z0-9_]*[A-Z0-9])[A-Za-z0-9_]+$")
+
+
+def _stripe_call(request: dict[str, Any]) -> str:
+    """``POST /v1/subscriptions/{id}`` for a request the emulator logged."""
+    parts = [
+        "{id}" if _STRIPE_ID.match(part) else part
+        for part in str(request["path"]).split("/")
+    ]
+    return f"{request['method']} {'/'.join(parts)}"
+
+
+@dataclass
+class Walked:
+    """Every catalog endpoint's calls for one successful request, in catalog order,
+    and the variants measured beside them."""
+
+    endpoints: dict[str, RequestCalls]
+    variants: dict[str, RequestCalls]
+
+
 def measure_detailed() -> dict[str, RequestCalls]:
     """Every catalog endpoint's calls for one successful request, in catalog order.
 
     Needs a reachable DynamoDB with the tables bound, and the container installed
     (``functions.runtime.container.use_container``); adds a few users to the tables.
     """
+    return measure_walk().endpoints
+
+
+def measure_walk() -> Walked:
+    """``measure_detailed``, with the variants (see ``Walked``)."""
     from functions.runtime.container import get_container
 
     container = get_container()
@@ -240,8 +306,8 @@ def measure_detailed() -> dict[str, RequestCalls]:
     # The one role the API cannot make: created as the management command does.
     container.create_super_admin().execute(root, f"{root}@example.com", PASSWORD)
 
-    with _hooked() as hook:
-        walk = _Walk(hook)
+    with _stripe_emulator(container) as stripe, _hooked() as hook:
+        walk = _Walk(hook, stripe)
         walk.call("root", 307)
         walk.call("docs", 200)
         walk.call("openapi", 200)
@@ -285,6 +351,9 @@ def measure_detailed() -> dict[str, RequestCalls]:
         # Deactivation ends the session the target still has open.
         walk.call("deactivate_user", 204, f"{users}/deactivate", cookie=admin)
         walk.call("activate_user", 204, f"{users}/activate", cookie=admin)
+        _walk_billing(walk, container, f"pay{suffix}")
+        # The export needs a paid plan: the super admin buys one first.
+        _subscribe(walk, container, admin)
         exported = walk.call("export_users", 202, cookie=admin)
         task_id = json.loads(_body_text(exported))["task_id"]
         walk.call("get_task", 200, f"/api/v1/tasks/{task_id}", cookie=admin)
@@ -294,7 +363,120 @@ def measure_detailed() -> dict[str, RequestCalls]:
     missing = [e.name for e in ENDPOINTS if e.name not in walk.results]
     if missing:
         raise RuntimeError(f"endpoints the walk does not cover: {missing}")
-    return {e.name: walk.results[e.name] for e in ENDPOINTS}
+    return Walked({e.name: walk.results[e.name] for e in ENDPOINTS}, walk.variants)
+
+
+@contextmanager
+def _stripe_emulator(container: Any) -> Iterator[Any]:
+    """A Stripe emulator for the walk, with the container's Stripe client pointed
+    at it meanwhile. It sends no webhooks: the walk delivers the events itself."""
+    from functions.runtime.container import _payments
+    from local.stripe_emulator import plan_prices, start
+
+    emulator = start(0, None, prices=plan_prices(container.settings))
+    settings = container.settings.model_copy(update={"stripe_api_base": emulator.url})
+    saved = container.payments
+    container.payments = _payments(settings, container.clock)
+    try:
+        yield emulator
+    finally:
+        container.payments = saved
+        emulator.stop()
+
+
+def pay_checkout(url: str) -> None:
+    """Open a Checkout page as the buyer's browser does: that pays. The redirect
+    back to the front end is not followed."""
+
+    class NoRedirect(urllib.request.HTTPRedirectHandler):
+        def redirect_request(self, *args: Any, **kwargs: Any) -> None:
+            return None
+
+    opener = urllib.request.build_opener(urllib.request.ProxyHandler({}), NoRedirect())
+    try:
+        opener.open(url, timeout=30).close()
+    except urllib.error.HTTPError as exc:  # the 303 to the success URL
+        if exc.code != 303:
+            raise
+
+
+def _deliver(
+    walk: _Walk, container: Any, event_ids: list[str], *, measured: bool
+) -> None:
+    """Deliver the emulator's events ``event_ids`` to the webhook handler, signed as
+    Stripe signs them; each measured one is a variant of ``stripe_webhook``, the
+    dearest of them its figure."""
+    from local.stripe_emulator import signature_header
+    from local.stripe_emulator.state import event_body
+
+    secret = container.settings.stripe_webhook_secret_value()
+    for event_id in event_ids:
+        event = walk.stripe.state.events[event_id]
+        body = event_body(event)
+        walk.call(
+            "stripe_webhook",
+            200,
+            raw_body=body.decode(),
+            headers={"stripe-signature": signature_header(secret, body)},
+            measured=measured,
+            variant=event["type"] if measured else None,
+        )
+    if measured:
+        dearest = max(
+            (c for n, c in walk.variants.items() if n.startswith("stripe_webhook ")),
+            key=lambda c: (c.total, c.stripe_total),
+        )
+        walk.results["stripe_webhook"] = dearest
+
+
+def _new_events(walk: _Walk, since: int) -> list[str]:
+    return list(walk.stripe.state.events)[since:]
+
+
+def _subscribe(walk: _Walk, container: Any, cookie: str, plan: str = "pro") -> None:
+    """``cookie``'s user buys ``plan``, unmeasured: checkout, pay, webhooks."""
+    since = len(walk.stripe.state.events)
+    reply = walk.call(
+        "billing_checkout", 200, cookie=cookie, body={"plan": plan}, measured=False
+    )
+    pay_checkout(json.loads(_body_text(reply))["url"])
+    _deliver(walk, container, _new_events(walk, since), measured=False)
+
+
+def _walk_billing(walk: _Walk, container: Any, payer: str) -> None:
+    """A user buys Pro by card (the purchase's webhooks are measured), opens the
+    portal, reads the subscription, previews and makes a move to Business, cancels,
+    resumes and lists the invoices."""
+    from core.domain.user import Role
+
+    container.registrar().register(payer, f"{payer}@example.com", PASSWORD, Role.USER)
+    session = walk.log_in(payer, PASSWORD)
+    walk.call("billing_plans", 200)
+    since = len(walk.stripe.state.events)
+    reply = walk.call("billing_checkout", 200, cookie=session, body={"plan": "pro"})
+    pay_checkout(json.loads(_body_text(reply))["url"])
+    _deliver(walk, container, _new_events(walk, since), measured=True)
+    walk.call("billing_portal", 200, cookie=session)
+    walk.call("billing_subscription", 200, cookie=session)
+    change = {"plan": "business", "interval": "month"}
+    preview = walk.call(
+        "billing_change",
+        200,
+        cookie=session,
+        body=change,
+        query={"preview": "true"},
+        variant="?preview=true",
+    )
+    proration_date = json.loads(_body_text(preview))["proration_date"]
+    walk.call(
+        "billing_change",
+        200,
+        cookie=session,
+        body={**change, "proration_date": proration_date},
+    )
+    walk.call("billing_cancel", 200, cookie=session)
+    walk.call("billing_resume", 200, cookie=session)
+    walk.call("billing_invoices", 200, cookie=session, query={"limit": "10"})
 
 
 def _walk_email_flows(walk: _Walk, container: Any, target: str) -> None:
@@ -347,6 +529,36 @@ def render(budget: dict[str, dict[str, int]]) -> str:
     return "\n".join(lines)
 
 
+def render_walk(walked: Walked) -> str:
+    """Every endpoint and variant: DynamoDB calls and Stripe API calls, in catalog
+    order, each variant under its endpoint."""
+    lines = [
+        "| endpoint | method path | DynamoDB calls | by operation "
+        "| Stripe calls | Stripe requests |",
+        "|---|---|---:|---|---:|---|",
+    ]
+
+    def row(label: str, where: str, calls: RequestCalls) -> str:
+        operations = sorted(calls.operations.items())
+        by_operation = ", ".join(f"{op} {n}" for op, n in operations) or "-"
+        stripe = ", ".join(
+            f"{call} x{n}" if n > 1 else call
+            for call, n in sorted(calls.stripe.items())
+        )
+        return (
+            f"| {label} | {where} | {calls.total} | {by_operation} "
+            f"| {calls.stripe_total} | {stripe or '-'} |"
+        )
+
+    for name, calls in walked.endpoints.items():
+        endpoint = BY_NAME[name]
+        lines.append(row(name, f"`{endpoint.method} {endpoint.path}`", calls))
+        for label, variant in walked.variants.items():
+            if label.split(" ", 1)[0] == name:
+                lines.append(row(f"&nbsp;&nbsp;{label}", "", variant))
+    return "\n".join(lines)
+
+
 # -- the command -----------------------------------------------------------------------
 
 
@@ -383,11 +595,17 @@ def main() -> None:
         os.environ["AWS_ENDPOINT_URL"] = f"http://127.0.0.1:{port}"
         # Tables, task queue and export bucket: some requests queue work.
         use_container(build_container(provision()))
-        budget = measure()
+        walked = measure_walk()
     finally:
         use_container(None)
         server.stop()
-    print(render(budget))
+    print(render_walk(walked))
+    print()
+    print(
+        "One successful request each. stripe_webhook is the dearest of the events "
+        "a card purchase sends (each is listed under it); Stripe calls are the API "
+        "requests the local Stripe emulator received during the request."
+    )
 
 
 if __name__ == "__main__":

@@ -24,7 +24,18 @@ os.environ.update(
     STRATA_STAGE="local",
     STRATA_BCRYPT_ROUNDS="4",
 )
-for _name in ("AWS_PROFILE", "STRATA_JWT_SECRET", "STRATA_PASSWORD_PEPPER"):
+for _name in (
+    "AWS_PROFILE",
+    "STRATA_JWT_SECRET",
+    "STRATA_PASSWORD_PEPPER",
+    # Stripe is the local emulator, with the local stage's key and secret.
+    "STRATA_STRIPE_API_KEY",
+    "STRATA_STRIPE_API_KEY_ARN",
+    "STRATA_STRIPE_WEBHOOK_SECRET",
+    "STRATA_STRIPE_WEBHOOK_SECRET_ARN",
+    "STRATA_STRIPE_API_BASE",
+    "STRATA_CLOCK_OFFSET_FILE",
+):
     os.environ.pop(_name, None)
 
 
@@ -149,20 +160,61 @@ def task_resources(tables: None) -> TaskResources:
     return create_task_resources(dead_letter=False)
 
 
+@pytest.fixture(scope="session")
+def stripe_relay() -> Iterator[Any]:
+    """The webhook endpoint the emulator posts to: each delivery goes through the
+    ``stripe_webhook`` Lambda handler (``tests.stripe_local.WebhookRelay``)."""
+    from tests.stripe_local import WebhookRelay
+
+    relay = WebhookRelay()
+    yield relay
+    relay.stop()
+
+
+@pytest.fixture(scope="session")
+def stripe_emulator(stripe_relay: Any) -> Iterator[Any]:
+    """The local Stripe emulator on a free loopback port, for the whole run; its
+    webhooks reach the handler through ``stripe_relay``. Not retried: a refused
+    delivery shows at once (``stripe_relay.deliveries``)."""
+    from local.stripe_emulator import start
+
+    emulator = start(0, stripe_relay.url, retry_delays=())
+    yield emulator
+    emulator.stop()
+
+
 @pytest.fixture
-def container(task_resources: TaskResources) -> Iterator[Any]:
+def container(
+    task_resources: TaskResources, stripe_emulator: Any, stripe_relay: Any
+) -> Iterator[Any]:
     """The real composition root on moto, installed as the process's container;
-    its tasks go to the ``task_resources`` queue."""
+    its tasks go to the ``task_resources`` queue, its Stripe calls to the
+    emulator, reset for each test."""
     from functions.runtime.container import build_container, use_container
     from functions.runtime.settings import get_settings
+    from tests.stripe_local import StripeControl
 
+    StripeControl(stripe_emulator, stripe_relay).reset()
     settings = get_settings().model_copy(
-        update={"task_queue_url": task_resources.queue_url}
+        update={
+            "task_queue_url": task_resources.queue_url,
+            "stripe_api_base": stripe_emulator.url,
+        }
     )
     built = build_container(settings)
     use_container(built)
     yield built
+    # No webhook of this test may land in the next one's tables.
+    stripe_emulator.flush(15)
     use_container(None)
+
+
+@pytest.fixture
+def stripe(container: Any, stripe_emulator: Any, stripe_relay: Any) -> Any:
+    """A handle on the emulator (reset for this test) and its webhook relay."""
+    from tests.stripe_local import StripeControl
+
+    return StripeControl(stripe_emulator, stripe_relay)
 
 
 @dataclass

@@ -1081,6 +1081,19 @@ class FakePaymentProvider:
         params = ("set_cancel_at_period_end", subscription_id, cancel)
         return self._once(idempotency_key, params, update)
 
+    def cancel_now(
+        self, subscription_id: str, *, idempotency_key: str
+    ) -> SubscriptionSnapshot:
+        self._enter("cancel_now")
+
+        def end() -> SubscriptionSnapshot:
+            stored = self._subscription(subscription_id)
+            if stored.status in _ENDED:
+                raise PaymentProviderRejected("the subscription is already canceled")
+            return self.update_subscription(subscription_id, status="canceled")
+
+        return self._once(idempotency_key, ("cancel_now", subscription_id), end)
+
     def list_invoices(
         self, customer_id: str, limit: int, starting_after: str | None
     ) -> InvoicePage:

@@ -38,8 +38,35 @@ from core.domain.user import User
 _OWING = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
 # A subscription that never got going: a new one may take its place.
 _NOT_STARTED = frozenset({SubscriptionStatus.INCOMPLETE})
+# Started and not ended: one of these per user at most.
+_LIVE = frozenset(
+    {
+        SubscriptionStatus.ACTIVE,
+        SubscriptionStatus.TRIALING,
+        SubscriptionStatus.PAST_DUE,
+        SubscriptionStatus.UNPAID,
+        SubscriptionStatus.PAUSED,
+    }
+)
 # Tries of a read-modify-write against the same user before giving up.
 ATTEMPTS = 3
+
+# The event types Strata acts on; any other is acknowledged and ignored.
+SUBSCRIPTION_EVENTS = frozenset(
+    {
+        "customer.subscription.created",
+        "customer.subscription.updated",
+        "customer.subscription.deleted",
+        "customer.subscription.paused",
+        "customer.subscription.resumed",
+        "customer.subscription.trial_will_end",
+    }
+)
+INVOICE_EVENTS = frozenset(
+    {"invoice.paid", "invoice.payment_failed", "invoice.payment_action_required"}
+)
+CHECKOUT_COMPLETED = "checkout.session.completed"
+HANDLED_EVENTS = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | {CHECKOUT_COMPLETED}
 
 
 @dataclass(frozen=True, slots=True)
@@ -122,6 +149,16 @@ def may_replace(stored: Subscription | None, incoming: Subscription) -> bool:
     if stored.status in _NOT_STARTED:
         return True
     return not incoming.is_terminal
+
+
+def is_duplicate(stored: Subscription | None, incoming: Subscription) -> bool:
+    """Whether ``incoming`` is a second live subscription beside the stored live
+    one: checkout refuses a user who has one, so only a race (two checkouts paid)
+    or a subscription made outside Strata gets here."""
+    if stored is None or stored.id == incoming.id:
+        return False
+    live = stored.status in _LIVE
+    return live and incoming.status in _LIVE | _NOT_STARTED
 
 
 def with_subscription(user: User, subscription: Subscription) -> User:

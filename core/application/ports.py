@@ -402,6 +402,13 @@ class PaymentProvider(Protocol):
         self, subscription_id: str, cancel: bool, *, idempotency_key: str
     ) -> SubscriptionSnapshot: ...
 
+    def cancel_now(
+        self, subscription_id: str, *, idempotency_key: str
+    ) -> SubscriptionSnapshot:
+        """End a subscription at once, crediting its unused time to the customer's
+        balance (which pays their next invoices)."""
+        ...
+
     def list_invoices(
         self, customer_id: str, limit: int, starting_after: str | None
     ) -> InvoicePage:

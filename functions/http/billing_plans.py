@@ -1,10 +1,14 @@
 """GET /api/v1/billing/plans : every plan, its features, limits and prices. Public."""
 
-from fastapi import APIRouter
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
 from pydantic import BaseModel
 
+from core.application.queries.list_plans import ListPlans
+from core.domain.billing import PlanCatalog
 from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep
+from functions.runtime.plans import get_plan_catalog
 from functions.runtime.problems import problems
 
 router = APIRouter(tags=["billing"])
@@ -32,11 +36,16 @@ class PlanList(BaseModel):
     items: list[PlanOut]
 
 
+async def _catalog() -> PlanCatalog:
+    # Only the plans: this public route builds no container (no AWS, no secrets).
+    return get_plan_catalog()
+
+
 @router.get(
     "/api/v1/billing/plans", response_model=PlanList, responses=problems(413, 503)
 )
-def billing_plans(container: ContainerDep) -> PlanList:
-    plans = container.list_plans().execute()
+def billing_plans(catalog: Annotated[PlanCatalog, Depends(_catalog)]) -> PlanList:
+    plans = ListPlans(catalog).execute()
     return PlanList(
         items=[
             PlanOut(

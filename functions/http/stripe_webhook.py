@@ -4,6 +4,7 @@
 
 from fastapi import APIRouter, Request
 from pydantic import BaseModel
+from starlette.concurrency import run_in_threadpool
 
 from functions.runtime.app import lambda_handler
 from functions.runtime.auth import ContainerDep
@@ -57,9 +58,11 @@ class WebhookAck(BaseModel):
 async def stripe_webhook(request: Request, container: ContainerDep) -> WebhookAck:
     payload = await request.body()
     stripe_signature = request.headers.get("stripe-signature", "")
-    # Synchronous work (DynamoDB, maybe Stripe): fine in Lambda, where an instance
-    # serves one request at a time; the dev server runs it on its event loop too.
-    outcome = container.handle_stripe_event().execute(payload, stripe_signature)
+    # Blocking work (DynamoDB, maybe Stripe) goes to a worker thread, as FastAPI
+    # does for plain routes, so the dev server's event loop keeps serving.
+    outcome = await run_in_threadpool(
+        container.handle_stripe_event().execute, payload, stripe_signature
+    )
     return WebhookAck(received=True, outcome=outcome.value)
 
 

@@ -68,7 +68,6 @@ from core.application.queries.get_account import GetAccount
 from core.application.queries.get_subscription import GetSubscription
 from core.application.queries.get_task import GetTask
 from core.application.queries.list_invoices import ListInvoices
-from core.application.queries.list_plans import ListPlans
 from core.application.queries.list_users import ListUsers
 from core.application.queries.preview_plan_change import PreviewPlanChange
 from core.application.registration import Registrar
@@ -293,9 +292,6 @@ class Container:
 
     def subscription_writer(self) -> SubscriptionWriter:
         return SubscriptionWriter(self.users, self.catalog)
-
-    def list_plans(self) -> ListPlans:
-        return ListPlans(self.catalog)
 
     def start_checkout(self) -> StartCheckout:
         return StartCheckout(

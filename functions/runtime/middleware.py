@@ -9,7 +9,12 @@ from functions.runtime.errors import internal_error_response
 from functions.runtime.problems import problem_response
 
 # Answers that carry a user's data must never be cached or content-sniffed.
-_PRIVATE_PREFIXES = ("/api/v1/account", "/api/v1/users", "/api/v1/tasks")
+_PRIVATE_PREFIXES = (
+    "/api/v1/account",
+    "/api/v1/users",
+    "/api/v1/tasks",
+    "/api/v1/billing",
+)
 _STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 

@@ -6,13 +6,14 @@ checks its shape here, at the edge; the domain gets plain ``Plan`` objects.
 
 from __future__ import annotations
 
+from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from core.domain.billing import Interval, Plan, PlanCatalog, Price
-from functions.runtime.settings import Settings
+from functions.runtime.settings import Settings, get_settings
 
 DEFAULT_PLANS_FILE = Path(__file__).with_name("plans.json")
 
@@ -78,3 +79,10 @@ def plans_path(settings: Settings) -> Path:
 
 def load_plan_catalog(settings: Settings) -> PlanCatalog:
     return parse_plan_catalog(plans_path(settings).read_text(encoding="utf-8"))
+
+
+@lru_cache(maxsize=1)
+def get_plan_catalog() -> PlanCatalog:
+    """The process's plans, read once: for the public plans route, which needs
+    nothing else and so builds no container (no AWS client, no secrets)."""
+    return load_plan_catalog(get_settings())

@@ -86,6 +86,8 @@ class Options:
     warmup: int
     block: int
     smoke: bool
+    # Only these functions (the references are always measured); empty: all.
+    only: tuple[str, ...] = ()
 
 
 def parse(argv: list[str] | None) -> Options:
@@ -109,12 +111,25 @@ def parse(argv: list[str] | None) -> Options:
         action="store_true",
         help="one process per subject, a few warm invocations: seconds, not minutes",
     )
+    parser.add_argument(
+        "--only",
+        default="",
+        metavar="NAME[,NAME...]",
+        help="measure only these functions (catalog names, e.g. stripe_webhook); "
+        "the FastAPI floor, the dependency floors and the naive stack still run",
+    )
     args = parser.parse_args(argv)
+    only = tuple(name for name in args.only.split(",") if name)
+    unknown = [name for name in only if name not in MODULES]
+    if unknown:
+        parser.error(f"no such function: {', '.join(unknown)}")
     if args.smoke:
-        return Options(runs=1, invocations=5, warmup=1, block=5, smoke=True)
+        return Options(runs=1, invocations=5, warmup=1, block=5, smoke=True, only=only)
     if args.runs < 1 or args.invocations < 1:
         parser.error("--runs and --invocations must be positive")
-    return Options(args.runs, args.invocations, warmup=20, block=50, smoke=False)
+    return Options(
+        args.runs, args.invocations, warmup=20, block=50, smoke=False, only=only
+    )
 
 
 # -- the environment ---------------------------------------------------------------
@@ -148,6 +163,15 @@ def local_environment() -> None:
         "STRATA_TASK_MAX_RECEIVES",
         "STRATA_TASK_LEASE_SECONDS",
         "STRATA_OUTBOX_DIR",  # no .eml files: as in AWS
+        # Stripe is the local emulator the bench starts (``stripe_emulator``),
+        # with the local stage's key and webhook secret; its clock never moves.
+        "STRATA_STRIPE_API_KEY",
+        "STRATA_STRIPE_API_KEY_ARN",
+        "STRATA_STRIPE_WEBHOOK_SECRET",
+        "STRATA_STRIPE_WEBHOOK_SECRET_ARN",
+        "STRATA_STRIPE_API_BASE",
+        "STRATA_CLOCK_OFFSET_FILE",
+        "STRATA_PLANS_FILE",
     ):
         os.environ.pop(name, None)
 
@@ -189,6 +213,40 @@ def moto_server() -> Iterator[str]:
     finally:
         os.environ.pop("AWS_ENDPOINT_URL", None)
         server.stop()
+
+
+@contextmanager
+def stripe_emulator() -> Iterator[Any]:
+    """The local Stripe emulator on a free loopback port, for this process and its
+    children (``STRATA_STRIPE_API_BASE``). It sends no webhooks: the webhook's
+    requests are signed events the scenarios make."""
+    from local.stripe_emulator import plan_prices, start
+
+    emulator = start(0, None, prices=plan_prices(provision_settings()))
+    os.environ["STRATA_STRIPE_API_BASE"] = emulator.url
+    try:
+        yield emulator
+    finally:
+        os.environ.pop("STRATA_STRIPE_API_BASE", None)
+        emulator.stop()
+
+
+def provision_settings() -> Any:
+    from functions.runtime.settings import Settings
+
+    return Settings.from_env()
+
+
+def emulator_pay(emulator: Any) -> Any:
+    """Pay a checkout on the emulator's Checkout page; the subscription it made."""
+    from local.roundtrips import pay_checkout
+
+    def pay(url: str) -> str:
+        pay_checkout(url)
+        session_id = url.rsplit("/", 1)[1]
+        return str(emulator.state.sessions[session_id]["subscription"])
+
+    return pay
 
 
 # -- children ----------------------------------------------------------------------
@@ -258,8 +316,12 @@ def main(argv: list[str] | None = None) -> int:
     local_environment()
     started = time.monotonic()
     try:
-        with moto_server(), tempfile.TemporaryDirectory(prefix="strata-bench-") as tmp:
-            table, notes = measure(options, Path(tmp))
+        with (
+            moto_server(),
+            stripe_emulator() as stripe,
+            tempfile.TemporaryDirectory(prefix="strata-bench-") as tmp,
+        ):
+            table, notes = measure(options, Path(tmp), stripe)
     except BenchError as error:
         _progress(f"bench: {error}")
         return 1
@@ -313,22 +375,25 @@ class DependencyFloors:
         return floors
 
 
-def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]]:
+def measure(
+    options: Options, workdir: Path, stripe: Any
+) -> tuple[list[list[str]], list[str]]:
     from functions.runtime.container import build_container, use_container
     from local.roundtrips import measure as count_dynamo_calls
 
     # Tables, the task queue, the export bucket and the verified SES sender, in
-    # moto; their settings reach the children through the environment.
+    # moto; their settings reach the children through the environment (Stripe's
+    # base URL too: the emulator).
     settings = provision()
     container = build_container(settings)
-    scenarios = Scenarios(container, secrets.token_hex(3))
+    scenarios = Scenarios(container, secrets.token_hex(3), emulator_pay(stripe))
     missing = [e.name for e in ENDPOINTS if not scenarios.covers(e.name)]
     if missing:
         raise BenchError(f"catalog endpoints the bench has no request for: {missing}")
     missing = [w.name for w in WORKERS if not scenarios.covers(w.name)]
     if missing:
         raise BenchError(f"catalog workers the bench has no event for: {missing}")
-    functions = list(MODULES)
+    functions = [name for name in MODULES if not options.only or name in options.only]
 
     modules = workdir / "modules"
     modules.mkdir()
@@ -363,7 +428,7 @@ def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]
     for label in subjects:
         cold[label] = Cold()
     if not options.smoke:
-        subjects.update(MODULES)
+        subjects.update({name: MODULES[name] for name in functions})
     shuffle = random.Random(20250101)  # noqa: S311 (an order, not a secret)
     for run in range(options.runs):
         _progress(f"bench: cold round {run + 1}/{options.runs}")
@@ -394,10 +459,13 @@ def measure(options: Options, workdir: Path) -> tuple[list[list[str]], list[str]
     use_container(container)
     try:
         counted = {
-            name: sum(ops.values()) for name, ops in count_dynamo_calls().items()
+            name: sum(ops.values())
+            for name, ops in count_dynamo_calls().items()
+            if name in functions
         }
         for worker in WORKERS:
-            counted[worker.name] = count_worker_calls(scenarios.call(worker.name))
+            if worker.name in functions:
+                counted[worker.name] = count_worker_calls(scenarios.call(worker.name))
     finally:
         use_container(None)
 

@@ -16,10 +16,22 @@ worker gets an SQS event naming a fresh queued task (a new user's welcome email,
 the job every sign-up queues), the scheduler the purge's EventBridge input. A worker
 call is checked by what it did (the task succeeded, a task was submitted), not by an
 HTTP status.
+
+The users export is a paid feature: the super admin buys the plan before the
+first. Billing: a buyer is a fresh user who has started a checkout (so has a Stripe
+customer); a subscriber has also paid it, through ``pay`` (the emulator's Checkout
+page in the parent, the fake provider in the warm child), and holds the
+subscription as the webhook would have stored it. Change moves Pro to Business,
+resume takes back a cancellation made first. Stripe's webhook gets a
+``customer.subscription.created`` event in Stripe's shape for a fresh buyer,
+signed with the webhook secret the moment the call is made: it is applied (the
+subscription stored, its email queued), the dearest kind of delivery that asks
+Stripe nothing.
 """
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -33,16 +45,24 @@ from core.application.account_emails import (
     WELCOME,
 )
 from core.application.tasks import PURGE_UNVERIFIED, SEND_VERIFICATION_EMAIL
+from core.domain.billing import Interval
 from core.domain.task import Task, TaskStatus
 from core.domain.user import Role, User
 from functions.catalog import BY_NAME, ENDPOINTS, WORKERS
 from functions.runtime.container import Container
 from local.roundtrips import COOKIE, http_api_event
+from local.stripe_emulator.webhooks import signature_header
 
 PASSWORD = "bench password one"  # noqa: S105 (throwaway accounts)
 NEW_PASSWORD = "bench password two"  # noqa: S105
 PAGE = 20  # users per listed page
 LINK_TTL = timedelta(hours=1)  # of the link tokens issued here
+PLAN, CHANGE_TO = "pro", "business"  # bought, then changed to
+CURRENCY = "usd"
+
+# Completes the purchase a checkout URL leads to, at Stripe (or the fake); the id
+# of the subscription it made.
+Pay = Callable[[str], str]
 
 # Every function the bench measures: the catalog's endpoints, then its workers.
 MODULES: dict[str, str] = {
@@ -70,6 +90,9 @@ class Call:
     cookie: str | None = None
     raw: dict[str, Any] | None = None
     check: Check | None = None
+    # A body sent as it is (Stripe's webhook), with its headers.
+    raw_body: str | None = None
+    headers: dict[str, str] | None = None
 
     def failure(self, reply: Mapping[str, Any]) -> str | None:
         """Why ``reply`` is not this call's success; ``None`` when it is."""
@@ -90,15 +113,18 @@ class Call:
             body=self.body,
             query=self.query,
             cookie=self.cookie,
+            raw_body=self.raw_body,
+            headers=self.headers,
         )
 
 
 class Scenarios:
     """Makes, for an endpoint name, the state its request needs and the request."""
 
-    def __init__(self, container: Container, tag: str) -> None:
+    def __init__(self, container: Container, tag: str, pay: Pay | None = None) -> None:
         self.container = container
         self.tag = tag
+        self.pay = pay
         self._count = 0
         self._page_filled = False
         self.root_name = self.fresh_name()
@@ -125,7 +151,7 @@ class Scenarios:
             "deactivate_user": lambda: self._admin_route(
                 "deactivate_user", self.logged_in_user()
             ),
-            "export_users": lambda: Call("export_users", 202, cookie=self.admin()),
+            "export_users": self._export_users,
             "get_task": self._get_task,
             "verify_email": self._verify_email,
             "resend_verification": lambda: Call(
@@ -135,6 +161,32 @@ class Scenarios:
             "password_reset_confirm": self._password_reset_confirm,
             "task_worker": self._task_worker,
             "scheduler": self._scheduler,
+            "billing_checkout": lambda: Call(
+                "billing_checkout",
+                200,
+                body={"plan": PLAN, "currency": CURRENCY},
+                cookie=self.session(self.user()),
+            ),
+            "billing_portal": lambda: Call(
+                "billing_portal", 200, cookie=self.session(self.buyer())
+            ),
+            "billing_subscription": lambda: Call(
+                "billing_subscription", 200, cookie=self.session(self.subscriber())
+            ),
+            "billing_change": lambda: Call(
+                "billing_change",
+                200,
+                body={"plan": CHANGE_TO, "interval": "month"},
+                cookie=self.session(self.subscriber()),
+            ),
+            "billing_cancel": lambda: Call(
+                "billing_cancel", 200, cookie=self.session(self.subscriber())
+            ),
+            "billing_resume": self._billing_resume,
+            "billing_invoices": lambda: Call(
+                "billing_invoices", 200, cookie=self.session(self.subscriber())
+            ),
+            "stripe_webhook": self._stripe_webhook,
         }
 
     def covers(self, name: str) -> bool:
@@ -201,6 +253,33 @@ class Scenarios:
             owner_id=user.id,
         )
 
+    def buyer(self) -> str:
+        """A user who started a checkout: they have a Stripe customer."""
+        name = self.user()
+        self.checkout(name)
+        return name
+
+    def checkout(self, username: str) -> str:
+        return self.container.start_checkout().execute(
+            self.stored(username), PLAN, Interval.MONTH, CURRENCY
+        )
+
+    def subscriber(self) -> str:
+        """A user who bought the plan."""
+        return self.subscribe(self.user())
+
+    def subscribe(self, username: str) -> str:
+        """``username`` buys the plan; their subscription stored as the webhook
+        stores it."""
+        if self.pay is None:
+            raise RuntimeError("these scenarios were given no way to pay")
+        subscription_id = self.pay(self.checkout(username))
+        snapshot = self.container.payments.get_subscription(subscription_id)
+        self.container.subscription_writer().store(
+            self.stored(username), snapshot, self.container.clock.now()
+        )
+        return username
+
     # -- calls ------------------------------------------------------------------------
 
     def _signup(self) -> Call:
@@ -241,6 +320,12 @@ class Scenarios:
     def _admin_route(self, name: str, target: str) -> Call:
         action = BY_NAME[name].path.rsplit("/", 1)[1]
         return Call(name, 204, f"/api/v1/users/{target}/{action}", cookie=self.admin())
+
+    def _export_users(self) -> Call:
+        # The export is a paid feature: the super admin buys the plan once.
+        if self.stored(self.root_name).billing.subscription is None:
+            self.subscribe(self.root_name)
+        return Call("export_users", 202, cookie=self.admin())
 
     def _get_task(self) -> Call:
         # A user polls the welcome email task they own.
@@ -291,6 +376,148 @@ class Scenarios:
             return None
 
         return Call("scheduler", None, raw={"job": PURGE_UNVERIFIED}, check=check)
+
+    def _billing_resume(self) -> Call:
+        name = self.subscriber()
+        self.container.cancel_subscription().execute(self.stored(name))
+        return Call("billing_resume", 200, cookie=self.session(name))
+
+    def _stripe_webhook(self) -> Call:
+        user = self.stored(self.buyer())
+        assert user.billing.customer_id is not None
+        plan = self.container.catalog.get(PLAN)
+        price = plan.price(Interval.MONTH, CURRENCY) if plan is not None else None
+        assert price is not None
+        body = json.dumps(
+            subscription_created_event(
+                user.id,
+                user.billing.customer_id,
+                price.id,
+                price.unit_amount,
+                int(self.container.clock.now().timestamp()),
+            ),
+            indent=2,
+        )
+        secret = self.container.settings.stripe_webhook_secret_value()
+        signature = signature_header(secret, body.encode())  # signed now
+
+        def check(reply: Mapping[str, Any]) -> str | None:
+            if reply.get("statusCode") != 200:
+                return f"expected 200, got {reply.get('statusCode')}: {reply}"
+            if '"applied"' not in str(reply.get("body")):
+                return f"the event was not applied: {reply.get('body')}"
+            return None
+
+        return Call(
+            "stripe_webhook",
+            200,
+            raw_body=body,
+            headers={"stripe-signature": signature},
+            check=check,
+        )
+
+
+def subscription_created_event(
+    user_id: str, customer_id: str, price_id: str, unit_amount: int, now: int
+) -> dict[str, Any]:
+    """A ``customer.subscription.created`` event as Stripe (API 2026-10-28) sends
+    it after a card checkout: every field of the subscription, its item and price."""
+    sub_id = f"sub_{uuid.uuid4().hex[:24]}"
+    end = now + 30 * 86_400
+    price: dict[str, Any] = {
+        "id": price_id,
+        "object": "price",
+        "active": True,
+        "billing_scheme": "per_unit",
+        "created": now - 86_400,
+        "currency": CURRENCY,
+        "custom_unit_amount": None,
+        "livemode": False,
+        "lookup_key": None,
+        "metadata": {"plan": PLAN},
+        "nickname": None,
+        "product": f"prod_strata_{PLAN}",
+        "recurring": {
+            "interval": "month",
+            "interval_count": 1,
+            "meter": None,
+            "trial_period_days": None,
+            "usage_type": "licensed",
+        },
+        "tax_behavior": "unspecified",
+        "tiers_mode": None,
+        "transform_quantity": None,
+        "type": "recurring",
+        "unit_amount": unit_amount,
+        "unit_amount_decimal": str(unit_amount),
+    }
+    subscription: dict[str, Any] = {
+        "id": sub_id,
+        "object": "subscription",
+        "application": None,
+        "automatic_tax": {"disabled_reason": None, "enabled": False, "liability": None},
+        "billing_cycle_anchor": now,
+        "cancel_at": None,
+        "cancel_at_period_end": False,
+        "canceled_at": None,
+        "cancellation_details": {"comment": None, "feedback": None, "reason": None},
+        "collection_method": "charge_automatically",
+        "created": now,
+        "currency": CURRENCY,
+        "customer": customer_id,
+        "days_until_due": None,
+        "default_payment_method": f"pm_{uuid.uuid4().hex[:24]}",
+        "description": None,
+        "discounts": [],
+        "ended_at": None,
+        "items": {
+            "object": "list",
+            "data": [
+                {
+                    "id": f"si_{uuid.uuid4().hex[:14]}",
+                    "object": "subscription_item",
+                    "created": now,
+                    "current_period_end": end,
+                    "current_period_start": now,
+                    "discounts": [],
+                    "metadata": {},
+                    "price": price,
+                    "quantity": 1,
+                    "subscription": sub_id,
+                    "tax_rates": [],
+                }
+            ],
+            "has_more": False,
+            "total_count": 1,
+            "url": f"/v1/subscription_items?subscription={sub_id}",
+        },
+        "latest_invoice": f"in_{uuid.uuid4().hex[:24]}",
+        "livemode": False,
+        "metadata": {"user_id": user_id},
+        "pause_collection": None,
+        "payment_settings": {
+            "payment_method_options": None,
+            "payment_method_types": None,
+            "save_default_payment_method": "off",
+        },
+        "pending_update": None,
+        "start_date": now,
+        "status": "active",
+        "test_clock": None,
+        "trial_end": None,
+        "trial_start": None,
+    }
+    return {
+        "id": f"evt_{uuid.uuid4().hex[:24]}",
+        "object": "event",
+        "api_version": "2026-10-28.endive",
+        "created": now,
+        "data": {"object": subscription},
+        "livemode": False,
+        "pending_webhooks": 1,
+        "request": {"id": None, "idempotency_key": None},
+        "type": "customer.subscription.created",
+    }
 
 
 def sqs_event(task: Task) -> dict[str, Any]:

@@ -21,7 +21,9 @@ from dataclasses import MISSING, dataclass, field, fields
 from importlib import import_module
 from typing import Any
 
+from core.adapters.stripe.webhooks import StripeWebhookVerifier
 from functions.runtime.container import Container, use_container
+from functions.runtime.plans import load_plan_catalog
 from functions.runtime.settings import Settings
 from local.bench.child import LambdaContext
 from local.bench.scenarios import MODULES, Call, Scenarios
@@ -29,7 +31,9 @@ from tests.fakes import (
     FakeClock,
     FakeCursorCodec,
     FakePasswordHasher,
+    FakePaymentProvider,
     FakeTokenCodec,
+    InMemoryBillingStore,
     InMemoryExportStore,
     InMemoryLoginAttempts,
     InMemoryOneTimeTokens,
@@ -43,11 +47,14 @@ from tests.fakes import (
 
 
 def fake_container() -> Container:
-    """The composition root over in-memory fakes of every port."""
+    """The composition root over in-memory fakes of every port; Stripe's webhook
+    signatures are checked by the real verifier (HMAC work, no I/O)."""
     clock = FakeClock()
     users = InMemoryUserRepository()
+    settings = Settings()
+    catalog = load_plan_catalog(settings)
     ports: dict[str, Any] = {
-        "settings": Settings(),
+        "settings": settings,
         "users": users,
         "sessions": InMemorySessionStore(users),
         "hasher": FakePasswordHasher(),
@@ -61,6 +68,10 @@ def fake_container() -> Container:
         "exports": InMemoryExportStore(),
         "mailer": RecordingMailer(),
         "link_tokens": InMemoryOneTimeTokens(),
+        "catalog": catalog,
+        "payments": FakePaymentProvider(clock, catalog),
+        "webhooks": StripeWebhookVerifier(settings.stripe_webhook_secret_value()),
+        "billing": InMemoryBillingStore(users),
     }
     names = {f.name for f in fields(Container)}
     required = {
@@ -100,9 +111,21 @@ class Subject:
         return elapsed
 
 
+def fake_pay(provider: FakePaymentProvider) -> Callable[[str], str]:
+    """Pay a checkout the fake provider made; the subscription it made."""
+
+    def pay(url: str) -> str:
+        request = next(c for c in provider.checkouts if c.url == url)
+        _, subscription = provider.complete_checkout(request)
+        return subscription.id
+
+    return pay
+
+
 def function_subject(name: str) -> Subject:
     container = fake_container()
-    scenarios = Scenarios(container, "w")
+    assert isinstance(container.payments, FakePaymentProvider)
+    scenarios = Scenarios(container, "w", fake_pay(container.payments))
 
     def prepare() -> Call:
         return scenarios.call(name)

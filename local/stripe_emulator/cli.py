@@ -249,7 +249,7 @@ def _register_webhook(args: argparse.Namespace) -> int:
     are the ones the API uses."""
     from core.adapters.stripe.client import StripeClient
     from core.adapters.stripe.webhooks import register_endpoint
-    from core.application.commands.handle_stripe_event import HANDLED_EVENTS
+    from core.application.billing import HANDLED_EVENTS
     from core.application.errors import ApplicationError
     from functions.runtime.settings import Settings
 

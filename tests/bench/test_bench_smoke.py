@@ -26,14 +26,14 @@ FUNCTIONS = [(e.name, e.permissions) for e in ENDPOINTS] + [
 ]
 
 
-@pytest.fixture(scope="module")
-def table() -> dict[str, dict[str, str]]:
+def run_bench(*options: str) -> dict[str, dict[str, str]]:
+    """The table ``python -m local.bench --smoke [options]`` prints, by row name."""
     done = subprocess.run(
-        [sys.executable, "-m", "local.bench", "--smoke"],
+        [sys.executable, "-m", "local.bench", "--smoke", *options],
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -46,6 +46,11 @@ def table() -> dict[str, dict[str, str]]:
         assert len(cells) == len(header), line
         rows[cells[0]] = dict(zip(header, cells, strict=True))
     return rows
+
+
+@pytest.fixture(scope="module")
+def table() -> dict[str, dict[str, str]]:
+    return run_bench()
 
 
 def column(row: dict[str, str], starts: str) -> str:
@@ -110,3 +115,29 @@ def test_every_reference_has_its_cold_figures(
     floor = table["FastAPI floor"]
     assert number(column(floor, "warm p50 / p99")) > 0
     assert number(column(table["naive stack"], "DynamoDB ms")) > 0
+
+
+def test_only_measures_the_functions_named_beside_the_references() -> None:
+    rows = run_bench("--only", "stripe_webhook,billing_plans")
+
+    functions = [name for name in rows if not name.startswith(REFERENCES)]
+    assert functions == ["billing_plans", "stripe_webhook"]
+    webhook = rows["stripe_webhook"]
+    assert number(column(webhook, "first request ms")) > 0
+    assert number(column(webhook, "DynamoDB calls")) > 0
+    for reference in REFERENCES:
+        assert any(name.startswith(reference) for name in rows), reference
+
+
+def test_only_refuses_a_name_that_is_no_function() -> None:
+    done = subprocess.run(
+        [sys.executable, "-m", "local.bench", "--smoke", "--only", "nothing"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert done.returncode == 2
+    assert "no such function: nothing" in done.stderr

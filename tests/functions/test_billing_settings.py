@@ -41,7 +41,7 @@ def test_a_secret_or_restricted_key_is_taken(key: str) -> None:
 def test_a_missing_placeholder_or_publishable_key_is_not_configured(key: str) -> None:
     settings = deployed(stripe_api_key=SecretStr(key))
 
-    with pytest.raises(ValueError, match="(?i)stripe"):
+    with pytest.raises(ValueError, match=r"(?i)stripe"):
         settings.stripe_api_key_value()
 
 

@@ -26,6 +26,8 @@ KNOWN_PERMISSIONS = {
     "exports:read",
     "exports:write",
     "email:send",
+    "stripe:api",
+    "stripe:webhook",
 }
 
 

@@ -12,9 +12,9 @@ import pytest
 
 from core.adapters.tokens import JwtTokenCodec
 from core.domain.session import Session
-from functions.catalog import BY_NAME, ENDPOINTS
+from functions.catalog import BY_NAME, ENDPOINTS, STRIPE_API
 from functions.runtime.settings import get_settings
-from local.roundtrips import measure, measure_detailed
+from local.roundtrips import measure, measure_detailed, measure_walk
 from tests.conftest import DynamoCalls
 from tests.functions.conftest import Api, assert_problem
 
@@ -30,6 +30,9 @@ PUBLIC = {
     "verify_email",
     "password_reset",
     "password_reset_confirm",
+    "billing_plans",
+    # Stripe's webhook: a signature instead of a session.
+    "stripe_webhook",
 }
 
 # The most calls one successful request of each endpoint may make. Raising a number
@@ -63,6 +66,38 @@ BUDGET = {
     "export_users": 2,
     # Authenticate, read the task.
     "get_task": 2,
+    # The plans are configuration: nothing to read.
+    "billing_plans": 0,
+    # Authenticate; store the new Stripe customer with its claim (one transaction).
+    "billing_checkout": 2,
+    # Authenticate; the rest is Stripe's.
+    "billing_portal": 1,
+    # Authenticate: the subscription came with the user.
+    "billing_subscription": 1,
+    # Authenticate, store what Stripe answered (a preview only authenticates).
+    "billing_change": 2,
+    "billing_cancel": 2,
+    "billing_resume": 2,
+    # Authenticate; the invoices are Stripe's.
+    "billing_invoices": 1,
+    # The dearest event of a purchase (invoice.paid): was it processed, whose
+    # customer, the user; the event and the new state in one transaction.
+    "stripe_webhook": 4,
+}
+
+# The most Stripe API requests one successful request may make: each is a round
+# trip to Stripe over the internet, dearer than a DynamoDB call.
+STRIPE_BUDGET = {
+    # Make the customer (first purchase only), make the Checkout session.
+    "billing_checkout": 2,
+    "billing_portal": 1,
+    # One update of the subscription (or one preview).
+    "billing_change": 1,
+    "billing_cancel": 1,
+    "billing_resume": 1,
+    "billing_invoices": 1,
+    # An invoice or checkout event re-reads its subscription.
+    "stripe_webhook": 1,
 }
 
 
@@ -254,6 +289,56 @@ def test_every_endpoint_stays_within_its_round_trip_budget(
 
     assert over == {}
     assert set(BUDGET) == set(walked)
+
+
+def test_every_endpoint_stays_within_its_stripe_budget(
+    walked: dict[str, Any],
+) -> None:
+    over = {
+        name: dict(calls.stripe)
+        for name, calls in walked.items()
+        if calls.stripe_total > STRIPE_BUDGET.get(name, 0)
+    }
+
+    assert over == {}
+    assert {name for name, c in walked.items() if c.stripe_total} == set(STRIPE_BUDGET)
+
+
+def test_only_endpoints_allowed_to_call_stripe_do_and_those_all_do(
+    walked: dict[str, Any],
+) -> None:
+    for name, calls in walked.items():
+        assert (calls.stripe_total > 0) == (STRIPE_API in BY_NAME[name].permissions), (
+            name
+        )
+
+
+def test_the_billing_requests_beside_their_endpoints_are_measured_too(
+    container: Any,
+) -> None:
+    variants = measure_walk().variants
+
+    preview = variants["billing_change ?preview=true"]
+    assert (preview.total, dict(preview.stripe)) == (
+        1,
+        {"POST /v1/invoices/create_preview": 1},
+    )
+    events = {
+        label.split(" ", 1)[1]: calls
+        for label, calls in variants.items()
+        if label.startswith("stripe_webhook ")
+    }
+    assert set(events) == {
+        "customer.subscription.created",
+        "invoice.paid",
+        "checkout.session.completed",
+    }
+    for event_type, calls in events.items():
+        assert calls.total <= BUDGET["stripe_webhook"], event_type
+        assert calls.stripe_total <= STRIPE_BUDGET["stripe_webhook"], event_type
+        assert "BatchGetItem" not in calls.operations, event_type
+    # The subscription event carries the state: no need to ask Stripe.
+    assert events["customer.subscription.created"].stripe_total == 0
 
 
 def test_every_protected_endpoint_authenticates_with_exactly_one_batch_get(

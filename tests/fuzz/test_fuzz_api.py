@@ -19,9 +19,12 @@ from tests.fuzz.harness import (
 
 
 @pytest.fixture
-def fuzzed_super_admin(super_admin: SuperAdmin) -> Iterator[SuperAdmin]:
-    """The logged-in super admin; afterwards, proof that the operation's own code
-    ran for it, not only the layers in front of it."""
+def fuzzed_super_admin(
+    paying_super_admin: Any, super_admin: SuperAdmin
+) -> Iterator[SuperAdmin]:
+    """The logged-in super admin, who pays for Pro (so the billing routes that
+    change a subscription have one to change); afterwards, proof that the
+    operation's own code ran for it, not only the layers in front of it."""
     yield super_admin
     assert super_admin.reached_route_code(), dict(super_admin.statuses)
 

@@ -8,13 +8,26 @@ from typing import Any
 import pytest
 import schemathesis
 
-from tests.fuzz.harness import CHECKS, KNOWN_TASK, SCHEMA, USER, SuperAdmin
+from tests.fuzz.harness import (
+    CHECKS,
+    KNOWN_TASK,
+    RAW_BODY_ROUTES,
+    SCHEMA,
+    USER,
+    SuperAdmin,
+)
+from tests.stripe_local import sign
 
 LIMIT = 64 * 1024
 STATE_CHANGING = {"POST", "PUT", "PATCH", "DELETE"}
 
 OPERATIONS = [result.ok() for result in SCHEMA.get_all_operations()]
-WITH_BODY = [op for op in OPERATIONS if op.body]
+WITH_BODY = [
+    op
+    for op in OPERATIONS
+    if op.body and (op.method.upper(), op.path) not in RAW_BODY_ROUTES
+]
+RAW_BODY = [op for op in OPERATIONS if (op.method.upper(), op.path) in RAW_BODY_ROUTES]
 STATE_CHANGES = [op for op in OPERATIONS if op.method.upper() in STATE_CHANGING]
 
 
@@ -80,6 +93,30 @@ def test_a_json_body_the_parser_gives_up_on_is_a_documented_422(
 
     assert response.status_code == 422
     assert response.json()["code"] == "invalid_input"
+
+
+@pytest.mark.parametrize("body", list(UNPARSABLE))
+@pytest.mark.parametrize("operation", RAW_BODY, ids=label)
+def test_a_signed_body_the_parser_gives_up_on_is_a_documented_400_on_a_raw_route(
+    operation: Any, super_admin: SuperAdmin, body: str
+) -> None:
+    # Validly signed, so that the body itself is what is judged.
+    case = case_for(operation)
+    response = case.call(
+        data=UNPARSABLE[body],
+        headers={
+            "Content-Type": "application/json",
+            "Stripe-Signature": sign(UNPARSABLE[body]),
+        },
+    )
+    case.validate_response(response, checks=CHECKS)
+
+    assert response.status_code == 400
+    assert response.json()["code"] == "invalid_signature"
+
+
+def test_the_raw_routes_are_the_ones_that_read_their_body_themselves() -> None:
+    assert {(op.method.upper(), op.path) for op in RAW_BODY} == RAW_BODY_ROUTES
 
 
 @pytest.mark.parametrize("method", ["PUT", "DELETE", "OPTIONS"])

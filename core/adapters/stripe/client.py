@@ -207,6 +207,21 @@ class StripeClient:
         body = urlencode(encode_form(params or {}))
         return self._request("POST", path, body, idempotency_key)
 
+    def delete(
+        self,
+        path: str,
+        params: Mapping[str, object] | None = None,
+        *,
+        idempotency_key: str,
+    ) -> dict[str, Any]:
+        """DELETE ``path``, ``params`` in the query string as Stripe takes them."""
+        if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+            raise ValueError("an idempotency key is 1 to 255 characters")
+        query = urlencode(encode_form(params or {}))
+        return self._request(
+            "DELETE", f"{path}?{query}" if query else path, None, idempotency_key
+        )
+
     # -- internals --------------------------------------------------------------------
 
     def _pool_manager(self) -> urllib3.PoolManager:
@@ -315,8 +330,12 @@ class StripeClient:
                 text or "Stripe failed", status=status, request_id=request_id
             )
         if status in (401, 403):
-            # Our key is wrong or lacks a permission: an operator's problem.
+            # Our key is wrong or lacks a permission: the service is misconfigured,
+            # which is no client's fault and nothing to show them.
             logger.error("stripe refused our API key (HTTP %d): %s", status, text)
+            raise PaymentProviderUnavailable() from StripeResponseError(
+                text or "Stripe refused the key", status=status, request_id=request_id
+            )
         raise StripeRequestRejected(
             text or f"Stripe refused the request (HTTP {status})",
             status=status,

@@ -19,11 +19,13 @@ it as a provider failure.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
 
+from core.application.billing import HANDLED_EVENTS
 from core.application.ports import (
     BillingEvent,
     CheckoutSnapshot,
@@ -237,6 +239,9 @@ def parse_checkout_session(obj: object) -> CheckoutSnapshot:
     )
 
 
+# Stripe's event ids; bounded so that a hostile one never reaches a storage key.
+_EVENT_ID = re.compile(r"evt_[A-Za-z0-9_]{1,250}")
+
 # Event type prefix -> which snapshot its ``data.object`` becomes. The dot matters:
 # ``invoiceitem.*`` and ``invoice_payment.*`` are other objects.
 _SUBSCRIPTION_EVENTS = "customer.subscription."
@@ -245,17 +250,22 @@ _CHECKOUT_EVENTS = "checkout.session."
 
 
 def parse_event(obj: object) -> BillingEvent:
-    """An ``event``: id, type, created, and the object for the types Strata reads
-    (``customer.subscription.*``, ``invoice.*``, ``checkout.session.*``); any
-    other type keeps only id, type and created."""
+    """An ``event``: id, type, created, and the object for the types Strata handles
+    (``HANDLED_EVENTS``); any other type keeps only id, type and created, so an
+    object Strata never reads (``invoice.upcoming`` has no id) cannot fail it."""
     event = _mapping(obj, "event")
     _object_kind(event, "event", "event")
     event_type = _str(event, "type", "event")
+    event_id = _str(event, "id", "event")
+    if not _EVENT_ID.fullmatch(event_id):
+        raise MalformedStripeObject("event.id is not a Stripe event id")
     base = BillingEvent(
-        id=_str(event, "id", "event"),
+        id=event_id,
         type=event_type,
         created=timestamp(_int(event, "created", "event"), "event.created"),
     )
+    if event_type not in HANDLED_EVENTS:
+        return base
     if event_type.startswith(_SUBSCRIPTION_EVENTS):
         return replace(base, subscription=parse_subscription(_data_object(event)))
     if event_type.startswith(_INVOICE_EVENTS):

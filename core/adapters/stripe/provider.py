@@ -255,6 +255,18 @@ class StripePaymentProvider:
         )
         return _read(lambda: parse_subscription(data))
 
+    def cancel_now(
+        self, subscription_id: str, *, idempotency_key: str
+    ) -> SubscriptionSnapshot:
+        """``DELETE /v1/subscriptions/{id}``: prorated, with a final invoice now, so
+        the unused time becomes a credit on the customer's balance."""
+        data = self._client.delete(
+            f"/v1/subscriptions/{_segment(subscription_id)}",
+            {"prorate": True, "invoice_now": True},
+            idempotency_key=idempotency_key,
+        )
+        return _read(lambda: parse_subscription(data))
+
     def list_invoices(
         self, customer_id: str, limit: int, starting_after: str | None
     ) -> InvoicePage:

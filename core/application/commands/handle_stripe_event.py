@@ -1,18 +1,25 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from core.application.billing import (
     ATTEMPTS,
+    HANDLED_EVENTS,
     BillingConfig,
+    is_duplicate,
     may_replace,
+    parse_status,
     subscription_from,
     with_subscription,
 )
-from core.application.errors import ConcurrentUpdate, DuplicateEvent
+from core.application.errors import (
+    ConcurrentUpdate,
+    DuplicateEvent,
+    PaymentProviderRejected,
+)
 from core.application.ports import (
     BillingEvent,
     BillingStore,
@@ -23,29 +30,18 @@ from core.application.ports import (
     WebhookVerifier,
 )
 from core.application.tasks import SEND_EMAIL, TaskSubmitter
-from core.domain.billing import SubscriptionStatus, grace_deadline
+from core.domain.billing import (
+    TERMINAL_STATUSES,
+    Subscription,
+    SubscriptionStatus,
+    grace_deadline,
+)
 from core.domain.user import User
 
 logger = logging.getLogger("strata.billing")
 
-# The event types Strata acts on; any other is acknowledged and ignored.
-SUBSCRIPTION_EVENTS = frozenset(
-    {
-        "customer.subscription.created",
-        "customer.subscription.updated",
-        "customer.subscription.deleted",
-        "customer.subscription.paused",
-        "customer.subscription.resumed",
-        "customer.subscription.trial_will_end",
-    }
-)
-INVOICE_EVENTS = frozenset(
-    {"invoice.paid", "invoice.payment_failed", "invoice.payment_action_required"}
-)
-CHECKOUT_COMPLETED = "checkout.session.completed"
 # The least step in time: a re-read stamped this much after the state it replaces.
 _TICK = timedelta(microseconds=1)
-HANDLED_EVENTS = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | {CHECKOUT_COMPLETED}
 
 # Email templates, by the event that sends them.
 EMAILS = {
@@ -105,7 +101,17 @@ class HandleStripeEvent:
             outcome = self._record(event, None)
             return Outcome.IGNORED if outcome is Outcome.APPLIED else outcome
         for _ in range(ATTEMPTS):
-            updated = self._apply(event, user)
+            try:
+                updated = self._apply(event, user)
+            except PaymentProviderRejected:
+                # Stripe does not know the subscription the event names (deleted,
+                # or another account's): nothing to apply, nothing to retry.
+                logger.warning(
+                    "stripe event about an unknown subscription",
+                    extra={"event_id": event.id},
+                )
+                outcome = self._record(event, None)
+                return Outcome.IGNORED if outcome is Outcome.APPLIED else outcome
             if updated != user or _concerns_current(event, updated):
                 # Not for news that was set aside: a late "canceled" about an old
                 # subscription must not tell the user their new one ended.
@@ -179,9 +185,37 @@ class HandleStripeEvent:
                 event, stored.observed_at if stored is not None else None
             )
         incoming = subscription_from(snapshot, self.config.catalog, observed_at, stored)
+        if is_duplicate(stored, incoming) and self._cancel_duplicate(stored, incoming):
+            return user
         if not may_replace(stored, incoming):
             return user
         return with_subscription(user, incoming)
+
+    def _cancel_duplicate(
+        self, stored: Subscription | None, duplicate: Subscription
+    ) -> bool:
+        """A second live subscription (two checkouts paid, say): a user has one
+        subscription, so the one that came second ends at once, its unused time
+        credited to the customer's balance. Ending one is not done on the word of
+        events, which may be stale: only if Stripe says both are live. ``False``
+        when the newcomer should simply take the place of one that has ended."""
+        assert stored is not None
+        kept = self.provider.get_subscription(stored.id)
+        fresh = self.provider.get_subscription(duplicate.id)
+        both_live = is_duplicate(
+            replace(stored, status=parse_status(kept.status)),
+            replace(duplicate, status=parse_status(fresh.status)),
+        )
+        if not both_live:
+            return parse_status(fresh.status) in TERMINAL_STATUSES
+        logger.warning(
+            "second live subscription canceled",
+            extra={"subscription_id": duplicate.id, "kept": stored.id},
+        )
+        self.provider.cancel_now(
+            duplicate.id, idempotency_key=f"cancel-duplicate-{duplicate.id}"
+        )
+        return True
 
     def _reread_time(self, event: BillingEvent, stored: datetime | None) -> datetime:
         """A re-read is as new as the news that prompted it, and newer than what is

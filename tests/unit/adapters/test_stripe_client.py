@@ -360,12 +360,26 @@ def test_a_400_is_not_retried_and_carries_stripes_message(
     assert rejected.code == "payment_provider_rejected"
 
 
-@pytest.mark.parametrize("status", [400, 401, 402, 403, 404])
+@pytest.mark.parametrize("status", [400, 402, 404])
 def test_no_other_4xx_is_retried(stub: Stub, status: int) -> None:
     stub.script(Reply(status, error("no")))
     with pytest.raises(PaymentProviderRejected):
         client_for(stub.url).get("/v1/balance")
     assert len(stub.seen) == 1
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_a_refused_key_is_our_misconfiguration_unavailable_and_not_retried(
+    stub: Stub, status: int
+) -> None:
+    stub.script(Reply(status, error("Invalid API Key provided: sk_live_****abcd")))
+
+    with pytest.raises(PaymentProviderUnavailable) as raised:
+        client_for(stub.url).get("/v1/balance")
+
+    assert len(stub.seen) == 1
+    # Nothing of Stripe's text (which quotes the key) reaches a client's answer.
+    assert "abcd" not in raised.value.message
 
 
 def test_a_4xx_is_not_retried_even_if_stripe_should_retry_says_true(
@@ -502,7 +516,10 @@ def test_the_key_never_appears_in_an_error_message(stub: Stub) -> None:
     assert all(
         API_KEY not in text and "sk_live_abcDEF123" not in text for text in texts
     )
-    assert "Invalid API Key provided: [redacted]" in texts[0]
+    # A refused key is ours to fix: the client sees "unavailable", the log (the
+    # chained cause) Stripe's words with the key blanked out.
+    assert "unavailable" in texts[0]
+    assert "Invalid API Key provided: [redacted]" in texts[1]
 
 
 def test_an_empty_or_unsendable_key_is_refused_at_construction() -> None:

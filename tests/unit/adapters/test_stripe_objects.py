@@ -173,4 +173,27 @@ def test_the_malformed_field_is_named_without_its_value() -> None:
 
 def test_an_event_without_data_for_a_type_that_needs_it_is_refused() -> None:
     with pytest.raises(MalformedStripeObject, match=r"event\.data"):
-        parse_event({"id": "evt", "type": "invoice.paid", "created": NOW})
+        parse_event({"id": "evt_1", "type": "invoice.paid", "created": NOW})
+
+
+@pytest.mark.parametrize("event_id", ["evt", "ev_1", "evt_" + "x" * 251, "evt_1/2"])
+def test_an_event_id_that_is_not_stripes_is_refused(event_id: str) -> None:
+    with pytest.raises(MalformedStripeObject, match=r"event\.id"):
+        parse_event({"id": event_id, "type": "invoice.paid", "created": NOW})
+
+
+def test_an_unhandled_type_keeps_only_the_envelope_whatever_its_object() -> None:
+    # invoice.upcoming's invoice has no id: it must not fail the delivery.
+    event = parse_event(
+        {
+            "id": "evt_1",
+            "type": "invoice.upcoming",
+            "created": NOW,
+            "data": {"object": {"object": "invoice", "amount_due": 100}},
+        }
+    )
+    assert (event.type, event.invoice, event.subscription) == (
+        "invoice.upcoming",
+        None,
+        None,
+    )
