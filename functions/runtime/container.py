@@ -1,7 +1,9 @@
 """The composition root: adapters built once per cold start, handed to interactors.
 
-Nothing here runs at import. ``get_container`` builds on the first request;
-tests install their own with ``use_container``.
+Nothing here runs at import, and each factory imports its interactor itself: a
+function's cold start loads the use case it runs, not all forty of them.
+``get_container`` builds on the first request; tests install their own with
+``use_container``.
 """
 
 from __future__ import annotations
@@ -16,36 +18,7 @@ from core.application.billing import (
     Customers,
     SubscriptionWriter,
 )
-from core.application.commands.activate_user import ActivateUser
-from core.application.commands.authenticate import Authenticate
-from core.application.commands.cancel_subscription import CancelSubscription
-from core.application.commands.change_password import ChangePassword
-from core.application.commands.change_plan import ChangePlan
-from core.application.commands.create_super_admin import CreateSuperAdmin
-from core.application.commands.create_user import CreateUser
-from core.application.commands.deactivate_user import DeactivateUser
-from core.application.commands.grant_admin import GrantAdmin
-from core.application.commands.handle_stripe_event import HandleStripeEvent
-from core.application.commands.log_in import LogIn, LoginPolicy
-from core.application.commands.log_out import LogOut
-from core.application.commands.open_billing_portal import OpenBillingPortal
-from core.application.commands.request_export import RequestExport
-from core.application.commands.request_password_reset import RequestPasswordReset
-from core.application.commands.resend_verification import ResendVerification
-from core.application.commands.reset_password import ResetPassword
-from core.application.commands.resume_subscription import ResumeSubscription
-from core.application.commands.revoke_admin import RevokeAdmin
-from core.application.commands.run_task import RunTask
-from core.application.commands.sign_up import SignUp
-from core.application.commands.start_checkout import StartCheckout
-from core.application.commands.verify_email import VerifyEmail
 from core.application.errors import PaymentProviderUnavailable
-from core.application.jobs.export_users import ExportUsersJob
-from core.application.jobs.purge_unverified import PurgeUnverifiedJob
-from core.application.jobs.reconcile_subscriptions import ReconcileSubscriptionsJob
-from core.application.jobs.send_email import SendEmailJob
-from core.application.jobs.send_password_reset import SendPasswordResetJob
-from core.application.jobs.send_verification_email import SendVerificationEmailJob
 from core.application.ports import (
     BillingStore,
     Clock,
@@ -64,12 +37,6 @@ from core.application.ports import (
     UserRepository,
     WebhookVerifier,
 )
-from core.application.queries.get_account import GetAccount
-from core.application.queries.get_subscription import GetSubscription
-from core.application.queries.get_task import GetTask
-from core.application.queries.list_invoices import ListInvoices
-from core.application.queries.list_users import ListUsers
-from core.application.queries.preview_plan_change import PreviewPlanChange
 from core.application.registration import Registrar
 from core.application.tasks import (
     EXPORT_USERS,
@@ -87,6 +54,35 @@ from functions.runtime.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from core.adapters.email.outbox import Outbox
+    from core.application.commands.activate_user import ActivateUser
+    from core.application.commands.authenticate import Authenticate
+    from core.application.commands.cancel_subscription import CancelSubscription
+    from core.application.commands.change_password import ChangePassword
+    from core.application.commands.change_plan import ChangePlan
+    from core.application.commands.create_super_admin import CreateSuperAdmin
+    from core.application.commands.create_user import CreateUser
+    from core.application.commands.deactivate_user import DeactivateUser
+    from core.application.commands.grant_admin import GrantAdmin
+    from core.application.commands.handle_stripe_event import HandleStripeEvent
+    from core.application.commands.log_in import LogIn
+    from core.application.commands.log_out import LogOut
+    from core.application.commands.open_billing_portal import OpenBillingPortal
+    from core.application.commands.request_export import RequestExport
+    from core.application.commands.request_password_reset import RequestPasswordReset
+    from core.application.commands.resend_verification import ResendVerification
+    from core.application.commands.reset_password import ResetPassword
+    from core.application.commands.resume_subscription import ResumeSubscription
+    from core.application.commands.revoke_admin import RevokeAdmin
+    from core.application.commands.run_task import RunTask
+    from core.application.commands.sign_up import SignUp
+    from core.application.commands.start_checkout import StartCheckout
+    from core.application.commands.verify_email import VerifyEmail
+    from core.application.queries.get_account import GetAccount
+    from core.application.queries.get_subscription import GetSubscription
+    from core.application.queries.get_task import GetTask
+    from core.application.queries.list_invoices import ListInvoices
+    from core.application.queries.list_users import ListUsers
+    from core.application.queries.preview_plan_change import PreviewPlanChange
 
 
 @dataclass
@@ -126,6 +122,8 @@ class Container:
         return Registrar(self.users, self.hasher, self.ids, self.clock, self.policy)
 
     def authenticate(self) -> Authenticate:
+        from core.application.commands.authenticate import Authenticate
+
         return Authenticate(
             self.sessions,
             self.tokens,
@@ -135,15 +133,23 @@ class Container:
         )
 
     def sign_up(self) -> SignUp:
+        from core.application.commands.sign_up import SignUp
+
         return SignUp(self.registrar(), self.submitter())
 
     def create_user(self) -> CreateUser:
+        from core.application.commands.create_user import CreateUser
+
         return CreateUser(self.registrar())
 
     def create_super_admin(self) -> CreateSuperAdmin:
+        from core.application.commands.create_super_admin import CreateSuperAdmin
+
         return CreateSuperAdmin(self.registrar())
 
     def log_in(self) -> LogIn:
+        from core.application.commands.log_in import LogIn, LoginPolicy
+
         return LogIn(
             self.users,
             self.sessions,
@@ -160,27 +166,43 @@ class Container:
         )
 
     def log_out(self) -> LogOut:
+        from core.application.commands.log_out import LogOut
+
         return LogOut(self.sessions)
 
     def change_password(self) -> ChangePassword:
+        from core.application.commands.change_password import ChangePassword
+
         return ChangePassword(self.users, self.sessions, self.hasher, self.policy)
 
     def grant_admin(self) -> GrantAdmin:
+        from core.application.commands.grant_admin import GrantAdmin
+
         return GrantAdmin(self.users)
 
     def revoke_admin(self) -> RevokeAdmin:
+        from core.application.commands.revoke_admin import RevokeAdmin
+
         return RevokeAdmin(self.users)
 
     def activate_user(self) -> ActivateUser:
+        from core.application.commands.activate_user import ActivateUser
+
         return ActivateUser(self.users)
 
     def deactivate_user(self) -> DeactivateUser:
+        from core.application.commands.deactivate_user import DeactivateUser
+
         return DeactivateUser(self.users, self.sessions)
 
     def get_account(self) -> GetAccount:
+        from core.application.queries.get_account import GetAccount
+
         return GetAccount(self.billing_config, self.clock)
 
     def list_users(self) -> ListUsers:
+        from core.application.queries.list_users import ListUsers
+
         return ListUsers(self.users, self.cursors)
 
     # -- background tasks --------------------------------------------------------------
@@ -196,6 +218,18 @@ class Container:
 
     def registry(self) -> JobRegistry:
         """Every job a worker runs, by task name: a new job is one more entry."""
+
+        from core.application.jobs.export_users import ExportUsersJob
+        from core.application.jobs.purge_unverified import PurgeUnverifiedJob
+        from core.application.jobs.reconcile_subscriptions import (
+            ReconcileSubscriptionsJob,
+        )
+        from core.application.jobs.send_email import SendEmailJob
+        from core.application.jobs.send_password_reset import SendPasswordResetJob
+        from core.application.jobs.send_verification_email import (
+            SendVerificationEmailJob,
+        )
+
         return JobRegistry(
             {
                 EXPORT_USERS: ExportUsersJob(
@@ -234,6 +268,8 @@ class Container:
         )
 
     def run_task(self) -> RunTask:
+        from core.application.commands.run_task import RunTask
+
         return RunTask(
             self.tasks,
             self.registry(),
@@ -243,9 +279,13 @@ class Container:
         )
 
     def request_export(self) -> RequestExport:
+        from core.application.commands.request_export import RequestExport
+
         return RequestExport(self.submitter(), self.ids)
 
     def get_task(self) -> GetTask:
+        from core.application.queries.get_task import GetTask
+
         return GetTask(self.tasks, self.clock)
 
     # -- email and the account flows that need it --------------------------------------
@@ -255,15 +295,25 @@ class Container:
         return AccountLinks(self.settings.app_base_url)
 
     def verify_email(self) -> VerifyEmail:
+        from core.application.commands.verify_email import VerifyEmail
+
         return VerifyEmail(self.users, self.link_tokens, self.clock)
 
     def resend_verification(self) -> ResendVerification:
+        from core.application.commands.resend_verification import ResendVerification
+
         return ResendVerification(self.submitter())
 
     def request_password_reset(self) -> RequestPasswordReset:
+        from core.application.commands.request_password_reset import (
+            RequestPasswordReset,
+        )
+
         return RequestPasswordReset(self.submitter())
 
     def reset_password(self) -> ResetPassword:
+        from core.application.commands.reset_password import ResetPassword
+
         return ResetPassword(
             self.users,
             self.sessions,
@@ -294,6 +344,8 @@ class Container:
         return SubscriptionWriter(self.users, self.catalog)
 
     def start_checkout(self) -> StartCheckout:
+        from core.application.commands.start_checkout import StartCheckout
+
         return StartCheckout(
             Customers(self.users, self.billing, self.payments),
             self.payments,
@@ -303,29 +355,45 @@ class Container:
         )
 
     def open_billing_portal(self) -> OpenBillingPortal:
+        from core.application.commands.open_billing_portal import OpenBillingPortal
+
         return OpenBillingPortal(self.payments, self.billing_config)
 
     def get_subscription(self) -> GetSubscription:
+        from core.application.queries.get_subscription import GetSubscription
+
         return GetSubscription(self.billing_config, self.clock)
 
     def preview_plan_change(self) -> PreviewPlanChange:
+        from core.application.queries.preview_plan_change import PreviewPlanChange
+
         return PreviewPlanChange(self.payments, self.billing_config)
 
     def change_plan(self) -> ChangePlan:
+        from core.application.commands.change_plan import ChangePlan
+
         return ChangePlan(
             self.payments, self.subscription_writer(), self.billing_config, self.clock
         )
 
     def cancel_subscription(self) -> CancelSubscription:
+        from core.application.commands.cancel_subscription import CancelSubscription
+
         return CancelSubscription(self.payments, self.subscription_writer(), self.clock)
 
     def resume_subscription(self) -> ResumeSubscription:
+        from core.application.commands.resume_subscription import ResumeSubscription
+
         return ResumeSubscription(self.payments, self.subscription_writer(), self.clock)
 
     def list_invoices(self) -> ListInvoices:
+        from core.application.queries.list_invoices import ListInvoices
+
         return ListInvoices(self.payments, self.cursors)
 
     def handle_stripe_event(self) -> HandleStripeEvent:
+        from core.application.commands.handle_stripe_event import HandleStripeEvent
+
         return HandleStripeEvent(
             self.webhooks,
             self.users,
