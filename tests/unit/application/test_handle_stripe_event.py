@@ -932,3 +932,86 @@ def test_an_email_that_could_not_be_queued_is_queued_when_stripe_retries(
     deliver(event)
 
     assert emails(task_queue) == [("stripe-evt_del", "subscription_canceled")]
+
+
+# -- one live subscription per user --------------------------------------------------
+
+
+def test_a_second_live_subscription_is_canceled_at_stripe_and_the_first_kept(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    alice, first = subscribed
+    # A second checkout, paid in another tab before the first was stored.
+    second = provider.add_subscription(
+        first.customer_id, "price_business_month_usd", user_id=alice.id
+    )
+    clock.advance(SECOND * 5)
+
+    deliver(
+        subscription_event(
+            "evt_second", "customer.subscription.created", second, clock.now()
+        )
+    )
+
+    kept = stored_user(users, alice).billing.subscription
+    assert kept is not None
+    assert kept.id == first.id
+    assert provider.subscriptions[second.id].status == "canceled"
+    assert provider.subscriptions[first.id].status == "active"
+    assert provider.calls["cancel_now"] == 1
+
+
+def test_a_newcomer_takes_the_place_of_one_that_ended_at_stripe_unseen(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    alice, first = subscribed
+    # The first ended at Stripe, and its webhook was lost.
+    provider.update_subscription(first.id, status="canceled")
+    second = provider.add_subscription(
+        first.customer_id, "price_business_month_usd", user_id=alice.id
+    )
+    clock.advance(SECOND * 5)
+
+    deliver(
+        subscription_event(
+            "evt_second", "customer.subscription.created", second, clock.now()
+        )
+    )
+
+    now_stored = stored_user(users, alice).billing.subscription
+    assert now_stored is not None
+    assert now_stored.id == second.id
+    assert provider.calls["cancel_now"] == 0
+
+
+def test_an_invoice_of_a_subscription_stripe_does_not_know_is_recorded_and_ignored(
+    deliver: Deliver,
+    customer: User,
+    provider: FakePaymentProvider,
+    billing_store: InMemoryBillingStore,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    assert customer.billing.customer_id is not None
+    invoice = provider.add_invoice(
+        customer.billing.customer_id, 1500, status="paid", subscription_id="sub_gone"
+    )
+
+    outcome = deliver(invoice_event("evt_gone", "invoice.paid", invoice, clock.now()))
+
+    assert outcome is Outcome.IGNORED
+    assert billing_store.was_processed("evt_gone")
+    assert stored_user(users, customer).billing.subscription is None
+    # Stripe's retry of it is a duplicate, not another lookup.
+    assert (
+        deliver(invoice_event("evt_gone", "invoice.paid", invoice, clock.now()))
+        is Outcome.DUPLICATE
+    )
