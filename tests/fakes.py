@@ -38,6 +38,7 @@ from core.application.ports import (
     Position,
     ProrationPreview,
     SortOrder,
+    SubscriptionPage,
     SubscriptionSnapshot,
     TokenClaims,
     UserPage,
@@ -1110,6 +1111,24 @@ class FakePaymentProvider:
         page = newest_first[:limit]
         more = len(newest_first) > limit
         return InvoicePage(items=page, next_after=page[-1].id if more else None)
+
+    def list_subscriptions(
+        self, limit: int, starting_after: str | None
+    ) -> SubscriptionPage:
+        self._enter("list_subscriptions")
+        newest_first = [
+            s for s in reversed(self.subscriptions.values()) if s.status != "canceled"
+        ]
+        if starting_after is not None:
+            ids = [s.id for s in newest_first]
+            if starting_after not in ids:
+                raise PaymentProviderRejected(
+                    f"No such subscription: {starting_after!r}"
+                )
+            newest_first = newest_first[ids.index(starting_after) + 1 :]
+        page = newest_first[:limit]
+        more = len(newest_first) > limit
+        return SubscriptionPage(items=page, next_after=page[-1].id if more else None)
 
     # -- inside ----------------------------------------------------------------------
 

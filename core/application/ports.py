@@ -324,6 +324,13 @@ class InvoicePage:
 
 
 @dataclass(frozen=True, slots=True)
+class SubscriptionPage:
+    items: Sequence[SubscriptionSnapshot]
+    # The last subscription's id when more follow (Stripe's ``starting_after``).
+    next_after: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class ProrationPreview:
     """What a plan change would invoice now, at ``proration_date`` (epoch seconds):
     passing the same date to the change charges exactly this."""
@@ -413,6 +420,13 @@ class PaymentProvider(Protocol):
         self, customer_id: str, limit: int, starting_after: str | None
     ) -> InvoicePage:
         """The customer's invoices, newest first."""
+        ...
+
+    def list_subscriptions(
+        self, limit: int, starting_after: str | None
+    ) -> SubscriptionPage:
+        """One page of the account's subscriptions that are not canceled (Stripe's
+        default listing), newest first."""
         ...
 
 

@@ -262,7 +262,11 @@ class Container:
                     timedelta(days=self.settings.unverified_purge_days),
                 ),
                 RECONCILE_SUBSCRIPTIONS: ReconcileSubscriptionsJob(
-                    self.billing, self.payments, self.subscription_writer(), self.clock
+                    self.billing,
+                    self.users,
+                    self.payments,
+                    self.subscription_writer(),
+                    self.clock,
                 ),
             }
         )

@@ -469,3 +469,25 @@ def test_strata_stripe_register_webhook_prints_the_endpoint_and_its_secret(
     assert "webhook endpoint we_" in out
     assert API_VERSION in out
     assert SECRET in out
+
+
+def test_listing_subscriptions_pages_through_the_live_ones_and_cancel_now_ends_one(
+    provider: StripePaymentProvider, emulator: Emulator, receiver: Receiver
+) -> None:
+    _, first = subscribe_by_checkout(provider, emulator, receiver)
+    _, second = subscribe_by_checkout(provider, emulator, receiver)
+
+    ended = provider.cancel_now(second.id, idempotency_key=unique("cancel"))
+
+    assert ended.status == "canceled"
+    seen: list[str] = []
+    after = None
+    while True:
+        page = provider.list_subscriptions(1, after)
+        seen += [s.id for s in page.items]
+        if page.next_after is None:
+            break
+        after = page.next_after
+    assert first.id in seen
+    assert second.id not in seen
+    assert len(seen) == len(set(seen))

@@ -33,6 +33,7 @@ from core.application.ports import (
     InvoicePage,
     InvoiceSnapshot,
     ProrationPreview,
+    SubscriptionPage,
     SubscriptionSnapshot,
 )
 
@@ -286,6 +287,26 @@ class StripePaymentProvider:
             return InvoicePage(
                 items=items,
                 next_after=items[-1].id if has_more and items else None,
+            )
+
+        return _read(page)
+
+    def list_subscriptions(
+        self, limit: int, starting_after: str | None
+    ) -> SubscriptionPage:
+        """``GET /v1/subscriptions`` without a status: every one not canceled."""
+        data = self._client.get(
+            "/v1/subscriptions", {"limit": limit, "starting_after": starting_after}
+        )
+
+        def page() -> SubscriptionPage:
+            rows = data.get("data")
+            if not isinstance(rows, list):
+                raise MalformedStripeObject("list.data is not a list")
+            items = [parse_subscription(row) for row in rows]
+            has_more = data.get("has_more") is True
+            return SubscriptionPage(
+                items=items, next_after=items[-1].id if has_more and items else None
             )
 
         return _read(page)

@@ -2,37 +2,76 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
-from core.application.billing import SubscriptionWriter
+from core.application.billing import SubscriptionWriter, parse_status
 from core.application.errors import PaymentProviderRejected
-from core.application.ports import BillingStore, Clock, PaymentProvider, Position
+from core.application.ports import (
+    BillingStore,
+    Clock,
+    PaymentProvider,
+    Position,
+    SubscriptionSnapshot,
+    UserRepository,
+)
+from core.domain.billing import TERMINAL_STATUSES, SubscriptionStatus
+from core.domain.user import User
 
 logger = logging.getLogger("strata.billing")
 
 
+@dataclass
+class _Tally:
+    checked: int = 0
+    repaired: int = 0
+    unknown: int = 0
+    found: int = 0
+    # A second live subscription beside a stored live one: left for a person.
+    duplicates: int = 0
+    seen: set[str] = field(default_factory=set)
+
+    def result(self) -> dict[str, Any]:
+        return {
+            "checked": self.checked,
+            "repaired": self.repaired,
+            "unknown": self.unknown,
+            "found": self.found,
+            "duplicates": self.duplicates,
+        }
+
+
 @dataclass(frozen=True, slots=True)
 class ReconcileSubscriptionsJob:
-    """The daily repair of lost webhooks: every stored subscription that is not in
-    a terminal state is re-read from Stripe, and stored again only where Stripe's
-    answer differs (an ended subscription leaves the index, so it is not read
-    again; one in step costs no write).
+    """The daily repair of lost webhooks, in two passes.
 
-    Pages through an index of live subscriptions, never the whole table. A
-    subscription Stripe no longer knows is counted and left alone. Stripe being
+    1. Every stored subscription that is not in a terminal state is re-read from
+       Stripe and stored again only where Stripe's answer differs (an ended one
+       leaves the index, so it is not read again; one in step costs no write).
+       A subscription Stripe no longer knows is counted and left alone.
+    2. Every subscription Stripe has that is not canceled, and that pass 1 did not
+       read, is matched to its user (metadata, else the customer's claim): a user
+       who has no live subscription stored gets it (a purchase whose webhooks were
+       all lost). One beside another live subscription is counted, not changed.
+
+    Pages through an index and Stripe's list, never the whole table. Stripe being
     unreachable fails the attempt (the task is retried); safe to run twice.
-    Returns how many were checked, repaired and unknown.
     """
 
     store: BillingStore
+    users: UserRepository
     provider: PaymentProvider
     writer: SubscriptionWriter
     clock: Clock
     page_size: int = 100
 
     def run(self, payload: Mapping[str, Any]) -> dict[str, Any]:
-        checked = repaired = unknown = 0
+        tally = _Tally()
+        self._recheck_stored(tally)
+        self._find_missing(tally)
+        return tally.result()
+
+    def _recheck_stored(self, tally: _Tally) -> None:
         start: Position | None = None
         while True:
             page = self.store.subscribed_users(self.page_size, start)
@@ -40,7 +79,8 @@ class ReconcileSubscriptionsJob:
                 stored = user.billing.subscription
                 if stored is None or stored.is_terminal:
                     continue  # the index lags a moment behind writes
-                checked += 1
+                tally.checked += 1
+                tally.seen.add(stored.id)
                 try:
                     snapshot = self.provider.get_subscription(stored.id)
                 except PaymentProviderRejected:
@@ -48,21 +88,68 @@ class ReconcileSubscriptionsJob:
                         "subscription unknown to Stripe",
                         extra={"user_id": user.id, "subscription_id": stored.id},
                     )
-                    unknown += 1
+                    tally.unknown += 1
                     continue
                 if not _differs(stored, snapshot):
                     continue  # in step with Stripe: no write
                 after = self.writer.store(user, snapshot, self.clock.now())
                 fresh = after.billing.subscription
                 if fresh is not None and _differs(stored, fresh):
-                    repaired += 1
+                    tally.repaired += 1
                     logger.info(
                         "subscription repaired",
                         extra={"user_id": user.id, "status": fresh.status.value},
                     )
             if page.next_position is None:
-                return {"checked": checked, "repaired": repaired, "unknown": unknown}
+                return
             start = page.next_position
+
+    def _find_missing(self, tally: _Tally) -> None:
+        after: str | None = None
+        while True:
+            page = self.provider.list_subscriptions(self.page_size, after)
+            for snapshot in page.items:
+                if snapshot.id in tally.seen:
+                    continue
+                if parse_status(snapshot.status) in TERMINAL_STATUSES:
+                    continue
+                user = self._owner(snapshot)
+                if user is None:
+                    continue  # not one of ours (another app on the account)
+                stored = user.billing.subscription
+                if stored is not None and stored.id == snapshot.id:
+                    continue  # stored meanwhile (a webhook) or terminal: pass 1's
+                if stored is not None and stored.status not in _REPLACEABLE:
+                    tally.duplicates += 1
+                    logger.warning(
+                        "a second live subscription at Stripe",
+                        extra={"user_id": user.id, "subscription_id": snapshot.id},
+                    )
+                    continue
+                saved = self.writer.store(user, snapshot, self.clock.now())
+                if saved.billing.subscription is not None and (
+                    saved.billing.subscription.id == snapshot.id
+                ):
+                    tally.found += 1
+                    logger.info(
+                        "lost subscription found",
+                        extra={"user_id": user.id, "subscription_id": snapshot.id},
+                    )
+            if page.next_after is None:
+                return
+            after = page.next_after
+
+    def _owner(self, snapshot: SubscriptionSnapshot) -> User | None:
+        if snapshot.user_id:
+            user = self.users.get(snapshot.user_id)
+            if user is not None and user.billing.customer_id == snapshot.customer_id:
+                return user
+        owner = self.store.owner_of(snapshot.customer_id)
+        return self.users.get(owner) if owner is not None else None
+
+
+# A stored subscription a found one may take the place of.
+_REPLACEABLE = frozenset({*TERMINAL_STATUSES, SubscriptionStatus.INCOMPLETE})
 
 
 def _differs(before: Any, after: Any) -> bool:

@@ -22,12 +22,13 @@ from tests.unit.application.conftest import Seed, Subscribe
 @pytest.fixture
 def job(
     billing_store: InMemoryBillingStore,
+    users: InMemoryUserRepository,
     provider: FakePaymentProvider,
     writer: SubscriptionWriter,
     clock: FakeClock,
 ) -> ReconcileSubscriptionsJob:
     return ReconcileSubscriptionsJob(
-        billing_store, provider, writer, clock, page_size=2
+        billing_store, users, provider, writer, clock, page_size=2
     )
 
 
@@ -65,7 +66,13 @@ def test_a_change_whose_webhook_was_lost_is_repaired(
 
     result = job.run({})
 
-    assert result == {"checked": 1, "repaired": 1, "unknown": 0}
+    assert result == {
+        "checked": 1,
+        "repaired": 1,
+        "unknown": 0,
+        "found": 0,
+        "duplicates": 0,
+    }
     subscription = stored(users, alice).billing.subscription
     assert subscription is not None
     assert subscription.current_period_end == renewed_until
@@ -93,8 +100,20 @@ def test_a_subscription_that_ended_unseen_is_ended_and_then_left_alone(
     subscription = stored(users, alice).billing.subscription
     assert subscription is not None
     assert subscription.status is SubscriptionStatus.CANCELED
-    assert first == {"checked": 1, "repaired": 1, "unknown": 0}
-    assert second == {"checked": 0, "repaired": 0, "unknown": 0}
+    assert first == {
+        "checked": 1,
+        "repaired": 1,
+        "unknown": 0,
+        "found": 0,
+        "duplicates": 0,
+    }
+    assert second == {
+        "checked": 0,
+        "repaired": 0,
+        "unknown": 0,
+        "found": 0,
+        "duplicates": 0,
+    }
     assert provider.calls["get_subscription"] == 0
 
 
@@ -107,7 +126,13 @@ def test_subscriptions_that_agree_with_stripe_are_checked_not_repaired(
     subscribe(seed("alice"))
     subscribe(seed("bobby"), "price_business_month_usd", status="trialing")
 
-    assert job.run({}) == {"checked": 2, "repaired": 0, "unknown": 0}
+    assert job.run({}) == {
+        "checked": 2,
+        "repaired": 0,
+        "unknown": 0,
+        "found": 0,
+        "duplicates": 0,
+    }
     assert provider.calls["get_subscription"] == 2
 
 
@@ -159,7 +184,13 @@ def test_a_subscription_stripe_does_not_know_is_counted_and_left_alone(
     subscribe(seed("bobby"))
     provider.forget_subscription(snapshot.id)
 
-    assert job.run({}) == {"checked": 2, "repaired": 0, "unknown": 1}
+    assert job.run({}) == {
+        "checked": 2,
+        "repaired": 0,
+        "unknown": 1,
+        "found": 0,
+        "duplicates": 0,
+    }
     assert stored(users, alice) == alice
 
 
@@ -213,6 +244,7 @@ def test_a_user_changed_meanwhile_is_read_again_and_keeps_the_change(
 
     stale = ReconcileSubscriptionsJob(
         StaleIndex(users, page),
+        users,
         provider,
         SubscriptionWriter(users, job.writer.catalog),
         clock,
@@ -225,3 +257,97 @@ def test_a_user_changed_meanwhile_is_read_again_and_keeps_the_change(
     assert after.billing.subscription is not None
     assert after.billing.subscription.status is SubscriptionStatus.PAST_DUE
     assert after.billing.subscription.past_due_since == clock.now()
+
+
+# -- pass 2: what Stripe has that we never heard of ------------------------------------
+
+
+def _customer(
+    user: User, provider: FakePaymentProvider, billing_store: InMemoryBillingStore
+) -> User:
+    customer_id = provider.create_customer(
+        user.id, user.email.value, idempotency_key=f"customer-{user.id}"
+    )
+    return billing_store.attach_customer(user, customer_id)
+
+
+def test_a_purchase_whose_every_webhook_was_lost_is_found_and_stored(
+    job: ReconcileSubscriptionsJob,
+    seed: Seed,
+    provider: FakePaymentProvider,
+    billing_store: InMemoryBillingStore,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    bob = _customer(seed("bobby"), provider, billing_store)
+    assert bob.billing.customer_id is not None
+    # Paid at Stripe; not one webhook arrived.
+    bought = provider.add_subscription(
+        bob.billing.customer_id, "price_pro_month_usd", user_id=bob.id
+    )
+    clock.advance(timedelta(hours=1))
+
+    result = job.run({})
+
+    assert result["found"] == 1
+    subscription = stored(users, bob).billing.subscription
+    assert subscription is not None
+    assert (subscription.id, subscription.status) == (
+        bought.id,
+        SubscriptionStatus.ACTIVE,
+    )
+    # Found once: the next run reads it in pass 1 and writes nothing.
+    again = job.run({})
+    assert (again["found"], again["checked"], again["repaired"]) == (0, 1, 0)
+
+
+def test_a_found_subscription_without_our_metadata_is_matched_by_its_customer(
+    job: ReconcileSubscriptionsJob,
+    seed: Seed,
+    provider: FakePaymentProvider,
+    billing_store: InMemoryBillingStore,
+    users: InMemoryUserRepository,
+) -> None:
+    carol = _customer(seed("carol"), provider, billing_store)
+    assert carol.billing.customer_id is not None
+    bought = provider.add_subscription(carol.billing.customer_id, "price_pro_month_usd")
+
+    assert job.run({})["found"] == 1
+
+    subscription = stored(users, carol).billing.subscription
+    assert subscription is not None
+    assert subscription.id == bought.id
+
+
+def test_a_second_live_subscription_at_stripe_is_counted_not_stored(
+    job: ReconcileSubscriptionsJob,
+    seed: Seed,
+    subscribe: Subscribe,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+) -> None:
+    alice, first = subscribe(seed("alice"))
+    provider.add_subscription(
+        first.customer_id, "price_business_month_usd", user_id=alice.id
+    )
+
+    result = job.run({})
+
+    assert (result["found"], result["duplicates"]) == (0, 1)
+    kept = stored(users, alice).billing.subscription
+    assert kept is not None
+    assert kept.id == first.id
+
+
+def test_subscriptions_of_customers_we_do_not_know_are_left_alone(
+    job: ReconcileSubscriptionsJob,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+) -> None:
+    stranger = provider.create_customer(
+        "someone-else", "x@example.com", idempotency_key="customer-x"
+    )
+    provider.add_subscription(stranger, "price_pro_month_usd")
+
+    assert job.run({})["found"] == 0
+    assert users.all() == []
