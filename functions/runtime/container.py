@@ -500,7 +500,8 @@ def _payments(settings: Settings, clock: Clock) -> PaymentProvider:
         key,
         base_url=settings.stripe_api_base,
         # With the default read timeout and retries, the worst case (3 attempts
-        # of 2 + 6 s, plus backoff) stays inside API Gateway's 29 s.
+        # of 2 + 6 s, plus backoff) stays inside the timeout of the functions
+        # that call Stripe (functions.resources.STRIPE_FUNCTION_TIMEOUT_SECONDS).
         connect_timeout=2.0,
         read_timeout=settings.stripe_timeout_seconds,
         max_retries=settings.stripe_max_retries,

@@ -24,7 +24,8 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from functions.catalog import ENDPOINTS, Endpoint
+from functions.catalog import ENDPOINTS, STRIPE_API, Endpoint
+from functions.resources import STRIPE_FUNCTION_TIMEOUT_SECONDS
 from infra_cdk.constructs import Grants, StatementFactory, retention
 from infra_cdk.constructs.lambdas import (
     ARCHITECTURE,
@@ -236,6 +237,12 @@ class Api(Construct):
             environment=environment,
             statements=statements,
             defaults=defaults,
+            # A Stripe call with its retries outlasts the stage's usual timeout.
+            timeout_seconds=(
+                max(defaults.timeout_seconds, STRIPE_FUNCTION_TIMEOUT_SECONDS)
+                if STRIPE_API in endpoint.permissions
+                else None
+            ),
         )
 
     def _route(

@@ -821,3 +821,28 @@ def test_outputs_name_the_url_tables_and_secret_arns(synth: Synth) -> None:
     assert outputs["TasksTableName"]["Value"] == {"Ref": _table_id(synth, "tasks")}
     assert outputs["TaskQueueUrl"]["Value"] == {"Ref": _queue_id(synth)}
     assert outputs["ExportsBucketName"]["Value"] == {"Ref": _bucket_id(synth)}
+
+
+def test_functions_that_call_stripe_outlast_the_stripe_clients_worst_case(
+    synth: Synth,
+) -> None:
+    from core.adapters.stripe.client import StripeClient
+    from functions.catalog import STRIPE_API
+    from functions.resources import STRIPE_FUNCTION_TIMEOUT_SECONDS
+
+    settings = Settings()
+    client = StripeClient("sk_test_x", connect_timeout=2.0)
+    attempts = settings.stripe_max_retries + 1
+    backoff = sum(
+        min(client._initial_delay * 2**n, client._max_delay)
+        for n in range(settings.stripe_max_retries)
+    )
+    worst = attempts * (2.0 + settings.stripe_timeout_seconds) + backoff
+    assert worst < STRIPE_FUNCTION_TIMEOUT_SECONDS < 30  # API Gateway's limit
+
+    for endpoint in ENDPOINTS:
+        _, props = _function(synth, endpoint)
+        if STRIPE_API in endpoint.permissions:
+            assert props["Timeout"] == STRIPE_FUNCTION_TIMEOUT_SECONDS, endpoint.name
+        else:
+            assert props["Timeout"] < STRIPE_FUNCTION_TIMEOUT_SECONDS, endpoint.name
