@@ -21,8 +21,8 @@ from core.adapters.dynamodb.models import (
 )
 from core.adapters.dynamodb.users import (
     CONDITIONAL_FAILED,
-    _query_page,
-    _start_key,
+    query_page,
+    start_key,
     to_item,
 )
 from core.application.errors import ConcurrentUpdate, DuplicateEvent
@@ -113,13 +113,13 @@ class DynamoBillingStore:
         return replace(user, version=int(item.version))
 
     def subscribed_users(self, limit: int, start: Position | None) -> UserPage:
-        return _query_page(
+        return query_page(
             UserItem.subscribed,
             SUBSCRIBED_PARTITION,
             "created_at",
             limit,
             (
-                _start_key(start, "created_at", "billing_pk", SUBSCRIBED_PARTITION)
+                start_key(start, "created_at", "billing_pk", SUBSCRIBED_PARTITION)
                 if start is not None
                 else None
             ),

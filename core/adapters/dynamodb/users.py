@@ -207,13 +207,13 @@ class DynamoUserRepository:
         self, created_before: datetime, limit: int, start: Position | None
     ) -> UserPage:
         # The sparse index (never a Scan), oldest first.
-        return _query_page(
+        return query_page(
             UserItem.unverified,
             UNVERIFIED_PARTITION,
             "created_at",
             limit,
             (
-                _start_key(start, "created_at", "unverified_pk", UNVERIFIED_PARTITION)
+                start_key(start, "created_at", "unverified_pk", UNVERIFIED_PARTITION)
                 if start is not None
                 else None
             ),
@@ -244,12 +244,12 @@ class DynamoUserRepository:
             else UserItem.by_created_at
         )
         range_name = "username_lower" if sort is UserSort.USERNAME else "created_at"
-        return _query_page(
+        return query_page(
             index,
             USER_LIST_PARTITION,
             range_name,
             limit,
-            _start_key(start, range_name) if start is not None else None,
+            start_key(start, range_name) if start is not None else None,
             scan_index_forward=order is SortOrder.ASC,
         )
 
@@ -258,7 +258,7 @@ class DynamoUserRepository:
         return UserItem._get_connection().connection
 
 
-def _start_key(
+def start_key(
     position: Position,
     range_name: str,
     partition_name: str = "list_pk",
@@ -280,7 +280,7 @@ def _start_key(
     }
 
 
-def _query_page(
+def query_page(
     index: Any,
     partition: str,
     range_name: str,
