@@ -38,6 +38,7 @@ from core.domain.billing import Billing, Interval, Subscription, SubscriptionSta
 from core.domain.user import Email, Role, User, Username
 
 CONDITIONAL_FAILED = "ConditionalCheckFailed"
+TRANSACTION_CONFLICT = "TransactionConflict"
 # pynamodb's attribute serializers are untyped.
 
 
@@ -148,6 +149,10 @@ class DynamoUserRepository:
                     raise UsernameTaken() from None
                 if codes[1:2] == [CONDITIONAL_FAILED]:
                     raise EmailTaken() from None
+                if TRANSACTION_CONFLICT in codes:
+                    # DynamoDB refuses a transaction that meets another one in
+                    # flight on the same marker: a lost race, not an outage.
+                    raise ConcurrentUpdate() from None
                 raise
         return replace(user, version=int(item.version))
 
