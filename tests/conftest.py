@@ -184,7 +184,7 @@ def stripe_emulator(stripe_relay: Any) -> Iterator[Any]:
 
 
 @pytest.fixture
-def container(
+def moto_container(
     task_resources: TaskResources, stripe_emulator: Any, stripe_relay: Any
 ) -> Iterator[Any]:
     """The real composition root on moto, installed as the process's container;
@@ -207,6 +207,70 @@ def container(
     # No webhook of this test may land in the next one's tables.
     stripe_emulator.flush(15)
     use_container(None)
+
+
+@pytest.fixture
+def fake_container(
+    moto_endpoint: str, stripe_emulator: Any, stripe_relay: Any
+) -> Iterator[Any]:
+    """The real composition root with every AWS-backed port replaced by its
+    in-memory fake (tests/fakes.py, held to the adapters' contracts by the
+    integration suite); the codecs, the hasher and Stripe (the local emulator,
+    reset for each test) stay real. What a handler does with the ports is the
+    same; a test pays no DynamoDB round trip and no table reset. (``moto_endpoint``
+    only so that the clients the composition root makes, unused here, point at it
+    when a later test of the same process uses them.)"""
+    from dataclasses import replace
+
+    from functions.runtime.container import build_container, use_container
+    from functions.runtime.settings import get_settings
+    from tests.fakes import (
+        InMemoryBillingStore,
+        InMemoryExportStore,
+        InMemoryLoginAttempts,
+        InMemoryOneTimeTokens,
+        InMemorySessionStore,
+        InMemoryTaskStore,
+        InMemoryUserRepository,
+        RecordingMailer,
+        RecordingTaskQueue,
+    )
+    from tests.stripe_local import StripeControl
+
+    StripeControl(stripe_emulator, stripe_relay).reset()
+    settings = get_settings().model_copy(
+        update={"stripe_api_base": stripe_emulator.url}
+    )
+    users = InMemoryUserRepository()
+    built = replace(
+        build_container(settings),
+        users=users,
+        sessions=InMemorySessionStore(users),
+        attempts=InMemoryLoginAttempts(),
+        tasks=InMemoryTaskStore(),
+        queue=RecordingTaskQueue(),
+        exports=InMemoryExportStore(),
+        mailer=RecordingMailer(),
+        link_tokens=InMemoryOneTimeTokens(),
+        billing=InMemoryBillingStore(users),
+    )
+    use_container(built)
+    yield built
+    # No webhook of this test may land in the next one's store.
+    stripe_emulator.flush(15)
+    use_container(None)
+
+
+@pytest.fixture
+def container(request: pytest.FixtureRequest) -> Any:
+    """The container the handlers under test use: in-memory fakes by default; the
+    real one on moto for a test marked ``moto`` (it looks at AWS itself) or one
+    that counts DynamoDB calls."""
+    if request.node.get_closest_marker("moto") or "dynamo_calls" in (
+        request.fixturenames
+    ):
+        return request.getfixturevalue("moto_container")
+    return request.getfixturevalue("fake_container")
 
 
 @pytest.fixture
@@ -279,3 +343,14 @@ def dynamo_calls(tables: None) -> Iterator[DynamoCalls]:
     yield calls
     for client in clients:
         client.meta.events.unregister("before-call.dynamodb", calls)
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Under xdist (``-n``), keep what shares costly session state on one worker: the
+    CDK synth of each stage (tests/infra) is made once per process, so all the infra
+    tests go to one worker, and so do the bench's."""
+    for item in items:
+        path = str(item.path)
+        for group in ("infra", "bench"):
+            if f"/tests/{group}/" in path:
+                item.add_marker(pytest.mark.xdist_group(group))

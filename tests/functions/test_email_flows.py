@@ -16,6 +16,9 @@ from tests.conftest import aws_client
 from tests.functions.conftest import PASSWORD, Api, assert_problem
 from tests.functions.mailbox import Mailbox, Worker, sqs_record
 
+# The test looks at AWS state itself: the handlers run on moto.
+pytestmark = pytest.mark.moto
+
 NEW_PASSWORD = "a brand new password"
 
 

@@ -18,6 +18,9 @@ from local.roundtrips import measure, measure_detailed, measure_walk
 from tests.conftest import DynamoCalls
 from tests.functions.conftest import Api, assert_problem
 
+# Counts DynamoDB calls of the real adapters: the handlers run on moto.
+pytestmark = pytest.mark.moto
+
 READS = {"GetItem", "BatchGetItem", "Query"}
 WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWriteItems"}
 PUBLIC = {

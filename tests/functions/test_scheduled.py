@@ -18,6 +18,9 @@ from functions.workers import scheduled
 from tests.functions.apigw import FakeLambdaContext
 from tests.functions.mailbox import Worker
 
+# The test looks at AWS state itself: the handlers run on moto.
+pytestmark = pytest.mark.moto
+
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 

@@ -24,7 +24,8 @@ from tests.functions.apigw import Reply
 from tests.functions.conftest import Api, assert_problem
 from tests.stripe_local import StripeControl, deliver, sign
 
-pytestmark = pytest.mark.usefixtures("stripe")
+# The tests read the processed-event records in DynamoDB: the handlers run on moto.
+pytestmark = [pytest.mark.usefixtures("stripe"), pytest.mark.moto]
 
 
 # -- helpers ---------------------------------------------------------------------------

@@ -36,6 +36,9 @@ from tests.conftest import (
 from tests.functions.apigw import FakeLambdaContext
 from tests.functions.conftest import PASSWORD, Api
 
+# The test looks at AWS state itself: the handlers run on moto.
+pytestmark = pytest.mark.moto
+
 MAX_RECEIVES = 3
 REGION = "us-east-1"
 

@@ -16,6 +16,9 @@ from core.domain.user import Role
 from tests.conftest import TaskResources, aws_client
 from tests.functions.conftest import Api, assert_problem
 
+# The test looks at AWS state itself: the handlers run on moto.
+pytestmark = pytest.mark.moto
+
 
 def queued_messages(queue_url: str) -> list[dict[str, Any]]:
     received = aws_client("sqs").receive_message(

@@ -13,6 +13,9 @@ from tests.functions.apigw import Reply
 from tests.functions.conftest import PASSWORD
 from tests.security.conftest import Api, assert_problem
 
+# Lambda instances share only the database: the handlers run on moto.
+pytestmark = pytest.mark.moto
+
 WINDOW = timedelta(seconds=get_settings().login_window_seconds)
 LIMIT = get_settings().login_max_failures
 
