@@ -105,10 +105,6 @@ class User:
     # read that authenticates a request also knows the plan.
     billing: Billing = field(default_factory=Billing)
 
-    @property
-    def is_admin(self) -> bool:
-        return self.role in (Role.ADMIN, Role.SUPER_ADMIN)
-
     def with_role(self, role: Role) -> User:
         return replace(self, role=role)
 
