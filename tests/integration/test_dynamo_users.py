@@ -12,6 +12,7 @@ import pytest
 
 from core.adapters.dynamodb.models import (
     UserItem,
+    dynamodb_client,
     email_marker_key,
     user_key,
     username_marker_key,
@@ -32,7 +33,7 @@ RACE_ROUNDS = 8
 
 def stored_item(pk: str) -> dict[str, Any] | None:
     """The raw item with key ``pk`` in the users table, read past every adapter."""
-    client = UserItem._get_connection().connection.client
+    client = dynamodb_client()
     response = client.get_item(
         TableName=UserItem.Meta.table_name,
         Key={"pk": {"S": pk}},
@@ -43,7 +44,7 @@ def stored_item(pk: str) -> dict[str, Any] | None:
 
 
 def users_table_size() -> int:
-    client = UserItem._get_connection().connection.client
+    client = dynamodb_client()
     return int(client.scan(TableName=UserItem.Meta.table_name, Select="COUNT")["Count"])
 
 
@@ -346,8 +347,6 @@ def test_a_position_of_the_wrong_shape_is_an_invalid_cursor(
 
 
 def test_every_model_uses_one_dynamodb_client(tables: None) -> None:
-    from core.adapters.dynamodb.models import ALL_MODELS
+    from core.adapters.dynamodb.models import dynamodb_clients
 
-    clients = {id(m._get_connection().connection.client) for m in ALL_MODELS}
-
-    assert len(clients) == 1
+    assert len(dynamodb_clients()) == 1
