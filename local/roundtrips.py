@@ -107,13 +107,10 @@ def _tables_of(body: Any) -> list[str]:
 @contextmanager
 def _hooked() -> Iterator[_CallHook]:
     """A hook on the client of every model, removed again on the way out."""
-    from core.adapters.dynamodb.models import ALL_MODELS
+    from core.adapters.dynamodb.models import dynamodb_clients
 
     hook = _CallHook()
-    clients: dict[int, Any] = {}
-    for model in ALL_MODELS:
-        client = model._get_connection().connection.client
-        clients[id(client)] = client
+    clients = {id(client): client for client in dynamodb_clients()}
     for client in clients.values():
         client.meta.events.register("before-call.dynamodb", hook)
     try:

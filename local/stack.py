@@ -17,7 +17,7 @@ from urllib.parse import urlsplit
 from pynamodb.attributes import TTLAttribute
 from pynamodb.models import Model
 
-from core.adapters.dynamodb.models import TABLE_MODELS, bind_tables
+from core.adapters.dynamodb.models import TABLE_MODELS, bind_tables, table_connection
 from functions.runtime.settings import LOCAL_STAGE, Settings, get_settings
 
 LOOPBACK = "127.0.0.1"
@@ -212,8 +212,8 @@ def _ttl_attribute_name(model: type[Model]) -> str | None:
 
 def _ensure_ttl(model: type[Model], attribute: str) -> None:
     table = model.Meta.table_name
-    # The model's own botocore client: same endpoint, region and credentials.
-    client = model._get_connection().connection.client
+    # The models' own botocore client: same endpoint, region and credentials.
+    client = table_connection(model).connection.client
     described = client.describe_time_to_live(TableName=table)["TimeToLiveDescription"]
     if described.get("TimeToLiveStatus") in ("ENABLED", "ENABLING"):
         if described.get("AttributeName") == attribute:

@@ -330,14 +330,10 @@ def _tables_of(operation: str, body: Any) -> list[str]:
 @pytest.fixture
 def dynamo_calls(tables: None) -> Iterator[DynamoCalls]:
     """Counts every DynamoDB call the adapters make during the test."""
-    from core.adapters.dynamodb.models import ALL_MODELS
+    from core.adapters.dynamodb.models import dynamodb_clients
 
     calls = DynamoCalls()
-    # Models may share one client: hook each distinct client once.
-    unique = {
-        id(c): c for c in (m._get_connection().connection.client for m in ALL_MODELS)
-    }
-    clients = list(unique.values())
+    clients = dynamodb_clients()
     for client in clients:
         client.meta.events.register("before-call.dynamodb", calls)
     yield calls

@@ -31,6 +31,15 @@ USERNAME_MAX = 20
 _USERNAME_RE = re.compile(r"[A-Za-z0-9]+(?:[._-][A-Za-z0-9]+)*")
 
 
+def username_key(text: str) -> str:
+    """The case-insensitive key a username is unique by.
+
+    A function of any text, not only of a valid ``Username``: failed log-ins are
+    counted per key whatever was typed, so a malformed name is throttled as well.
+    """
+    return text.lower()
+
+
 @dataclass(frozen=True, slots=True)
 class Username:
     """A username as typed; compared and stored uniquely by its lower-case ``key``."""
@@ -50,7 +59,7 @@ class Username:
 
     @property
     def key(self) -> str:
-        return self.value.lower()
+        return username_key(self.value)
 
     def __str__(self) -> str:
         return self.value
@@ -104,10 +113,6 @@ class User:
     # The Stripe customer and subscription; stored on the user item, so the one
     # read that authenticates a request also knows the plan.
     billing: Billing = field(default_factory=Billing)
-
-    @property
-    def is_admin(self) -> bool:
-        return self.role in (Role.ADMIN, Role.SUPER_ADMIN)
 
     def with_role(self, role: Role) -> User:
         return replace(self, role=role)

@@ -160,7 +160,7 @@ def test_table_keys_agree_with_bind_tables() -> None:
         for model, name, region in saved:
             meta: Any = model.Meta
             meta.table_name, meta.region = name, region
-            model._connection = None
+        models.reconnect()
 
 
 def test_spec_from_model_reads_range_keys_types_include_projections_and_ttl() -> None:

@@ -5,9 +5,12 @@ brief, not read from infra_cdk."""
 from __future__ import annotations
 
 import json
+from inspect import getmembers
 from typing import Any
 
 import pytest
+from pynamodb.attributes import Attribute
+from pynamodb.indexes import Index
 from pynamodb.models import Model
 
 pytest.importorskip("aws_cdk", reason="needs the infra extras: make test")
@@ -244,7 +247,7 @@ def _expected_grants(
         if access == "read":
             resources = [table_arn] + [
                 {"Fn::Join": ["", [table_arn, f"/index/{index}"]]}
-                for index in _model(table)._indexes
+                for index in _indexes(_model(table))
             ]
             pairs |= {(a, _key(r)) for a in READ for r in resources}
         else:
@@ -566,6 +569,18 @@ def test_each_function_logs_to_its_own_group_with_the_stage_retention(
 # --- tables -----------------------------------------------------------------------
 
 
+def _indexes(model: type[Model]) -> dict[str, Index[Any]]:
+    """The model's secondary indexes by name, as its class declares them."""
+    return {
+        index.Meta.index_name: index
+        for _, index in getmembers(model, lambda o: isinstance(o, Index))
+    }
+
+
+def _is_attribute(value: object) -> bool:
+    return isinstance(value, Attribute)
+
+
 def _expected_table(model: type[Model]) -> dict[str, Any]:
     attributes = model.get_attributes().values()
     keys = [
@@ -577,8 +592,8 @@ def _expected_table(model: type[Model]) -> dict[str, Any]:
         a.attr_name: a.attr_type for a in attributes if a.is_hash_key or a.is_range_key
     }
     indexes = []
-    for name, index in sorted(model._indexes.items()):
-        index_attributes = index.Meta.attributes.values()
+    for name, index in sorted(_indexes(model).items()):
+        index_attributes = [a for _, a in getmembers(type(index), _is_attribute)]
         index_keys = [
             {
                 "AttributeName": a.attr_name,

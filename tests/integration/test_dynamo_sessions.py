@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from core.adapters.dynamodb.models import SessionItem
+from core.adapters.dynamodb.models import SessionItem, dynamodb_client
 from core.adapters.dynamodb.sessions import DynamoSessionStore
 from core.adapters.dynamodb.users import DynamoUserRepository
 from core.application.commands.authenticate import Authenticate
@@ -20,7 +20,7 @@ from tests.integration.conftest import MakeSession, MakeUser
 
 def stored_session(session_id: str) -> dict[str, Any] | None:
     """The raw session item, read past the adapter."""
-    client = SessionItem._get_connection().connection.client
+    client = dynamodb_client()
     response = client.get_item(
         TableName=SessionItem.Meta.table_name,
         Key={"id": {"S": session_id}},

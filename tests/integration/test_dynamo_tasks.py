@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core.adapters.dynamodb.models import TaskItem
+from core.adapters.dynamodb.models import TaskItem, dynamodb_client
 from core.adapters.dynamodb.tasks import DynamoTaskStore
 from core.application.errors import DependencyUnavailable, TaskExists
 from core.domain.task import Task, TaskStatus
@@ -89,7 +89,7 @@ def test_the_ttl_attribute_is_the_expiry_in_epoch_seconds(
     store: DynamoTaskStore,
 ) -> None:
     store.add(a_task())
-    client = TaskItem._get_connection().connection.client
+    client = dynamodb_client()
 
     raw = client.get_item(
         TableName=TaskItem.Meta.table_name, Key={"id": {"S": "task01"}}
@@ -236,15 +236,14 @@ def test_finishing_an_unknown_task_creates_nothing(store: DynamoTaskStore) -> No
 
 
 def test_unreachable_storage_is_a_dependency_error_for_every_operation(
-    store: DynamoTaskStore, monkeypatch: pytest.MonkeyPatch
+    store: DynamoTaskStore,
 ) -> None:
-    cut_off(monkeypatch)
-
-    for operation in (
-        lambda: store.add(a_task()),
-        lambda: store.get("task01"),
-        lambda: store.claim("task01", NOW, LEASE),
-        lambda: store.finish(a_task()),
-    ):
-        with pytest.raises(DependencyUnavailable):
-            operation()
+    with cut_off():
+        for operation in (
+            lambda: store.add(a_task()),
+            lambda: store.get("task01"),
+            lambda: store.claim("task01", NOW, LEASE),
+            lambda: store.finish(a_task()),
+        ):
+            with pytest.raises(DependencyUnavailable):
+                operation()

@@ -11,7 +11,7 @@ import pytest
 from core.adapters.dynamodb import migrations
 from core.adapters.dynamodb.migrations import Migration, Run
 from core.adapters.dynamodb.migrations import m0002_index_unverified_users as m0002
-from core.adapters.dynamodb.models import UserItem
+from core.adapters.dynamodb.models import UserItem, dynamodb_client
 from core.adapters.dynamodb.users import DynamoUserRepository
 from core.domain.user import User
 from tests.integration.conftest import MakeUser
@@ -33,7 +33,7 @@ def store_legacy_users(
     stored = [users.add(make_user()) for _ in range(n)]
     for i in range(verified):
         stored[i] = users.save(stored[i].with_email_verified())
-    client = UserItem._get_connection().connection.client
+    client = dynamodb_client()
     for user in stored:
         client.update_item(
             TableName=UserItem.Meta.table_name,

@@ -16,7 +16,7 @@ from core.adapters.dynamodb.migrations import (
     Run,
 )
 from core.adapters.dynamodb.migrations import m0001_backfill_email_verified as m0001
-from core.adapters.dynamodb.models import MigrationRecord, UserItem
+from core.adapters.dynamodb.models import MigrationRecord, UserItem, dynamodb_client
 from core.adapters.dynamodb.users import DynamoUserRepository
 from tests.integration.conftest import MakeUser
 
@@ -37,7 +37,7 @@ def store_legacy_users(
     """Users as an older release stored them: without ``email_verified``."""
     for _ in range(n):
         users.add(make_user())
-    client = UserItem._get_connection().connection.client
+    client = dynamodb_client()
     for item in UserItem.by_created_at.query("USER"):
         client.update_item(
             TableName=UserItem.Meta.table_name,

@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 
-from core.adapters.dynamodb.models import SessionItem
+from core.adapters.dynamodb.models import SessionItem, dynamodb_client
 from core.adapters.dynamodb.one_time_tokens import DynamoOneTimeTokens
 from core.adapters.dynamodb.sessions import DynamoSessionStore
 
@@ -28,7 +28,7 @@ def now() -> datetime:
 
 
 def sessions_table_items() -> list[dict[str, Any]]:
-    client = SessionItem._get_connection().connection.client
+    client = dynamodb_client()
     items: list[dict[str, Any]] = client.scan(TableName=SessionItem.Meta.table_name)[
         "Items"
     ]

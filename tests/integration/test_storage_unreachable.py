@@ -4,14 +4,15 @@ application's words (``DependencyUnavailable``, a 503), and never hangs."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 
-from core.adapters.dynamodb.models import ALL_MODELS
+from core.adapters.dynamodb.models import ALL_MODELS, reconnect
 from core.adapters.dynamodb.sessions import DynamoSessionStore
 from core.adapters.dynamodb.users import DynamoUserRepository
 from core.application.errors import DependencyUnavailable
@@ -39,22 +40,29 @@ SESSION = Session(
 )
 
 
-def cut_off(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Point every model at a closed loopback port, with no retries and short
-    timeouts; ``monkeypatch`` puts the endpoint, the settings and the live
-    connections back when it is undone."""
-    monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
-    for model in ALL_MODELS:
-        monkeypatch.setattr(model.Meta, "max_retry_attempts", 0)
-        monkeypatch.setattr(model.Meta, "connect_timeout_seconds", 1)
-        monkeypatch.setattr(model.Meta, "read_timeout_seconds", 1)
-        # A fresh connection is built, and reads the endpoint, on next use.
-        monkeypatch.setattr(model, "_connection", None)
+@contextmanager
+def cut_off() -> Iterator[None]:
+    """Within the block, every model talks to a closed loopback port, with no
+    retries and short timeouts; afterwards the endpoint and the settings are put
+    back and the models connect afresh."""
+    try:
+        with pytest.MonkeyPatch.context() as monkeypatch:
+            monkeypatch.setenv("AWS_ENDPOINT_URL", f"http://127.0.0.1:{free_port()}")
+            for model in ALL_MODELS:
+                monkeypatch.setattr(model.Meta, "max_retry_attempts", 0)
+                monkeypatch.setattr(model.Meta, "connect_timeout_seconds", 1)
+                monkeypatch.setattr(model.Meta, "read_timeout_seconds", 1)
+            # A connection reads the endpoint and these settings only when built.
+            reconnect()
+            yield
+    finally:
+        reconnect()
 
 
 @pytest.fixture
-def unreachable_storage(tables: None, monkeypatch: pytest.MonkeyPatch) -> None:
-    cut_off(monkeypatch)
+def unreachable_storage(tables: None) -> Iterator[None]:
+    with cut_off():
+        yield
 
 
 users = DynamoUserRepository()
@@ -91,10 +99,8 @@ def test_every_storage_operation_raises_dependency_unavailable_quickly_when_unre
 
 
 def test_storage_is_reachable_again_once_the_endpoint_is_restored(tables: None) -> None:
-    with pytest.MonkeyPatch.context() as monkeypatch:
-        cut_off(monkeypatch)
-        with pytest.raises(DependencyUnavailable):
-            users.get(USER.id)
+    with cut_off(), pytest.raises(DependencyUnavailable):
+        users.get(USER.id)
 
     assert users.get(USER.id) is None
     users.add(replace(USER, version=0))

@@ -9,7 +9,7 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from core.adapters.dynamodb.models import SessionItem
+from core.adapters.dynamodb.models import dynamodb_client
 from functions.runtime.settings import get_settings
 from local import stack
 
@@ -106,7 +106,7 @@ def test_create_tables_switches_on_the_sessions_ttl_even_on_an_existing_table(
 ) -> None:
     settings = get_settings()
     stack.create_tables(settings)
-    client = SessionItem._get_connection().connection.client
+    client = dynamodb_client()
     client.update_time_to_live(
         TableName=settings.sessions_table,
         TimeToLiveSpecification={"Enabled": False, "AttributeName": "expires_at"},

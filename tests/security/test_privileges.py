@@ -1,6 +1,6 @@
 """Every admin route, by every role, against every kind of target.
 
-The expected outcomes are DESIGN.md's rule table written out by hand, not derived
+The expected outcomes are the role rules themselves, written out by hand, not derived
 from the code under test: a super admin manages admins and users, an admin manages
 users, nobody manages a super admin, nobody manages themselves through the admin
 routes, only a super admin grants or revokes admin.

@@ -1,5 +1,6 @@
 """The permission rules, written out as tables: every (subject, target) pair of roles,
-plus each role acting on itself. The expected outcomes restate DESIGN.md:
+plus each role acting on itself. The expected outcomes are the role rules themselves,
+written out by hand rather than derived from ``core/application/authorization.py``:
 
 - a super admin manages admins and users; an admin manages users;
 - nobody manages a super admin; nobody manages themselves;

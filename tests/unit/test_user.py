@@ -38,14 +38,6 @@ def test_an_unknown_role_name_is_refused(value: str) -> None:
         Role.parse(value)
 
 
-@pytest.mark.parametrize(
-    ("role", "expected"),
-    [(Role.USER, False), (Role.ADMIN, True), (Role.SUPER_ADMIN, True)],
-)
-def test_admins_and_super_admins_are_admins(role: Role, expected: bool) -> None:
-    assert user(role).is_admin is expected
-
-
 def test_deactivation_bumps_the_session_epoch() -> None:
     deactivated = user(epoch=2).deactivated()
     assert deactivated.is_active is False

@@ -3,7 +3,7 @@ from __future__ import annotations
 import pytest
 
 from core.domain.errors import InvalidUsername
-from core.domain.user import Username
+from core.domain.user import Username, username_key
 
 
 @pytest.mark.parametrize(
@@ -61,8 +61,10 @@ def test_a_malformed_username_is_refused_at_construction(
         Username(value)
 
 
-def test_the_username_key_is_the_lower_case_value() -> None:
-    assert Username("John.Smith").key == "john.smith"
+def test_the_username_key_is_the_lower_case_text_valid_or_not() -> None:
+    assert username_key("John.Smith") == "john.smith"
+    assert username_key("No Such..Name!") == "no such..name!"
+    assert Username("John.Smith").key == username_key("John.Smith")
 
 
 def test_usernames_differing_only_in_case_share_a_key_but_keep_their_spelling() -> None:

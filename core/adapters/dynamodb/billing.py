@@ -6,7 +6,6 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import datetime
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
@@ -18,6 +17,7 @@ from core.adapters.dynamodb.models import (
     UserItem,
     customer_marker_key,
     stripe_event_key,
+    table_connection,
 )
 from core.adapters.dynamodb.users import (
     CONDITIONAL_FAILED,
@@ -39,7 +39,9 @@ class DynamoBillingStore:
         item = to_item(updated)
         with storage_errors():
             try:
-                with TransactWrite(connection=_connection()) as transaction:
+                with TransactWrite(
+                    connection=table_connection(UserItem).connection
+                ) as transaction:
                     transaction.save(item)
                     # A customer can only ever be claimed by the user it was made
                     # for: a retry after a lost response finds its own claim.
@@ -93,7 +95,9 @@ class DynamoBillingStore:
         item = to_item(user) if user is not None else None
         with storage_errors():
             try:
-                with TransactWrite(connection=_connection()) as transaction:
+                with TransactWrite(
+                    connection=table_connection(UserItem).connection
+                ) as transaction:
                     # First: its cancellation reason tells a duplicate apart.
                     transaction.save(
                         event, condition=StripeEventItem.id.does_not_exist()
@@ -129,7 +133,3 @@ class DynamoBillingStore:
 def _conditions_failed(exc: TransactWriteError) -> bool:
     reasons = exc.cancellation_reasons or []
     return any(r is not None and r.code == CONDITIONAL_FAILED for r in reasons)
-
-
-def _connection() -> Connection:
-    return UserItem._get_connection().connection

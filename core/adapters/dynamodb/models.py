@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from botocore.client import BaseClient
 from pynamodb.attributes import (
     BooleanAttribute,
     NumberAttribute,
@@ -18,6 +19,7 @@ from pynamodb.attributes import (
     UTCDateTimeAttribute,
     VersionAttribute,
 )
+from pynamodb.connection import TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
@@ -301,6 +303,7 @@ def bind_tables(
     Endpoints come from the environment (``AWS_ENDPOINT_URL``), never from here, so
     the same code talks to moto locally and to DynamoDB in AWS.
     """
+    changed = False
     for model, name in (
         (UserItem, users_table),
         (UniqueMarker, users_table),
@@ -316,9 +319,55 @@ def bind_tables(
             continue
         meta.table_name = name
         meta.region = region
-        # A connection caches its table and client: drop it so the next use rebinds.
+        changed = True
+    if changed:
+        reconnect()
+    else:
+        _share_one_client()
+
+
+# pynamodb has no public way to hand a model a connection or a client: each model
+# class builds and caches its own on first use. The functions below are the one
+# place that reaches into that cache (``Model._get_connection``, ``_connection``,
+# ``Connection._client``); the rest of the code and the tests use them, and only
+# pynamodb's public classes (``TableConnection``, ``Connection``) and botocore's
+# client beyond them.
+
+
+def reconnect() -> None:
+    """Rebuild every model's connection from its ``Meta`` and the environment (the
+    endpoint, timeouts and retries are read only when a connection is built), again
+    sharing one client."""
+    for model in ALL_MODELS:
+        # The cached connection holds its table, region and client: dropping it
+        # makes the next use build a new one.
         model._connection = None
     _share_one_client()
+
+
+def table_connection(model: type[Model]) -> TableConnection:
+    """The low-level connection ``model`` itself uses: its table, its client. For
+    the calls pynamodb's ``Model`` does not offer, such as a conditional delete
+    that returns the deleted item, or a transaction's ``connection``."""
+    return model._get_connection()
+
+
+def dynamodb_client() -> BaseClient:
+    """The botocore DynamoDB client the models share, once ``bind_tables`` ran: for
+    calls across tables (BatchGetItem) and for table settings pynamodb does not
+    manage (TTL)."""
+    return table_connection(UserItem).connection.client
+
+
+def dynamodb_clients() -> tuple[BaseClient, ...]:
+    """Every distinct botocore client the models use, in model order: a single
+    one once ``bind_tables`` ran. What a hook that must see every DynamoDB call
+    registers on."""
+    unique: dict[int, BaseClient] = {}
+    for model in ALL_MODELS:
+        client = table_connection(model).connection.client
+        unique.setdefault(id(client), client)
+    return tuple(unique.values())
 
 
 def _share_one_client() -> None:
@@ -330,7 +379,7 @@ def _share_one_client() -> None:
     and is thread-safe, so one serves them all; each connection keeps its own
     table metadata.
     """
-    connections = [model._get_connection().connection for model in ALL_MODELS]
+    connections = [table_connection(model).connection for model in ALL_MODELS]
     client = connections[0].client
     for connection in connections[1:]:
         connection._client = client

@@ -15,7 +15,11 @@ from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import DeleteError
 
 from core.adapters.dynamodb.errors import storage_errors
-from core.adapters.dynamodb.models import OneTimeTokenItem, one_time_token_key
+from core.adapters.dynamodb.models import (
+    OneTimeTokenItem,
+    one_time_token_key,
+    table_connection,
+)
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 TOKEN_BYTES = 32
@@ -46,7 +50,7 @@ class DynamoOneTimeTokens:
         key = one_time_token_key(token_hash(token))
         with storage_errors():
             try:
-                response = OneTimeTokenItem._get_connection().delete_item(
+                response = table_connection(OneTimeTokenItem).delete_item(
                     key,
                     condition=(OneTimeTokenItem.purpose == purpose)
                     & (OneTimeTokenItem.expires_at > now),

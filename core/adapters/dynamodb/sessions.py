@@ -10,7 +10,12 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 
 from core.adapters.dynamodb.errors import storage_errors
-from core.adapters.dynamodb.models import SessionItem, UserItem, user_key
+from core.adapters.dynamodb.models import (
+    SessionItem,
+    UserItem,
+    dynamodb_client,
+    user_key,
+)
 from core.adapters.dynamodb.users import to_domain as user_to_domain
 from core.domain.session import Session
 from core.domain.user import User
@@ -59,7 +64,7 @@ class DynamoSessionStore:
             },
         }
         found: dict[str, list[dict[str, Any]]] = {sessions_table: [], users_table: []}
-        client = SessionItem._get_connection().connection.client
+        client = dynamodb_client()
         with storage_errors():
             for _ in range(_BATCH_TRIES):
                 response = client.batch_get_item(RequestItems=request)

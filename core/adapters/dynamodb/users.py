@@ -6,7 +6,6 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from pynamodb.connection import Connection
 from pynamodb.exceptions import (
     DoesNotExist,
     PutError,
@@ -24,6 +23,7 @@ from core.adapters.dynamodb.models import (
     UserItem,
     customer_marker_key,
     email_marker_key,
+    table_connection,
     user_key,
     username_marker_key,
 )
@@ -126,7 +126,9 @@ class DynamoUserRepository:
         item = to_item(user)
         with storage_errors():
             try:
-                with TransactWrite(connection=self._connection()) as transaction:
+                with TransactWrite(
+                    connection=table_connection(UserItem).connection
+                ) as transaction:
                     # The order of these writes is read back from the
                     # cancellation reasons below.
                     transaction.save(
@@ -187,7 +189,9 @@ class DynamoUserRepository:
         item = to_item(user)
         with storage_errors():
             try:
-                with TransactWrite(connection=self._connection()) as transaction:
+                with TransactWrite(
+                    connection=table_connection(UserItem).connection
+                ) as transaction:
                     # The user only if unchanged since read (its version), and its
                     # markers only if they still point at it.
                     transaction.delete(item)
@@ -257,10 +261,6 @@ class DynamoUserRepository:
             start_key(start, range_name) if start is not None else None,
             scan_index_forward=order is SortOrder.ASC,
         )
-
-    @staticmethod
-    def _connection() -> Connection:
-        return UserItem._get_connection().connection
 
 
 def start_key(

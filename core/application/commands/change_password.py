@@ -8,7 +8,7 @@ from core.application.lookups import load_user_by_username
 from core.application.ports import PasswordHasher, SessionStore, UserRepository
 from core.domain.password import PasswordPolicy
 from core.domain.session import Session
-from core.domain.user import User
+from core.domain.user import User, username_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,7 +37,7 @@ class ChangePassword:
         # no second read.
         target = (
             actor
-            if username.lower() == actor.username.key
+            if username_key(username) == actor.username.key
             else load_user_by_username(self.users, username)
         )
         require(can_set_password(actor, target))

@@ -21,7 +21,7 @@ from core.application.ports import (
 )
 from core.domain.errors import DomainError
 from core.domain.session import Session
-from core.domain.user import User, Username
+from core.domain.user import User, Username, username_key
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +63,7 @@ class LogIn:
     def execute(self, username: str, password: str, current: User | None) -> LoggedIn:
         if current is not None:
             raise AlreadyAuthenticated()
-        key = username.lower()
+        key = username_key(username)
         now = self.clock.now()
         window = self.attempts.current(key, now)
         if window is not None and window.failures >= self.policy.max_failures:
