@@ -39,6 +39,7 @@ from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
+import stripe_emulator
 from functions.catalog import (
     BY_NAME,
     EMAIL_SEND,
@@ -60,9 +61,9 @@ from functions.runtime.settings import (
     get_settings,
 )
 from local import resources as local_resources
-from local import stack, stripe_emulator
+from local import stack, stripe_plans
 from local.poller import QueuePoller
-from local.stripe_emulator import cli as stripe_cli
+from stripe_emulator import cli as stripe_cli
 
 PROG = "strata"
 EXIT_FAILED = 1
@@ -180,7 +181,9 @@ def _parser() -> argparse.ArgumentParser:
     _stage_argument(migrate)
     migrate.set_defaults(run=_migrate)
 
-    stripe_cli.add_parser(commands).set_defaults(run=_stripe)
+    stripe_cli.add_parser(commands, stripe_plans.register_webhook).set_defaults(
+        run=_stripe
+    )
     return parser
 
 
@@ -327,14 +330,14 @@ def _start_stripe_emulator(
 ) -> stripe_emulator.Emulator:
     webhook_url = f"http://{stack.LOOPBACK}:{api_port}{stripe_emulator.WEBHOOK_PATH}"
     try:
-        prices = stripe_emulator.plan_prices(_settings())
+        prices = stripe_plans.plan_prices(_settings())
     except (OSError, ValueError) as exc:  # the plans file: missing or invalid
         raise CliError(
             f"could not read the plans for the Stripe emulator: {exc}"
         ) from None
     try:
         # The emulator resets the offset file to 0 and rewrites it on every advance.
-        emulator = stripe_emulator.start(
+        emulator = stripe_plans.start(
             port,
             webhook_url,
             LOCAL_STRIPE_WEBHOOK_SECRET,

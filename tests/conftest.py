@@ -176,7 +176,7 @@ def stripe_emulator(stripe_relay: Any) -> Iterator[Any]:
     """The local Stripe emulator on a free loopback port, for the whole run; its
     webhooks reach the handler through ``stripe_relay``. Not retried: a refused
     delivery shows at once (``stripe_relay.deliveries``)."""
-    from local.stripe_emulator import start
+    from local.stripe_plans import start
 
     emulator = start(0, stripe_relay.url, retry_delays=())
     yield emulator

@@ -43,7 +43,7 @@ def sign(body: bytes | str, timestamp: int | None = None, secret: str = "") -> s
 
         text = raw.decode()
     except (ImportError, UnicodeDecodeError):
-        from local.stripe_emulator import signature_header
+        from stripe_emulator import signature_header
 
         return signature_header(secret, raw, timestamp)
     header: str = stripe.WebhookSignature.generate_signature_header(

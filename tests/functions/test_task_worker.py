@@ -25,7 +25,6 @@ from core.domain.task import Task, TaskStatus
 from core.domain.user import Role
 from functions.catalog import WORKERS_BY_NAME
 from functions.workers import tasks as worker
-from local.export_run import seed_users
 from local.poller import QueuePoller, lambda_event
 from tests.conftest import (
     DynamoCalls,
@@ -35,6 +34,7 @@ from tests.conftest import (
 )
 from tests.functions.apigw import FakeLambdaContext
 from tests.functions.conftest import PASSWORD, Api
+from tools.export_run import seed_users
 
 MAX_RECEIVES = 3
 REGION = "us-east-1"

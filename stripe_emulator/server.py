@@ -24,10 +24,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import urlsplit
 
-from local.stripe_emulator import pages
-from local.stripe_emulator.clock import Clock
-from local.stripe_emulator.forms import FormError, parse_form
-from local.stripe_emulator.state import (
+from stripe_emulator import pages
+from stripe_emulator.clock import Clock
+from stripe_emulator.forms import FormError, parse_form
+from stripe_emulator.state import (
     API_VERSION,
     Obj,
     StripeError,
@@ -36,7 +36,7 @@ from local.stripe_emulator.state import (
     expand_list,
     new_id,
 )
-from local.stripe_emulator.webhooks import DEFAULT_RETRY_DELAYS, Delivery, WebhookSender
+from stripe_emulator.webhooks import DEFAULT_RETRY_DELAYS, Delivery, WebhookSender
 
 logger = logging.getLogger("strata.stripe_emulator")
 

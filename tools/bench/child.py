@@ -1,4 +1,4 @@
-"""One fresh process of ``python -m local.bench``: run as ``python -c <this source>``.
+"""One fresh process of ``python -m tools.bench``: run as ``python -c <this source>``.
 
 It imports nothing before the clock starts beyond what every Python process already
 holds (``sys``, ``os``, ``time``, ``importlib``), so each subject pays for its own
@@ -22,7 +22,7 @@ Modes (``argv[1]``):
     the process loaded.
 
 ``warm RESULT CONFIG``
-    Hands over to ``local.bench.warm`` (which may import what it likes: nothing it
+    Hands over to ``tools.bench.warm`` (which may import what it likes: nothing it
     times is an import).
 """
 
@@ -222,7 +222,7 @@ def main() -> None:
         request = sys.argv[4] if len(sys.argv) > 4 else ""
         cold(gate, sys.argv[2], sys.argv[3], request)
     elif mode == "warm":
-        warm = importlib.import_module("local.bench.warm")
+        warm = importlib.import_module("tools.bench.warm")
         warm.run(sys.argv[2], sys.argv[3])
     else:
         raise SystemExit(f"unknown mode {mode!r}")

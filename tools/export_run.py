@@ -1,6 +1,6 @@
 """The CSV export of the users at scale, through the task worker, measured.
 
-``python -m local.export_run --users 5000`` starts its own moto server on a free
+``python -m tools.export_run --users 5000`` starts its own moto server on a free
 loopback port (in a child process, so that its memory is not counted as the
 worker's), creates the tables, the task queue and the export bucket, writes N users
 straight to the users table (as a bulk import would: no bcrypt, no uniqueness
@@ -313,7 +313,7 @@ def moto_server() -> Iterator[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m local.export_run",
+        prog="python -m tools.export_run",
         description="Export N seeded users to CSV through the task worker, on a "
         "throwaway moto server; print rows, time and peak memory.",
     )

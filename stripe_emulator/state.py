@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from local.stripe_emulator.clock import DAY, Clock, iso, shift
+from stripe_emulator.clock import DAY, Clock, iso, shift
 
 API_VERSION = "2026-10-28.endive"
 TRIAL_WILL_END_BEFORE = 3 * DAY

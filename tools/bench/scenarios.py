@@ -50,8 +50,8 @@ from core.domain.task import Task, TaskStatus
 from core.domain.user import Role, User
 from functions.catalog import BY_NAME, ENDPOINTS, WORKERS
 from functions.runtime.container import Container
-from local.roundtrips import COOKIE, http_api_event
-from local.stripe_emulator.webhooks import signature_header
+from stripe_emulator.webhooks import signature_header
+from tools.roundtrips import COOKIE, http_api_event
 
 PASSWORD = "bench password one"  # noqa: S105 (throwaway accounts)
 NEW_PASSWORD = "bench password two"  # noqa: S105

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from html import escape
 
-from local.stripe_emulator.clock import iso
-from local.stripe_emulator.state import Obj, money
+from stripe_emulator.clock import iso
+from stripe_emulator.state import Obj, money
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;"

@@ -13,7 +13,7 @@ are then delivered to the webhook handler signed as Stripe signs them. Its webho
 are not sent on their own, so no delivery runs beside a measured request. The Stripe
 API requests each request makes are counted as the emulator receives them.
 
-``python -m local.roundtrips`` does all of that on its own, against a throwaway moto
+``python -m tools.roundtrips`` does all of that on its own, against a throwaway moto
 server on loopback, and prints the budget as a markdown table.
 """
 
@@ -371,7 +371,7 @@ def _stripe_emulator(container: Any) -> Iterator[Any]:
     """A Stripe emulator for the walk, with the container's Stripe client pointed
     at it meanwhile. It sends no webhooks: the walk delivers the events itself."""
     from functions.runtime.container import _payments
-    from local.stripe_emulator import plan_prices, start
+    from local.stripe_plans import plan_prices, start
 
     emulator = start(0, None, prices=plan_prices(container.settings))
     settings = container.settings.model_copy(update={"stripe_api_base": emulator.url})
@@ -406,8 +406,8 @@ def _deliver(
     """Deliver the emulator's events ``event_ids`` to the webhook handler, signed as
     Stripe signs them; each measured one is a variant of ``stripe_webhook``, the
     dearest of them its figure."""
-    from local.stripe_emulator import signature_header
-    from local.stripe_emulator.state import event_body
+    from stripe_emulator import signature_header
+    from stripe_emulator.state import event_body
 
     secret = container.settings.stripe_webhook_secret_value()
     for event_id in event_ids:

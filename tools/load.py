@@ -1,12 +1,12 @@
 """``make load``: a bounded locust run against a throwaway local stack.
 
-    python -m local.load [--users N] [--spawn-rate R] [--duration 30s]
+    python -m tools.load [--users N] [--spawn-rate R] [--duration 30s]
                          [--bcrypt-rounds C]
 
 Starts ``strata dev`` on free loopback ports (never 8000 or 4566, so a developer's
 ``make dev`` is left alone), waits for it, creates a super admin with
 ``strata create-superadmin --password-stdin`` and signs up and logs in one account
-per simulated user over HTTP. Then it runs locust headless on ``local/locustfile.py``
+per simulated user over HTTP. Then it runs locust headless on ``tools/locustfile.py``
 for the duration, prints requests per second, failures and p50/p95 latency per
 request as a markdown table, and stops the stack's process group whatever happened.
 Exit status: 0 when every request succeeded, 1 otherwise, 2 for a usage error.
@@ -56,8 +56,8 @@ PAGE_SIZE = 10
 # Throwaway accounts in a throwaway stack.
 ADMIN = "load.admin"
 PASSWORD = "load-test-password"  # noqa: S105
-SEED_ENV = "STRATA_LOAD_SEED"  # read by local/locustfile.py
-FAILURE_LOGGER = "strata.load"  # where local/locustfile.py logs each failure
+SEED_ENV = "STRATA_LOAD_SEED"  # read by tools/locustfile.py
+FAILURE_LOGGER = "strata.load"  # where tools/locustfile.py logs each failure
 DEFAULT_ROUNDS: int = Settings.model_fields["bcrypt_rounds"].default
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -127,7 +127,7 @@ def _rounds(raw: str) -> int:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     env = os.environ
     parser = argparse.ArgumentParser(
-        prog="python -m local.load",
+        prog="python -m tools.load",
         description="A bounded locust run against a throwaway local stack.",
     )
     parser.add_argument(

@@ -25,8 +25,6 @@ from core.adapters.stripe.webhooks import StripeWebhookVerifier
 from functions.runtime.container import Container, use_container
 from functions.runtime.plans import load_plan_catalog
 from functions.runtime.settings import Settings
-from local.bench.child import LambdaContext
-from local.bench.scenarios import MODULES, Call, Scenarios
 from tests.fakes import (
     FakeClock,
     FakeCursorCodec,
@@ -44,6 +42,8 @@ from tests.fakes import (
     RecordingTaskQueue,
     SequentialIds,
 )
+from tools.bench.child import LambdaContext
+from tools.bench.scenarios import MODULES, Call, Scenarios
 
 
 def fake_container() -> Container:
@@ -82,7 +82,7 @@ def fake_container() -> Container:
     if required - set(ports):
         raise RuntimeError(
             f"the Container's {sorted(required - set(ports))} have no fake here: add "
-            "them to local.bench.warm.fake_container"
+            "them to tools.bench.warm.fake_container"
         )
     return Container(**{name: port for name, port in ports.items() if name in names})
 
