@@ -27,7 +27,7 @@ import httpx
 
 from functions.catalog import BY_NAME, Endpoint
 from functions.runtime.settings import LOCAL_STRIPE_API_KEY, LOCAL_STRIPE_WEBHOOK_SECRET
-from tests.functions.apigw import Reply, invoke
+from local.harness import Reply, invoke
 
 WEBHOOK = BY_NAME["stripe_webhook"]
 

@@ -25,7 +25,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ import httpx
 from pydantic import ValidationError
 
 from functions.runtime.settings import Settings
+from local.harness import free_ports
 
 REPO = Path(__file__).resolve().parents[1]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -160,22 +160,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 # --- the stack ---------------------------------------------------------------------
 
 
-def free_ports(count: int) -> list[int]:
-    """Distinct loopback ports that were free a moment ago, none of ``make dev``'s."""
-    ports: list[int] = []
-    while len(ports) < count:
-        sockets = [socket.socket() for _ in range(count)]
-        try:
-            for sock in sockets:
-                sock.bind((LOOPBACK, 0))
-            found = {int(sock.getsockname()[1]) for sock in sockets}
-        finally:
-            for sock in sockets:
-                sock.close()
-        ports = sorted(found - RESERVED_PORTS)
-    return ports[:count]
-
-
 def stack_env(port: int, aws_port: int, rounds: int | None) -> dict[str, str]:
     """This environment without AWS or Strata settings, so that nothing but the
     stack on loopback is ever reached, plus the ports and the bcrypt cost."""
@@ -262,7 +246,7 @@ def local_stack(
 ) -> Iterator[Stack]:
     """``strata dev`` on free ports, ready; its process group ends on the way out.
     ``extra_env`` adds settings of the caller's (``STRATA_OUTBOX_DIR``)."""
-    port, aws_port = free_ports(2)
+    port, aws_port = free_ports(2, LOOPBACK, avoid=RESERVED_PORTS)
     env = stack_env(port, aws_port, rounds) | dict(extra_env or {})
     log = workdir / "stack.log"
     process = _spawn([sys.executable, "-m", "local.cli", "dev"], env, log)

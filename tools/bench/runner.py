@@ -22,7 +22,6 @@ import os
 import platform
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.catalog import ENDPOINTS, WORKERS
+from local.harness import free_port
 from local.stack import provision
 from tools.bench import child, references
 from tools.bench.report import (
@@ -201,9 +201,7 @@ def moto_server() -> Iterator[str]:
 
     # The server's access log would drown the table.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
@@ -502,7 +500,7 @@ def count_worker_calls(call: Call) -> int:
     handler = import_module(MODULES[call.name]).handler
     with _hooked() as hook:
         hook.current = calls = RequestCalls()
-        reply = handler(call.event(), child.LambdaContext())
+        reply = handler(call.event(), child.lambda_context())
         hook.current = None
     failure = call.failure(reply)
     if failure is not None:
