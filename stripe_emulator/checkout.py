@@ -4,6 +4,7 @@ Checkout page does; billing portal sessions."""
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from stripe_emulator.clock import DAY
@@ -27,22 +28,14 @@ from stripe_emulator.subscriptions import Subscriptions
 CHECKOUT_EXPIRES_AFTER = DAY
 
 
+@dataclass
 class Checkout:
-    def __init__(
-        self,
-        store: Store,
-        log: EventLog,
-        customers: Customers,
-        subscriptions: Subscriptions,
-        invoices: Invoices,
-        payments: Payments,
-    ) -> None:
-        self.store = store
-        self.log = log
-        self.customer_ops = customers
-        self.subscription_ops = subscriptions
-        self.invoice_ops = invoices
-        self.payments = payments
+    store: Store
+    log: EventLog
+    customer_ops: Customers
+    subscription_ops: Subscriptions
+    invoice_ops: Invoices
+    payments: Payments
 
     def create_checkout_session(self, params: Mapping[str, Any]) -> Obj:
         mode = param_required(params, "mode")

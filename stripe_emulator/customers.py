@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from stripe_emulator.params import (
@@ -14,9 +15,9 @@ from stripe_emulator.params import (
 from stripe_emulator.store import Store
 
 
+@dataclass
 class Customers:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    store: Store
 
     def create_customer(self, params: Mapping[str, Any]) -> Obj:
         customer: Obj = {

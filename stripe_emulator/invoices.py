@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from stripe_emulator.clock import DAY, shift
@@ -24,20 +25,13 @@ from stripe_emulator.proration import PRORATION_BEHAVIORS, Change, Proration
 from stripe_emulator.store import Store
 
 
+@dataclass
 class Invoices:
-    def __init__(
-        self,
-        store: Store,
-        log: EventLog,
-        lines: Lines,
-        payments: Payments,
-        proration: Proration,
-    ) -> None:
-        self.store = store
-        self.log = log
-        self.lines = lines
-        self.payments = payments
-        self.proration = proration
+    store: Store
+    log: EventLog
+    lines: Lines
+    payments: Payments
+    proration: Proration
 
     def first_invoice(self, sub: Obj) -> Obj:
         item = sub["items"]["data"][0]

@@ -3,15 +3,17 @@ describes it."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from stripe_emulator.params import (
     Obj,
 )
 from stripe_emulator.store import Store
 
 
+@dataclass
 class Lines:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    store: Store
 
     def name(self, price: Obj) -> str:
         product = self.store.products.get(price["product"])

@@ -4,6 +4,8 @@ transfer (``send_invoice``)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from stripe_emulator.params import (
     Obj,
     StripeError,
@@ -12,9 +14,9 @@ from stripe_emulator.params import (
 from stripe_emulator.store import Store
 
 
+@dataclass
 class Payments:
-    def __init__(self, store: Store) -> None:
-        self.store = store
+    store: Store
 
     def fail_next_payment(self, target: str, action_required: bool = False) -> None:
         if (

@@ -31,10 +31,10 @@ class Change:
     new_anchor: int | None = None  # a billing interval change restarts the cycle
 
 
+@dataclass
 class Proration:
-    def __init__(self, store: Store, lines: Lines) -> None:
-        self.store = store
-        self.lines = lines
+    store: Store
+    lines: Lines
 
     def item_change(self, sub: Obj, items: list[Any], param: str) -> tuple[Obj, int]:
         item = sub["items"]["data"][0]

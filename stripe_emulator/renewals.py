@@ -5,6 +5,7 @@ bank-transfer invoices going overdue; pausing and resuming."""
 from __future__ import annotations
 
 import copy
+from dataclasses import dataclass
 
 from stripe_emulator.clock import DAY, shift
 from stripe_emulator.events import EventLog
@@ -22,22 +23,14 @@ from stripe_emulator.subscriptions import Subscriptions
 TRIAL_WILL_END_BEFORE = 3 * DAY
 
 
+@dataclass
 class Renewals:
-    def __init__(
-        self,
-        store: Store,
-        log: EventLog,
-        lines: Lines,
-        payments: Payments,
-        invoices: Invoices,
-        subscriptions: Subscriptions,
-    ) -> None:
-        self.store = store
-        self.log = log
-        self.lines = lines
-        self.payments = payments
-        self.invoice_ops = invoices
-        self.subscription_ops = subscriptions
+    store: Store
+    log: EventLog
+    lines: Lines
+    payments: Payments
+    invoice_ops: Invoices
+    subscription_ops: Subscriptions
 
     def advance(self, seconds: int) -> int:
         """Move the clock by ``seconds`` and do, in time order, everything that

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
 from stripe_emulator.clock import DAY, shift
@@ -27,21 +28,22 @@ from stripe_emulator.payments import Payments, declined
 from stripe_emulator.proration import PRORATION_BEHAVIORS, Change, Proration
 from stripe_emulator.store import Store, SubscriptionClock
 
+# What to do when the first payment (or a change's) needs the customer.
+PAYMENT_BEHAVIORS = (
+    "allow_incomplete",
+    "default_incomplete",
+    "error_if_incomplete",
+    "pending_if_incomplete",
+)
 
+
+@dataclass
 class Subscriptions:
-    def __init__(
-        self,
-        store: Store,
-        log: EventLog,
-        payments: Payments,
-        invoices: Invoices,
-        proration: Proration,
-    ) -> None:
-        self.store = store
-        self.log = log
-        self.payments = payments
-        self.invoice_ops = invoices
-        self.proration = proration
+    store: Store
+    log: EventLog
+    payments: Payments
+    invoice_ops: Invoices
+    proration: Proration
 
     def new_subscription(
         self,
@@ -174,12 +176,7 @@ class Subscriptions:
         behavior = param_choice(
             params,
             "payment_behavior",
-            (
-                "allow_incomplete",
-                "default_incomplete",
-                "error_if_incomplete",
-                "pending_if_incomplete",
-            ),
+            PAYMENT_BEHAVIORS,
             "payment_behavior",
         )
         if (
@@ -225,12 +222,7 @@ class Subscriptions:
         payment_behavior = param_choice(
             params,
             "payment_behavior",
-            (
-                "allow_incomplete",
-                "default_incomplete",
-                "error_if_incomplete",
-                "pending_if_incomplete",
-            ),
+            PAYMENT_BEHAVIORS,
             "payment_behavior",
         )
         proration_date = param_int(params, "proration_date")
