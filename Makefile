@@ -53,16 +53,16 @@ unit integration functions e2e: $(STAMP)
 ## bench: cold start, warm invocations and DynamoDB calls per function, beside three
 ##        references (the FastAPI floor, each function's dependency floor, a naive stack)
 bench: $(STAMP)
-	$(BIN)/python -m local.bench
+	$(BIN)/python -m tools.bench
 
 ## roundtrips: DynamoDB calls per endpoint, counted through botocore's event hooks
 roundtrips: $(STAMP)
-	$(BIN)/python -m local.roundtrips
+	$(BIN)/python -m tools.roundtrips
 
 ## email-latency: sign-up to verification email in the outbox, on a throwaway stack
 ##                (SIGNUPS=10; BCRYPT_ROUNDS=n to change the hash cost)
 email-latency: $(STAMP)
-	$(BIN)/python -m local.email_latency --signups $(or $(SIGNUPS),10) \
+	$(BIN)/python -m tools.email_latency --signups $(or $(SIGNUPS),10) \
 		$(if $(BCRYPT_ROUNDS),--bcrypt-rounds $(BCRYPT_ROUNDS))
 
 ## fuzz: Schemathesis over every API operation, 500 examples each
@@ -79,7 +79,7 @@ $(LOAD): $(STAMP) pyproject.toml
 ## load: locust against a throwaway local stack on free ports
 ##       (USERS=20 SPAWN_RATE=5 DURATION=30s; BCRYPT_ROUNDS=n to change the hash cost)
 load: $(LOAD)
-	$(BIN)/python -m local.load --users $(or $(USERS),20) --spawn-rate $(or $(SPAWN_RATE),5) \
+	$(BIN)/python -m tools.load --users $(or $(USERS),20) --spawn-rate $(or $(SPAWN_RATE),5) \
 		--duration $(or $(DURATION),30s) $(if $(BCRYPT_ROUNDS),--bcrypt-rounds $(BCRYPT_ROUNDS))
 
 ## build: the Lambda assets, no Docker: build/layer (locked deps) and build/code

@@ -28,17 +28,15 @@ import os
 import signal
 import socket
 import sys
-import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
 from importlib import import_module
 from pathlib import Path
-from time import monotonic
 from types import FrameType
 from typing import Any, NoReturn
 
 from pydantic import ValidationError
 
+import stripe_emulator
 from functions.catalog import (
     BY_NAME,
     EMAIL_SEND,
@@ -60,16 +58,15 @@ from functions.runtime.settings import (
     get_settings,
 )
 from local import resources as local_resources
-from local import stack, stripe_emulator
+from local import stack, stripe_plans
+from local.harness import FakeLambdaContext
 from local.poller import QueuePoller
-from local.stripe_emulator import cli as stripe_cli
+from stripe_emulator import cli as stripe_cli
 
 PROG = "strata"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 APP_FACTORY = "local.dev_app:build_app"
-_LAMBDA_TIMEOUT_MS = 30_000
-_FAKE_ACCOUNT = "123456789012"
 _COOKIE_NAME = "access_token"
 # Handlers with these use the queue, the bucket or SES of the running local stack.
 _JOB_PERMISSIONS = {QUEUE_SEND, EXPORTS_READ, EXPORTS_WRITE, EMAIL_SEND}
@@ -180,7 +177,9 @@ def _parser() -> argparse.ArgumentParser:
     _stage_argument(migrate)
     migrate.set_defaults(run=_migrate)
 
-    stripe_cli.add_parser(commands).set_defaults(run=_stripe)
+    stripe_cli.add_parser(commands, stripe_plans.register_webhook).set_defaults(
+        run=_stripe
+    )
     return parser
 
 
@@ -327,14 +326,14 @@ def _start_stripe_emulator(
 ) -> stripe_emulator.Emulator:
     webhook_url = f"http://{stack.LOOPBACK}:{api_port}{stripe_emulator.WEBHOOK_PATH}"
     try:
-        prices = stripe_emulator.plan_prices(_settings())
+        prices = stripe_plans.plan_prices(_settings())
     except (OSError, ValueError) as exc:  # the plans file: missing or invalid
         raise CliError(
             f"could not read the plans for the Stripe emulator: {exc}"
         ) from None
     try:
         # The emulator resets the offset file to 0 and rewrites it on every advance.
-        emulator = stripe_emulator.start(
+        emulator = stripe_plans.start(
             port,
             webhook_url,
             LOCAL_STRIPE_WEBHOOK_SECRET,
@@ -636,36 +635,6 @@ def _read_password(from_stdin: bool) -> str:
 
 
 # --- strata invoke ---------------------------------------------------------------
-
-
-@dataclass
-class FakeLambdaContext:
-    """The parts of the Lambda context object that handlers and Mangum read."""
-
-    function_name: str
-    memory_limit_in_mb: int = 256
-    aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    function_version: str = "$LATEST"
-    region: str = "us-east-1"
-    timeout_ms: int = _LAMBDA_TIMEOUT_MS
-    started: float = field(default_factory=monotonic)
-
-    @property
-    def invoked_function_arn(self) -> str:
-        region, name = self.region, self.function_name
-        return f"arn:aws:lambda:{region}:{_FAKE_ACCOUNT}:function:{name}"
-
-    @property
-    def log_group_name(self) -> str:
-        return f"/aws/lambda/{self.function_name}"
-
-    @property
-    def log_stream_name(self) -> str:
-        return f"local/[{self.function_version}]{self.aws_request_id}"
-
-    def get_remaining_time_in_millis(self) -> int:
-        elapsed = int((monotonic() - self.started) * 1000)
-        return max(self.timeout_ms - elapsed, 0)
 
 
 def _default_event(entry: Endpoint | Worker) -> Path:

@@ -8,13 +8,14 @@ exactly as the local stack does.
 from __future__ import annotations
 
 import os
-import socket
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
 import pytest
+
+from local.harness import free_port
 
 os.environ.update(
     AWS_ACCESS_KEY_ID="testing",
@@ -37,12 +38,6 @@ for _name in (
     "STRATA_CLOCK_OFFSET_FILE",
 ):
     os.environ.pop(_name, None)
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 @pytest.fixture(scope="session")
@@ -176,7 +171,7 @@ def stripe_emulator(stripe_relay: Any) -> Iterator[Any]:
     """The local Stripe emulator on a free loopback port, for the whole run; its
     webhooks reach the handler through ``stripe_relay``. Not retried: a refused
     delivery shows at once (``stripe_relay.deliveries``)."""
-    from local.stripe_emulator import start
+    from local.stripe_plans import start
 
     emulator = start(0, stripe_relay.url, retry_delays=())
     yield emulator

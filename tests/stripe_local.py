@@ -27,7 +27,7 @@ import httpx
 
 from functions.catalog import BY_NAME, Endpoint
 from functions.runtime.settings import LOCAL_STRIPE_API_KEY, LOCAL_STRIPE_WEBHOOK_SECRET
-from tests.functions.apigw import Reply, invoke
+from local.harness import Reply, invoke
 
 WEBHOOK = BY_NAME["stripe_webhook"]
 
@@ -43,7 +43,7 @@ def sign(body: bytes | str, timestamp: int | None = None, secret: str = "") -> s
 
         text = raw.decode()
     except (ImportError, UnicodeDecodeError):
-        from local.stripe_emulator import signature_header
+        from stripe_emulator import signature_header
 
         return signature_header(secret, raw, timestamp)
     header: str = stripe.WebhookSignature.generate_signature_header(

@@ -19,7 +19,7 @@ LOCAL_STAGE = "local"
 # Only the local stage may run on these; every other stage must be given secrets.
 _LOCAL_JWT_SECRET = "local-only-jwt-secret-never-use-it-in-aws-0123456789"  # noqa: S105
 _LOCAL_PEPPER = "local-only-pepper-never-use-it-in-aws"
-# What the local Stripe emulator accepts and signs with (local/stripe_emulator).
+# What the local Stripe emulator accepts and signs with (stripe_emulator).
 LOCAL_STRIPE_API_KEY = "sk_test_strata_local_emulator"
 LOCAL_STRIPE_WEBHOOK_SECRET = "whsec_strata_local_emulator_0123456789abcdef"  # noqa: S105
 STRIPE_API_BASE = "https://api.stripe.com"

@@ -1,4 +1,4 @@
-"""``python -m local.bench --smoke`` runs end to end and prints the whole table.
+"""``python -m tools.bench --smoke`` runs end to end and prints the whole table.
 
 The figures of a smoke run mean nothing (one process, a few invocations); this checks
 that every catalog endpoint, every catalog worker and the three references get a
@@ -27,9 +27,9 @@ FUNCTIONS = [(e.name, e.permissions) for e in ENDPOINTS] + [
 
 
 def run_bench(*options: str) -> dict[str, dict[str, str]]:
-    """The table ``python -m local.bench --smoke [options]`` prints, by row name."""
+    """The table ``python -m tools.bench --smoke [options]`` prints, by row name."""
     done = subprocess.run(
-        [sys.executable, "-m", "local.bench", "--smoke", *options],
+        [sys.executable, "-m", "tools.bench", "--smoke", *options],
         cwd=ROOT,
         capture_output=True,
         text=True,
@@ -131,7 +131,7 @@ def test_only_measures_the_functions_named_beside_the_references() -> None:
 
 def test_only_refuses_a_name_that_is_no_function() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "local.bench", "--smoke", "--only", "nothing"],
+        [sys.executable, "-m", "tools.bench", "--smoke", "--only", "nothing"],
         cwd=ROOT,
         capture_output=True,
         text=True,

@@ -3,7 +3,7 @@
 mailer writes every email to the stack's outbox folder.
 
 The time from a sign-up request to its email in the outbox is printed (``-s``);
-``python -m local.email_latency`` measures it on its own.
+``python -m tools.email_latency`` measures it on its own.
 """
 
 from __future__ import annotations

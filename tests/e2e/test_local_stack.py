@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from functions.catalog import ENDPOINTS
-from tests.e2e.conftest import REPO, DevProcess, StartDev, cli, free_ports
+from local.harness import free_ports
+from tests.e2e.conftest import REPO, DevProcess, StartDev, cli
 
 pytestmark = pytest.mark.e2e
 

@@ -11,7 +11,7 @@ import pytest
 from core.domain.billing import Interval, Subscription, SubscriptionStatus
 from core.domain.user import Role, User
 from functions.catalog import BY_NAME
-from tests.functions.apigw import Reply, invoke
+from local.harness import Reply, invoke
 
 PASSWORD = "correct horse battery"
 PROBLEM_JSON = "application/problem+json"

@@ -12,8 +12,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from local.harness import FakeLambdaContext
 from tests.conftest import aws_client
-from tests.functions.apigw import FakeLambdaContext
 
 
 def sqs_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:

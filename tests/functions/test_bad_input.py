@@ -9,7 +9,7 @@ import pytest
 
 from core.domain.user import Role
 from functions.catalog import BY_NAME, ENDPOINTS, Endpoint
-from tests.functions.apigw import FakeLambdaContext, Reply, http_api_event
+from local.harness import FakeLambdaContext, Reply, http_api_event
 from tests.functions.conftest import PASSWORD, Api, assert_problem
 
 LIMIT = 64 * 1024

@@ -15,7 +15,7 @@ import pytest
 from core.domain.user import Role, User
 from functions.catalog import BY_NAME
 from functions.runtime.container import _payments
-from tests.functions.apigw import Reply
+from local.harness import Reply
 from tests.functions.conftest import Api, assert_problem
 from tests.stripe_local import StripeControl, invoke_in_any_thread
 
@@ -540,7 +540,7 @@ def test_an_invoice_page_size_out_of_range_is_a_422(api: Api, limit: str) -> Non
 
 def unreachable_stripe(api: Api) -> None:
     """Point the container's Stripe client at a port nobody listens on."""
-    from tests.conftest import free_port
+    from local.harness import free_port
 
     settings = api.container.settings.model_copy(
         update={

@@ -12,7 +12,7 @@ from mangum import Mangum
 
 from functions.catalog import ENDPOINTS, Endpoint
 from local.dev_app import build_app
-from tests.functions.apigw import FakeLambdaContext, Reply, http_api_event
+from local.harness import FakeLambdaContext, Reply, http_api_event
 
 FASTAPI_OWN_PATHS = {"/docs", "/docs/oauth2-redirect", "/openapi.json"}
 KNOWN_PERMISSIONS = {

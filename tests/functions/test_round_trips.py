@@ -14,9 +14,9 @@ from core.adapters.tokens import JwtTokenCodec
 from core.domain.session import Session
 from functions.catalog import BY_NAME, ENDPOINTS, STRIPE_API
 from functions.runtime.settings import get_settings
-from local.roundtrips import measure, measure_detailed, measure_walk
 from tests.conftest import DynamoCalls
 from tests.functions.conftest import Api, assert_problem
+from tools.roundtrips import measure, measure_detailed, measure_walk
 
 # Counts DynamoDB calls of the real adapters: the handlers run on moto.
 pytestmark = pytest.mark.moto

@@ -15,7 +15,7 @@ from core.domain.task import TaskStatus
 from core.domain.user import Email, Role, User, Username
 from functions.catalog import WORKERS_BY_NAME
 from functions.workers import scheduled
-from tests.functions.apigw import FakeLambdaContext
+from local.harness import FakeLambdaContext
 from tests.functions.mailbox import Worker
 
 # The test looks at AWS state itself: the handlers run on moto.

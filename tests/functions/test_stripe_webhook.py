@@ -18,9 +18,9 @@ import pytest
 from core.adapters.tokens import JwtTokenCodec
 from core.domain.user import Role, User
 from functions.runtime.settings import get_settings
+from local.harness import Reply
 from tests.conftest import aws_client
 from tests.fakes import FakeClock
-from tests.functions.apigw import Reply
 from tests.functions.conftest import Api, assert_problem
 from tests.stripe_local import StripeControl, deliver, sign
 

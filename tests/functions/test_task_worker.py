@@ -25,7 +25,7 @@ from core.domain.task import Task, TaskStatus
 from core.domain.user import Role
 from functions.catalog import WORKERS_BY_NAME
 from functions.workers import tasks as worker
-from local.export_run import seed_users
+from local.harness import FakeLambdaContext
 from local.poller import QueuePoller, lambda_event
 from tests.conftest import (
     DynamoCalls,
@@ -33,8 +33,8 @@ from tests.conftest import (
     aws_client,
     create_task_resources,
 )
-from tests.functions.apigw import FakeLambdaContext
 from tests.functions.conftest import PASSWORD, Api
+from tools.export_run import seed_users
 
 # The test looks at AWS state itself: the handlers run on moto.
 pytestmark = pytest.mark.moto

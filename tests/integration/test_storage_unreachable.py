@@ -19,7 +19,7 @@ from core.application.errors import DependencyUnavailable
 from core.application.ports import SortOrder, UserSort
 from core.domain.session import Session
 from core.domain.user import Email, Role, User, Username
-from tests.conftest import free_port
+from local.harness import free_port
 
 NOW = datetime(2024, 1, 1, tzinfo=UTC)
 USER = User(

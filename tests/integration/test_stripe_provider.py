@@ -23,7 +23,7 @@ from core.application.errors import (
     PaymentProviderUnavailable,
 )
 from core.application.ports import BillingEvent, SubscriptionSnapshot
-from local.stripe_emulator import Emulator, start
+from stripe_emulator import Emulator, start
 
 API_KEY = "sk_test_strata_integration"
 SECRET = "whsec_strata_integration_0123456789abcdef"

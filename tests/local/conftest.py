@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-import socket
-
 import pytest
+
+from local.harness import free_port
 
 
 @pytest.fixture
 def unused_port() -> int:
     """A loopback port nothing listens on (free when chosen)."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
+    return free_port()

@@ -1,4 +1,4 @@
-"""``python -m local.email_latency``: the waiting and the report (the run itself
+"""``python -m tools.email_latency``: the waiting and the report (the run itself
 starts a stack; the e2e tests cover the same path)."""
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from local.email_latency import LatencyError, main, report, wait_for_email
+from tools.email_latency import LatencyError, main, report, wait_for_email
 
 
 def test_wait_for_email_sees_the_file_as_it_lands(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from fastapi.routing import APIRoute
 
 from functions.catalog import ENDPOINTS, Endpoint
 from functions.runtime.auth import CurrentAuth
-from local.cli import FakeLambdaContext
+from local.harness import FakeLambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
 _PARAMETER = re.compile(r"\{([^}/]+)\}")

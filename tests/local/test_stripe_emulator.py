@@ -21,7 +21,7 @@ import httpx
 import pytest
 
 from local.cli import main
-from local.stripe_emulator import API_VERSION, Emulator, encode_form, parse_form, start
+from stripe_emulator import API_VERSION, Emulator, encode_form, parse_form, start
 
 SECRET = "whsec_test_emulator_secret"
 KEY = "sk_test_emulator_tests"

@@ -19,7 +19,7 @@ from functions.catalog import ENDPOINTS
 from functions.runtime.container import _payments
 from functions.runtime.settings import LOCAL_STRIPE_API_KEY, LOCAL_STRIPE_WEBHOOK_SECRET
 from local.dev_app import build_app
-from tests.functions.apigw import Reply
+from local.harness import Reply
 from tests.security.conftest import Api, assert_problem
 from tests.stripe_local import StripeControl, deliver, sign
 

@@ -9,7 +9,7 @@ import pytest
 
 from functions.runtime.container import Container, build_container, use_container
 from functions.runtime.settings import get_settings
-from tests.functions.apigw import Reply
+from local.harness import Reply
 from tests.functions.conftest import PASSWORD
 from tests.security.conftest import Api, assert_problem
 

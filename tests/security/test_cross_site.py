@@ -9,8 +9,8 @@ import pytest
 
 from core.domain.user import Role
 from functions.catalog import BY_NAME
+from local.harness import FakeLambdaContext, Reply, http_api_event
 from tests.conftest import DynamoCalls
-from tests.functions.apigw import FakeLambdaContext, Reply, http_api_event
 from tests.security.conftest import Api, assert_problem
 
 

@@ -4,7 +4,6 @@ retries, timeouts, headers and errors against a small HTTP server on loopback.""
 from __future__ import annotations
 
 import json
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -28,6 +27,7 @@ from core.application.errors import (
     PaymentProviderRejected,
     PaymentProviderUnavailable,
 )
+from local.harness import free_port
 
 API_KEY = "sk_test_client_unit_0123456789"
 
@@ -461,16 +461,10 @@ def test_a_slow_answer_within_the_read_timeout_succeeds(stub: Stub) -> None:
     assert client_for(stub.url, read_timeout=2).get("/v1/balance")["id"] == "obj_1"
 
 
-def closed_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def test_an_unreachable_stripe_is_unavailable_after_the_retries(
     sleeps: Sleeps,
 ) -> None:
-    client = client_for(f"http://127.0.0.1:{closed_port()}", sleeps)
+    client = client_for(f"http://127.0.0.1:{free_port()}", sleeps)
     with pytest.raises(PaymentProviderUnavailable) as caught:
         client.post("/v1/customers", {}, idempotency_key="k")
     assert len(sleeps.delays) == 2

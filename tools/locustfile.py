@@ -1,6 +1,6 @@
 """The task mix of ``make load``: what one simulated user does, over and over.
 
-``python -m local.load`` starts a throwaway local stack, seeds it and runs locust on
+``python -m tools.load`` starts a throwaway local stack, seeds it and runs locust on
 this file; it hands over the seeded accounts through a JSON file named by
 ``$STRATA_LOAD_SEED``, with a live session token for each, so that the measured
 window holds only the mix below and no set-up log-ins:
@@ -31,7 +31,7 @@ from locust import HttpUser, between, task
 from locust.clients import HttpSession
 from locust.exception import StopUser
 
-SEED_ENV = "STRATA_LOAD_SEED"  # set by local/load.py
+SEED_ENV = "STRATA_LOAD_SEED"  # set by tools/load.py
 COOKIE = "access_token"
 ME = "/api/v1/account/me"
 USERS = "/api/v1/users"
@@ -69,7 +69,7 @@ class Seed:
     def load(cls) -> Seed:
         path = os.environ.get(SEED_ENV)
         if not path:
-            raise RuntimeError(f"${SEED_ENV} is not set: run `python -m local.load`")
+            raise RuntimeError(f"${SEED_ENV} is not set: run `python -m tools.load`")
         data: dict[str, Any] = json.loads(Path(path).read_text(encoding="utf-8"))
         return cls(
             admin=Account(**data["admin"]),
@@ -79,7 +79,7 @@ class Seed:
 
 
 SEED = Seed.load()
-_log = logging.getLogger("strata.load")  # local/load.py reads its lines
+_log = logging.getLogger("strata.load")  # tools/load.py reads its lines
 # Each simulated user gets an account of its own: a shared one would lose its
 # session to the other's log-out. Users are spawned one greenlet at a time.
 _slots = itertools.count()

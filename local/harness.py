@@ -1,7 +1,17 @@
-"""API Gateway HTTP API (payload format 2.0) events, and a Lambda context, for tests.
+"""Running a Lambda handler on this machine, as API Gateway and Lambda would: the one
+harness that tests, the measurement tools and the ``strata`` CLI share.
 
-The events carry what API Gateway really sends to a function behind a route of the
-``$default`` stage, so a handler sees in a test exactly what it sees in AWS.
+- ``http_api_event``: an API Gateway HTTP API (payload format 2.0) event for a
+  catalog ``Endpoint``, carrying what API Gateway really sends to a function behind
+  a route of the ``$default`` stage, so a handler sees here what it sees in AWS;
+- ``FakeLambdaContext``: the attributes and the one method of a Lambda context that
+  handlers, Mangum and Powertools read;
+- ``invoke`` and ``Reply``: call an endpoint's handler, read its answer;
+- ``free_port``/``free_ports``: loopback ports for throwaway servers.
+
+It imports only the standard library at run time (the catalog only for type
+checking): the bench's fresh processes use the context after timing an import,
+and must not pay for more than they measure.
 """
 
 from __future__ import annotations
@@ -9,16 +19,28 @@ from __future__ import annotations
 import base64
 import json
 import re
+import socket
 import time
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from importlib import import_module
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlencode
 
-from functions.catalog import Endpoint
+if TYPE_CHECKING:
+    from functions.catalog import Endpoint
+
+LOOPBACK = "127.0.0.1"
+# The account and region of every fake ARN: nothing here talks to AWS.
+FAKE_ACCOUNT = "123456789012"
+DEFAULT_REGION = "us-east-1"
+DEFAULT_TIMEOUT_MS = 30_000
 
 _PARAMETER = re.compile(r"\{([^}/]+)\}")
+
+
+# --- events ---------------------------------------------------------------------------
 
 
 def path_parameters(template: str, path: str) -> dict[str, str]:
@@ -86,7 +108,7 @@ def http_api_event(
         "rawQueryString": urlencode(query or {}),
         "headers": request_headers,
         "requestContext": {
-            "accountId": "123456789012",
+            "accountId": FAKE_ACCOUNT,
             "apiId": "abc123",
             "domainName": request_headers["host"],
             "domainPrefix": "abc123",
@@ -117,30 +139,55 @@ def http_api_event(
     return event
 
 
+# --- the context ----------------------------------------------------------------------
+
+
 @dataclass
 class FakeLambdaContext:
-    """The attributes and the one method handlers may use of a Lambda context."""
+    """The parts of the Lambda context object that handlers, Mangum and Powertools
+    read. The ARN, log group and log stream follow from the name, region and
+    version, as Lambda's do; the remaining time counts down from creation."""
 
     function_name: str = "strata-test-function"
-    function_version: str = "$LATEST"
     memory_limit_in_mb: int = 512
     aws_request_id: str = field(default_factory=lambda: str(uuid.uuid4()))
-    log_group_name: str = "/aws/lambda/strata-test-function"
-    log_stream_name: str = "2024/01/01/[$LATEST]0123456789abcdef"
-    invoked_function_arn: str = (
-        "arn:aws:lambda:us-east-1:123456789012:function:strata-test-function"
-    )
+    function_version: str = "$LATEST"
+    region: str = DEFAULT_REGION
+    timeout_ms: int = DEFAULT_TIMEOUT_MS
     client_context: Any = None
     identity: Any = None
-    deadline_ms: int = field(default_factory=lambda: int(time.time() * 1000) + 30_000)
+    # Monotonic, so a clock a test moves (or NTP) does not shorten the time left.
+    started: float = field(default_factory=time.monotonic)
+
+    @property
+    def invoked_function_arn(self) -> str:
+        region, name = self.region, self.function_name
+        return f"arn:aws:lambda:{region}:{FAKE_ACCOUNT}:function:{name}"
+
+    @property
+    def log_group_name(self) -> str:
+        return f"/aws/lambda/{self.function_name}"
+
+    @property
+    def log_stream_name(self) -> str:
+        return f"local/[{self.function_version}]{self.aws_request_id}"
+
+    @property
+    def deadline_ms(self) -> int:
+        """When the invocation times out, in epoch milliseconds."""
+        return int(time.time() * 1000) + self.get_remaining_time_in_millis()
 
     def get_remaining_time_in_millis(self) -> int:
-        return max(0, self.deadline_ms - int(time.time() * 1000))
+        elapsed = int((time.monotonic() - self.started) * 1000)
+        return max(self.timeout_ms - elapsed, 0)
+
+
+# --- calling a handler ----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Reply:
-    """A handler's answer, with the parts tests look at decoded."""
+    """A handler's answer, with the parts callers look at decoded."""
 
     raw: dict[str, Any]
 
@@ -175,7 +222,42 @@ class Reply:
         return None
 
 
-def invoke(endpoint: Endpoint, path: str | None = None, **kwargs: Any) -> Reply:
-    """Call the endpoint's Lambda handler with an HTTP API v2 event."""
+def invoke(
+    endpoint: Endpoint,
+    path: str | None = None,
+    *,
+    context: FakeLambdaContext | None = None,
+    **kwargs: Any,
+) -> Reply:
+    """Call the endpoint's Lambda handler with an HTTP API v2 event
+    (``http_api_event``'s keyword arguments) and a fresh context unless given."""
     handler = import_module(endpoint.module).handler
-    return Reply(handler(http_api_event(endpoint, path, **kwargs), FakeLambdaContext()))
+    event = http_api_event(endpoint, path, **kwargs)
+    return Reply(handler(event, context or FakeLambdaContext()))
+
+
+# --- ports ----------------------------------------------------------------------------
+
+
+def free_port(host: str = LOOPBACK) -> int:
+    """A port on ``host`` that was free a moment ago (nothing listens on it)."""
+    return free_ports(1, host)[0]
+
+
+def free_ports(
+    count: int, host: str = LOOPBACK, avoid: Collection[int] = ()
+) -> list[int]:
+    """``count`` distinct ports on ``host`` that were free a moment ago, none of
+    ``avoid``. They are bound together, so the kernel cannot hand one out twice."""
+    ports: list[int] = []
+    while len(ports) < count:
+        sockets = [socket.socket() for _ in range(count)]
+        try:
+            for sock in sockets:
+                sock.bind((host, 0))
+            found = {int(sock.getsockname()[1]) for sock in sockets}
+        finally:
+            for sock in sockets:
+                sock.close()
+        ports = sorted(found - set(avoid))
+    return ports[:count]

@@ -50,8 +50,9 @@ from core.domain.task import Task, TaskStatus
 from core.domain.user import Role, User
 from functions.catalog import BY_NAME, ENDPOINTS, WORKERS
 from functions.runtime.container import Container
-from local.roundtrips import COOKIE, http_api_event
-from local.stripe_emulator.webhooks import signature_header
+from local.harness import http_api_event
+from stripe_emulator.webhooks import signature_header
+from tools.roundtrips import COOKIE
 
 PASSWORD = "bench password one"  # noqa: S105 (throwaway accounts)
 NEW_PASSWORD = "bench password two"  # noqa: S105
@@ -110,9 +111,9 @@ class Call:
         return http_api_event(
             BY_NAME[self.name],
             self.path,
-            body=self.body,
+            json_body=self.body,
             query=self.query,
-            cookie=self.cookie,
+            cookies=[self.cookie] if self.cookie else None,
             raw_body=self.raw_body,
             headers=self.headers,
         )

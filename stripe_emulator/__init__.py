@@ -39,26 +39,20 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from functions.runtime.settings import (
-    LOCAL_STRIPE_API_KEY,
-    LOCAL_STRIPE_WEBHOOK_SECRET,
-    Settings,
-)
-from local.stripe_emulator.forms import encode_form, parse_form
-from local.stripe_emulator.server import Emulator
-from local.stripe_emulator.state import API_VERSION
-from local.stripe_emulator.webhooks import DEFAULT_RETRY_DELAYS, signature_header
+from stripe_emulator.forms import encode_form, parse_form
+from stripe_emulator.server import Emulator
+from stripe_emulator.state import API_VERSION
+from stripe_emulator.webhooks import DEFAULT_RETRY_DELAYS, signature_header
 
 __all__ = [
     "API_VERSION",
     "DEFAULT_PORT",
-    "LOCAL_STRIPE_API_KEY",
-    "LOCAL_STRIPE_WEBHOOK_SECRET",
+    "DEFAULT_RETRY_DELAYS",
+    "DEFAULT_WEBHOOK_SECRET",
     "WEBHOOK_PATH",
     "Emulator",
     "encode_form",
     "parse_form",
-    "plan_prices",
     "signature_header",
     "start",
 ]
@@ -67,33 +61,15 @@ DEFAULT_PORT = 12111
 LOOPBACK = "127.0.0.1"
 # Where the local API takes Stripe's webhooks (the stripe_webhook endpoint).
 WEBHOOK_PATH = "/api/v1/webhooks/stripe"
-
-
-def plan_prices(settings: Settings | None = None) -> list[dict[str, Any]]:
-    """Every price of Strata's plan catalog, as the emulator's price list."""
-    from functions.runtime.plans import load_plan_catalog
-    from functions.runtime.settings import get_settings
-
-    catalog = load_plan_catalog(settings or get_settings())
-    return [
-        {
-            "id": price.id,
-            "interval": str(price.interval),
-            "currency": price.currency,
-            "unit_amount": price.unit_amount,
-            "product": f"prod_strata_{plan.key}",
-            "product_name": plan.name,
-            "metadata": {"plan": plan.key},
-        }
-        for plan in catalog.plans
-        for price in plan.prices
-    ]
+# The emulator's own default signing secret; Strata's local stage signs with its
+# settings' secret instead (local.stripe_plans.start passes it).
+DEFAULT_WEBHOOK_SECRET = "whsec_stripe_emulator_0123456789abcdef"  # noqa: S105
 
 
 def start(
     port: int = DEFAULT_PORT,
     webhook_url: str | None = None,
-    secret: str = LOCAL_STRIPE_WEBHOOK_SECRET,
+    secret: str = DEFAULT_WEBHOOK_SECRET,
     prices: Iterable[Mapping[str, Any]] | None = None,
     *,
     host: str = LOOPBACK,
@@ -106,17 +82,17 @@ def start(
     ``webhook_url`` receives every event, signed with ``secret`` (None: events are
     only logged). ``prices``: dicts with ``id``, ``interval`` (day, week, month,
     year), ``currency``, ``unit_amount`` and optionally ``interval_count``,
-    ``product``, ``product_name``, ``nickname``, ``metadata``; by default the plan
-    catalog's (``plan_prices``). ``clock_offset_file`` receives the clock's total
-    offset in seconds (a JSON number) whenever it moves. Raises ``OSError`` when
-    the port is taken.
+    ``product``, ``product_name``, ``nickname``, ``metadata``; by default none
+    (``local.stripe_plans.start`` gives Strata's plan catalog).
+    ``clock_offset_file`` receives the clock's total offset in seconds (a JSON
+    number) whenever it moves. Raises ``OSError`` when the port is taken.
     """
     emulator = Emulator(
         host=host,
         port=port,
         webhook_url=webhook_url,
         secret=secret,
-        prices=plan_prices() if prices is None else prices,
+        prices=() if prices is None else prices,
         clock_offset_file=clock_offset_file,
         retry_delays=retry_delays,
         delivery_timeout=delivery_timeout,

@@ -1,4 +1,4 @@
-"""``python -m local.bench``: cold start, warm invocations and DynamoDB calls of every
+"""``python -m tools.bench``: cold start, warm invocations and DynamoDB calls of every
 HTTP function and every worker (the task worker, the scheduler), beside three
 references measured in the same run.
 

@@ -25,8 +25,7 @@ from core.adapters.stripe.webhooks import StripeWebhookVerifier
 from functions.runtime.container import Container, use_container
 from functions.runtime.plans import load_plan_catalog
 from functions.runtime.settings import Settings
-from local.bench.child import LambdaContext
-from local.bench.scenarios import MODULES, Call, Scenarios
+from local.harness import FakeLambdaContext
 from tests.fakes import (
     FakeClock,
     FakeCursorCodec,
@@ -44,6 +43,8 @@ from tests.fakes import (
     RecordingTaskQueue,
     SequentialIds,
 )
+from tools.bench.child import lambda_context
+from tools.bench.scenarios import MODULES, Call, Scenarios
 
 
 def fake_container() -> Container:
@@ -82,7 +83,7 @@ def fake_container() -> Container:
     if required - set(ports):
         raise RuntimeError(
             f"the Container's {sorted(required - set(ports))} have no fake here: add "
-            "them to local.bench.warm.fake_container"
+            "them to tools.bench.warm.fake_container"
         )
     return Container(**{name: port for name, port in ports.items() if name in names})
 
@@ -98,7 +99,7 @@ class Subject:
     container: Container | None = None
     rounds: list[list[int]] = field(default_factory=list)
 
-    def invoke(self, context: LambdaContext) -> int:
+    def invoke(self, context: FakeLambdaContext) -> int:
         """One successful invocation: the CPU nanoseconds of the handler call."""
         call = self.prepare()
         event = call.event()
@@ -145,7 +146,7 @@ def floor_subject(name: str, module_name: str) -> Subject:
 def measure(subjects: list[Subject], invocations: int, warmup: int, block: int) -> None:
     """``warmup`` dropped calls each, then rounds of ``block`` calls each (until
     ``invocations``), the subjects in a shuffled order every round."""
-    context = LambdaContext()
+    context = lambda_context()
     for subject in subjects:
         use_container(subject.container)
         for _ in range(warmup):

@@ -4,9 +4,16 @@ an invoice's PDF. Small, plain and without actions beyond what opening them does
 from __future__ import annotations
 
 from html import escape
+from typing import TYPE_CHECKING
 
-from local.stripe_emulator.clock import iso
-from local.stripe_emulator.state import Obj, money
+from stripe_emulator.clock import iso
+from stripe_emulator.forms import parse_form
+from stripe_emulator.lines import money
+from stripe_emulator.params import Obj
+from stripe_emulator.responses import Response, html_response
+
+if TYPE_CHECKING:
+    from stripe_emulator.state import StripeState
 
 _STYLE = (
     "body{font-family:system-ui,sans-serif;max-width:40rem;margin:3rem auto;"
@@ -120,3 +127,57 @@ def invoice_pdf(invoice: Obj) -> bytes:
 def _pdf_text(line: str) -> str:
     safe = line.encode("latin-1", "replace").decode("latin-1")
     return safe.replace("\\", "\\\\").replace("(", "\\(").replace(")", "\\)")
+
+
+class HostedPages:
+    """Answers the pages' URLs: opening one does what a person's click there would
+    (pay the Checkout, pay the invoice)."""
+
+    def __init__(self, state: StripeState) -> None:
+        self.state = state
+
+    def checkout(self, query: str, session_id: str) -> Response:
+        session = self.state.sessions.get(session_id)
+        if session is None:
+            return html_response(
+                404, page("Not found", "<p>No such Checkout session.</p>")
+            )
+        if "cancel" in parse_form(query) and session["status"] == "open":
+            if session["cancel_url"]:
+                return Response(
+                    303, b"", "text/plain", {"Location": session["cancel_url"]}
+                )
+            return html_response(
+                200, page("Checkout canceled", "<p>Nothing was paid.</p>")
+            )
+        session = self.state.complete_checkout(session_id)
+        if session["success_url"]:
+            target = session["success_url"].replace("{CHECKOUT_SESSION_ID}", session_id)
+            return Response(303, b"", "text/plain", {"Location": target})
+        sub = self.state.subscriptions.get(session["subscription"] or "")
+        return html_response(200, checkout_done(session, sub))
+
+    def portal_page(self, query: str, portal_id: str) -> Response:
+        session = self.state.portal_sessions.get(portal_id)
+        if session is None:
+            return html_response(
+                404, page("Not found", "<p>No such portal session.</p>")
+            )
+        subs = self.state.list_subscriptions(
+            {"customer": session["customer"], "status": "all"}
+        )
+        return html_response(200, portal(session, subs))
+
+    def invoice(self, query: str, invoice_id: str) -> Response:
+        invoice = self.state.invoices.get(invoice_id)
+        if invoice is None:
+            return html_response(404, page("Not found", "<p>No such invoice.</p>"))
+        was_open = invoice["status"] == "open"
+        invoice = self.state.pay_invoice(invoice_id)
+        return html_response(200, invoice_page(invoice, was_open))
+
+    def invoice_pdf_page(self, query: str, invoice_id: str) -> Response:
+        invoice = self.state.invoices.get(invoice_id)
+        if invoice is None:
+            return html_response(404, page("Not found", "<p>No such invoice.</p>"))
+        return Response(200, invoice_pdf(invoice), "application/pdf")

@@ -12,10 +12,11 @@ import json
 import os
 import urllib.error
 import urllib.request
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from local.stripe_emulator.clock import iso
+from stripe_emulator.clock import iso
 
 ENV_URL = "STRATA_STRIPE_EMULATOR_URL"
 ENV_OFFSET_FILE = "STRATA_CLOCK_OFFSET_FILE"
@@ -29,8 +30,14 @@ class ControlError(Exception):
         self.message = message
 
 
-def add_parser(commands: Any) -> argparse.ArgumentParser:
-    """Add ``stripe`` and its subcommands to ``commands`` (a subparsers action)."""
+def add_parser(
+    commands: Any, register_webhook: Callable[[argparse.Namespace], int]
+) -> argparse.ArgumentParser:
+    """Add ``stripe`` and its subcommands to ``commands`` (a subparsers action).
+
+    ``register_webhook`` runs ``register-webhook``: it goes through the
+    application's own Stripe adapter and settings, which the emulator does not
+    import (they sit above it), so the caller hands it in."""
     stripe: argparse.ArgumentParser = commands.add_parser(
         "stripe",
         help="drive the local Stripe emulator: move its clock, fail payments, ...",
@@ -100,7 +107,7 @@ def add_parser(commands: Any) -> argparse.ArgumentParser:
     register.add_argument(
         "url", metavar="URL", help="e.g. the stack's StripeWebhookUrl output"
     )
-    register.set_defaults(stripe_run=_register_webhook)
+    register.set_defaults(stripe_run=register_webhook)
     return stripe
 
 
@@ -241,30 +248,4 @@ def _reset(args: argparse.Namespace) -> int:
     call("POST", "reset", {})
     write_offset(0)
     print("the Stripe emulator is reset: no objects, no events, clock offset 0")
-    return 0
-
-
-def _register_webhook(args: argparse.Namespace) -> int:
-    """Through Strata's own Stripe adapter, so the key, base URL and API version
-    are the ones the API uses."""
-    from core.adapters.stripe.client import StripeClient
-    from core.adapters.stripe.webhooks import register_endpoint
-    from core.application.billing import HANDLED_EVENTS
-    from core.application.errors import ApplicationError
-    from functions.runtime.settings import Settings
-
-    settings = Settings.from_env()
-    try:
-        client = StripeClient(
-            settings.stripe_api_key_value(), base_url=settings.stripe_api_base
-        )
-        endpoint = register_endpoint(client, args.url, HANDLED_EVENTS)
-    except (ValueError, ApplicationError) as exc:
-        raise ControlError(f"could not register the webhook endpoint: {exc}") from None
-    print(
-        f"webhook endpoint {endpoint.id} for {endpoint.url} (API version "
-        f"{endpoint.api_version}, {len(HANDLED_EVENTS)} event types); signing "
-        f"secret {endpoint.secret}: put it in STRATA_STRIPE_WEBHOOK_SECRET (or the "
-        "stack's StripeWebhookSecretArn secret)"
-    )
     return 0

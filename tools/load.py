@@ -1,12 +1,12 @@
 """``make load``: a bounded locust run against a throwaway local stack.
 
-    python -m local.load [--users N] [--spawn-rate R] [--duration 30s]
+    python -m tools.load [--users N] [--spawn-rate R] [--duration 30s]
                          [--bcrypt-rounds C]
 
 Starts ``strata dev`` on free loopback ports (never 8000 or 4566, so a developer's
 ``make dev`` is left alone), waits for it, creates a super admin with
 ``strata create-superadmin --password-stdin`` and signs up and logs in one account
-per simulated user over HTTP. Then it runs locust headless on ``local/locustfile.py``
+per simulated user over HTTP. Then it runs locust headless on ``tools/locustfile.py``
 for the duration, prints requests per second, failures and p50/p95 latency per
 request as a markdown table, and stops the stack's process group whatever happened.
 Exit status: 0 when every request succeeded, 1 otherwise, 2 for a usage error.
@@ -25,7 +25,6 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -42,6 +41,7 @@ import httpx
 from pydantic import ValidationError
 
 from functions.runtime.settings import Settings
+from local.harness import free_ports
 
 REPO = Path(__file__).resolve().parents[1]
 LOCUSTFILE = Path(__file__).with_name("locustfile.py")
@@ -56,8 +56,8 @@ PAGE_SIZE = 10
 # Throwaway accounts in a throwaway stack.
 ADMIN = "load.admin"
 PASSWORD = "load-test-password"  # noqa: S105
-SEED_ENV = "STRATA_LOAD_SEED"  # read by local/locustfile.py
-FAILURE_LOGGER = "strata.load"  # where local/locustfile.py logs each failure
+SEED_ENV = "STRATA_LOAD_SEED"  # read by tools/locustfile.py
+FAILURE_LOGGER = "strata.load"  # where tools/locustfile.py logs each failure
 DEFAULT_ROUNDS: int = Settings.model_fields["bcrypt_rounds"].default
 EXIT_FAILED = 1
 EXIT_USAGE = 2
@@ -127,7 +127,7 @@ def _rounds(raw: str) -> int:
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     env = os.environ
     parser = argparse.ArgumentParser(
-        prog="python -m local.load",
+        prog="python -m tools.load",
         description="A bounded locust run against a throwaway local stack.",
     )
     parser.add_argument(
@@ -158,22 +158,6 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 # --- the stack ---------------------------------------------------------------------
-
-
-def free_ports(count: int) -> list[int]:
-    """Distinct loopback ports that were free a moment ago, none of ``make dev``'s."""
-    ports: list[int] = []
-    while len(ports) < count:
-        sockets = [socket.socket() for _ in range(count)]
-        try:
-            for sock in sockets:
-                sock.bind((LOOPBACK, 0))
-            found = {int(sock.getsockname()[1]) for sock in sockets}
-        finally:
-            for sock in sockets:
-                sock.close()
-        ports = sorted(found - RESERVED_PORTS)
-    return ports[:count]
 
 
 def stack_env(port: int, aws_port: int, rounds: int | None) -> dict[str, str]:
@@ -262,7 +246,7 @@ def local_stack(
 ) -> Iterator[Stack]:
     """``strata dev`` on free ports, ready; its process group ends on the way out.
     ``extra_env`` adds settings of the caller's (``STRATA_OUTBOX_DIR``)."""
-    port, aws_port = free_ports(2)
+    port, aws_port = free_ports(2, LOOPBACK, avoid=RESERVED_PORTS)
     env = stack_env(port, aws_port, rounds) | dict(extra_env or {})
     log = workdir / "stack.log"
     process = _spawn([sys.executable, "-m", "local.cli", "dev"], env, log)

@@ -1,6 +1,6 @@
 """The CSV export of the users at scale, through the task worker, measured.
 
-``python -m local.export_run --users 5000`` starts its own moto server on a free
+``python -m tools.export_run --users 5000`` starts its own moto server on a free
 loopback port (in a child process, so that its memory is not counted as the
 worker's), creates the tables, the task queue and the export bucket, writes N users
 straight to the users table (as a bulk import would: no bcrypt, no uniqueness
@@ -29,7 +29,6 @@ import io
 import logging
 import multiprocessing
 import os
-import socket
 import sys
 import time
 import tracemalloc
@@ -42,6 +41,7 @@ from datetime import UTC, datetime, timedelta
 from multiprocessing.synchronize import Event
 from typing import Any
 
+from local.harness import FakeLambdaContext, free_port
 from local.stack import create_tables
 
 LOOPBACK = "127.0.0.1"
@@ -130,15 +130,6 @@ class Figures:
     traced_seconds: float
 
 
-class _Context:
-    function_name = "strata-export-run"
-    aws_request_id = "export-run"
-    memory_limit_in_mb = 512
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 900_000
-
-
 def _export_once(container: Any, actor: Any, poller: Any) -> tuple[Any, float]:
     """Queue an export and let the worker handler run it; the finished task and
     the seconds from the first poll to its end."""
@@ -209,7 +200,10 @@ def measure(users: int, synthetic: bool = False) -> Figures:
         queue_arn,
         settings.region,
         load_handler=lambda: worker.handler,
-        make_context=_Context,
+        # What this tool always gave the worker: 15 minutes, Lambda's longest.
+        make_context=lambda: FakeLambdaContext(
+            "strata-export-run", memory_limit_in_mb=512, timeout_ms=900_000
+        ),
         wait_seconds=1,
     )
     try:
@@ -273,12 +267,6 @@ def render(figures: Figures) -> str:
 # -- the moto server, in a child process ------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind((LOOPBACK, 0))
-        return int(sock.getsockname()[1])
-
-
 def _serve(port: int, ready: Event, stop: Event) -> None:
     from moto.server import ThreadedMotoServer
 
@@ -295,7 +283,7 @@ def moto_server() -> Iterator[str]:
     """A ThreadedMotoServer on a free loopback port, in a child process; its URL."""
     context = multiprocessing.get_context("spawn")
     ready, stop = context.Event(), context.Event()
-    port = _free_port()
+    port = free_port(LOOPBACK)
     child = context.Process(target=_serve, args=(port, ready, stop), daemon=True)
     child.start()
     try:
@@ -313,7 +301,7 @@ def moto_server() -> Iterator[str]:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m local.export_run",
+        prog="python -m tools.export_run",
         description="Export N seeded users to CSV through the task worker, on a "
         "throwaway moto server; print rows, time and peak memory.",
     )

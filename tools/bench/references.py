@@ -106,7 +106,9 @@ NAIVE_PACKAGES = ", ".join(
     for name, extras in NAIVE_DISTRIBUTIONS.items()
 )
 
-OWN_PACKAGES = frozenset({"core", "functions", "local", "tests"})
+OWN_PACKAGES = frozenset(
+    {"core", "functions", "local", "stripe_emulator", "tools", "tests"}
+)
 
 
 def normalize(name: str) -> str:

@@ -13,32 +13,28 @@ are then delivered to the webhook handler signed as Stripe signs them. Its webho
 are not sent on their own, so no delivery runs beside a measured request. The Stripe
 API requests each request makes are counted as the emulator receives them.
 
-``python -m local.roundtrips`` does all of that on its own, against a throwaway moto
+``python -m tools.roundtrips`` does all of that on its own, against a throwaway moto
 server on loopback, and prints the budget as a markdown table.
 """
 
 from __future__ import annotations
 
-import base64
 import json
 import logging
 import os
 import re
 import secrets
-import socket
-import time
 import urllib.error
 import urllib.request
-import uuid
 from collections import Counter
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import import_module
 from typing import Any
-from urllib.parse import urlencode
 
 from functions.catalog import BY_NAME, ENDPOINTS, Endpoint
+from local.harness import FakeLambdaContext, Reply, free_port, http_api_event
 from local.stack import provision
 
 # Throwaway accounts in a throwaway moto server.
@@ -123,72 +119,14 @@ def _hooked() -> Iterator[_CallHook]:
 # -- events ----------------------------------------------------------------------------
 
 
-def http_api_event(
-    endpoint: Endpoint,
-    path: str | None = None,
-    *,
-    body: dict[str, Any] | None = None,
-    query: dict[str, str] | None = None,
-    cookie: str | None = None,
-    raw_body: str | None = None,
-    headers: dict[str, str] | None = None,
-) -> dict[str, Any]:
-    """A minimal API Gateway HTTP API (payload 2.0) event for ``endpoint``: a JSON
-    ``body``, or a ``raw_body`` sent as it is (with ``headers``, lower-case)."""
-    path = path or endpoint.path
-    now = time.time()
-    headers = {"host": "localhost", "x-forwarded-proto": "https", **(headers or {})}
-    event: dict[str, Any] = {
-        "version": "2.0",
-        "routeKey": f"{endpoint.method} {endpoint.path}",
-        "rawPath": path,
-        "rawQueryString": urlencode(query or {}),
-        "headers": headers,
-        "requestContext": {
-            "http": {
-                "method": endpoint.method,
-                "path": path,
-                "protocol": "HTTP/1.1",
-                "sourceIp": "127.0.0.1",
-                "userAgent": "strata-roundtrips",
-            },
-            "requestId": uuid.uuid4().hex,
-            "routeKey": f"{endpoint.method} {endpoint.path}",
-            "stage": "$default",
-            "timeEpoch": int(now * 1000),
-        },
-        "isBase64Encoded": False,
-    }
-    if query:
-        event["queryStringParameters"] = dict(query)
-    if cookie:
-        event["cookies"] = [cookie]
-    if body is not None:
-        event["body"] = json.dumps(body)
-        headers["content-type"] = "application/json"
-    elif raw_body is not None:
-        event["body"] = raw_body
-        headers.setdefault("content-type", "application/json")
-    return event
-
-
-class _Context:
-    function_name = "strata-roundtrips"
-    aws_request_id = "roundtrips"
-
-    def get_remaining_time_in_millis(self) -> int:
-        return 30_000
-
-
 def _invoke(event: dict[str, Any], endpoint: Endpoint) -> dict[str, Any]:
     handler = import_module(endpoint.module).handler
-    reply: dict[str, Any] = handler(event, _Context())
+    reply: dict[str, Any] = handler(event, FakeLambdaContext("strata-roundtrips"))
     return reply
 
 
 def _body_text(reply: dict[str, Any]) -> str:
-    body = str(reply.get("body") or "")
-    return base64.b64decode(body).decode() if reply.get("isBase64Encoded") else body
+    return Reply(reply).text
 
 
 def _session_cookie(reply: dict[str, Any]) -> str:
@@ -225,10 +163,20 @@ class _Walk:
         *,
         measured: bool = True,
         variant: str | None = None,
+        body: Any = None,
+        cookie: str | None = None,
         **kwargs: Any,
     ) -> dict[str, Any]:
+        """``body`` is sent as JSON, ``cookie`` (``name=value``) as the request's
+        one cookie; other keywords go to ``http_api_event``."""
         endpoint = BY_NAME[name]
-        event = http_api_event(endpoint, path, **kwargs)
+        event = http_api_event(
+            endpoint,
+            path,
+            json_body=body,
+            cookies=[cookie] if cookie else None,
+            **kwargs,
+        )
         calls = RequestCalls()
         if self.stripe is not None:
             self.stripe.requests.clear()
@@ -368,7 +316,7 @@ def _stripe_emulator(container: Any) -> Iterator[Any]:
     """A Stripe emulator for the walk, with the container's Stripe client pointed
     at it meanwhile. It sends no webhooks: the walk delivers the events itself."""
     from functions.runtime.container import _payments
-    from local.stripe_emulator import plan_prices, start
+    from local.stripe_plans import plan_prices, start
 
     emulator = start(0, None, prices=plan_prices(container.settings))
     settings = container.settings.model_copy(update={"stripe_api_base": emulator.url})
@@ -403,8 +351,8 @@ def _deliver(
     """Deliver the emulator's events ``event_ids`` to the webhook handler, signed as
     Stripe signs them; each measured one is a variant of ``stripe_webhook``, the
     dearest of them its figure."""
-    from local.stripe_emulator import signature_header
-    from local.stripe_emulator.state import event_body
+    from stripe_emulator import signature_header
+    from stripe_emulator.state import event_body
 
     secret = container.settings.stripe_webhook_secret_value()
     for event_id in event_ids:
@@ -559,12 +507,6 @@ def render_walk(walked: Walked) -> str:
 # -- the command -----------------------------------------------------------------------
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def main() -> None:
     """Start moto on loopback, create the tables, measure, print the table."""
     # Fake credentials and the local stage: this never talks to a real AWS account.
@@ -585,7 +527,7 @@ def main() -> None:
 
     # The moto server's access log would drown the table.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    port = _free_port()
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     try:

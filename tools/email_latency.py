@@ -1,6 +1,6 @@
 """How long from a sign-up to its verification email, on a throwaway local stack.
 
-    python -m local.email_latency [--signups N] [--bcrypt-rounds C]
+    python -m tools.email_latency [--signups N] [--bcrypt-rounds C]
 
 Starts ``strata dev`` on free loopback ports (never ``make dev``'s) with an outbox
 in a temporary folder, signs up N accounts one after the other over HTTP, and for
@@ -26,7 +26,7 @@ from pathlib import Path
 
 import httpx
 
-from local.load import LoadError, local_stack
+from tools.load import LoadError, local_stack
 
 PASSWORD = "latency-password-1"  # noqa: S105 (a throwaway account)
 TIMEOUT = 30.0
@@ -86,7 +86,7 @@ def report(timings: Sequence[tuple[float, float]]) -> str:
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = argparse.ArgumentParser(
-        prog="python -m local.email_latency", description=__doc__.split("\n\n")[0]
+        prog="python -m tools.email_latency", description=__doc__.split("\n\n")[0]
     )
     parser.add_argument("--signups", type=int, default=10, help="default 10")
     parser.add_argument(

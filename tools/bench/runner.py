@@ -9,7 +9,7 @@ SQS event, and the scheduler). Before a function's child starts, the parent make
 the state its first request needs through the real container on moto, where the
 tables, the task queue, the export bucket and the SES sender identity exist
 (``local.resources``). Warm invocations run in one more child, over the fakes.
-DynamoDB calls are counted by ``local.roundtrips.measure`` for the endpoints and the
+DynamoDB calls are counted by ``tools.roundtrips.measure`` for the endpoints and the
 same way here for the workers.
 """
 
@@ -22,7 +22,6 @@ import os
 import platform
 import random
 import secrets
-import socket
 import subprocess
 import sys
 import tempfile
@@ -34,8 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from functions.catalog import ENDPOINTS, WORKERS
-from local.bench import child, references
-from local.bench.report import (
+from local.harness import free_port
+from local.stack import provision
+from tools.bench import child, references
+from tools.bench.report import (
     DEP_FLOOR_ROW,
     DEP_FLOOR_TARGET,
     FASTAPI_FLOOR_ROW,
@@ -50,8 +51,7 @@ from local.bench.report import (
     markdown,
     rows,
 )
-from local.bench.scenarios import MODULES, PERMISSIONS, Call, Scenarios
-from local.stack import provision
+from tools.bench.scenarios import MODULES, PERMISSIONS, Call, Scenarios
 
 ROOT = Path(__file__).resolve().parents[2]
 CHILD_SOURCE = Path(child.__file__).read_text(encoding="utf-8")
@@ -92,7 +92,7 @@ class Options:
 
 def parse(argv: list[str] | None) -> Options:
     parser = argparse.ArgumentParser(
-        prog="python -m local.bench",
+        prog="python -m tools.bench",
         description="Cold start, warm invocations and DynamoDB calls of every HTTP "
         "function and worker, beside a FastAPI floor, dependency floors and a naive "
         "stack.",
@@ -201,9 +201,7 @@ def moto_server() -> Iterator[str]:
 
     # The server's access log would drown the table.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = int(probe.getsockname()[1])
+    port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()
     endpoint = f"http://127.0.0.1:{port}"
@@ -220,7 +218,7 @@ def stripe_emulator() -> Iterator[Any]:
     """The local Stripe emulator on a free loopback port, for this process and its
     children (``STRATA_STRIPE_API_BASE``). It sends no webhooks: the webhook's
     requests are signed events the scenarios make."""
-    from local.stripe_emulator import plan_prices, start
+    from local.stripe_plans import plan_prices, start
 
     emulator = start(0, None, prices=plan_prices(provision_settings()))
     os.environ["STRATA_STRIPE_API_BASE"] = emulator.url
@@ -239,7 +237,7 @@ def provision_settings() -> Any:
 
 def emulator_pay(emulator: Any) -> Any:
     """Pay a checkout on the emulator's Checkout page; the subscription it made."""
-    from local.roundtrips import pay_checkout
+    from tools.roundtrips import pay_checkout
 
     def pay(url: str) -> str:
         pay_checkout(url)
@@ -379,7 +377,7 @@ def measure(
     options: Options, workdir: Path, stripe: Any
 ) -> tuple[list[list[str]], list[str]]:
     from functions.runtime.container import build_container, use_container
-    from local.roundtrips import measure as count_dynamo_calls
+    from tools.roundtrips import measure as count_dynamo_calls
 
     # Tables, the task queue, the export bucket and the verified SES sender, in
     # moto; their settings reach the children through the environment (Stripe's
@@ -493,16 +491,16 @@ def measure(
 
 def count_worker_calls(call: Call) -> int:
     """The DynamoDB calls of one worker invocation, in this process, through the
-    installed container: counted on the models' clients as ``local.roundtrips``
+    installed container: counted on the models' clients as ``tools.roundtrips``
     counts a request's."""
     from importlib import import_module
 
-    from local.roundtrips import RequestCalls, _hooked
+    from tools.roundtrips import RequestCalls, _hooked
 
     handler = import_module(MODULES[call.name]).handler
     with _hooked() as hook:
         hook.current = calls = RequestCalls()
-        reply = handler(call.event(), child.LambdaContext())
+        reply = handler(call.event(), child.lambda_context())
         hook.current = None
     failure = call.failure(reply)
     if failure is not None:
@@ -567,7 +565,7 @@ def explain(
     )
     notes.append(
         "DynamoDB calls: one successful request each, counted by "
-        "local.roundtrips.measure() (the workers' by the same hook, here)."
+        "tools.roundtrips.measure() (the workers' by the same hook, here)."
     )
     several = {
         name: discovery.count(name, "dynamo_clients")

@@ -1,0 +1,291 @@
+"""Invoices: made by subscriptions (first, update, cycle), previewed, listed, and
+paid on the hosted invoice page."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from stripe_emulator.clock import DAY, shift
+from stripe_emulator.events import EventLog
+from stripe_emulator.lines import Lines
+from stripe_emulator.params import (
+    Obj,
+    StripeError,
+    param_choice,
+    param_hash,
+    param_int,
+    param_list,
+    param_str,
+)
+from stripe_emulator.payments import Payments
+from stripe_emulator.proration import PRORATION_BEHAVIORS, Change, Proration
+from stripe_emulator.store import Store
+
+
+@dataclass
+class Invoices:
+    store: Store
+    log: EventLog
+    lines: Lines
+    payments: Payments
+    proration: Proration
+
+    def first_invoice(self, sub: Obj) -> Obj:
+        item = sub["items"]["data"][0]
+        price = item["price"]
+        start, end = item["current_period_start"], item["current_period_end"]
+        if sub["trial_end"] is not None:
+            line = self.lines.line_spec(
+                sub,
+                item,
+                price,
+                0,
+                start,
+                end,
+                f"Trial period for {self.lines.name(price)}",
+            )
+        else:
+            line = self.lines.full_line(sub, item, price, start, end)
+        return self.new_invoice(sub, [line], "subscription_create")
+
+    def new_invoice(
+        self,
+        sub: Obj,
+        lines: list[Obj],
+        billing_reason: str,
+        *,
+        period: tuple[int, int] | None = None,
+        preview: bool = False,
+    ) -> Obj:
+        now = self.store.clock.now()
+        customer = self.store.customers[sub["customer"]]
+        invoice_id = self.store.fresh_id("upcoming_in_" if preview else "in_")
+        total = sum(line["amount"] for line in lines)
+        due = max(0, total)
+        send = sub["collection_method"] == "send_invoice"
+        rendered = []
+        for line in lines:
+            copied = copy.deepcopy(line)
+            copied["invoice"] = None if preview else invoice_id
+            rendered.append(copied)
+        number = None
+        if not preview:
+            self.store.invoice_count += 1
+            number = f"EMU-{self.store.invoice_count:04d}"
+        invoice: Obj = {
+            "id": invoice_id,
+            "object": "invoice",
+            "account_country": "US",
+            "account_name": "Strata (local Stripe emulator)",
+            "amount_due": due,
+            "amount_overpaid": 0,
+            "amount_paid": 0,
+            "amount_remaining": due,
+            "amount_shipping": 0,
+            "attempt_count": 0,
+            "attempted": False,
+            "auto_advance": not preview,
+            "automatic_tax": {
+                "disabled_reason": None,
+                "enabled": False,
+                "liability": None,
+                "status": None,
+            },
+            "billing_reason": billing_reason,
+            "collection_method": sub["collection_method"],
+            "created": now,
+            "currency": sub["currency"],
+            "customer": customer["id"],
+            "customer_email": customer["email"],
+            "customer_name": customer["name"],
+            "description": None,
+            "discounts": [],
+            "due_date": now + sub["days_until_due"] * DAY
+            if send and sub["days_until_due"]
+            else None,
+            "effective_at": None if preview else now,
+            "ending_balance": None if preview else 0,
+            "hosted_invoice_url": None
+            if preview
+            else f"{self.store.base_url}/invoices/{invoice_id}/pay",
+            "invoice_pdf": None
+            if preview
+            else f"{self.store.base_url}/invoices/{invoice_id}.pdf",
+            "issuer": {"type": "self"},
+            "last_finalization_error": None,
+            "lines": {
+                "object": "list",
+                "data": rendered,
+                "has_more": False,
+                "total_count": len(rendered),
+                "url": f"/v1/invoices/{invoice_id}/lines",
+            },
+            "livemode": False,
+            "metadata": {},
+            "next_payment_attempt": None,
+            "number": number,
+            "parent": {
+                "quote_details": None,
+                "subscription_details": {
+                    "metadata": dict(sub["metadata"]),
+                    "subscription": sub["id"],
+                },
+                "type": "subscription_details",
+            },
+            "period_end": period[1] if period else now,
+            "period_start": period[0] if period else now,
+            "starting_balance": 0,
+            "status": "draft" if preview else "open",
+            "status_transitions": {
+                "finalized_at": None if preview else now,
+                "marked_uncollectible_at": None,
+                "paid_at": None,
+                "voided_at": None,
+            },
+            "subtotal": total,
+            "subtotal_excluding_tax": total,
+            "total": total,
+            "total_discount_amounts": [],
+            "total_excluding_tax": total,
+            "total_taxes": [],
+            "webhooks_delivered_at": None,
+        }
+        if not preview:
+            self.store.invoices[invoice_id] = invoice
+            sub["latest_invoice"] = invoice_id
+        return invoice
+
+    def emit_result(self, invoice: Obj, result: str) -> None:
+        self.log.emit(
+            {
+                "paid": "invoice.paid",
+                "failed": "invoice.payment_failed",
+                "action_required": "invoice.payment_action_required",
+                "open": "invoice.finalized",
+            }[result],
+            invoice,
+        )
+
+    def preview_invoice(self, params: Mapping[str, Any]) -> Obj:
+        """``POST /v1/invoices/create_preview``: the invoice a subscription change
+        would make (``always_invoice``, or another billing interval), else the
+        subscription's next invoice with the change applied."""
+        customer_id = param_str(params, "customer")
+        sub_id = param_str(params, "subscription")
+        if sub_id is None:
+            raise StripeError(
+                400,
+                "The Stripe emulator previews invoices of existing subscriptions only: "
+                "pass subscription.",
+                code="parameter_missing",
+                param="subscription",
+            )
+        sub = self.store.subscription(sub_id, "subscription")
+        if customer_id is not None and customer_id != sub["customer"]:
+            raise StripeError(
+                400,
+                f"The subscription {sub_id} does not belong to the customer "
+                f"{customer_id}.",
+                param="customer",
+            )
+        details = param_hash(params, "subscription_details")
+        items = param_list(details, "items")
+        behavior = (
+            param_choice(
+                details,
+                "proration_behavior",
+                PRORATION_BEHAVIORS,
+                "subscription_details[proration_behavior]",
+            )
+            or "create_prorations"
+        )
+        t = param_int(details, "proration_date", "subscription_details[proration_date]")
+        t = self.store.clock.now() if t is None else t
+        item = sub["items"]["data"][0]
+        if sub["status"] in ("canceled", "incomplete_expired"):
+            raise StripeError(
+                400,
+                "No upcoming invoices for a canceled subscription.",
+                code="invoice_upcoming_none",
+            )
+        price, quantity = item["price"], item["quantity"]
+        change: Change | None = None
+        if items:
+            price, quantity = self.proration.item_change(
+                sub, items, "subscription_details[items]"
+            )
+            change = self.proration.plan_change(sub, price, quantity, behavior, t)
+        if change is not None and change.invoice_now:
+            invoice = self.new_invoice(
+                sub, change.lines, "subscription_update", preview=True
+            )
+        else:
+            pending = (
+                change.keep_pending if change else self.store.clocks[sub["id"]].pending
+            )
+            end = item["current_period_end"]
+            recurring = price["recurring"]
+            next_end = shift(end, recurring["interval"], recurring["interval_count"])
+            lines = [
+                *pending,
+                self.lines.full_line(sub, item, price, end, next_end, quantity),
+            ]
+            invoice = self.new_invoice(
+                sub,
+                lines,
+                "upcoming",
+                period=(item["current_period_start"], end),
+                preview=True,
+            )
+            invoice["created"] = end
+        invoice["parent"]["subscription_details"]["subscription_proration_date"] = t
+        return invoice
+
+    def list_invoices(self, params: Mapping[str, Any]) -> list[Obj]:
+        customer = param_str(params, "customer")
+        subscription = param_str(params, "subscription")
+        status = param_choice(
+            params,
+            "status",
+            ("draft", "open", "paid", "uncollectible", "void"),
+            "status",
+        )
+        return [
+            invoice
+            for invoice in reversed(self.store.invoices.values())
+            if (customer is None or invoice["customer"] == customer)
+            and (
+                subscription is None
+                or invoice["parent"]["subscription_details"]["subscription"]
+                == subscription
+            )
+            and (status is None or invoice["status"] == status)
+        ]
+
+    def pay_invoice(self, invoice_id: str) -> Obj:
+        """The hosted invoice page's "pay" (a bank transfer arriving): no failure."""
+        invoice = self.store.get(self.store.invoices, "invoice", invoice_id)
+        if invoice["status"] != "open":
+            return invoice
+        self.payments.mark_paid(invoice)
+        self.log.emit("invoice.paid", invoice)
+        sub_id = invoice["parent"]["subscription_details"]["subscription"]
+        sub = self.store.subscriptions.get(sub_id)
+        if sub is not None and sub["status"] in ("past_due", "unpaid", "incomplete"):
+            others = [
+                i
+                for i in self.list_invoices({"subscription": sub_id, "status": "open"})
+                if i["collection_method"] == "charge_automatically"
+                or (
+                    i["due_date"] is not None
+                    and i["due_date"] <= self.store.clock.now()
+                )
+            ]
+            if not others:
+                before = copy.deepcopy(sub)
+                sub["status"] = "active"
+                self.log.emit_update(sub, before)
+        return invoice
