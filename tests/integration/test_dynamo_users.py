@@ -31,11 +31,6 @@ from tests.integration.conftest import EPOCH, MakeUser
 RACE_ROUNDS = 8
 
 
-def dynamodb_client() -> Any:
-    """The botocore client every model shares."""
-    return UserItem._get_connection().connection.client
-
-
 def stored_item(pk: str) -> dict[str, Any] | None:
     """The raw item with key ``pk`` in the users table, read past every adapter."""
     client = dynamodb_client()
