@@ -10,7 +10,7 @@ STAGES := dev staging prod
 CDK    := CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true \
           JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 node_modules/.bin/cdk --no-notices
 
-.PHONY: dev test lint typecheck imports unit integration functions e2e bench roundtrips format clean \
+.PHONY: dev test check test-all check-all typecheck-changed lint typecheck imports unit integration functions e2e bench roundtrips format clean \
         build lock synth deploy destroy load fuzz email-latency
 
 $(STAMP): pyproject.toml
@@ -33,9 +33,48 @@ $(NODE): package.json package-lock.json
 dev: $(STAMP)
 	$(BIN)/strata dev
 
+# Tests run on every core (pytest-xdist); what shares costly state (the CDK synth,
+# the bench) stays on one worker (tests/conftest.py).
+PYTEST := $(BIN)/pytest -q -n auto --dist loadgroup
+
+# Each of test and check prints its own wall time (installs included) at the end.
+define timed
+	@start=$$(date +%s); \
+	if $(MAKE) --no-print-directory $(1); then \
+		echo "make $(2): passed in $$(( $$(date +%s) - start )) s (wall)"; \
+	else \
+		echo "make $(2): FAILED after $$(( $$(date +%s) - start )) s (wall)"; exit 1; \
+	fi
+endef
+
 ## test: every check: lint, types, import contracts, all test layers (infra included)
-test: lint typecheck imports build $(NODE)
-	$(BIN)/pytest -q
+test:
+	$(call timed,test-all,test)
+
+test-all: lint typecheck imports build $(NODE)
+	$(PYTEST)
+
+## check: the quick loop: lint, types of the changed code, import contracts, and the
+##        unit, function and security tests on in-memory fakes (those marked moto,
+##        the integration, e2e, infra, fuzz and bench layers are make test's)
+check:
+	$(call timed,check-all,check)
+
+check-all: lint typecheck-changed imports
+	$(PYTEST) -m "not moto" tests/unit tests/functions tests/security
+
+# mypy on the Python files changed against origin/main (or, without it, the
+# uncommitted ones); its cache keeps a re-check to what those changes reach.
+CHANGED_PY = $(shell { git diff --name-only --diff-filter=d \
+	$$(git merge-base HEAD origin/main 2>/dev/null || echo HEAD) -- '*.py'; \
+	git ls-files --others --exclude-standard -- '*.py'; } 2>/dev/null | sort -u | \
+	grep -E '^(core|functions|local|infra_cdk|stripe_emulator|tools)/')
+
+typecheck-changed: $(INFRA)
+	@if [ -n "$(strip $(CHANGED_PY))" ]; then \
+		echo "mypy on $(words $(CHANGED_PY)) changed file(s)"; \
+		$(BIN)/mypy $(CHANGED_PY); \
+	else echo "mypy: no changed Python file (make typecheck checks them all)"; fi
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -48,7 +87,7 @@ imports: $(INFRA)
 	$(BIN)/lint-imports
 
 unit integration functions e2e: $(STAMP)
-	$(BIN)/pytest -q tests/$@
+	$(PYTEST) tests/$@
 
 ## bench: cold start, warm invocations and DynamoDB calls per function, beside three
 ##        references (the FastAPI floor, each function's dependency floor, a naive stack)

@@ -336,11 +336,24 @@ def dynamo_calls(tables: None) -> Iterator[DynamoCalls]:
         client.meta.events.unregister("before-call.dynamodb", calls)
 
 
+# The layers whose handlers run on in-memory fakes unless a test is marked moto; the
+# others (integration, local, e2e) are about the adapters and the stack themselves.
+FAKE_LAYERS = ("functions", "security", "fuzz", "bench")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Under xdist (``-n``), keep what shares costly session state on one worker: the
+    """A test that counts DynamoDB calls, or that uses the container outside the
+    layers on fakes, runs on moto (``container`` gives it the real adapters), and
+    carries the ``moto`` mark that ``make check`` leaves out.
+
+    Under xdist (``-n``), what shares costly session state stays on one worker: the
     CDK synth of each stage (tests/infra) is made once per process, so all the infra
-    tests go to one worker, and so do the bench's."""
+    tests go to one worker, and the bench's smoke run to one."""
     for item in items:
+        fixtures = getattr(item, "fixturenames", ())
+        on_fakes = any(f"/tests/{layer}/" in str(item.path) for layer in FAKE_LAYERS)
+        if "dynamo_calls" in fixtures or ("container" in fixtures and not on_fakes):
+            item.add_marker(pytest.mark.moto)
         path = str(item.path)
         for group in ("infra", "bench"):
             if f"/tests/{group}/" in path:

@@ -73,46 +73,6 @@ def test_activating_an_active_user_succeeds_and_writes_nothing(
 
 
 # actor, target, allowed
-ACTIVATION_TABLE = [
-    (USER, USER, False),
-    (USER, ADMIN, False),
-    (ADMIN, USER, True),
-    (ADMIN, ADMIN, False),
-    (ADMIN, SUPER, False),
-    (SUPER, USER, True),
-    (SUPER, ADMIN, True),
-    (SUPER, SUPER, False),
-]
-
-
-@pytest.mark.parametrize(
-    ("actor_role", "target_role", "allowed"),
-    ACTIVATION_TABLE,
-    ids=[f"{a.value}-activates-{t.value}" for a, t, _ in ACTIVATION_TABLE],
-)
-def test_who_may_activate_whom(
-    activate: ActivateUser,
-    seed: Seed,
-    users: InMemoryUserRepository,
-    actor_role: Role,
-    target_role: Role,
-    allowed: bool,
-) -> None:
-    actor = seed("actor", actor_role)
-    target = seed("target", target_role, active=False)
-
-    if allowed:
-        activate.execute(actor, "target")
-        stored = users.stored(target.id)
-        assert stored is not None
-        assert stored.is_active
-    else:
-        with pytest.raises(PermissionDenied):
-            activate.execute(actor, "target")
-        assert users.stored(target.id) == target
-        assert users.writes == 0
-
-
 def test_nobody_activates_themselves(
     activate: ActivateUser, seed: Seed, users: InMemoryUserRepository
 ) -> None:

@@ -39,16 +39,11 @@ def test_granting_admin_to_an_admin_succeeds_and_writes_nothing(
     assert users.writes == 0
 
 
-@pytest.mark.parametrize(
-    ("actor_role", "target_role"),
-    [
-        (Role.USER, Role.USER),
-        (Role.ADMIN, Role.USER),
-        (Role.ADMIN, Role.ADMIN),
-        (Role.SUPER_ADMIN, Role.SUPER_ADMIN),
-    ],
-)
-def test_only_a_super_admin_grants_admin_and_never_to_a_super_admin(
+# Who may change admin rights is the rule's (tests/unit/test_authorization.py, every
+# pair of roles) and each route's (tests/security/test_privileges.py); here, only
+# that the use case asks it and stops.
+@pytest.mark.parametrize(("actor_role", "target_role"), [(Role.ADMIN, Role.USER)])
+def test_a_grant_the_rule_refuses_is_denied_and_writes_nothing(
     grant_admin: GrantAdmin,
     seed: Seed,
     users: InMemoryUserRepository,
@@ -62,17 +57,6 @@ def test_only_a_super_admin_grants_admin_and_never_to_a_super_admin(
 
     assert users.stored(target.id) == target
     assert users.writes == 0
-
-
-def test_a_super_admin_cannot_grant_admin_to_themselves(
-    grant_admin: GrantAdmin, seed: Seed, users: InMemoryUserRepository
-) -> None:
-    root = seed("root1", Role.SUPER_ADMIN)
-
-    with pytest.raises(PermissionDenied):
-        grant_admin.execute(root, "root1")
-
-    assert users.stored(root.id) == root
 
 
 @pytest.mark.parametrize("username", ["nobody", "a..b"])

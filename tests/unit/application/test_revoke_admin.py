@@ -38,17 +38,11 @@ def test_revoking_admin_from_a_plain_user_succeeds_and_writes_nothing(
     assert users.writes == 0
 
 
-@pytest.mark.parametrize(
-    ("actor_role", "target_role"),
-    [
-        (Role.USER, Role.ADMIN),
-        (Role.ADMIN, Role.ADMIN),
-        (Role.ADMIN, Role.USER),
-        (Role.ADMIN, Role.SUPER_ADMIN),
-        (Role.SUPER_ADMIN, Role.SUPER_ADMIN),
-    ],
-)
-def test_only_a_super_admin_revokes_admin_and_never_from_a_super_admin(
+# Who may change admin rights is the rule's (tests/unit/test_authorization.py, every
+# pair of roles) and each route's (tests/security/test_privileges.py); here, only
+# that the use case asks it and stops.
+@pytest.mark.parametrize(("actor_role", "target_role"), [(Role.ADMIN, Role.USER)])
+def test_a_revocation_the_rule_refuses_is_denied_and_writes_nothing(
     revoke_admin: RevokeAdmin,
     seed: Seed,
     users: InMemoryUserRepository,
@@ -62,17 +56,6 @@ def test_only_a_super_admin_revokes_admin_and_never_from_a_super_admin(
 
     assert users.stored(target.id) == target
     assert users.writes == 0
-
-
-def test_a_super_admin_cannot_demote_themselves(
-    revoke_admin: RevokeAdmin, seed: Seed, users: InMemoryUserRepository
-) -> None:
-    root = seed("root1", Role.SUPER_ADMIN)
-
-    with pytest.raises(PermissionDenied):
-        revoke_admin.execute(root, "root1")
-
-    assert users.stored(root.id) == root
 
 
 def test_revoking_admin_from_an_unknown_user_is_not_found(

@@ -1,0 +1,33 @@
+"""The bench's request for every catalog function succeeds, sent once in process.
+
+``make bench`` times these requests in fresh processes, and the smoke run
+(test_bench_smoke.py) times two of them; this proves each of the others is still a
+successful request of its function, at the cost of one handler call each.
+"""
+
+from __future__ import annotations
+
+from importlib import import_module
+from typing import Any
+
+import pytest
+
+from functions.catalog import BY_NAME, ENDPOINTS, WORKERS, WORKERS_BY_NAME
+from local.harness import FakeLambdaContext
+from tools.bench.runner import emulator_pay
+from tools.bench.scenarios import Scenarios
+
+NAMES = [e.name for e in ENDPOINTS] + [w.name for w in WORKERS]
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_the_bench_request_of_every_function_is_a_success(
+    name: str, container: Any, stripe_emulator: Any
+) -> None:
+    scenarios = Scenarios(container, "t", emulator_pay(stripe_emulator))
+    call = scenarios.call(name)
+    entry = BY_NAME.get(name) or WORKERS_BY_NAME[name]
+
+    reply = import_module(entry.module).handler(call.event(), FakeLambdaContext())
+
+    assert call.failure(reply) is None
