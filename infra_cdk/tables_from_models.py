@@ -2,8 +2,9 @@
 
 ``table_specs()`` reads each table-owning model (``TABLE_MODELS``): key schema,
 attribute types, global secondary indexes with their keys and projection, and the TTL
-attribute. It reads them from ``Model._get_schema()``, the very description pynamodb
-sends to ``CreateTable`` for the local stack, so both ends create the same tables.
+attribute. It reads them from the model classes' public declarations (attributes,
+``Index`` members and their ``Meta``), which are what pynamodb's ``create_table`` sends
+for the local stack, so both ends create the same tables.
 ``build_table`` turns a spec into a CDK table.
 
 Each table-owning model's key is named here, in ``TABLE_KEYS``: it is what the
@@ -16,14 +17,16 @@ which ``bind_tables`` rewrites at run time to the stage's names. The other model
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from inspect import getmembers
 from typing import Any
 
 from aws_cdk import RemovalPolicy
 from aws_cdk import aws_dynamodb as dynamodb
 from constructs import Construct
-from pynamodb.attributes import TTLAttribute
+from pynamodb.attributes import Attribute, TTLAttribute
+from pynamodb.indexes import Index, LocalSecondaryIndex
 from pynamodb.models import Model
 
 from core.adapters.dynamodb.models import (
@@ -98,15 +101,22 @@ def table_key(model: type[Model], keys: Mapping[type[Model], str] = TABLE_KEYS) 
 
 
 def _keys(
-    key_schema: Sequence[Mapping[str, str]], types: Mapping[str, str], where: str
+    attributes: Iterable[Attribute[Any]], where: str
 ) -> tuple[KeyAttribute, KeyAttribute | None]:
-    by_type = {item["KeyType"]: item["AttributeName"] for item in key_schema}
-    if "HASH" not in by_type:
-        raise ValueError(f"{where}: no hash key")
-    hash_key = KeyAttribute(by_type["HASH"], types[by_type["HASH"]])
-    range_name = by_type.get("RANGE")
-    range_key = KeyAttribute(range_name, types[range_name]) if range_name else None
-    return hash_key, range_key
+    hash_keys = [a for a in attributes if a.is_hash_key]
+    range_keys = [a for a in attributes if a.is_range_key]
+    if len(hash_keys) != 1 or len(range_keys) > 1:
+        raise ValueError(f"{where}: needs one hash key and at most one range key")
+    (hash_key,) = hash_keys
+    range_key = range_keys[0] if range_keys else None
+    return (
+        KeyAttribute(hash_key.attr_name, hash_key.attr_type),
+        KeyAttribute(range_key.attr_name, range_key.attr_type) if range_key else None,
+    )
+
+
+def _declared_attributes(owner: type[Any]) -> list[Attribute[Any]]:
+    return [a for _, a in getmembers(owner, lambda o: isinstance(o, Attribute))]
 
 
 def ttl_attribute(model: type[Model]) -> str | None:
@@ -121,31 +131,25 @@ def ttl_attribute(model: type[Model]) -> str | None:
 
 
 def spec_from_model(model: type[Model], key: str) -> TableSpec:
-    schema: Any = model._get_schema()
-    if schema.get("local_secondary_indexes"):
-        raise ValueError(f"{model.__name__}: local secondary indexes are not supported")
-    types = {
-        item["AttributeName"]: item["AttributeType"]
-        for item in schema["attribute_definitions"]
-    }
-    partition_key, sort_key = _keys(schema["key_schema"], types, model.__name__)
+    """The table as the model class declares it (its attributes, its ``Index``
+    members and their ``Meta``): what pynamodb's ``create_table`` sends, read through
+    pynamodb's public declarations."""
+    partition_key, sort_key = _keys(model.get_attributes().values(), model.__name__)
     indexes = []
-    for index in schema.get("global_secondary_indexes", []):
-        index_types = {
-            item["AttributeName"]: item["AttributeType"]
-            for item in index["attribute_definitions"]
-        }
-        index_hash, index_range = _keys(
-            index["key_schema"], index_types, f"{model.__name__}.{index['index_name']}"
-        )
-        projection = index["projection"]
+    for _, index in getmembers(model, lambda o: isinstance(o, Index)):
+        meta = index.Meta
+        where = f"{model.__name__}.{meta.index_name}"
+        if isinstance(index, LocalSecondaryIndex):
+            raise ValueError(f"{where}: local secondary indexes are not supported")
+        index_hash, index_range = _keys(_declared_attributes(type(index)), where)
+        projection = meta.projection
         indexes.append(
             IndexSpec(
-                name=index["index_name"],
+                name=meta.index_name,
                 partition_key=index_hash,
                 sort_key=index_range,
-                projection=projection["ProjectionType"],
-                non_key_attributes=tuple(projection.get("NonKeyAttributes", ())),
+                projection=projection.projection_type,
+                non_key_attributes=tuple(projection.non_key_attributes or ()),
             )
         )
     return TableSpec(
