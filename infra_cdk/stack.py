@@ -20,14 +20,14 @@ from aws_cdk import CfnOutput, RemovalPolicy, Stack, Tags
 from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
-from functions.catalog import BY_NAME, ENDPOINTS, WORKERS
+from functions.catalog import BY_NAME, ENDPOINTS, STRIPE_API, WORKERS
 from infra_cdk.build import CODE_DIR, LAYER_DIR
 from infra_cdk.constructs.api import ARCHITECTURE, RUNTIME, Api
 from infra_cdk.constructs.data import Data
 from infra_cdk.constructs.email import Email
 from infra_cdk.constructs.jobs import Jobs
 from infra_cdk.constructs.lambdas import FunctionDefaults
-from infra_cdk.constructs.monitoring import Monitoring
+from infra_cdk.constructs.monitoring import Monitoring, Route
 from infra_cdk.constructs.secrets import Secrets
 from infra_cdk.constructs.storage import Storage
 from infra_cdk.stages import StageConfig, billing_environment
@@ -165,7 +165,25 @@ class StrataStack(Stack):
             removal_policy=removal,
             http_api=self.api.http_api,
             functions={**self.api.functions, **self.jobs.functions},
-            dead_letter_queues={"tasks": self.jobs.dead_letter_queue},
+            dead_letter_queues={
+                "tasks": self.jobs.dead_letter_queue,
+                "scheduler": self.jobs.schedule_dead_letter_queue,
+            },
+            latency_p99_ms={
+                e.name: (
+                    stage.stripe_latency_p99_ms
+                    if STRIPE_API in e.permissions
+                    else stage.latency_p99_ms
+                )
+                for e in ENDPOINTS
+            },
+            tables=self.data.tables,
+            work_queues={"tasks": self.jobs.queue},
+            webhook_route=Route("POST", BY_NAME["stripe_webhook"].path),
+            log_group_names=[
+                f.log_group.log_group_name
+                for f in {**self.api.functions, **self.jobs.functions}.values()
+            ],
         )
         # The roles that put or get export objects hold <bucket ARN>/*: say why.
         functions = {**self.api.functions, **self.jobs.functions}

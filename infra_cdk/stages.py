@@ -52,6 +52,10 @@ class StageConfig:
     # runtime's default (functions/runtime/settings.py) and sets no variable.
     billing_grace_days: int | None = None
     billing_proration_behavior: str | None = None
+    # Alarms: the p99 duration a route's function may reach for 2 of 3 five-minute
+    # periods before it pages; the routes that call Stripe get Stripe's own time.
+    latency_p99_ms: int = 1000
+    stripe_latency_p99_ms: int = 8000
 
     @property
     def prefix(self) -> str:

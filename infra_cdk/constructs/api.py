@@ -174,6 +174,9 @@ class Api(Construct):
             http_api=self.http_api,
             stage_name="$default",
             auto_deploy=True,
+            # Route-level metrics (4xx, 5xx, Latency by Method and Resource): the
+            # dashboard's per-route view and the webhook's error-rate alarm.
+            detailed_metrics_enabled=True,
             throttle=apigwv2.ThrottleSettings(
                 rate_limit=throttle_rate, burst_limit=throttle_burst
             ),

@@ -10,8 +10,10 @@ A ``queue`` worker consumes the queue through an event source mapping that repor
 partial batch failures (only the failed messages come back); its rights to receive
 and delete come from that event source. A ``schedule`` worker is the target of one
 EventBridge rule per ``functions.resources.SCHEDULES`` entry, with the input
-``{"job": <name>}``. Apart from that, a worker's role holds exactly its catalog
-permissions, looked up in the ``grants`` the other constructs publish, like an
+``{"job": <name>}``; a run that fails its retries, or that EventBridge cannot
+deliver, goes to the schedule dead letter queue (the worker may send there: its
+one grant beyond the catalog). Apart from that, a worker's role holds exactly its
+catalog permissions, looked up in the ``grants`` the other constructs publish, like an
 endpoint's, with the variables its permissions bring (``stripe:api``: the Stripe
 key's ARN); ``queue:send`` (SendMessage on the task queue) is published here.
 """
@@ -20,7 +22,8 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+import jsii
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_events as events
 from aws_cdk import aws_events_targets as targets
 from aws_cdk import aws_iam as iam
@@ -43,6 +46,30 @@ from infra_cdk.constructs.lambdas import (
 
 SEND_ACTIONS = ("sqs:SendMessage",)
 TRIGGERS = ("queue", "schedule")
+
+
+@jsii.implements(lambda_.IDestination)
+class _SendOnlyDestination:
+    """An on-failure destination that grants the function SendMessage alone (CDK's
+    ``SqsDestination`` also grants GetQueueAttributes and GetQueueUrl, which
+    Lambda's delivery does not use)."""
+
+    def __init__(self, queue: sqs.IQueue) -> None:
+        self.queue = queue
+
+    def bind(
+        self,
+        scope: Construct,
+        fn: lambda_.IFunction,
+        *,
+        type: lambda_.DestinationType | None = None,
+    ) -> lambda_.DestinationConfig:
+        fn.add_to_role_policy(
+            iam.PolicyStatement(
+                actions=list(SEND_ACTIONS), resources=[self.queue.queue_arn]
+            )
+        )
+        return lambda_.DestinationConfig(destination=self.queue.queue_arn)
 
 
 def worker_function_name(prefix: str, worker: Worker) -> str:
@@ -84,6 +111,27 @@ class Jobs(Construct):
             enforce_ssl=True,
             retention_period=Duration.days(spec.dead_letter_retention_days),
             removal_policy=removal_policy,
+        )
+        # A scheduled run that fails Lambda's retries (or that EventBridge cannot
+        # deliver) is kept here, and Monitoring pages on it, rather than dropped.
+        self.schedule_dead_letter_queue = sqs.Queue(
+            self,
+            "ScheduleDeadLetterQueue",
+            queue_name=f"{prefix}-schedule-dlq",
+            encryption=sqs.QueueEncryption.SQS_MANAGED,
+            enforce_ssl=True,
+            retention_period=Duration.days(spec.dead_letter_retention_days),
+            removal_policy=removal_policy,
+        )
+        Validations.of(self.schedule_dead_letter_queue).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-SQS3",
+                reason=(
+                    "This queue is itself a dead letter queue: the scheduled "
+                    "worker's on-failure destination and its EventBridge target's "
+                    "DLQ, neither of which cdk-nag recognises"
+                ),
+            )
         )
         self.queue = sqs.Queue(
             self,
@@ -153,6 +201,11 @@ class Jobs(Construct):
                     )
                 )
             else:
+                function.configure_async_invoke(
+                    on_failure=_SendOnlyDestination(self.schedule_dead_letter_queue),
+                    retry_attempts=2,
+                    max_event_age=Duration.hours(1),
+                )
                 for schedule in schedules:
                     self.rules[schedule.job] = self._rule(
                         prefix, worker, function, schedule
@@ -178,6 +231,7 @@ class Jobs(Construct):
                     event=events.RuleTargetInput.from_object(schedule.event),
                     retry_attempts=2,
                     max_event_age=Duration.hours(1),
+                    dead_letter_queue=self.schedule_dead_letter_queue,
                 )
             ],
         )

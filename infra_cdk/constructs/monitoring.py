@@ -1,19 +1,29 @@
-"""Alarms and where they go: an encrypted SNS topic with the stage's e-mail on it.
+"""Alarms and where they go (an encrypted SNS topic with the stage's e-mail on it),
+and the stage's dashboard.
 
-Alarms: the API's 5xx rate, each function's Errors and Throttles, and any message
-in a dead letter queue. A function that returns a 500 response is an API 5xx; a
-function that crashes or times out is a Lambda error; a task that failed every
-attempt lands in the dead letter queue; all of them page.
+Alarms: the API's 5xx rate, the Stripe webhook's 5xx rate, each function's Errors,
+Throttles and p99 duration, each table's throttled requests, and any message in a
+dead letter queue. A function that returns a 500 response is an API 5xx; a function
+that crashes or times out is a Lambda error; a task that failed every attempt, or a
+scheduled run that failed its retries, lands in a dead letter queue; all of them
+page.
+
+The dashboard (``<prefix>``): requests, 4xx and 5xx; latency p50/p99 of the API and of
+each route's function; cold starts (from the functions' REPORT lines); throttles;
+each table's consumed capacity and throttles; the task queue's depth and age; the
+dead letter queues' depth.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_cloudwatch_actions as actions
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
@@ -26,6 +36,25 @@ PERIOD = Duration.minutes(5)
 API_5XX_RATE_PERCENT = 5
 # Below this many requests in a period the 5xx rate is noise, not an outage.
 API_MIN_REQUESTS = 20
+# Stripe retries a failed delivery for days, so a few 5xx are survivable; a run of
+# them means paid plans are not being applied.
+WEBHOOK_5XX_RATE_PERCENT = 10
+WEBHOOK_MIN_REQUESTS = 5
+# A graph with more lines than this is split, to stay readable.
+LINES_PER_GRAPH = 12
+COLD_STARTS_QUERY = (
+    "filter @type = 'REPORT' and ispresent(@initDuration)",
+    "stats count(*) as cold_starts, avg(@initDuration) as avg_init_ms, "
+    "max(@initDuration) as max_init_ms by bin(5m)",
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Route:
+    """What API Gateway's route-level metrics call a route (detailed metrics)."""
+
+    method: str
+    resource: str
 
 
 class Monitoring(Construct):
@@ -41,6 +70,11 @@ class Monitoring(Construct):
         http_api: apigwv2.HttpApi,
         functions: Mapping[str, lambda_.IFunction],
         dead_letter_queues: Mapping[str, sqs.IQueue] | None = None,
+        latency_p99_ms: Mapping[str, int] | None = None,
+        tables: Mapping[str, dynamodb.ITable] | None = None,
+        work_queues: Mapping[str, sqs.IQueue] | None = None,
+        webhook_route: Route | None = None,
+        log_group_names: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -126,6 +160,54 @@ class Monitoring(Construct):
                 metric=function.metric_throttles(period=PERIOD, statistic="Sum"),
                 threshold=1,
             )
+        for name, threshold_ms in (latency_p99_ms or {}).items():
+            label = name.replace("_", "-")
+            self._alarm(
+                f"{label}-p99",
+                name=f"{prefix}-{label}-p99-duration",
+                description=(
+                    f"The {name} function's p99 duration reached {threshold_ms} ms "
+                    f"in 2 of 3 periods of {PERIOD.to_minutes()} min"
+                ),
+                metric=functions[name].metric_duration(period=PERIOD, statistic="p99"),
+                threshold=threshold_ms,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+            )
+        for name, table in (tables or {}).items():
+            self._alarm(
+                f"{name}-table-throttles",
+                name=f"{prefix}-{name}-table-throttles",
+                description=(
+                    f"Requests to the {name} table were throttled (a hot partition, "
+                    "or on-demand capacity outgrown)"
+                ),
+                metric=_table_throttles(table),
+                threshold=1,
+            )
+        if webhook_route is not None:
+            self._alarm(
+                "StripeWebhook5xxRate",
+                name=f"{prefix}-stripe-webhook-5xx-rate",
+                description=(
+                    f"More than {WEBHOOK_5XX_RATE_PERCENT}% of Stripe's webhook "
+                    f"deliveries answered 5xx (with at least {WEBHOOK_MIN_REQUESTS} "
+                    f"in {PERIOD.to_minutes()} min): Stripe events are not applied"
+                ),
+                metric=cloudwatch.MathExpression(
+                    expression=(
+                        f"IF(requests >= {WEBHOOK_MIN_REQUESTS}, "
+                        "100 * errors / requests, 0)"
+                    ),
+                    using_metrics={
+                        "errors": _route_metric(http_api, webhook_route, "5xx"),
+                        "requests": _route_metric(http_api, webhook_route, "Count"),
+                    },
+                    label="webhook 5xx rate (%)",
+                    period=PERIOD,
+                ),
+                threshold=WEBHOOK_5XX_RATE_PERCENT,
+            )
         for name, queue in (dead_letter_queues or {}).items():
             label = name.replace("_", "-")
             self._alarm(
@@ -140,6 +222,139 @@ class Monitoring(Construct):
                 ),
                 threshold=1,
             )
+
+        self.dashboard = self._dashboard(
+            prefix,
+            http_api,
+            functions,
+            tables or {},
+            work_queues or {},
+            dead_letter_queues or {},
+            log_group_names,
+        )
+
+    def _dashboard(
+        self,
+        prefix: str,
+        http_api: apigwv2.HttpApi,
+        functions: Mapping[str, lambda_.IFunction],
+        tables: Mapping[str, dynamodb.ITable],
+        work_queues: Mapping[str, sqs.IQueue],
+        dead_letter_queues: Mapping[str, sqs.IQueue],
+        log_group_names: Sequence[str],
+    ) -> cloudwatch.Dashboard:
+        dashboard = cloudwatch.Dashboard(
+            self, "Dashboard", dashboard_name=prefix, default_interval=Duration.hours(3)
+        )
+        dashboard.add_widgets(
+            _graph(
+                "API requests, 4xx and 5xx",
+                [
+                    http_api.metric_count(period=PERIOD, statistic="Sum"),
+                    http_api.metric_client_error(period=PERIOD, statistic="Sum"),
+                    http_api.metric_server_error(period=PERIOD, statistic="Sum"),
+                ],
+            ),
+            _graph(
+                "API latency p50 / p99 (ms)",
+                [
+                    http_api.metric_latency(period=PERIOD, statistic="p50"),
+                    http_api.metric_latency(period=PERIOD, statistic="p99"),
+                ],
+            ),
+        )
+        names = sorted(functions)
+        for statistic in ("p50", "p99"):
+            for part, chunk in enumerate(_chunks(names), start=1):
+                dashboard.add_widgets(
+                    _graph(
+                        f"Duration {statistic} by function (ms), part {part}",
+                        [
+                            functions[n].metric_duration(
+                                period=PERIOD, statistic=statistic, label=n
+                            )
+                            for n in chunk
+                        ],
+                    )
+                )
+        for part, chunk in enumerate(_chunks(names), start=1):
+            dashboard.add_widgets(
+                _graph(
+                    f"Errors and throttles by function, part {part}",
+                    [
+                        metric
+                        for n in chunk
+                        for metric in (
+                            functions[n].metric_errors(
+                                period=PERIOD, statistic="Sum", label=f"{n} errors"
+                            ),
+                            functions[n].metric_throttles(
+                                period=PERIOD, statistic="Sum", label=f"{n} throttles"
+                            ),
+                        )
+                    ],
+                )
+            )
+        if log_group_names:
+            dashboard.add_widgets(
+                cloudwatch.LogQueryWidget(
+                    title="Cold starts (REPORT lines with an init duration)",
+                    log_group_names=list(log_group_names),
+                    query_lines=list(COLD_STARTS_QUERY),
+                    width=24,
+                )
+            )
+        for name, table in tables.items():
+            dashboard.add_widgets(
+                _graph(
+                    f"{name} table: consumed capacity",
+                    [
+                        table.metric_consumed_read_capacity_units(
+                            period=PERIOD, statistic="Sum"
+                        ),
+                        table.metric_consumed_write_capacity_units(
+                            period=PERIOD, statistic="Sum"
+                        ),
+                    ],
+                ),
+                _graph(f"{name} table: throttled requests", [_table_throttles(table)]),
+            )
+        for name, queue in work_queues.items():
+            dashboard.add_widgets(
+                _graph(
+                    f"{name} queue: depth",
+                    [
+                        queue.metric_approximate_number_of_messages_visible(
+                            period=PERIOD, statistic="Maximum"
+                        ),
+                        queue.metric_approximate_number_of_messages_not_visible(
+                            period=PERIOD, statistic="Maximum"
+                        ),
+                    ],
+                ),
+                _graph(
+                    f"{name} queue: age of the oldest message (s)",
+                    [
+                        queue.metric_approximate_age_of_oldest_message(
+                            period=PERIOD, statistic="Maximum"
+                        )
+                    ],
+                ),
+            )
+        if dead_letter_queues:
+            dashboard.add_widgets(
+                _graph(
+                    "Dead letter queues: depth",
+                    [
+                        queue.metric_approximate_number_of_messages_visible(
+                            period=PERIOD, statistic="Maximum", label=name
+                        )
+                        for name, queue in dead_letter_queues.items()
+                    ],
+                    width=24,
+                )
+            )
+        return dashboard
 
     def _alarm(
         self,
@@ -168,3 +383,49 @@ class Monitoring(Construct):
         alarm.add_ok_action(self._action)
         self.alarms.append(alarm)
         return alarm
+
+
+def _graph(
+    title: str, metrics: Sequence[cloudwatch.IMetric], width: int = 12
+) -> cloudwatch.GraphWidget:
+    return cloudwatch.GraphWidget(title=title, left=list(metrics), width=width)
+
+
+def _chunks(names: Sequence[str]) -> list[list[str]]:
+    return [
+        list(names[i : i + LINES_PER_GRAPH])
+        for i in range(0, len(names), LINES_PER_GRAPH)
+    ]
+
+
+def _table_throttles(table: dynamodb.ITable) -> cloudwatch.IMetric:
+    """Read and write throttle events of the table and its indexes, summed."""
+    return cloudwatch.MathExpression(
+        expression="reads + writes",
+        using_metrics={
+            "reads": table.metric("ReadThrottleEvents", period=PERIOD, statistic="Sum"),
+            "writes": table.metric(
+                "WriteThrottleEvents", period=PERIOD, statistic="Sum"
+            ),
+        },
+        label="throttle events",
+        period=PERIOD,
+    )
+
+
+def _route_metric(
+    http_api: apigwv2.HttpApi, route: Route, metric_name: str
+) -> cloudwatch.Metric:
+    """A route-level metric of the ``$default`` stage (detailed metrics)."""
+    return cloudwatch.Metric(
+        namespace="AWS/ApiGateway",
+        metric_name=metric_name,
+        dimensions_map={
+            "ApiId": http_api.api_id,
+            "Stage": "$default",
+            "Method": route.method,
+            "Resource": route.resource,
+        },
+        period=PERIOD,
+        statistic="Sum",
+    )

@@ -226,6 +226,11 @@ def _expected_grants(
     pairs |= {(a, _key("*")) for a in XRAY}
     if isinstance(endpoint, Worker) and endpoint.trigger == "queue":
         pairs |= {(a, _key(_get_att(_queue_id(synth)))) for a in CONSUME}
+    if isinstance(endpoint, Worker) and endpoint.trigger == "schedule":
+        # Its on-failure destination: a run that failed its retries is kept there.
+        name = f"{synth.stage.prefix}-schedule-dlq"
+        dead_letters = _get_att(_named(synth, "AWS::SQS::Queue", "QueueName", name))
+        pairs.add(("sqs:SendMessage", _key(dead_letters)))
     secrets = _secret_ids(synth)
     for permission in endpoint.permissions:
         table, access = permission.split(":")
@@ -758,6 +763,8 @@ def test_http_api_default_stage_cors_throttling_and_access_logs(synth: Synth) ->
     assert props["StageName"] == "$default"
     assert props["AutoDeploy"] is True
     assert props["DefaultRouteSettings"] == {
+        # Route-level metrics: the dashboard's routes, the webhook's alarm.
+        "DetailedMetricsEnabled": True,
         "ThrottlingBurstLimit": synth.stage.throttle_burst,
         "ThrottlingRateLimit": synth.stage.throttle_rate,
     }
@@ -766,6 +773,9 @@ def test_http_api_default_stage_cors_throttling_and_access_logs(synth: Synth) ->
     assert log_format["status"] == "$context.status"
     group_id = props["AccessLogSettings"]["DestinationArn"]["Fn::GetAtt"][0]
     assert synth.resources[group_id]["Type"] == "AWS::Logs::LogGroup"
+
+
+WEBHOOK_PATH = next(e.path for e in ENDPOINTS if e.name == "stripe_webhook")
 
 
 def test_alarms_reach_an_encrypted_topic(synth: Synth) -> None:
@@ -798,26 +808,95 @@ def test_alarms_reach_an_encrypted_topic(synth: Synth) -> None:
                 dimension["Value"]["Ref"]
             )
     function_ids = set(_ours(synth))
-    assert watched == {"Errors": function_ids, "Throttles": function_ids}
-    (dead_letters,) = [
-        a["Properties"] for a in alarms if a["Properties"].get("Namespace") == "AWS/SQS"
-    ]
-    assert dead_letters["MetricName"] == "ApproximateNumberOfMessagesVisible"
-    assert dead_letters["Dimensions"] == [
-        {
-            "Name": "QueueName",
-            "Value": {"Fn::GetAtt": [_dead_letter_queue_id(synth), "QueueName"]},
-        }
-    ]
-    assert dead_letters["Threshold"] == 1
-    assert dead_letters["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
-    (api_alarm,) = [a for a in alarms if "Metrics" in a["Properties"]]
-    metrics = api_alarm["Properties"]["Metrics"]
-    names = {
-        m["MetricStat"]["Metric"]["MetricName"] for m in metrics if "MetricStat" in m
+    endpoint_ids = {_function(synth, e)[0] for e in ENDPOINTS}
+    assert watched == {
+        "Errors": function_ids,
+        "Throttles": function_ids,
+        "Duration": endpoint_ids,
     }
-    assert names == {"5xx", "Count"}
-    assert any("Expression" in m and m.get("ReturnData", True) for m in metrics)
+    dead_letters = {
+        a["Properties"]["Dimensions"][0]["Value"]["Fn::GetAtt"][0]: a["Properties"]
+        for a in alarms
+        if a["Properties"].get("Namespace") == "AWS/SQS"
+    }
+    schedule_dlq = _named(
+        synth, "AWS::SQS::Queue", "QueueName", f"{synth.stage.prefix}-schedule-dlq"
+    )
+    assert set(dead_letters) == {_dead_letter_queue_id(synth), schedule_dlq}
+    for props in dead_letters.values():
+        assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
+        assert props["Threshold"] == 1
+        assert props["ComparisonOperator"] == "GreaterThanOrEqualToThreshold"
+    math = [a["Properties"] for a in alarms if "Metrics" in a["Properties"]]
+    by_names: dict[frozenset[str], list[dict[str, Any]]] = {}
+    for props in math:
+        stats = [
+            m["MetricStat"]["Metric"] for m in props["Metrics"] if "MetricStat" in m
+        ]
+        by_names.setdefault(frozenset(m["MetricName"] for m in stats), []).append(props)
+        assert any(
+            "Expression" in m and m.get("ReturnData", True) for m in props["Metrics"]
+        )
+    # The API's 5xx rate, and the Stripe webhook route's own.
+    api_rates = by_names[frozenset({"5xx", "Count"})]
+    assert len(api_rates) == 2
+    webhook = next(p for p in api_rates if "webhook" in p["AlarmName"])
+    for m in (m for m in webhook["Metrics"] if "MetricStat" in m):
+        dimensions = m["MetricStat"]["Metric"]["Dimensions"]
+        dims = {d["Name"]: d["Value"] for d in dimensions}
+        assert dims["Method"] == "POST"
+        assert dims["Resource"] == WEBHOOK_PATH
+        assert dims["Stage"] == "$default"
+    # Each table's throttled reads and writes.
+    throttles = by_names[frozenset({"ReadThrottleEvents", "WriteThrottleEvents"})]
+    table_ids = {_table_id(synth, key) for key in TABLE_KEYS.values()}
+    assert {
+        m["MetricStat"]["Metric"]["Dimensions"][0]["Value"]["Ref"]
+        for props in throttles
+        for m in props["Metrics"]
+        if "MetricStat" in m
+    } == table_ids
+
+
+def test_each_route_pages_when_its_p99_duration_stays_over_the_stage_target(
+    synth: Synth,
+) -> None:
+    thresholds = {}
+    for alarm in synth.of_type("AWS::CloudWatch::Alarm").values():
+        props = alarm["Properties"]
+        if props.get("MetricName") == "Duration":
+            assert props["ExtendedStatistic"] == "p99"
+            thresholds[props["Dimensions"][0]["Value"]["Ref"]] = props["Threshold"]
+    for endpoint in ENDPOINTS:
+        target = (
+            synth.stage.stripe_latency_p99_ms
+            if "stripe:api" in endpoint.permissions
+            else synth.stage.latency_p99_ms
+        )
+        assert thresholds[_function(synth, endpoint)[0]] == target, endpoint.name
+
+
+def test_the_dashboard_shows_traffic_latency_cold_starts_tables_and_queues(
+    synth: Synth,
+) -> None:
+    (dashboard,) = synth.of_type("AWS::CloudWatch::Dashboard").values()
+    props = dashboard["Properties"]
+    assert props["DashboardName"] == synth.stage.prefix
+    body = _key(props["DashboardBody"])
+    for title in (
+        "API requests, 4xx and 5xx",
+        "API latency p50 / p99",
+        "Duration p99 by function",
+        "Errors and throttles by function",
+        "Cold starts",
+        "users table: consumed capacity",
+        "sessions table: throttled requests",
+        "tasks queue: age of the oldest message",
+        "Dead letter queues: depth",
+    ):
+        assert title in body, title
+    for entry in ENTRIES:
+        assert _function(synth, entry)[0] in body, entry.name
 
 
 def test_outputs_name_the_url_tables_and_secret_arns(synth: Synth) -> None:
