@@ -12,6 +12,7 @@ stage settings (``infra_cdk.stages.billing_environment``) go to every function.
 
 from __future__ import annotations
 
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -156,6 +157,9 @@ class StrataStack(Stack):
             secrets_statement=self.secrets.read_statement,
             permission_env=self.secrets.permission_env,
         )
+        self._reserve_concurrency(
+            {**self.api.functions, **self.jobs.functions}, stage.reserved_concurrency
+        )
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -240,3 +244,17 @@ class StrataStack(Stack):
                 description=f"DNS record {number} of 3 that proves "
                 f"{stage.email_domain} to SES (Easy DKIM)",
             )
+
+    @staticmethod
+    def _reserve_concurrency(
+        functions: Mapping[str, lambda_.Function],
+        reserved: Sequence[tuple[str, int]],
+    ) -> None:
+        for name, executions in reserved:
+            if name not in functions:
+                raise ValueError(f"reserved_concurrency: no function named {name!r}")
+            if executions < 1:
+                raise ValueError(f"reserved_concurrency: {name} needs at least 1")
+            cfn = functions[name].node.default_child
+            assert isinstance(cfn, lambda_.CfnFunction)
+            cfn.reserved_concurrent_executions = executions

@@ -56,6 +56,12 @@ class StageConfig:
     # periods before it pages; the routes that call Stripe get Stripe's own time.
     latency_p99_ms: int = 1000
     stripe_latency_p99_ms: int = 8000
+    # Concurrency held for a function (catalog name -> executions), so that a storm
+    # on the other routes (log-ins, say) cannot starve Stripe's webhook or the
+    # workers. Each reservation comes out of the account's regional concurrency,
+    # which must keep 100 unreserved; a new account may have a quota of 10, so dev
+    # reserves none.
+    reserved_concurrency: tuple[tuple[str, int], ...] = ()
 
     @property
     def prefix(self) -> str:
@@ -99,6 +105,11 @@ STAGES: dict[str, StageConfig] = {
             retain_data=True,
             point_in_time_recovery=True,
             deletion_protection=False,
+            reserved_concurrency=(
+                ("stripe_webhook", 5),
+                ("task_worker", 5),
+                ("scheduler", 1),
+            ),
         ),
         StageConfig(
             name="prod",
@@ -120,6 +131,11 @@ STAGES: dict[str, StageConfig] = {
             # what paying customers get without a change to this file.
             billing_grace_days=7,
             billing_proration_behavior="always_invoice",
+            reserved_concurrency=(
+                ("stripe_webhook", 20),
+                ("task_worker", 10),
+                ("scheduler", 1),
+            ),
         ),
     )
 }

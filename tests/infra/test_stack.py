@@ -858,6 +858,19 @@ def test_alarms_reach_an_encrypted_topic(synth: Synth) -> None:
     } == table_ids
 
 
+def test_the_webhook_and_the_workers_hold_the_stages_reserved_concurrency(
+    synth: Synth,
+) -> None:
+    reserved = dict(synth.stage.reserved_concurrency)
+    if synth.stage.name != "dev":
+        assert {"stripe_webhook", "task_worker", "scheduler"} <= set(reserved)
+    for entry in ENTRIES:
+        _, props = _function(synth, entry)
+        assert props.get("ReservedConcurrentExecutions") == reserved.get(entry.name), (
+            entry.name
+        )
+
+
 def test_each_route_pages_when_its_p99_duration_stays_over_the_stage_target(
     synth: Synth,
 ) -> None:
