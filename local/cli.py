@@ -249,6 +249,10 @@ def _dev(args: argparse.Namespace) -> int:
     except stack.StackError as exc:
         raise CliError(str(exc)) from None
 
+    # Every link the stack hands a person (emails, Checkout's return, the portal's)
+    # lands on the dev front end of this very stack, unless told otherwise.
+    os.environ.setdefault("STRATA_APP_BASE_URL", f"http://{stack.LOOPBACK}:{port}")
+    get_settings.cache_clear()
     endpoint = stack.use_local_aws(aws_port)
     # moto's werkzeug logs every AWS call at INFO; the API's access log is the one
     # worth reading, and werkzeug's warnings and errors still get through.

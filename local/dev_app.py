@@ -1,4 +1,5 @@
-"""The local API: the whole app that the deployed functions split between them.
+"""The local API: the whole app that the deployed functions split between them,
+plus the dev front end's pages (``local.frontend``), which only the local stack has.
 
 Docs and the OpenAPI document are catalog endpoints like any other, so the local
 server and the deployed API serve the same ``/docs`` and ``/openapi.json``.
@@ -9,7 +10,10 @@ from __future__ import annotations
 from fastapi import FastAPI
 
 from functions.api import build_api
+from local import frontend
 
 
 def build_app() -> FastAPI:
-    return build_api()
+    app = build_api()
+    app.include_router(frontend.router)
+    return app

@@ -69,16 +69,20 @@ def read_email(path: Path) -> EmailMessage:
     return message
 
 
-def link_token(message: EmailMessage) -> str:
-    """The ``token`` query parameter of the link in the plain-text part."""
+def link_url(message: EmailMessage) -> str:
+    """The link with a ``token`` query parameter in the plain-text part."""
     part = message.get_body(preferencelist=("plain",))
     assert part is not None, "the email has no plain-text part"
     text = part.get_content()
     for url in _URL.findall(text):
-        tokens = parse_qs(urlsplit(url).query).get("token")
-        if tokens:
-            return tokens[0]
+        if parse_qs(urlsplit(url).query).get("token"):
+            return str(url)
     raise AssertionError(f"no link with a token in:\n{text}")
+
+
+def link_token(message: EmailMessage) -> str:
+    """The ``token`` query parameter of the link in the plain-text part."""
+    return parse_qs(urlsplit(link_url(message)).query)["token"][0]
 
 
 def outbox_files(stack: DevProcess) -> frozenset[Path]:
@@ -132,6 +136,23 @@ def test_sign_up_emails_a_link_that_verifies_the_address(stack: DevProcess) -> N
         assert again.status_code == 400
         assert again.json()["code"] == "invalid_token"
     assert latency < EMAIL_TIMEOUT
+
+
+def test_the_emailed_link_opens_the_stacks_own_verification_page(
+    stack: DevProcess,
+) -> None:
+    with new_client(stack) as anonymous:
+        sign_up(anonymous, "link.opener")
+        path, _ = wait_for_email(stack.outbox, "link.opener@example.com")
+        url = link_url(read_email(path))
+
+        assert url.startswith(f"{stack.url}/verify-email?token="), url
+        page = anonymous.get(url.removeprefix(stack.url))
+
+    assert page.status_code == 200, page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert "Verify your email" in page.text
+    assert link_token(read_email(path)) in page.text
 
 
 def test_a_password_reset_link_sets_a_new_password_and_ends_old_sessions(
