@@ -97,6 +97,7 @@ class StrataStack(Stack):
             "STRATA_STAGE": stage.name,
             **self.data.env,
             "STRATA_SESSION_TTL_SECONDS": str(stage.session_ttl_seconds),
+            "STRATA_USER_INDEX_SHARDS": str(stage.user_index_shards),
             **self.storage.env,
             **self.email.env,
             "STRATA_APP_BASE_URL": stage.app_base_url,

@@ -62,6 +62,10 @@ class StageConfig:
     # which must keep 100 unreserved; a new account may have a quota of 10, so dev
     # reserves none.
     reserved_concurrency: tuple[tuple[str, int], ...] = ()
+    # The users' listing indexes are write-sharded over this many partitions (each
+    # takes about 1,000 writes per second); a listing page costs one Query each.
+    # Changing it on a stage with users means running `strata migrate` again.
+    user_index_shards: int = 4
 
     @property
     def prefix(self) -> str:

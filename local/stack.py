@@ -9,9 +9,10 @@ from __future__ import annotations
 
 import os
 import socket
+import threading
 from collections.abc import MutableMapping
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 from urllib.parse import urlsplit
 
 from pynamodb.attributes import TTLAttribute
@@ -106,10 +107,41 @@ def bind_port(port: int, what: str) -> socket.socket:
         raise PortInUse(port, what) from None
 
 
+_WRITES = ("transact_write_items", "put_item", "update_item", "delete_item")
+_write_lock = threading.RLock()
+
+
+def isolate_dynamodb_writes() -> None:
+    """Make the in-process moto honour what DynamoDB guarantees of transactions:
+    each is all-or-nothing and serialised with every other write to its items.
+
+    moto 5.2 checks a transaction's conditions and applies its writes one by one,
+    and undoes a failed one by restoring a copy of each table taken before it
+    began, so under concurrency two transactions can both pass their conditions,
+    and a rollback can erase another request's write. One lock around moto's
+    DynamoDB writes (reads still run beside them) rules both out. Idempotent.
+    """
+    from moto.dynamodb.models import DynamoDBBackend
+
+    for name in _WRITES:
+        method = getattr(DynamoDBBackend, name)
+        if getattr(method, "_strata_isolated", False):
+            continue
+
+        def isolated(self: Any, *args: Any, _write: Any = method, **kwargs: Any) -> Any:
+            with _write_lock:
+                return _write(self, *args, **kwargs)
+
+        isolated._strata_isolated = True  # type: ignore[attr-defined]
+        setattr(DynamoDBBackend, name, isolated)
+
+
 def start_moto(port: int) -> MotoServer:
-    """Start moto's server on loopback ``port`` in a daemon thread; stop it with
-    ``.stop()``. Raises ``PortInUse`` if the port is taken."""
+    """Start moto's server on loopback ``port`` in a daemon thread, its DynamoDB
+    writes isolated as DynamoDB's are; stop it with ``.stop()``. Raises
+    ``PortInUse`` if the port is taken."""
     ensure_port_free(port, "wanted for moto")
+    isolate_dynamodb_writes()
     server = _reporting_moto_server(port)
     server.start()
     error = server.startup_error

@@ -45,6 +45,9 @@ def moto_endpoint() -> Iterator[str]:
     """A moto server for the whole run; tests reset it rather than restart it."""
     from moto.server import ThreadedMotoServer
 
+    from local.stack import isolate_dynamodb_writes
+
+    isolate_dynamodb_writes()
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
     server.start()

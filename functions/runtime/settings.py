@@ -46,6 +46,9 @@ class Settings(BaseModel):
     jwt_secret_arn: str = ""
     password_pepper_arn: str = ""
     session_ttl_seconds: int = Field(default=1800, ge=60, le=30 * 24 * 3600)
+    # The user listing indexes' write shards (core/adapters/dynamodb/shards.py): a
+    # listing page is one Query per shard; sign-ups scale with the count.
+    user_index_shards: int = Field(default=4, ge=1, le=64)
     session_renew_threshold: float = Field(default=0.2, gt=0, lt=1)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     password_min_length: int = Field(default=8, ge=1, le=128)

@@ -11,6 +11,7 @@ from fastapi.routing import APIRoute
 from mangum import Mangum
 
 from functions.catalog import ENDPOINTS, Endpoint
+from local import frontend
 from local.dev_app import build_app
 from local.harness import FakeLambdaContext, Reply, http_api_event
 
@@ -81,10 +82,12 @@ def served_routes(routes: list[Any], prefix: str = "") -> set[tuple[str, str]]:
     return served
 
 
-def test_the_local_app_serves_exactly_the_catalog_routes() -> None:
+def test_the_local_app_serves_exactly_the_catalog_routes_and_the_dev_pages() -> None:
     served = served_routes(list(build_app().routes))
+    pages = served_routes(list(frontend.router.routes))
 
-    assert served == {(e.method, e.path) for e in ENDPOINTS}
+    assert served == {(e.method, e.path) for e in ENDPOINTS} | pages
+    assert all(method == "GET" for method, _ in pages)
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)

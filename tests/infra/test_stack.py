@@ -71,6 +71,7 @@ BASE_VARS = {
     "STRATA_SESSIONS_TABLE",
     "STRATA_TASKS_TABLE",
     "STRATA_SESSION_TTL_SECONDS",
+    "STRATA_USER_INDEX_SHARDS",
     "STRATA_TASK_QUEUE_URL",
     "STRATA_TASK_MAX_RECEIVES",
     "STRATA_TASK_LEASE_SECONDS",
@@ -432,6 +433,7 @@ def test_function_environment_contract(synth: Synth) -> None:
         }
         assert env["STRATA_APP_BASE_URL"] == synth.stage.app_base_url
         assert env["STRATA_SESSION_TTL_SECONDS"] == str(synth.stage.session_ttl_seconds)
+        assert env["STRATA_USER_INDEX_SHARDS"] == str(synth.stage.user_index_shards)
         assert env["POWERTOOLS_SERVICE_NAME"] == "strata"
         assert env["POWERTOOLS_LOG_LEVEL"] == synth.stage.log_level
         assert env["POWERTOOLS_METRICS_NAMESPACE"]

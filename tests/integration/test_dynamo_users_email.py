@@ -8,6 +8,7 @@ from datetime import timedelta
 
 import pytest
 
+from core.adapters.dynamodb import shards
 from core.adapters.dynamodb.models import (
     UserItem,
     email_marker_key,
@@ -25,7 +26,11 @@ LATER = EPOCH + timedelta(days=365)
 
 def index_members() -> set[str]:
     """The ids in the unverified index, read past the adapter."""
-    return {item.id for item in UserItem.unverified.query("UNVERIFIED")}
+    return {
+        item.id
+        for partition in shards.partitions(shards.UNVERIFIED)
+        for item in UserItem.unverified.query(partition)
+    }
 
 
 # -- get_by_email ----------------------------------------------------------------------

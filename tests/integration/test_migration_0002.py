@@ -8,10 +8,14 @@ from typing import Any
 
 import pytest
 
-from core.adapters.dynamodb import migrations
+from core.adapters.dynamodb import migrations, shards
 from core.adapters.dynamodb.migrations import Migration, Run
 from core.adapters.dynamodb.migrations import m0002_index_unverified_users as m0002
-from core.adapters.dynamodb.models import UserItem, dynamodb_client
+from core.adapters.dynamodb.models import (
+    LEGACY_USER_PARTITION,
+    UserItem,
+    dynamodb_client,
+)
 from core.adapters.dynamodb.users import DynamoUserRepository
 from core.domain.user import User
 from tests.integration.conftest import MakeUser
@@ -29,7 +33,8 @@ def store_legacy_users(
     users: DynamoUserRepository, make_user: MakeUser, n: int, verified: int = 0
 ) -> list[User]:
     """``n`` users as the release before the index stored them (no
-    ``unverified_pk``); the first ``verified`` of them with a verified email."""
+    ``unverified_pk``, and in the listing's one partition of before it was
+    sharded); the first ``verified`` of them with a verified email."""
     stored = [users.add(make_user()) for _ in range(n)]
     for i in range(verified):
         stored[i] = users.save(stored[i].with_email_verified())
@@ -38,14 +43,19 @@ def store_legacy_users(
         client.update_item(
             TableName=UserItem.Meta.table_name,
             Key={"pk": {"S": f"USER#{user.id}"}},
-            UpdateExpression="REMOVE unverified_pk",
+            UpdateExpression="REMOVE unverified_pk SET list_pk = :legacy",
+            ExpressionAttributeValues={":legacy": {"S": LEGACY_USER_PARTITION}},
         )
     assert indexed() == set()
     return stored
 
 
 def indexed() -> set[str]:
-    return {item.id for item in UserItem.unverified.query("UNVERIFIED")}
+    return {
+        item.id
+        for partition in shards.partitions(shards.UNVERIFIED)
+        for item in UserItem.unverified.query(partition)
+    }
 
 
 def test_the_unverified_users_are_indexed_the_verified_not_and_a_rerun_changes_nothing(
@@ -123,7 +133,9 @@ def test_a_user_removed_meanwhile_is_not_brought_back(
 
     def query_then_remove(*args: Any, **kwargs: Any) -> Any:
         results = list(real_query(*args, **kwargs))
-        users.remove(users.get(doomed.id) or doomed)
+        found = users.get(doomed.id)
+        if found is not None:
+            users.remove(found)
 
         class Page(list[Any]):
             last_evaluated_key = None

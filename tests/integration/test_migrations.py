@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from core.adapters.dynamodb import migrations
+from core.adapters.dynamodb import migrations, shards
 from core.adapters.dynamodb.migrations import (
     LEASE,
     Lease,
@@ -16,7 +16,12 @@ from core.adapters.dynamodb.migrations import (
     Run,
 )
 from core.adapters.dynamodb.migrations import m0001_backfill_email_verified as m0001
-from core.adapters.dynamodb.models import MigrationRecord, UserItem, dynamodb_client
+from core.adapters.dynamodb.models import (
+    LEGACY_USER_PARTITION,
+    MigrationRecord,
+    UserItem,
+    dynamodb_client,
+)
 from core.adapters.dynamodb.users import DynamoUserRepository
 from tests.integration.conftest import MakeUser
 
@@ -34,22 +39,33 @@ def first_only() -> list[Migration]:
 def store_legacy_users(
     users: DynamoUserRepository, make_user: MakeUser, n: int
 ) -> None:
-    """Users as an older release stored them: without ``email_verified``."""
+    """Users as an older release stored them: without ``email_verified``, in the
+    listing's one partition of before it was sharded."""
     for _ in range(n):
         users.add(make_user())
     client = dynamodb_client()
-    for item in UserItem.by_created_at.query("USER"):
+    for item in every_user():
         client.update_item(
             TableName=UserItem.Meta.table_name,
             Key={"pk": {"S": item.pk}},
-            UpdateExpression="REMOVE email_verified",
+            UpdateExpression="REMOVE email_verified SET list_pk = :legacy",
+            ExpressionAttributeValues={":legacy": {"S": LEGACY_USER_PARTITION}},
         )
+
+
+def every_user() -> list[UserItem]:
+    partitions = [LEGACY_USER_PARTITION, *shards.partitions(shards.USERS)]
+    return [
+        item
+        for partition in partitions
+        for item in UserItem.by_created_at.query(partition)
+    ]
 
 
 def lacking() -> int:
     return sum(
         1
-        for item in UserItem.by_created_at.query("USER")
+        for item in every_user()
         if item.attribute_values.get("email_verified") is None
     )
 

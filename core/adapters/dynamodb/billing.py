@@ -9,9 +9,9 @@ from datetime import datetime
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from core.adapters.dynamodb import shards
 from core.adapters.dynamodb.errors import storage_errors
 from core.adapters.dynamodb.models import (
-    SUBSCRIBED_PARTITION,
     StripeEventItem,
     UniqueMarker,
     UserItem,
@@ -21,8 +21,7 @@ from core.adapters.dynamodb.models import (
 )
 from core.adapters.dynamodb.users import (
     CONDITIONAL_FAILED,
-    query_page,
-    start_key,
+    merged_page,
     to_item,
 )
 from core.application.errors import ConcurrentUpdate, DuplicateEvent
@@ -117,16 +116,8 @@ class DynamoBillingStore:
         return replace(user, version=int(item.version))
 
     def subscribed_users(self, limit: int, start: Position | None) -> UserPage:
-        return query_page(
-            UserItem.subscribed,
-            SUBSCRIBED_PARTITION,
-            "created_at",
-            limit,
-            (
-                start_key(start, "created_at", "billing_pk", SUBSCRIBED_PARTITION)
-                if start is not None
-                else None
-            ),
+        return merged_page(
+            UserItem.subscribed, shards.SUBSCRIBED, "created_at", limit, start
         )
 
 

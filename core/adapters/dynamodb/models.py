@@ -23,10 +23,14 @@ from pynamodb.connection import TableConnection
 from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
 from pynamodb.models import Model
 
-# Every user item carries this constant in ``list_pk`` so the listing indexes can
-# Query one partition in order instead of scanning the table. Marker items lack it,
-# which keeps them out of those (sparse) indexes.
-USER_LIST_PARTITION = "USER"
+from core.adapters.dynamodb import shards
+
+# Every user item carries ``list_pk``, its shard of the listing partitions
+# (``shards``: ``USER.0`` ...), so the listing indexes Query a few partitions in order
+# instead of scanning the table. Marker items lack it, which keeps them out of those
+# (sparse) indexes. Before sharding every user had this one constant; migration 0003
+# moves them (``shards``).
+LEGACY_USER_PARTITION = "USER"
 
 
 def user_key(user_id: str) -> str:
@@ -49,13 +53,13 @@ def stripe_event_key(event_id: str) -> str:
     return f"STRIPE_EVENT#{event_id}"
 
 
-# Set in ``billing_pk`` only while a user's subscription can still change: the sparse
-# index of those users is what the daily reconciliation Queries.
-SUBSCRIBED_PARTITION = "SUBSCRIBED"
-
-# Set in ``unverified_pk`` only while a user's email is unverified: the sparse index
-# of those users is what the purge of unverified accounts Queries.
-UNVERIFIED_PARTITION = "UNVERIFIED"
+# ``billing_pk`` is set (to the user's ``SUBSCRIBED.<shard>``) only while a user's
+# subscription can still change: the sparse index of those users is what the daily
+# reconciliation Queries. ``unverified_pk`` (``UNVERIFIED.<shard>``) only while the
+# email is unverified: the purge of unverified accounts Queries that index. Before
+# sharding both held these constants.
+LEGACY_SUBSCRIBED_PARTITION = "SUBSCRIBED"
+LEGACY_UNVERIFIED_PARTITION = "UNVERIFIED"
 
 
 class UsersByCreatedAt(GlobalSecondaryIndex["UserItem"]):  # type: ignore[no-untyped-call]
@@ -120,9 +124,9 @@ class UserItem(Model):
     session_epoch = NumberAttribute(default=0)
     # Added after the first release; migration 0001 backfills it on older items.
     email_verified = BooleanAttribute(null=True)
-    list_pk = UnicodeAttribute(default=USER_LIST_PARTITION)
-    # ``UNVERIFIED_PARTITION`` while the email is unverified, else absent; migration
-    # 0002 sets it on users stored before it existed.
+    list_pk = UnicodeAttribute()
+    # The user's ``UNVERIFIED.<shard>`` while the email is unverified, else absent;
+    # migration 0002 sets it on users stored before it existed.
     unverified_pk = UnicodeAttribute(null=True)
     stripe_customer_id = UnicodeAttribute(null=True)
     sub_id = UnicodeAttribute(null=True)
@@ -137,7 +141,7 @@ class UserItem(Model):
     sub_observed_at = UTCDateTimeAttribute(null=True)
     sub_trial_end = UTCDateTimeAttribute(null=True)
     sub_past_due_since = UTCDateTimeAttribute(null=True)
-    # ``SUBSCRIBED_PARTITION`` while the subscription is not terminal, else absent.
+    # The user's ``SUBSCRIBED.<shard>`` while the subscription is not terminal.
     billing_pk = UnicodeAttribute(null=True)
     version = VersionAttribute()
 
@@ -296,13 +300,21 @@ ALL_MODELS: tuple[type[Model], ...] = (
 
 
 def bind_tables(
-    users_table: str, sessions_table: str, region: str, *, tasks_table: str
+    users_table: str,
+    sessions_table: str,
+    region: str,
+    *,
+    tasks_table: str,
+    user_shards: int | None = None,
 ) -> None:
-    """Point the models at the stage's tables. Call once per cold start, before use.
+    """Point the models at the stage's tables (and, if given, set the stage's user
+    index shard count). Call once per cold start, before use.
 
     Endpoints come from the environment (``AWS_ENDPOINT_URL``), never from here, so
     the same code talks to moto locally and to DynamoDB in AWS.
     """
+    if user_shards is not None:
+        shards.configure(user_shards)
     changed = False
     for model, name in (
         (UserItem, users_table),

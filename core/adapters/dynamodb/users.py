@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections import deque
 from dataclasses import replace
 from datetime import datetime
 from typing import Any
@@ -14,11 +15,9 @@ from pynamodb.exceptions import (
 )
 from pynamodb.transactions import TransactWrite
 
+from core.adapters.dynamodb import shards
 from core.adapters.dynamodb.errors import storage_errors
 from core.adapters.dynamodb.models import (
-    SUBSCRIBED_PARTITION,
-    UNVERIFIED_PARTITION,
-    USER_LIST_PARTITION,
     UniqueMarker,
     UserItem,
     customer_marker_key,
@@ -92,8 +91,13 @@ def to_item(user: User) -> UserItem:
         created_at=user.created_at,
         session_epoch=user.session_epoch,
         email_verified=user.email_verified,
+        list_pk=shards.partition(shards.USERS, user.id),
         # The sparse index of unverified users holds a user exactly while this is set.
-        unverified_pk=None if user.email_verified else UNVERIFIED_PARTITION,
+        unverified_pk=(
+            None
+            if user.email_verified
+            else shards.partition(shards.UNVERIFIED, user.id)
+        ),
         stripe_customer_id=user.billing.customer_id,
     )
     subscription = user.billing.subscription
@@ -111,7 +115,11 @@ def to_item(user: User) -> UserItem:
         item.sub_trial_end = subscription.trial_end
         item.sub_past_due_since = subscription.past_due_since
         # The reconciliation's sparse index holds a user exactly while this is set.
-        item.billing_pk = None if subscription.is_terminal else SUBSCRIBED_PARTITION
+        item.billing_pk = (
+            None
+            if subscription.is_terminal
+            else shards.partition(shards.SUBSCRIBED, user.id)
+        )
     # pynamodb's VersionAttribute: unset means "must not exist yet", and a set one
     # makes the write conditional on the stored version still being this one.
     if user.version:
@@ -216,16 +224,12 @@ class DynamoUserRepository:
         self, created_before: datetime, limit: int, start: Position | None
     ) -> UserPage:
         # The sparse index (never a Scan), oldest first.
-        return query_page(
+        return merged_page(
             UserItem.unverified,
-            UNVERIFIED_PARTITION,
+            shards.UNVERIFIED,
             "created_at",
             limit,
-            (
-                start_key(start, "created_at", "unverified_pk", UNVERIFIED_PARTITION)
-                if start is not None
-                else None
-            ),
+            start,
             range_key_condition=UserItem.created_at < created_before,
         )
 
@@ -253,65 +257,134 @@ class DynamoUserRepository:
             else UserItem.by_created_at
         )
         range_name = "username_lower" if sort is UserSort.USERNAME else "created_at"
-        return query_page(
+        return merged_page(
             index,
-            USER_LIST_PARTITION,
+            shards.USERS,
             range_name,
             limit,
-            start_key(start, range_name) if start is not None else None,
-            scan_index_forward=order is SortOrder.ASC,
+            start,
+            descending=order is SortOrder.DESC,
         )
 
 
-def start_key(
-    position: Position,
-    range_name: str,
-    partition_name: str = "list_pk",
-    partition: str = USER_LIST_PARTITION,
-) -> dict[str, dict[str, str]]:
-    # The position is signed by us, but a cursor minted for one index must never be
-    # replayed against another: check its shape before DynamoDB sees it.
-    expected = {"pk", range_name}
-    if set(position) != expected or not all(
-        isinstance(v, str) for v in position.values()
-    ):
-        raise InvalidCursor()
-    if not position["pk"].startswith("USER#"):
-        raise InvalidCursor()
-    return {
-        "pk": {"S": position["pk"]},
-        partition_name: {"S": partition},
-        range_name: {"S": position[range_name]},
-    }
+_PARTITION_ATTRIBUTE = {
+    shards.USERS: "list_pk",
+    shards.UNVERIFIED: "unverified_pk",
+    shards.SUBSCRIBED: "billing_pk",
+}
+_SHARDS = "shards"
 
 
-def query_page(
+def merged_page(
     index: Any,
-    partition: str,
+    base: str,
     range_name: str,
     limit: int,
-    start_key: dict[str, dict[str, str]] | None,
-    **query: Any,
+    start: Position | None,
+    *,
+    descending: bool = False,
+    range_key_condition: Any = None,
 ) -> UserPage:
-    """One page of users from a Query on ``index``, with the position of the next.
+    """One page of users from the index partitions under ``base`` (one Query per
+    shard still to read, ``limit + 1`` items each), merged in the index's order,
+    with the position of the next page.
 
-    One item more than asked tells, in the same Query, whether a next page exists,
-    so the last page never carries a cursor to an empty one.
+    The position holds, per shard, the last item this listing took from it (or
+    that the shard is done); the next page Queries each shard from there, so every
+    user is listed exactly once, in order, whatever the shards hold. Equal range
+    values in different shards are ordered by item key. One item more than asked
+    per shard tells, in the same Queries, whether a next page exists, so the last
+    page never carries a cursor to an empty one.
     """
+    count = shards.count()
+    after = _positions(start, count, range_name)
+    partition_name = _PARTITION_ATTRIBUTE[base]
+    fetched: dict[int, deque[UserItem]] = {}
     with storage_errors():
-        items = list(
-            index.query(
-                partition,
-                limit=limit + 1,
-                page_size=limit + 1,
-                last_evaluated_key=start_key,
-                **query,
+        for shard, partition in enumerate(shards.partitions(base, count)):
+            state = after.get(shard)
+            if state == "done":
+                continue
+            start_key = None
+            if isinstance(state, tuple):
+                pk, value = state
+                start_key = {
+                    "pk": {"S": pk},
+                    partition_name: {"S": partition},
+                    range_name: {"S": value},
+                }
+            fetched[shard] = deque(
+                index.query(
+                    partition,
+                    limit=limit + 1,
+                    page_size=limit + 1,
+                    last_evaluated_key=start_key,
+                    scan_index_forward=not descending,
+                    range_key_condition=range_key_condition,
+                )
             )
-        )
-    page = items[:limit]
+    page: list[UserItem] = []
+    taken: dict[int, UserItem] = {}
+    pick = max if descending else min
+    while len(page) < limit:
+        heads = [shard for shard, items in fetched.items() if items]
+        if not heads:
+            break
+        shard = pick(heads, key=lambda n: _order_key(fetched[n][0], range_name))
+        taken[shard] = fetched[shard].popleft()
+        page.append(taken[shard])
     next_position = None
-    if len(items) > limit:
-        last = page[-1]
-        value = getattr(UserItem, range_name).serialize(getattr(last, range_name))
-        next_position = {"pk": last.pk, range_name: str(value)}
+    if any(fetched.values()):
+        next_position = {_SHARDS: str(count)}
+        for shard in range(count):
+            state = after.get(shard)
+            if shard in fetched and not fetched[shard]:
+                # It had no more than a page, and all of it was taken.
+                state = "done"
+            elif shard in taken:
+                state = (taken[shard].pk, _serialized(taken[shard], range_name))
+            if state == "done":
+                next_position[str(shard)] = "done"
+            elif isinstance(state, tuple):
+                next_position[f"{shard}.pk"], next_position[f"{shard}.at"] = state
     return UserPage(items=[to_domain(i) for i in page], next_position=next_position)
+
+
+def _serialized(item: UserItem, range_name: str) -> str:
+    return str(getattr(UserItem, range_name).serialize(getattr(item, range_name)))
+
+
+def _order_key(item: UserItem, range_name: str) -> tuple[bytes, str]:
+    # DynamoDB orders string sort keys by their UTF-8 bytes.
+    return (_serialized(item, range_name).encode(), item.pk)
+
+
+def _positions(
+    start: Position | None, count: int, range_name: str
+) -> dict[int, tuple[str, str] | str]:
+    """Per shard, where the listing stands: after an item (its key and range value),
+    or ``"done"``; an absent shard has not been read yet. The position is signed by
+    us, but one minted for another index, order or shard count must never reach
+    DynamoDB: its shape is checked first."""
+    if start is None:
+        return {}
+    allowed = {_SHARDS}
+    for shard in range(count):
+        allowed |= {str(shard), f"{shard}.pk", f"{shard}.at"}
+    if start.get(_SHARDS) != str(count) or not set(start) <= allowed:
+        raise InvalidCursor()
+    found: dict[int, tuple[str, str] | str] = {}
+    for shard in range(count):
+        done = start.get(str(shard))
+        pk, at = start.get(f"{shard}.pk"), start.get(f"{shard}.at")
+        if done is not None:
+            if done != "done" or pk is not None or at is not None:
+                raise InvalidCursor()
+            found[shard] = "done"
+        elif pk is not None or at is not None:
+            if not isinstance(pk, str) or not isinstance(at, str):
+                raise InvalidCursor()
+            if not pk.startswith("USER#"):
+                raise InvalidCursor()
+            found[shard] = (pk, at)
+    return found

@@ -23,9 +23,10 @@ from typing import Any, Protocol
 
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
+from core.adapters.dynamodb import shards
 from core.adapters.dynamodb.errors import storage_errors
 from core.adapters.dynamodb.models import (
-    USER_LIST_PARTITION,
+    LEGACY_USER_PARTITION,
     MigrationRecord,
     UserItem,
 )
@@ -173,15 +174,24 @@ def each_user(run: Run, visit: Callable[[UserItem], bool]) -> None:
     """Call ``visit`` on every user item, a page at a time, from the run's
     checkpoint on; ``visit`` says whether it changed the item.
 
-    A Query on the users index, never a Scan; the checkpoint saved after each page
-    is where an interrupted run picks up, so ``visit`` must be safe to repeat on
-    the page that was in flight (conditional writes make it so).
+    A Query on the users index, never a Scan: the partition every user had before
+    the index was sharded, then each shard's. The checkpoint saved after each page
+    (the partition and the position in it) is where an interrupted run picks up,
+    so ``visit`` must be safe to repeat on the page that was in flight
+    (conditional writes make it so), and on a user it meets twice (one moved from
+    the old partition to its shard meanwhile).
     """
-    start: Any = run.checkpoint
-    while True:
+    partitions = [LEGACY_USER_PARTITION, *shards.partitions(shards.USERS)]
+    checkpoint: Any = run.checkpoint or {}
+    # A checkpoint from before sharding is a position in the old partition.
+    if checkpoint and "partition" not in checkpoint:
+        checkpoint = {"partition": 0, "key": checkpoint}
+    number: int = checkpoint.get("partition", 0)
+    start: Any = checkpoint.get("key")
+    while number < len(partitions):
         with storage_errors():
             results = UserItem.by_created_at.query(
-                USER_LIST_PARTITION,
+                partitions[number],
                 limit=USER_PAGE,
                 page_size=USER_PAGE,
                 last_evaluated_key=start,
@@ -190,9 +200,11 @@ def each_user(run: Run, visit: Callable[[UserItem], bool]) -> None:
                 if visit(user):
                     run.count()
         start = results.last_evaluated_key
-        run.save_checkpoint(start)
         if not start:
-            return
+            number, start = number + 1, None
+        run.save_checkpoint(
+            {"partition": number, "key": start} if number < len(partitions) else None
+        )
 
 
 def status() -> list[tuple[Migration, datetime | None]]:

@@ -11,8 +11,9 @@ from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import UpdateError
 
+from core.adapters.dynamodb import shards
 from core.adapters.dynamodb.migrations import each_user
-from core.adapters.dynamodb.models import UNVERIFIED_PARTITION, UserItem
+from core.adapters.dynamodb.models import UserItem
 
 if TYPE_CHECKING:
     from core.adapters.dynamodb.migrations import Run
@@ -34,7 +35,9 @@ def _index_if_unverified(user: UserItem) -> bool:
         # follows from ``email_verified`` alone, so whatever the app wrote
         # meanwhile, this write is right or refused.
         user.update(
-            actions=[UserItem.unverified_pk.set(UNVERIFIED_PARTITION)],
+            actions=[
+                UserItem.unverified_pk.set(shards.partition(shards.UNVERIFIED, user.id))
+            ],
             condition=(UserItem.email_verified == False)  # noqa: E712
             & UserItem.unverified_pk.does_not_exist(),
             add_version_condition=False,
