@@ -1,24 +1,18 @@
-"""POST /api/v1/billing/checkout : start buying a plan; answers the URL to send the
-browser to (Stripe Checkout, or the first invoice for a bank transfer)."""
+"""Start buying a plan: `{url}` to send the browser to (Stripe Checkout, or the
+first invoice for a bank transfer); 409 for the plan you have."""
 
 from typing import Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from core.application.commands.start_checkout import PaymentMethod
 from core.domain.billing import Interval
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
-from functions.runtime.problems import problems
-from functions.runtime.schemas import RedirectUrl
-
-router = APIRouter(tags=["billing"])
+from functions.permissions import AUTHENTICATED, STRIPE_API, USERS_WRITE
+from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
+from functions.runtime.schemas import Body, RedirectUrl
 
 
-class CheckoutRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CheckoutRequest(Body):
     plan: str = Field(min_length=1, max_length=32)
     interval: Literal["month", "year"] = "month"
     # Lowercase ISO 4217, as Stripe writes it.
@@ -26,29 +20,21 @@ class CheckoutRequest(BaseModel):
     payment_method: Literal["card", "bank_transfer"] = "card"
 
 
-@router.post(
-    "/api/v1/billing/checkout",
-    response_model=RedirectUrl,
-    responses=problems(
-        401,
-        (409, "You already have this plan or another subscription"),
-        413,
-        415,
-        422,
-        503,
-    ),
+# Authenticate; store the new Stripe customer with its claim (one transaction). At
+# Stripe: make the customer (first purchase only), make the Checkout session.
+@endpoint(
+    "POST /api/v1/billing/checkout",
+    (*AUTHENTICATED, USERS_WRITE, STRIPE_API),
+    budget=2,
+    stripe=2,
+    sample={"body": {"plan": "pro", "interval": "month", "currency": "usd"}},
+    problems=((409, "You already have this plan or another subscription"),),
 )
 def billing_checkout(
     body: CheckoutRequest, container: ContainerDep, auth: CurrentAuth
 ) -> RedirectUrl:
+    method = PaymentMethod(body.payment_method)
     url = container.start_checkout().execute(
-        auth.user,
-        body.plan,
-        Interval(body.interval),
-        body.currency,
-        PaymentMethod(body.payment_method),
+        auth.user, body.plan, Interval(body.interval), body.currency, method
     )
     return RedirectUrl(url=url)
-
-
-handler = lambda_handler(router)

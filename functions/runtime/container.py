@@ -383,12 +383,16 @@ class Container:
     def cancel_subscription(self) -> CancelSubscription:
         from core.application.commands.cancel_subscription import CancelSubscription
 
-        return CancelSubscription(self.payments, self.subscription_writer(), self.clock)
+        return CancelSubscription(
+            self.payments, self.subscription_writer(), self.clock, self.billing_config
+        )
 
     def resume_subscription(self) -> ResumeSubscription:
         from core.application.commands.resume_subscription import ResumeSubscription
 
-        return ResumeSubscription(self.payments, self.subscription_writer(), self.clock)
+        return ResumeSubscription(
+            self.payments, self.subscription_writer(), self.clock, self.billing_config
+        )
 
     def list_invoices(self) -> ListInvoices:
         from core.application.queries.list_invoices import ListInvoices

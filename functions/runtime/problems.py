@@ -142,3 +142,13 @@ def session_cookie_header() -> dict[str, Any]:
             "schema": {"type": "string", "pattern": "^access_token="},
         }
     }
+
+
+def over_a_user(forbidden: str) -> tuple[int | tuple[int, str], ...]:
+    """The problems of an admin route that acts on the user named in its path."""
+    return (
+        (403, forbidden),
+        404,
+        (409, "The user changed meanwhile; try again"),
+        (422, "The username in the path is too long"),
+    )

@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING, Annotated
 
-from pydantic import BaseModel
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
-from core.domain.billing import Entitlements, Subscription
+from core.domain.billing import Entitlements
 from core.domain.user import User
+
+if TYPE_CHECKING:
+    from core.application.billing import SubscriptionView
+
+
+class Body(BaseModel):
+    """A request body: a field it does not know is an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class UserOut(BaseModel):
@@ -42,7 +52,9 @@ class UserDetail(BaseModel):
 
 
 class EntitlementsOut(BaseModel):
-    features: list[str]
+    model_config = ConfigDict(from_attributes=True)
+
+    features: Annotated[list[str], AfterValidator(sorted)]
     limits: dict[str, int]
     # Set while a failed payment's grace period runs: paid features last until then.
     grace_until: datetime | None = None
@@ -58,6 +70,8 @@ class EntitlementsOut(BaseModel):
 
 class AccountDetail(UserDetail):
     """The user's own account: ``UserDetail`` plus the plan in force."""
+
+    model_config = ConfigDict(from_attributes=True)
 
     plan: str
     subscription_status: str | None
@@ -81,9 +95,8 @@ class SubscriptionOut(BaseModel):
     entitlements: EntitlementsOut
 
     @classmethod
-    def of(
-        cls, subscription: Subscription | None, rights: Entitlements
-    ) -> SubscriptionOut:
+    def of(cls, view: SubscriptionView) -> SubscriptionOut:
+        subscription, rights = view.subscription, view.entitlements
         return cls(
             id=subscription.id if subscription else None,
             plan=rights.plan.key,
