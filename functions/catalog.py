@@ -20,6 +20,7 @@ current.
 from __future__ import annotations
 
 import ast
+import re
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -68,6 +69,9 @@ HTTP_DIR = Path(__file__).resolve().parent / "http"
 ROOT = HTTP_DIR.parents[1]
 README = ROOT / "README.md"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_PARAMETER = re.compile(r"\{([^}/]+)\}")
+# What a sample request puts in a path parameter, unless its endpoint says.
+PATH_SAMPLES = {"username": "jane.doe", "task_id": "5f2b9c1e8a7d4e3fb6a01c2d3e4f5a6b"}
 # The names a route's signature uses for "the session cookie is required".
 _SESSION_DEPENDENCIES = frozenset({"CurrentAuth", "require_feature"})
 
@@ -85,6 +89,7 @@ class Endpoint:
     summary: str = ""
     # Who may call it, for the README; by default what the session requirement says.
     who: str = ""
+    # The success status: 204 for a route that returns nothing, unless it says.
     status: int = 200
     requires_session: bool = False
     # The most DynamoDB calls and Stripe API requests one successful request may
@@ -104,28 +109,31 @@ class DeclarationError(ValueError):
     """An endpoint module whose declaration the catalog cannot read."""
 
 
-def _value(node: ast.expr, where: str) -> Any:
-    """A literal, or a name of ``functions.permissions``; tuples may splat names."""
+def _value(node: ast.expr, where: str, names: dict[str, Any]) -> Any:
+    """A literal, or a name of ``functions.permissions`` or of a constant the module
+    assigned a literal; tuples may splat names."""
     if isinstance(node, ast.Constant):
         return node.value
     if isinstance(node, ast.Name):
+        if node.id in names:
+            return names[node.id]
         if not node.id.isupper() or not hasattr(permissions, node.id):
             raise DeclarationError(
-                f"{where}: {node.id} is not a name of functions.permissions; a "
-                "declaration holds literals and those names only"
+                f"{where}: {node.id} is neither a name of functions.permissions nor "
+                "a constant of the module: a declaration holds literals and those"
             )
         return getattr(permissions, node.id)
     if isinstance(node, ast.Tuple | ast.List):
         items: list[Any] = []
         for item in node.elts:
             if isinstance(item, ast.Starred):
-                items.extend(_value(item.value, where))
+                items.extend(_value(item.value, where, names))
             else:
-                items.append(_value(item, where))
+                items.append(_value(item, where, names))
         return tuple(items)
     if isinstance(node, ast.Dict):
         return {
-            _value(key, where): _value(value, where)
+            _value(key, where, names): _value(value, where, names)
             for key, value in zip(node.keys, node.values, strict=True)
             if key is not None
         }
@@ -133,6 +141,23 @@ def _value(node: ast.expr, where: str) -> Any:
 
 
 _Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _constants(tree: ast.Module) -> dict[str, Any]:
+    """The module's upper-case names assigned a literal, in order."""
+    found: dict[str, Any] = {}
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(target := node.targets[0], ast.Name)
+            and target.id.isupper()
+        ):
+            try:
+                found[target.id] = _value(node.value, "", found)
+            except DeclarationError:
+                continue  # not a literal: only an error if a declaration uses it
+    return found
 
 
 def _declaration(tree: ast.Module) -> tuple[_Function, ast.Call] | None:
@@ -148,6 +173,11 @@ def _declaration(tree: ast.Module) -> tuple[_Function, ast.Call] | None:
     if len(found) > 1:
         raise DeclarationError("more than one @endpoint: one endpoint per module")
     return found[0] if found else None
+
+
+def _returns_nothing(function: _Function) -> bool:
+    returns = function.returns
+    return isinstance(returns, ast.Constant) and returns.value is None
 
 
 def _requires_session(function: _Function) -> bool:
@@ -175,17 +205,27 @@ def read_endpoint(path: Path) -> Endpoint | None:
         return None
     function, call = declared
     where = f"{path}:{call.lineno}"
-    if not call.args or not isinstance(route := _value(call.args[0], where), str):
+    names = _constants(tree)
+    if not call.args or not isinstance(
+        route := _value(call.args[0], where, names), str
+    ):
         raise DeclarationError(f'{where}: @endpoint needs "METHOD /path" first')
     method, _, route_path = route.partition(" ")
     fields: dict[str, Any] = {}
     if len(call.args) > 1:
-        fields["permissions"] = _value(call.args[1], where)
+        fields["permissions"] = _value(call.args[1], where, names)
     for keyword in call.keywords:
         if keyword.arg in _KEYWORDS:
-            fields[keyword.arg] = _value(keyword.value, where)
+            fields[keyword.arg] = _value(keyword.value, where, names)
     requires_session = _requires_session(function)
     fields.setdefault("who", "logged in" if requires_session else "anyone")
+    if _returns_nothing(function):
+        fields.setdefault("status", 204)
+    sample = fields.setdefault("sample", {})
+    parameters = _PARAMETER.findall(route_path)
+    defaults = {p: PATH_SAMPLES[p] for p in parameters if p in PATH_SAMPLES}
+    if defaults:
+        sample["path"] = {**defaults, **sample.get("path", {})}
     return Endpoint(
         name=path.stem,
         method=method,

@@ -27,3 +27,11 @@ STRIPE_WEBHOOK = "stripe:webhook"
 
 # What every route behind the session cookie needs: read session and user, renew.
 AUTHENTICATED = (USERS_READ, SESSIONS_READ, SESSIONS_WRITE)
+USERS = (USERS_READ, USERS_WRITE)
+TASKS = (TASKS_READ, TASKS_WRITE)
+# The common sets of the routes behind the session: an admin changing users, a
+# route queueing a task, a route asking Stripe, one storing what Stripe answered.
+MANAGE_USERS = (*AUTHENTICATED, USERS_WRITE)
+QUEUE_TASK = (*AUTHENTICATED, TASKS_WRITE, QUEUE_SEND)
+ASK_STRIPE = (*AUTHENTICATED, STRIPE_API)
+CHANGE_BILLING = (*AUTHENTICATED, USERS_WRITE, STRIPE_API)

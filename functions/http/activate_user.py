@@ -1,17 +1,15 @@
 """An admin over a subordinate lets them log in again."""
 
-from functions.permissions import AUTHENTICATED, USERS_WRITE
+from functions.permissions import MANAGE_USERS
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
-from functions.runtime.problems import over_a_user
+from functions.runtime.problems import OVER_A_SUBORDINATE
 
 
 @endpoint(
     "PATCH /api/v1/users/{username}/activate",
-    (*AUTHENTICATED, USERS_WRITE),
-    status=204,
+    MANAGE_USERS,
     budget=4,
-    sample={"path": {"username": "jane.doe"}},
-    problems=over_a_user("Not an admin over this user, or oneself or a super admin"),
+    problems=OVER_A_SUBORDINATE,
 )
 def activate_user(
     username: PathSegment, container: ContainerDep, auth: CurrentAuth

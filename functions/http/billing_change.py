@@ -7,9 +7,11 @@ from fastapi import Query
 from pydantic import BaseModel, Field
 
 from core.domain.billing import Interval
-from functions.permissions import AUTHENTICATED, STRIPE_API, USERS_WRITE
+from functions.permissions import CHANGE_BILLING
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
 from functions.runtime.schemas import Body, SubscriptionOut
+
+SAME = "No live subscription, or already on this price"
 
 
 class ChangeRequest(Body):
@@ -29,11 +31,11 @@ class ChangePreview(BaseModel):
 # Authenticate, store what Stripe answered (a preview only authenticates).
 @endpoint(
     "POST /api/v1/billing/subscription/change",
-    (*AUTHENTICATED, USERS_WRITE, STRIPE_API),
+    CHANGE_BILLING,
     budget=2,
     stripe=1,
     sample={"query": {"preview": "true"}, "body": {"plan": "business"}},
-    problems=((409, "No live subscription, or already on this price"),),
+    problems={409: SAME},
 )
 def billing_change(
     body: ChangeRequest,

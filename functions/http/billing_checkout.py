@@ -7,9 +7,11 @@ from pydantic import Field
 
 from core.application.commands.start_checkout import PaymentMethod
 from core.domain.billing import Interval
-from functions.permissions import AUTHENTICATED, STRIPE_API, USERS_WRITE
+from functions.permissions import CHANGE_BILLING
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
 from functions.runtime.schemas import Body, RedirectUrl
+
+HAVE_ONE = "You already have this plan or another subscription"
 
 
 class CheckoutRequest(Body):
@@ -24,17 +26,15 @@ class CheckoutRequest(Body):
 # Stripe: make the customer (first purchase only), make the Checkout session.
 @endpoint(
     "POST /api/v1/billing/checkout",
-    (*AUTHENTICATED, USERS_WRITE, STRIPE_API),
+    CHANGE_BILLING,
     budget=2,
     stripe=2,
     sample={"body": {"plan": "pro", "interval": "month", "currency": "usd"}},
-    problems=((409, "You already have this plan or another subscription"),),
+    problems={409: HAVE_ONE},
 )
 def billing_checkout(
     body: CheckoutRequest, container: ContainerDep, auth: CurrentAuth
 ) -> RedirectUrl:
+    buy = (body.plan, Interval(body.interval), body.currency)
     method = PaymentMethod(body.payment_method)
-    url = container.start_checkout().execute(
-        auth.user, body.plan, Interval(body.interval), body.currency, method
-    )
-    return RedirectUrl(url=url)
+    return RedirectUrl(url=container.start_checkout().execute(auth.user, *buy, method))

@@ -6,7 +6,7 @@ from datetime import datetime
 from fastapi import Query
 from pydantic import BaseModel, ConfigDict
 
-from functions.permissions import AUTHENTICATED, STRIPE_API
+from functions.permissions import ASK_STRIPE
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
 
 
@@ -33,7 +33,7 @@ class InvoiceList(BaseModel):
 # Authenticate; the invoices are Stripe's.
 @endpoint(
     "GET /api/v1/billing/invoices",
-    (*AUTHENTICATED, STRIPE_API),
+    ASK_STRIPE,
     budget=1,
     stripe=1,
     sample={"query": {"limit": "10"}},

@@ -43,6 +43,6 @@ async def _catalog() -> PlanCatalog:
 
 
 # The plans are configuration: nothing to read (the file can still be unreadable).
-@endpoint("GET /api/v1/billing/plans", budget=0, problems=(503,))
+@endpoint("GET /api/v1/billing/plans", budget=0, problems={503: ""})
 def billing_plans(catalog: Annotated[PlanCatalog, Depends(_catalog)]) -> PlanList:
     return PlanList(items=ListPlans(catalog).execute())

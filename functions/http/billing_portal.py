@@ -1,16 +1,18 @@
-"""A Stripe Customer Portal session for the user: `{url}`."""
+"""A Stripe Customer Portal session for the user: `{url}`; 409 before any checkout."""
 
-from functions.permissions import AUTHENTICATED, STRIPE_API
+from functions.permissions import ASK_STRIPE
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
 from functions.runtime.schemas import RedirectUrl
+
+NO_ACCOUNT = "No billing account yet: check out first"
 
 
 @endpoint(
     "POST /api/v1/billing/portal",
-    (*AUTHENTICATED, STRIPE_API),
+    ASK_STRIPE,
     budget=1,
     stripe=1,
-    problems=((409, "No billing account yet: check out first"),),
+    problems={409: NO_ACCOUNT},
 )
 def billing_portal(container: ContainerDep, auth: CurrentAuth) -> RedirectUrl:
     return RedirectUrl(url=container.open_billing_portal().execute(auth.user))

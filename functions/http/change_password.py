@@ -2,9 +2,12 @@
 
 from pydantic import Field
 
-from functions.permissions import AUTHENTICATED, USERS_WRITE
+from functions.permissions import MANAGE_USERS
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
+from functions.runtime.problems import USER_CHANGED
 from functions.runtime.schemas import Body
+
+FORBIDDEN = "Not allowed to set this user's password, or the current one is wrong"
 
 
 class ChangePasswordIn(Body):
@@ -14,21 +17,10 @@ class ChangePasswordIn(Body):
 
 @endpoint(
     "PATCH /api/v1/users/{username}/password",
-    (*AUTHENTICATED, USERS_WRITE),
-    status=204,
+    MANAGE_USERS,
     budget=5,
-    sample={
-        "path": {"username": "jane.doe"},
-        "body": {
-            "password": "staple-battery-horse",
-            "current_password": "old-horse",
-        },
-    },
-    problems=(
-        (403, "Not allowed to set this user's password, or the current one is wrong"),
-        404,
-        (409, "The user changed meanwhile; try again"),
-    ),
+    sample={"body": {"password": "staple-battery-horse", "current_password": "old"}},
+    problems={403: FORBIDDEN, 404: "", 409: USER_CHANGED},
 )
 def change_password(
     username: PathSegment,

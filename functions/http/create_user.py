@@ -4,9 +4,13 @@ from typing import Literal
 
 from pydantic import Field
 
-from functions.permissions import AUTHENTICATED, USERS_WRITE
+from functions.permissions import MANAGE_USERS
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
+from functions.runtime.problems import TAKEN
 from functions.runtime.schemas import Body, UserDetail
+
+PW = "sam-lee-first-password"
+FORBIDDEN = "Not an admin, or an admin creating an admin (only a super admin may)"
 
 
 class CreateUserIn(Body):
@@ -18,20 +22,13 @@ class CreateUserIn(Body):
 
 @endpoint(
     "POST /api/v1/users",
-    (*AUTHENTICATED, USERS_WRITE),
+    MANAGE_USERS,
     status=201,
     budget=2,
     sample={
-        "body": {
-            "username": "sam.lee",
-            "email": "sam.lee@example.com",
-            "password": "sam-lee-first-password",
-        }
+        "body": {"username": "sam.lee", "email": "sam@example.com", "password": PW}
     },
-    problems=(
-        (403, "Not an admin, or an admin creating an admin (only a super admin may)"),
-        (409, "The username or the email is taken"),
-    ),
+    problems={403: FORBIDDEN, 409: TAKEN},
 )
 def create_user(
     body: CreateUserIn, container: ContainerDep, auth: CurrentAuth

@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from core.application.commands.authenticate import Authenticated
 from core.domain.billing import USERS_EXPORT
-from functions.permissions import AUTHENTICATED, QUEUE_SEND, TASKS_WRITE
+from functions.permissions import QUEUE_TASK
 from functions.runtime.auth import require_feature
 from functions.runtime.endpoint import ContainerDep, endpoint
 
@@ -30,10 +30,10 @@ ACCEPTED = "Accepted: GET the task in Location until it has succeeded, then its 
 # Authenticate, record the task (the queue message is not a DynamoDB call).
 @endpoint(
     "POST /api/v1/users/export",
-    (*AUTHENTICATED, TASKS_WRITE, QUEUE_SEND),
+    QUEUE_TASK,
     status=202,
     budget=2,
-    problems=(402, (403, "Not an admin")),
+    problems={402: "", 403: "Not an admin"},
     responses={202: {"description": ACCEPTED, "headers": {"Location": LOCATION}}},
 )
 def export_users(

@@ -9,6 +9,8 @@ from core.domain.task import Task
 from functions.permissions import AUTHENTICATED, TASKS_READ
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
 
+NOT_YOURS = "No such task, or not one the caller may see"
+
 
 class TaskOut(BaseModel):
     """A task and how it went: ``result`` once it has succeeded (an export's holds
@@ -43,11 +45,7 @@ class TaskOut(BaseModel):
     "GET /api/v1/tasks/{task_id}",
     (*AUTHENTICATED, TASKS_READ),
     budget=2,
-    sample={"path": {"task_id": "5f2b9c1e8a7d4e3fb6a01c2d3e4f5a6b"}},
-    problems=(
-        (404, "No such task, or not one the caller may see"),
-        (422, "The task id in the path is too long"),
-    ),
+    problems={404: NOT_YOURS, 422: "The task id in the path is too long"},
 )
 def get_task(
     task_id: PathSegment, container: ContainerDep, auth: CurrentAuth

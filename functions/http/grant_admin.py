@@ -1,17 +1,15 @@
 """A super admin makes a user an admin."""
 
-from functions.permissions import AUTHENTICATED, USERS_WRITE
+from functions.permissions import MANAGE_USERS
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
-from functions.runtime.problems import over_a_user
+from functions.runtime.problems import OVER_AN_ADMIN
 
 
 @endpoint(
     "PATCH /api/v1/users/{username}/grant-admin",
-    (*AUTHENTICATED, USERS_WRITE),
-    status=204,
+    MANAGE_USERS,
     budget=4,
-    sample={"path": {"username": "jane.doe"}},
-    problems=over_a_user("Not a super admin, or the user is a super admin"),
+    problems=OVER_AN_ADMIN,
 )
 def grant_admin(
     username: PathSegment, container: ContainerDep, auth: CurrentAuth

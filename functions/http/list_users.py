@@ -22,7 +22,7 @@ class UsersPageOut(BaseModel):
     AUTHENTICATED,
     budget=2,
     sample={"query": {"limit": "20", "sort": "created_at", "order": "desc"}},
-    problems=((403, "Not an admin"),),
+    problems={403: "Not an admin"},
 )
 def list_users(
     container: ContainerDep,

@@ -9,6 +9,9 @@ from functions.runtime.endpoint import ContainerDep, OptionalAuth, endpoint
 from functions.runtime.problems import session_cookie_header
 from functions.runtime.schemas import Body
 
+WRONG = "Wrong username or password"
+REFUSED = "Logged in already, or the account is deactivated"
+
 
 class LogInIn(Body):
     username: str = Field(max_length=64)
@@ -19,14 +22,9 @@ class LogInIn(Body):
 @endpoint(
     "POST /api/v1/account/login",
     AUTHENTICATED,
-    status=204,
     budget=4,
     sample={"body": {"username": "jane.doe", "password": "correct-horse-battery"}},
-    problems=(
-        (401, "Wrong username or password"),
-        (403, "Logged in already, or the account is deactivated"),
-        429,
-    ),
+    problems={401: WRONG, 403: REFUSED, 429: ""},
     responses={204: {"description": "Logged in", "headers": session_cookie_header()}},
 )
 def log_in(

@@ -1,6 +1,7 @@
-"""Anyone asks for a password reset link by email (`{email}`).
+"""Anyone asks for a password reset link by email (`{email}`): the same answer
+whether or not the email exists.
 
-The answer is the same, in status, body and the work behind it, whether or not an
+The answer is the same in status, body and the work behind it whether or not an
 account has that email: it cannot be used to find out who is registered.
 """
 
@@ -10,7 +11,7 @@ from functions.permissions import QUEUE_SEND, TASKS_WRITE
 from functions.runtime.endpoint import ContainerDep, endpoint
 from functions.runtime.schemas import Body
 
-ACCEPTED_DETAIL = (
+ACCEPTED = (
     "If an active account has this email, a link to reset its password is on its way."
 )
 
@@ -23,8 +24,7 @@ class PasswordResetAccepted(BaseModel):
     detail: str
 
 
-# Only the task record: the worker looks the address up, so the request does the
-# same work whether or not it is registered.
+# Only the task record: the worker looks the address up.
 @endpoint(
     "POST /api/v1/account/password-reset",
     (TASKS_WRITE, QUEUE_SEND),
@@ -36,4 +36,4 @@ def password_reset(
     body: PasswordResetIn, container: ContainerDep
 ) -> PasswordResetAccepted:
     container.request_password_reset().execute(body.email)
-    return PasswordResetAccepted(detail=ACCEPTED_DETAIL)
+    return PasswordResetAccepted(detail=ACCEPTED)

@@ -3,9 +3,12 @@ session of the account ends."""
 
 from pydantic import Field
 
-from functions.permissions import SESSIONS_READ, SESSIONS_WRITE, USERS_READ, USERS_WRITE
+from functions.permissions import SESSIONS_READ, SESSIONS_WRITE, USERS
 from functions.runtime.endpoint import ContainerDep, endpoint
+from functions.runtime.problems import BAD_LINK, LINK_USER_CHANGED
 from functions.runtime.schemas import Body
+
+REFUSED = "Invalid input, or a password the policy refuses (the token stays usable)"
 
 
 class PasswordResetConfirmIn(Body):
@@ -13,20 +16,18 @@ class PasswordResetConfirmIn(Body):
     password: str = Field(max_length=1024)
 
 
-# Use the token, read and save the user, find (sessions:read, an index) and delete
-# their sessions.
+# Use the token, read and save the user, find (an index) and delete their sessions.
 @endpoint(
     "POST /api/v1/account/password-reset/confirm",
-    (USERS_READ, USERS_WRITE, SESSIONS_READ, SESSIONS_WRITE),
-    status=204,
+    (*USERS, SESSIONS_READ, SESSIONS_WRITE),
     budget=5,
     sample={"body": {"token": "PASTE_THE_TOKEN", "password": "a-new-correct-horse"}},
-    problems=(
-        (400, "The token is unknown, used or expired: `invalid_token`"),
-        (403, "The account is deactivated"),
-        (409, "The account changed meanwhile; ask for a new link"),
-        (422, "Invalid input, or a password the policy refuses (the token stays)"),
-    ),
+    problems={
+        400: BAD_LINK,
+        403: "The account is deactivated",
+        409: LINK_USER_CHANGED,
+        422: REFUSED,
+    },
 )
 def password_reset_confirm(
     body: PasswordResetConfirmIn, container: ContainerDep

@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, Field
 
-from functions.permissions import AUTHENTICATED, QUEUE_SEND, TASKS_WRITE
+from functions.permissions import QUEUE_TASK
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
 
 UNLESS_VERIFIED = "Whether a new email was queued: false when the email is verified"
@@ -13,11 +13,6 @@ class ResendOut(BaseModel):
 
 
 # Authenticate, record the task.
-@endpoint(
-    "POST /api/v1/account/verify-email/resend",
-    (*AUTHENTICATED, TASKS_WRITE, QUEUE_SEND),
-    status=202,
-    budget=2,
-)
+@endpoint("POST /api/v1/account/verify-email/resend", QUEUE_TASK, status=202, budget=2)
 def resend_verification(container: ContainerDep, auth: CurrentAuth) -> ResendOut:
     return ResendOut(queued=container.resend_verification().execute(auth.user))

@@ -2,15 +2,13 @@
 
 from pydantic import Field
 
-from functions.permissions import (
-    QUEUE_SEND,
-    SESSIONS_READ,
-    TASKS_WRITE,
-    USERS_READ,
-    USERS_WRITE,
-)
+from functions.permissions import QUEUE_SEND, SESSIONS_READ, TASKS_WRITE, USERS
 from functions.runtime.endpoint import ContainerDep, OptionalAuth, endpoint
+from functions.runtime.problems import TAKEN
 from functions.runtime.schemas import Body, UserOut
+
+EMAIL = "jane.doe@example.com"
+PASSWORD = "correct-horse-battery"  # noqa: S105 (a sample)
 
 
 class SignUpIn(Body):
@@ -22,20 +20,11 @@ class SignUpIn(Body):
 # The account, and the record of the task that sends the welcome email.
 @endpoint(
     "POST /api/v1/account/signup",
-    (USERS_READ, USERS_WRITE, SESSIONS_READ, TASKS_WRITE, QUEUE_SEND),
+    (*USERS, SESSIONS_READ, TASKS_WRITE, QUEUE_SEND),
     status=201,
     budget=2,
-    sample={
-        "body": {
-            "username": "jane.doe",
-            "email": "jane.doe@example.com",
-            "password": "correct-horse-battery",
-        }
-    },
-    problems=(
-        (403, "Logged in already: log out first"),
-        (409, "The username or the email is taken"),
-    ),
+    sample={"body": {"username": "jane.doe", "email": EMAIL, "password": PASSWORD}},
+    problems={403: "Logged in already: log out first", 409: TAKEN},
 )
 def sign_up(body: SignUpIn, container: ContainerDep, auth: OptionalAuth) -> UserOut:
     user = container.sign_up().execute(

@@ -8,15 +8,7 @@ from fastapi import Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from functions.permissions import (
-    QUEUE_SEND,
-    STRIPE_API,
-    STRIPE_WEBHOOK,
-    TASKS_READ,
-    TASKS_WRITE,
-    USERS_READ,
-    USERS_WRITE,
-)
+from functions.permissions import QUEUE_SEND, STRIPE_API, STRIPE_WEBHOOK, TASKS, USERS
 from functions.runtime.endpoint import ContainerDep, endpoint
 
 
@@ -27,6 +19,7 @@ class WebhookAck(BaseModel):
     outcome: str
 
 
+SIGNED = {"stripe-signature": "t=1767261620,v1=PASTE_A_SIGNATURE"}
 STRING = {"type": "string"}
 EVENT = {
     "type": "object",
@@ -59,22 +52,14 @@ STRIPE_SENDS = {
 # state in one transaction; an invoice or checkout event re-reads its subscription.
 @endpoint(
     "POST /api/v1/webhooks/stripe",
-    (
-        USERS_READ,
-        USERS_WRITE,
-        TASKS_READ,
-        TASKS_WRITE,
-        QUEUE_SEND,
-        STRIPE_API,
-        STRIPE_WEBHOOK,
-    ),
+    (*USERS, *TASKS, QUEUE_SEND, STRIPE_API, STRIPE_WEBHOOK),
     budget=4,
     stripe=1,
     sample={
         "body_file": "stripe/customer.subscription.updated.json",
-        "headers": {"stripe-signature": "t=1767261620,v1=PASTE_A_SIGNATURE"},
+        "headers": SIGNED,
     },
-    problems=(400,),
+    problems={400: ""},
     tag="billing",
     openapi_extra=STRIPE_SENDS,
 )

@@ -2,8 +2,9 @@
 
 from pydantic import Field
 
-from functions.permissions import SESSIONS_WRITE, USERS_READ, USERS_WRITE
+from functions.permissions import SESSIONS_WRITE, USERS
 from functions.runtime.endpoint import ContainerDep, endpoint
+from functions.runtime.problems import BAD_LINK, LINK_USER_CHANGED
 from functions.runtime.schemas import Body
 
 
@@ -14,14 +15,10 @@ class VerifyEmailIn(Body):
 # Use the token (a conditional delete in the sessions table), read the user, save it.
 @endpoint(
     "POST /api/v1/account/verify-email",
-    (USERS_READ, USERS_WRITE, SESSIONS_WRITE),
-    status=204,
+    (*USERS, SESSIONS_WRITE),
     budget=3,
     sample={"body": {"token": "PASTE_THE_TOKEN_FROM_THE_EMAIL_LINK"}},
-    problems=(
-        (400, "The token is unknown, used or expired: `invalid_token`"),
-        (409, "The account changed meanwhile; ask for a new link"),
-    ),
+    problems={400: BAD_LINK, 409: LINK_USER_CHANGED},
 )
 def verify_email(body: VerifyEmailIn, container: ContainerDep) -> None:
     container.verify_email().execute(body.token)

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import inspect
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Path, Response
@@ -75,8 +75,8 @@ def endpoint(
     budget: int | None = None,
     stripe: int = 0,
     sample: dict[str, Any] | None = None,
-    status: int = 200,
-    problems: tuple[int | tuple[int, str], ...] = (),
+    status: int | None = None,
+    problems: Mapping[int, str] | None = None,
     who: str | None = None,
     in_docs: bool = True,
     tag: str | None = None,
@@ -84,21 +84,25 @@ def endpoint(
     openapi_extra: dict[str, Any] | None = None,
 ) -> Callable[[_F], _F]:
     """Declare the endpoint ``route`` ("METHOD /path") served by the decorated
-    function. ``budget``, ``stripe``, ``sample`` and ``who`` are read by the catalog
-    (the round-trip walk, the sample events, the README); ``responses`` documents
-    a success's headers."""
+    function, answering ``status`` (by default 204 if it returns None, else 200).
+    ``budget``, ``stripe``, ``sample`` and ``who`` are read by the catalog
+    (the round-trip walk, the sample events, the README); ``problems`` maps the
+    route's own error statuses to what they mean on it ("" for the usual meaning);
+    ``responses`` documents a success's headers."""
     method, _, path = route.partition(" ")
 
     def declare(function: _F) -> _F:
         # The path's first segment after the version groups the docs.
         section = [*path.split("/"), "", ""][3]
         router = APIRouter(tags=[tag or section or function.__name__])
-        no_body: dict[str, Any] = {"response_class": Response} if status == 204 else {}
+        returns = inspect.signature(function).return_annotation
+        success = status or (204 if returns in (None, "None") else 200)
+        no_body: dict[str, Any] = {"response_class": Response} if success == 204 else {}
         router.add_api_route(
             path,
             function,
             methods=[method],
-            status_code=status,
+            status_code=success,
             include_in_schema=in_docs,
             **no_body,
             description=inspect.getdoc(sys.modules[function.__module__]),
@@ -107,9 +111,10 @@ def endpoint(
         )
         (added,) = router.routes
         assert isinstance(added, APIRoute)
-        own = dict(documented(*problems))
-        standard = documented(*_standard_statuses(added, method, bool(permissions)))
-        added.responses.update(sorted({**standard, **own}.items(), key=str))
+        aws = bool(permissions)
+        statuses = dict.fromkeys(_standard_statuses(added, method, aws), "")
+        statuses.update(problems or {})
+        added.responses.update(documented(dict(sorted(statuses.items()))))
         module = sys.modules[function.__module__]
         vars(module).update(router=router, handler=lambda_handler(router))
         return function
