@@ -5,6 +5,6 @@ from fastapi.responses import RedirectResponse
 from functions.runtime.endpoint import endpoint
 
 
-@endpoint("GET /", budget=0, in_docs=False)
+@endpoint("GET /", status=307, budget=0, in_docs=False)
 def root() -> RedirectResponse:
     return RedirectResponse("/docs", status_code=307)
