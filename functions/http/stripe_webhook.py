@@ -60,6 +60,7 @@ STRIPE_SENDS = {
         "headers": SIGNED,
     },
     problems={400: ""},
+    who="Stripe",
     tag="billing",
     openapi_extra=STRIPE_SENDS,
 )
