@@ -301,7 +301,7 @@ def _providers() -> tuple[dict[str, _Provider], dict[str, _Provider]]:
             field_.name
         )
     for name, member in vars(Container).items():
-        method = member.fget if isinstance(member, property) else member
+        method: Any = member.fget if isinstance(member, property) else member
         if getattr(method, "_provides", False):
             by_type[_type_name(method.__annotations__["return"])] = method
             by_name[name] = method

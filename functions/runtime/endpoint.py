@@ -80,7 +80,7 @@ def endpoint(
     who: str | None = None,
     in_docs: bool = True,
     tag: str | None = None,
-    responses: dict[int | str, dict[str, Any]] | None = None,
+    responses: Mapping[int, Mapping[str, Any]] | None = None,
     openapi_extra: dict[str, Any] | None = None,
 ) -> Callable[[_F], _F]:
     """Declare the endpoint ``route`` ("METHOD /path") served by the decorated
@@ -98,6 +98,9 @@ def endpoint(
         returns = inspect.signature(function).return_annotation
         success = status or (204 if returns in (None, "None") else 200)
         no_body: dict[str, Any] = {"response_class": Response} if success == 204 else {}
+        success_responses: dict[int | str, dict[str, Any]] = {
+            code: dict(response) for code, response in (responses or {}).items()
+        }
         router.add_api_route(
             path,
             function,
@@ -106,7 +109,7 @@ def endpoint(
             include_in_schema=in_docs,
             **no_body,
             description=inspect.getdoc(sys.modules[function.__module__]),
-            responses=dict(responses or {}),
+            responses=success_responses,
             openapi_extra=openapi_extra,
         )
         (added,) = router.routes

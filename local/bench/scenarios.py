@@ -258,9 +258,10 @@ class Scenarios:
         return name
 
     def checkout(self, username: str) -> str:
-        return self.container.start_checkout().execute(
+        url: str = self.container.start_checkout().execute(
             self.stored(username), PLAN, Interval.MONTH, CURRENCY
         )
+        return url
 
     def subscriber(self) -> str:
         """A user who bought the plan."""
