@@ -195,7 +195,7 @@ _KEYWORDS = {"permissions", "in_docs", "who", "status", "budget", "stripe", "sam
 
 def read_endpoint(path: Path) -> Endpoint | None:
     """The endpoint that the module at ``path`` declares, or None if it declares
-    none (a module of helpers)."""
+    none."""
     tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
     try:
         declared = _declaration(tree)
@@ -239,10 +239,16 @@ def read_endpoint(path: Path) -> Endpoint | None:
 
 def read_endpoints(directory: Path = HTTP_DIR) -> tuple[Endpoint, ...]:
     """Every endpoint declared in ``directory``, by path then method."""
-    found = [read_endpoint(path) for path in sorted(directory.glob("*.py"))]
-    return tuple(
-        sorted((e for e in found if e is not None), key=lambda e: (e.path, e.method))
-    )
+    found = []
+    for path in sorted(directory.glob("*.py")):
+        endpoint = read_endpoint(path)
+        if endpoint is None and path.stem != "__init__":
+            raise DeclarationError(
+                f"{path}: no @endpoint(...) on its path function: every module of "
+                "functions/http is one endpoint"
+            )
+        found.extend([endpoint] if endpoint else [])
+    return tuple(sorted(found, key=lambda e: (e.path, e.method)))
 
 
 ENDPOINTS: tuple[Endpoint, ...] = read_endpoints()

@@ -8,4 +8,4 @@ from functions.runtime.schemas import AccountDetail
 
 @endpoint("GET /api/v1/account/me", AUTHENTICATED, budget=1)
 def me(container: ContainerDep, auth: CurrentAuth) -> AccountDetail:
-    return AccountDetail.model_validate(container.get_account().execute(auth.user))
+    return AccountDetail.of_account(container.get_account().execute(auth.user))

@@ -3,15 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING
 
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict
 
 from core.domain.billing import Entitlements
 from core.domain.user import User
 
 if TYPE_CHECKING:
     from core.application.billing import SubscriptionView
+    from core.application.queries.get_account import AccountView
 
 
 class Body(BaseModel):
@@ -52,9 +53,7 @@ class UserDetail(BaseModel):
 
 
 class EntitlementsOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
-    features: Annotated[list[str], AfterValidator(sorted)]
+    features: list[str]
     limits: dict[str, int]
     # Set while a failed payment's grace period runs: paid features last until then.
     grace_until: datetime | None = None
@@ -71,13 +70,28 @@ class EntitlementsOut(BaseModel):
 class AccountDetail(UserDetail):
     """The user's own account: ``UserDetail`` plus the plan in force."""
 
-    model_config = ConfigDict(from_attributes=True)
-
     plan: str
     subscription_status: str | None
     current_period_end: datetime | None
     cancel_at_period_end: bool
     entitlements: EntitlementsOut
+
+    @classmethod
+    def of_account(cls, account: AccountView) -> AccountDetail:
+        return cls(
+            id=account.id,
+            username=account.username,
+            email=account.email,
+            role=account.role,
+            is_active=account.is_active,
+            created_at=account.created_at,
+            email_verified=account.email_verified,
+            plan=account.plan,
+            subscription_status=account.subscription_status,
+            current_period_end=account.current_period_end,
+            cancel_at_period_end=account.cancel_at_period_end,
+            entitlements=EntitlementsOut.of(account.entitlements),
+        )
 
 
 class SubscriptionOut(BaseModel):
