@@ -464,7 +464,6 @@ def _walk_billing(walk: _Walk, container: Any, payer: str) -> None:
 
     container.registrar().register(payer, f"{payer}@example.com", PASSWORD, Role.USER)
     session = walk.log_in(payer, PASSWORD)
-    walk.call("billing_plans", 200)
     since = len(walk.stripe.state.events)
     reply = walk.call("billing_checkout", 200, cookie=session, body={"plan": "pro"})
     pay_checkout(json.loads(_body_text(reply))["url"])
