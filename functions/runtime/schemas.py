@@ -78,20 +78,10 @@ class AccountDetail(UserDetail):
 
     @classmethod
     def of_account(cls, account: AccountView) -> AccountDetail:
-        return cls(
-            id=account.id,
-            username=account.username,
-            email=account.email,
-            role=account.role,
-            is_active=account.is_active,
-            created_at=account.created_at,
-            email_verified=account.email_verified,
-            plan=account.plan,
-            subscription_status=account.subscription_status,
-            current_period_end=account.current_period_end,
-            cancel_at_period_end=account.cancel_at_period_end,
-            entitlements=EntitlementsOut.of(account.entitlements),
-        )
+        # The view has every field under the same name; only entitlements change shape.
+        same = {name: getattr(account, name) for name in cls.model_fields}
+        same["entitlements"] = EntitlementsOut.of(account.entitlements)
+        return cls(**same)
 
 
 class SubscriptionOut(BaseModel):
