@@ -1,40 +1,79 @@
 """The endpoint catalog: every HTTP endpoint once, as plain data.
 
-The CDK app builds one Lambda and one route per entry and grants exactly its
-``permissions``; the local dev server mounts every entry's router; tests check that
-catalog, routers and the DynamoDB calls each endpoint really makes all agree.
-
-Permissions name a resource and an access: ``users:read``, ``users:write``,
-``sessions:read``, ``sessions:write``, ``tasks:read``, ``tasks:write`` (tables);
-``queue:send`` (the task queue); ``exports:read``, ``exports:write`` (the export
-bucket); ``email:send`` (SES); ``stripe:api`` (read the Stripe secret key from
-Secrets Manager: the function calls Stripe), ``stripe:webhook`` (read the webhook
-signing secret).
+Each endpoint module of ``functions/http`` declares its endpoint with
+``@endpoint(...)`` (``functions.runtime.endpoint``). This module reads those
+declarations from the source with ``ast``, without importing the modules (or
+FastAPI), so the CDK app, the local tools and the tests share one list that costs a
+parse to build: the CDK app builds one Lambda and one route per entry and grants
+exactly its ``permissions`` (the names of ``functions.permissions``); the local dev
+server mounts every entry's router; the sample events, the round-trip budgets and
+the README's API table are derived from it.
 
 ``WORKERS`` lists the functions that are not behind a route: queue consumers and
-scheduled jobs, with their trigger and permissions, the same way.
+scheduled jobs, with their trigger and permissions.
+
+``python -m functions.catalog readme`` rewrites the README's API table from the
+declarations; ``python -m functions.catalog readme --check`` only says whether it is
+current.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-from typing import Literal
+import ast
+import re
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
 
-USERS_READ = "users:read"
-USERS_WRITE = "users:write"
-SESSIONS_READ = "sessions:read"
-SESSIONS_WRITE = "sessions:write"
-TASKS_READ = "tasks:read"
-TASKS_WRITE = "tasks:write"
-QUEUE_SEND = "queue:send"
-EXPORTS_READ = "exports:read"
-EXPORTS_WRITE = "exports:write"
-EMAIL_SEND = "email:send"
-STRIPE_API = "stripe:api"
-STRIPE_WEBHOOK = "stripe:webhook"
+from functions import permissions
+from functions.permissions import (
+    AUTHENTICATED,
+    EMAIL_SEND,
+    EXPORTS_READ,
+    EXPORTS_WRITE,
+    QUEUE_SEND,
+    SESSIONS_READ,
+    SESSIONS_WRITE,
+    STRIPE_API,
+    STRIPE_WEBHOOK,
+    TASKS_READ,
+    TASKS_WRITE,
+    USERS_READ,
+    USERS_WRITE,
+)
 
-# What every route behind the session cookie needs: read session and user, renew.
-_AUTHENTICATED = (USERS_READ, SESSIONS_READ, SESSIONS_WRITE)
+__all__ = [
+    "AUTHENTICATED",
+    "BY_NAME",
+    "EMAIL_SEND",
+    "ENDPOINTS",
+    "EXPORTS_READ",
+    "EXPORTS_WRITE",
+    "QUEUE_SEND",
+    "SESSIONS_READ",
+    "SESSIONS_WRITE",
+    "STRIPE_API",
+    "STRIPE_WEBHOOK",
+    "TASKS_READ",
+    "TASKS_WRITE",
+    "USERS_READ",
+    "USERS_WRITE",
+    "WORKERS",
+    "WORKERS_BY_NAME",
+    "Endpoint",
+    "Worker",
+]
+
+HTTP_DIR = Path(__file__).resolve().parent / "http"
+ROOT = HTTP_DIR.parents[1]
+README = ROOT / "README.md"
+STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
+_PARAMETER = re.compile(r"\{([^}/]+)\}")
+# What a sample request puts in a path parameter, unless its endpoint says.
+PATH_SAMPLES = {"username": "jane.doe", "task_id": "5f2b9c1e8a7d4e3fb6a01c2d3e4f5a6b"}
+# The names a route's signature uses for "the session cookie is required".
+_SESSION_DEPENDENCIES = frozenset({"CurrentAuth", "require_feature"})
 
 
 @dataclass(frozen=True, slots=True)
@@ -46,208 +85,173 @@ class Endpoint:
     permissions: tuple[str, ...] = ()
     # False for the routes that serve or lead to the docs rather than the API.
     in_docs: bool = True
+    # The module's docstring: what the endpoint does, for people.
+    summary: str = ""
+    # Who may call it, for the README; by default what the session requirement says.
+    who: str = ""
+    # The success status: 204 for a route that returns nothing, unless it says.
+    status: int = 200
+    requires_session: bool = False
+    # The most DynamoDB calls and Stripe API requests one successful request may
+    # make (None: not declared, which a test reports).
+    budget: int | None = None
+    stripe: int = 0
+    # What a sample request sends: ``path`` parameters, ``query``, a JSON ``body``
+    # (or ``body_file``, a file under events/), ``headers``.
+    sample: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def route_key(self) -> str:
+        return f"{self.method} {self.path}"
 
 
-ENDPOINTS: tuple[Endpoint, ...] = (
-    Endpoint("root", "GET", "/", "functions.http.root", in_docs=False),
-    Endpoint("docs", "GET", "/docs", "functions.http.docs", in_docs=False),
-    Endpoint(
-        "openapi", "GET", "/openapi.json", "functions.http.openapi", in_docs=False
-    ),
-    Endpoint("health", "GET", "/api/v1/", "functions.http.health"),
-    Endpoint(
-        "signup",
-        "POST",
-        "/api/v1/account/signup",
-        "functions.http.signup",
-        # Queues the welcome email: a task record and a queue message.
-        (USERS_READ, USERS_WRITE, SESSIONS_READ, TASKS_WRITE, QUEUE_SEND),
-    ),
-    Endpoint(
-        "login",
-        "POST",
-        "/api/v1/account/login",
-        "functions.http.login",
-        (USERS_READ, SESSIONS_READ, SESSIONS_WRITE),
-    ),
-    Endpoint(
-        "logout",
-        "POST",
-        "/api/v1/account/logout",
-        "functions.http.logout",
-        _AUTHENTICATED,
-    ),
-    Endpoint("me", "GET", "/api/v1/account/me", "functions.http.me", _AUTHENTICATED),
-    Endpoint(
-        "create_user",
-        "POST",
-        "/api/v1/users",
-        "functions.http.create_user",
-        (*_AUTHENTICATED, USERS_WRITE),
-    ),
-    Endpoint(
-        "list_users",
-        "GET",
-        "/api/v1/users",
-        "functions.http.list_users",
-        _AUTHENTICATED,
-    ),
-    Endpoint(
-        "change_password",
-        "PATCH",
-        "/api/v1/users/{username}/password",
-        "functions.http.change_password",
-        (*_AUTHENTICATED, USERS_WRITE),
-    ),
-    Endpoint(
-        "grant_admin",
-        "PATCH",
-        "/api/v1/users/{username}/grant-admin",
-        "functions.http.grant_admin",
-        (*_AUTHENTICATED, USERS_WRITE),
-    ),
-    Endpoint(
-        "revoke_admin",
-        "PATCH",
-        "/api/v1/users/{username}/revoke-admin",
-        "functions.http.revoke_admin",
-        (*_AUTHENTICATED, USERS_WRITE),
-    ),
-    Endpoint(
-        "activate_user",
-        "PATCH",
-        "/api/v1/users/{username}/activate",
-        "functions.http.activate_user",
-        (*_AUTHENTICATED, USERS_WRITE),
-    ),
-    Endpoint(
-        "deactivate_user",
-        "PATCH",
-        "/api/v1/users/{username}/deactivate",
-        "functions.http.deactivate_user",
-        (*_AUTHENTICATED, USERS_WRITE),
-    ),
-    Endpoint(
-        "export_users",
-        "POST",
-        "/api/v1/users/export",
-        "functions.http.export_users",
-        (*_AUTHENTICATED, TASKS_WRITE, QUEUE_SEND),
-    ),
-    Endpoint(
-        "get_task",
-        "GET",
-        "/api/v1/tasks/{task_id}",
-        "functions.http.get_task",
-        (*_AUTHENTICATED, TASKS_READ),
-    ),
-    # Email verification and password reset. Link tokens live in the sessions
-    # table: using one is a conditional delete (sessions:write).
-    Endpoint(
-        "verify_email",
-        "POST",
-        "/api/v1/account/verify-email",
-        "functions.http.verify_email",
-        (USERS_READ, USERS_WRITE, SESSIONS_WRITE),
-    ),
-    Endpoint(
-        "resend_verification",
-        "POST",
-        "/api/v1/account/verify-email/resend",
-        "functions.http.resend_verification",
-        (*_AUTHENTICATED, TASKS_WRITE, QUEUE_SEND),
-    ),
-    Endpoint(
-        "password_reset",
-        "POST",
-        "/api/v1/account/password-reset",
-        "functions.http.password_reset",
-        # Only queues: the worker looks the address up, so the request does the
-        # same work whether or not it is registered.
-        (TASKS_WRITE, QUEUE_SEND),
-    ),
-    Endpoint(
-        "password_reset_confirm",
-        "POST",
-        "/api/v1/account/password-reset/confirm",
-        "functions.http.password_reset_confirm",
-        # Ending every session Queries the sessions index (sessions:read).
-        (USERS_READ, USERS_WRITE, SESSIONS_READ, SESSIONS_WRITE),
-    ),
-    # Billing. The plan, subscription state and Stripe customer are stored on the
-    # user item (users:write); the customer's claim marker sits beside it.
-    Endpoint(
-        "billing_plans", "GET", "/api/v1/billing/plans", "functions.http.billing_plans"
-    ),
-    Endpoint(
-        "billing_checkout",
-        "POST",
-        "/api/v1/billing/checkout",
-        "functions.http.billing_checkout",
-        (*_AUTHENTICATED, USERS_WRITE, STRIPE_API),
-    ),
-    Endpoint(
-        "billing_portal",
-        "POST",
-        "/api/v1/billing/portal",
-        "functions.http.billing_portal",
-        (*_AUTHENTICATED, STRIPE_API),
-    ),
-    Endpoint(
-        "billing_subscription",
-        "GET",
-        "/api/v1/billing/subscription",
-        "functions.http.billing_subscription",
-        _AUTHENTICATED,
-    ),
-    Endpoint(
-        "billing_change",
-        "POST",
-        "/api/v1/billing/subscription/change",
-        "functions.http.billing_change",
-        (*_AUTHENTICATED, USERS_WRITE, STRIPE_API),
-    ),
-    Endpoint(
-        "billing_cancel",
-        "POST",
-        "/api/v1/billing/subscription/cancel",
-        "functions.http.billing_cancel",
-        (*_AUTHENTICATED, USERS_WRITE, STRIPE_API),
-    ),
-    Endpoint(
-        "billing_resume",
-        "POST",
-        "/api/v1/billing/subscription/resume",
-        "functions.http.billing_resume",
-        (*_AUTHENTICATED, USERS_WRITE, STRIPE_API),
-    ),
-    Endpoint(
-        "billing_invoices",
-        "GET",
-        "/api/v1/billing/invoices",
-        "functions.http.billing_invoices",
-        (*_AUTHENTICATED, STRIPE_API),
-    ),
-    # Stripe's webhook: no session, a signature instead. Processed event ids live
-    # in the tasks table (tasks:read to skip a duplicate, tasks:write to record it),
-    # emails go through the task queue, and a subscription is re-read from Stripe
-    # when two events carry the same timestamp (stripe:api).
-    Endpoint(
-        "stripe_webhook",
-        "POST",
-        "/api/v1/webhooks/stripe",
-        "functions.http.stripe_webhook",
-        (
-            USERS_READ,
-            USERS_WRITE,
-            TASKS_READ,
-            TASKS_WRITE,
-            QUEUE_SEND,
-            STRIPE_API,
-            STRIPE_WEBHOOK,
-        ),
-    ),
-)
+class DeclarationError(ValueError):
+    """An endpoint module whose declaration the catalog cannot read."""
+
+
+def _value(node: ast.expr, where: str, names: dict[str, Any]) -> Any:
+    """A literal, or a name of ``functions.permissions`` or of a constant the module
+    assigned a literal; tuples may splat names."""
+    if isinstance(node, ast.Constant):
+        return node.value
+    if isinstance(node, ast.Name):
+        if node.id in names:
+            return names[node.id]
+        if not node.id.isupper() or not hasattr(permissions, node.id):
+            raise DeclarationError(
+                f"{where}: {node.id} is neither a name of functions.permissions nor "
+                "a constant of the module: a declaration holds literals and those"
+            )
+        return getattr(permissions, node.id)
+    if isinstance(node, ast.Tuple | ast.List):
+        items: list[Any] = []
+        for item in node.elts:
+            if isinstance(item, ast.Starred):
+                items.extend(_value(item.value, where, names))
+            else:
+                items.append(_value(item, where, names))
+        return tuple(items)
+    if isinstance(node, ast.Dict):
+        return {
+            _value(key, where, names): _value(value, where, names)
+            for key, value in zip(node.keys, node.values, strict=True)
+            if key is not None
+        }
+    raise DeclarationError(f"{where}: not a literal: {ast.unparse(node)}")
+
+
+_Function = ast.FunctionDef | ast.AsyncFunctionDef
+
+
+def _constants(tree: ast.Module) -> dict[str, Any]:
+    """The module's upper-case names assigned a literal, in order."""
+    found: dict[str, Any] = {}
+    for node in tree.body:
+        if (
+            isinstance(node, ast.Assign)
+            and len(node.targets) == 1
+            and isinstance(target := node.targets[0], ast.Name)
+            and target.id.isupper()
+        ):
+            try:
+                found[target.id] = _value(node.value, "", found)
+            except DeclarationError:
+                continue  # not a literal: only an error if a declaration uses it
+    return found
+
+
+def _declaration(tree: ast.Module) -> tuple[_Function, ast.Call] | None:
+    found = [
+        (node, decorator)
+        for node in tree.body
+        if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
+        for decorator in node.decorator_list
+        if isinstance(decorator, ast.Call)
+        and isinstance(decorator.func, ast.Name)
+        and decorator.func.id == "endpoint"
+    ]
+    if len(found) > 1:
+        raise DeclarationError("more than one @endpoint: one endpoint per module")
+    return found[0] if found else None
+
+
+def _returns_nothing(function: _Function) -> bool:
+    returns = function.returns
+    return isinstance(returns, ast.Constant) and returns.value is None
+
+
+def _requires_session(function: _Function) -> bool:
+    arguments = [*function.args.args, *function.args.kwonlyargs]
+    return any(
+        isinstance(node, ast.Name) and node.id in _SESSION_DEPENDENCIES
+        for argument in arguments
+        if argument.annotation is not None
+        for node in ast.walk(argument.annotation)
+    )
+
+
+_KEYWORDS = {"permissions", "in_docs", "who", "status", "budget", "stripe", "sample"}
+
+
+def read_endpoint(path: Path) -> Endpoint | None:
+    """The endpoint that the module at ``path`` declares, or None if it declares
+    none."""
+    tree = ast.parse(path.read_text(encoding="utf-8"), filename=str(path))
+    try:
+        declared = _declaration(tree)
+    except DeclarationError as exc:
+        raise DeclarationError(f"{path}: {exc}") from None
+    if declared is None:
+        return None
+    function, call = declared
+    where = f"{path}:{call.lineno}"
+    names = _constants(tree)
+    if not call.args or not isinstance(
+        route := _value(call.args[0], where, names), str
+    ):
+        raise DeclarationError(f'{where}: @endpoint needs "METHOD /path" first')
+    method, _, route_path = route.partition(" ")
+    fields: dict[str, Any] = {}
+    if len(call.args) > 1:
+        fields["permissions"] = _value(call.args[1], where, names)
+    for keyword in call.keywords:
+        if keyword.arg in _KEYWORDS:
+            fields[keyword.arg] = _value(keyword.value, where, names)
+    requires_session = _requires_session(function)
+    fields.setdefault("who", "logged in" if requires_session else "anyone")
+    if _returns_nothing(function):
+        fields.setdefault("status", 204)
+    sample = fields.setdefault("sample", {})
+    parameters = _PARAMETER.findall(route_path)
+    defaults = {p: PATH_SAMPLES[p] for p in parameters if p in PATH_SAMPLES}
+    if defaults:
+        sample["path"] = {**defaults, **sample.get("path", {})}
+    return Endpoint(
+        name=path.stem,
+        method=method,
+        path=route_path,
+        module=f"functions.http.{path.stem}",
+        summary=" ".join((ast.get_docstring(tree) or "").split("\n\n")[0].split()),
+        requires_session=requires_session,
+        **fields,
+    )
+
+
+def read_endpoints(directory: Path = HTTP_DIR) -> tuple[Endpoint, ...]:
+    """Every endpoint declared in ``directory``, by path then method."""
+    found = []
+    for path in sorted(directory.glob("*.py")):
+        endpoint = read_endpoint(path)
+        if endpoint is None and path.stem != "__init__":
+            raise DeclarationError(
+                f"{path}: no @endpoint(...) on its path function: every module of "
+                "functions/http is one endpoint"
+            )
+        found.extend([endpoint] if endpoint else [])
+    return tuple(sorted(found, key=lambda e: (e.path, e.method)))
+
+
+ENDPOINTS: tuple[Endpoint, ...] = read_endpoints()
 
 BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 
@@ -299,3 +303,48 @@ WORKERS: tuple[Worker, ...] = (
 )
 
 WORKERS_BY_NAME = {worker.name: worker for worker in WORKERS}
+
+
+# -- the README's API table --------------------------------------------------------
+
+TABLE_BEGIN = "<!-- api-table: generated by `python -m functions.catalog readme` -->"
+TABLE_END = "<!-- /api-table -->"
+REGENERATE = "python -m functions.catalog readme"
+
+
+def api_table(endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> str:
+    rows = [
+        f"| {e.method} `{e.path}` | {e.who} | {e.status}: {e.summary} |"
+        for e in endpoints
+    ]
+    return "\n".join(["| method and path | who | answer |", "|---|---|---|", *rows])
+
+
+def readme_with_table(text: str, endpoints: tuple[Endpoint, ...] = ENDPOINTS) -> str:
+    """``text`` (a README) with the table between the markers made current."""
+    before, begin, rest = text.partition(TABLE_BEGIN)
+    _, end, after = rest.partition(TABLE_END)
+    if not begin or not end:
+        raise DeclarationError(
+            f"the README has no API table markers: {TABLE_BEGIN} ... {TABLE_END}"
+        )
+    return f"{before}{TABLE_BEGIN}\n{api_table(endpoints)}\n{TABLE_END}{after}"
+
+
+def main(argv: list[str]) -> int:
+    if argv[:1] != ["readme"]:
+        print(f"usage: {REGENERATE} [--check]", file=sys.stderr)
+        return 2
+    current = README.read_text(encoding="utf-8")
+    wanted = readme_with_table(current)
+    if "--check" in argv:
+        if current != wanted:
+            print(f"the README's API table is stale: run {REGENERATE}")
+            return 1
+        return 0
+    README.write_text(wanted, encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main(sys.argv[1:]))

@@ -5,6 +5,7 @@
     strata create-superadmin ...    make the first super admin (the API cannot)
     strata invoke NAME --event F    run one Lambda handler (an endpoint's or a
                                     worker's) on a sample event
+    strata events [--out DIR]       write every endpoint's sample event
     strata migrate [--status]       apply pending data migrations (or list them)
     strata stripe COMMAND ...       drive the local Stripe emulator (advance its
                                     clock, fail payments, renew, replay events)
@@ -57,6 +58,7 @@ from functions.runtime.settings import (
     Settings,
     get_settings,
 )
+from functions.sample_events import sample_event, write_events
 from local import resources as local_resources
 from local import stack, stripe_plans
 from local.harness import FakeLambdaContext
@@ -152,10 +154,10 @@ def _parser() -> argparse.ArgumentParser:
         "--event",
         type=Path,
         default=None,
-        help="an API Gateway HTTP API v2 event for an endpoint (default: "
-        "events/FUNCTION.json), an SQS event for a queue worker (default: "
-        "events/sqs_task.json) or a schedule's event for a scheduled one (default: "
-        "events/schedule_<its first job>.json)",
+        help="an API Gateway HTTP API v2 event for an endpoint (default: the "
+        "sample its declaration describes, see `strata events`), an SQS event for "
+        "a queue worker (default: events/sqs_task.json) or a schedule's event for "
+        "a scheduled one (default: events/schedule_<its first job>.json)",
     )
     invoke.add_argument(
         "--cookie",
@@ -163,6 +165,15 @@ def _parser() -> argparse.ArgumentParser:
         help=f"send the session cookie {_COOKIE_NAME}=TOKEN with the event",
     )
     invoke.set_defaults(run=_invoke)
+
+    events = commands.add_parser(
+        "events",
+        help="write every endpoint's sample event, built from its declaration",
+        description="Write DIR/<endpoint>.json for every endpoint: the API Gateway "
+        "HTTP API v2 event `strata invoke` sends it by default.",
+    )
+    events.add_argument("--out", type=Path, default=Path("build/events"))
+    events.set_defaults(run=_events)
 
     migrate = commands.add_parser(
         "migrate",
@@ -641,9 +652,13 @@ def _read_password(from_stdin: bool) -> str:
 # --- strata invoke ---------------------------------------------------------------
 
 
-def _default_event(entry: Endpoint | Worker) -> Path:
-    if isinstance(entry, Endpoint):
-        return Path("events") / f"{entry.name}.json"
+def _events(args: argparse.Namespace) -> int:
+    for path in write_events(args.out, ENDPOINTS):
+        print(path)
+    return 0
+
+
+def _default_event(entry: Worker) -> Path:
     if entry.trigger == "queue":
         return Path("events") / "sqs_task.json"
     return Path("events") / f"schedule_{SCHEDULES[0].job}.json"
@@ -662,8 +677,12 @@ def _invoke(args: argparse.Namespace) -> int:
         raise CliError(
             f"--cookie is for endpoints; {endpoint.name} is a worker", EXIT_USAGE
         )
-    path: Path = args.event or _default_event(endpoint)
-    event = _load_event(path)
+    if args.event is not None:
+        event = _load_event(args.event)
+    elif isinstance(endpoint, Endpoint):
+        event = sample_event(endpoint)
+    else:
+        event = _load_event(_default_event(endpoint))
     if args.cookie is not None:
         event["cookies"] = _with_session_cookie(event.get("cookies"), args.cookie)
     settings = _target()

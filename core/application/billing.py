@@ -86,6 +86,27 @@ class BillingConfig:
     def entitlements(self, user: User, now: datetime) -> Entitlements:
         return entitlements(user.billing, self.catalog, now, self.grace)
 
+    def view(self, user: User, now: datetime) -> SubscriptionView:
+        return SubscriptionView(user.billing.subscription, self.entitlements(user, now))
+
+    def view_after(
+        self, user: User, changed: User, before: Subscription, now: datetime
+    ) -> SubscriptionView:
+        """What a command that changed ``user``'s subscription answers: the one
+        stored (``changed``), or ``before`` if the store kept none."""
+        subscription = changed.billing.subscription or before
+        return self.view(
+            user.with_billing(user.billing.with_subscription(subscription)), now
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class SubscriptionView:
+    """A user's subscription and what the plan in force allows."""
+
+    subscription: Subscription | None
+    entitlements: Entitlements
+
 
 def parse_status(value: str) -> SubscriptionStatus:
     try:

@@ -1,23 +1,20 @@
-"""POST /api/v1/billing/subscription/change : move to another plan or interval,
-prorated; with ``?preview=true``, only what it would invoice now."""
+"""Move to another plan or interval, prorated: the new subscription; with
+`?preview=true`, only what it would invoice now."""
 
 from typing import Literal
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Query
+from pydantic import BaseModel, Field
 
 from core.domain.billing import Interval
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
-from functions.runtime.problems import problems
-from functions.runtime.schemas import SubscriptionOut
+from functions.permissions import CHANGE_BILLING
+from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
+from functions.runtime.schemas import Body, SubscriptionOut
 
-router = APIRouter(tags=["billing"])
+SAME = "No live subscription, or already on this price"
 
 
-class ChangeRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ChangeRequest(Body):
     plan: str = Field(min_length=1, max_length=32)
     interval: Literal["month", "year"] = "month"
     # From a preview: the change then charges exactly what the preview showed.
@@ -31,12 +28,14 @@ class ChangePreview(BaseModel):
     proration_date: int
 
 
-@router.post(
-    "/api/v1/billing/subscription/change",
-    response_model=SubscriptionOut | ChangePreview,
-    responses=problems(
-        401, (409, "No live subscription, or already on this price"), 413, 415, 422, 503
-    ),
+# Authenticate, store what Stripe answered (a preview only authenticates).
+@endpoint(
+    "POST /api/v1/billing/subscription/change",
+    CHANGE_BILLING,
+    budget=2,
+    stripe=1,
+    sample={"query": {"preview": "true"}, "body": {"plan": "business"}},
+    problems={409: SAME},
 )
 def billing_change(
     body: ChangeRequest,
@@ -44,23 +43,8 @@ def billing_change(
     auth: CurrentAuth,
     preview: bool = Query(default=False, description="Only show the proration"),
 ) -> SubscriptionOut | ChangePreview:
-    interval = Interval(body.interval)
+    move = (auth.user, body.plan, Interval(body.interval), body.proration_date)
     if preview:
-        result = container.preview_plan_change().execute(
-            auth.user, body.plan, interval, body.proration_date
-        )
-        return ChangePreview(
-            amount_due=result.amount_due,
-            currency=result.currency,
-            proration_date=result.proration_date,
-        )
-    subscription = container.change_plan().execute(
-        auth.user, body.plan, interval, body.proration_date
-    )
-    view = container.get_subscription().execute(
-        auth.user.with_billing(auth.user.billing.with_subscription(subscription))
-    )
-    return SubscriptionOut.of(view.subscription, view.entitlements)
-
-
-handler = lambda_handler(router)
+        shown = container.preview_plan_change().execute(*move)
+        return ChangePreview.model_validate(shown, from_attributes=True)
+    return SubscriptionOut.of(container.change_plan().execute(*move))

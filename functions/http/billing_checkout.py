@@ -1,24 +1,20 @@
-"""POST /api/v1/billing/checkout : start buying a plan; answers the URL to send the
-browser to (Stripe Checkout, or the first invoice for a bank transfer)."""
+"""Start buying a plan: `{url}` to send the browser to (Stripe Checkout, or the
+first invoice for a bank transfer); 409 for the plan you have."""
 
 from typing import Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
 from core.application.commands.start_checkout import PaymentMethod
 from core.domain.billing import Interval
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
-from functions.runtime.problems import problems
-from functions.runtime.schemas import RedirectUrl
+from functions.permissions import CHANGE_BILLING
+from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
+from functions.runtime.schemas import Body, RedirectUrl
 
-router = APIRouter(tags=["billing"])
+HAVE_ONE = "You already have this plan or another subscription"
 
 
-class CheckoutRequest(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CheckoutRequest(Body):
     plan: str = Field(min_length=1, max_length=32)
     interval: Literal["month", "year"] = "month"
     # Lowercase ISO 4217, as Stripe writes it.
@@ -26,29 +22,19 @@ class CheckoutRequest(BaseModel):
     payment_method: Literal["card", "bank_transfer"] = "card"
 
 
-@router.post(
-    "/api/v1/billing/checkout",
-    response_model=RedirectUrl,
-    responses=problems(
-        401,
-        (409, "You already have this plan or another subscription"),
-        413,
-        415,
-        422,
-        503,
-    ),
+# Authenticate; store the new Stripe customer with its claim (one transaction). At
+# Stripe: make the customer (first purchase only), make the Checkout session.
+@endpoint(
+    "POST /api/v1/billing/checkout",
+    CHANGE_BILLING,
+    budget=2,
+    stripe=2,
+    sample={"body": {"plan": "pro", "interval": "month", "currency": "usd"}},
+    problems={409: HAVE_ONE},
 )
 def billing_checkout(
     body: CheckoutRequest, container: ContainerDep, auth: CurrentAuth
 ) -> RedirectUrl:
-    url = container.start_checkout().execute(
-        auth.user,
-        body.plan,
-        Interval(body.interval),
-        body.currency,
-        PaymentMethod(body.payment_method),
-    )
-    return RedirectUrl(url=url)
-
-
-handler = lambda_handler(router)
+    buy = (body.plan, Interval(body.interval), body.currency)
+    method = PaymentMethod(body.payment_method)
+    return RedirectUrl(url=container.start_checkout().execute(auth.user, *buy, method))

@@ -1,18 +1,18 @@
-"""GET /api/v1/billing/invoices : the user's invoices, newest first, paginated."""
+"""The user's invoices, newest first, paginated: `{items, next_cursor}`, each with
+number, status, amounts, currency, hosted and PDF URLs and date."""
 
 from datetime import datetime
 
-from fastapi import APIRouter, Query
-from pydantic import BaseModel
+from fastapi import Query
+from pydantic import BaseModel, ConfigDict
 
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
-from functions.runtime.problems import problems
-
-router = APIRouter(tags=["billing"])
+from functions.permissions import ASK_STRIPE
+from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
 
 
 class InvoiceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     number: str | None
     status: str
@@ -30,10 +30,13 @@ class InvoiceList(BaseModel):
     next_cursor: str | None
 
 
-@router.get(
-    "/api/v1/billing/invoices",
-    response_model=InvoiceList,
-    responses=problems(401, 413, 422, 503),
+# Authenticate; the invoices are Stripe's.
+@endpoint(
+    "GET /api/v1/billing/invoices",
+    ASK_STRIPE,
+    budget=1,
+    stripe=1,
+    sample={"query": {"limit": "10"}},
 )
 def billing_invoices(
     container: ContainerDep,
@@ -42,23 +45,4 @@ def billing_invoices(
     cursor: str | None = Query(default=None, max_length=512),
 ) -> InvoiceList:
     listing = container.list_invoices().execute(auth.user, limit, cursor)
-    return InvoiceList(
-        items=[
-            InvoiceOut(
-                id=invoice.id,
-                number=invoice.number,
-                status=invoice.status,
-                amount_due=invoice.amount_due,
-                amount_paid=invoice.amount_paid,
-                currency=invoice.currency,
-                hosted_invoice_url=invoice.hosted_invoice_url,
-                invoice_pdf=invoice.invoice_pdf,
-                created=invoice.created,
-            )
-            for invoice in listing.page.items
-        ],
-        next_cursor=listing.next_cursor,
-    )
-
-
-handler = lambda_handler(router)
+    return InvoiceList(items=listing.page.items, next_cursor=listing.next_cursor)

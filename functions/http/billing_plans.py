@@ -1,20 +1,19 @@
-"""GET /api/v1/billing/plans : every plan, its features, limits and prices. Public."""
+"""Every plan, its features, limits and prices: `{items}`."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
-from pydantic import BaseModel
+from fastapi import Depends
+from pydantic import AfterValidator, BaseModel, ConfigDict
 
 from core.application.queries.list_plans import ListPlans
 from core.domain.billing import PlanCatalog
-from functions.runtime.app import lambda_handler
+from functions.runtime.endpoint import endpoint
 from functions.runtime.plans import get_plan_catalog
-from functions.runtime.problems import problems
-
-router = APIRouter(tags=["billing"])
 
 
 class PriceOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     id: str
     interval: str
     currency: str
@@ -23,9 +22,11 @@ class PriceOut(BaseModel):
 
 
 class PlanOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
     key: str
     name: str
-    features: list[str]
+    features: Annotated[list[str], AfterValidator(sorted)]
     limits: dict[str, int]
     prices: list[PriceOut]
     bank_transfer: bool
@@ -41,33 +42,7 @@ async def _catalog() -> PlanCatalog:
     return get_plan_catalog()
 
 
-@router.get(
-    "/api/v1/billing/plans", response_model=PlanList, responses=problems(413, 503)
-)
+# The plans are configuration: nothing to read (the file can still be unreadable).
+@endpoint("GET /api/v1/billing/plans", budget=0, problems={503: ""})
 def billing_plans(catalog: Annotated[PlanCatalog, Depends(_catalog)]) -> PlanList:
-    plans = ListPlans(catalog).execute()
-    return PlanList(
-        items=[
-            PlanOut(
-                key=plan.key,
-                name=plan.name,
-                features=sorted(plan.features),
-                limits=dict(plan.limits),
-                prices=[
-                    PriceOut(
-                        id=price.id,
-                        interval=price.interval.value,
-                        currency=price.currency,
-                        unit_amount=price.unit_amount,
-                    )
-                    for price in plan.prices
-                ],
-                bank_transfer=plan.bank_transfer,
-                trial_days=plan.trial_days,
-            )
-            for plan in plans
-        ]
-    )
-
-
-handler = lambda_handler(router)
+    return PlanList(items=ListPlans(catalog).execute())

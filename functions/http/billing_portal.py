@@ -1,24 +1,18 @@
-"""POST /api/v1/billing/portal : a Stripe Customer Portal session for the user."""
+"""A Stripe Customer Portal session for the user: `{url}`; 409 before any checkout."""
 
-from fastapi import APIRouter
-
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
-from functions.runtime.problems import problems
+from functions.permissions import ASK_STRIPE
+from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
 from functions.runtime.schemas import RedirectUrl
 
-router = APIRouter(tags=["billing"])
+NO_ACCOUNT = "No billing account yet: check out first"
 
 
-@router.post(
-    "/api/v1/billing/portal",
-    response_model=RedirectUrl,
-    responses=problems(
-        401, (409, "No billing account yet: check out first"), 413, 415, 503
-    ),
+@endpoint(
+    "POST /api/v1/billing/portal",
+    ASK_STRIPE,
+    budget=1,
+    stripe=1,
+    problems={409: NO_ACCOUNT},
 )
 def billing_portal(container: ContainerDep, auth: CurrentAuth) -> RedirectUrl:
     return RedirectUrl(url=container.open_billing_portal().execute(auth.user))
-
-
-handler = lambda_handler(router)

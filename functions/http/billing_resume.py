@@ -1,27 +1,17 @@
-"""POST /api/v1/billing/subscription/resume : take back a cancellation before the
-period ends."""
+"""Take back a cancellation before the period ends: the subscription."""
 
-from fastapi import APIRouter
-
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
-from functions.runtime.problems import problems
+from functions.permissions import CHANGE_BILLING
+from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
+from functions.runtime.problems import NO_SUBSCRIPTION
 from functions.runtime.schemas import SubscriptionOut
 
-router = APIRouter(tags=["billing"])
 
-
-@router.post(
-    "/api/v1/billing/subscription/resume",
-    response_model=SubscriptionOut,
-    responses=problems(401, (409, "No live subscription"), 413, 415, 503),
+@endpoint(
+    "POST /api/v1/billing/subscription/resume",
+    CHANGE_BILLING,
+    budget=2,
+    stripe=1,
+    problems={409: NO_SUBSCRIPTION},
 )
 def billing_resume(container: ContainerDep, auth: CurrentAuth) -> SubscriptionOut:
-    subscription = container.resume_subscription().execute(auth.user)
-    view = container.get_subscription().execute(
-        auth.user.with_billing(auth.user.billing.with_subscription(subscription))
-    )
-    return SubscriptionOut.of(view.subscription, view.entitlements)
-
-
-handler = lambda_handler(router)
+    return SubscriptionOut.of(container.resume_subscription().execute(auth.user))

@@ -1,41 +1,29 @@
-"""PATCH /api/v1/users/{username}/password : set one's own or a subordinate's."""
+"""Set one's own password, or a subordinate's as their admin."""
 
-from typing import Annotated
+from pydantic import Field
 
-from fastapi import APIRouter, Path, Response
-from pydantic import BaseModel, ConfigDict, Field
+from functions.permissions import MANAGE_USERS
+from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
+from functions.runtime.problems import USER_CHANGED
+from functions.runtime.schemas import Body
 
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
-from functions.runtime.problems import problems
-
-router = APIRouter(tags=["users"])
+FORBIDDEN = "Not allowed to set this user's password, or the current one is wrong"
 
 
-class ChangePasswordIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class ChangePasswordIn(Body):
     password: str = Field(max_length=1024)
     current_password: str | None = Field(default=None, max_length=1024)
 
 
-@router.patch(
-    "/api/v1/users/{username}/password",
-    status_code=204,
-    response_class=Response,
-    responses=problems(
-        401,
-        (403, "Not allowed to set this user's password, or the current one is wrong"),
-        404,
-        (409, "The user changed meanwhile; try again"),
-        413,
-        415,
-        422,
-        503,
-    ),
+@endpoint(
+    "PATCH /api/v1/users/{username}/password",
+    MANAGE_USERS,
+    budget=5,
+    sample={"body": {"password": "staple-battery-horse", "current_password": "old"}},
+    problems={403: FORBIDDEN, 404: "", 409: USER_CHANGED},
 )
 def change_password(
-    username: Annotated[str, Path(max_length=64)],
+    username: PathSegment,
     body: ChangePasswordIn,
     container: ContainerDep,
     auth: CurrentAuth,
@@ -43,6 +31,3 @@ def change_password(
     container.change_password().execute(
         auth.user, auth.session, username, body.password, body.current_password
     )
-
-
-handler = lambda_handler(router)

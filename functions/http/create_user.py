@@ -1,40 +1,34 @@
-"""POST /api/v1/users : an admin creates a user (a super admin, also an admin)."""
+"""An admin creates a user; only a super admin creates admins."""
 
 from typing import Literal
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
-from functions.runtime.problems import problems
-from functions.runtime.schemas import UserDetail
+from functions.permissions import MANAGE_USERS
+from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
+from functions.runtime.problems import TAKEN
+from functions.runtime.schemas import Body, UserDetail
 
-router = APIRouter(tags=["users"])
+PW = "sam-lee-first-password"
+FORBIDDEN = "Not an admin, or an admin creating an admin (only a super admin may)"
 
 
-class CreateUserIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class CreateUserIn(Body):
     username: str = Field(max_length=64)
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
     role: Literal["user", "admin"] = "user"
 
 
-@router.post(
-    "/api/v1/users",
-    status_code=201,
-    response_model=UserDetail,
-    responses=problems(
-        401,
-        (403, "Not an admin, or an admin creating an admin (only a super admin may)"),
-        (409, "The username or the email is taken"),
-        413,
-        415,
-        422,
-        503,
-    ),
+@endpoint(
+    "POST /api/v1/users",
+    MANAGE_USERS,
+    status=201,
+    budget=2,
+    sample={
+        "body": {"username": "sam.lee", "email": "sam@example.com", "password": PW}
+    },
+    problems={403: FORBIDDEN, 409: TAKEN},
 )
 def create_user(
     body: CreateUserIn, container: ContainerDep, auth: CurrentAuth
@@ -43,6 +37,3 @@ def create_user(
         auth.user, body.username, body.email, body.password, body.role
     )
     return UserDetail.of(user)
-
-
-handler = lambda_handler(router)

@@ -1,38 +1,17 @@
-"""PATCH /api/v1/users/{username}/deactivate : an admin deactivates a subordinate
-and ends all their sessions."""
+"""An admin over a subordinate deactivates them and ends all their sessions."""
 
-from typing import Annotated
-
-from fastapi import APIRouter, Path, Response
-
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
-from functions.runtime.problems import problems
-
-router = APIRouter(tags=["users"])
+from functions.permissions import MANAGE_USERS
+from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
+from functions.runtime.problems import OVER_A_SUBORDINATE
 
 
-@router.patch(
-    "/api/v1/users/{username}/deactivate",
-    status_code=204,
-    response_class=Response,
-    responses=problems(
-        401,
-        (403, "Not an admin over this user, or the user is oneself or a super admin"),
-        404,
-        (409, "The user changed meanwhile; try again"),
-        413,
-        415,
-        (422, "The username in the path is too long"),
-        503,
-    ),
+@endpoint(
+    "PATCH /api/v1/users/{username}/deactivate",
+    MANAGE_USERS,
+    budget=6,
+    problems=OVER_A_SUBORDINATE,
 )
 def deactivate_user(
-    username: Annotated[str, Path(max_length=64)],
-    container: ContainerDep,
-    auth: CurrentAuth,
+    username: PathSegment, container: ContainerDep, auth: CurrentAuth
 ) -> None:
     container.deactivate_user().execute(auth.user, username)
-
-
-handler = lambda_handler(router)

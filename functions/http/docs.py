@@ -1,17 +1,12 @@
-"""GET /docs : Swagger UI over the document at /openapi.json."""
+"""Swagger UI over the document at /openapi.json."""
 
-from fastapi import APIRouter
 from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
-from functions.runtime.app import API_TITLE, lambda_handler
+from functions.runtime.app import API_TITLE
+from functions.runtime.endpoint import endpoint
 
-router = APIRouter()
 
-
-@router.get("/docs", include_in_schema=False)
+@endpoint("GET /docs", budget=0, in_docs=False)
 def docs() -> HTMLResponse:
     return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{API_TITLE} API")
-
-
-handler = lambda_handler(router)

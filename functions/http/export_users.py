@@ -1,19 +1,17 @@
-"""POST /api/v1/users/export : an admin asks for a CSV file of every user, made in
-the background; the answer names the task to poll. Behind a plan: only plans with
-the ``users_export`` feature may (402 otherwise)."""
+"""An admin on a plan with `users_export` (Pro, Business) asks for a CSV file of
+every user, written to S3 in the background: `{task_id}`, the task to poll; 402
+`plan_required` on Free."""
 
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Response
+from fastapi import Response
 from pydantic import BaseModel
 
 from core.application.commands.authenticate import Authenticated
 from core.domain.billing import USERS_EXPORT
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, require_feature
-from functions.runtime.problems import problems
-
-router = APIRouter(tags=["users"])
+from functions.permissions import QUEUE_TASK
+from functions.runtime.auth import require_feature
+from functions.runtime.endpoint import ContainerDep, endpoint
 
 
 class TaskAccepted(BaseModel):
@@ -21,24 +19,22 @@ class TaskAccepted(BaseModel):
     status: Literal["queued"]
 
 
-@router.post(
-    "/api/v1/users/export",
-    status_code=202,
-    response_model=TaskAccepted,
-    responses={
-        202: {
-            "description": "Accepted: the export is queued; GET the task in "
-            "Location until it has succeeded, then download its result's url",
-            "headers": {
-                "Location": {
-                    "description": "The task: /api/v1/tasks/{task_id}",
-                    "required": True,
-                    "schema": {"type": "string"},
-                }
-            },
-        },
-        **problems(401, 402, (403, "Not an admin"), 413, 415, 503),
-    },
+LOCATION = {
+    "description": "The task: /api/v1/tasks/{task_id}",
+    "required": True,
+    "schema": {"type": "string"},
+}
+ACCEPTED = "Accepted: GET the task in Location until it has succeeded, then its url"
+
+
+# Authenticate, record the task (the queue message is not a DynamoDB call).
+@endpoint(
+    "POST /api/v1/users/export",
+    QUEUE_TASK,
+    status=202,
+    budget=2,
+    problems={402: "", 403: "Not an admin"},
+    responses={202: {"description": ACCEPTED, "headers": {"Location": LOCATION}}},
 )
 def export_users(
     response: Response,
@@ -48,6 +44,3 @@ def export_users(
     task = container.request_export().execute(auth.user)
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"
     return TaskAccepted(task_id=task.id, status="queued")
-
-
-handler = lambda_handler(router)

@@ -1,16 +1,15 @@
-"""GET /api/v1/tasks/{task_id} : a background task, to its owner or an admin."""
+"""A background task, to its owner or an admin: status, attempts, result (the
+export's download link) or error."""
 
-from typing import Annotated, Any, Literal
+from typing import Any, Literal
 
-from fastapi import APIRouter, Path
 from pydantic import BaseModel
 
 from core.domain.task import Task
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
-from functions.runtime.problems import problems
+from functions.permissions import AUTHENTICATED, TASKS_READ
+from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
 
-router = APIRouter(tags=["tasks"])
+NOT_YOURS = "No such task, or not one the caller may see"
 
 
 class TaskOut(BaseModel):
@@ -41,23 +40,14 @@ class TaskOut(BaseModel):
         )
 
 
-@router.get(
-    "/api/v1/tasks/{task_id}",
-    response_model=TaskOut,
-    responses=problems(
-        401,
-        (404, "No such task, or not one the caller may see"),
-        413,
-        (422, "The task id in the path is too long"),
-        503,
-    ),
+# Authenticate, read the task.
+@endpoint(
+    "GET /api/v1/tasks/{task_id}",
+    (*AUTHENTICATED, TASKS_READ),
+    budget=2,
+    problems={404: NOT_YOURS, 422: "The task id in the path is too long"},
 )
 def get_task(
-    task_id: Annotated[str, Path(max_length=64)],
-    container: ContainerDep,
-    auth: CurrentAuth,
+    task_id: PathSegment, container: ContainerDep, auth: CurrentAuth
 ) -> TaskOut:
     return TaskOut.of(container.get_task().execute(auth.user, task_id))
-
-
-handler = lambda_handler(router)

@@ -1,17 +1,15 @@
-"""GET /api/v1/users : an admin reads one page of users."""
+"""An admin reads one page of users: `{items, next_cursor}` (`limit`, `cursor`,
+`sort`, `order`)."""
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import Query
 from pydantic import BaseModel
 
 from core.application.ports import SortOrder, UserSort
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
-from functions.runtime.problems import problems
+from functions.permissions import AUTHENTICATED
+from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
 from functions.runtime.schemas import UserDetail
-
-router = APIRouter(tags=["users"])
 
 
 class UsersPageOut(BaseModel):
@@ -19,10 +17,13 @@ class UsersPageOut(BaseModel):
     next_cursor: str | None
 
 
-@router.get(
-    "/api/v1/users",
-    response_model=UsersPageOut,
-    responses=problems(401, (403, "Not an admin"), 413, 422, 503),
+@endpoint(
+    "GET /api/v1/users",
+    AUTHENTICATED,
+    # Authenticate; one Query per shard of the users index (4 by default).
+    budget=5,
+    sample={"query": {"limit": "20", "sort": "created_at", "order": "desc"}},
+    problems={403: "Not an admin"},
 )
 def list_users(
     container: ContainerDep,
@@ -33,10 +34,5 @@ def list_users(
     order: SortOrder = SortOrder.DESC,
 ) -> UsersPageOut:
     page = container.list_users().execute(auth.user, sort, order, limit, cursor)
-    return UsersPageOut(
-        items=[UserDetail.of(user) for user in page.items],
-        next_cursor=page.next_cursor,
-    )
-
-
-handler = lambda_handler(router)
+    items = [UserDetail.of(user) for user in page.items]
+    return UsersPageOut(items=items, next_cursor=page.next_cursor)

@@ -1,38 +1,31 @@
-"""POST /api/v1/account/login : open a session and set the session cookie."""
+"""Anyone not logged in opens a session: sets the `access_token` cookie."""
 
-from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from fastapi import Response
+from pydantic import Field
 
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, OptionalAuth, set_session_cookie
-from functions.runtime.problems import problems, session_cookie_header
+from functions.permissions import AUTHENTICATED
+from functions.runtime.auth import set_session_cookie
+from functions.runtime.endpoint import ContainerDep, OptionalAuth, endpoint
+from functions.runtime.problems import session_cookie_header
+from functions.runtime.schemas import Body
 
-router = APIRouter(tags=["account"])
+WRONG = "Wrong username or password"
+REFUSED = "Logged in already, or the account is deactivated"
 
 
-class LogInIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class LogInIn(Body):
     username: str = Field(max_length=64)
     password: str = Field(max_length=1024)
 
 
-@router.post(
-    "/api/v1/account/login",
-    status_code=204,
-    response_class=Response,
-    responses={
-        204: {"description": "Logged in", "headers": session_cookie_header()},
-        **problems(
-            (401, "Wrong username or password"),
-            (403, "Logged in already, or the account is deactivated"),
-            413,
-            415,
-            422,
-            429,
-            503,
-        ),
-    },
+# Log-in's permissions match an authenticated route's: it writes the session.
+@endpoint(
+    "POST /api/v1/account/login",
+    AUTHENTICATED,
+    budget=4,
+    sample={"body": {"username": "jane.doe", "password": "correct-horse-battery"}},
+    problems={401: WRONG, 403: REFUSED, 429: ""},
+    responses={204: {"description": "Logged in", "headers": session_cookie_header()}},
 )
 def log_in(
     body: LogInIn, response: Response, container: ContainerDep, auth: OptionalAuth
@@ -41,6 +34,3 @@ def log_in(
         body.username, body.password, auth.user if auth else None
     )
     set_session_cookie(response, logged_in.token, container)
-
-
-handler = lambda_handler(router)

@@ -1,26 +1,22 @@
-"""POST /api/v1/account/password-reset : ask for a password reset link by email.
+"""Anyone asks for a password reset link by email (`{email}`): the same answer
+whether or not the email exists.
 
-The answer is the same, in status, body and the work behind it, whether or not an
+The answer is the same in status, body and the work behind it whether or not an
 account has that email: it cannot be used to find out who is registered.
 """
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, Field
 
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep
-from functions.runtime.problems import problems
+from functions.permissions import QUEUE_SEND, TASKS_WRITE
+from functions.runtime.endpoint import ContainerDep, endpoint
+from functions.runtime.schemas import Body
 
-router = APIRouter(tags=["account"])
-
-ACCEPTED_DETAIL = (
+ACCEPTED = (
     "If an active account has this email, a link to reset its password is on its way."
 )
 
 
-class PasswordResetIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PasswordResetIn(Body):
     email: str = Field(max_length=320)
 
 
@@ -28,17 +24,16 @@ class PasswordResetAccepted(BaseModel):
     detail: str
 
 
-@router.post(
-    "/api/v1/account/password-reset",
-    status_code=202,
-    response_model=PasswordResetAccepted,
-    responses=problems(413, 415, 422, 503),
+# Only the task record: the worker looks the address up.
+@endpoint(
+    "POST /api/v1/account/password-reset",
+    (TASKS_WRITE, QUEUE_SEND),
+    status=202,
+    budget=1,
+    sample={"body": {"email": "jane.doe@example.com"}},
 )
 def password_reset(
     body: PasswordResetIn, container: ContainerDep
 ) -> PasswordResetAccepted:
     container.request_password_reset().execute(body.email)
-    return PasswordResetAccepted(detail=ACCEPTED_DETAIL)
-
-
-handler = lambda_handler(router)
+    return PasswordResetAccepted(detail=ACCEPTED)

@@ -1,44 +1,35 @@
-"""POST /api/v1/account/password-reset/confirm : the token from a password reset
-email sets a new password and ends every session of the account."""
+"""Anyone with the `token` of a password reset email sets a new password; every
+session of the account ends."""
 
-from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep
-from functions.runtime.problems import problems
+from functions.permissions import SESSIONS_READ, SESSIONS_WRITE, USERS
+from functions.runtime.endpoint import ContainerDep, endpoint
+from functions.runtime.problems import BAD_LINK, LINK_USER_CHANGED
+from functions.runtime.schemas import Body
 
-router = APIRouter(tags=["account"])
+REFUSED = "Invalid input, or a password the policy refuses (the token stays usable)"
 
 
-class PasswordResetConfirmIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PasswordResetConfirmIn(Body):
     token: str = Field(min_length=1, max_length=256)
     password: str = Field(max_length=1024)
 
 
-@router.post(
-    "/api/v1/account/password-reset/confirm",
-    status_code=204,
-    response_class=Response,
-    responses=problems(
-        (400, "The token is unknown, used or expired: `invalid_token`"),
-        (403, "The account is deactivated"),
-        (409, "The account changed meanwhile; ask for a new link"),
-        413,
-        415,
-        (
-            422,
-            "Invalid input, or a password the policy refuses (the token stays usable)",
-        ),
-        503,
-    ),
+# Use the token, read and save the user, find (an index) and delete their sessions.
+@endpoint(
+    "POST /api/v1/account/password-reset/confirm",
+    (*USERS, SESSIONS_READ, SESSIONS_WRITE),
+    budget=5,
+    sample={"body": {"token": "PASTE_THE_TOKEN", "password": "a-new-correct-horse"}},
+    problems={
+        400: BAD_LINK,
+        403: "The account is deactivated",
+        409: LINK_USER_CHANGED,
+        422: REFUSED,
+    },
 )
 def password_reset_confirm(
     body: PasswordResetConfirmIn, container: ContainerDep
 ) -> None:
     container.reset_password().execute(body.token, body.password)
-
-
-handler = lambda_handler(router)

@@ -1,31 +1,18 @@
-"""POST /api/v1/account/verify-email/resend : a logged-in user with an unverified
-email gets a new verification email."""
+"""A logged-in user with an unverified email gets a new verification email."""
 
-from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
-from functions.runtime.problems import problems
+from functions.permissions import QUEUE_TASK
+from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
 
-router = APIRouter(tags=["account"])
+UNLESS_VERIFIED = "Whether a new email was queued: false when the email is verified"
 
 
 class ResendOut(BaseModel):
-    queued: bool = Field(
-        description="Whether a new email was queued: false when the email is "
-        "verified already"
-    )
+    queued: bool = Field(description=UNLESS_VERIFIED)
 
 
-@router.post(
-    "/api/v1/account/verify-email/resend",
-    status_code=202,
-    response_model=ResendOut,
-    responses=problems(401, 413, 415, 503),
-)
+# Authenticate, record the task.
+@endpoint("POST /api/v1/account/verify-email/resend", QUEUE_TASK, status=202, budget=2)
 def resend_verification(container: ContainerDep, auth: CurrentAuth) -> ResendOut:
     return ResendOut(queued=container.resend_verification().execute(auth.user))
-
-
-handler = lambda_handler(router)

@@ -1,16 +1,10 @@
-"""GET / : send a visitor to the API docs."""
+"""A redirect to the API docs."""
 
-from fastapi import APIRouter
 from fastapi.responses import RedirectResponse
 
-from functions.runtime.app import lambda_handler
-
-router = APIRouter()
+from functions.runtime.endpoint import endpoint
 
 
-@router.get("/", include_in_schema=False)
+@endpoint("GET /", status=307, budget=0, in_docs=False)
 def root() -> RedirectResponse:
     return RedirectResponse("/docs", status_code=307)
-
-
-handler = lambda_handler(router)

@@ -1,42 +1,33 @@
-"""POST /api/v1/account/signup : anyone not logged in creates an account."""
+"""Anyone not logged in creates an account: `{id, username, email}`."""
 
-from fastapi import APIRouter
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, OptionalAuth
-from functions.runtime.problems import problems
-from functions.runtime.schemas import UserOut
+from functions.permissions import QUEUE_SEND, SESSIONS_READ, TASKS_WRITE, USERS
+from functions.runtime.endpoint import ContainerDep, OptionalAuth, endpoint
+from functions.runtime.problems import TAKEN
+from functions.runtime.schemas import Body, UserOut
 
-router = APIRouter(tags=["account"])
+EMAIL = "jane.doe@example.com"
+PASSWORD = "correct-horse-battery"  # noqa: S105 (a sample)
 
 
-class SignUpIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class SignUpIn(Body):
     username: str = Field(max_length=64)
     email: str = Field(max_length=320)
     password: str = Field(max_length=1024)
 
 
-@router.post(
-    "/api/v1/account/signup",
-    status_code=201,
-    response_model=UserOut,
-    responses=problems(
-        (403, "Logged in already: log out first"),
-        (409, "The username or the email is taken"),
-        413,
-        415,
-        422,
-        503,
-    ),
+# The account, and the record of the task that sends the welcome email.
+@endpoint(
+    "POST /api/v1/account/signup",
+    (*USERS, SESSIONS_READ, TASKS_WRITE, QUEUE_SEND),
+    status=201,
+    budget=2,
+    sample={"body": {"username": "jane.doe", "email": EMAIL, "password": PASSWORD}},
+    problems={403: "Logged in already: log out first", 409: TAKEN},
 )
 def sign_up(body: SignUpIn, container: ContainerDep, auth: OptionalAuth) -> UserOut:
     user = container.sign_up().execute(
         body.username, body.email, body.password, auth.user if auth else None
     )
     return UserOut(id=user.id, username=user.username.value, email=user.email.value)
-
-
-handler = lambda_handler(router)

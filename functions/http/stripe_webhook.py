@@ -1,16 +1,15 @@
-"""POST /api/v1/webhooks/stripe : Stripe's events. No session: the
-``Stripe-Signature`` header, checked over the raw body exactly as it arrived
-(Mangum has already undone API Gateway's base64 when the event says so)."""
+"""Stripe's events (signed): `{received, outcome}`; 400 `invalid_signature`.
 
-from fastapi import APIRouter, Request
+No session: the `Stripe-Signature` header, checked over the raw body exactly as it
+arrived (Mangum has already undone API Gateway's base64 when the event says so).
+"""
+
+from fastapi import Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep
-from functions.runtime.problems import problems
-
-router = APIRouter(tags=["billing"])
+from functions.permissions import QUEUE_SEND, STRIPE_API, STRIPE_WEBHOOK, TASKS, USERS
+from functions.runtime.endpoint import ContainerDep, endpoint
 
 
 class WebhookAck(BaseModel):
@@ -20,40 +19,50 @@ class WebhookAck(BaseModel):
     outcome: str
 
 
-@router.post(
-    "/api/v1/webhooks/stripe",
-    response_model=WebhookAck,
-    responses=problems(400, 413, 415, 503),
-    # The body is read raw (the signature covers its exact bytes), so FastAPI
-    # cannot infer it: say what Stripe sends.
-    openapi_extra={
-        "requestBody": {
-            "required": True,
-            "description": "A Stripe event, exactly as Stripe signed it",
-            "content": {
-                "application/json": {
-                    "schema": {
-                        "type": "object",
-                        "required": ["id", "type", "created", "data"],
-                        "properties": {
-                            "id": {"type": "string"},
-                            "type": {"type": "string"},
-                            "created": {"type": "integer"},
-                            "data": {"type": "object"},
-                        },
-                    }
-                }
-            },
-        },
-        "parameters": [
-            {
-                "name": "Stripe-Signature",
-                "in": "header",
-                "required": True,
-                "schema": {"type": "string"},
-            }
-        ],
+SIGNED = {"stripe-signature": "t=1767261620,v1=PASTE_A_SIGNATURE"}
+STRING = {"type": "string"}
+EVENT = {
+    "type": "object",
+    "required": ["id", "type", "created", "data"],
+    "properties": {
+        "id": STRING,
+        "type": STRING,
+        "created": {"type": "integer"},
+        "data": {"type": "object"},
     },
+}
+# The body is read raw (the signature covers its exact bytes), so FastAPI cannot
+# infer it: say what Stripe sends.
+STRIPE_SENDS = {
+    "requestBody": {
+        "required": True,
+        "description": "A Stripe event, exactly as Stripe signed it",
+        "content": {"application/json": {"schema": EVENT}},
+    },
+    "parameters": [
+        {"name": "Stripe-Signature", "in": "header", "required": True, "schema": STRING}
+    ],
+}
+
+
+# Processed event ids live in the tasks table (read to skip a duplicate, write to
+# record it), emails go through the task queue, and a subscription is re-read from
+# Stripe when two events carry the same timestamp. The dearest event of a purchase
+# (invoice.paid): was it processed, whose customer, the user; the event and the new
+# state in one transaction; an invoice or checkout event re-reads its subscription.
+@endpoint(
+    "POST /api/v1/webhooks/stripe",
+    (*USERS, *TASKS, QUEUE_SEND, STRIPE_API, STRIPE_WEBHOOK),
+    budget=4,
+    stripe=1,
+    sample={
+        "body_file": "stripe/customer.subscription.updated.json",
+        "headers": SIGNED,
+    },
+    problems={400: ""},
+    who="Stripe",
+    tag="billing",
+    openapi_extra=STRIPE_SENDS,
 )
 async def stripe_webhook(request: Request, container: ContainerDep) -> WebhookAck:
     payload = await request.body()
@@ -64,6 +73,3 @@ async def stripe_webhook(request: Request, container: ContainerDep) -> WebhookAc
         container.handle_stripe_event().execute, payload, stripe_signature
     )
     return WebhookAck(received=True, outcome=outcome.value)
-
-
-handler = lambda_handler(router)

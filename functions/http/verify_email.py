@@ -1,37 +1,24 @@
-"""POST /api/v1/account/verify-email : the token from a verification email marks
-the address verified."""
+"""Anyone with the `token` of a verification email marks the address verified."""
 
-from fastapi import APIRouter, Response
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import Field
 
-from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep
-from functions.runtime.problems import problems
-
-router = APIRouter(tags=["account"])
+from functions.permissions import SESSIONS_WRITE, USERS
+from functions.runtime.endpoint import ContainerDep, endpoint
+from functions.runtime.problems import BAD_LINK, LINK_USER_CHANGED
+from functions.runtime.schemas import Body
 
 
-class VerifyEmailIn(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class VerifyEmailIn(Body):
     token: str = Field(min_length=1, max_length=256)
 
 
-@router.post(
-    "/api/v1/account/verify-email",
-    status_code=204,
-    response_class=Response,
-    responses=problems(
-        (400, "The token is unknown, used or expired: `invalid_token`"),
-        (409, "The account changed meanwhile; ask for a new link"),
-        413,
-        415,
-        422,
-        503,
-    ),
+# Use the token (a conditional delete in the sessions table), read the user, save it.
+@endpoint(
+    "POST /api/v1/account/verify-email",
+    (*USERS, SESSIONS_WRITE),
+    budget=3,
+    sample={"body": {"token": "PASTE_THE_TOKEN_FROM_THE_EMAIL_LINK"}},
+    problems={400: BAD_LINK, 409: LINK_USER_CHANGED},
 )
 def verify_email(body: VerifyEmailIn, container: ContainerDep) -> None:
     container.verify_email().execute(body.token)
-
-
-handler = lambda_handler(router)

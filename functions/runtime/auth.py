@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
+from fastapi.dependencies.models import Dependant
 
 from core.application import billing
 from core.application.commands.authenticate import Authenticated
@@ -77,6 +78,14 @@ def _optional_auth(request: Request, container: ContainerDep) -> Authenticated |
 
 CurrentAuth = Annotated[Authenticated, Depends(_current_auth)]
 OptionalAuth = Annotated[Authenticated | None, Depends(_optional_auth)]
+
+
+def requires_session(dependant: Dependant) -> bool:
+    """Whether a route with this dependency tree refuses requests without a valid
+    session: it depends on ``CurrentAuth``, directly or through another dependency."""
+    return dependant.call is _current_auth or any(
+        requires_session(sub) for sub in dependant.dependencies
+    )
 
 
 def require_feature(feature: str) -> Any:

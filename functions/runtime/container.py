@@ -1,16 +1,21 @@
 """The composition root: adapters built once per cold start, handed to interactors.
 
-Nothing here runs at import, and each factory imports its interactor itself: a
-function's cold start loads the use case it runs, not all forty of them.
-``get_container`` builds on the first request; tests install their own with
-``use_container``.
+Nothing here runs at import. An interactor is built on demand from its own
+constructor's fields (``Container.make``), and ``container.<use_case>()`` imports
+only that use case's module: a function's cold start loads the use case it runs,
+not all forty of them. ``get_container`` builds on the first request; tests install
+their own with ``use_container``.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, fields
 from datetime import timedelta
-from typing import TYPE_CHECKING, Any, cast
+from functools import cache
+from importlib import import_module
+from operator import attrgetter
+from typing import TYPE_CHECKING, Any, TypeVar, cast
 
 from core.application.account_emails import AccountLinks
 from core.application.billing import (
@@ -54,40 +59,49 @@ from functions.runtime.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from core.adapters.email.outbox import Outbox
-    from core.application.commands.activate_user import ActivateUser
     from core.application.commands.authenticate import Authenticate
-    from core.application.commands.cancel_subscription import CancelSubscription
-    from core.application.commands.change_password import ChangePassword
-    from core.application.commands.change_plan import ChangePlan
-    from core.application.commands.create_super_admin import CreateSuperAdmin
-    from core.application.commands.create_user import CreateUser
-    from core.application.commands.deactivate_user import DeactivateUser
-    from core.application.commands.grant_admin import GrantAdmin
-    from core.application.commands.handle_stripe_event import HandleStripeEvent
-    from core.application.commands.log_in import LogIn
-    from core.application.commands.log_out import LogOut
-    from core.application.commands.open_billing_portal import OpenBillingPortal
-    from core.application.commands.request_export import RequestExport
-    from core.application.commands.request_password_reset import RequestPasswordReset
-    from core.application.commands.resend_verification import ResendVerification
-    from core.application.commands.reset_password import ResetPassword
-    from core.application.commands.resume_subscription import ResumeSubscription
-    from core.application.commands.revoke_admin import RevokeAdmin
+    from core.application.commands.log_in import LoginPolicy
     from core.application.commands.run_task import RunTask
-    from core.application.commands.sign_up import SignUp
-    from core.application.commands.start_checkout import StartCheckout
-    from core.application.commands.verify_email import VerifyEmail
-    from core.application.queries.get_account import GetAccount
-    from core.application.queries.get_subscription import GetSubscription
-    from core.application.queries.get_task import GetTask
-    from core.application.queries.list_invoices import ListInvoices
-    from core.application.queries.list_users import ListUsers
-    from core.application.queries.preview_plan_change import PreviewPlanChange
+
+T = TypeVar("T")
+_Provider = Callable[["Container"], Any]
+
+
+def _provides(method: Callable[[Container], T]) -> Callable[[Container], T]:
+    """Marks a method as the provider of what it returns, for ``Container.make``."""
+    method._provides = True  # type: ignore[attr-defined]
+    return method
+
+
+def _type_name(annotation: Any) -> str:
+    """``UserRepository`` for ``UserRepository`` or for the string of a postponed
+    annotation (``from __future__ import annotations``, which most of core has)."""
+    text = annotation if isinstance(annotation, str) else annotation.__name__
+    return str(text).rsplit(".", 1)[-1]
+
+
+def _use_case(name: str) -> type[Any] | None:
+    """The interactor of ``core/application/{commands,queries}/<name>.py``: by the
+    one-interactor-per-file convention, the class named after the module."""
+    for package in ("commands", "queries"):
+        try:
+            module = import_module(f"core.application.{package}.{name}")
+        except ModuleNotFoundError as exc:
+            if exc.name != f"core.application.{package}.{name}":
+                raise
+            continue
+        kind = getattr(module, name.title().replace("_", ""), None)
+        return kind if isinstance(kind, type) else None
+    return None
 
 
 @dataclass
 class Container:
-    """The ports, wired; one small factory method per interactor."""
+    """The ports, wired. ``make(Kind)`` builds any interactor from its constructor's
+    fields, each resolved by its type among the ports and the ``_provides`` methods
+    below, else by its name (a setting such as ``session_ttl``);
+    ``container.<use_case>()`` does the same for ``core/application/commands`` or
+    ``queries/<use_case>.py``. A new use case needs no line here."""
 
     settings: Settings
     users: UserRepository
@@ -110,103 +124,59 @@ class Container:
     webhooks: WebhookVerifier
     billing: BillingStore
 
+    def make(self, kind: type[T]) -> T:
+        """A ``kind`` (a dataclass), each field given what the container provides
+        for its type, or else for its name."""
+        by_type, by_name = _providers()
+        values: dict[str, Any] = {}
+        for field_ in fields(kind):  # type: ignore[arg-type]
+            provider = by_type.get(_type_name(field_.type)) or by_name.get(field_.name)
+            if provider is None:
+                raise TypeError(
+                    f"{kind.__name__}.{field_.name}: nothing in the container provides "
+                    f"a {_type_name(field_.type)}; add a port field or a @_provides "
+                    "method to functions.runtime.container.Container"
+                )
+            values[field_.name] = provider(self)
+        return kind(**values)
+
+    def __getattr__(self, name: str) -> Callable[[], Any]:
+        # Only reached for names that are not attributes: a use case's module name.
+        kind = _use_case(name) if not name.startswith("_") else None
+        if kind is None:
+            raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
+        return lambda: self.make(kind)
+
+    # -- what the interactors get beside the ports ------------------------------------
+
     @property
+    @_provides
     def session_ttl(self) -> timedelta:
         return timedelta(seconds=self.settings.session_ttl_seconds)
 
+    @_provides
+    def renew_threshold(self) -> float:
+        return self.settings.session_renew_threshold
+
     @property
+    @_provides
     def policy(self) -> PasswordPolicy:
         return PasswordPolicy(min_length=self.settings.password_min_length)
 
+    @_provides
+    def login_policy(self) -> LoginPolicy:
+        from core.application.commands.log_in import LoginPolicy
+
+        return LoginPolicy(
+            max_failures=self.settings.login_max_failures,
+            window=timedelta(seconds=self.settings.login_window_seconds),
+        )
+
+    @_provides
     def registrar(self) -> Registrar:
-        return Registrar(self.users, self.hasher, self.ids, self.clock, self.policy)
+        return self.make(Registrar)
 
-    def authenticate(self) -> Authenticate:
-        from core.application.commands.authenticate import Authenticate
-
-        return Authenticate(
-            self.sessions,
-            self.tokens,
-            self.clock,
-            self.session_ttl,
-            self.settings.session_renew_threshold,
-        )
-
-    def sign_up(self) -> SignUp:
-        from core.application.commands.sign_up import SignUp
-
-        return SignUp(self.registrar(), self.submitter())
-
-    def create_user(self) -> CreateUser:
-        from core.application.commands.create_user import CreateUser
-
-        return CreateUser(self.registrar())
-
-    def create_super_admin(self) -> CreateSuperAdmin:
-        from core.application.commands.create_super_admin import CreateSuperAdmin
-
-        return CreateSuperAdmin(self.registrar())
-
-    def log_in(self) -> LogIn:
-        from core.application.commands.log_in import LogIn, LoginPolicy
-
-        return LogIn(
-            self.users,
-            self.sessions,
-            self.hasher,
-            self.tokens,
-            self.ids,
-            self.clock,
-            self.session_ttl,
-            self.attempts,
-            LoginPolicy(
-                max_failures=self.settings.login_max_failures,
-                window=timedelta(seconds=self.settings.login_window_seconds),
-            ),
-        )
-
-    def log_out(self) -> LogOut:
-        from core.application.commands.log_out import LogOut
-
-        return LogOut(self.sessions)
-
-    def change_password(self) -> ChangePassword:
-        from core.application.commands.change_password import ChangePassword
-
-        return ChangePassword(self.users, self.sessions, self.hasher, self.policy)
-
-    def grant_admin(self) -> GrantAdmin:
-        from core.application.commands.grant_admin import GrantAdmin
-
-        return GrantAdmin(self.users)
-
-    def revoke_admin(self) -> RevokeAdmin:
-        from core.application.commands.revoke_admin import RevokeAdmin
-
-        return RevokeAdmin(self.users)
-
-    def activate_user(self) -> ActivateUser:
-        from core.application.commands.activate_user import ActivateUser
-
-        return ActivateUser(self.users)
-
-    def deactivate_user(self) -> DeactivateUser:
-        from core.application.commands.deactivate_user import DeactivateUser
-
-        return DeactivateUser(self.users, self.sessions)
-
-    def get_account(self) -> GetAccount:
-        from core.application.queries.get_account import GetAccount
-
-        return GetAccount(self.billing_config, self.clock)
-
-    def list_users(self) -> ListUsers:
-        from core.application.queries.list_users import ListUsers
-
-        return ListUsers(self.users, self.cursors)
-
-    # -- background tasks --------------------------------------------------------------
-
+    @_provides
     def submitter(self) -> TaskSubmitter:
         return TaskSubmitter(
             self.tasks,
@@ -215,6 +185,42 @@ class Container:
             self.clock,
             timedelta(seconds=self.settings.task_keep_seconds),
         )
+
+    @property
+    @_provides
+    def links(self) -> AccountLinks:
+        return AccountLinks(self.settings.app_base_url)
+
+    @property
+    @_provides
+    def billing_config(self) -> BillingConfig:
+        base = self.settings.app_base_url.rstrip("/")
+        return BillingConfig(
+            catalog=self.catalog,
+            grace=timedelta(days=self.settings.billing_grace_days),
+            proration_behavior=self.settings.billing_proration_behavior,
+            invoice_days_until_due=self.settings.billing_invoice_days_until_due,
+            event_keep=timedelta(days=self.settings.stripe_event_keep_days),
+            # Stripe fills in {CHECKOUT_SESSION_ID} itself.
+            success_url=f"{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
+            cancel_url=f"{base}/billing/cancel",
+            portal_return_url=f"{base}/account",
+        )
+
+    @_provides
+    def subscription_writer(self) -> SubscriptionWriter:
+        return self.make(SubscriptionWriter)
+
+    @_provides
+    def customers(self) -> Customers:
+        return self.make(Customers)
+
+    # -- the interactors whose settings no field name or type tells apart --------------
+
+    def authenticate(self) -> Authenticate:
+        from core.application.commands.authenticate import Authenticate
+
+        return self.make(Authenticate)
 
     def registry(self) -> JobRegistry:
         """Every job a worker runs, by task name: a new job is one more entry."""
@@ -230,6 +236,7 @@ class Container:
             SendVerificationEmailJob,
         )
 
+        links = self.links
         return JobRegistry(
             {
                 EXPORT_USERS: ExportUsersJob(
@@ -244,7 +251,7 @@ class Container:
                     self.link_tokens,
                     self.mailer,
                     self.clock,
-                    self.links,
+                    links,
                     timedelta(seconds=self.settings.email_verification_ttl_seconds),
                 ),
                 SEND_PASSWORD_RESET: SendPasswordResetJob(
@@ -252,7 +259,7 @@ class Container:
                     self.link_tokens,
                     self.mailer,
                     self.clock,
-                    self.links,
+                    links,
                     timedelta(seconds=self.settings.password_reset_ttl_seconds),
                 ),
                 PURGE_UNVERIFIED: PurgeUnverifiedJob(
@@ -282,131 +289,23 @@ class Container:
             self.settings.task_max_receives,
         )
 
-    def request_export(self) -> RequestExport:
-        from core.application.commands.request_export import RequestExport
 
-        return RequestExport(self.submitter(), self.ids)
-
-    def get_task(self) -> GetTask:
-        from core.application.queries.get_task import GetTask
-
-        return GetTask(self.tasks, self.clock)
-
-    # -- email and the account flows that need it --------------------------------------
-
-    @property
-    def links(self) -> AccountLinks:
-        return AccountLinks(self.settings.app_base_url)
-
-    def verify_email(self) -> VerifyEmail:
-        from core.application.commands.verify_email import VerifyEmail
-
-        return VerifyEmail(self.users, self.link_tokens, self.clock)
-
-    def resend_verification(self) -> ResendVerification:
-        from core.application.commands.resend_verification import ResendVerification
-
-        return ResendVerification(self.submitter())
-
-    def request_password_reset(self) -> RequestPasswordReset:
-        from core.application.commands.request_password_reset import (
-            RequestPasswordReset,
+@cache
+def _providers() -> tuple[dict[str, _Provider], dict[str, _Provider]]:
+    """What the container provides, by type name and by name: its ports (fields)
+    and its ``_provides`` methods (by their return type)."""
+    by_type: dict[str, _Provider] = {}
+    by_name: dict[str, _Provider] = {}
+    for field_ in fields(Container):
+        by_type[_type_name(field_.type)] = by_name[field_.name] = attrgetter(
+            field_.name
         )
-
-        return RequestPasswordReset(self.submitter())
-
-    def reset_password(self) -> ResetPassword:
-        from core.application.commands.reset_password import ResetPassword
-
-        return ResetPassword(
-            self.users,
-            self.sessions,
-            self.link_tokens,
-            self.hasher,
-            self.clock,
-            self.policy,
-        )
-
-    # -- billing -----------------------------------------------------------------------
-
-    @property
-    def billing_config(self) -> BillingConfig:
-        base = self.settings.app_base_url.rstrip("/")
-        return BillingConfig(
-            catalog=self.catalog,
-            grace=timedelta(days=self.settings.billing_grace_days),
-            proration_behavior=self.settings.billing_proration_behavior,
-            invoice_days_until_due=self.settings.billing_invoice_days_until_due,
-            event_keep=timedelta(days=self.settings.stripe_event_keep_days),
-            # Stripe fills in {CHECKOUT_SESSION_ID} itself.
-            success_url=f"{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
-            cancel_url=f"{base}/billing/cancel",
-            portal_return_url=f"{base}/account",
-        )
-
-    def subscription_writer(self) -> SubscriptionWriter:
-        return SubscriptionWriter(self.users, self.catalog)
-
-    def start_checkout(self) -> StartCheckout:
-        from core.application.commands.start_checkout import StartCheckout
-
-        return StartCheckout(
-            Customers(self.users, self.billing, self.payments),
-            self.payments,
-            self.billing_config,
-            self.clock,
-            self.ids,
-        )
-
-    def open_billing_portal(self) -> OpenBillingPortal:
-        from core.application.commands.open_billing_portal import OpenBillingPortal
-
-        return OpenBillingPortal(self.payments, self.billing_config)
-
-    def get_subscription(self) -> GetSubscription:
-        from core.application.queries.get_subscription import GetSubscription
-
-        return GetSubscription(self.billing_config, self.clock)
-
-    def preview_plan_change(self) -> PreviewPlanChange:
-        from core.application.queries.preview_plan_change import PreviewPlanChange
-
-        return PreviewPlanChange(self.payments, self.billing_config)
-
-    def change_plan(self) -> ChangePlan:
-        from core.application.commands.change_plan import ChangePlan
-
-        return ChangePlan(
-            self.payments, self.subscription_writer(), self.billing_config, self.clock
-        )
-
-    def cancel_subscription(self) -> CancelSubscription:
-        from core.application.commands.cancel_subscription import CancelSubscription
-
-        return CancelSubscription(self.payments, self.subscription_writer(), self.clock)
-
-    def resume_subscription(self) -> ResumeSubscription:
-        from core.application.commands.resume_subscription import ResumeSubscription
-
-        return ResumeSubscription(self.payments, self.subscription_writer(), self.clock)
-
-    def list_invoices(self) -> ListInvoices:
-        from core.application.queries.list_invoices import ListInvoices
-
-        return ListInvoices(self.payments, self.cursors)
-
-    def handle_stripe_event(self) -> HandleStripeEvent:
-        from core.application.commands.handle_stripe_event import HandleStripeEvent
-
-        return HandleStripeEvent(
-            self.webhooks,
-            self.users,
-            self.billing,
-            self.payments,
-            self.submitter(),
-            self.billing_config,
-            self.clock,
-        )
+    for name, member in vars(Container).items():
+        method: Any = member.fget if isinstance(member, property) else member
+        if getattr(method, "_provides", False):
+            by_type[_type_name(method.__annotations__["return"])] = method
+            by_name[name] = method
+    return by_type, by_name
 
 
 def build_container(settings: Settings) -> Container:

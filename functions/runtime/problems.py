@@ -83,15 +83,14 @@ _RETRY_AFTER = {
 }
 
 
-def problems(*statuses: int | tuple[int, str]) -> dict[int | str, dict[str, Any]]:
+def problems(statuses: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for a route's error statuses, all problem details.
 
-    Each status is a number, or a pair of number and what it means on that route.
+    Each status maps to what it means on that route ("": what it means on any).
     Only ``application/problem+json`` is documented, because only it is sent.
     """
     responses: dict[int | str, dict[str, Any]] = {}
-    for item in statuses:
-        status, meaning = item if isinstance(item, tuple) else (item, None)
+    for status, meaning in statuses.items():
         response: dict[str, Any] = {
             "description": meaning or MEANINGS.get(status, HTTPStatus(status).phrase),
             "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"{_SCHEMAS}Problem"}}},
@@ -142,3 +141,23 @@ def session_cookie_header() -> dict[str, Any]:
             "schema": {"type": "string", "pattern": "^access_token="},
         }
     }
+
+
+# What a problem means on the routes that share it (a route's ``problems``).
+USER_CHANGED = "The user changed meanwhile; try again"
+BAD_LINK = "The token is unknown, used or expired: `invalid_token`"
+LINK_USER_CHANGED = "The account changed meanwhile; ask for a new link"
+NO_SUBSCRIPTION = "No live subscription"
+TAKEN = "The username or the email is taken"
+
+
+def _over_a_user(forbidden: str) -> dict[int, str]:
+    too_long = "The username in the path is too long"
+    return {403: forbidden, 404: "", 409: USER_CHANGED, 422: too_long}
+
+
+# The problems of the admin routes that act on the user named in their path.
+OVER_A_SUBORDINATE = _over_a_user(
+    "Not an admin over this user, or the user is oneself or a super admin"
+)
+OVER_AN_ADMIN = _over_a_user("Not a super admin, or the user is a super admin")

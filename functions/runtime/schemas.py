@@ -3,11 +3,22 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from pydantic import BaseModel
+from pydantic import BaseModel, ConfigDict
 
-from core.domain.billing import Entitlements, Subscription
+from core.domain.billing import Entitlements
 from core.domain.user import User
+
+if TYPE_CHECKING:
+    from core.application.billing import SubscriptionView
+    from core.application.queries.get_account import AccountView
+
+
+class Body(BaseModel):
+    """A request body: a field it does not know is an error, not ignored."""
+
+    model_config = ConfigDict(extra="forbid")
 
 
 class UserOut(BaseModel):
@@ -65,6 +76,13 @@ class AccountDetail(UserDetail):
     cancel_at_period_end: bool
     entitlements: EntitlementsOut
 
+    @classmethod
+    def of_account(cls, account: AccountView) -> AccountDetail:
+        # The view has every field under the same name; only entitlements change shape.
+        same = {name: getattr(account, name) for name in cls.model_fields}
+        same["entitlements"] = EntitlementsOut.of(account.entitlements)
+        return cls(**same)
+
 
 class SubscriptionOut(BaseModel):
     # Stripe's subscription id (what support and the Stripe dashboard know it by).
@@ -81,9 +99,8 @@ class SubscriptionOut(BaseModel):
     entitlements: EntitlementsOut
 
     @classmethod
-    def of(
-        cls, subscription: Subscription | None, rights: Entitlements
-    ) -> SubscriptionOut:
+    def of(cls, view: SubscriptionView) -> SubscriptionOut:
+        subscription, rights = view.subscription, view.entitlements
         return cls(
             id=subscription.id if subscription else None,
             plan=rights.plan.key,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import difflib
 from dataclasses import replace
 from importlib import import_module
 from typing import Any
@@ -10,7 +11,13 @@ import pytest
 from fastapi.routing import APIRoute
 from mangum import Mangum
 
-from functions.catalog import ENDPOINTS, Endpoint
+from functions.catalog import (
+    ENDPOINTS,
+    README,
+    REGENERATE,
+    Endpoint,
+    readme_with_table,
+)
 from local import frontend
 from local.dev_app import build_app
 from local.harness import FakeLambdaContext, Reply, http_api_event
@@ -168,3 +175,34 @@ def test_the_docs_function_serves_the_document_the_local_app_serves(
     assert page.status == 200
     assert "/openapi.json" in page.text
     assert "swagger-ui" in page.text
+
+
+def test_the_readmes_api_table_is_the_one_the_declarations_give() -> None:
+    current = README.read_text(encoding="utf-8")
+    wanted = readme_with_table(current)
+
+    diff = "".join(
+        difflib.unified_diff(
+            current.splitlines(keepends=True),
+            wanted.splitlines(keepends=True),
+            "README.md",
+            "README.md as the declarations give it",
+        )
+    )
+    assert not diff, f"the README's API table is stale; run `{REGENERATE}`:\n{diff}"
+
+
+@pytest.mark.parametrize("endpoint", ENDPOINTS, ids=lambda e: e.name)
+def test_every_endpoint_declares_what_the_readme_and_the_walk_need(
+    endpoint: Endpoint,
+) -> None:
+    assert endpoint.summary, f"{endpoint.module}: give the module a docstring"
+    assert endpoint.budget is not None, f"{endpoint.module}: declare budget="
+    (route,) = import_module(endpoint.module).router.routes
+    assert isinstance(route, APIRoute)
+    required = [
+        p.name for p in route.dependant.query_params if p.field_info.is_required()
+    ]
+    missing = [p for p in required if p not in endpoint.sample.get("query", {})]
+    assert missing == [], f"{endpoint.module}: add {missing} to sample={{'query': ...}}"
+    assert route.status_code == endpoint.status

@@ -1,4 +1,5 @@
-"""``strata invoke``: one Lambda handler, in this process, on a sample event."""
+"""``strata invoke``: one Lambda handler, in this process, on a sample event (by
+default the one the endpoint's declaration describes)."""
 
 from __future__ import annotations
 
@@ -8,16 +9,15 @@ from typing import Any
 
 import pytest
 
-from functions.catalog import ENDPOINTS
+from functions.catalog import BY_NAME, ENDPOINTS
+from functions.sample_events import sample_event
 from local.cli import main
-
-EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 
 def _invoke(
     capsys: pytest.CaptureFixture[str], name: str, *extra: str
 ) -> tuple[int, dict[str, Any]]:
-    status = main(["invoke", name, "--event", str(EVENTS / f"{name}.json"), *extra])
+    status = main(["invoke", name, *extra])
     out = capsys.readouterr().out
     return status, json.loads(out) if status == 0 else {}
 
@@ -43,7 +43,7 @@ def test_invoking_health_prints_a_200_response_as_json(
 def test_invoking_signup_with_its_event_creates_the_user(
     capsys: pytest.CaptureFixture[str], container: Any
 ) -> None:
-    event = json.loads((EVENTS / "signup.json").read_text(encoding="utf-8"))
+    event = sample_event(BY_NAME["signup"])
     username = json.loads(event["body"])["username"]
 
     status, response = _invoke(capsys, "signup")
@@ -84,7 +84,7 @@ def test_invoking_me_with_the_placeholder_cookie_answers_401(
 def test_invoking_an_unknown_function_is_an_error_listing_the_valid_names(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
-    status = main(["invoke", "no_such_function", "--event", "events/health.json"])
+    status = main(["invoke", "no_such_function", "--event", "events/sqs_task.json"])
 
     captured = capsys.readouterr()
     assert status != 0
@@ -129,7 +129,7 @@ def test_invoking_an_endpoint_that_needs_aws_without_the_stack_says_so(
     monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
     monkeypatch.setenv("AWS_ENDPOINT_PORT", str(unused_port))
 
-    status = main(["invoke", "signup", "--event", str(EVENTS / "signup.json")])
+    status = main(["invoke", "signup"])
 
     captured = capsys.readouterr()
     assert status != 0

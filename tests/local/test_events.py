@@ -1,5 +1,5 @@
-"""The sample events in events/: one per catalog endpoint, each a faithful API Gateway
-HTTP API (payload format 2.0) request for that endpoint's route."""
+"""The sample events: one per catalog endpoint, built from its declaration, each a
+faithful API Gateway HTTP API (payload format 2.0) request for that endpoint's route."""
 
 from __future__ import annotations
 
@@ -16,6 +16,8 @@ from fastapi.routing import APIRoute
 
 from functions.catalog import ENDPOINTS, Endpoint
 from functions.runtime.auth import CurrentAuth
+from functions.sample_events import sample_event
+from local.cli import main
 from local.harness import FakeLambdaContext
 
 EVENTS = Path(__file__).resolve().parents[2] / "events"
@@ -25,10 +27,7 @@ _SESSION_REQUIRED = get_args(CurrentAuth)[1].dependency
 
 
 def _event(endpoint: Endpoint) -> dict[str, Any]:
-    event: dict[str, Any] = json.loads(
-        (EVENTS / f"{endpoint.name}.json").read_text(encoding="utf-8")
-    )
-    return event
+    return sample_event(endpoint)
 
 
 def _route(endpoint: Endpoint) -> APIRoute:
@@ -85,7 +84,12 @@ def test_an_event_carries_a_json_body_exactly_when_its_route_takes_one(
     raw_body = "requestBody" in (route.openapi_extra or {})
     takes_body = route.body_field is not None or raw_body
 
-    assert ("body" in event) == takes_body
+    assert ("body" in event) == takes_body, (
+        f"{endpoint.name} takes a body: declare one with sample={{'body': ...}} "
+        f"in {endpoint.module}"
+        if takes_body
+        else f"{endpoint.name} takes no body: its sample declares one"
+    )
     if takes_body:
         assert isinstance(json.loads(event["body"]), dict)
         content_type = event["headers"]["content-type"]
@@ -116,13 +120,24 @@ def test_an_events_query_parameters_agree_with_its_raw_query_string(
     )
 
 
-def test_every_http_event_file_names_a_catalog_endpoint() -> None:
-    routes = {f"{e.method} {e.path}": e.name for e in ENDPOINTS}
-    for path in sorted(EVENTS.glob("*.json")):
+def test_no_hand_written_http_event_is_left_to_go_stale_in_events() -> None:
+    for path in sorted(EVENTS.rglob("*.json")):
         event = json.loads(path.read_text(encoding="utf-8"))
-        if "routeKey" not in event:
-            continue  # not an HTTP API event (queues and schedules bring their own)
-        assert routes.get(event["routeKey"]) == path.stem, path.name
+        # Queues, schedules and Stripe's event bodies bring their own.
+        assert "routeKey" not in event, path
+
+
+def test_strata_events_writes_every_endpoints_sample_event(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    assert main(["events", "--out", str(tmp_path)]) == 0
+
+    written = {path.stem: path for path in tmp_path.glob("*.json")}
+    assert set(written) == {endpoint.name for endpoint in ENDPOINTS}
+    for endpoint in ENDPOINTS:
+        text = written[endpoint.name].read_text(encoding="utf-8")
+        assert json.loads(text) == sample_event(endpoint)
+    assert capsys.readouterr().out.count(".json") == len(ENDPOINTS)
 
 
 @pytest.mark.parametrize("endpoint", ENDPOINTS, ids=_by_name)

@@ -4,13 +4,14 @@ from dataclasses import dataclass
 
 from core.application.billing import (
     BillingConfig,
+    SubscriptionView,
     SubscriptionWriter,
     live_subscription,
     snapshot_of,
     target_price,
 )
 from core.application.ports import Clock, PaymentProvider
-from core.domain.billing import Interval, Subscription
+from core.domain.billing import Interval
 from core.domain.user import User
 
 
@@ -20,7 +21,8 @@ class ChangePlan:
     the settings say (by default invoiced at once). Given the ``proration_date`` a
     preview returned, the change charges exactly what the preview showed.
     ``NoSubscription`` without a live subscription; ``AlreadySubscribed`` for the
-    price the user already pays. Stores what Stripe answers."""
+    price the user already pays. Stores what Stripe answers, and answers it with
+    what the new plan allows."""
 
     provider: PaymentProvider
     writer: SubscriptionWriter
@@ -33,7 +35,7 @@ class ChangePlan:
         plan_key: str,
         interval: Interval,
         proration_date: int | None = None,
-    ) -> Subscription:
+    ) -> SubscriptionView:
         subscription = live_subscription(user)
         price = target_price(self.config, subscription, plan_key, interval)
         snapshot = self.provider.change_price(
@@ -48,5 +50,6 @@ class ChangePlan:
                 f"{user.version}"
             ),
         )
-        stored = self.writer.store(user, snapshot, self.clock.now())
-        return stored.billing.subscription or subscription
+        now = self.clock.now()
+        stored = self.writer.store(user, snapshot, now)
+        return self.config.view_after(user, stored, subscription, now)

@@ -2,16 +2,11 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.application.billing import BillingConfig
+from core.application.billing import BillingConfig, SubscriptionView
 from core.application.ports import Clock
-from core.domain.billing import Entitlements, Subscription
 from core.domain.user import User
 
-
-@dataclass(frozen=True, slots=True)
-class SubscriptionView:
-    subscription: Subscription | None
-    entitlements: Entitlements
+__all__ = ["GetSubscription", "SubscriptionView"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -24,7 +19,4 @@ class GetSubscription:
     clock: Clock
 
     def execute(self, user: User) -> SubscriptionView:
-        return SubscriptionView(
-            subscription=user.billing.subscription,
-            entitlements=self.config.entitlements(user, self.clock.now()),
-        )
+        return self.config.view(user, self.clock.now())

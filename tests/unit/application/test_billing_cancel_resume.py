@@ -19,16 +19,22 @@ from tests.unit.application.conftest import PRO, Seed, Subscribe
 
 @pytest.fixture
 def cancel(
-    provider: FakePaymentProvider, writer: SubscriptionWriter, clock: FakeClock
+    provider: FakePaymentProvider,
+    writer: SubscriptionWriter,
+    clock: FakeClock,
+    billing_config: BillingConfig,
 ) -> CancelSubscription:
-    return CancelSubscription(provider, writer, clock)
+    return CancelSubscription(provider, writer, clock, billing_config)
 
 
 @pytest.fixture
 def resume(
-    provider: FakePaymentProvider, writer: SubscriptionWriter, clock: FakeClock
+    provider: FakePaymentProvider,
+    writer: SubscriptionWriter,
+    clock: FakeClock,
+    billing_config: BillingConfig,
 ) -> ResumeSubscription:
-    return ResumeSubscription(provider, writer, clock)
+    return ResumeSubscription(provider, writer, clock, billing_config)
 
 
 @pytest.fixture
@@ -52,7 +58,7 @@ def test_a_cancellation_takes_effect_at_period_end_and_the_plan_stays_till_then(
     alice: User,
     clock: FakeClock,
 ) -> None:
-    subscription = cancel.execute(alice)
+    subscription = cancel.execute(alice).subscription
 
     assert subscription.cancel_at_period_end is True
     assert subscription.status.value == "active"
@@ -63,10 +69,26 @@ def test_a_cancellation_takes_effect_at_period_end_and_the_plan_stays_till_then(
     assert billing_config.entitlements(after, clock.now()).plan == PRO
 
 
+def test_a_cancellation_answers_with_what_the_plan_still_in_force_allows(
+    cancel: CancelSubscription,
+    billing_config: BillingConfig,
+    users: InMemoryUserRepository,
+    alice: User,
+    clock: FakeClock,
+) -> None:
+    view = cancel.execute(alice)
+
+    assert view.subscription == stored(users, alice).billing.subscription
+    assert view.entitlements == billing_config.entitlements(
+        stored(users, alice), clock.now()
+    )
+    assert view.entitlements.plan == PRO
+
+
 def test_the_cancel_key_names_the_subscription_and_the_users_version(
     cancel: CancelSubscription, provider: FakePaymentProvider, alice: User
 ) -> None:
-    subscription = cancel.execute(alice)
+    subscription = cancel.execute(alice).subscription
     assert provider.idempotency_keys == [f"cancel-{subscription.id}-{alice.version}"]
 
 
@@ -76,10 +98,10 @@ def test_cancelling_twice_is_harmless(
     alice: User,
     clock: FakeClock,
 ) -> None:
-    first = cancel.execute(alice)
+    first = cancel.execute(alice).subscription
     clock.advance(timedelta(seconds=1))
 
-    again = cancel.execute(stored(users, alice))
+    again = cancel.execute(stored(users, alice)).subscription
 
     assert again.cancel_at_period_end is True
     assert (again.id, again.price_id) == (first.id, first.price_id)
@@ -111,7 +133,7 @@ def test_a_resume_takes_back_a_cancellation_before_the_period_ends(
     clock.advance(timedelta(days=1))
     cancelled = stored(users, alice)
 
-    subscription = resume.execute(cancelled)
+    subscription = resume.execute(cancelled).subscription
 
     assert subscription.cancel_at_period_end is False
     assert provider.subscriptions[subscription.id].cancel_at_period_end is False
@@ -134,7 +156,7 @@ def test_cancel_resume_cancel_really_cancels_again(
     resume.execute(stored(users, alice))
     clock.advance(timedelta(seconds=1))
 
-    subscription = cancel.execute(stored(users, alice))
+    subscription = cancel.execute(stored(users, alice)).subscription
 
     assert provider.subscriptions[subscription.id].cancel_at_period_end is True
     assert stored(users, alice).billing.subscription == subscription

@@ -147,7 +147,7 @@ def test_a_change_moves_the_subscription_and_stores_what_stripe_answered(
     before = alice.billing.subscription
     assert before is not None
 
-    changed = change.execute(alice, "business", MONTH)
+    changed = change.execute(alice, "business", MONTH).subscription
 
     stored = users.stored(alice.id)
     assert stored is not None
@@ -163,7 +163,7 @@ def test_a_change_moves_the_subscription_and_stores_what_stripe_answered(
 def test_a_change_to_another_interval_restarts_the_period(
     change: ChangePlan, provider: FakePaymentProvider, alice: User, clock: FakeClock
 ) -> None:
-    changed = change.execute(alice, "pro", Interval.YEAR)
+    changed = change.execute(alice, "pro", Interval.YEAR).subscription
 
     assert changed.interval is Interval.YEAR
     assert changed.current_period_end == clock.now() + timedelta(days=365)
@@ -217,7 +217,7 @@ def test_changing_back_and_forth_with_one_proration_date_really_changes_each_tim
     clock: FakeClock,
 ) -> None:
     moment = preview.execute(alice, "business", MONTH).proration_date
-    up = change.execute(alice, "business", MONTH, proration_date=moment)
+    up = change.execute(alice, "business", MONTH, proration_date=moment).subscription
     clock.advance(timedelta(seconds=5))
     stored = users.stored(alice.id)
     assert stored is not None

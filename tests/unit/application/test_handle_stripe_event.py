@@ -331,13 +331,14 @@ def test_a_change_at_stripe_in_the_second_of_our_own_write_is_not_lost(
     subscribed: tuple[User, SubscriptionSnapshot],
     provider: FakePaymentProvider,
     writer: SubscriptionWriter,
+    billing_config: BillingConfig,
     users: InMemoryUserRepository,
     clock: FakeClock,
 ) -> None:
     alice, snapshot = subscribed
     second = clock.now() + 10 * SECOND
     clock.set(second + timedelta(milliseconds=400))
-    CancelSubscription(provider, writer, clock).execute(alice)
+    CancelSubscription(provider, writer, clock, billing_config).execute(alice)
     # 400 ms later the user takes it back in the Customer Portal.
     resumed = provider.update_subscription(snapshot.id, cancel_at_period_end=False)
     clock.set(second + timedelta(milliseconds=900))

@@ -1,0 +1,37 @@
+"""The AWS permissions an endpoint or worker can declare: plain names, no imports.
+
+A permission names a resource and an access: ``users:read``, ``users:write``,
+``sessions:read``, ``sessions:write``, ``tasks:read``, ``tasks:write`` (tables);
+``queue:send`` (the task queue); ``exports:read``, ``exports:write`` (the export
+bucket); ``email:send`` (SES); ``stripe:api`` (read the Stripe secret key from
+Secrets Manager: the function calls Stripe), ``stripe:webhook`` (read the webhook
+signing secret).
+
+The catalog reads endpoint declarations without importing them (see
+``functions.catalog``): a name used in a declaration is looked up here, so only
+constants of this module may appear in one.
+"""
+
+USERS_READ = "users:read"
+USERS_WRITE = "users:write"
+SESSIONS_READ = "sessions:read"
+SESSIONS_WRITE = "sessions:write"
+TASKS_READ = "tasks:read"
+TASKS_WRITE = "tasks:write"
+QUEUE_SEND = "queue:send"
+EXPORTS_READ = "exports:read"
+EXPORTS_WRITE = "exports:write"
+EMAIL_SEND = "email:send"
+STRIPE_API = "stripe:api"
+STRIPE_WEBHOOK = "stripe:webhook"
+
+# What every route behind the session cookie needs: read session and user, renew.
+AUTHENTICATED = (USERS_READ, SESSIONS_READ, SESSIONS_WRITE)
+USERS = (USERS_READ, USERS_WRITE)
+TASKS = (TASKS_READ, TASKS_WRITE)
+# The common sets of the routes behind the session: an admin changing users, a
+# route queueing a task, a route asking Stripe, one storing what Stripe answered.
+MANAGE_USERS = (*AUTHENTICATED, USERS_WRITE)
+QUEUE_TASK = (*AUTHENTICATED, TASKS_WRITE, QUEUE_SEND)
+ASK_STRIPE = (*AUTHENTICATED, STRIPE_API)
+CHANGE_BILLING = (*AUTHENTICATED, USERS_WRITE, STRIPE_API)

@@ -1,0 +1,63 @@
+"""The composition root builds every use case from its constructor's fields: a new
+use case is one file in core/application, and no line of the container."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from core.application.ports import Clock
+from functions.runtime.container import Container
+
+APPLICATION = Path(__file__).resolve().parents[2] / "core" / "application"
+USE_CASES = sorted(
+    path.stem
+    for package in ("commands", "queries")
+    for path in (APPLICATION / package).glob("*.py")
+    if path.stem != "__init__"
+)
+
+
+@pytest.mark.parametrize("name", USE_CASES)
+def test_every_use_case_is_built_by_the_name_of_its_module(
+    container: Any, name: str
+) -> None:
+    interactor = getattr(container, name)()
+
+    assert type(interactor).__name__ == name.title().replace("_", "")
+    assert callable(interactor.execute)
+
+
+def test_a_field_gets_the_port_of_its_type_whatever_its_name(container: Any) -> None:
+    assert container.verify_email().tokens is container.link_tokens
+    assert container.log_in().tokens is container.tokens
+    assert container.handle_stripe_event().store is container.billing
+    assert container.get_task().store is container.tasks
+    assert container.list_invoices().provider is container.payments
+
+
+def test_a_field_no_type_names_gets_the_setting_of_its_name(container: Any) -> None:
+    authenticate = container.authenticate()
+
+    assert authenticate.session_ttl == container.session_ttl
+    assert authenticate.renew_threshold == container.settings.session_renew_threshold
+
+
+def test_a_field_the_container_cannot_provide_is_a_clear_error(
+    container: Container,
+) -> None:
+    @dataclass(frozen=True)
+    class NeedsAPrinter:
+        clock: Clock
+        printer: bytes
+
+    with pytest.raises(TypeError, match=r"NeedsAPrinter\.printer: nothing .* bytes"):
+        container.make(NeedsAPrinter)
+
+
+def test_a_name_that_is_no_use_case_is_an_attribute_error(container: Any) -> None:
+    with pytest.raises(AttributeError, match="no_such_use_case"):
+        container.no_such_use_case()
