@@ -9,6 +9,7 @@ from collections.abc import Iterator
 import botocore.session
 import pytest
 
+from core.adapters.dynamodb import shards
 from core.adapters.dynamodb.models import TABLE_MODELS, UserItem, bind_tables
 from functions.runtime.settings import get_settings
 from local.cli import main
@@ -99,7 +100,11 @@ def test_create_superadmin_with_stage_writes_to_that_stages_tables_with_its_pepp
     )
 
     assert status == 0, capsys.readouterr().err
-    stored = list(UserItem.by_username.query("USER"))
+    stored = [
+        user
+        for partition in shards.partitions(shards.USERS)
+        for user in UserItem.by_username.query(partition)
+    ]
     assert [(u.username, u.role) for u in stored] == [("rootadmin", "super_admin")]
     from core.adapters.passwords import BcryptPasswordHasher
 
