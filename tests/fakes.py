@@ -150,6 +150,9 @@ class InMemoryUserRepository:
         stored = self._by_id.get(user.id)
         if stored is None or stored.version != user.version:
             raise ConcurrentUpdate()
+        if stored.billing.customer_id or stored.billing.subscription:
+            # As the adapter's condition: who pays is never deleted.
+            raise ConcurrentUpdate()
         del self._by_id[user.id]
         self._id_by_username.pop(stored.username.key, None)
         self._id_by_email.pop(stored.email.key, None)

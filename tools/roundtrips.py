@@ -412,12 +412,12 @@ def _walk_billing(walk: _Walk, container: Any, payer: str) -> None:
         query={"preview": "true"},
         variant="?preview=true",
     )
-    proration_date = json.loads(_body_text(preview))["proration_date"]
+    proration_token = json.loads(_body_text(preview))["proration_token"]
     walk.call(
         "billing_change",
         200,
         cookie=session,
-        body={**change, "proration_date": proration_date},
+        body={**change, "proration_token": proration_token},
     )
     walk.call("billing_cancel", 200, cookie=session)
     walk.call("billing_resume", 200, cookie=session)

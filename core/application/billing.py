@@ -12,6 +12,8 @@ from datetime import datetime, timedelta
 from core.application.errors import (
     AlreadySubscribed,
     ConcurrentUpdate,
+    InvalidCursor,
+    InvalidProrationToken,
     NoSubscription,
     PlanRequired,
     PriceUnavailable,
@@ -19,6 +21,7 @@ from core.application.errors import (
 )
 from core.application.ports import (
     BillingStore,
+    CursorCodec,
     PaymentProvider,
     SubscriptionSnapshot,
     UserRepository,
@@ -82,6 +85,8 @@ class BillingConfig:
     success_url: str
     cancel_url: str
     portal_return_url: str
+    # How long a preview's proration token may be sent back with the change.
+    proration_token_ttl: timedelta = timedelta(minutes=5)
 
     def entitlements(self, user: User, now: datetime) -> Entitlements:
         return entitlements(user.billing, self.catalog, now, self.grace)
@@ -274,3 +279,65 @@ def require_feature(
     force for ``user`` at ``now`` includes it."""
     if not config.entitlements(user, now).allows(feature):
         raise PlanRequired(feature, config.catalog.plans_with(feature))
+
+
+# A token issued this far in the future (clock skew between Lambdas) is still ours.
+_TOKEN_SKEW = timedelta(seconds=60)
+
+
+@dataclass(frozen=True, slots=True)
+class ProrationTokens:
+    """The proration date a preview quoted, signed by the server and sent back by
+    the client with the change: the client never chooses a date that moves money.
+
+    A token is bound (through the codec's scope) to the user, the subscription and
+    the target price, and carries the proration date and its issue time; it is
+    good for ``ttl``. Anything else is ``InvalidProrationToken``.
+    """
+
+    codec: CursorCodec
+    ttl: timedelta
+
+    @staticmethod
+    def _scope(user_id: str, subscription_id: str, price_id: str) -> str:
+        return f"proration\0{user_id}\0{subscription_id}\0{price_id}"
+
+    def issue(
+        self,
+        user_id: str,
+        subscription_id: str,
+        price_id: str,
+        proration_date: int,
+        now: datetime,
+    ) -> str:
+        position = {"at": str(proration_date), "iat": str(int(now.timestamp()))}
+        return self.codec.encode(
+            position, self._scope(user_id, subscription_id, price_id)
+        )
+
+    def read(
+        self,
+        token: str,
+        user_id: str,
+        subscription_id: str,
+        price_id: str,
+        now: datetime,
+    ) -> int:
+        """The proration date ``token`` carries, if it is authentic, fresh and
+        issued for exactly this user, subscription and price."""
+        try:
+            position = self.codec.decode(
+                token, self._scope(user_id, subscription_id, price_id)
+            )
+            proration_date = int(position["at"])
+            issued = int(position["iat"])
+        except (InvalidCursor, KeyError, ValueError):
+            raise InvalidProrationToken() from None
+        moment = int(now.timestamp())
+        if not (
+            moment - self.ttl.total_seconds()
+            <= issued
+            <= moment + _TOKEN_SKEW.total_seconds()
+        ):
+            raise InvalidProrationToken()
+        return proration_date

@@ -173,6 +173,16 @@ class NoBillingAccount(ApplicationError):
     default_message = "there is no billing account yet: check out a plan first"
 
 
+class InvalidProrationToken(ApplicationError):
+    """A proration token that is forged, altered, expired, or was issued for
+    another user, subscription or price."""
+
+    code = "invalid_proration_token"
+    default_message = (
+        "the proration token is invalid or expired: preview the change again"
+    )
+
+
 class PaymentProviderUnavailable(DependencyUnavailable):
     code = "payment_provider_unavailable"
     default_message = "the payment provider is unavailable; try again"

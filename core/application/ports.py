@@ -59,7 +59,9 @@ class UserRepository(Protocol):
 
     def remove(self, user: User) -> None:
         """Delete ``user`` and free its username and email, atomically, if the
-        stored version is still ``user.version``; else ``ConcurrentUpdate``."""
+        stored version is still ``user.version`` and the stored user has neither a
+        Stripe customer nor a subscription (never delete who pays); else
+        ``ConcurrentUpdate``."""
         ...
 
     def list_unverified(

@@ -20,22 +20,29 @@ class ChangeRequest(BaseModel):
 
     plan: str = Field(min_length=1, max_length=32)
     interval: Literal["month", "year"] = "month"
-    # From a preview: the change then charges exactly what the preview showed.
-    proration_date: int | None = Field(default=None, ge=0, le=2**40)
+    # From a preview (signed by the server, good for a few minutes): the change
+    # then charges exactly what the preview showed. Without it: prorated now.
+    proration_token: str | None = Field(default=None, min_length=1, max_length=2048)
 
 
 class ChangePreview(BaseModel):
     # What the change would invoice now, in the currency's smallest unit.
     amount_due: int
     currency: str
-    proration_date: int
+    # Send it back with the change to be charged exactly ``amount_due``.
+    proration_token: str
 
 
 @router.post(
     "/api/v1/billing/subscription/change",
     response_model=SubscriptionOut | ChangePreview,
     responses=problems(
-        401, (409, "No live subscription, or already on this price"), 413, 415, 422, 503
+        401,
+        (409, "No live subscription, or already on this price"),
+        413,
+        415,
+        (422, "Invalid input, or `invalid_proration_token`: forged, stale or foreign"),
+        503,
     ),
 )
 def billing_change(
@@ -46,16 +53,14 @@ def billing_change(
 ) -> SubscriptionOut | ChangePreview:
     interval = Interval(body.interval)
     if preview:
-        result = container.preview_plan_change().execute(
-            auth.user, body.plan, interval, body.proration_date
-        )
+        result = container.preview_plan_change().execute(auth.user, body.plan, interval)
         return ChangePreview(
             amount_due=result.amount_due,
             currency=result.currency,
-            proration_date=result.proration_date,
+            proration_token=result.proration_token,
         )
     subscription = container.change_plan().execute(
-        auth.user, body.plan, interval, body.proration_date
+        auth.user, body.plan, interval, body.proration_token
     )
     view = container.get_subscription().execute(
         auth.user.with_billing(auth.user.billing.with_subscription(subscription))

@@ -338,6 +338,9 @@ class Container:
             proration_behavior=self.settings.billing_proration_behavior,
             invoice_days_until_due=self.settings.billing_invoice_days_until_due,
             event_keep=timedelta(days=self.settings.stripe_event_keep_days),
+            proration_token_ttl=timedelta(
+                seconds=self.settings.billing_proration_token_ttl_seconds
+            ),
             # Stripe fills in {CHECKOUT_SESSION_ID} itself.
             success_url=f"{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{base}/billing/cancel",
@@ -371,13 +374,19 @@ class Container:
     def preview_plan_change(self) -> PreviewPlanChange:
         from core.application.queries.preview_plan_change import PreviewPlanChange
 
-        return PreviewPlanChange(self.payments, self.billing_config)
+        return PreviewPlanChange(
+            self.payments, self.billing_config, self.cursors, self.clock
+        )
 
     def change_plan(self) -> ChangePlan:
         from core.application.commands.change_plan import ChangePlan
 
         return ChangePlan(
-            self.payments, self.subscription_writer(), self.billing_config, self.clock
+            self.payments,
+            self.subscription_writer(),
+            self.billing_config,
+            self.clock,
+            self.cursors,
         )
 
     def cancel_subscription(self) -> CancelSubscription:

@@ -33,6 +33,7 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
     app.UnknownPlan: (422, "plan"),
     app.PriceUnavailable: (422, None),
     app.BankTransferUnavailable: (422, "payment_method"),
+    app.InvalidProrationToken: (422, "proration_token"),
     app.PlanRequired: (402, None),
     app.NotAuthenticated: (401, None),
     app.InvalidCredentials: (401, None),

@@ -194,7 +194,7 @@ def test_a_plan_change_with_its_preview_date_charges_the_previewed_amount(
 
         changed = client.post(
             "/api/v1/billing/subscription/change",
-            json={**change, "proration_date": quoted["proration_date"]},
+            json={**change, "proration_token": quoted["proration_token"]},
         )
         assert changed.status_code == 200, changed.text
         assert changed.json()["subscribed_plan"] == "business"

@@ -327,7 +327,7 @@ def test_the_subscription_is_what_the_webhooks_stored_without_calling_stripe(
 # -- change, cancel, resume ------------------------------------------------------------
 
 
-def test_a_change_made_with_the_previews_proration_date_charges_what_it_showed(
+def test_a_change_made_with_the_previews_proration_token_charges_what_it_showed(
     api: Api, stripe: StripeControl
 ) -> None:
     cookie = subscriber(api, stripe)
@@ -346,7 +346,7 @@ def test_a_change_made_with_the_previews_proration_date_charges_what_it_showed(
 
     reply = api.call(
         "billing_change",
-        json_body={**body, "proration_date": shown["proration_date"]},
+        json_body={**body, "proration_token": shown["proration_token"]},
         cookies=[cookie],
     )
 
@@ -365,6 +365,40 @@ def test_a_change_made_with_the_previews_proration_date_charges_what_it_showed(
     assert_problem(again, 409, "already_subscribed")
 
 
+def test_a_forged_or_foreign_proration_token_is_a_422_and_nothing_changes(
+    api: Api, stripe: StripeControl
+) -> None:
+    cookie = subscriber(api, stripe)
+    other = subscriber(api, stripe, "payer02")
+    body = {"plan": "business", "interval": "month"}
+    theirs = api.call(
+        "billing_change", json_body=body, cookies=[other], query={"preview": "true"}
+    ).json()["proration_token"]
+    mine = api.call(
+        "billing_change", json_body=body, cookies=[cookie], query={"preview": "true"}
+    ).json()["proration_token"]
+    payload, mac = mine.split(".")
+    before = len(stripe.api_requests())
+
+    for token in (theirs, f"{payload}x.{mac}", "0.0", mine + "A"):
+        reply = api.call(
+            "billing_change",
+            json_body={**body, "proration_token": token},
+            cookies=[cookie],
+        )
+        assert_problem(reply, 422, "invalid_proration_token")
+    # Bound to the target price too.
+    reply = api.call(
+        "billing_change",
+        json_body={"plan": "pro", "interval": "year", "proration_token": mine},
+        cookies=[cookie],
+    )
+    assert_problem(reply, 422, "invalid_proration_token")
+
+    assert len(stripe.api_requests()) == before
+    assert me(api, cookie)["plan"] == "pro"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
@@ -373,7 +407,8 @@ def test_a_change_made_with_the_previews_proration_date_charges_what_it_showed(
         ({"plan": "nothing"}, 422, "unknown_plan"),
         ({"plan": "pro", "interval": "day"}, 422, "invalid_input"),
         (
-            {"plan": "pro", "interval": "year", "proration_date": -1},
+            # The client never chooses the date: the raw field is gone.
+            {"plan": "pro", "interval": "year", "proration_date": 0},
             422,
             "invalid_input",
         ),

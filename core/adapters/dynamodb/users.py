@@ -192,9 +192,16 @@ class DynamoUserRepository:
                 with TransactWrite(
                     connection=table_connection(UserItem).connection
                 ) as transaction:
-                    # The user only if unchanged since read (its version), and its
-                    # markers only if they still point at it.
-                    transaction.delete(item)
+                    # The user only if unchanged since read (its version) and never
+                    # billed: a user with a Stripe customer or a subscription is
+                    # someone who pays (or paid), and a race that attached one
+                    # after the read cannot slip through. Its markers only if they
+                    # still point at it.
+                    transaction.delete(
+                        item,
+                        condition=UserItem.stripe_customer_id.does_not_exist()
+                        & UserItem.sub_id.does_not_exist(),
+                    )
                     keys = [
                         username_marker_key(user.username.key),
                         email_marker_key(user.email.key),
