@@ -763,6 +763,10 @@ class FakePaymentProvider:
       behaviours invoice nothing now. A trialing subscription changes for free.
       So a preview equals the change made with its ``proration_date``.
     - ``fail_with`` makes every call (or only the named methods) raise.
+    - ``decline_next_payment`` makes the next change that invoices at once fail
+      to be paid: as Stripe's ``pending_if_incomplete``, the subscription is left
+      as it was, an open invoice is made, and the answer has ``pending_update``
+      and the invoice's page as ``payment_url``.
 
     ``calls`` counts every port method call by name, replays included.
     """
@@ -783,6 +787,7 @@ class FakePaymentProvider:
         self._serial = 0
         self._fail: Exception | None = None
         self._fail_only: frozenset[str] = frozenset()
+        self._decline_next = False
         self.calls: Counter[str] = Counter()
 
     # -- test controls ---------------------------------------------------------------
@@ -792,6 +797,9 @@ class FakePaymentProvider:
         ``None`` stops failing."""
         self._fail = error
         self._fail_only = frozenset(methods)
+
+    def decline_next_payment(self) -> None:
+        self._decline_next = True
 
     def reset_counts(self) -> None:
         self.calls.clear()
@@ -1054,6 +1062,24 @@ class FakePaymentProvider:
             amount, new_period, _ = self._proration(
                 stored, price_id, proration_behavior, proration_date
             )
+            if (
+                self._decline_next
+                and amount > 0
+                and proration_behavior == "always_invoice"
+            ):
+                self._decline_next = False
+                invoice = self.add_invoice(
+                    stored.customer_id,
+                    amount,
+                    status="open",
+                    currency=stored.currency,
+                    subscription_id=stored.id,
+                )
+                return replace(
+                    stored,
+                    pending_update=True,
+                    payment_url=invoice.hosted_invoice_url,
+                )
             changes: dict[str, Any] = {"price_id": price_id}
             if new_period is not None:
                 self._periods[stored.id] = new_period

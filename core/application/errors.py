@@ -173,6 +173,21 @@ class NoBillingAccount(ApplicationError):
     default_message = "there is no billing account yet: check out a plan first"
 
 
+class PaymentFailed(ApplicationError):
+    """A change that invoices at once was not paid: it was not applied (the user
+    keeps the plan they paid for). ``payment_url`` is where to pay for it."""
+
+    code = "payment_failed"
+    default_message = (
+        "the payment for this change failed, so your plan did not change: pay the "
+        "invoice to apply it"
+    )
+
+    def __init__(self, payment_url: str | None) -> None:
+        super().__init__()
+        self.payment_url = payment_url
+
+
 class InvalidProrationToken(ApplicationError):
     """A proration token that is forged, altered, expired, or was issued for
     another user, subscription or price."""

@@ -275,6 +275,11 @@ class SubscriptionSnapshot:
     cancel_at_period_end: bool
     trial_end: datetime | None = None
     user_id: str | None = None
+    # A change made with ``pending_if_incomplete`` whose invoice is not paid: the
+    # items above are still the old ones, and ``payment_url`` is that invoice's
+    # hosted page (when the latest invoice was expanded).
+    pending_update: bool = False
+    payment_url: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

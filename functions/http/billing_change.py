@@ -38,6 +38,10 @@ class ChangePreview(BaseModel):
     response_model=SubscriptionOut | ChangePreview,
     responses=problems(
         401,
+        (
+            402,
+            "`payment_failed`: not paid, so not applied; pay at `payment_url`",
+        ),
         (409, "No live subscription, or already on this price"),
         413,
         415,

@@ -35,6 +35,7 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
     app.BankTransferUnavailable: (422, "payment_method"),
     app.InvalidProrationToken: (422, "proration_token"),
     app.PlanRequired: (402, None),
+    app.PaymentFailed: (402, None),
     app.NotAuthenticated: (401, None),
     app.InvalidCredentials: (401, None),
     app.AccountInactive: (403, None),
@@ -89,7 +90,11 @@ def core_error_response(exc: domain.DomainError | app.ApplicationError) -> JSONR
     headers = None
     if isinstance(exc, app.TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after)}
-    extra = {"plans": exc.plans} if isinstance(exc, app.PlanRequired) else None
+    extra: dict[str, Any] | None = None
+    if isinstance(exc, app.PlanRequired):
+        extra = {"plans": exc.plans}
+    elif isinstance(exc, app.PaymentFailed):
+        extra = {"payment_url": exc.payment_url}
     return problem_response(status, exc.code, exc.message, errors, headers, extra)
 
 

@@ -365,6 +365,61 @@ def test_a_change_made_with_the_previews_proration_token_charges_what_it_showed(
     assert_problem(again, 409, "already_subscribed")
 
 
+def test_an_unpaid_change_is_not_applied_then_or_eight_days_later(
+    api: Api, stripe: StripeControl
+) -> None:
+    cookie = subscriber(api, stripe)
+    user = stored(api, "payer01")
+    assert user.billing.customer_id
+    assert user.billing.subscription
+    sub_id = user.billing.subscription.id
+    stripe.fail_next_payment(user.billing.customer_id)
+
+    reply = api.call("billing_change", json_body={"plan": "business"}, cookies=[cookie])
+
+    assert_problem(reply, 402, "payment_failed")
+    invoice_url = reply.json()["payment_url"]
+    assert invoice_url.startswith(stripe.url)
+    at_stripe = stripe.subscription(sub_id)
+    assert at_stripe["items"]["data"][0]["price"]["id"] == "price_pro_month_usd"
+    assert at_stripe["pending_update"] is not None
+    stripe.flush()
+    assert me(api, cookie)["plan"] == "pro"
+    assert stored(api, "payer01").billing.subscription.price_id == (  # type: ignore[union-attr]
+        "price_pro_month_usd"
+    )
+
+    stripe.advance(days=8)
+    stripe.flush()
+
+    at_stripe = stripe.subscription(sub_id)
+    assert at_stripe["pending_update"] is None
+    assert at_stripe["items"]["data"][0]["price"]["id"] == "price_pro_month_usd"
+    after = stored(api, "payer01").billing.subscription
+    assert after is not None
+    assert (after.plan_key, after.status.value) == ("pro", "active")
+
+
+def test_paying_the_invoice_of_a_held_change_applies_it(
+    api: Api, stripe: StripeControl
+) -> None:
+    cookie = subscriber(api, stripe)
+    user = stored(api, "payer01")
+    assert user.billing.customer_id
+    assert user.billing.subscription
+    stripe.fail_next_payment(user.billing.customer_id)
+    reply = api.call("billing_change", json_body={"plan": "business"}, cookies=[cookie])
+    assert_problem(reply, 402, "payment_failed")
+
+    stripe.pay(reply.json()["payment_url"])
+    stripe.flush()
+
+    at_stripe = stripe.subscription(user.billing.subscription.id)
+    assert at_stripe["pending_update"] is None
+    assert at_stripe["items"]["data"][0]["price"]["id"] == ("price_business_month_usd")
+    assert me(api, cookie)["plan"] == "business"
+
+
 def test_a_forged_or_foreign_proration_token_is_a_422_and_nothing_changes(
     api: Api, stripe: StripeControl
 ) -> None:

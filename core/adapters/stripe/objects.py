@@ -186,7 +186,16 @@ def parse_subscription(obj: object) -> SubscriptionSnapshot:
         ),
         trial_end=_opt_timestamp(sub, "trial_end", "subscription"),
         user_id=_user_id(sub, "subscription"),
+        pending_update=sub.get("pending_update") is not None,
+        payment_url=_latest_invoice_url(sub),
     )
+
+
+def _latest_invoice_url(sub: Json) -> str | None:
+    invoice = sub.get("latest_invoice")
+    if not isinstance(invoice, Mapping):
+        return None
+    return _opt_str(invoice, "hosted_invoice_url", "subscription.latest_invoice")
 
 
 def _invoice_subscription_id(inv: Json) -> str | None:

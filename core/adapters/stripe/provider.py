@@ -241,6 +241,14 @@ class StripePaymentProvider:
                 "items": [{"id": subscription.item_id, "price": price_id}],
                 "proration_behavior": proration_behavior,
                 "proration_date": proration_date,
+                # A change invoiced at once applies only if that invoice is paid;
+                # otherwise Stripe holds it in ``pending_update``.
+                "payment_behavior": (
+                    "pending_if_incomplete"
+                    if proration_behavior == "always_invoice"
+                    else None
+                ),
+                "expand": ["latest_invoice"],
             },
             idempotency_key=idempotency_key,
         )

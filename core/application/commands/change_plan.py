@@ -10,6 +10,7 @@ from core.application.billing import (
     snapshot_of,
     target_price,
 )
+from core.application.errors import PaymentFailed
 from core.application.ports import Clock, CursorCodec, PaymentProvider
 from core.domain.billing import Interval, Subscription
 from core.domain.user import User
@@ -22,7 +23,9 @@ class ChangePlan:
     preview returned (signed, bound to the user, subscription and price, good for
     a few minutes), the change charges exactly what the preview showed; without
     one it is prorated at the server's now. A forged, stale or foreign token is
-    ``InvalidProrationToken`` and nothing changes.
+    ``InvalidProrationToken`` and nothing changes. A change that invoices at
+    once applies only if that invoice is paid: otherwise ``PaymentFailed``, with
+    the invoice's page to pay it, and the user stays on the plan they paid for.
     ``NoSubscription`` without a live subscription; ``AlreadySubscribed`` for the
     price the user already pays. Stores what Stripe answers."""
 
@@ -59,5 +62,14 @@ class ChangePlan:
                 f"{user.version}"
             ),
         )
+        if snapshot.pending_update:
+            # Not paid: Stripe applied nothing (``pending_if_incomplete``) and
+            # neither do we. The user keeps the plan they paid for.
+            raise PaymentFailed(
+                snapshot.payment_url
+                or self.provider.create_portal(
+                    user.billing.customer_id or "", self.config.portal_return_url
+                )
+            )
         stored = self.writer.store(user, snapshot, self.clock.now())
         return stored.billing.subscription or subscription

@@ -309,7 +309,7 @@ def test_preview_change_keeps_a_given_date(
     assert sent(stub)[2]["subscription_details[proration_date]"] == str(NOW - 5)
 
 
-def test_change_price_replaces_the_items_price(
+def test_change_price_replaces_the_items_price_pending_if_unpaid(
     stub: Stub, provider: StripePaymentProvider
 ) -> None:
     stub.script(Reply(body=subscription_object()))
@@ -328,6 +328,9 @@ def test_change_price_replaces_the_items_price(
             "items[0][price]": "price_pro",
             "proration_behavior": "always_invoice",
             "proration_date": str(NOW),
+            # Invoiced at once: applied only once paid.
+            "payment_behavior": "pending_if_incomplete",
+            "expand[0]": "latest_invoice",
         },
         "chg-1",
     )
@@ -345,6 +348,8 @@ def test_change_price_without_a_date_sends_none(
         idempotency_key="chg-2",
     )
     assert "proration_date" not in sent(stub)[2]
+    # Nothing invoiced now: nothing to hold pending.
+    assert "payment_behavior" not in sent(stub)[2]
 
 
 @pytest.mark.parametrize(("cancel", "value"), [(True, "true"), (False, "false")])

@@ -11,6 +11,7 @@ from core.application.errors import (
     AlreadySubscribed,
     InvalidProrationToken,
     NoSubscription,
+    PaymentFailed,
     PaymentProviderUnavailable,
     PriceUnavailable,
     UnknownPlan,
@@ -391,3 +392,29 @@ def test_another_users_token_is_refused(
     with pytest.raises(InvalidProrationToken):
         change.execute(alice, "business", MONTH, proration_token=bobs)
     assert provider.calls["change_price"] == 0
+
+
+# -- a change whose payment fails is not applied ---------------------------------------
+
+
+def test_a_change_whose_payment_fails_is_not_applied_and_points_to_the_invoice(
+    change: ChangePlan,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    billing_config: BillingConfig,
+    alice: User,
+    clock: FakeClock,
+) -> None:
+    provider.decline_next_payment()
+
+    with pytest.raises(PaymentFailed) as failed:
+        change.execute(alice, "business", MONTH)
+
+    [invoice] = provider.invoices_of(alice.billing.customer_id or "")
+    assert invoice.status == "open"
+    assert failed.value.payment_url == invoice.hosted_invoice_url
+    stored = users.stored(alice.id)
+    assert stored is not None
+    assert stored.billing.subscription is not None
+    assert stored.billing.subscription.price_id == "price_pro_month_usd"
+    assert billing_config.entitlements(stored, clock.now()).plan.key == "pro"
