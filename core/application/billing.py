@@ -6,6 +6,7 @@ Commands and queries do not import each other; they all import this.
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -36,6 +37,8 @@ from core.domain.billing import (
     entitlements,
 )
 from core.domain.user import User
+
+logger = logging.getLogger("strata.billing")
 
 # Statuses in which a payment is owed: the grace period runs from the first.
 _OWING = frozenset({SubscriptionStatus.PAST_DUE, SubscriptionStatus.UNPAID})
@@ -108,10 +111,16 @@ def subscription_from(
 ) -> Subscription:
     """The stored form of what Stripe says, keeping the start of a run of failed
     payments from ``previous`` (the grace period counts from the first)."""
-    found = catalog.by_price(snapshot.price_id)
-    plan_key, interval = (
-        (found[0].key, found[1].interval) if found else ("", Interval.MONTH)
-    )
+    found = catalog.plan_of_price(snapshot.price_id)
+    plan_key, interval = (found[0].key, found[1]) if found else ("", Interval.MONTH)
+    if found is None:
+        # A paying subscriber whose price is in no plan (removed from the plans
+        # file without a ``legacy`` entry) gets Free: someone must look now.
+        logger.error(
+            "subscription price is in no plan: the user gets free; add it to the "
+            "plans file's legacy map",
+            extra={"subscription_id": snapshot.id, "price_id": snapshot.price_id},
+        )
     status = parse_status(snapshot.status)
     past_due_since = None
     if status in _OWING:

@@ -31,6 +31,7 @@ from core.application.ports import (
 )
 from core.application.tasks import SEND_EMAIL, TaskSubmitter
 from core.domain.billing import (
+    PAID_STATUSES,
     TERMINAL_STATUSES,
     Subscription,
     SubscriptionStatus,
@@ -43,9 +44,18 @@ logger = logging.getLogger("strata.billing")
 # The least step in time: a re-read stamped this much after the state it replaces.
 _TICK = timedelta(microseconds=1)
 
+# A subscription that was in one of these had its "started" email already.
+_STARTED_BEFORE = PAID_STATUSES | {
+    SubscriptionStatus.PAST_DUE,
+    SubscriptionStatus.UNPAID,
+    SubscriptionStatus.PAUSED,
+}
+
 # Email templates, by the event that sends them.
+# "subscription started" is not here: it goes when a subscription first becomes
+# active or trialing, whichever event says so (see ``_template``).
+STARTED = "subscription_started"
 EMAILS = {
-    "customer.subscription.created": "subscription_started",
     "customer.subscription.deleted": "subscription_canceled",
     "customer.subscription.trial_will_end": "trial_ending",
     "invoice.payment_failed": "payment_failed",
@@ -115,7 +125,7 @@ class HandleStripeEvent:
             if updated != user or _concerns_current(event, updated):
                 # Not for news that was set aside: a late "canceled" about an old
                 # subscription must not tell the user their new one ended.
-                self._queue_email(event, updated)
+                self._queue_email(event, user, updated)
             try:
                 return self._record(event, updated if updated != user else None)
             except ConcurrentUpdate:
@@ -140,18 +150,29 @@ class HandleStripeEvent:
             customer_id = event.invoice.customer_id
         if user_id:
             user = self.users.get(user_id)
-            # Metadata is ours, but check it against the customer all the same.
-            if user is not None and user.billing.customer_id in (None, customer_id):
+            # Metadata is a hint; the customer's claim decides. Metadata naming a
+            # user whose stored customer is this one costs no second read.
+            if user is not None and (
+                user.billing.customer_id == customer_id
+                or (customer_id is None and user.billing.customer_id is not None)
+            ):
                 return user
         if customer_id:
             owner = self.store.owner_of(customer_id)
             if owner is not None:
+                if user_id and user_id != owner:
+                    logger.warning(
+                        "stripe event metadata names another user than the "
+                        "customer's owner: the owner wins",
+                        extra={"event_id": event.id},
+                    )
                 return self.users.get(owner)
         return None
 
     def _apply(self, event: BillingEvent, user: User) -> User:
         stored = user.billing.subscription
         snapshot: SubscriptionSnapshot | None = None
+        reread = False
         observed_at = event.created
         if event.subscription is not None:
             snapshot = event.subscription
@@ -163,6 +184,7 @@ class HandleStripeEvent:
                 if event.created == second:
                     # Same second: the payload cannot say which is newer; Stripe can.
                     snapshot = self.provider.get_subscription(snapshot.id)
+                    reread = True
                     observed_at = self._reread_time(event, stored.observed_at)
         else:
             subscription_id = None
@@ -181,9 +203,18 @@ class HandleStripeEvent:
             if about_older:
                 return user  # news of a subscription older than the stored one
             snapshot = self.provider.get_subscription(subscription_id)
+            reread = True
             observed_at = self._reread_time(
                 event, stored.observed_at if stored is not None else None
             )
+        if reread and not _belongs_to(snapshot, user):
+            # Someone else's subscription (a forged or mistaken metadata, another
+            # customer): never stored on this user.
+            logger.warning(
+                "stripe subscription does not belong to the user: not stored",
+                extra={"event_id": event.id, "subscription_id": snapshot.id},
+            )
+            return user
         incoming = subscription_from(snapshot, self.config.catalog, observed_at, stored)
         if is_duplicate(stored, incoming) and self._cancel_duplicate(stored, incoming):
             return user
@@ -224,8 +255,8 @@ class HandleStripeEvent:
             return event.created
         return stored + _TICK
 
-    def _queue_email(self, event: BillingEvent, user: User) -> None:
-        template = EMAILS.get(event.type)
+    def _queue_email(self, event: BillingEvent, before: User, user: User) -> None:
+        template = _template(event, before, user)
         if template is None:
             return
         context = self._email_context(event, user)
@@ -269,6 +300,27 @@ class HandleStripeEvent:
         except DuplicateEvent:
             return Outcome.DUPLICATE
         return Outcome.APPLIED
+
+
+def _template(event: BillingEvent, before: User, after: User) -> str | None:
+    """The email an event sends. "Subscription started" goes once the stored
+    subscription is active or trialing and was not (a new one, or one whose first
+    payment just went through): never for an incomplete or unpaid one."""
+    now = after.billing.subscription
+    if now is not None and now.status in PAID_STATUSES:
+        was = before.billing.subscription
+        if was is None or was.id != now.id or was.status not in _STARTED_BEFORE:
+            return STARTED
+    return EMAILS.get(event.type)
+
+
+def _belongs_to(snapshot: SubscriptionSnapshot, user: User) -> bool:
+    """A subscription read from Stripe is the user's only if its customer is the
+    user's customer and its ``metadata.user_id``, when set, names the user (one
+    made outside Strata has none: the customer's claim decides)."""
+    return snapshot.customer_id == user.billing.customer_id and (
+        snapshot.user_id in (None, user.id)
+    )
 
 
 def _concerns_current(event: BillingEvent, user: User) -> bool:

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
-from core.application.billing import BillingConfig, SubscriptionWriter
+from core.application.billing import (
+    BillingConfig,
+    SubscriptionWriter,
+    subscription_from,
+)
 from core.application.commands.cancel_subscription import CancelSubscription
 from core.application.commands.handle_stripe_event import (
     EMAILS,
@@ -17,11 +22,12 @@ from core.application.commands.handle_stripe_event import (
 from core.application.errors import DependencyUnavailable, InvalidSignature
 from core.application.ports import (
     BillingEvent,
+    CheckoutSnapshot,
     InvoiceSnapshot,
     SubscriptionSnapshot,
 )
 from core.application.tasks import SEND_EMAIL, TaskSubmitter
-from core.domain.billing import SubscriptionStatus
+from core.domain.billing import Interval, SubscriptionStatus
 from core.domain.user import User
 from tests.fakes import (
     FakeClock,
@@ -33,6 +39,7 @@ from tests.fakes import (
 )
 from tests.unit.application.conftest import (
     BUSINESS,
+    CATALOG,
     EVENT_KEEP,
     FREE,
     GRACE,
@@ -586,7 +593,8 @@ def test_a_completed_checkout_stores_the_subscription_read_from_stripe(
     assert subscription.status is SubscriptionStatus.TRIALING
     assert subscription.trial_end == snapshot.trial_end
     assert provider.calls["get_subscription"] == 1
-    assert task_queue.queued == []
+    # Whichever event first stores it live sends "started", once.
+    assert emails(task_queue) == [("stripe-evt_cs", "subscription_started")]
 
 
 # -- who the event is for ------------------------------------------------------------
@@ -1015,3 +1023,131 @@ def test_an_invoice_of_a_subscription_stripe_does_not_know_is_recorded_and_ignor
         deliver(invoice_event("evt_gone", "invoice.paid", invoice, clock.now()))
         is Outcome.DUPLICATE
     )
+
+
+def test_a_checkout_whose_metadata_names_a_user_without_a_customer_attaches_nothing(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    seed: Seed,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    """The reported hole: a signed checkout.session.completed whose metadata names
+    mallory (no customer) handed alice's customer and subscription to mallory."""
+    alice, snapshot = subscribed
+    mallory = seed("mallory")
+    checkout = CheckoutSnapshot(
+        id="cs_forged",
+        customer_id=alice.billing.customer_id,
+        subscription_id=snapshot.id,
+        user_id=mallory.id,
+    )
+
+    deliver(
+        BillingEvent(
+            "evt_cs",
+            "checkout.session.completed",
+            clock.now() + SECOND,
+            checkout=checkout,
+        )
+    )
+
+    assert stored_user(users, mallory) == mallory
+    assert stored_user(users, mallory).billing.subscription is None
+    still = stored_user(users, alice).billing.subscription
+    assert still is not None
+    assert still.id == snapshot.id
+
+
+def test_a_reread_subscription_of_another_customer_is_not_stored(
+    deliver: Deliver,
+    customer: User,
+    seed: Seed,
+    subscribe: Subscribe,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    """A checkout of alice's own customer that names bobby's subscription: the
+    re-read subscription's customer is bobby's, so alice gets nothing."""
+    _, theirs = subscribe(seed("bobby"))
+    checkout = CheckoutSnapshot(
+        id="cs_mixed",
+        customer_id=customer.billing.customer_id,
+        subscription_id=theirs.id,
+        user_id=customer.id,
+    )
+
+    deliver(
+        BillingEvent(
+            "evt_cs", "checkout.session.completed", clock.now(), checkout=checkout
+        )
+    )
+
+    assert stored_user(users, customer).billing.subscription is None
+
+
+def test_the_started_email_waits_until_the_subscription_is_active(
+    deliver: Deliver,
+    customer: User,
+    provider: FakePaymentProvider,
+    task_queue: RecordingTaskQueue,
+    clock: FakeClock,
+) -> None:
+    assert customer.billing.customer_id is not None
+    snapshot = provider.add_subscription(
+        customer.billing.customer_id,
+        "price_pro_month_usd",
+        status="incomplete",
+        user_id=customer.id,
+    )
+
+    deliver(
+        subscription_event(
+            "evt_1", "customer.subscription.created", snapshot, clock.now()
+        )
+    )
+    assert emails(task_queue) == []
+
+    paid = replace(snapshot, status="active")
+    deliver(
+        subscription_event(
+            "evt_2", "customer.subscription.updated", paid, clock.now() + SECOND
+        )
+    )
+    deliver(
+        subscription_event(
+            "evt_3",
+            "customer.subscription.updated",
+            replace(paid, cancel_at_period_end=True),
+            clock.now() + 2 * SECOND,
+        )
+    )
+
+    assert emails(task_queue) == [("stripe-evt_2", "subscription_started")]
+
+
+def test_a_price_in_no_plan_is_logged_loudly_and_a_legacy_price_keeps_its_plan(
+    customer: User,
+    provider: FakePaymentProvider,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert customer.billing.customer_id is not None
+    snapshot = replace(
+        provider.add_subscription(
+            customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id
+        ),
+        price_id="price_pro_2019",
+    )
+
+    with caplog.at_level(logging.ERROR, logger="strata.billing"):
+        unknown = subscription_from(snapshot, CATALOG, clock.now(), None)
+    assert unknown.plan_key == ""
+    assert [r.levelno for r in caplog.records] == [logging.ERROR]
+    assert "price_pro_2019" in str(caplog.records[0].__dict__)
+
+    caplog.clear()
+    legacy = replace(CATALOG, legacy={"price_pro_2019": ("pro", Interval.YEAR)})
+    kept = subscription_from(snapshot, legacy, clock.now(), None)
+    assert (kept.plan_key, kept.interval) == ("pro", Interval.YEAR)
+    assert caplog.records == []
