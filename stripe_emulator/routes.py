@@ -61,6 +61,7 @@ def build_routes(emulator: Emulator) -> list[Route]:
             lambda p, i: s.get(s.customers, "customer", i),
         ),
         api("POST", "/v1/customers/{id}", lambda p, i: s.update_customer(i, p)),
+        api("DELETE", "/v1/customers/{id}", lambda p, i: s.delete_customer(i)),
         api(
             "GET",
             "/v1/prices",

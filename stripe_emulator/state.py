@@ -92,6 +92,7 @@ class StripeState:
         self.create_subscription = subscriptions.create_subscription
         self.update_subscription = subscriptions.update_subscription
         self.cancel_subscription = subscriptions.cancel_subscription
+        self.delete_customer = subscriptions.delete_customer
         self.list_subscriptions = subscriptions.list_subscriptions
         self.preview_invoice = invoices.preview_invoice
         self.list_invoices = invoices.list_invoices

@@ -353,6 +353,28 @@ class Subscriptions:
         )
         return invoice, result
 
+    def delete_customer(self, customer_id: str) -> Obj:
+        """``DELETE /v1/customers/{id}``: the customer's subscriptions end at once
+        (``customer.subscription.deleted`` each), then ``customer.deleted``; the
+        customer is gone (any later use of it is ``resource_missing``)."""
+        customer = self.store.get(self.store.customers, "customer", customer_id)
+        for sub in list(self.store.subscriptions.values()):
+            if sub["customer"] == customer_id and sub["status"] not in (
+                "canceled",
+                "incomplete_expired",
+            ):
+                before = copy.deepcopy(sub)
+                self.end(sub, canceled_at=self.store.clock.now())
+                self.store.pending_updates.pop(sub["id"], None)
+                self.log.emit(
+                    "customer.subscription.deleted",
+                    sub,
+                    previous_attributes(before, sub),
+                )
+        del self.store.customers[customer_id]
+        self.log.emit("customer.deleted", customer)
+        return {"id": customer_id, "object": "customer", "deleted": True}
+
     def cancel_subscription(self, sub_id: str) -> Obj:
         sub = self.store.subscription(sub_id)
         if sub["status"] in ("canceled", "incomplete_expired"):

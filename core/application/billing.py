@@ -72,7 +72,10 @@ INVOICE_EVENTS = frozenset(
     {"invoice.paid", "invoice.payment_failed", "invoice.payment_action_required"}
 )
 CHECKOUT_COMPLETED = "checkout.session.completed"
-HANDLED_EVENTS = SUBSCRIPTION_EVENTS | INVOICE_EVENTS | {CHECKOUT_COMPLETED}
+CUSTOMER_DELETED = "customer.deleted"
+HANDLED_EVENTS = (
+    SUBSCRIPTION_EVENTS | INVOICE_EVENTS | {CHECKOUT_COMPLETED, CUSTOMER_DELETED}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -252,6 +255,29 @@ class Customers:
         for _ in range(ATTEMPTS):
             if current.billing.customer_id:
                 return current, current.billing.customer_id
+            try:
+                return self.store.attach_customer(current, customer_id), customer_id
+            except ConcurrentUpdate:
+                reloaded = self.users.get(current.id)
+                if reloaded is None:
+                    raise
+                current = reloaded
+        raise ConcurrentUpdate()
+
+    def replace(self, user: User, missing_customer_id: str) -> tuple[User, str]:
+        """A new customer in place of one Stripe no longer has (deleted): made
+        under a key naming the one it replaces (the first key would replay the
+        deleted customer), and stored on the user."""
+        customer_id = self.provider.create_customer(
+            user.id,
+            user.email.value,
+            idempotency_key=f"customer-{user.id}-after-{missing_customer_id}",
+        )
+        current = user
+        for _ in range(ATTEMPTS):
+            if current.billing.customer_id not in (None, missing_customer_id):
+                # Someone else replaced it meanwhile: theirs stands.
+                return current, current.billing.customer_id or customer_id
             try:
                 return self.store.attach_customer(current, customer_id), customer_id
             except ConcurrentUpdate:

@@ -210,6 +210,13 @@ class PaymentProviderRejected(ApplicationError):
     default_message = "the payment provider refused the request"
 
 
+class CustomerMissing(PaymentProviderRejected):
+    """Stripe no longer has the customer named (deleted in the dashboard, say)."""
+
+    code = "customer_missing"
+    default_message = "the payment provider has no such customer"
+
+
 class InvalidSignature(ApplicationError):
     code = "invalid_signature"
     default_message = "the webhook signature is missing, wrong or too old"

@@ -321,6 +321,8 @@ class BillingEvent:
     subscription: SubscriptionSnapshot | None = None
     invoice: InvoiceSnapshot | None = None
     checkout: CheckoutSnapshot | None = None
+    # ``customer.deleted``: the customer's id.
+    customer_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -420,6 +420,44 @@ def test_paying_the_invoice_of_a_held_change_applies_it(
     assert me(api, cookie)["plan"] == "business"
 
 
+def test_a_customer_deleted_at_stripe_is_cleared_and_the_user_can_buy_again(
+    api: Api, stripe: StripeControl
+) -> None:
+    cookie = subscriber(api, stripe)
+    old = stored(api, "payer01").billing.customer_id
+    assert old
+
+    stripe.delete_customer(old)
+    stripe.flush()
+
+    after = stored(api, "payer01")
+    assert after.billing.customer_id is None
+    assert after.billing.subscription is None
+    assert me(api, cookie)["plan"] == "free"
+    assert buy(api, stripe, cookie, "pro")["plan"] == "pro"
+    assert stored(api, "payer01").billing.customer_id not in (None, old)
+
+
+def test_a_stored_customer_gone_at_checkout_is_replaced_not_a_409_for_ever(
+    api: Api, stripe: StripeControl
+) -> None:
+    cookie = api.as_("payer01")
+    reply = checkout(api, cookie)
+    assert reply.status == 200, reply.text
+    old = stored(api, "payer01").billing.customer_id
+    assert old
+    with stripe.holding():  # the customer.deleted webhook is lost
+        stripe.delete_customer(old)
+        stripe.flush()
+
+    again = checkout(api, cookie)
+
+    assert again.status == 200, again.text
+    new = stored(api, "payer01").billing.customer_id
+    assert new not in (None, old)
+    assert [c["id"] for c in stripe.customers("payer01@example.com")] == [new]
+
+
 def test_a_forged_or_foreign_proration_token_is_a_422_and_nothing_changes(
     api: Api, stripe: StripeControl
 ) -> None:

@@ -281,6 +281,9 @@ def parse_event(obj: object) -> BillingEvent:
         return replace(base, invoice=parse_invoice(_data_object(event)))
     if event_type.startswith(_CHECKOUT_EVENTS):
         return replace(base, checkout=parse_checkout_session(_data_object(event)))
+    if event_type == "customer.deleted":
+        customer = _mapping(_data_object(event), "customer")
+        return replace(base, customer_id=_str(customer, "id", "customer"))
     return base
 
 

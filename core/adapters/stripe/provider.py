@@ -28,7 +28,7 @@ from core.adapters.stripe.objects import (
     parse_invoice,
     parse_subscription,
 )
-from core.application.errors import PaymentProviderUnavailable
+from core.application.errors import CustomerMissing, PaymentProviderUnavailable
 from core.application.ports import (
     InvoicePage,
     InvoiceSnapshot,
@@ -96,7 +96,7 @@ class StripePaymentProvider:
         trial of that many days (Stripe's ``trial_period_days``)."""
         if trial_days < 0:
             raise ValueError("trial_days is not negative")
-        session = self._client.post(
+        session = self._post_for_customer(
             "/v1/checkout/sessions",
             {
                 "mode": "subscription",
@@ -124,7 +124,7 @@ class StripePaymentProvider:
         days_until_due: int,
         idempotency_key: str,
     ) -> str:
-        subscription = self._client.post(
+        subscription = self._post_for_customer(
             "/v1/subscriptions",
             {
                 "customer": customer_id,
@@ -148,6 +148,18 @@ class StripePaymentProvider:
             # for about an hour, and a draft has no hosted page: finalize it now.
             invoice = self._finalize(invoice, idempotency_key)
         return _read(lambda: _str_field(invoice, "hosted_invoice_url", "invoice"))
+
+    def _post_for_customer(
+        self, path: str, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> Mapping[str, Any]:
+        """A POST naming a customer: ``CustomerMissing`` if Stripe has no such
+        customer any more (``resource_missing`` on ``customer``)."""
+        try:
+            return self._client.post(path, params, idempotency_key=idempotency_key)
+        except StripeRequestRejected as exc:
+            if exc.stripe_code == "resource_missing" and exc.param == "customer":
+                raise CustomerMissing(str(exc)) from exc
+            raise
 
     def _finalize(
         self, draft: Mapping[str, Any], idempotency_key: str

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from core.application.billing import (
     ATTEMPTS,
+    CUSTOMER_DELETED,
     HANDLED_EVENTS,
     BillingConfig,
     is_duplicate,
@@ -33,6 +34,7 @@ from core.application.tasks import SEND_EMAIL, TaskSubmitter
 from core.domain.billing import (
     PAID_STATUSES,
     TERMINAL_STATUSES,
+    Billing,
     Subscription,
     SubscriptionStatus,
     grace_deadline,
@@ -52,10 +54,12 @@ _STARTED_BEFORE = PAID_STATUSES | {
 }
 
 # Email templates, by the event that sends them.
-# "subscription started" is not here: it goes when a subscription first becomes
-# active or trialing, whichever event says so (see ``_template``).
+# "Subscription started" is named for the event that usually carries it, but it
+# goes when a subscription is first stored active or trialing, whichever event
+# says so (see ``_template``).
 STARTED = "subscription_started"
 EMAILS = {
+    "customer.subscription.created": STARTED,
     "customer.subscription.deleted": "subscription_canceled",
     "customer.subscription.trial_will_end": "trial_ending",
     "invoice.payment_failed": "payment_failed",
@@ -148,6 +152,8 @@ class HandleStripeEvent:
             customer_id = event.checkout.customer_id
         elif event.invoice is not None:
             customer_id = event.invoice.customer_id
+        elif event.customer_id is not None:
+            customer_id = event.customer_id
         if user_id:
             user = self.users.get(user_id)
             # Metadata is a hint; the customer's claim decides. Metadata naming a
@@ -170,6 +176,12 @@ class HandleStripeEvent:
         return None
 
     def _apply(self, event: BillingEvent, user: User) -> User:
+        if event.type == CUSTOMER_DELETED:
+            if user.billing.customer_id != event.customer_id:
+                return user  # an old customer of theirs: nothing stored names it
+            # Stripe ended its subscriptions with it: no customer, no
+            # subscription; the next checkout makes a new customer.
+            return user.with_billing(Billing())
         stored = user.billing.subscription
         snapshot: SubscriptionSnapshot | None = None
         reread = False
@@ -311,7 +323,8 @@ def _template(event: BillingEvent, before: User, after: User) -> str | None:
         was = before.billing.subscription
         if was is None or was.id != now.id or was.status not in _STARTED_BEFORE:
             return STARTED
-    return EMAILS.get(event.type)
+    template = EMAILS.get(event.type)
+    return None if template == STARTED else template
 
 
 def _belongs_to(snapshot: SubscriptionSnapshot, user: User) -> bool:

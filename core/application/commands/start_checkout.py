@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -7,13 +8,22 @@ from core.application.billing import BillingConfig, Customers
 from core.application.errors import (
     AlreadySubscribed,
     BankTransferUnavailable,
+    CustomerMissing,
     PriceUnavailable,
     SubscriptionExists,
     UnknownPlan,
 )
 from core.application.ports import Clock, IdGenerator, PaymentProvider
-from core.domain.billing import Interval, SubscriptionStatus
+from core.domain.billing import (
+    Interval,
+    Plan,
+    Price,
+    Subscription,
+    SubscriptionStatus,
+)
 from core.domain.user import User
+
+logger = logging.getLogger("strata.billing")
 
 
 class PaymentMethod(StrEnum):
@@ -72,6 +82,27 @@ class StartCheckout:
         ):
             raise SubscriptionExists()
         user, customer_id = self.customers.ensure(user)
+        try:
+            return self._start(user, customer_id, plan, price, method, subscription)
+        except CustomerMissing:
+            # Deleted at Stripe (the dashboard, say): a new customer, not a 409
+            # for ever.
+            logger.warning(
+                "stored stripe customer is gone: making a new one",
+                extra={"user_id": user.id},
+            )
+            user, customer_id = self.customers.replace(user, customer_id)
+            return self._start(user, customer_id, plan, price, method, subscription)
+
+    def _start(
+        self,
+        user: User,
+        customer_id: str,
+        plan: Plan,
+        price: Price,
+        method: PaymentMethod,
+        subscription: Subscription | None,
+    ) -> str:
         # A fresh key per purchase attempt: the client's retries of this one call
         # reuse it, a later attempt is a new purchase.
         key = f"checkout-{user.id}-{self.ids.new_id()}"

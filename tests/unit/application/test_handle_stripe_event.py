@@ -1151,3 +1151,29 @@ def test_a_price_in_no_plan_is_logged_loudly_and_a_legacy_price_keeps_its_plan(
     kept = subscription_from(snapshot, legacy, clock.now(), None)
     assert (kept.plan_key, kept.interval) == ("pro", Interval.YEAR)
     assert caplog.records == []
+
+
+def test_a_deleted_customer_clears_the_users_customer_and_subscription(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    users: InMemoryUserRepository,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> None:
+    alice, _ = subscribed
+    assert alice.billing.customer_id is not None
+
+    outcome = deliver(
+        BillingEvent(
+            "evt_del",
+            "customer.deleted",
+            clock.now() + SECOND,
+            customer_id=alice.billing.customer_id,
+        )
+    )
+
+    assert outcome is Outcome.APPLIED
+    stored = stored_user(users, alice)
+    assert stored.billing.customer_id is None
+    assert stored.billing.subscription is None
+    assert billing_config.entitlements(stored, clock.now()).plan == FREE
