@@ -133,6 +133,17 @@ def subscription_from(
             if same and previous is not None and previous.past_due_since
             else observed_at
         )
+    # Paid by invoice: nothing is granted until an invoice of it is paid; once
+    # one was, it stays granted (a later unpaid renewal is ``past_due``'s job).
+    awaiting = (
+        snapshot.collection_method == "send_invoice"
+        and not snapshot.latest_invoice_paid
+        and not (
+            previous is not None
+            and previous.id == snapshot.id
+            and not previous.awaiting_first_payment
+        )
+    )
     return Subscription(
         id=snapshot.id,
         status=status,
@@ -146,6 +157,7 @@ def subscription_from(
         observed_at=observed_at,
         trial_end=snapshot.trial_end,
         past_due_since=past_due_since,
+        awaiting_first_payment=awaiting,
     )
 
 

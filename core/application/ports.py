@@ -280,6 +280,10 @@ class SubscriptionSnapshot:
     # hosted page (when the latest invoice was expanded).
     pending_update: bool = False
     payment_url: str | None = None
+    # ``send_invoice`` for one paid by invoice (bank transfer).
+    collection_method: str = "charge_automatically"
+    # Whether the latest invoice is paid (only known when it was expanded).
+    latest_invoice_paid: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -172,10 +172,21 @@ class Subscription:
     observed_at: datetime
     trial_end: datetime | None = None
     past_due_since: datetime | None = None
+    # Paid by invoice (bank transfer) and its first invoice not paid yet: Stripe
+    # calls it ``active`` at once, but no money has arrived, so it grants nothing.
+    awaiting_first_payment: bool = False
 
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def shown_status(self) -> SubscriptionStatus:
+        """The status to show the user: ``incomplete`` while the first invoice of
+        a bank-transfer subscription is unpaid, else Stripe's."""
+        if self.awaiting_first_payment and self.status in PAID_STATUSES:
+            return SubscriptionStatus.INCOMPLETE
+        return self.status
 
 
 @dataclass(frozen=True, slots=True)
@@ -225,17 +236,18 @@ def entitlements(
 ) -> Entitlements:
     """The plan a user has at ``now``.
 
-    Active or trialing: the subscribed plan. Past due: the subscribed plan until the
-    grace deadline (counted from the first failure), then free. Anything else
-    (unpaid, canceled, incomplete, expired, paused) and no subscription: free. A
-    subscription whose price is no longer in the catalog also gives free, rather
-    than guessing.
+    Active or trialing: the subscribed plan, unless it is paid by invoice and the
+    first invoice is not paid yet (free until the money arrives). Past due: the
+    subscribed plan until the grace deadline (counted from the first failure),
+    then free. Anything else (unpaid, canceled, incomplete, expired, paused) and
+    no subscription: free. A subscription whose price is in no plan (nor in the
+    legacy map) also gives free, rather than guessing.
     """
     subscription = billing.subscription
     if subscription is None:
         return Entitlements(catalog.free)
     plan = catalog.get(subscription.plan_key)
-    if plan is None:
+    if plan is None or subscription.awaiting_first_payment:
         return Entitlements(catalog.free)
     if subscription.status in PAID_STATUSES:
         return Entitlements(plan)

@@ -264,11 +264,17 @@ def test_a_bank_transfer_checkout_answers_the_hosted_invoice_to_pay(
     invoices = api.call("billing_invoices", cookies=[cookie]).json()["items"]
     assert [(i["status"], i["hosted_invoice_url"]) for i in invoices] == [("open", url)]
     assert invoices[0]["amount_due"] == 4900
+    # Stripe calls it active at once; no money has arrived, so no plan yet, and
+    # the status says so.
+    unpaid = me(api, cookie)
+    assert (unpaid["plan"], unpaid["subscription_status"]) == ("free", "incomplete")
+    assert api.call("export_users", cookies=[cookie]).status == 402
 
     stripe.pay(url)
     stripe.flush()
 
-    assert me(api, cookie)["plan"] == "business"
+    paid = me(api, cookie)
+    assert (paid["plan"], paid["subscription_status"]) == ("business", "active")
     invoices = api.call("billing_invoices", cookies=[cookie]).json()["items"]
     assert [i["status"] for i in invoices] == ["paid"]
 

@@ -137,6 +137,8 @@ class UserItem(Model):
     sub_observed_at = UTCDateTimeAttribute(null=True)
     sub_trial_end = UTCDateTimeAttribute(null=True)
     sub_past_due_since = UTCDateTimeAttribute(null=True)
+    # Set while a bank-transfer subscription's first invoice is unpaid.
+    sub_awaiting_payment = BooleanAttribute(null=True)
     # ``SUBSCRIBED_PARTITION`` while the subscription is not terminal, else absent.
     billing_pk = UnicodeAttribute(null=True)
     version = VersionAttribute()

@@ -74,6 +74,7 @@ def _billing(item: UserItem) -> Billing:
             observed_at=item.sub_observed_at or item.created_at,
             trial_end=item.sub_trial_end,
             past_due_since=item.sub_past_due_since,
+            awaiting_first_payment=bool(item.sub_awaiting_payment),
         )
     return Billing(customer_id=item.stripe_customer_id, subscription=subscription)
 
@@ -110,6 +111,7 @@ def to_item(user: User) -> UserItem:
         item.sub_observed_at = subscription.observed_at
         item.sub_trial_end = subscription.trial_end
         item.sub_past_due_since = subscription.past_due_since
+        item.sub_awaiting_payment = subscription.awaiting_first_payment or None
         # The reconciliation's sparse index holds a user exactly while this is set.
         item.billing_pk = None if subscription.is_terminal else SUBSCRIBED_PARTITION
     # pynamodb's VersionAttribute: unset means "must not exist yet", and a set one

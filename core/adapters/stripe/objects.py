@@ -188,6 +188,10 @@ def parse_subscription(obj: object) -> SubscriptionSnapshot:
         user_id=_user_id(sub, "subscription"),
         pending_update=sub.get("pending_update") is not None,
         payment_url=_latest_invoice_url(sub),
+        collection_method=_opt_str(sub, "collection_method", "subscription")
+        or "charge_automatically",
+        latest_invoice_paid=isinstance(sub.get("latest_invoice"), Mapping)
+        and sub["latest_invoice"].get("status") == "paid",
     )
 
 

@@ -191,7 +191,11 @@ class StripePaymentProvider:
         return _read(lambda: _str_field(session, "url", "billing_portal.session"))
 
     def get_subscription(self, subscription_id: str) -> SubscriptionSnapshot:
-        data = self._client.get(f"/v1/subscriptions/{_segment(subscription_id)}")
+        # The latest invoice says whether a bank-transfer subscription was paid.
+        data = self._client.get(
+            f"/v1/subscriptions/{_segment(subscription_id)}",
+            {"expand": ["latest_invoice"]},
+        )
         return _read(lambda: parse_subscription(data))
 
     def preview_change(

@@ -1177,3 +1177,36 @@ def test_a_deleted_customer_clears_the_users_customer_and_subscription(
     assert stored.billing.customer_id is None
     assert stored.billing.subscription is None
     assert billing_config.entitlements(stored, clock.now()).plan == FREE
+
+
+def test_a_bank_transfer_subscription_grants_nothing_until_an_invoice_is_paid(
+    customer: User,
+    provider: FakePaymentProvider,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> None:
+    assert customer.billing.customer_id is not None
+    snapshot = replace(
+        provider.add_subscription(
+            customer.billing.customer_id,
+            "price_business_month_usd",
+            user_id=customer.id,
+        ),
+        collection_method="send_invoice",
+    )
+
+    unpaid = subscription_from(snapshot, CATALOG, clock.now(), None)
+    user = customer.with_billing(customer.billing.with_subscription(unpaid))
+    assert unpaid.awaiting_first_payment
+    assert unpaid.shown_status is SubscriptionStatus.INCOMPLETE
+    assert billing_config.entitlements(user, clock.now()).plan == FREE
+
+    paid = subscription_from(
+        replace(snapshot, latest_invoice_paid=True), CATALOG, clock.now(), unpaid
+    )
+    assert not paid.awaiting_first_payment
+    user = customer.with_billing(customer.billing.with_subscription(paid))
+    assert billing_config.entitlements(user, clock.now()).plan == BUSINESS
+    # A later open renewal invoice does not take it back (past_due does that).
+    renewed = subscription_from(snapshot, CATALOG, clock.now() + SECOND, paid)
+    assert not renewed.awaiting_first_payment
