@@ -135,6 +135,14 @@ class PlanRequired(ApplicationError):
         self.plans = plans
 
 
+class EmailNotVerified(ApplicationError):
+    """Buying needs a verified email: the purge removes unverified accounts, and
+    who pays must be reachable."""
+
+    code = "email_not_verified"
+    default_message = "verify your email address before buying a plan"
+
+
 class UnknownPlan(ApplicationError):
     code = "unknown_plan"
     default_message = "no such plan"

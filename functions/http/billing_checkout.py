@@ -31,6 +31,7 @@ class CheckoutRequest(BaseModel):
     response_model=RedirectUrl,
     responses=problems(
         401,
+        (403, "`email_not_verified`: verify your email address before buying"),
         (409, "You already have this plan or another subscription"),
         413,
         415,

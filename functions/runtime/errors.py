@@ -39,6 +39,7 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
     app.NotAuthenticated: (401, None),
     app.InvalidCredentials: (401, None),
     app.AccountInactive: (403, None),
+    app.EmailNotVerified: (403, None),
     app.AlreadyAuthenticated: (403, None),
     app.PermissionDenied: (403, None),
     app.WrongPassword: (403, None),

@@ -23,7 +23,7 @@ import httpx
 import pytest
 
 from tests.e2e.conftest import DevProcess, buy, settle, stripe_cli
-from tests.e2e.test_jobs_and_email import wait_for_email
+from tests.e2e.test_jobs_and_email import link_token, wait_for_email
 from tests.e2e.test_local_stack import Credentials, new_client, sign_up
 
 pytestmark = pytest.mark.e2e
@@ -59,10 +59,17 @@ _serial = itertools.count(1)
 
 @pytest.fixture
 def customer(stack: DevProcess) -> Iterator[Any]:
-    """A new user, signed up and logged in: (credentials, client)."""
+    """A new user, signed up, email verified (buying needs it) and logged in:
+    (credentials, client)."""
     name = f"buyer{next(_serial):03d}"
     with new_client(stack) as anonymous:
         who = sign_up(anonymous, name)
+        path, _ = wait_for_email(stack.outbox, f"{name}@example.com")
+        verified = anonymous.post(
+            "/api/v1/account/verify-email",
+            json={"token": link_token(read_email(path))},
+        )
+        assert verified.status_code == 204, verified.text
     client = log_in(stack, who)
     try:
         yield who, client

@@ -129,6 +129,20 @@ def test_a_checkout_of_something_not_for_sale_is_a_422_that_calls_no_stripe(
     assert stored(api, "alice01").billing.customer_id is None
 
 
+def test_an_unverified_account_cannot_check_out(
+    api: Api, stripe: StripeControl
+) -> None:
+    api.user("newbie01")
+    cookie = api.log_in("newbie01")
+
+    for fields in ({}, {"payment_method": "bank_transfer"}):
+        reply = checkout(api, cookie, "business", **fields)
+        assert_problem(reply, 403, "email_not_verified")
+
+    assert stripe.api_requests() == []
+    assert stored(api, "newbie01").billing.customer_id is None
+
+
 def test_a_card_checkout_answers_the_checkout_url_and_changes_nothing_yet(
     api: Api, stripe: StripeControl
 ) -> None:

@@ -9,6 +9,7 @@ from core.application.errors import (
     AlreadySubscribed,
     BankTransferUnavailable,
     CustomerMissing,
+    EmailNotVerified,
     PriceUnavailable,
     SubscriptionExists,
     UnknownPlan,
@@ -43,6 +44,7 @@ class StartCheckout:
     (``PriceUnavailable``), the plan the user already has (``AlreadySubscribed``)
     and any second live subscription (``SubscriptionExists``: change it instead).
     Nothing changes for the user until Stripe's webhook says the purchase is done.
+    An account whose email is not verified cannot buy (``EmailNotVerified``).
     """
 
     customers: Customers
@@ -59,6 +61,9 @@ class StartCheckout:
         currency: str,
         method: PaymentMethod = PaymentMethod.CARD,
     ) -> str:
+        if not user.email_verified:
+            # Who pays must be reachable, and the purge removes the unverified.
+            raise EmailNotVerified()
         plan = self.config.catalog.get(plan_key)
         if plan is None or not plan.is_paid:
             raise UnknownPlan(f"no paid plan named {plan_key!r}")
