@@ -32,6 +32,7 @@ from core.application.errors import (
 from core.application.ports import (
     AttemptWindow,
     BillingEvent,
+    ChargeSnapshot,
     CheckoutSnapshot,
     InvoicePage,
     InvoiceSnapshot,
@@ -788,6 +789,9 @@ class FakePaymentProvider:
         self._fail: Exception | None = None
         self._fail_only: frozenset[str] = frozenset()
         self._decline_next = False
+        self.charges: dict[str, ChargeSnapshot] = {}
+        # ``credit`` of every ``cancel_now``, in order.
+        self.cancel_credits: list[bool] = []
         self.calls: Counter[str] = Counter()
 
     # -- test controls ---------------------------------------------------------------
@@ -797,6 +801,26 @@ class FakePaymentProvider:
         ``None`` stops failing."""
         self._fail = error
         self._fail_only = frozenset(methods)
+
+    def add_charge(
+        self, customer_id: str, amount: int, *, currency: str = "usd"
+    ) -> ChargeSnapshot:
+        charge = ChargeSnapshot(
+            id=f"ch_{self._next()}",
+            customer_id=customer_id,
+            amount=amount,
+            amount_refunded=0,
+            currency=currency,
+        )
+        self.charges[charge.id] = charge
+        return charge
+
+    def get_charge(self, charge_id: str) -> ChargeSnapshot:
+        self._enter("get_charge")
+        charge = self.charges.get(charge_id)
+        if charge is None:
+            raise PaymentProviderRejected(f"No such charge: {charge_id!r}")
+        return charge
 
     def decline_next_payment(self) -> None:
         self._decline_next = True
@@ -1112,9 +1136,10 @@ class FakePaymentProvider:
         return self._once(idempotency_key, params, update)
 
     def cancel_now(
-        self, subscription_id: str, *, idempotency_key: str
+        self, subscription_id: str, *, idempotency_key: str, credit: bool = True
     ) -> SubscriptionSnapshot:
         self._enter("cancel_now")
+        self.cancel_credits.append(credit)
 
         def end() -> SubscriptionSnapshot:
             stored = self._subscription(subscription_id)

@@ -69,12 +69,26 @@ SUBSCRIPTION_EVENTS = frozenset(
     }
 )
 INVOICE_EVENTS = frozenset(
-    {"invoice.paid", "invoice.payment_failed", "invoice.payment_action_required"}
+    {
+        "invoice.paid",
+        "invoice.payment_failed",
+        "invoice.payment_action_required",
+        # Never to be paid: the subscription is re-read, Stripe's status decides.
+        "invoice.voided",
+        "invoice.marked_uncollectible",
+    }
 )
+DISPUTE_CREATED = "charge.dispute.created"
+DISPUTE_CLOSED = "charge.dispute.closed"
+CHARGE_REFUNDED = "charge.refunded"
+MONEY_BACK_EVENTS = frozenset({DISPUTE_CREATED, DISPUTE_CLOSED, CHARGE_REFUNDED})
 CHECKOUT_COMPLETED = "checkout.session.completed"
 CUSTOMER_DELETED = "customer.deleted"
 HANDLED_EVENTS = (
-    SUBSCRIPTION_EVENTS | INVOICE_EVENTS | {CHECKOUT_COMPLETED, CUSTOMER_DELETED}
+    SUBSCRIPTION_EVENTS
+    | INVOICE_EVENTS
+    | MONEY_BACK_EVENTS
+    | {CHECKOUT_COMPLETED, CUSTOMER_DELETED}
 )
 
 

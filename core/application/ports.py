@@ -315,6 +315,29 @@ class CheckoutSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class ChargeSnapshot:
+    """A Stripe charge: whose, how much, how much of it was refunded."""
+
+    id: str
+    customer_id: str | None
+    amount: int
+    amount_refunded: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeSnapshot:
+    """A Stripe dispute (chargeback) of a charge; ``status`` as Stripe spells it
+    (``needs_response`` ... ``won`` or ``lost``)."""
+
+    id: str
+    charge_id: str
+    amount: int
+    currency: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class BillingEvent:
     """A verified Stripe event, reduced to what Strata reads. Exactly one of the
     object fields is set for the event types Strata handles; none for the rest."""
@@ -327,6 +350,8 @@ class BillingEvent:
     checkout: CheckoutSnapshot | None = None
     # ``customer.deleted``: the customer's id.
     customer_id: str | None = None
+    charge: ChargeSnapshot | None = None
+    dispute: DisputeSnapshot | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -399,6 +424,10 @@ class PaymentProvider(Protocol):
 
     def get_subscription(self, subscription_id: str) -> SubscriptionSnapshot: ...
 
+    def get_charge(self, charge_id: str) -> ChargeSnapshot:
+        """A charge (a dispute names only its charge: this says whose it is)."""
+        ...
+
     def preview_change(
         self,
         subscription: SubscriptionSnapshot,
@@ -423,10 +452,11 @@ class PaymentProvider(Protocol):
     ) -> SubscriptionSnapshot: ...
 
     def cancel_now(
-        self, subscription_id: str, *, idempotency_key: str
+        self, subscription_id: str, *, idempotency_key: str, credit: bool = True
     ) -> SubscriptionSnapshot:
         """End a subscription at once, crediting its unused time to the customer's
-        balance (which pays their next invoices)."""
+        balance (which pays their next invoices); with ``credit=False`` nothing is
+        credited (a lost dispute: the money was taken back)."""
         ...
 
     def list_invoices(

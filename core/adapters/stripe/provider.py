@@ -25,11 +25,13 @@ from core.adapters.stripe.client import (
 )
 from core.adapters.stripe.objects import (
     MalformedStripeObject,
+    parse_charge,
     parse_invoice,
     parse_subscription,
 )
 from core.application.errors import CustomerMissing, PaymentProviderUnavailable
 from core.application.ports import (
+    ChargeSnapshot,
     InvoicePage,
     InvoiceSnapshot,
     ProrationPreview,
@@ -281,16 +283,21 @@ class StripePaymentProvider:
         return _read(lambda: parse_subscription(data))
 
     def cancel_now(
-        self, subscription_id: str, *, idempotency_key: str
+        self, subscription_id: str, *, idempotency_key: str, credit: bool = True
     ) -> SubscriptionSnapshot:
         """``DELETE /v1/subscriptions/{id}``: prorated, with a final invoice now, so
-        the unused time becomes a credit on the customer's balance."""
+        the unused time becomes a credit on the customer's balance (unless
+        ``credit`` is off: then neither)."""
         data = self._client.delete(
             f"/v1/subscriptions/{_segment(subscription_id)}",
-            {"prorate": True, "invoice_now": True},
+            {"prorate": True, "invoice_now": True} if credit else {},
             idempotency_key=idempotency_key,
         )
         return _read(lambda: parse_subscription(data))
+
+    def get_charge(self, charge_id: str) -> ChargeSnapshot:
+        data = self._client.get(f"/v1/charges/{_segment(charge_id)}")
+        return _read(lambda: parse_charge(data))
 
     def list_invoices(
         self, customer_id: str, limit: int, starting_after: str | None

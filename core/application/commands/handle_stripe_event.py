@@ -7,7 +7,10 @@ from enum import StrEnum
 
 from core.application.billing import (
     ATTEMPTS,
+    CHARGE_REFUNDED,
     CUSTOMER_DELETED,
+    DISPUTE_CLOSED,
+    DISPUTE_CREATED,
     HANDLED_EVENTS,
     BillingConfig,
     is_duplicate,
@@ -64,6 +67,10 @@ EMAILS = {
     "customer.subscription.trial_will_end": "trial_ending",
     "invoice.payment_failed": "payment_failed",
     "invoice.payment_action_required": "payment_action_required",
+    DISPUTE_CREATED: "dispute_opened",
+    # Only when the dispute is lost (see ``_template``).
+    DISPUTE_CLOSED: "dispute_lost",
+    CHARGE_REFUNDED: "refund_issued",
 }
 
 
@@ -154,6 +161,11 @@ class HandleStripeEvent:
             customer_id = event.invoice.customer_id
         elif event.customer_id is not None:
             customer_id = event.customer_id
+        elif event.charge is not None:
+            customer_id = event.charge.customer_id
+        elif event.dispute is not None:
+            # A dispute names only its charge; the charge says whose it is.
+            customer_id = self.provider.get_charge(event.dispute.charge_id).customer_id
         if user_id:
             user = self.users.get(user_id)
             # Metadata is a hint; the customer's claim decides. Metadata naming a
@@ -176,6 +188,13 @@ class HandleStripeEvent:
         return None
 
     def _apply(self, event: BillingEvent, user: User) -> User:
+        if event.charge is not None or event.dispute is not None:
+            return self._money_back(event, user)
+        if event.type in ("invoice.voided", "invoice.marked_uncollectible"):
+            logger.warning(
+                "stripe invoice will not be paid",
+                extra={"event_id": event.id, "event_type": event.type},
+            )
         if event.type == CUSTOMER_DELETED:
             if user.billing.customer_id != event.customer_id:
                 return user  # an old customer of theirs: nothing stored names it
@@ -233,6 +252,34 @@ class HandleStripeEvent:
         if not may_replace(stored, incoming):
             return user
         return with_subscription(user, incoming)
+
+    def _money_back(self, event: BillingEvent, user: User) -> User:
+        """Refunds and disputes. A refund and an opened dispute change no
+        entitlement (an operator decides; the WARNING line is for their alert). A
+        lost dispute ends the paid features at once: the subscription is canceled
+        at Stripe without credit (the money was taken back) and stored canceled."""
+        details = {"event_id": event.id, "event_type": event.type, "user_id": user.id}
+        if event.type != DISPUTE_CLOSED:
+            logger.warning("stripe money taken back or disputed", extra=details)
+            return user
+        assert event.dispute is not None
+        if event.dispute.status != "lost":
+            logger.info("stripe dispute closed in our favour", extra=details)
+            return user
+        logger.warning("stripe dispute lost: paid features end", extra=details)
+        stored = user.billing.subscription
+        if stored is None or stored.is_terminal:
+            return user
+        snapshot = self.provider.cancel_now(
+            stored.id, idempotency_key=f"dispute-lost-{event.dispute.id}", credit=False
+        )
+        canceled = subscription_from(
+            snapshot,
+            self.config.catalog,
+            self._reread_time(event, stored.observed_at),
+            stored,
+        )
+        return with_subscription(user, canceled)
 
     def _cancel_duplicate(
         self, stored: Subscription | None, duplicate: Subscription
@@ -296,6 +343,11 @@ class HandleStripeEvent:
                 deadline = grace_deadline(subscription, self.config.grace)
                 if deadline is not None:
                     context["grace_until"] = deadline.date().isoformat()
+        if event.charge is not None:
+            refunded = event.charge.amount_refunded or event.charge.amount
+            context["amount"] = _money(refunded, event.charge.currency)
+        if event.dispute is not None:
+            context["amount"] = _money(event.dispute.amount, event.dispute.currency)
         if event.invoice is not None:
             invoice = event.invoice
             context["amount"] = _money(invoice.amount_due, invoice.currency)
@@ -323,6 +375,10 @@ def _template(event: BillingEvent, before: User, after: User) -> str | None:
         was = before.billing.subscription
         if was is None or was.id != now.id or was.status not in _STARTED_BEFORE:
             return STARTED
+    if event.type == DISPUTE_CLOSED and (
+        event.dispute is None or event.dispute.status != "lost"
+    ):
+        return None
     template = EMAILS.get(event.type)
     return None if template == STARTED else template
 

@@ -23,6 +23,7 @@ from core.application.errors import DependencyUnavailable, InvalidSignature
 from core.application.ports import (
     BillingEvent,
     CheckoutSnapshot,
+    DisputeSnapshot,
     InvoiceSnapshot,
     SubscriptionSnapshot,
 )
@@ -1210,3 +1211,102 @@ def test_a_bank_transfer_subscription_grants_nothing_until_an_invoice_is_paid(
     # A later open renewal invoice does not take it back (past_due does that).
     renewed = subscription_from(snapshot, CATALOG, clock.now() + SECOND, paid)
     assert not renewed.awaiting_first_payment
+
+
+# -- refunds and disputes --------------------------------------------------------------
+
+
+def dispute_event(
+    event_id: str, event_type: str, charge_id: str, status: str, created: datetime
+) -> BillingEvent:
+    dispute = DisputeSnapshot(
+        id="dp_1", charge_id=charge_id, amount=1500, currency="usd", status=status
+    )
+    return BillingEvent(event_id, event_type, created, dispute=dispute)
+
+
+def test_a_lost_dispute_ends_the_paid_plan_without_credit_and_tells_everyone(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    task_queue: RecordingTaskQueue,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    alice, snapshot = subscribed
+    assert alice.billing.customer_id is not None
+    charge = provider.add_charge(alice.billing.customer_id, 1500)
+
+    with caplog.at_level(logging.WARNING, logger="strata.billing"):
+        deliver(
+            dispute_event(
+                "evt_d1",
+                "charge.dispute.created",
+                charge.id,
+                "needs_response",
+                clock.now() + SECOND,
+            )
+        )
+        # Opened: nothing changes yet.
+        assert (
+            billing_config.entitlements(stored_user(users, alice), clock.now()).plan
+            == PRO
+        )
+        deliver(
+            dispute_event(
+                "evt_d2",
+                "charge.dispute.closed",
+                charge.id,
+                "lost",
+                clock.now() + 2 * SECOND,
+            )
+        )
+
+    stored = stored_user(users, alice)
+    assert stored.billing.subscription is not None
+    assert stored.billing.subscription.status is SubscriptionStatus.CANCELED
+    assert billing_config.entitlements(stored, clock.now()).plan == FREE
+    assert provider.subscriptions[snapshot.id].status == "canceled"
+    assert provider.cancel_credits == [False]
+    assert emails(task_queue) == [
+        ("stripe-evt_d1", "dispute_opened"),
+        ("stripe-evt_d2", "dispute_lost"),
+    ]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "stripe dispute lost: paid features end" in warnings
+
+
+def test_a_won_dispute_and_a_refund_keep_the_plan(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    task_queue: RecordingTaskQueue,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> None:
+    alice, _ = subscribed
+    assert alice.billing.customer_id is not None
+    charge = provider.add_charge(alice.billing.customer_id, 1500)
+
+    deliver(
+        dispute_event(
+            "evt_d", "charge.dispute.closed", charge.id, "won", clock.now() + SECOND
+        )
+    )
+    deliver(
+        BillingEvent(
+            "evt_r",
+            "charge.refunded",
+            clock.now() + SECOND,
+            charge=replace(charge, amount_refunded=500),
+        )
+    )
+
+    assert (
+        billing_config.entitlements(stored_user(users, alice), clock.now()).plan == PRO
+    )
+    assert provider.calls["cancel_now"] == 0
+    assert emails(task_queue) == [("stripe-evt_r", "refund_issued")]
