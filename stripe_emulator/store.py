@@ -57,6 +57,7 @@ class Store:
         self.portal_sessions: dict[str, Obj] = {}
         self.subscriptions: dict[str, Obj] = {}
         self.invoices: dict[str, Obj] = {}
+        self.charges: dict[str, Obj] = {}
         self.events: dict[str, Obj] = {}
         # What a Checkout session makes once paid: price, quantity, trial, metadata.
         self.session_setup: dict[str, Obj] = {}
@@ -127,6 +128,7 @@ class Store:
             self.customers,
             self.subscriptions,
             self.invoices,
+            self.charges,
             self.sessions,
             self.portal_sessions,
             self.prices,

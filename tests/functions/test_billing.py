@@ -478,6 +478,32 @@ def test_a_stored_customer_gone_at_checkout_is_replaced_not_a_409_for_ever(
     assert [c["id"] for c in stripe.customers("payer01@example.com")] == [new]
 
 
+def test_a_refund_keeps_the_plan_and_a_lost_dispute_ends_it(
+    api: Api, stripe: StripeControl
+) -> None:
+    cookie = subscriber(api, stripe)
+    customer_id = stored(api, "payer01").billing.customer_id
+    assert customer_id
+
+    refunded = stripe.control("refund", customer=customer_id, amount=500)
+    stripe.flush()
+
+    assert refunded["amount_refunded"] == 500
+    assert me(api, cookie)["plan"] == "pro"
+
+    stripe.control("dispute", customer=customer_id, outcome="lost")
+    stripe.flush()
+
+    after = me(api, cookie)
+    assert (after["plan"], after["subscription_status"]) == ("free", "canceled")
+    subscription = stored(api, "payer01").billing.subscription
+    assert subscription is not None
+    assert stripe.subscription(subscription.id)["status"] == "canceled"
+    assert all(d.status == 200 for d in stripe.relay.deliveries), [
+        (d.event_type, d.status) for d in stripe.relay.deliveries
+    ]
+
+
 def test_a_forged_or_foreign_proration_token_is_a_422_and_nothing_changes(
     api: Api, stripe: StripeControl
 ) -> None:
