@@ -109,6 +109,14 @@ class BillingConfig:
     proration_token_ttl: timedelta = timedelta(minutes=5)
 
     def entitlements(self, user: User, now: datetime) -> Entitlements:
+        subscription = user.billing.subscription
+        if (
+            subscription is not None
+            and subscription.paid_by_invoice
+            and not user.email_verified
+        ):
+            # A bank transfer's plan goes to verified accounts only.
+            return Entitlements(self.catalog.free)
         return entitlements(user.billing, self.catalog, now, self.grace)
 
 
@@ -172,6 +180,7 @@ def subscription_from(
         trial_end=snapshot.trial_end,
         past_due_since=past_due_since,
         awaiting_first_payment=awaiting,
+        paid_by_invoice=snapshot.collection_method == "send_invoice",
     )
 
 

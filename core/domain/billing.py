@@ -175,6 +175,8 @@ class Subscription:
     # Paid by invoice (bank transfer) and its first invoice not paid yet: Stripe
     # calls it ``active`` at once, but no money has arrived, so it grants nothing.
     awaiting_first_payment: bool = False
+    # Paid by invoice (bank transfer): granted only to verified accounts.
+    paid_by_invoice: bool = False
 
     @property
     def is_terminal(self) -> bool:

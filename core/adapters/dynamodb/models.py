@@ -139,6 +139,8 @@ class UserItem(Model):
     sub_past_due_since = UTCDateTimeAttribute(null=True)
     # Set while a bank-transfer subscription's first invoice is unpaid.
     sub_awaiting_payment = BooleanAttribute(null=True)
+    # Set while the subscription is paid by invoice (bank transfer).
+    sub_by_invoice = BooleanAttribute(null=True)
     # ``SUBSCRIBED_PARTITION`` while the subscription is not terminal, else absent.
     billing_pk = UnicodeAttribute(null=True)
     version = VersionAttribute()

@@ -75,6 +75,7 @@ def _billing(item: UserItem) -> Billing:
             trial_end=item.sub_trial_end,
             past_due_since=item.sub_past_due_since,
             awaiting_first_payment=bool(item.sub_awaiting_payment),
+            paid_by_invoice=bool(item.sub_by_invoice),
         )
     return Billing(customer_id=item.stripe_customer_id, subscription=subscription)
 
@@ -112,6 +113,7 @@ def to_item(user: User) -> UserItem:
         item.sub_trial_end = subscription.trial_end
         item.sub_past_due_since = subscription.past_due_since
         item.sub_awaiting_payment = subscription.awaiting_first_payment or None
+        item.sub_by_invoice = subscription.paid_by_invoice or None
         # The reconciliation's sparse index holds a user exactly while this is set.
         item.billing_pk = None if subscription.is_terminal else SUBSCRIBED_PARTITION
     # pynamodb's VersionAttribute: unset means "must not exist yet", and a set one

@@ -1206,7 +1206,11 @@ def test_a_bank_transfer_subscription_grants_nothing_until_an_invoice_is_paid(
         replace(snapshot, latest_invoice_paid=True), CATALOG, clock.now(), unpaid
     )
     assert not paid.awaiting_first_payment
+    assert paid.paid_by_invoice
     user = customer.with_billing(customer.billing.with_subscription(paid))
+    # Only to verified accounts.
+    assert billing_config.entitlements(user, clock.now()).plan == FREE
+    user = user.with_email_verified()
     assert billing_config.entitlements(user, clock.now()).plan == BUSINESS
     # A later open renewal invoice does not take it back (past_due does that).
     renewed = subscription_from(snapshot, CATALOG, clock.now() + SECOND, paid)
