@@ -198,9 +198,18 @@ class HandleStripeEvent:
         if event.type == CUSTOMER_DELETED:
             if user.billing.customer_id != event.customer_id:
                 return user  # an old customer of theirs: nothing stored names it
-            # Stripe ended its subscriptions with it: no customer, no
-            # subscription; the next checkout makes a new customer.
-            return user.with_billing(Billing())
+            # Stripe ended its subscriptions with it: no customer, and the
+            # subscription (if any) kept only as ended, so that the next checkout
+            # makes a new customer and gives no second trial.
+            ended = user.billing.subscription
+            if ended is not None and not ended.is_terminal:
+                ended = replace(
+                    ended,
+                    status=SubscriptionStatus.CANCELED,
+                    cancel_at_period_end=False,
+                    observed_at=self._reread_time(event, ended.observed_at),
+                )
+            return user.with_billing(Billing(subscription=ended))
         stored = user.billing.subscription
         snapshot: SubscriptionSnapshot | None = None
         reread = False

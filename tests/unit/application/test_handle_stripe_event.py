@@ -1176,7 +1176,9 @@ def test_a_deleted_customer_clears_the_users_customer_and_subscription(
     assert outcome is Outcome.APPLIED
     stored = stored_user(users, alice)
     assert stored.billing.customer_id is None
-    assert stored.billing.subscription is None
+    # Kept only as ended (no second trial), so nothing is in force.
+    assert stored.billing.subscription is not None
+    assert stored.billing.subscription.status is SubscriptionStatus.CANCELED
     assert billing_config.entitlements(stored, clock.now()).plan == FREE
 
 
