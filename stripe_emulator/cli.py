@@ -71,6 +71,22 @@ def add_parser(
     )
     fail.set_defaults(stripe_run=_fail_next_payment)
 
+    refund = sub.add_parser(
+        "refund", help="refund a charge (or a customer's newest), wholly by default"
+    )
+    refund.add_argument("id", metavar="CHARGE_OR_CUSTOMER")
+    refund.add_argument("--amount", type=int, help="in the smallest currency unit")
+    refund.set_defaults(stripe_run=_refund)
+
+    dispute = sub.add_parser(
+        "dispute", help="the cardholder disputes a charge (or a customer's newest)"
+    )
+    dispute.add_argument("id", metavar="CHARGE_OR_CUSTOMER")
+    dispute.add_argument(
+        "--outcome", choices=("won", "lost"), help="close the dispute at once so"
+    )
+    dispute.set_defaults(stripe_run=_dispute)
+
     for name, help_text in (
         ("renew", "renew a subscription now, as if its period had ended"),
         ("trial-end", "send trial_will_end, then end the trial now"),
@@ -188,6 +204,31 @@ def _fail_next_payment(args: argparse.Namespace) -> int:
     )
     outcome = "require action" if args.action_required else "fail"
     print(f"the next payment of {args.id} will {outcome}")
+    return 0
+
+
+def _target(identifier: str) -> dict[str, str]:
+    return {"charge" if identifier.startswith("ch_") else "customer": identifier}
+
+
+def _refund(args: argparse.Namespace) -> int:
+    body: dict[str, object] = dict(_target(args.id))
+    if args.amount is not None:
+        body["amount"] = args.amount
+    charge = call("POST", "refund", body)
+    print(
+        f"refunded {charge['amount_refunded']} of {charge['amount']} "
+        f"{charge['currency']} on {charge['id']}"
+    )
+    return 0
+
+
+def _dispute(args: argparse.Namespace) -> int:
+    body: dict[str, object] = dict(_target(args.id))
+    if args.outcome is not None:
+        body["outcome"] = args.outcome
+    dispute = call("POST", "dispute", body)
+    print(f"dispute {dispute['id']} of {dispute['charge']}: {dispute['status']}")
     return 0
 
 

@@ -94,6 +94,31 @@ class Control:
             "failure": "action_required" if action_required else "failed",
         }
 
+    def refund(self, body: Obj) -> Obj:
+        """``{"charge"|"customer": id, "amount"?: n}``: refund the charge (or the
+        customer's newest), wholly unless an amount is given."""
+        target = body.get("charge") or body.get("customer")
+        if not isinstance(target, str) or not target:
+            raise StripeError(400, "give a charge or a customer id", param="charge")
+        amount = body.get("amount")
+        if amount is not None and (
+            isinstance(amount, bool) or not isinstance(amount, int)
+        ):
+            raise StripeError(400, "amount must be an integer", param="amount")
+        return copy.deepcopy(self.emulator.state.refund(target, amount))
+
+    def dispute(self, body: Obj) -> Obj:
+        """``{"charge"|"customer": id, "outcome"?: "won"|"lost"}``: the cardholder
+        disputes the charge (or the customer's newest); closed at once if an
+        outcome is given."""
+        target = body.get("charge") or body.get("customer")
+        if not isinstance(target, str) or not target:
+            raise StripeError(400, "give a charge or a customer id", param="charge")
+        outcome = body.get("outcome")
+        if outcome is not None and not isinstance(outcome, str):
+            raise StripeError(400, "outcome is won or lost", param="outcome")
+        return copy.deepcopy(self.emulator.state.dispute(target, outcome))
+
     def sub_action(self, body: Obj, action: Callable[[str], Obj]) -> Obj:
         sub_id = body.get("subscription")
         if not isinstance(sub_id, str) or not sub_id:

@@ -273,6 +273,9 @@ class Invoices:
         self.payments.mark_paid(invoice)
         self.log.emit("invoice.paid", invoice)
         sub_id = invoice["parent"]["subscription_details"]["subscription"]
+        held = self.store.pending_updates.get(sub_id)
+        if held is not None and held.invoice_id == invoice["id"]:
+            self.apply_pending_update(sub_id)
         sub = self.store.subscriptions.get(sub_id)
         if sub is not None and sub["status"] in ("past_due", "unpaid", "incomplete"):
             others = [
@@ -289,3 +292,33 @@ class Invoices:
                 sub["status"] = "active"
                 self.log.emit_update(sub, before)
         return invoice
+
+    def apply_pending_update(self, sub_id: str) -> None:
+        """The invoice of a pending update was paid: apply the held changes."""
+        held = self.store.pending_updates.pop(sub_id, None)
+        sub = self.store.subscriptions.get(sub_id)
+        if held is None or sub is None:
+            return
+        before = copy.deepcopy(sub)
+        for key in ("items", "billing_cycle_anchor", "cancel_at"):
+            sub[key] = copy.deepcopy(held.subscription[key])
+        sub["pending_update"] = None
+        self.store.clocks[sub_id] = held.clock
+        if sub["status"] in ("past_due", "unpaid", "incomplete"):
+            sub["status"] = "active"
+        self.log.emit_update(sub, before)
+
+    def expire_pending_update(self, sub_id: str) -> None:
+        """A pending update not paid in time: discarded, its invoice voided."""
+        held = self.store.pending_updates.pop(sub_id, None)
+        sub = self.store.subscriptions.get(sub_id)
+        if held is None or sub is None:
+            return
+        before = copy.deepcopy(sub)
+        sub["pending_update"] = None
+        invoice = self.store.invoices.get(held.invoice_id)
+        if invoice is not None and invoice["status"] == "open":
+            invoice.update(status="void", amount_remaining=0, next_payment_attempt=None)
+            invoice["status_transitions"]["voided_at"] = self.store.clock.now()
+            self.log.emit("invoice.voided", invoice)
+        self.log.emit_update(sub, before)

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stripe_emulator.charges import new_charge
 from stripe_emulator.params import (
     Obj,
     StripeError,
@@ -36,6 +37,8 @@ class Payments:
             next_payment_attempt=None,
         )
         invoice["status_transitions"]["paid_at"] = now
+        if invoice["amount_due"] > 0:
+            new_charge(self.store, invoice)
 
     def armed_for(self, customer_id: str, sub_id: str | None) -> str | None:
         if sub_id is not None and sub_id in self.store.armed:

@@ -57,6 +57,8 @@ class Renewals:
                         "customer.subscription.trial_will_end",
                         self.store.subscriptions[ref],
                     )
+                elif kind == "pending_expiry":
+                    self.invoice_ops.expire_pending_update(ref)
                 elif kind == "period_end":
                     self._renew(self.store.subscriptions[ref], reset_anchor=False)
                 else:
@@ -80,6 +82,9 @@ class Renewals:
                     due.append((notice, 0, "trial_will_end", sub_id))
             if end <= target:
                 due.append((end, 2, "period_end", sub_id))
+        for sub_id, held in self.store.pending_updates.items():
+            if held.expires_at <= target:
+                due.append((held.expires_at, 1, "pending_expiry", sub_id))
         for invoice_id, invoice in self.store.invoices.items():
             if (
                 invoice["status"] == "open"

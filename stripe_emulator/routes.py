@@ -61,6 +61,7 @@ def build_routes(emulator: Emulator) -> list[Route]:
             lambda p, i: s.get(s.customers, "customer", i),
         ),
         api("POST", "/v1/customers/{id}", lambda p, i: s.update_customer(i, p)),
+        api("DELETE", "/v1/customers/{id}", lambda p, i: s.delete_customer(i)),
         api(
             "GET",
             "/v1/prices",
@@ -131,6 +132,7 @@ def build_routes(emulator: Emulator) -> list[Route]:
             ),
         ),
         api("GET", "/v1/events/{id}", lambda p, i: s.get(s.events, "event", i)),
+        api("GET", "/v1/charges/{id}", lambda p, i: s.get(s.charges, "charge", i)),
         hosted_page("/checkout/{id}", hosted.checkout),
         hosted_page("/portal/{id}", hosted.portal_page),
         hosted_page("/invoices/{id}/pay", hosted.invoice),
@@ -141,6 +143,8 @@ def build_routes(emulator: Emulator) -> list[Route]:
         control("GET", "requests", lambda b: {"data": list(emulator.requests)}),
         control("POST", "advance", c.advance),
         control("POST", "fail-next-payment", c.fail_next_payment),
+        control("POST", "refund", c.refund),
+        control("POST", "dispute", c.dispute),
         control("POST", "renew", lambda b: c.sub_action(b, s.renew)),
         control(
             "POST",

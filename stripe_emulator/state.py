@@ -22,6 +22,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
+from stripe_emulator.charges import Charges
 from stripe_emulator.checkout import Checkout
 from stripe_emulator.clock import Clock
 from stripe_emulator.customers import Customers
@@ -74,6 +75,7 @@ class StripeState:
             self.store, self.log, payments, invoices, proration
         )
         customers = Customers(self.store)
+        charges = Charges(self.store, self.log)
         checkout = Checkout(
             self.store, self.log, customers, subscriptions, invoices, payments
         )
@@ -92,6 +94,9 @@ class StripeState:
         self.create_subscription = subscriptions.create_subscription
         self.update_subscription = subscriptions.update_subscription
         self.cancel_subscription = subscriptions.cancel_subscription
+        self.delete_customer = subscriptions.delete_customer
+        self.refund = charges.refund
+        self.dispute = charges.dispute
         self.list_subscriptions = subscriptions.list_subscriptions
         self.preview_invoice = invoices.preview_invoice
         self.list_invoices = invoices.list_invoices
@@ -138,6 +143,10 @@ class StripeState:
     @property
     def subscriptions(self) -> dict[str, Obj]:
         return self.store.subscriptions
+
+    @property
+    def charges(self) -> dict[str, Obj]:
+        return self.store.charges
 
     @property
     def invoices(self) -> dict[str, Obj]:

@@ -26,6 +26,17 @@ class SubscriptionClock:
     pending: list[Obj] = field(default_factory=list)  # proration lines not invoiced
 
 
+@dataclass
+class PendingUpdate:
+    """A change made with ``pending_if_incomplete`` whose invoice is not paid: the
+    subscription and clock as they will be once ``invoice_id`` is paid."""
+
+    invoice_id: str
+    expires_at: int
+    subscription: Obj
+    clock: SubscriptionClock
+
+
 class Store:
     """Every object by id, per kind, plus the prices the account was made with
     (which ``reset`` restores)."""
@@ -46,6 +57,7 @@ class Store:
         self.portal_sessions: dict[str, Obj] = {}
         self.subscriptions: dict[str, Obj] = {}
         self.invoices: dict[str, Obj] = {}
+        self.charges: dict[str, Obj] = {}
         self.events: dict[str, Obj] = {}
         # What a Checkout session makes once paid: price, quantity, trial, metadata.
         self.session_setup: dict[str, Obj] = {}
@@ -54,6 +66,8 @@ class Store:
         self.armed: dict[str, str] = {}
         # Bank-transfer invoices already past their due date (each counted once).
         self.overdue_marked: set[str] = set()
+        # Subscription id -> its pending update (``pending_if_incomplete``).
+        self.pending_updates: dict[str, PendingUpdate] = {}
         self.invoice_count = 0
         self.prices.clear()
         self.products.clear()
@@ -114,6 +128,7 @@ class Store:
             self.customers,
             self.subscriptions,
             self.invoices,
+            self.charges,
             self.sessions,
             self.portal_sessions,
             self.prices,

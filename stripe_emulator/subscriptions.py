@@ -26,9 +26,12 @@ from stripe_emulator.params import (
 )
 from stripe_emulator.payments import Payments, declined
 from stripe_emulator.proration import PRORATION_BEHAVIORS, Change, Proration
-from stripe_emulator.store import Store, SubscriptionClock
+from stripe_emulator.store import PendingUpdate, Store, SubscriptionClock
 
 # What to do when the first payment (or a change's) needs the customer.
+# Stripe keeps a pending update this long before discarding it.
+PENDING_UPDATE_TTL = 23 * 3600
+
 PAYMENT_BEHAVIORS = (
     "allow_incomplete",
     "default_incomplete",
@@ -272,7 +275,14 @@ class Subscriptions:
         invoice: Obj | None = None
         result = ""
         if change is not None and new_price is not None:
-            invoice, result = self.apply_change(sub, change, new_price, quantity)
+            if (
+                charges
+                and payment_behavior == "pending_if_incomplete"
+                and sub["collection_method"] == "charge_automatically"
+            ):
+                invoice, result = self.apply_pending(sub, change, new_price, quantity)
+            else:
+                invoice, result = self.apply_change(sub, change, new_price, quantity)
         self.log.emit_update(sub, before)
         if invoice is not None:
             self.invoice_ops.emit_result(invoice, result)
@@ -302,6 +312,68 @@ class Subscriptions:
         result = self.payments.collect(invoice, sub)
         self.settle_status(sub, result)
         return invoice, result
+
+    def apply_pending(
+        self, sub: Obj, change: Change, new_price: Obj, quantity: int
+    ) -> tuple[Obj | None, str]:
+        """``payment_behavior=pending_if_incomplete``: the change is invoiced at
+        once, and applied only if that invoice is paid. Otherwise the subscription
+        stays exactly as it was (it keeps cycling as if no update was asked), the
+        changed values wait in ``pending_update`` until the invoice is paid, and
+        ``latest_invoice`` is the open invoice. The pending update expires after
+        23 hours: the changes are discarded and the invoice voided."""
+        saved_sub = copy.deepcopy(sub)
+        saved_clock = copy.deepcopy(self.store.clocks[sub["id"]])
+        invoice, result = self.apply_change(sub, change, new_price, quantity)
+        if invoice is None or result == "paid":
+            return invoice, result
+        applied = copy.deepcopy(sub)
+        applied_clock = self.store.clocks[sub["id"]]
+        sub.clear()
+        sub.update(saved_sub)
+        self.store.clocks[sub["id"]] = saved_clock
+        sub["latest_invoice"] = invoice["id"]
+        expires_at = self.store.clock.now() + PENDING_UPDATE_TTL
+        sub["pending_update"] = {
+            "billing_cycle_anchor": (
+                applied["billing_cycle_anchor"]
+                if applied["billing_cycle_anchor"] != saved_sub["billing_cycle_anchor"]
+                else None
+            ),
+            "expires_at": expires_at,
+            "subscription_items": copy.deepcopy(applied["items"]["data"]),
+            "trial_end": None,
+            "trial_from_plan": None,
+        }
+        self.store.pending_updates[sub["id"]] = PendingUpdate(
+            invoice_id=invoice["id"],
+            expires_at=expires_at,
+            subscription=applied,
+            clock=applied_clock,
+        )
+        return invoice, result
+
+    def delete_customer(self, customer_id: str) -> Obj:
+        """``DELETE /v1/customers/{id}``: the customer's subscriptions end at once
+        (``customer.subscription.deleted`` each), then ``customer.deleted``; the
+        customer is gone (any later use of it is ``resource_missing``)."""
+        customer = self.store.get(self.store.customers, "customer", customer_id)
+        for sub in list(self.store.subscriptions.values()):
+            if sub["customer"] == customer_id and sub["status"] not in (
+                "canceled",
+                "incomplete_expired",
+            ):
+                before = copy.deepcopy(sub)
+                self.end(sub, canceled_at=self.store.clock.now())
+                self.store.pending_updates.pop(sub["id"], None)
+                self.log.emit(
+                    "customer.subscription.deleted",
+                    sub,
+                    previous_attributes(before, sub),
+                )
+        del self.store.customers[customer_id]
+        self.log.emit("customer.deleted", customer)
+        return {"id": customer_id, "object": "customer", "deleted": True}
 
     def cancel_subscription(self, sub_id: str) -> Obj:
         sub = self.store.subscription(sub_id)

@@ -32,6 +32,7 @@ from core.application.errors import (
 from core.application.ports import (
     AttemptWindow,
     BillingEvent,
+    ChargeSnapshot,
     CheckoutSnapshot,
     InvoicePage,
     InvoiceSnapshot,
@@ -149,6 +150,9 @@ class InMemoryUserRepository:
         self.calls["remove"] += 1
         stored = self._by_id.get(user.id)
         if stored is None or stored.version != user.version:
+            raise ConcurrentUpdate()
+        if stored.billing.customer_id or stored.billing.subscription:
+            # As the adapter's condition: who pays is never deleted.
             raise ConcurrentUpdate()
         del self._by_id[user.id]
         self._id_by_username.pop(stored.username.key, None)
@@ -760,6 +764,10 @@ class FakePaymentProvider:
       behaviours invoice nothing now. A trialing subscription changes for free.
       So a preview equals the change made with its ``proration_date``.
     - ``fail_with`` makes every call (or only the named methods) raise.
+    - ``decline_next_payment`` makes the next change that invoices at once fail
+      to be paid: as Stripe's ``pending_if_incomplete``, the subscription is left
+      as it was, an open invoice is made, and the answer has ``pending_update``
+      and the invoice's page as ``payment_url``.
 
     ``calls`` counts every port method call by name, replays included.
     """
@@ -780,6 +788,10 @@ class FakePaymentProvider:
         self._serial = 0
         self._fail: Exception | None = None
         self._fail_only: frozenset[str] = frozenset()
+        self._decline_next = False
+        self.charges: dict[str, ChargeSnapshot] = {}
+        # ``credit`` of every ``cancel_now``, in order.
+        self.cancel_credits: list[bool] = []
         self.calls: Counter[str] = Counter()
 
     # -- test controls ---------------------------------------------------------------
@@ -789,6 +801,29 @@ class FakePaymentProvider:
         ``None`` stops failing."""
         self._fail = error
         self._fail_only = frozenset(methods)
+
+    def add_charge(
+        self, customer_id: str, amount: int, *, currency: str = "usd"
+    ) -> ChargeSnapshot:
+        charge = ChargeSnapshot(
+            id=f"ch_{self._next()}",
+            customer_id=customer_id,
+            amount=amount,
+            amount_refunded=0,
+            currency=currency,
+        )
+        self.charges[charge.id] = charge
+        return charge
+
+    def get_charge(self, charge_id: str) -> ChargeSnapshot:
+        self._enter("get_charge")
+        charge = self.charges.get(charge_id)
+        if charge is None:
+            raise PaymentProviderRejected(f"No such charge: {charge_id!r}")
+        return charge
+
+    def decline_next_payment(self) -> None:
+        self._decline_next = True
 
     def reset_counts(self) -> None:
         self.calls.clear()
@@ -1051,6 +1086,24 @@ class FakePaymentProvider:
             amount, new_period, _ = self._proration(
                 stored, price_id, proration_behavior, proration_date
             )
+            if (
+                self._decline_next
+                and amount > 0
+                and proration_behavior == "always_invoice"
+            ):
+                self._decline_next = False
+                invoice = self.add_invoice(
+                    stored.customer_id,
+                    amount,
+                    status="open",
+                    currency=stored.currency,
+                    subscription_id=stored.id,
+                )
+                return replace(
+                    stored,
+                    pending_update=True,
+                    payment_url=invoice.hosted_invoice_url,
+                )
             changes: dict[str, Any] = {"price_id": price_id}
             if new_period is not None:
                 self._periods[stored.id] = new_period
@@ -1083,9 +1136,10 @@ class FakePaymentProvider:
         return self._once(idempotency_key, params, update)
 
     def cancel_now(
-        self, subscription_id: str, *, idempotency_key: str
+        self, subscription_id: str, *, idempotency_key: str, credit: bool = True
     ) -> SubscriptionSnapshot:
         self._enter("cancel_now")
+        self.cancel_credits.append(credit)
 
         def end() -> SubscriptionSnapshot:
             stored = self._subscription(subscription_id)

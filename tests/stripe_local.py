@@ -264,6 +264,16 @@ class StripeControl:
         assert response.status_code == 200, response.text
         return response.json()
 
+    def delete_customer(self, customer_id: str) -> Any:
+        """Delete a customer, as the Stripe dashboard does."""
+        response = httpx.delete(
+            f"{self.url}/v1/customers/{customer_id}",
+            headers={"Authorization": f"Bearer {LOCAL_STRIPE_API_KEY}"},
+            timeout=30,
+        )
+        assert response.status_code == 200, response.text
+        return response.json()
+
     def customers(self, email: str | None = None) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"limit": 100}
         if email:

@@ -135,6 +135,14 @@ class PlanRequired(ApplicationError):
         self.plans = plans
 
 
+class EmailNotVerified(ApplicationError):
+    """Buying needs a verified email: the purge removes unverified accounts, and
+    who pays must be reachable."""
+
+    code = "email_not_verified"
+    default_message = "verify your email address before buying a plan"
+
+
 class UnknownPlan(ApplicationError):
     code = "unknown_plan"
     default_message = "no such plan"
@@ -173,6 +181,31 @@ class NoBillingAccount(ApplicationError):
     default_message = "there is no billing account yet: check out a plan first"
 
 
+class PaymentFailed(ApplicationError):
+    """A change that invoices at once was not paid: it was not applied (the user
+    keeps the plan they paid for). ``payment_url`` is where to pay for it."""
+
+    code = "payment_failed"
+    default_message = (
+        "the payment for this change failed, so your plan did not change: pay the "
+        "invoice to apply it"
+    )
+
+    def __init__(self, payment_url: str | None) -> None:
+        super().__init__()
+        self.payment_url = payment_url
+
+
+class InvalidProrationToken(ApplicationError):
+    """A proration token that is forged, altered, expired, or was issued for
+    another user, subscription or price."""
+
+    code = "invalid_proration_token"
+    default_message = (
+        "the proration token is invalid or expired: preview the change again"
+    )
+
+
 class PaymentProviderUnavailable(DependencyUnavailable):
     code = "payment_provider_unavailable"
     default_message = "the payment provider is unavailable; try again"
@@ -183,6 +216,13 @@ class PaymentProviderRejected(ApplicationError):
 
     code = "payment_provider_rejected"
     default_message = "the payment provider refused the request"
+
+
+class CustomerMissing(PaymentProviderRejected):
+    """Stripe no longer has the customer named (deleted in the dashboard, say)."""
+
+    code = "customer_missing"
+    default_message = "the payment provider has no such customer"
 
 
 class InvalidSignature(ApplicationError):

@@ -59,7 +59,9 @@ class UserRepository(Protocol):
 
     def remove(self, user: User) -> None:
         """Delete ``user`` and free its username and email, atomically, if the
-        stored version is still ``user.version``; else ``ConcurrentUpdate``."""
+        stored version is still ``user.version`` and the stored user has neither a
+        Stripe customer nor a subscription (never delete who pays); else
+        ``ConcurrentUpdate``."""
         ...
 
     def list_unverified(
@@ -273,6 +275,15 @@ class SubscriptionSnapshot:
     cancel_at_period_end: bool
     trial_end: datetime | None = None
     user_id: str | None = None
+    # A change made with ``pending_if_incomplete`` whose invoice is not paid: the
+    # items above are still the old ones, and ``payment_url`` is that invoice's
+    # hosted page (when the latest invoice was expanded).
+    pending_update: bool = False
+    payment_url: str | None = None
+    # ``send_invoice`` for one paid by invoice (bank transfer).
+    collection_method: str = "charge_automatically"
+    # Whether the latest invoice is paid (only known when it was expanded).
+    latest_invoice_paid: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -304,6 +315,29 @@ class CheckoutSnapshot:
 
 
 @dataclass(frozen=True, slots=True)
+class ChargeSnapshot:
+    """A Stripe charge: whose, how much, how much of it was refunded."""
+
+    id: str
+    customer_id: str | None
+    amount: int
+    amount_refunded: int
+    currency: str
+
+
+@dataclass(frozen=True, slots=True)
+class DisputeSnapshot:
+    """A Stripe dispute (chargeback) of a charge; ``status`` as Stripe spells it
+    (``needs_response`` ... ``won`` or ``lost``)."""
+
+    id: str
+    charge_id: str
+    amount: int
+    currency: str
+    status: str
+
+
+@dataclass(frozen=True, slots=True)
 class BillingEvent:
     """A verified Stripe event, reduced to what Strata reads. Exactly one of the
     object fields is set for the event types Strata handles; none for the rest."""
@@ -314,6 +348,10 @@ class BillingEvent:
     subscription: SubscriptionSnapshot | None = None
     invoice: InvoiceSnapshot | None = None
     checkout: CheckoutSnapshot | None = None
+    # ``customer.deleted``: the customer's id.
+    customer_id: str | None = None
+    charge: ChargeSnapshot | None = None
+    dispute: DisputeSnapshot | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -386,6 +424,10 @@ class PaymentProvider(Protocol):
 
     def get_subscription(self, subscription_id: str) -> SubscriptionSnapshot: ...
 
+    def get_charge(self, charge_id: str) -> ChargeSnapshot:
+        """A charge (a dispute names only its charge: this says whose it is)."""
+        ...
+
     def preview_change(
         self,
         subscription: SubscriptionSnapshot,
@@ -410,10 +452,11 @@ class PaymentProvider(Protocol):
     ) -> SubscriptionSnapshot: ...
 
     def cancel_now(
-        self, subscription_id: str, *, idempotency_key: str
+        self, subscription_id: str, *, idempotency_key: str, credit: bool = True
     ) -> SubscriptionSnapshot:
         """End a subscription at once, crediting its unused time to the customer's
-        balance (which pays their next invoices)."""
+        balance (which pays their next invoices); with ``credit=False`` nothing is
+        credited (a lost dispute: the money was taken back)."""
         ...
 
     def list_invoices(

@@ -92,6 +92,9 @@ class PlanCatalog:
 
     plans: tuple[Plan, ...]
     free_key: str = "free"
+    # Prices no longer sold but still paid by subscribers: price id -> (plan key,
+    # interval). They keep their plan instead of silently dropping to free.
+    legacy: Mapping[str, tuple[str, Interval]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         keys = [plan.key for plan in self.plans]
@@ -104,6 +107,14 @@ class PlanCatalog:
         price_ids = [price.id for plan in self.plans for price in plan.prices]
         if len(set(price_ids)) != len(price_ids):
             raise InvalidPlanCatalog("a price id may belong to one plan only")
+        for price_id, (plan_key, _) in self.legacy.items():
+            if price_id in price_ids:
+                raise InvalidPlanCatalog(f"legacy price {price_id!r} is still sold")
+            plan = self.get(plan_key)
+            if plan is None or not plan.is_paid:
+                raise InvalidPlanCatalog(
+                    f"legacy price {price_id!r} names no paid plan ({plan_key!r})"
+                )
 
     @property
     def free(self) -> Plan:
@@ -123,6 +134,17 @@ class PlanCatalog:
                 if price.id == price_id:
                     return plan, price
         return None
+
+    def plan_of_price(self, price_id: str) -> tuple[Plan, Interval] | None:
+        """The plan a subscribed price gives: a price on sale, else a legacy one."""
+        found = self.by_price(price_id)
+        if found is not None:
+            return found[0], found[1].interval
+        legacy = self.legacy.get(price_id)
+        if legacy is None:
+            return None
+        plan = self.get(legacy[0])
+        return None if plan is None else (plan, legacy[1])
 
     def plans_with(self, feature: str) -> list[str]:
         return [plan.key for plan in self.plans if feature in plan.features]
@@ -150,10 +172,23 @@ class Subscription:
     observed_at: datetime
     trial_end: datetime | None = None
     past_due_since: datetime | None = None
+    # Paid by invoice (bank transfer) and its first invoice not paid yet: Stripe
+    # calls it ``active`` at once, but no money has arrived, so it grants nothing.
+    awaiting_first_payment: bool = False
+    # Paid by invoice (bank transfer): granted only to verified accounts.
+    paid_by_invoice: bool = False
 
     @property
     def is_terminal(self) -> bool:
         return self.status in TERMINAL_STATUSES
+
+    @property
+    def shown_status(self) -> SubscriptionStatus:
+        """The status to show the user: ``incomplete`` while the first invoice of
+        a bank-transfer subscription is unpaid, else Stripe's."""
+        if self.awaiting_first_payment and self.status in PAID_STATUSES:
+            return SubscriptionStatus.INCOMPLETE
+        return self.status
 
 
 @dataclass(frozen=True, slots=True)
@@ -203,17 +238,18 @@ def entitlements(
 ) -> Entitlements:
     """The plan a user has at ``now``.
 
-    Active or trialing: the subscribed plan. Past due: the subscribed plan until the
-    grace deadline (counted from the first failure), then free. Anything else
-    (unpaid, canceled, incomplete, expired, paused) and no subscription: free. A
-    subscription whose price is no longer in the catalog also gives free, rather
-    than guessing.
+    Active or trialing: the subscribed plan, unless it is paid by invoice and the
+    first invoice is not paid yet (free until the money arrives). Past due: the
+    subscribed plan until the grace deadline (counted from the first failure),
+    then free. Anything else (unpaid, canceled, incomplete, expired, paused) and
+    no subscription: free. A subscription whose price is in no plan (nor in the
+    legacy map) also gives free, rather than guessing.
     """
     subscription = billing.subscription
     if subscription is None:
         return Entitlements(catalog.free)
     plan = catalog.get(subscription.plan_key)
-    if plan is None:
+    if plan is None or subscription.awaiting_first_payment:
         return Entitlements(catalog.free)
     if subscription.status in PAID_STATUSES:
         return Entitlements(plan)

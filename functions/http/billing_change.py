@@ -17,15 +17,17 @@ SAME = "No live subscription, or already on this price"
 class ChangeRequest(Body):
     plan: str = Field(min_length=1, max_length=32)
     interval: Literal["month", "year"] = "month"
-    # From a preview: the change then charges exactly what the preview showed.
-    proration_date: int | None = Field(default=None, ge=0, le=2**40)
+    # From a preview (signed by the server, good for a few minutes): the change
+    # then charges exactly what the preview showed. Without it: prorated now.
+    proration_token: str | None = Field(default=None, min_length=1, max_length=2048)
 
 
 class ChangePreview(BaseModel):
     # What the change would invoice now, in the currency's smallest unit.
     amount_due: int
     currency: str
-    proration_date: int
+    # Send it back with the change to be charged exactly ``amount_due``.
+    proration_token: str
 
 
 # Authenticate, store what Stripe answered (a preview only authenticates).
@@ -35,7 +37,11 @@ class ChangePreview(BaseModel):
     budget=2,
     stripe=1,
     sample={"query": {"preview": "true"}, "body": {"plan": "business"}},
-    problems={409: SAME},
+    problems={
+        402: "`payment_failed`: not paid, so not applied; pay at `payment_url`",
+        409: SAME,
+        422: "Invalid input, or `invalid_proration_token`: forged, stale or foreign",
+    },
 )
 def billing_change(
     body: ChangeRequest,
@@ -43,8 +49,12 @@ def billing_change(
     auth: CurrentAuth,
     preview: bool = Query(default=False, description="Only show the proration"),
 ) -> SubscriptionOut | ChangePreview:
-    move = (auth.user, body.plan, Interval(body.interval), body.proration_date)
+    interval = Interval(body.interval)
     if preview:
-        shown = container.preview_plan_change().execute(*move)
+        shown = container.preview_plan_change().execute(auth.user, body.plan, interval)
         return ChangePreview.model_validate(shown, from_attributes=True)
-    return SubscriptionOut.of(container.change_plan().execute(*move))
+    return SubscriptionOut.of(
+        container.change_plan().execute(
+            auth.user, body.plan, interval, body.proration_token
+        )
+    )

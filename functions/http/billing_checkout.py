@@ -30,7 +30,10 @@ class CheckoutRequest(Body):
     budget=2,
     stripe=2,
     sample={"body": {"plan": "pro", "interval": "month", "currency": "usd"}},
-    problems={409: HAVE_ONE},
+    problems={
+        403: "`email_not_verified`: verify your email address before buying",
+        409: HAVE_ONE,
+    },
 )
 def billing_checkout(
     body: CheckoutRequest, container: ContainerDep, auth: CurrentAuth

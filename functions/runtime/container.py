@@ -201,6 +201,9 @@ class Container:
             proration_behavior=self.settings.billing_proration_behavior,
             invoice_days_until_due=self.settings.billing_invoice_days_until_due,
             event_keep=timedelta(days=self.settings.stripe_event_keep_days),
+            proration_token_ttl=timedelta(
+                seconds=self.settings.billing_proration_token_ttl_seconds
+            ),
             # Stripe fills in {CHECKOUT_SESSION_ID} itself.
             success_url=f"{base}/billing/success?session_id={{CHECKOUT_SESSION_ID}}",
             cancel_url=f"{base}/billing/cancel",

@@ -33,10 +33,13 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
     app.UnknownPlan: (422, "plan"),
     app.PriceUnavailable: (422, None),
     app.BankTransferUnavailable: (422, "payment_method"),
+    app.InvalidProrationToken: (422, "proration_token"),
     app.PlanRequired: (402, None),
+    app.PaymentFailed: (402, None),
     app.NotAuthenticated: (401, None),
     app.InvalidCredentials: (401, None),
     app.AccountInactive: (403, None),
+    app.EmailNotVerified: (403, None),
     app.AlreadyAuthenticated: (403, None),
     app.PermissionDenied: (403, None),
     app.WrongPassword: (403, None),
@@ -88,7 +91,11 @@ def core_error_response(exc: domain.DomainError | app.ApplicationError) -> JSONR
     headers = None
     if isinstance(exc, app.TooManyAttempts):
         headers = {"Retry-After": str(exc.retry_after)}
-    extra = {"plans": exc.plans} if isinstance(exc, app.PlanRequired) else None
+    extra: dict[str, Any] | None = None
+    if isinstance(exc, app.PlanRequired):
+        extra = {"plans": exc.plans}
+    elif isinstance(exc, app.PaymentFailed):
+        extra = {"payment_url": exc.payment_url}
     return problem_response(status, exc.code, exc.message, errors, headers, extra)
 
 

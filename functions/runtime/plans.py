@@ -39,11 +39,21 @@ class _PlanConfig(BaseModel):
     trial_days: int = Field(default=0, ge=0, le=730)
 
 
+class _LegacyConfig(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    plan: str = Field(min_length=1)
+    interval: Literal["month", "year"] = "month"
+
+
 class _CatalogConfig(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     free_plan: str = "free"
     plans: list[_PlanConfig]
+    # Prices no longer sold, still paid by subscribers: price id -> plan key (or
+    # {"plan": key, "interval": "year"}). Their subscribers keep that plan.
+    legacy: dict[str, str | _LegacyConfig] = {}
 
 
 def parse_plan_catalog(text: str) -> PlanCatalog:
@@ -70,6 +80,14 @@ def parse_plan_catalog(text: str) -> PlanCatalog:
             for plan in config.plans
         ),
         free_key=config.free_plan,
+        legacy={
+            price_id: (
+                (entry, Interval.MONTH)
+                if isinstance(entry, str)
+                else (entry.plan, Interval(entry.interval))
+            )
+            for price_id, entry in config.legacy.items()
+        },
     )
 
 

@@ -30,6 +30,8 @@ class Problem(BaseModel):
     errors: list[InputError] | None = None
     # 402 only: the plans that include the feature asked for.
     plans: list[str] | None = None
+    # 402 ``payment_failed`` only: where to pay (the invoice's page, or the portal).
+    payment_url: str | None = None
 
 
 def problem_response(

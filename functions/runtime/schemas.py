@@ -105,7 +105,7 @@ class SubscriptionOut(BaseModel):
             id=subscription.id if subscription else None,
             plan=rights.plan.key,
             subscribed_plan=subscription.plan_key if subscription else None,
-            status=subscription.status.value if subscription else None,
+            status=subscription.shown_status.value if subscription else None,
             interval=subscription.interval.value if subscription else None,
             currency=subscription.currency if subscription else None,
             current_period_end=subscription.current_period_end

@@ -95,6 +95,8 @@ class Settings(BaseModel):
     billing_proration_behavior: Literal[
         "always_invoice", "create_prorations", "none"
     ] = "always_invoice"
+    # How long a preview's signed proration token may be sent back with the change.
+    billing_proration_token_ttl_seconds: int = Field(default=300, ge=30, le=3600)
     # Bank-transfer plans: days the customer has to pay each invoice.
     billing_invoice_days_until_due: int = Field(default=14, ge=1, le=90)
     # How long a processed webhook event id is remembered (Stripe retries for 3 days).

@@ -14,6 +14,9 @@ import contextlib
 import email
 import email.policy
 import itertools
+import json
+import secrets
+import time
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -22,9 +25,11 @@ from typing import Any
 import httpx
 import pytest
 
+from functions.runtime.settings import LOCAL_STRIPE_API_KEY
 from tests.e2e.conftest import DevProcess, buy, settle, stripe_cli
-from tests.e2e.test_jobs_and_email import wait_for_email
+from tests.e2e.test_jobs_and_email import link_token, wait_for_email
 from tests.e2e.test_local_stack import Credentials, new_client, sign_up
+from tests.stripe_local import sign
 
 pytestmark = pytest.mark.e2e
 
@@ -59,10 +64,17 @@ _serial = itertools.count(1)
 
 @pytest.fixture
 def customer(stack: DevProcess) -> Iterator[Any]:
-    """A new user, signed up and logged in: (credentials, client)."""
+    """A new user, signed up, email verified (buying needs it) and logged in:
+    (credentials, client)."""
     name = f"buyer{next(_serial):03d}"
     with new_client(stack) as anonymous:
         who = sign_up(anonymous, name)
+        path, _ = wait_for_email(stack.outbox, f"{name}@example.com")
+        verified = anonymous.post(
+            "/api/v1/account/verify-email",
+            json={"token": link_token(read_email(path))},
+        )
+        assert verified.status_code == 204, verified.text
     client = log_in(stack, who)
     try:
         yield who, client
@@ -194,7 +206,7 @@ def test_a_plan_change_with_its_preview_date_charges_the_previewed_amount(
 
         changed = client.post(
             "/api/v1/billing/subscription/change",
-            json={**change, "proration_date": quoted["proration_date"]},
+            json={**change, "proration_token": quoted["proration_token"]},
         )
         assert changed.status_code == 200, changed.text
         assert changed.json()["subscribed_plan"] == "business"
@@ -204,3 +216,146 @@ def test_a_plan_change_with_its_preview_date_charges_the_previewed_amount(
         assert newest["items"][0]["amount_due"] == quoted["amount_due"]
         assert newest["next_cursor"] is not None
         assert me(client)["plan"] == "business"
+
+
+# --- the money holes of issue 11, over HTTP ------------------------------------------
+
+
+def test_a_forged_proration_token_is_refused_and_changes_nothing(
+    stack: DevProcess, customer: Any
+) -> None:
+    _, client = customer
+    buy(stack, client)
+    change = {"plan": "business", "interval": "month"}
+    quoted = client.post(
+        "/api/v1/billing/subscription/change", params={"preview": "true"}, json=change
+    ).json()
+    payload, mac = quoted["proration_token"].split(".")
+
+    for token in (f"{payload}A.{mac}", "0.0"):
+        refused = client.post(
+            "/api/v1/billing/subscription/change",
+            json={**change, "proration_token": token},
+        )
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["code"] == "invalid_proration_token"
+    raw = client.post(
+        "/api/v1/billing/subscription/change", json={**change, "proration_date": 0}
+    )
+    assert raw.status_code == 422, raw.text
+    assert me(client)["plan"] == "pro"
+
+
+def test_an_unpaid_plan_change_leaves_the_plan_paid_for(
+    stack: DevProcess, customer: Any
+) -> None:
+    who, client = customer
+    buy(stack, client)
+    subscription = client.get("/api/v1/billing/subscription").json()
+    stripe_cli(stack, "fail-next-payment", subscription["id"])
+
+    failed = client.post(
+        "/api/v1/billing/subscription/change", json={"plan": "business"}
+    )
+
+    assert failed.status_code == 402, failed.text
+    assert failed.json()["code"] == "payment_failed"
+    assert failed.json()["payment_url"].startswith(f"{stack.stripe_url}/invoices/")
+    settle(stack)
+    assert me(client)["plan"] == "pro"
+    client.close()
+
+    stripe_cli(stack, "advance", "--days", "8")
+    settle(stack)
+
+    with contextlib.closing(log_in(stack, who)) as again:
+        later = me(again)
+        assert (later["plan"], later["subscription_status"]) == ("pro", "active")
+
+
+def test_an_unpaid_bank_transfer_gives_no_plan(
+    stack: DevProcess, customer: Any
+) -> None:
+    _, client = customer
+
+    started = client.post(
+        "/api/v1/billing/checkout",
+        json={"plan": "business", "payment_method": "bank_transfer"},
+    )
+
+    assert started.status_code == 200, started.text
+    settle(stack)
+    unpaid = me(client)
+    assert (unpaid["plan"], unpaid["subscription_status"]) == ("free", "incomplete")
+
+
+def test_an_unverified_account_cannot_buy_so_the_purge_never_meets_a_payer(
+    stack: DevProcess,
+) -> None:
+    name = f"unver{next(_serial):03d}"
+    with new_client(stack) as anonymous:
+        who = sign_up(anonymous, name)
+    with contextlib.closing(log_in(stack, who)) as client:
+        refused = client.post("/api/v1/billing/checkout", json={"plan": "pro"})
+        assert refused.status_code == 403, refused.text
+        assert refused.json()["code"] == "email_not_verified"
+
+
+def test_a_signed_checkout_naming_another_user_hands_nothing_over(
+    stack: DevProcess, customer: Any
+) -> None:
+    _, victim = customer
+    buy(stack, victim)
+    subscription = victim.get("/api/v1/billing/subscription").json()
+    customer_id = stack_customer_of(stack, me(victim)["email"])
+    name = f"thief{next(_serial):03d}"
+    with new_client(stack) as anonymous:
+        thief_who = sign_up(anonymous, name)
+    with contextlib.closing(log_in(stack, thief_who)) as thief:
+        thief_id = me(thief)["id"]
+        body = json.dumps(
+            {
+                "id": f"evt_forged{secrets.token_hex(6)}",
+                "object": "event",
+                "type": "checkout.session.completed",
+                "created": int(time.time()),
+                "data": {
+                    "object": {
+                        "id": "cs_forged",
+                        "object": "checkout.session",
+                        "mode": "subscription",
+                        "customer": customer_id,
+                        "subscription": subscription["id"],
+                        "client_reference_id": thief_id,
+                        "metadata": {"user_id": thief_id},
+                        "status": "complete",
+                    }
+                },
+            }
+        )
+        delivered = httpx.post(
+            f"{stack.url}/api/v1/webhooks/stripe",
+            content=body,
+            headers={
+                "Stripe-Signature": sign(body),
+                "Content-Type": "application/json",
+            },
+            timeout=10,
+        )
+        assert delivered.status_code == 200, delivered.text
+
+        stolen = me(thief)
+        assert (stolen["plan"], stolen["subscription_status"]) == ("free", None)
+    assert me(victim)["plan"] == "pro"
+
+
+def stack_customer_of(stack: DevProcess, email_address: str) -> str:
+    response = httpx.get(
+        f"{stack.stripe_url}/v1/customers",
+        params={"email": email_address},
+        headers={"Authorization": f"Bearer {LOCAL_STRIPE_API_KEY}"},
+        timeout=10,
+    )
+    assert response.status_code == 200, response.text
+    customer_id: str = response.json()["data"][0]["id"]
+    return customer_id

@@ -233,7 +233,16 @@ def test_an_admin_who_buys_pro_exports_every_user_exactly_once(
         refused = admin.post("/api/v1/users/export")
         assert refused.status_code == 402, refused.text
         assert refused.json()["plans"] == ["pro", "business"]
-        # ... until the admin buys Pro through the stack's Stripe emulator.
+        # ... until the admin buys Pro through the stack's Stripe emulator
+        # (buying needs a verified email: the admin verifies theirs first).
+        resent = admin.post("/api/v1/account/verify-email/resend")
+        assert resent.status_code == 202, resent.text
+        path, _ = wait_for_email(dev.outbox, "export.admin@example.com")
+        verified = admin.post(
+            "/api/v1/account/verify-email",
+            json={"token": link_token(read_email(path))},
+        )
+        assert verified.status_code == 204, verified.text
         buy(dev, admin)
         asked = admin.post("/api/v1/users/export")
         assert asked.status_code == 202, asked.text

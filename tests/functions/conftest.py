@@ -66,9 +66,11 @@ class Api:
     def as_(
         self, username: str, role: Role = Role.USER, plan: str | None = None
     ) -> str:
-        """Make ``username`` with ``role`` (subscribed to ``plan`` if given) and log
-        them in; their cookie."""
-        user = self.user(username, role)
+        """Make ``username`` with ``role`` and a verified email (subscribed to
+        ``plan`` if given) and log them in; their cookie."""
+        user = self.container.users.save(
+            self.user(username, role).with_email_verified()
+        )
         if plan is not None:
             self.subscribe(user, plan)
         return self.log_in(username)

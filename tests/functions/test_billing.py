@@ -129,6 +129,20 @@ def test_a_checkout_of_something_not_for_sale_is_a_422_that_calls_no_stripe(
     assert stored(api, "alice01").billing.customer_id is None
 
 
+def test_an_unverified_account_cannot_check_out(
+    api: Api, stripe: StripeControl
+) -> None:
+    api.user("newbie01")
+    cookie = api.log_in("newbie01")
+
+    for fields in ({}, {"payment_method": "bank_transfer"}):
+        reply = checkout(api, cookie, "business", **fields)
+        assert_problem(reply, 403, "email_not_verified")
+
+    assert stripe.api_requests() == []
+    assert stored(api, "newbie01").billing.customer_id is None
+
+
 def test_a_card_checkout_answers_the_checkout_url_and_changes_nothing_yet(
     api: Api, stripe: StripeControl
 ) -> None:
@@ -264,11 +278,17 @@ def test_a_bank_transfer_checkout_answers_the_hosted_invoice_to_pay(
     invoices = api.call("billing_invoices", cookies=[cookie]).json()["items"]
     assert [(i["status"], i["hosted_invoice_url"]) for i in invoices] == [("open", url)]
     assert invoices[0]["amount_due"] == 4900
+    # Stripe calls it active at once; no money has arrived, so no plan yet, and
+    # the status says so.
+    unpaid = me(api, cookie)
+    assert (unpaid["plan"], unpaid["subscription_status"]) == ("free", "incomplete")
+    assert api.call("export_users", cookies=[cookie]).status == 402
 
     stripe.pay(url)
     stripe.flush()
 
-    assert me(api, cookie)["plan"] == "business"
+    paid = me(api, cookie)
+    assert (paid["plan"], paid["subscription_status"]) == ("business", "active")
     invoices = api.call("billing_invoices", cookies=[cookie]).json()["items"]
     assert [i["status"] for i in invoices] == ["paid"]
 
@@ -327,7 +347,7 @@ def test_the_subscription_is_what_the_webhooks_stored_without_calling_stripe(
 # -- change, cancel, resume ------------------------------------------------------------
 
 
-def test_a_change_made_with_the_previews_proration_date_charges_what_it_showed(
+def test_a_change_made_with_the_previews_proration_token_charges_what_it_showed(
     api: Api, stripe: StripeControl
 ) -> None:
     cookie = subscriber(api, stripe)
@@ -346,7 +366,7 @@ def test_a_change_made_with_the_previews_proration_date_charges_what_it_showed(
 
     reply = api.call(
         "billing_change",
-        json_body={**body, "proration_date": shown["proration_date"]},
+        json_body={**body, "proration_token": shown["proration_token"]},
         cookies=[cookie],
     )
 
@@ -365,6 +385,160 @@ def test_a_change_made_with_the_previews_proration_date_charges_what_it_showed(
     assert_problem(again, 409, "already_subscribed")
 
 
+def test_an_unpaid_change_is_not_applied_then_or_eight_days_later(
+    api: Api, stripe: StripeControl
+) -> None:
+    cookie = subscriber(api, stripe)
+    user = stored(api, "payer01")
+    assert user.billing.customer_id
+    assert user.billing.subscription
+    sub_id = user.billing.subscription.id
+    stripe.fail_next_payment(user.billing.customer_id)
+
+    reply = api.call("billing_change", json_body={"plan": "business"}, cookies=[cookie])
+
+    assert_problem(reply, 402, "payment_failed")
+    invoice_url = reply.json()["payment_url"]
+    assert invoice_url.startswith(stripe.url)
+    at_stripe = stripe.subscription(sub_id)
+    assert at_stripe["items"]["data"][0]["price"]["id"] == "price_pro_month_usd"
+    assert at_stripe["pending_update"] is not None
+    stripe.flush()
+    assert me(api, cookie)["plan"] == "pro"
+    assert stored(api, "payer01").billing.subscription.price_id == (  # type: ignore[union-attr]
+        "price_pro_month_usd"
+    )
+
+    stripe.advance(days=8)
+    stripe.flush()
+
+    at_stripe = stripe.subscription(sub_id)
+    assert at_stripe["pending_update"] is None
+    assert at_stripe["items"]["data"][0]["price"]["id"] == "price_pro_month_usd"
+    after = stored(api, "payer01").billing.subscription
+    assert after is not None
+    assert (after.plan_key, after.status.value) == ("pro", "active")
+
+
+def test_paying_the_invoice_of_a_held_change_applies_it(
+    api: Api, stripe: StripeControl
+) -> None:
+    cookie = subscriber(api, stripe)
+    user = stored(api, "payer01")
+    assert user.billing.customer_id
+    assert user.billing.subscription
+    stripe.fail_next_payment(user.billing.customer_id)
+    reply = api.call("billing_change", json_body={"plan": "business"}, cookies=[cookie])
+    assert_problem(reply, 402, "payment_failed")
+
+    stripe.pay(reply.json()["payment_url"])
+    stripe.flush()
+
+    at_stripe = stripe.subscription(user.billing.subscription.id)
+    assert at_stripe["pending_update"] is None
+    assert at_stripe["items"]["data"][0]["price"]["id"] == ("price_business_month_usd")
+    assert me(api, cookie)["plan"] == "business"
+
+
+def test_a_customer_deleted_at_stripe_is_cleared_and_the_user_can_buy_again(
+    api: Api, stripe: StripeControl
+) -> None:
+    cookie = subscriber(api, stripe)
+    old = stored(api, "payer01").billing.customer_id
+    assert old
+
+    stripe.delete_customer(old)
+    stripe.flush()
+
+    after = stored(api, "payer01")
+    assert after.billing.customer_id is None
+    assert after.billing.subscription is not None
+    assert after.billing.subscription.status.value == "canceled"
+    assert me(api, cookie)["plan"] == "free"
+    assert buy(api, stripe, cookie, "pro")["plan"] == "pro"
+    assert stored(api, "payer01").billing.customer_id not in (None, old)
+
+
+def test_a_stored_customer_gone_at_checkout_is_replaced_not_a_409_for_ever(
+    api: Api, stripe: StripeControl
+) -> None:
+    cookie = api.as_("payer01")
+    reply = checkout(api, cookie)
+    assert reply.status == 200, reply.text
+    old = stored(api, "payer01").billing.customer_id
+    assert old
+    with stripe.holding():  # the customer.deleted webhook is lost
+        stripe.delete_customer(old)
+        stripe.flush()
+
+    again = checkout(api, cookie)
+
+    assert again.status == 200, again.text
+    new = stored(api, "payer01").billing.customer_id
+    assert new not in (None, old)
+    assert [c["id"] for c in stripe.customers("payer01@example.com")] == [new]
+
+
+def test_a_refund_keeps_the_plan_and_a_lost_dispute_ends_it(
+    api: Api, stripe: StripeControl
+) -> None:
+    cookie = subscriber(api, stripe)
+    customer_id = stored(api, "payer01").billing.customer_id
+    assert customer_id
+
+    refunded = stripe.control("refund", customer=customer_id, amount=500)
+    stripe.flush()
+
+    assert refunded["amount_refunded"] == 500
+    assert me(api, cookie)["plan"] == "pro"
+
+    stripe.control("dispute", customer=customer_id, outcome="lost")
+    stripe.flush()
+
+    after = me(api, cookie)
+    assert (after["plan"], after["subscription_status"]) == ("free", "canceled")
+    subscription = stored(api, "payer01").billing.subscription
+    assert subscription is not None
+    assert stripe.subscription(subscription.id)["status"] == "canceled"
+    assert all(d.status == 200 for d in stripe.relay.deliveries), [
+        (d.event_type, d.status) for d in stripe.relay.deliveries
+    ]
+
+
+def test_a_forged_or_foreign_proration_token_is_a_422_and_nothing_changes(
+    api: Api, stripe: StripeControl
+) -> None:
+    cookie = subscriber(api, stripe)
+    other = subscriber(api, stripe, "payer02")
+    body = {"plan": "business", "interval": "month"}
+    theirs = api.call(
+        "billing_change", json_body=body, cookies=[other], query={"preview": "true"}
+    ).json()["proration_token"]
+    mine = api.call(
+        "billing_change", json_body=body, cookies=[cookie], query={"preview": "true"}
+    ).json()["proration_token"]
+    payload, mac = mine.split(".")
+    before = len(stripe.api_requests())
+
+    for token in (theirs, f"{payload}x.{mac}", "0.0", mine + "A"):
+        reply = api.call(
+            "billing_change",
+            json_body={**body, "proration_token": token},
+            cookies=[cookie],
+        )
+        assert_problem(reply, 422, "invalid_proration_token")
+    # Bound to the target price too.
+    reply = api.call(
+        "billing_change",
+        json_body={"plan": "pro", "interval": "year", "proration_token": mine},
+        cookies=[cookie],
+    )
+    assert_problem(reply, 422, "invalid_proration_token")
+
+    assert len(stripe.api_requests()) == before
+    assert me(api, cookie)["plan"] == "pro"
+
+
 @pytest.mark.parametrize(
     ("body", "status", "code"),
     [
@@ -373,7 +547,8 @@ def test_a_change_made_with_the_previews_proration_date_charges_what_it_showed(
         ({"plan": "nothing"}, 422, "unknown_plan"),
         ({"plan": "pro", "interval": "day"}, 422, "invalid_input"),
         (
-            {"plan": "pro", "interval": "year", "proration_date": -1},
+            # The client never chooses the date: the raw field is gone.
+            {"plan": "pro", "interval": "year", "proration_date": 0},
             422,
             "invalid_input",
         ),

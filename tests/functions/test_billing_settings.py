@@ -9,7 +9,7 @@ import pytest
 from pydantic import SecretStr, ValidationError
 
 from core.application.errors import PaymentProviderUnavailable
-from core.domain.billing import InvalidPlanCatalog
+from core.domain.billing import Interval, InvalidPlanCatalog
 from functions.runtime.container import UnconfiguredPayments, _payments, _webhooks
 from functions.runtime.plans import DEFAULT_PLANS_FILE, load_plan_catalog
 from functions.runtime.settings import (
@@ -101,3 +101,27 @@ def test_a_plans_file_without_the_free_plan_is_refused(tmp_path: Path) -> None:
 
     with pytest.raises(InvalidPlanCatalog, match="free"):
         load_plan_catalog(Settings(plans_file=str(bad)))
+
+
+def test_a_legacy_price_keeps_its_plan_and_must_name_a_paid_plan(
+    tmp_path: Path,
+) -> None:
+    plans = tmp_path / "plans.json"
+    base = (
+        '{"plans": [{"key": "free", "name": "Free"}, {"key": "pro", "name": "Pro", '
+        '"prices": [{"id": "price_new", "interval": "month", "currency": "usd", '
+        '"unit_amount": 1}]}], "legacy": %s}'
+    )
+    plans.write_text(
+        base
+        % '{"price_old": "pro", "price_old_y": {"plan": "pro", "interval": "year"}}'
+    )
+
+    catalog = load_plan_catalog(Settings(plans_file=str(plans)))
+
+    assert catalog.plan_of_price("price_old") == (catalog.get("pro"), Interval.MONTH)
+    assert catalog.plan_of_price("price_old_y") == (catalog.get("pro"), Interval.YEAR)
+    assert catalog.by_price("price_old") is None  # not for sale
+    plans.write_text(base % '{"price_old": "free"}')
+    with pytest.raises(InvalidPlanCatalog, match="legacy"):
+        load_plan_catalog(Settings(plans_file=str(plans)))

@@ -138,7 +138,10 @@ def seed_subscription(container: Any, stripe: Any, username: str = ROOT) -> None
     ``tests.stripe_local.StripeControl``), its webhooks applied: the billing routes
     that change a subscription, open the portal or list invoices then reach their
     own code for the super admin, not only a 409 for having nothing to change."""
-    user = container.users.get_by_username(username)
+    # Buying needs a verified email.
+    user = container.users.save(
+        container.users.get_by_username(username).with_email_verified()
+    )
     url = container.start_checkout().execute(user, "pro", Interval.MONTH, "usd")
     stripe.pay(url)
     stripe.flush()

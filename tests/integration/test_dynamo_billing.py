@@ -243,11 +243,13 @@ def test_a_subscription_that_ends_leaves_the_reconciliation_index(
     assert store.subscribed_users(10, None).items == []
 
 
-def test_removing_a_user_frees_their_customer_claim(
+def test_a_user_with_a_customer_is_never_removed_and_keeps_the_claim(
     users: DynamoUserRepository, store: DynamoBillingStore, make_user: MakeUser
 ) -> None:
-    user = store.attach_customer(users.add(make_user()), "cus_gone")
+    user = store.attach_customer(users.add(make_user()), "cus_kept")
 
-    users.remove(user)
+    with pytest.raises(ConcurrentUpdate):
+        users.remove(user)
 
-    assert store.owner_of("cus_gone") is None
+    assert users.get(user.id) is not None
+    assert store.owner_of("cus_kept") == user.id

@@ -42,3 +42,26 @@ def test_the_purge_removes_old_unverified_plain_users_and_their_sessions_only(
     for user in (verified, admin, recent):
         assert users.get(user.id) is not None
     assert job.run({}) == {"purged": 0}
+
+
+def test_the_removal_itself_refuses_a_user_with_a_customer_or_a_subscription(
+    users: DynamoUserRepository, make_user: MakeUser
+) -> None:
+    from dataclasses import replace
+
+    from core.adapters.dynamodb.billing import DynamoBillingStore
+    from core.application.errors import ConcurrentUpdate
+
+    read = users.add(make_user())
+    # A checkout attached a customer after the purge read the page: even with the
+    # stored version, the delete's condition refuses.
+    attached = DynamoBillingStore().attach_customer(read, "cus_race_purge")
+
+    try:
+        users.remove(replace(read, version=attached.version))
+    except ConcurrentUpdate:
+        pass
+    else:
+        raise AssertionError("a user with a Stripe customer was deleted")
+    assert users.get(read.id) is not None
+    assert stored_item(email_marker_key(read.email.key)) is not None

@@ -354,15 +354,16 @@ def test_no_response_or_log_line_carries_the_stripe_key_or_the_webhook_secret(
     replies.append(call("billing_cancel", cookies=[cookie]))
     replies.append(call("billing_resume", cookies=[cookie]))
     replies.append(call("billing_invoices", cookies=[cookie]))
-    # Failures: bad input, a refusal by Stripe, a forged webhook, Stripe down.
+    # Failures: bad input, a forged token, a conflict, a forged webhook, Stripe down.
     replies.append(call("billing_checkout", json_body={"plan": "x"}, cookies=[cookie]))
     replies.append(
         call(
             "billing_change",
-            json_body={"plan": "pro", "interval": "year", "proration_date": 1},
+            json_body={"plan": "pro", "interval": "year", "proration_token": "x.y"},
             cookies=[cookie],
         )
     )
+    replies.append(call("billing_change", json_body=change, cookies=[cookie]))
     replies.append(deliver("{}", sign("{}", secret="whsec_wrong_0123456789")))
     replies.append(deliver("{}", "t=1,v1=" + "0" * 64))
     settings = api.container.settings.model_copy(

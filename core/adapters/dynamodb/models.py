@@ -141,6 +141,10 @@ class UserItem(Model):
     sub_observed_at = UTCDateTimeAttribute(null=True)
     sub_trial_end = UTCDateTimeAttribute(null=True)
     sub_past_due_since = UTCDateTimeAttribute(null=True)
+    # Set while a bank-transfer subscription's first invoice is unpaid.
+    sub_awaiting_payment = BooleanAttribute(null=True)
+    # Set while the subscription is paid by invoice (bank transfer).
+    sub_by_invoice = BooleanAttribute(null=True)
     # The user's ``SUBSCRIBED.<shard>`` while the subscription is not terminal.
     billing_pk = UnicodeAttribute(null=True)
     version = VersionAttribute()

@@ -73,6 +73,8 @@ def _billing(item: UserItem) -> Billing:
             observed_at=item.sub_observed_at or item.created_at,
             trial_end=item.sub_trial_end,
             past_due_since=item.sub_past_due_since,
+            awaiting_first_payment=bool(item.sub_awaiting_payment),
+            paid_by_invoice=bool(item.sub_by_invoice),
         )
     return Billing(customer_id=item.stripe_customer_id, subscription=subscription)
 
@@ -114,6 +116,8 @@ def to_item(user: User) -> UserItem:
         item.sub_observed_at = subscription.observed_at
         item.sub_trial_end = subscription.trial_end
         item.sub_past_due_since = subscription.past_due_since
+        item.sub_awaiting_payment = subscription.awaiting_first_payment or None
+        item.sub_by_invoice = subscription.paid_by_invoice or None
         # The reconciliation's sparse index holds a user exactly while this is set.
         item.billing_pk = (
             None
@@ -200,9 +204,16 @@ class DynamoUserRepository:
                 with TransactWrite(
                     connection=table_connection(UserItem).connection
                 ) as transaction:
-                    # The user only if unchanged since read (its version), and its
-                    # markers only if they still point at it.
-                    transaction.delete(item)
+                    # The user only if unchanged since read (its version) and never
+                    # billed: a user with a Stripe customer or a subscription is
+                    # someone who pays (or paid), and a race that attached one
+                    # after the read cannot slip through. Its markers only if they
+                    # still point at it.
+                    transaction.delete(
+                        item,
+                        condition=UserItem.stripe_customer_id.does_not_exist()
+                        & UserItem.sub_id.does_not_exist(),
+                    )
                     keys = [
                         username_marker_key(user.username.key),
                         email_marker_key(user.email.key),

@@ -28,7 +28,9 @@ from typing import Any
 from core.application.billing import HANDLED_EVENTS
 from core.application.ports import (
     BillingEvent,
+    ChargeSnapshot,
     CheckoutSnapshot,
+    DisputeSnapshot,
     InvoiceSnapshot,
     SubscriptionSnapshot,
 )
@@ -186,7 +188,20 @@ def parse_subscription(obj: object) -> SubscriptionSnapshot:
         ),
         trial_end=_opt_timestamp(sub, "trial_end", "subscription"),
         user_id=_user_id(sub, "subscription"),
+        pending_update=sub.get("pending_update") is not None,
+        payment_url=_latest_invoice_url(sub),
+        collection_method=_opt_str(sub, "collection_method", "subscription")
+        or "charge_automatically",
+        latest_invoice_paid=isinstance(sub.get("latest_invoice"), Mapping)
+        and sub["latest_invoice"].get("status") == "paid",
     )
+
+
+def _latest_invoice_url(sub: Json) -> str | None:
+    invoice = sub.get("latest_invoice")
+    if not isinstance(invoice, Mapping):
+        return None
+    return _opt_str(invoice, "hosted_invoice_url", "subscription.latest_invoice")
 
 
 def _invoice_subscription_id(inv: Json) -> str | None:
@@ -201,6 +216,32 @@ def _invoice_subscription_id(inv: Json) -> str | None:
                 return ref
     # Shapes before 2025-03-31.basil kept it at the top level.
     return _ref(inv, "subscription", "invoice")
+
+
+def parse_charge(obj: object) -> ChargeSnapshot:
+    """A ``charge`` object."""
+    charge = _mapping(obj, "charge")
+    _object_kind(charge, "charge", "charge")
+    return ChargeSnapshot(
+        id=_str(charge, "id", "charge"),
+        customer_id=_ref(charge, "customer", "charge"),
+        amount=_int(charge, "amount", "charge"),
+        amount_refunded=_opt_int(charge, "amount_refunded", "charge") or 0,
+        currency=_str(charge, "currency", "charge").lower(),
+    )
+
+
+def parse_dispute(obj: object) -> DisputeSnapshot:
+    """A ``dispute`` object: its charge is a reference (or expanded)."""
+    dispute = _mapping(obj, "dispute")
+    _object_kind(dispute, "dispute", "dispute")
+    return DisputeSnapshot(
+        id=_str(dispute, "id", "dispute"),
+        charge_id=_required_ref(dispute, "charge", "dispute"),
+        amount=_int(dispute, "amount", "dispute"),
+        currency=_str(dispute, "currency", "dispute").lower(),
+        status=_str(dispute, "status", "dispute"),
+    )
 
 
 def parse_invoice(obj: object) -> InvoiceSnapshot:
@@ -272,6 +313,13 @@ def parse_event(obj: object) -> BillingEvent:
         return replace(base, invoice=parse_invoice(_data_object(event)))
     if event_type.startswith(_CHECKOUT_EVENTS):
         return replace(base, checkout=parse_checkout_session(_data_object(event)))
+    if event_type.startswith("charge.dispute."):
+        return replace(base, dispute=parse_dispute(_data_object(event)))
+    if event_type.startswith("charge."):
+        return replace(base, charge=parse_charge(_data_object(event)))
+    if event_type == "customer.deleted":
+        customer = _mapping(_data_object(event), "customer")
+        return replace(base, customer_id=_str(customer, "id", "customer"))
     return base
 
 

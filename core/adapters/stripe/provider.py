@@ -25,11 +25,13 @@ from core.adapters.stripe.client import (
 )
 from core.adapters.stripe.objects import (
     MalformedStripeObject,
+    parse_charge,
     parse_invoice,
     parse_subscription,
 )
-from core.application.errors import PaymentProviderUnavailable
+from core.application.errors import CustomerMissing, PaymentProviderUnavailable
 from core.application.ports import (
+    ChargeSnapshot,
     InvoicePage,
     InvoiceSnapshot,
     ProrationPreview,
@@ -96,7 +98,7 @@ class StripePaymentProvider:
         trial of that many days (Stripe's ``trial_period_days``)."""
         if trial_days < 0:
             raise ValueError("trial_days is not negative")
-        session = self._client.post(
+        session = self._post_for_customer(
             "/v1/checkout/sessions",
             {
                 "mode": "subscription",
@@ -124,7 +126,7 @@ class StripePaymentProvider:
         days_until_due: int,
         idempotency_key: str,
     ) -> str:
-        subscription = self._client.post(
+        subscription = self._post_for_customer(
             "/v1/subscriptions",
             {
                 "customer": customer_id,
@@ -148,6 +150,18 @@ class StripePaymentProvider:
             # for about an hour, and a draft has no hosted page: finalize it now.
             invoice = self._finalize(invoice, idempotency_key)
         return _read(lambda: _str_field(invoice, "hosted_invoice_url", "invoice"))
+
+    def _post_for_customer(
+        self, path: str, params: Mapping[str, Any], *, idempotency_key: str
+    ) -> Mapping[str, Any]:
+        """A POST naming a customer: ``CustomerMissing`` if Stripe has no such
+        customer any more (``resource_missing`` on ``customer``)."""
+        try:
+            return self._client.post(path, params, idempotency_key=idempotency_key)
+        except StripeRequestRejected as exc:
+            if exc.stripe_code == "resource_missing" and exc.param == "customer":
+                raise CustomerMissing(str(exc)) from exc
+            raise
 
     def _finalize(
         self, draft: Mapping[str, Any], idempotency_key: str
@@ -179,7 +193,11 @@ class StripePaymentProvider:
         return _read(lambda: _str_field(session, "url", "billing_portal.session"))
 
     def get_subscription(self, subscription_id: str) -> SubscriptionSnapshot:
-        data = self._client.get(f"/v1/subscriptions/{_segment(subscription_id)}")
+        # The latest invoice says whether a bank-transfer subscription was paid.
+        data = self._client.get(
+            f"/v1/subscriptions/{_segment(subscription_id)}",
+            {"expand": ["latest_invoice"]},
+        )
         return _read(lambda: parse_subscription(data))
 
     def preview_change(
@@ -241,6 +259,14 @@ class StripePaymentProvider:
                 "items": [{"id": subscription.item_id, "price": price_id}],
                 "proration_behavior": proration_behavior,
                 "proration_date": proration_date,
+                # A change invoiced at once applies only if that invoice is paid;
+                # otherwise Stripe holds it in ``pending_update``.
+                "payment_behavior": (
+                    "pending_if_incomplete"
+                    if proration_behavior == "always_invoice"
+                    else None
+                ),
+                "expand": ["latest_invoice"],
             },
             idempotency_key=idempotency_key,
         )
@@ -257,16 +283,21 @@ class StripePaymentProvider:
         return _read(lambda: parse_subscription(data))
 
     def cancel_now(
-        self, subscription_id: str, *, idempotency_key: str
+        self, subscription_id: str, *, idempotency_key: str, credit: bool = True
     ) -> SubscriptionSnapshot:
         """``DELETE /v1/subscriptions/{id}``: prorated, with a final invoice now, so
-        the unused time becomes a credit on the customer's balance."""
+        the unused time becomes a credit on the customer's balance (unless
+        ``credit`` is off: then neither)."""
         data = self._client.delete(
             f"/v1/subscriptions/{_segment(subscription_id)}",
-            {"prorate": True, "invoice_now": True},
+            {"prorate": True, "invoice_now": True} if credit else {},
             idempotency_key=idempotency_key,
         )
         return _read(lambda: parse_subscription(data))
+
+    def get_charge(self, charge_id: str) -> ChargeSnapshot:
+        data = self._client.get(f"/v1/charges/{_segment(charge_id)}")
+        return _read(lambda: parse_charge(data))
 
     def list_invoices(
         self, customer_id: str, limit: int, starting_after: str | None

@@ -7,6 +7,10 @@ from enum import StrEnum
 
 from core.application.billing import (
     ATTEMPTS,
+    CHARGE_REFUNDED,
+    CUSTOMER_DELETED,
+    DISPUTE_CLOSED,
+    DISPUTE_CREATED,
     HANDLED_EVENTS,
     BillingConfig,
     is_duplicate,
@@ -31,7 +35,9 @@ from core.application.ports import (
 )
 from core.application.tasks import SEND_EMAIL, TaskSubmitter
 from core.domain.billing import (
+    PAID_STATUSES,
     TERMINAL_STATUSES,
+    Billing,
     Subscription,
     SubscriptionStatus,
     grace_deadline,
@@ -43,13 +49,28 @@ logger = logging.getLogger("strata.billing")
 # The least step in time: a re-read stamped this much after the state it replaces.
 _TICK = timedelta(microseconds=1)
 
+# A subscription that was in one of these had its "started" email already.
+_STARTED_BEFORE = PAID_STATUSES | {
+    SubscriptionStatus.PAST_DUE,
+    SubscriptionStatus.UNPAID,
+    SubscriptionStatus.PAUSED,
+}
+
 # Email templates, by the event that sends them.
+# "Subscription started" is named for the event that usually carries it, but it
+# goes when a subscription is first stored active or trialing, whichever event
+# says so (see ``_template``).
+STARTED = "subscription_started"
 EMAILS = {
-    "customer.subscription.created": "subscription_started",
+    "customer.subscription.created": STARTED,
     "customer.subscription.deleted": "subscription_canceled",
     "customer.subscription.trial_will_end": "trial_ending",
     "invoice.payment_failed": "payment_failed",
     "invoice.payment_action_required": "payment_action_required",
+    DISPUTE_CREATED: "dispute_opened",
+    # Only when the dispute is lost (see ``_template``).
+    DISPUTE_CLOSED: "dispute_lost",
+    CHARGE_REFUNDED: "refund_issued",
 }
 
 
@@ -115,7 +136,7 @@ class HandleStripeEvent:
             if updated != user or _concerns_current(event, updated):
                 # Not for news that was set aside: a late "canceled" about an old
                 # subscription must not tell the user their new one ended.
-                self._queue_email(event, updated)
+                self._queue_email(event, user, updated)
             try:
                 return self._record(event, updated if updated != user else None)
             except ConcurrentUpdate:
@@ -138,20 +159,60 @@ class HandleStripeEvent:
             customer_id = event.checkout.customer_id
         elif event.invoice is not None:
             customer_id = event.invoice.customer_id
+        elif event.customer_id is not None:
+            customer_id = event.customer_id
+        elif event.charge is not None:
+            customer_id = event.charge.customer_id
+        elif event.dispute is not None:
+            # A dispute names only its charge; the charge says whose it is.
+            customer_id = self.provider.get_charge(event.dispute.charge_id).customer_id
         if user_id:
             user = self.users.get(user_id)
-            # Metadata is ours, but check it against the customer all the same.
-            if user is not None and user.billing.customer_id in (None, customer_id):
+            # Metadata is a hint; the customer's claim decides. Metadata naming a
+            # user whose stored customer is this one costs no second read.
+            if user is not None and (
+                user.billing.customer_id == customer_id
+                or (customer_id is None and user.billing.customer_id is not None)
+            ):
                 return user
         if customer_id:
             owner = self.store.owner_of(customer_id)
             if owner is not None:
+                if user_id and user_id != owner:
+                    logger.warning(
+                        "stripe event metadata names another user than the "
+                        "customer's owner: the owner wins",
+                        extra={"event_id": event.id},
+                    )
                 return self.users.get(owner)
         return None
 
     def _apply(self, event: BillingEvent, user: User) -> User:
+        if event.charge is not None or event.dispute is not None:
+            return self._money_back(event, user)
+        if event.type in ("invoice.voided", "invoice.marked_uncollectible"):
+            logger.warning(
+                "stripe invoice will not be paid",
+                extra={"event_id": event.id, "event_type": event.type},
+            )
+        if event.type == CUSTOMER_DELETED:
+            if user.billing.customer_id != event.customer_id:
+                return user  # an old customer of theirs: nothing stored names it
+            # Stripe ended its subscriptions with it: no customer, and the
+            # subscription (if any) kept only as ended, so that the next checkout
+            # makes a new customer and gives no second trial.
+            ended = user.billing.subscription
+            if ended is not None and not ended.is_terminal:
+                ended = replace(
+                    ended,
+                    status=SubscriptionStatus.CANCELED,
+                    cancel_at_period_end=False,
+                    observed_at=self._reread_time(event, ended.observed_at),
+                )
+            return user.with_billing(Billing(subscription=ended))
         stored = user.billing.subscription
         snapshot: SubscriptionSnapshot | None = None
+        reread = False
         observed_at = event.created
         if event.subscription is not None:
             snapshot = event.subscription
@@ -163,6 +224,7 @@ class HandleStripeEvent:
                 if event.created == second:
                     # Same second: the payload cannot say which is newer; Stripe can.
                     snapshot = self.provider.get_subscription(snapshot.id)
+                    reread = True
                     observed_at = self._reread_time(event, stored.observed_at)
         else:
             subscription_id = None
@@ -181,15 +243,52 @@ class HandleStripeEvent:
             if about_older:
                 return user  # news of a subscription older than the stored one
             snapshot = self.provider.get_subscription(subscription_id)
+            reread = True
             observed_at = self._reread_time(
                 event, stored.observed_at if stored is not None else None
             )
+        if reread and not _belongs_to(snapshot, user):
+            # Someone else's subscription (a forged or mistaken metadata, another
+            # customer): never stored on this user.
+            logger.warning(
+                "stripe subscription does not belong to the user: not stored",
+                extra={"event_id": event.id, "subscription_id": snapshot.id},
+            )
+            return user
         incoming = subscription_from(snapshot, self.config.catalog, observed_at, stored)
         if is_duplicate(stored, incoming) and self._cancel_duplicate(stored, incoming):
             return user
         if not may_replace(stored, incoming):
             return user
         return with_subscription(user, incoming)
+
+    def _money_back(self, event: BillingEvent, user: User) -> User:
+        """Refunds and disputes. A refund and an opened dispute change no
+        entitlement (an operator decides; the WARNING line is for their alert). A
+        lost dispute ends the paid features at once: the subscription is canceled
+        at Stripe without credit (the money was taken back) and stored canceled."""
+        details = {"event_id": event.id, "event_type": event.type, "user_id": user.id}
+        if event.type != DISPUTE_CLOSED:
+            logger.warning("stripe money taken back or disputed", extra=details)
+            return user
+        assert event.dispute is not None
+        if event.dispute.status != "lost":
+            logger.info("stripe dispute closed in our favour", extra=details)
+            return user
+        logger.warning("stripe dispute lost: paid features end", extra=details)
+        stored = user.billing.subscription
+        if stored is None or stored.is_terminal:
+            return user
+        snapshot = self.provider.cancel_now(
+            stored.id, idempotency_key=f"dispute-lost-{event.dispute.id}", credit=False
+        )
+        canceled = subscription_from(
+            snapshot,
+            self.config.catalog,
+            self._reread_time(event, stored.observed_at),
+            stored,
+        )
+        return with_subscription(user, canceled)
 
     def _cancel_duplicate(
         self, stored: Subscription | None, duplicate: Subscription
@@ -224,8 +323,8 @@ class HandleStripeEvent:
             return event.created
         return stored + _TICK
 
-    def _queue_email(self, event: BillingEvent, user: User) -> None:
-        template = EMAILS.get(event.type)
+    def _queue_email(self, event: BillingEvent, before: User, user: User) -> None:
+        template = _template(event, before, user)
         if template is None:
             return
         context = self._email_context(event, user)
@@ -253,6 +352,11 @@ class HandleStripeEvent:
                 deadline = grace_deadline(subscription, self.config.grace)
                 if deadline is not None:
                     context["grace_until"] = deadline.date().isoformat()
+        if event.charge is not None:
+            refunded = event.charge.amount_refunded or event.charge.amount
+            context["amount"] = _money(refunded, event.charge.currency)
+        if event.dispute is not None:
+            context["amount"] = _money(event.dispute.amount, event.dispute.currency)
         if event.invoice is not None:
             invoice = event.invoice
             context["amount"] = _money(invoice.amount_due, invoice.currency)
@@ -269,6 +373,32 @@ class HandleStripeEvent:
         except DuplicateEvent:
             return Outcome.DUPLICATE
         return Outcome.APPLIED
+
+
+def _template(event: BillingEvent, before: User, after: User) -> str | None:
+    """The email an event sends. "Subscription started" goes once the stored
+    subscription is active or trialing and was not (a new one, or one whose first
+    payment just went through): never for an incomplete or unpaid one."""
+    now = after.billing.subscription
+    if now is not None and now.status in PAID_STATUSES:
+        was = before.billing.subscription
+        if was is None or was.id != now.id or was.status not in _STARTED_BEFORE:
+            return STARTED
+    if event.type == DISPUTE_CLOSED and (
+        event.dispute is None or event.dispute.status != "lost"
+    ):
+        return None
+    template = EMAILS.get(event.type)
+    return None if template == STARTED else template
+
+
+def _belongs_to(snapshot: SubscriptionSnapshot, user: User) -> bool:
+    """A subscription read from Stripe is the user's only if its customer is the
+    user's customer and its ``metadata.user_id``, when set, names the user (one
+    made outside Strata has none: the customer's claim decides)."""
+    return snapshot.customer_id == user.billing.customer_id and (
+        snapshot.user_id in (None, user.id)
+    )
 
 
 def _concerns_current(event: BillingEvent, user: User) -> bool:

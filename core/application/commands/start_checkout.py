@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -7,13 +8,23 @@ from core.application.billing import BillingConfig, Customers
 from core.application.errors import (
     AlreadySubscribed,
     BankTransferUnavailable,
+    CustomerMissing,
+    EmailNotVerified,
     PriceUnavailable,
     SubscriptionExists,
     UnknownPlan,
 )
 from core.application.ports import Clock, IdGenerator, PaymentProvider
-from core.domain.billing import Interval, SubscriptionStatus
+from core.domain.billing import (
+    Interval,
+    Plan,
+    Price,
+    Subscription,
+    SubscriptionStatus,
+)
 from core.domain.user import User
+
+logger = logging.getLogger("strata.billing")
 
 
 class PaymentMethod(StrEnum):
@@ -33,6 +44,7 @@ class StartCheckout:
     (``PriceUnavailable``), the plan the user already has (``AlreadySubscribed``)
     and any second live subscription (``SubscriptionExists``: change it instead).
     Nothing changes for the user until Stripe's webhook says the purchase is done.
+    An account whose email is not verified cannot buy (``EmailNotVerified``).
     """
 
     customers: Customers
@@ -49,6 +61,9 @@ class StartCheckout:
         currency: str,
         method: PaymentMethod = PaymentMethod.CARD,
     ) -> str:
+        if not user.email_verified:
+            # Who pays must be reachable, and the purge removes the unverified.
+            raise EmailNotVerified()
         plan = self.config.catalog.get(plan_key)
         if plan is None or not plan.is_paid:
             raise UnknownPlan(f"no paid plan named {plan_key!r}")
@@ -72,6 +87,27 @@ class StartCheckout:
         ):
             raise SubscriptionExists()
         user, customer_id = self.customers.ensure(user)
+        try:
+            return self._start(user, customer_id, plan, price, method, subscription)
+        except CustomerMissing:
+            # Deleted at Stripe (the dashboard, say): a new customer, not a 409
+            # for ever.
+            logger.warning(
+                "stored stripe customer is gone: making a new one",
+                extra={"user_id": user.id},
+            )
+            user, customer_id = self.customers.replace(user, customer_id)
+            return self._start(user, customer_id, plan, price, method, subscription)
+
+    def _start(
+        self,
+        user: User,
+        customer_id: str,
+        plan: Plan,
+        price: Price,
+        method: PaymentMethod,
+        subscription: Subscription | None,
+    ) -> str:
         # A fresh key per purchase attempt: the client's retries of this one call
         # reuse it, a later attempt is a new purchase.
         key = f"checkout-{user.id}-{self.ids.new_id()}"

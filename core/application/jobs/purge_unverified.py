@@ -14,7 +14,10 @@ from core.domain.user import Role
 class PurgeUnverifiedJob:
     """The daily purge: plain users (role ``user``) who never verified their email
     and signed up more than ``older_than`` ago are removed, usernames and emails
-    freed, and their sessions ended. Admins are never purged.
+    freed, and their sessions ended. Admins are never purged, and neither is a
+    user with a Stripe customer or any subscription (someone who pays or paid):
+    skipped here, and refused by the removal's own condition if billing was
+    attached after the page was read.
 
     Reads the unverified users a page at a time, never the whole table. A user who
     changed since the page was read (verified meanwhile, say) is left alone: the
@@ -39,6 +42,8 @@ class PurgeUnverifiedJob:
                     user.role is not Role.USER
                     or user.email_verified
                     or user.created_at >= cutoff
+                    or user.billing.customer_id
+                    or user.billing.subscription is not None
                 ):
                     continue
                 try:

@@ -54,7 +54,7 @@ class GetAccount:
             email_verified=user.email_verified,
             plan=rights.plan.key,
             subscription_status=(
-                subscription.status.value if subscription is not None else None
+                subscription.shown_status.value if subscription is not None else None
             ),
             current_period_end=(
                 subscription.current_period_end if subscription is not None else None

@@ -197,3 +197,49 @@ def test_an_unhandled_type_keeps_only_the_envelope_whatever_its_object() -> None
         None,
         None,
     )
+
+
+def _event(event_type: str, obj: dict[str, object]) -> dict[str, object]:
+    return {"id": "evt_1", "type": event_type, "created": NOW, "data": {"object": obj}}
+
+
+def test_refund_dispute_and_customer_deleted_events_are_read() -> None:
+    refunded = parse_event(
+        _event(
+            "charge.refunded",
+            {
+                "id": "ch_1",
+                "object": "charge",
+                "customer": "cus_1",
+                "amount": 1500,
+                "amount_refunded": 500,
+                "currency": "USD",
+            },
+        )
+    )
+    disputed = parse_event(
+        _event(
+            "charge.dispute.closed",
+            {
+                "id": "dp_1",
+                "object": "dispute",
+                "charge": "ch_1",
+                "amount": 1500,
+                "currency": "usd",
+                "status": "lost",
+            },
+        )
+    )
+    deleted = parse_event(
+        _event("customer.deleted", {"id": "cus_1", "object": "customer"})
+    )
+
+    assert refunded.charge is not None
+    assert (refunded.charge.customer_id, refunded.charge.amount_refunded) == (
+        "cus_1",
+        500,
+    )
+    assert refunded.charge.currency == "usd"
+    assert disputed.dispute is not None
+    assert (disputed.dispute.charge_id, disputed.dispute.status) == ("ch_1", "lost")
+    assert deleted.customer_id == "cus_1"

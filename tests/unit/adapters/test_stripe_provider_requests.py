@@ -262,7 +262,12 @@ def test_get_subscription_reads_the_snapshot(
     stub.script(Reply(body=subscription_object()))
     sub = provider.get_subscription("sub_123")
     assert (sub.id, sub.item_id, sub.price_id) == ("sub_123", "si_123", "price_pro")
-    assert sent(stub)[:2] == ("GET", "/v1/subscriptions/sub_123")
+    method, path = sent(stub)[:2]
+    # The latest invoice says whether a bank-transfer subscription was paid.
+    assert (method, path) == (
+        "GET",
+        "/v1/subscriptions/sub_123?expand%5B0%5D=latest_invoice",
+    )
 
 
 def test_an_id_cannot_reach_another_endpoint(
@@ -270,7 +275,9 @@ def test_an_id_cannot_reach_another_endpoint(
 ) -> None:
     stub.script(Reply(body=subscription_object()))
     provider.get_subscription("../customers/cus_1?x=1")
-    assert sent(stub)[1] == "/v1/subscriptions/..%2Fcustomers%2Fcus_1%3Fx%3D1"
+    assert sent(stub)[1].split("?")[0] == (
+        "/v1/subscriptions/..%2Fcustomers%2Fcus_1%3Fx%3D1"
+    )
 
 
 def test_preview_change_without_a_date_uses_the_clock_and_says_so(
@@ -309,7 +316,7 @@ def test_preview_change_keeps_a_given_date(
     assert sent(stub)[2]["subscription_details[proration_date]"] == str(NOW - 5)
 
 
-def test_change_price_replaces_the_items_price(
+def test_change_price_replaces_the_items_price_pending_if_unpaid(
     stub: Stub, provider: StripePaymentProvider
 ) -> None:
     stub.script(Reply(body=subscription_object()))
@@ -328,6 +335,9 @@ def test_change_price_replaces_the_items_price(
             "items[0][price]": "price_pro",
             "proration_behavior": "always_invoice",
             "proration_date": str(NOW),
+            # Invoiced at once: applied only once paid.
+            "payment_behavior": "pending_if_incomplete",
+            "expand[0]": "latest_invoice",
         },
         "chg-1",
     )
@@ -345,6 +355,8 @@ def test_change_price_without_a_date_sends_none(
         idempotency_key="chg-2",
     )
     assert "proration_date" not in sent(stub)[2]
+    # Nothing invoiced now: nothing to hold pending.
+    assert "payment_behavior" not in sent(stub)[2]
 
 
 @pytest.mark.parametrize(("cancel", "value"), [(True, "true"), (False, "false")])

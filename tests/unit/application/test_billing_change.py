@@ -9,7 +9,9 @@ from core.application.billing import BillingConfig, SubscriptionWriter
 from core.application.commands.change_plan import ChangePlan
 from core.application.errors import (
     AlreadySubscribed,
+    InvalidProrationToken,
     NoSubscription,
+    PaymentFailed,
     PaymentProviderUnavailable,
     PriceUnavailable,
     UnknownPlan,
@@ -17,7 +19,12 @@ from core.application.errors import (
 from core.application.queries.preview_plan_change import PreviewPlanChange
 from core.domain.billing import Interval, SubscriptionStatus
 from core.domain.user import User
-from tests.fakes import FakeClock, FakePaymentProvider, InMemoryUserRepository
+from tests.fakes import (
+    FakeClock,
+    FakeCursorCodec,
+    FakePaymentProvider,
+    InMemoryUserRepository,
+)
 from tests.unit.application.conftest import BUSINESS, Seed, Subscribe
 
 MONTH = Interval.MONTH
@@ -29,15 +36,19 @@ def change(
     writer: SubscriptionWriter,
     billing_config: BillingConfig,
     clock: FakeClock,
+    cursors: FakeCursorCodec,
 ) -> ChangePlan:
-    return ChangePlan(provider, writer, billing_config, clock)
+    return ChangePlan(provider, writer, billing_config, clock, cursors)
 
 
 @pytest.fixture
 def preview(
-    provider: FakePaymentProvider, billing_config: BillingConfig
+    provider: FakePaymentProvider,
+    billing_config: BillingConfig,
+    cursors: FakeCursorCodec,
+    clock: FakeClock,
 ) -> PreviewPlanChange:
-    return PreviewPlanChange(provider, billing_config)
+    return PreviewPlanChange(provider, billing_config, cursors, clock)
 
 
 @pytest.fixture
@@ -81,7 +92,7 @@ def test_a_preview_shows_the_prorated_amount_and_changes_nothing(
     # 20 days of 30 left: 2/3 of 4500 charged, 2/3 of 1500 credited.
     assert shown.amount_due == 2000
     assert shown.currency == "usd"
-    assert shown.proration_date == int(clock.now().timestamp())
+    assert shown.proration_token
     assert users.writes == 0
     assert invoiced(provider, alice) == []
     assert provider.calls["change_price"] == 0
@@ -95,9 +106,9 @@ def test_a_change_with_the_previews_date_charges_exactly_the_preview(
     clock: FakeClock,
 ) -> None:
     shown = preview.execute(alice, "business", MONTH)
-    clock.advance(timedelta(days=3))  # the user thinks it over
+    clock.advance(timedelta(minutes=3))  # the user thinks it over
 
-    change.execute(alice, "business", MONTH, proration_date=shown.proration_date)
+    change.execute(alice, "business", MONTH, proration_token=shown.proration_token)
 
     assert invoiced(provider, alice) == [shown.amount_due]
 
@@ -170,15 +181,21 @@ def test_a_change_to_another_interval_restarts_the_period(
 
 
 def test_the_change_key_names_the_subscription_price_date_and_stored_version(
-    change: ChangePlan, provider: FakePaymentProvider, alice: User
+    preview: PreviewPlanChange,
+    change: ChangePlan,
+    provider: FakePaymentProvider,
+    alice: User,
+    clock: FakeClock,
 ) -> None:
     subscription = alice.billing.subscription
     assert subscription is not None
+    token = preview.execute(alice, "business", MONTH).proration_token
+    moment = int(clock.now().timestamp())
 
-    change.execute(alice, "business", MONTH, proration_date=1736000000)
+    change.execute(alice, "business", MONTH, proration_token=token)
 
     assert provider.idempotency_keys == [
-        f"change-{subscription.id}-price_business_month_usd-1736000000-{alice.version}"
+        f"change-{subscription.id}-price_business_month_usd-{moment}-{alice.version}"
     ]
 
 
@@ -196,13 +213,16 @@ def test_without_a_date_the_change_key_still_names_the_users_version(
 
 
 def test_a_retried_change_is_charged_once(
-    change: ChangePlan, provider: FakePaymentProvider, alice: User, clock: FakeClock
+    preview: PreviewPlanChange,
+    change: ChangePlan,
+    provider: FakePaymentProvider,
+    alice: User,
 ) -> None:
     # The first answer was lost on the way back: the request is sent again
     # with the same user as loaded before.
-    moment = int(clock.now().timestamp())
-    change.execute(alice, "business", MONTH, proration_date=moment)
-    change.execute(alice, "business", MONTH, proration_date=moment)
+    token = preview.execute(alice, "business", MONTH).proration_token
+    change.execute(alice, "business", MONTH, proration_token=token)
+    change.execute(alice, "business", MONTH, proration_token=token)
 
     assert provider.calls["change_price"] == 2
     assert len(invoiced(provider, alice)) == 1
@@ -216,17 +236,18 @@ def test_changing_back_and_forth_with_one_proration_date_really_changes_each_tim
     alice: User,
     clock: FakeClock,
 ) -> None:
-    moment = preview.execute(alice, "business", MONTH).proration_date
-    up = change.execute(alice, "business", MONTH, proration_date=moment).subscription
+    up_token = preview.execute(alice, "business", MONTH).proration_token
+    up = change.execute(alice, "business", MONTH, proration_token=up_token).subscription
     clock.advance(timedelta(seconds=5))
     stored = users.stored(alice.id)
     assert stored is not None
-    change.execute(stored, "pro", MONTH, proration_date=moment)
+    down_token = preview.execute(stored, "pro", MONTH).proration_token
+    change.execute(stored, "pro", MONTH, proration_token=down_token)
     clock.advance(timedelta(seconds=5))
     stored = users.stored(alice.id)
     assert stored is not None
 
-    change.execute(stored, "business", MONTH, proration_date=moment)
+    change.execute(stored, "business", MONTH, proration_token=up_token)
 
     stored = users.stored(alice.id)
     assert stored is not None
@@ -309,3 +330,91 @@ def test_stripe_down_fails_the_change_and_stores_nothing(
         change.execute(alice, "business", MONTH)
 
     assert users.stored(alice.id) == alice
+
+
+# -- the proration token: the client never chooses the date ---------------------------
+
+
+def test_a_forged_proration_token_is_refused_and_nothing_changes(
+    change: ChangePlan,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    alice: User,
+) -> None:
+    with pytest.raises(InvalidProrationToken):
+        change.execute(alice, "business", MONTH, proration_token="0.forged")
+
+    assert provider.calls["change_price"] == 0
+    assert users.writes == 0
+    assert invoiced(provider, alice) == []
+
+
+def test_a_stale_proration_token_is_refused(
+    preview: PreviewPlanChange,
+    change: ChangePlan,
+    provider: FakePaymentProvider,
+    billing_config: BillingConfig,
+    alice: User,
+    clock: FakeClock,
+) -> None:
+    token = preview.execute(alice, "business", MONTH).proration_token
+    clock.advance(billing_config.proration_token_ttl + timedelta(seconds=1))
+
+    with pytest.raises(InvalidProrationToken):
+        change.execute(alice, "business", MONTH, proration_token=token)
+    assert provider.calls["change_price"] == 0
+
+
+def test_a_token_for_another_price_is_refused(
+    preview: PreviewPlanChange,
+    change: ChangePlan,
+    provider: FakePaymentProvider,
+    alice: User,
+) -> None:
+    token = preview.execute(alice, "business", MONTH).proration_token
+
+    with pytest.raises(InvalidProrationToken):
+        change.execute(alice, "pro", Interval.YEAR, proration_token=token)
+    assert provider.calls["change_price"] == 0
+
+
+def test_another_users_token_is_refused(
+    preview: PreviewPlanChange,
+    change: ChangePlan,
+    provider: FakePaymentProvider,
+    seed: Seed,
+    subscribe: Subscribe,
+    alice: User,
+) -> None:
+    bob, _ = subscribe(seed("bobby"), "price_pro_month_usd")
+    bobs = preview.execute(bob, "business", MONTH).proration_token
+
+    with pytest.raises(InvalidProrationToken):
+        change.execute(alice, "business", MONTH, proration_token=bobs)
+    assert provider.calls["change_price"] == 0
+
+
+# -- a change whose payment fails is not applied ---------------------------------------
+
+
+def test_a_change_whose_payment_fails_is_not_applied_and_points_to_the_invoice(
+    change: ChangePlan,
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    billing_config: BillingConfig,
+    alice: User,
+    clock: FakeClock,
+) -> None:
+    provider.decline_next_payment()
+
+    with pytest.raises(PaymentFailed) as failed:
+        change.execute(alice, "business", MONTH)
+
+    [invoice] = provider.invoices_of(alice.billing.customer_id or "")
+    assert invoice.status == "open"
+    assert failed.value.payment_url == invoice.hosted_invoice_url
+    stored = users.stored(alice.id)
+    assert stored is not None
+    assert stored.billing.subscription is not None
+    assert stored.billing.subscription.price_id == "price_pro_month_usd"
+    assert billing_config.entitlements(stored, clock.now()).plan.key == "pro"

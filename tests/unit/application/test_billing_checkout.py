@@ -7,6 +7,7 @@ from core.application.commands.start_checkout import PaymentMethod, StartCheckou
 from core.application.errors import (
     AlreadySubscribed,
     BankTransferUnavailable,
+    EmailNotVerified,
     PaymentProviderUnavailable,
     PriceUnavailable,
     SubscriptionExists,
@@ -49,8 +50,23 @@ def checkout(
 
 
 @pytest.fixture
-def alice(seed: Seed) -> User:
-    return seed("alice")
+def alice(seed: Seed, users: InMemoryUserRepository) -> User:
+    """A user with a verified email (buying needs one)."""
+    verified = users.save(seed("alice").with_email_verified())
+    users.calls.clear()
+    return verified
+
+
+def test_an_unverified_account_cannot_buy_and_nothing_is_asked_of_stripe(
+    checkout: StartCheckout, seed: Seed, provider: FakePaymentProvider
+) -> None:
+    unverified = seed("newbie")
+
+    for method in PaymentMethod:
+        with pytest.raises(EmailNotVerified):
+            checkout.execute(unverified, "pro", Interval.MONTH, "usd", method)
+
+    assert sum(provider.calls.values()) == 0
 
 
 def test_a_card_checkout_opens_a_session_for_the_plans_price_and_the_user(

@@ -1,12 +1,17 @@
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import replace
 from datetime import datetime, timedelta
 
 import pytest
 
-from core.application.billing import BillingConfig, SubscriptionWriter
+from core.application.billing import (
+    BillingConfig,
+    SubscriptionWriter,
+    subscription_from,
+)
 from core.application.commands.cancel_subscription import CancelSubscription
 from core.application.commands.handle_stripe_event import (
     EMAILS,
@@ -17,11 +22,13 @@ from core.application.commands.handle_stripe_event import (
 from core.application.errors import DependencyUnavailable, InvalidSignature
 from core.application.ports import (
     BillingEvent,
+    CheckoutSnapshot,
+    DisputeSnapshot,
     InvoiceSnapshot,
     SubscriptionSnapshot,
 )
 from core.application.tasks import SEND_EMAIL, TaskSubmitter
-from core.domain.billing import SubscriptionStatus
+from core.domain.billing import Interval, SubscriptionStatus
 from core.domain.user import User
 from tests.fakes import (
     FakeClock,
@@ -33,6 +40,7 @@ from tests.fakes import (
 )
 from tests.unit.application.conftest import (
     BUSINESS,
+    CATALOG,
     EVENT_KEEP,
     FREE,
     GRACE,
@@ -587,7 +595,8 @@ def test_a_completed_checkout_stores_the_subscription_read_from_stripe(
     assert subscription.status is SubscriptionStatus.TRIALING
     assert subscription.trial_end == snapshot.trial_end
     assert provider.calls["get_subscription"] == 1
-    assert task_queue.queued == []
+    # Whichever event first stores it live sends "started", once.
+    assert emails(task_queue) == [("stripe-evt_cs", "subscription_started")]
 
 
 # -- who the event is for ------------------------------------------------------------
@@ -1016,3 +1025,295 @@ def test_an_invoice_of_a_subscription_stripe_does_not_know_is_recorded_and_ignor
         deliver(invoice_event("evt_gone", "invoice.paid", invoice, clock.now()))
         is Outcome.DUPLICATE
     )
+
+
+def test_a_checkout_whose_metadata_names_a_user_without_a_customer_attaches_nothing(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    seed: Seed,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    """The reported hole: a signed checkout.session.completed whose metadata names
+    mallory (no customer) handed alice's customer and subscription to mallory."""
+    alice, snapshot = subscribed
+    mallory = seed("mallory")
+    checkout = CheckoutSnapshot(
+        id="cs_forged",
+        customer_id=alice.billing.customer_id,
+        subscription_id=snapshot.id,
+        user_id=mallory.id,
+    )
+
+    deliver(
+        BillingEvent(
+            "evt_cs",
+            "checkout.session.completed",
+            clock.now() + SECOND,
+            checkout=checkout,
+        )
+    )
+
+    assert stored_user(users, mallory) == mallory
+    assert stored_user(users, mallory).billing.subscription is None
+    still = stored_user(users, alice).billing.subscription
+    assert still is not None
+    assert still.id == snapshot.id
+
+
+def test_a_reread_subscription_of_another_customer_is_not_stored(
+    deliver: Deliver,
+    customer: User,
+    seed: Seed,
+    subscribe: Subscribe,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    """A checkout of alice's own customer that names bobby's subscription: the
+    re-read subscription's customer is bobby's, so alice gets nothing."""
+    _, theirs = subscribe(seed("bobby"))
+    checkout = CheckoutSnapshot(
+        id="cs_mixed",
+        customer_id=customer.billing.customer_id,
+        subscription_id=theirs.id,
+        user_id=customer.id,
+    )
+
+    deliver(
+        BillingEvent(
+            "evt_cs", "checkout.session.completed", clock.now(), checkout=checkout
+        )
+    )
+
+    assert stored_user(users, customer).billing.subscription is None
+
+
+def test_the_started_email_waits_until_the_subscription_is_active(
+    deliver: Deliver,
+    customer: User,
+    provider: FakePaymentProvider,
+    task_queue: RecordingTaskQueue,
+    clock: FakeClock,
+) -> None:
+    assert customer.billing.customer_id is not None
+    snapshot = provider.add_subscription(
+        customer.billing.customer_id,
+        "price_pro_month_usd",
+        status="incomplete",
+        user_id=customer.id,
+    )
+
+    deliver(
+        subscription_event(
+            "evt_1", "customer.subscription.created", snapshot, clock.now()
+        )
+    )
+    assert emails(task_queue) == []
+
+    paid = replace(snapshot, status="active")
+    deliver(
+        subscription_event(
+            "evt_2", "customer.subscription.updated", paid, clock.now() + SECOND
+        )
+    )
+    deliver(
+        subscription_event(
+            "evt_3",
+            "customer.subscription.updated",
+            replace(paid, cancel_at_period_end=True),
+            clock.now() + 2 * SECOND,
+        )
+    )
+
+    assert emails(task_queue) == [("stripe-evt_2", "subscription_started")]
+
+
+def test_a_price_in_no_plan_is_logged_loudly_and_a_legacy_price_keeps_its_plan(
+    customer: User,
+    provider: FakePaymentProvider,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    assert customer.billing.customer_id is not None
+    snapshot = replace(
+        provider.add_subscription(
+            customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id
+        ),
+        price_id="price_pro_2019",
+    )
+
+    with caplog.at_level(logging.ERROR, logger="strata.billing"):
+        unknown = subscription_from(snapshot, CATALOG, clock.now(), None)
+    assert unknown.plan_key == ""
+    assert [r.levelno for r in caplog.records] == [logging.ERROR]
+    assert "price_pro_2019" in str(caplog.records[0].__dict__)
+
+    caplog.clear()
+    legacy = replace(CATALOG, legacy={"price_pro_2019": ("pro", Interval.YEAR)})
+    kept = subscription_from(snapshot, legacy, clock.now(), None)
+    assert (kept.plan_key, kept.interval) == ("pro", Interval.YEAR)
+    assert caplog.records == []
+
+
+def test_a_deleted_customer_clears_the_users_customer_and_subscription(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    users: InMemoryUserRepository,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> None:
+    alice, _ = subscribed
+    assert alice.billing.customer_id is not None
+
+    outcome = deliver(
+        BillingEvent(
+            "evt_del",
+            "customer.deleted",
+            clock.now() + SECOND,
+            customer_id=alice.billing.customer_id,
+        )
+    )
+
+    assert outcome is Outcome.APPLIED
+    stored = stored_user(users, alice)
+    assert stored.billing.customer_id is None
+    # Kept only as ended (no second trial), so nothing is in force.
+    assert stored.billing.subscription is not None
+    assert stored.billing.subscription.status is SubscriptionStatus.CANCELED
+    assert billing_config.entitlements(stored, clock.now()).plan == FREE
+
+
+def test_a_bank_transfer_subscription_grants_nothing_until_an_invoice_is_paid(
+    customer: User,
+    provider: FakePaymentProvider,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> None:
+    assert customer.billing.customer_id is not None
+    snapshot = replace(
+        provider.add_subscription(
+            customer.billing.customer_id,
+            "price_business_month_usd",
+            user_id=customer.id,
+        ),
+        collection_method="send_invoice",
+    )
+
+    unpaid = subscription_from(snapshot, CATALOG, clock.now(), None)
+    user = customer.with_billing(customer.billing.with_subscription(unpaid))
+    assert unpaid.awaiting_first_payment
+    assert unpaid.shown_status is SubscriptionStatus.INCOMPLETE
+    assert billing_config.entitlements(user, clock.now()).plan == FREE
+
+    paid = subscription_from(
+        replace(snapshot, latest_invoice_paid=True), CATALOG, clock.now(), unpaid
+    )
+    assert not paid.awaiting_first_payment
+    assert paid.paid_by_invoice
+    user = customer.with_billing(customer.billing.with_subscription(paid))
+    # Only to verified accounts.
+    assert billing_config.entitlements(user, clock.now()).plan == FREE
+    user = user.with_email_verified()
+    assert billing_config.entitlements(user, clock.now()).plan == BUSINESS
+    # A later open renewal invoice does not take it back (past_due does that).
+    renewed = subscription_from(snapshot, CATALOG, clock.now() + SECOND, paid)
+    assert not renewed.awaiting_first_payment
+
+
+# -- refunds and disputes --------------------------------------------------------------
+
+
+def dispute_event(
+    event_id: str, event_type: str, charge_id: str, status: str, created: datetime
+) -> BillingEvent:
+    dispute = DisputeSnapshot(
+        id="dp_1", charge_id=charge_id, amount=1500, currency="usd", status=status
+    )
+    return BillingEvent(event_id, event_type, created, dispute=dispute)
+
+
+def test_a_lost_dispute_ends_the_paid_plan_without_credit_and_tells_everyone(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    task_queue: RecordingTaskQueue,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    alice, snapshot = subscribed
+    assert alice.billing.customer_id is not None
+    charge = provider.add_charge(alice.billing.customer_id, 1500)
+
+    with caplog.at_level(logging.WARNING, logger="strata.billing"):
+        deliver(
+            dispute_event(
+                "evt_d1",
+                "charge.dispute.created",
+                charge.id,
+                "needs_response",
+                clock.now() + SECOND,
+            )
+        )
+        # Opened: nothing changes yet.
+        assert (
+            billing_config.entitlements(stored_user(users, alice), clock.now()).plan
+            == PRO
+        )
+        deliver(
+            dispute_event(
+                "evt_d2",
+                "charge.dispute.closed",
+                charge.id,
+                "lost",
+                clock.now() + 2 * SECOND,
+            )
+        )
+
+    stored = stored_user(users, alice)
+    assert stored.billing.subscription is not None
+    assert stored.billing.subscription.status is SubscriptionStatus.CANCELED
+    assert billing_config.entitlements(stored, clock.now()).plan == FREE
+    assert provider.subscriptions[snapshot.id].status == "canceled"
+    assert provider.cancel_credits == [False]
+    assert emails(task_queue) == [
+        ("stripe-evt_d1", "dispute_opened"),
+        ("stripe-evt_d2", "dispute_lost"),
+    ]
+    warnings = [r.getMessage() for r in caplog.records if r.levelno == logging.WARNING]
+    assert "stripe dispute lost: paid features end" in warnings
+
+
+def test_a_won_dispute_and_a_refund_keep_the_plan(
+    deliver: Deliver,
+    subscribed: tuple[User, SubscriptionSnapshot],
+    provider: FakePaymentProvider,
+    users: InMemoryUserRepository,
+    task_queue: RecordingTaskQueue,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> None:
+    alice, _ = subscribed
+    assert alice.billing.customer_id is not None
+    charge = provider.add_charge(alice.billing.customer_id, 1500)
+
+    deliver(
+        dispute_event(
+            "evt_d", "charge.dispute.closed", charge.id, "won", clock.now() + SECOND
+        )
+    )
+    deliver(
+        BillingEvent(
+            "evt_r",
+            "charge.refunded",
+            clock.now() + SECOND,
+            charge=replace(charge, amount_refunded=500),
+        )
+    )
+
+    assert (
+        billing_config.entitlements(stored_user(users, alice), clock.now()).plan == PRO
+    )
+    assert provider.calls["cancel_now"] == 0
+    assert emails(task_queue) == [("stripe-evt_r", "refund_issued")]

@@ -5,10 +5,16 @@ from datetime import timedelta
 
 import pytest
 
+from core.application.errors import ConcurrentUpdate
 from core.application.jobs.purge_unverified import PurgeUnverifiedJob
 from core.domain.user import Role, User
-from tests.fakes import FakeClock, InMemorySessionStore, InMemoryUserRepository
-from tests.unit.application.conftest import OpenSession, Seed
+from tests.fakes import (
+    FakeClock,
+    InMemoryBillingStore,
+    InMemorySessionStore,
+    InMemoryUserRepository,
+)
+from tests.unit.application.conftest import OpenSession, Seed, Subscribe
 
 DAYS = timedelta(days=7)
 
@@ -111,3 +117,35 @@ def test_a_second_run_finds_nothing_more_to_purge(
 
     assert purge.run({}) == {"purged": 1}
     assert purge.run({}) == {"purged": 0}
+
+
+def test_an_unverified_user_who_pays_or_has_a_customer_is_never_purged(
+    purge: PurgeUnverifiedJob,
+    seed: Seed,
+    subscribe: Subscribe,
+    billing_store: InMemoryBillingStore,
+    users: InMemoryUserRepository,
+    clock: FakeClock,
+) -> None:
+    payer, _ = subscribe(seed("payer01"))
+    shopper = billing_store.attach_customer(seed("shopper"), "cus_shopper")
+    doomed = seed("doomed")
+    clock.advance(DAYS + timedelta(seconds=1))
+
+    assert purge.run({}) == {"purged": 1}
+
+    assert users.stored(payer.id) is not None
+    assert users.stored(shopper.id) is not None
+    assert users.stored(doomed.id) is None
+
+
+def test_a_customer_attached_after_the_page_was_read_stops_the_removal(
+    seed: Seed, billing_store: InMemoryBillingStore, users: InMemoryUserRepository
+) -> None:
+    read = seed("racer01")
+    # Checkout attached a customer meanwhile; the purge still holds ``read``.
+    attached = billing_store.attach_customer(read, "cus_racer")
+
+    with pytest.raises(ConcurrentUpdate):
+        users.remove(replace(read, version=attached.version))
+    assert users.stored(read.id) is not None
