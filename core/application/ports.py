@@ -88,7 +88,10 @@ class UserRepository(Protocol):
 class SessionStore(Protocol):
     """Stores sessions. Reads check expiry themselves: storage TTL deletion lags."""
 
-    def add(self, session: Session) -> None: ...
+    def add(self, session: Session, settle: Settlement | None = None) -> None:
+        """Store a new session; with ``settle``, settle the log-in's rate-limit
+        counters in the same write (both live in the sessions storage)."""
+        ...
 
     def get_with_user(
         self, session_id: str, user_id: str
@@ -116,23 +119,55 @@ class SessionStore(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class AttemptWindow:
-    failures: int
-    ends_at: datetime
+class Limit:
+    """At most ``max_hits`` hits of one key per ``window``. ``name`` keeps the
+    counters of different limits apart (a username's log-ins, a client's emails)."""
+
+    name: str
+    max_hits: int
+    window: timedelta
 
 
-class LoginAttempts(Protocol):
-    """Failed log-ins per username, counted in a window that starts at the first
-    failure. Kept in shared storage so the count holds across instances; a window
-    past its end counts as none (storage TTL deletion lags)."""
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One hit counted against ``limit`` for ``key``; ``counter`` names the stored
+    counter it went to (a fixed window), so it can be handed back or cleared."""
 
-    def current(self, username_key: str, now: datetime) -> AttemptWindow | None: ...
+    limit: Limit
+    key: str
+    counter: str
+    window_ends_at: datetime
 
-    def record_failure(
-        self, username_key: str, now: datetime, window: timedelta
-    ) -> None: ...
 
-    def clear(self, username_key: str) -> None: ...
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a successful log-in does to the counters it hit: ``clear`` forgets
+    their windows (the username's failures), ``refund`` gives the hit back (the
+    client's, so a right password does not count as a failure)."""
+
+    clear: tuple[Hit, ...] = ()
+    refund: tuple[Hit, ...] = ()
+
+
+class RateLimiter(Protocol):
+    """Counters in shared storage, one per key and fixed window (``window`` long,
+    aligned on multiples of it), so a limit holds across instances.
+
+    ``hit`` is one conditional write that counts the hit only while the window is
+    below the limit, and raises ``TooManyAttempts`` otherwise: however many hits arrive
+    at once, at most ``max_hits`` are let through per window (fails closed: a hit
+    that cannot be counted is refused or raises ``DependencyUnavailable``).
+    """
+
+    def hit(self, limit: Limit, key: str, now: datetime) -> Hit: ...
+
+    def refund(self, hit: Hit) -> None:
+        """Give a hit back (it turned out not to count, such as a right password)."""
+        ...
+
+    def clear(self, limit: Limit, key: str, now: datetime) -> None:
+        """Forget the current window of ``key`` (a successful log-in or reset)."""
+        ...
 
 
 class PasswordHasher(Protocol):

@@ -4,7 +4,12 @@ from fastapi import APIRouter, Response
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, OptionalAuth, set_session_cookie
+from functions.runtime.auth import (
+    ClientAddress,
+    ContainerDep,
+    OptionalAuth,
+    set_session_cookie,
+)
 from functions.runtime.problems import problems, session_cookie_header
 
 router = APIRouter(tags=["account"])
@@ -35,10 +40,14 @@ class LogInIn(BaseModel):
     },
 )
 def log_in(
-    body: LogInIn, response: Response, container: ContainerDep, auth: OptionalAuth
+    body: LogInIn,
+    response: Response,
+    container: ContainerDep,
+    auth: OptionalAuth,
+    client: ClientAddress,
 ) -> None:
     logged_in = container.log_in().execute(
-        body.username, body.password, auth.user if auth else None
+        body.username, body.password, auth.user if auth else None, client
     )
     set_session_cookie(response, logged_in.token, container)
 

@@ -19,17 +19,18 @@ from core.application.billing import (
     SubscriptionWriter,
 )
 from core.application.errors import PaymentProviderUnavailable
+from core.application.limits import EmailPolicy, LoginPolicy
 from core.application.ports import (
     BillingStore,
     Clock,
     CursorCodec,
     ExportStore,
     IdGenerator,
-    LoginAttempts,
     Mailer,
     OneTimeTokens,
     PasswordHasher,
     PaymentProvider,
+    RateLimiter,
     SessionStore,
     TaskQueue,
     TaskStore,
@@ -50,6 +51,7 @@ from core.application.tasks import (
 )
 from core.domain.billing import PlanCatalog
 from core.domain.password import PasswordPolicy
+from functions.runtime.limits import email_policy, login_policy
 from functions.runtime.settings import Settings, get_settings
 
 if TYPE_CHECKING:
@@ -97,7 +99,7 @@ class Container:
     cursors: CursorCodec
     clock: Clock
     ids: IdGenerator
-    attempts: LoginAttempts
+    attempts: RateLimiter
     tasks: TaskStore
     queue: TaskQueue
     exports: ExportStore
@@ -117,6 +119,14 @@ class Container:
     @property
     def policy(self) -> PasswordPolicy:
         return PasswordPolicy(min_length=self.settings.password_min_length)
+
+    @property
+    def login_policy(self) -> LoginPolicy:
+        return login_policy(self.settings)
+
+    @property
+    def email_policy(self) -> EmailPolicy:
+        return email_policy(self.settings)
 
     def registrar(self) -> Registrar:
         return Registrar(self.users, self.hasher, self.ids, self.clock, self.policy)
@@ -148,7 +158,7 @@ class Container:
         return CreateSuperAdmin(self.registrar())
 
     def log_in(self) -> LogIn:
-        from core.application.commands.log_in import LogIn, LoginPolicy
+        from core.application.commands.log_in import LogIn
 
         return LogIn(
             self.users,
@@ -159,10 +169,7 @@ class Container:
             self.clock,
             self.session_ttl,
             self.attempts,
-            LoginPolicy(
-                max_failures=self.settings.login_max_failures,
-                window=timedelta(seconds=self.settings.login_window_seconds),
-            ),
+            self.login_policy,
         )
 
     def log_out(self) -> LogOut:
@@ -415,9 +422,9 @@ def build_container(settings: Settings) -> Container:
     from core.adapters.clock import OffsetClock, SystemClock
     from core.adapters.cursors import HmacCursorCodec
     from core.adapters.dynamodb.billing import DynamoBillingStore
-    from core.adapters.dynamodb.login_attempts import DynamoLoginAttempts
     from core.adapters.dynamodb.models import bind_tables
     from core.adapters.dynamodb.one_time_tokens import DynamoOneTimeTokens
+    from core.adapters.dynamodb.rate_limits import DynamoRateLimiter
     from core.adapters.dynamodb.sessions import DynamoSessionStore
     from core.adapters.dynamodb.tasks import DynamoTaskStore
     from core.adapters.dynamodb.users import DynamoUserRepository
@@ -452,7 +459,7 @@ def build_container(settings: Settings) -> Container:
         cursors=HmacCursorCodec(secret),
         clock=clock,
         ids=RandomIds(),
-        attempts=DynamoLoginAttempts(),
+        attempts=DynamoRateLimiter(),
         # The AWS clients of these are made by their first use, not here.
         tasks=DynamoTaskStore(clock),
         queue=SqsTaskQueue(settings.task_queue_url, settings.region),
