@@ -20,6 +20,7 @@ from core.adapters.dynamodb.models import (
     user_key,
 )
 from core.adapters.dynamodb.users import to_domain as user_to_domain
+from core.application.errors import DependencyUnavailable
 from core.application.ports import Settlement
 from core.domain.session import Session
 from core.domain.user import User
@@ -98,6 +99,10 @@ class DynamoSessionStore:
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
+        if request:
+            # Keys DynamoDB never got to (throttling): not knowing is not "no such
+            # session", so this is 503, not 401.
+            raise DependencyUnavailable()
         session = (
             to_domain(SessionItem.from_raw_data(found[sessions_table][0]))
             if found[sessions_table]
