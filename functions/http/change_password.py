@@ -31,6 +31,7 @@ class ChangePasswordIn(BaseModel):
         413,
         415,
         422,
+        (429, "Too many wrong current passwords; try again later"),
         503,
     ),
 )

@@ -180,7 +180,15 @@ class Container:
     def change_password(self) -> ChangePassword:
         from core.application.commands.change_password import ChangePassword
 
-        return ChangePassword(self.users, self.sessions, self.hasher, self.policy)
+        return ChangePassword(
+            self.users,
+            self.sessions,
+            self.hasher,
+            self.policy,
+            self.attempts,
+            self.clock,
+            self.login_policy,
+        )
 
     def grant_admin(self) -> GrantAdmin:
         from core.application.commands.grant_admin import GrantAdmin

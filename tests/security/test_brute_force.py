@@ -172,3 +172,25 @@ def test_one_client_stuffing_forty_usernames_gets_429(api: Api) -> None:
         source_ip="198.51.100.20",
     )
     assert reply.status == 204
+
+
+def test_wrong_current_passwords_count_with_the_log_in_failures(api: Api) -> None:
+    api.user("alice001")
+    fresh_instance(api.container, clock=AtClock(timedelta(minutes=1)))
+    cookie = api.log_in("alice001")
+
+    def change(current: str) -> Reply:
+        return api.call(
+            "change_password",
+            "/api/v1/users/alice001/password",
+            json_body={"password": "a new password!", "current_password": current},
+            cookies=[cookie],
+        )
+
+    for _ in range(LIMIT):
+        assert_problem(change("a guess"), 403, "wrong_password")
+
+    reply = change(PASSWORD)
+    assert_problem(reply, 429, "too_many_attempts")
+    assert int(reply.headers["retry-after"]) > 0
+    assert_problem(log_in(api, PASSWORD), 429, "too_many_attempts")
