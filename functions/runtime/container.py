@@ -140,6 +140,7 @@ class Container:
             self.clock,
             self.session_ttl,
             self.settings.session_renew_threshold,
+            timedelta(seconds=self.settings.session_max_age_seconds),
         )
 
     def sign_up(self) -> SignUp:

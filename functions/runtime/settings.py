@@ -117,6 +117,15 @@ class Settings(BaseModel):
     clock_offset_file: str = ""
 
     @model_validator(mode="after")
+    def _session_fits_its_max_age(self) -> Settings:
+        if self.session_ttl_seconds > self.session_max_age_seconds:
+            raise ValueError(
+                "STRATA_SESSION_TTL_SECONDS cannot exceed "
+                "STRATA_SESSION_MAX_AGE_SECONDS"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _secrets_outside_local(self) -> Settings:
         if self.stage == LOCAL_STAGE:
             return self
