@@ -39,6 +39,7 @@ from core.application.ports import (
     InvoicePage,
     InvoiceSnapshot,
     Limit,
+    LinkGrant,
     Position,
     ProrationPreview,
     Settlement,
@@ -480,7 +481,7 @@ class InMemoryOneTimeTokens:
     """
 
     def __init__(self) -> None:
-        self._by_hash: dict[str, tuple[str, str, datetime]] = {}
+        self._by_hash: dict[str, tuple[str, str, datetime, int]] = {}
         self._issued = 0
         self.calls: Counter[str] = Counter()
 
@@ -495,25 +496,27 @@ class InMemoryOneTimeTokens:
         """How many unexpired tokens ``user_id`` holds for ``purpose``."""
         return sum(
             1
-            for p, u, expires_at in self._by_hash.values()
+            for p, u, expires_at, _ in self._by_hash.values()
             if (p, u) == (purpose, user_id) and expires_at > now
         )
 
-    def issue(self, purpose: str, user_id: str, now: datetime, ttl: timedelta) -> str:
+    def issue(
+        self, purpose: str, user_id: str, now: datetime, ttl: timedelta, epoch: int = 0
+    ) -> str:
         self.calls["issue"] += 1
         self._issued += 1
         token = f"{purpose}-{self._issued}-{secrets.token_urlsafe(8)}"
-        self._by_hash[self._hash(token)] = (purpose, user_id, now + ttl)
+        self._by_hash[self._hash(token)] = (purpose, user_id, now + ttl, epoch)
         return token
 
-    def consume(self, purpose: str, token: str, now: datetime) -> str | None:
+    def consume(self, purpose: str, token: str, now: datetime) -> LinkGrant | None:
         self.calls["consume"] += 1
         key = self._hash(token)
         stored = self._by_hash.get(key)
         if stored is None or stored[0] != purpose or stored[2] <= now:
             return None
         del self._by_hash[key]
-        return stored[1]
+        return LinkGrant(user_id=stored[1], epoch=stored[3])
 
 
 # -- tasks: the task store, the queue and the export files -----------------------------

@@ -262,17 +262,30 @@ class Mailer(Protocol):
     def send(self, to: str, template: str, context: Mapping[str, str]) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class LinkGrant:
+    """What a used link token was issued for: the user, and the user's epoch then
+    (``User.session_epoch``, which every password change and reset moves on), so a
+    token issued before a password change can be refused."""
+
+    user_id: str
+    epoch: int
+
+
 class OneTimeTokens(Protocol):
     """Random, single-use, expiring tokens for links in emails; only their hash is
     stored, so a leaked table cannot be used to verify or reset anything."""
 
-    def issue(self, purpose: str, user_id: str, now: datetime, ttl: timedelta) -> str:
-        """A new token for ``user_id``; the raw value exists only in the return."""
+    def issue(
+        self, purpose: str, user_id: str, now: datetime, ttl: timedelta, epoch: int = 0
+    ) -> str:
+        """A new token for ``user_id`` in ``epoch``; the raw value exists only in
+        the return."""
         ...
 
-    def consume(self, purpose: str, token: str, now: datetime) -> str | None:
-        """The user id the token was issued for, deleting it in the same step; or
-        ``None`` if it is unknown, used, expired or for another purpose."""
+    def consume(self, purpose: str, token: str, now: datetime) -> LinkGrant | None:
+        """What the token was issued for, deleting it in the same step; or ``None``
+        if it is unknown, used, expired or for another purpose."""
         ...
 
 

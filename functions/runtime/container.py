@@ -341,6 +341,8 @@ class Container:
             self.hasher,
             self.clock,
             self.policy,
+            self.attempts,
+            self.login_policy,
         )
 
     # -- billing -----------------------------------------------------------------------

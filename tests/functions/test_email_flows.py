@@ -367,3 +367,30 @@ def test_the_same_message_delivered_twice_sends_one_email(
     from moto.ses.models import ses_backends
 
     assert len(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages) == 1
+
+
+def test_a_reset_link_dies_when_the_password_changes_before_it_is_used(
+    api: Api, mailbox: Mailbox, worker: Worker
+) -> None:
+    # Issue 12: links are bound to the user's epoch, which every password change
+    # moves on; an old email in a mailbox is no way back into the account.
+    api.user("alice01")
+    api.call("password_reset", json_body={"email": "alice01@example.com"})
+    worker.drain()
+    token = mailbox.token("alice01@example.com", "password_reset")
+    cookie = api.log_in("alice01")
+    changed = api.call(
+        "change_password",
+        "/api/v1/users/alice01/password",
+        json_body={"password": NEW_PASSWORD, "current_password": PASSWORD},
+        cookies=[cookie],
+    )
+    assert changed.status == 204, changed.text
+
+    reply = api.call(
+        "password_reset_confirm",
+        json_body={"token": token, "password": "an attackers password"},
+    )
+
+    assert_problem(reply, 400, "invalid_token")
+    api.log_in("alice01", NEW_PASSWORD)

@@ -70,8 +70,10 @@ BUDGET = {
     "resend_verification": 2,
     # Only the task record: the same work whether or not the email is registered.
     "password_reset": 1,
-    # Use the token, read and save the user, find and delete their sessions.
-    "password_reset_confirm": 5,
+    # Use the token, read and save the user, find and delete their sessions, and
+    # clear the username's failed log-ins (issue 12: a reset frees a locked-out
+    # owner).
+    "password_reset_confirm": 6,
     # Authenticate, record the task (the queue message is not a DynamoDB call).
     "export_users": 2,
     # Authenticate, read the task.

@@ -222,6 +222,8 @@ class OneTimeTokenItem(Model):
     id = UnicodeAttribute(hash_key=True)
     purpose = UnicodeAttribute()
     token_user_id = UnicodeAttribute()
+    # The user's epoch when issued: a password change or reset since ends it.
+    epoch = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
 
