@@ -60,8 +60,16 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "POST",
         "/api/v1/account/signup",
         "functions.http.signup",
-        # Queues the welcome email: a task record and a queue message.
-        (USERS_READ, USERS_WRITE, SESSIONS_READ, TASKS_WRITE, QUEUE_SEND),
+        # Queues the welcome email: a task record and a queue message; counts
+        # the client's emails (sessions table).
+        (
+            USERS_READ,
+            USERS_WRITE,
+            SESSIONS_READ,
+            SESSIONS_WRITE,
+            TASKS_WRITE,
+            QUEUE_SEND,
+        ),
     ),
     Endpoint(
         "login",
@@ -163,8 +171,9 @@ ENDPOINTS: tuple[Endpoint, ...] = (
         "/api/v1/account/password-reset",
         "functions.http.password_reset",
         # Only queues: the worker looks the address up, so the request does the
-        # same work whether or not it is registered.
-        (TASKS_WRITE, QUEUE_SEND),
+        # same work whether or not it is registered; counts the emails per
+        # address and client (sessions table).
+        (SESSIONS_WRITE, TASKS_WRITE, QUEUE_SEND),
     ),
     Endpoint(
         "password_reset_confirm",

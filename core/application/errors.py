@@ -78,10 +78,11 @@ class DependencyUnavailable(ApplicationError):
 
 
 class TooManyAttempts(ApplicationError):
-    """Log-in refused outright for a while; ``retry_after`` is in whole seconds."""
+    """Refused outright for a while (a rate limit: log-in guesses, emails);
+    ``retry_after`` is in whole seconds."""
 
     code = "too_many_attempts"
-    default_message = "too many failed log-ins; try again later"
+    default_message = "too many attempts; try again later"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__()

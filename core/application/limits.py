@@ -9,7 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from core.application.ports import Limit
+from core.application.errors import TooManyAttempts
+from core.application.ports import Clock, Limit, RateLimiter
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,3 +51,35 @@ class EmailPolicy:
     @property
     def per_requester(self) -> Limit:
         return Limit("email-client", self.per_client, self.client_window)
+
+
+@dataclass(frozen=True, slots=True)
+class EmailThrottle:
+    """Counts the emails strangers make Strata send, before they are queued."""
+
+    attempts: RateLimiter
+    clock: Clock
+    policy: EmailPolicy = EmailPolicy()
+
+    def allow(self, kind: str, address_key: str, client: str | None) -> bool:
+        """Count one ``kind`` email to ``address_key`` asked for by ``client``:
+        ``TooManyAttempts`` when the client is over its limit (that says nothing
+        about any account); ``False`` when the address has had its share of this
+        kind lately, so the caller sends nothing and answers as if it had (a
+        hit per address, known or not, so this says nothing either)."""
+        now = self.clock.now()
+        if client:
+            self.attempts.hit(self.policy.per_requester, client, now)
+        try:
+            self.attempts.hit(self.policy.per_recipient(kind), address_key, now)
+        except TooManyAttempts:
+            return False
+        return True
+
+    def require(self, kind: str, address_key: str, client: str | None) -> None:
+        """Like ``allow``, for an asker who owns the address: a refusal for the
+        address is a ``TooManyAttempts`` too."""
+        now = self.clock.now()
+        if client:
+            self.attempts.hit(self.policy.per_requester, client, now)
+        self.attempts.hit(self.policy.per_recipient(kind), address_key, now)

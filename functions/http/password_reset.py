@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep
+from functions.runtime.auth import ClientAddress, ContainerDep
 from functions.runtime.problems import problems
 
 router = APIRouter(tags=["account"])
@@ -32,12 +32,12 @@ class PasswordResetAccepted(BaseModel):
     "/api/v1/account/password-reset",
     status_code=202,
     response_model=PasswordResetAccepted,
-    responses=problems(413, 415, 422, 503),
+    responses=problems(413, 415, 422, 429, 503),
 )
 def password_reset(
-    body: PasswordResetIn, container: ContainerDep
+    body: PasswordResetIn, container: ContainerDep, client: ClientAddress
 ) -> PasswordResetAccepted:
-    container.request_password_reset().execute(body.email)
+    container.request_password_reset().execute(body.email, client)
     return PasswordResetAccepted(detail=ACCEPTED_DETAIL)
 
 

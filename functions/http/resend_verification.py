@@ -5,7 +5,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, Field
 
 from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, CurrentAuth
+from functions.runtime.auth import ClientAddress, ContainerDep, CurrentAuth
 from functions.runtime.problems import problems
 
 router = APIRouter(tags=["account"])
@@ -22,10 +22,12 @@ class ResendOut(BaseModel):
     "/api/v1/account/verify-email/resend",
     status_code=202,
     response_model=ResendOut,
-    responses=problems(401, 413, 415, 503),
+    responses=problems(401, 413, 415, 429, 503),
 )
-def resend_verification(container: ContainerDep, auth: CurrentAuth) -> ResendOut:
-    return ResendOut(queued=container.resend_verification().execute(auth.user))
+def resend_verification(
+    container: ContainerDep, auth: CurrentAuth, client: ClientAddress
+) -> ResendOut:
+    return ResendOut(queued=container.resend_verification().execute(auth.user, client))
 
 
 handler = lambda_handler(router)

@@ -4,7 +4,7 @@ from fastapi import APIRouter
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions.runtime.app import lambda_handler
-from functions.runtime.auth import ContainerDep, OptionalAuth
+from functions.runtime.auth import ClientAddress, ContainerDep, OptionalAuth
 from functions.runtime.problems import problems
 from functions.runtime.schemas import UserOut
 
@@ -25,16 +25,19 @@ class SignUpIn(BaseModel):
     response_model=UserOut,
     responses=problems(
         (403, "Logged in already: log out first"),
-        (409, "The username or the email is taken"),
+        (409, "The username is taken"),
         413,
         415,
         422,
+        429,
         503,
     ),
 )
-def sign_up(body: SignUpIn, container: ContainerDep, auth: OptionalAuth) -> UserOut:
+def sign_up(
+    body: SignUpIn, container: ContainerDep, auth: OptionalAuth, client: ClientAddress
+) -> UserOut:
     user = container.sign_up().execute(
-        body.username, body.email, body.password, auth.user if auth else None
+        body.username, body.email, body.password, auth.user if auth else None, client
     )
     return UserOut(id=user.id, username=user.username.value, email=user.email.value)
 

@@ -19,7 +19,7 @@ from core.application.billing import (
     SubscriptionWriter,
 )
 from core.application.errors import PaymentProviderUnavailable
-from core.application.limits import EmailPolicy, LoginPolicy
+from core.application.limits import EmailPolicy, EmailThrottle, LoginPolicy
 from core.application.ports import (
     BillingStore,
     Clock,
@@ -128,6 +128,9 @@ class Container:
     def email_policy(self) -> EmailPolicy:
         return email_policy(self.settings)
 
+    def email_throttle(self) -> EmailThrottle:
+        return EmailThrottle(self.attempts, self.clock, self.email_policy)
+
     def registrar(self) -> Registrar:
         return Registrar(self.users, self.hasher, self.ids, self.clock, self.policy)
 
@@ -146,7 +149,7 @@ class Container:
     def sign_up(self) -> SignUp:
         from core.application.commands.sign_up import SignUp
 
-        return SignUp(self.registrar(), self.submitter())
+        return SignUp(self.registrar(), self.submitter(), self.email_throttle())
 
     def create_user(self) -> CreateUser:
         from core.application.commands.create_user import CreateUser
@@ -322,14 +325,14 @@ class Container:
     def resend_verification(self) -> ResendVerification:
         from core.application.commands.resend_verification import ResendVerification
 
-        return ResendVerification(self.submitter())
+        return ResendVerification(self.submitter(), self.email_throttle())
 
     def request_password_reset(self) -> RequestPasswordReset:
         from core.application.commands.request_password_reset import (
             RequestPasswordReset,
         )
 
-        return RequestPasswordReset(self.submitter())
+        return RequestPasswordReset(self.submitter(), self.email_throttle())
 
     def reset_password(self) -> ResetPassword:
         from core.application.commands.reset_password import ResetPassword

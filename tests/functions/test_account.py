@@ -75,10 +75,12 @@ def test_sign_up_with_a_taken_username_in_another_case_is_a_409_username_taken(
     assert_problem(reply, 409, "username_taken")
 
 
-def test_sign_up_with_a_taken_email_is_a_409_email_taken(api: Api) -> None:
+def test_sign_up_with_a_taken_email_answers_like_a_new_account(api: Api) -> None:
+    # Issue 12: sign-up cannot be used to find out who is registered; the owner
+    # is emailed instead (see the email flow tests).
     api.user("alice01")
 
-    reply = api.call(
+    taken = api.call(
         "signup",
         json_body={
             "username": "other01",
@@ -86,8 +88,18 @@ def test_sign_up_with_a_taken_email_is_a_409_email_taken(api: Api) -> None:
             "password": PASSWORD,
         },
     )
+    new = api.call(
+        "signup",
+        json_body={
+            "username": "other02",
+            "email": "nobody02@example.com",
+            "password": PASSWORD,
+        },
+    )
 
-    assert_problem(reply, 409, "email_taken")
+    assert (taken.status, new.status) == (201, 201)
+    assert set(taken.json()) == set(new.json()) == {"id", "username", "email"}
+    assert taken.json()["email"] == "ALICE01@example.com"
     assert api.container.users.get_by_username("other01") is None
 
 

@@ -45,8 +45,9 @@ BUDGET = {
     "docs": 0,
     "openapi": 0,
     "health": 0,
-    # The account, and the record of the task that sends the welcome email.
-    "signup": 2,
+    # The client's email counter (issue 12), the account, and the record of the
+    # task that sends the welcome email.
+    "signup": 3,
     # The client's and the username's attempt reserved (two conditional writes,
     # before the password is checked: issue 12), the user found (two reads), the
     # session stored with the counters settled (one transaction). One more write
@@ -66,10 +67,13 @@ BUDGET = {
     "deactivate_user": 6,
     # Use the token (a conditional delete), read the user, save it.
     "verify_email": 3,
-    # Authenticate, record the task.
-    "resend_verification": 2,
-    # Only the task record: the same work whether or not the email is registered.
-    "password_reset": 1,
+    # Authenticate, count the email per address and per client (issue 12: two
+    # conditional writes), record the task.
+    "resend_verification": 4,
+    # The address's and the client's email counters (issue 12: two conditional
+    # writes), the task record: the same work whether or not the email is
+    # registered.
+    "password_reset": 3,
     # Use the token, read and save the user, find and delete their sessions, and
     # clear the username's failed log-ins (issue 12: a reset frees a locked-out
     # owner).

@@ -48,11 +48,6 @@ def change_password(
 
 
 @pytest.fixture
-def attempts() -> InMemoryRateLimiter:
-    return InMemoryRateLimiter()
-
-
-@pytest.fixture
 def authenticate(
     sessions: InMemorySessionStore, tokens: FakeTokenCodec, clock: FakeClock
 ) -> Authenticate:

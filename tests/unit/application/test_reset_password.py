@@ -37,11 +37,6 @@ def reset(
     return ResetPassword(users, sessions, link_tokens, hasher, clock, policy, attempts)
 
 
-@pytest.fixture
-def attempts() -> InMemoryRateLimiter:
-    return InMemoryRateLimiter()
-
-
 def test_a_reset_token_sets_the_password_and_ends_every_session(
     reset: ResetPassword,
     seed: Seed,
