@@ -77,6 +77,15 @@ class DependencyUnavailable(ApplicationError):
     default_message = "a service we depend on is unavailable; try again"
 
 
+class PermanentFailure(ApplicationError):
+    """A job's work refused for good by a dependency (SES rejecting an address):
+    no retry can change the answer, so the task fails at once, without a retry
+    or a trip to the dead letter queue."""
+
+    code = "permanent_failure"
+    default_message = "the work was refused for good"
+
+
 class TooManyAttempts(ApplicationError):
     """Refused outright for a while (a rate limit: log-in guesses, emails);
     ``retry_after`` is in whole seconds."""

@@ -349,3 +349,19 @@ def test_log_out_without_a_session_is_a_401(api: Api) -> None:
 
     assert_problem(reply, 401, "not_authenticated")
     assert reply.cookies == []
+
+
+@pytest.mark.parametrize(
+    "email", ["alice\u200b@example.com", "alice@\uff45xample.com", "a,b@example.com"]
+)
+def test_sign_up_with_a_look_alike_email_is_a_422_pointing_at_the_email(
+    api: Api, email: str
+) -> None:
+    reply = api.call(
+        "signup",
+        json_body={"username": "alice01", "email": email, "password": PASSWORD},
+    )
+
+    body = assert_problem(reply, 422, "invalid_email")
+    assert body["errors"][0]["loc"] == ["body", "email"]
+    assert api.container.users.get_by_username("alice01") is None
