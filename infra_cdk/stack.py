@@ -101,6 +101,8 @@ class StrataStack(Stack):
             **self.storage.env,
             **self.email.env,
             "STRATA_APP_BASE_URL": stage.app_base_url,
+            # The front ends that may make state-changing requests (and CORS's).
+            "STRATA_ALLOWED_ORIGINS": ",".join(stage.cors_origins),
             **billing_environment(stage),
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_LOG_LEVEL": stage.log_level,

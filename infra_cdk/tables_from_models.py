@@ -11,7 +11,7 @@ Each table-owning model's key is named here, in ``TABLE_KEYS``: it is what the
 catalog's permissions (``users:read``) and the functions' variables
 (``STRATA_USERS_TABLE``) call the table. It is not parsed out of ``Meta.table_name``,
 which ``bind_tables`` rewrites at run time to the stage's names. The other models
-(``UniqueMarker``, ``LoginAttemptItem``, ...) live in the table whose owner has the same
+(``UniqueMarker``, ``RateCounterItem``, ...) live in the table whose owner has the same
 ``Meta.table_name``, and must agree with it on the primary key and TTL attribute.
 """
 

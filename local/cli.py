@@ -69,6 +69,10 @@ PROG = "strata"
 EXIT_FAILED = 1
 EXIT_USAGE = 2
 APP_FACTORY = "local.dev_app:build_app"
+LOCAL_CLIENT_LIMITS = {
+    "STRATA_LOGIN_CLIENT_MAX_FAILURES": "100000",
+    "STRATA_EMAIL_PER_CLIENT": "100000",
+}
 _COOKIE_NAME = "access_token"
 # Handlers with these use the queue, the bucket or SES of the running local stack.
 _JOB_PERMISSIONS = {QUEUE_SEND, EXPORTS_READ, EXPORTS_WRITE, EMAIL_SEND}
@@ -265,6 +269,11 @@ def _dev(args: argparse.Namespace) -> int:
     os.environ.setdefault("STRATA_APP_BASE_URL", f"http://{stack.LOOPBACK}:{port}")
     get_settings.cache_clear()
     endpoint = stack.use_local_aws(aws_port)
+    # Locally every request comes from loopback, one "client": the per-client
+    # limits would hold back everything a developer (or the e2e tests) does. The
+    # per-username and per-address limits stay as they are.
+    for name, value in LOCAL_CLIENT_LIMITS.items():
+        os.environ.setdefault(name, value)
     # moto's werkzeug logs every AWS call at INFO; the API's access log is the one
     # worth reading, and werkzeug's warnings and errors still get through.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)

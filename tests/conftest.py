@@ -225,8 +225,8 @@ def fake_container(
     from tests.fakes import (
         InMemoryBillingStore,
         InMemoryExportStore,
-        InMemoryLoginAttempts,
         InMemoryOneTimeTokens,
+        InMemoryRateLimiter,
         InMemorySessionStore,
         InMemoryTaskStore,
         InMemoryUserRepository,
@@ -240,11 +240,12 @@ def fake_container(
         update={"stripe_api_base": stripe_emulator.url}
     )
     users = InMemoryUserRepository()
+    attempts = InMemoryRateLimiter()
     built = replace(
         build_container(settings),
         users=users,
-        sessions=InMemorySessionStore(users),
-        attempts=InMemoryLoginAttempts(),
+        sessions=InMemorySessionStore(users, attempts),
+        attempts=attempts,
         tasks=InMemoryTaskStore(),
         queue=RecordingTaskQueue(),
         exports=InMemoryExportStore(),

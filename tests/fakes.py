@@ -10,7 +10,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import json
+import math
 import secrets
+import threading
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, replace
@@ -27,17 +29,21 @@ from core.application.errors import (
     NotAuthenticated,
     PaymentProviderRejected,
     TaskExists,
+    TooManyAttempts,
     UsernameTaken,
 )
 from core.application.ports import (
-    AttemptWindow,
     BillingEvent,
     ChargeSnapshot,
     CheckoutSnapshot,
+    Hit,
     InvoicePage,
     InvoiceSnapshot,
+    Limit,
+    LinkGrant,
     Position,
     ProrationPreview,
+    Settlement,
     SortOrder,
     SubscriptionPage,
     SubscriptionSnapshot,
@@ -248,8 +254,15 @@ class InMemorySessionStore:
     ``calls`` counts every method call by name.
     """
 
-    def __init__(self, users: InMemoryUserRepository) -> None:
+    def __init__(
+        self,
+        users: InMemoryUserRepository,
+        limiter: InMemoryRateLimiter | None = None,
+    ) -> None:
         self._users = users
+        # Where a log-in's settlement goes (the DynamoDB store writes it in the
+        # same transaction as the session).
+        self.limiter = limiter
         self._sessions: dict[str, Session] = {}
         self.calls: Counter[str] = Counter()
 
@@ -273,11 +286,13 @@ class InMemorySessionStore:
     def of_user(self, user_id: str) -> list[Session]:
         return [s for s in self._sessions.values() if s.user_id == user_id]
 
-    def add(self, session: Session) -> None:
+    def add(self, session: Session, settle: Settlement | None = None) -> None:
         self.calls["add"] += 1
         if session.id in self._sessions:
             raise ValueError(f"session id {session.id!r} is already stored")
         self._sessions[session.id] = session
+        if settle is not None and self.limiter is not None:
+            self.limiter.settle(settle)
 
     def get_with_user(
         self, session_id: str, user_id: str
@@ -313,37 +328,57 @@ class InMemorySessionStore:
         return len(doomed)
 
 
-HASH_PREFIX = "hashed:"
-
-
-class InMemoryLoginAttempts:
-    """``LoginAttempts``: a window per username that opens at the first failure."""
+class InMemoryRateLimiter:
+    """``RateLimiter``: a counter per (limit, key, fixed window), like the DynamoDB
+    adapter's. ``calls`` counts every method call by name."""
 
     def __init__(self) -> None:
-        self._windows: dict[str, AttemptWindow] = {}
+        self.counters: dict[str, int] = {}
         self.calls: Counter[str] = Counter()
+        # A hit is atomic, like the conditional write it stands for.
+        self._lock = threading.Lock()
 
-    def current(self, username_key: str, now: datetime) -> AttemptWindow | None:
-        self.calls["current"] += 1
-        window = self._windows.get(username_key)
-        return window if window is not None and window.ends_at > now else None
+    @staticmethod
+    def _counter(limit: Limit, key: str, now: datetime) -> tuple[str, datetime]:
+        seconds = max(1, int(limit.window.total_seconds()))
+        index = int(now.timestamp()) // seconds
+        ends_at = datetime.fromtimestamp((index + 1) * seconds, UTC)
+        return f"{limit.name}#{index}#{key}", ends_at
 
-    def record_failure(
-        self, username_key: str, now: datetime, window: timedelta
-    ) -> None:
-        self.calls["record_failure"] += 1
-        open_window = self.current(username_key, now)
-        self.calls["current"] -= 1  # an internal read, not the caller's
-        if open_window is None:
-            self._windows[username_key] = AttemptWindow(1, now + window)
-        else:
-            self._windows[username_key] = replace(
-                open_window, failures=open_window.failures + 1
-            )
+    def hits(self, limit: Limit, key: str, now: datetime) -> int:
+        """The count of ``key``'s current window, read without counting as a call."""
+        return self.counters.get(self._counter(limit, key, now)[0], 0)
 
-    def clear(self, username_key: str) -> None:
+    def hit(self, limit: Limit, key: str, now: datetime) -> Hit:
+        counter, ends_at = self._counter(limit, key, now)
+        with self._lock:
+            self.calls["hit"] += 1
+            count = self.counters.get(counter, 0)
+            if count >= limit.max_hits:
+                seconds = max(1, math.ceil((ends_at - now).total_seconds()))
+                raise TooManyAttempts(retry_after=seconds)
+            self.counters[counter] = count + 1
+        return Hit(limit=limit, key=key, counter=counter, window_ends_at=ends_at)
+
+    def refund(self, hit: Hit) -> None:
+        self.calls["refund"] += 1
+        if self.counters.get(hit.counter, 0) > 0:
+            self.counters[hit.counter] -= 1
+
+    def clear(self, limit: Limit, key: str, now: datetime) -> None:
         self.calls["clear"] += 1
-        self._windows.pop(username_key, None)
+        self.counters.pop(self._counter(limit, key, now)[0], None)
+
+    def settle(self, settlement: Settlement) -> None:
+        """What ``InMemorySessionStore.add`` does with a log-in's settlement."""
+        for hit in settlement.clear:
+            self.counters.pop(hit.counter, None)
+        for hit in settlement.refund:
+            if self.counters.get(hit.counter, 0) > 0:
+                self.counters[hit.counter] -= 1
+
+
+HASH_PREFIX = "hashed:"
 
 
 class FakePasswordHasher:
@@ -450,7 +485,7 @@ class InMemoryOneTimeTokens:
     """
 
     def __init__(self) -> None:
-        self._by_hash: dict[str, tuple[str, str, datetime]] = {}
+        self._by_hash: dict[str, tuple[str, str, datetime, int]] = {}
         self._issued = 0
         self.calls: Counter[str] = Counter()
 
@@ -465,25 +500,27 @@ class InMemoryOneTimeTokens:
         """How many unexpired tokens ``user_id`` holds for ``purpose``."""
         return sum(
             1
-            for p, u, expires_at in self._by_hash.values()
+            for p, u, expires_at, _ in self._by_hash.values()
             if (p, u) == (purpose, user_id) and expires_at > now
         )
 
-    def issue(self, purpose: str, user_id: str, now: datetime, ttl: timedelta) -> str:
+    def issue(
+        self, purpose: str, user_id: str, now: datetime, ttl: timedelta, epoch: int = 0
+    ) -> str:
         self.calls["issue"] += 1
         self._issued += 1
         token = f"{purpose}-{self._issued}-{secrets.token_urlsafe(8)}"
-        self._by_hash[self._hash(token)] = (purpose, user_id, now + ttl)
+        self._by_hash[self._hash(token)] = (purpose, user_id, now + ttl, epoch)
         return token
 
-    def consume(self, purpose: str, token: str, now: datetime) -> str | None:
+    def consume(self, purpose: str, token: str, now: datetime) -> LinkGrant | None:
         self.calls["consume"] += 1
         key = self._hash(token)
         stored = self._by_hash.get(key)
         if stored is None or stored[0] != purpose or stored[2] <= now:
             return None
         del self._by_hash[key]
-        return stored[1]
+        return LinkGrant(user_id=stored[1], epoch=stored[3])
 
 
 # -- tasks: the task store, the queue and the export files -----------------------------

@@ -457,12 +457,12 @@ def _walk_email_flows(walk: _Walk, container: Any, target: str) -> None:
     walk.call("resend_verification", 202, cookie=session)
     now = container.clock.now()
     verify = container.link_tokens.issue(
-        "verify_email", user.id, now, timedelta(hours=1)
+        "verify_email", user.id, now, timedelta(hours=1), epoch=user.session_epoch
     )
     walk.call("verify_email", 204, body={"token": verify})
     walk.call("password_reset", 202, body={"email": f"{target}@example.com"})
     reset = container.link_tokens.issue(
-        "password_reset", user.id, now, timedelta(hours=1)
+        "password_reset", user.id, now, timedelta(hours=1), epoch=user.session_epoch
     )
     # The target's open session is one of those the reset ends.
     walk.call(

@@ -14,6 +14,7 @@ from core.domain.user import User
 WELCOME = "welcome"
 VERIFY_EMAIL = "verify_email"
 PASSWORD_RESET = "password_reset"  # noqa: S105 (a template name)
+SIGNUP_ATTEMPT = "signup_attempt"
 
 # One-time token purposes: a token works only for the purpose it was issued for.
 VERIFY_EMAIL_PURPOSE = "verify_email"

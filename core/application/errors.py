@@ -77,11 +77,21 @@ class DependencyUnavailable(ApplicationError):
     default_message = "a service we depend on is unavailable; try again"
 
 
+class PermanentFailure(ApplicationError):
+    """A job's work refused for good by a dependency (SES rejecting an address):
+    no retry can change the answer, so the task fails at once, without a retry
+    or a trip to the dead letter queue."""
+
+    code = "permanent_failure"
+    default_message = "the work was refused for good"
+
+
 class TooManyAttempts(ApplicationError):
-    """Log-in refused outright for a while; ``retry_after`` is in whole seconds."""
+    """Refused outright for a while (a rate limit: log-in guesses, emails);
+    ``retry_after`` is in whole seconds."""
 
     code = "too_many_attempts"
-    default_message = "too many failed log-ins; try again later"
+    default_message = "too many attempts; try again later"
 
     def __init__(self, retry_after: int) -> None:
         super().__init__()

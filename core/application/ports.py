@@ -90,7 +90,10 @@ class UserRepository(Protocol):
 class SessionStore(Protocol):
     """Stores sessions. Reads check expiry themselves: storage TTL deletion lags."""
 
-    def add(self, session: Session) -> None: ...
+    def add(self, session: Session, settle: Settlement | None = None) -> None:
+        """Store a new session; with ``settle``, settle the log-in's rate-limit
+        counters in the same write (both live in the sessions storage)."""
+        ...
 
     def get_with_user(
         self, session_id: str, user_id: str
@@ -118,23 +121,55 @@ class SessionStore(Protocol):
 
 
 @dataclass(frozen=True, slots=True)
-class AttemptWindow:
-    failures: int
-    ends_at: datetime
+class Limit:
+    """At most ``max_hits`` hits of one key per ``window``. ``name`` keeps the
+    counters of different limits apart (a username's log-ins, a client's emails)."""
+
+    name: str
+    max_hits: int
+    window: timedelta
 
 
-class LoginAttempts(Protocol):
-    """Failed log-ins per username, counted in a window that starts at the first
-    failure. Kept in shared storage so the count holds across instances; a window
-    past its end counts as none (storage TTL deletion lags)."""
+@dataclass(frozen=True, slots=True)
+class Hit:
+    """One hit counted against ``limit`` for ``key``; ``counter`` names the stored
+    counter it went to (a fixed window), so it can be handed back or cleared."""
 
-    def current(self, username_key: str, now: datetime) -> AttemptWindow | None: ...
+    limit: Limit
+    key: str
+    counter: str
+    window_ends_at: datetime
 
-    def record_failure(
-        self, username_key: str, now: datetime, window: timedelta
-    ) -> None: ...
 
-    def clear(self, username_key: str) -> None: ...
+@dataclass(frozen=True, slots=True)
+class Settlement:
+    """What a successful log-in does to the counters it hit: ``clear`` forgets
+    their windows (the username's failures), ``refund`` gives the hit back (the
+    client's, so a right password does not count as a failure)."""
+
+    clear: tuple[Hit, ...] = ()
+    refund: tuple[Hit, ...] = ()
+
+
+class RateLimiter(Protocol):
+    """Counters in shared storage, one per key and fixed window (``window`` long,
+    aligned on multiples of it), so a limit holds across instances.
+
+    ``hit`` is one conditional write that counts the hit only while the window is
+    below the limit, and raises ``TooManyAttempts`` otherwise: however many hits arrive
+    at once, at most ``max_hits`` are let through per window (fails closed: a hit
+    that cannot be counted is refused or raises ``DependencyUnavailable``).
+    """
+
+    def hit(self, limit: Limit, key: str, now: datetime) -> Hit: ...
+
+    def refund(self, hit: Hit) -> None:
+        """Give a hit back (it turned out not to count, such as a right password)."""
+        ...
+
+    def clear(self, limit: Limit, key: str, now: datetime) -> None:
+        """Forget the current window of ``key`` (a successful log-in or reset)."""
+        ...
 
 
 class PasswordHasher(Protocol):
@@ -229,17 +264,30 @@ class Mailer(Protocol):
     def send(self, to: str, template: str, context: Mapping[str, str]) -> None: ...
 
 
+@dataclass(frozen=True, slots=True)
+class LinkGrant:
+    """What a used link token was issued for: the user, and the user's epoch then
+    (``User.session_epoch``, which every password change and reset moves on), so a
+    token issued before a password change can be refused."""
+
+    user_id: str
+    epoch: int
+
+
 class OneTimeTokens(Protocol):
     """Random, single-use, expiring tokens for links in emails; only their hash is
     stored, so a leaked table cannot be used to verify or reset anything."""
 
-    def issue(self, purpose: str, user_id: str, now: datetime, ttl: timedelta) -> str:
-        """A new token for ``user_id``; the raw value exists only in the return."""
+    def issue(
+        self, purpose: str, user_id: str, now: datetime, ttl: timedelta, epoch: int = 0
+    ) -> str:
+        """A new token for ``user_id`` in ``epoch``; the raw value exists only in
+        the return."""
         ...
 
-    def consume(self, purpose: str, token: str, now: datetime) -> str | None:
-        """The user id the token was issued for, deleting it in the same step; or
-        ``None`` if it is unknown, used, expired or for another purpose."""
+    def consume(self, purpose: str, token: str, now: datetime) -> LinkGrant | None:
+        """What the token was issued for, deleting it in the same step; or ``None``
+        if it is unknown, used, expired or for another purpose."""
         ...
 
 

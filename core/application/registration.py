@@ -24,7 +24,11 @@ class Registrar:
     policy: PasswordPolicy
 
     def register(self, username: str, email: str, password: str, role: Role) -> User:
-        user = User(
+        return self.users.add(self.prepare(username, email, password, role))
+
+    def prepare(self, username: str, email: str, password: str, role: Role) -> User:
+        """The new user, checked and hashed, not yet stored."""
+        return User(
             id=self.ids.new_id(),
             username=Username(username),
             email=Email(email),
@@ -33,4 +37,3 @@ class Registrar:
             is_active=True,
             created_at=self.clock.now(),
         )
-        return self.users.add(user)

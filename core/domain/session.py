@@ -26,8 +26,20 @@ class Session:
         """
         return self.expires_at - now < ttl * threshold
 
-    def renewed(self, now: datetime, ttl: timedelta) -> Session:
-        return replace(self, expires_at=now + ttl)
+    def is_past_max_age(self, now: datetime, max_age: timedelta) -> bool:
+        """True once the session is ``max_age`` old: renewals never move it past
+        that, however active its user."""
+        return now >= self.created_at + max_age
+
+    def renewed(
+        self, now: datetime, ttl: timedelta, max_age: timedelta | None = None
+    ) -> Session:
+        """Live ``ttl`` from ``now``, but never past ``created_at + max_age``, and
+        never shorter than it already does."""
+        expires_at = now + ttl
+        if max_age is not None:
+            expires_at = min(expires_at, self.created_at + max_age)
+        return replace(self, expires_at=max(expires_at, self.expires_at))
 
     def in_epoch(self, epoch: int) -> Session:
         return replace(self, epoch=epoch)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from enum import StrEnum
@@ -66,22 +67,63 @@ class Username:
 
 
 EMAIL_MAX = 254
-# No control characters anywhere: the address ends up in mail headers.
-_EMAIL_RE = re.compile(r"[^@\s\x00-\x1f\x7f]{1,64}@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)+")
+# The local part: an RFC 5322 dot-atom of ASCII (no quoted strings, no comments,
+# no comma), at most 64 characters.
+_LOCAL_RE = re.compile(
+    r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+(?:\.[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+)*"
+)
+# A DNS label once IDNA-encoded: letters, digits and inner hyphens.
+_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+# Control, format (zero-width, bidi), surrogate, private, unassigned, separators.
+_REFUSED_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zs", "Zl", "Zp"})
+
+
+def _email_problem(value: str) -> str | None:
+    """Why ``value`` is not an address Strata accepts, or ``None``."""
+    if len(value) > EMAIL_MAX:
+        return f"email must be at most {EMAIL_MAX} characters"
+    if any(unicodedata.category(c) in _REFUSED_CATEGORIES for c in value):
+        return "email must not contain spaces, control or invisible characters"
+    local, at, domain = value.rpartition("@")
+    if not at or not local or not domain:
+        return "email must look like name@example.com"
+    if len(local) > 64 or not _LOCAL_RE.fullmatch(local):
+        return (
+            "the part before @ must be plain ASCII letters, digits and "
+            "!#$%&'*+/=?^_`{|}~- separated by single dots"
+        )
+    # Full-width and other compatibility forms look like ASCII but are not it.
+    if unicodedata.normalize("NFKC", domain) != domain:
+        return "the domain must not use full-width or other look-alike characters"
+    try:
+        ascii_domain = domain.encode("idna").decode("ascii")
+    except UnicodeError:
+        return "the domain is not a valid internationalized domain name"
+    labels = ascii_domain.split(".")
+    if len(labels) < 2 or not all(_LABEL_RE.fullmatch(label) for label in labels):
+        return "the domain must be a name with a dot, such as example.com"
+    if len(ascii_domain) > 253:
+        return "the domain is too long"
+    return None
 
 
 @dataclass(frozen=True, slots=True)
 class Email:
     """An email address; unique case-insensitively through its ``key``.
 
-    The check is deliberately shallow: only a delivered message proves an address.
+    Only a delivered message proves an address, but look-alikes and addresses no
+    mail system takes are refused here: the local part is an ASCII dot-atom; the
+    domain has a dot and encodes to IDNA (Unicode domains are allowed, full-width
+    and other compatibility forms are not); nothing anywhere is a control, format
+    (zero-width, bidi), or space character; no comma.
     """
 
     value: str
 
     def __post_init__(self) -> None:
-        if len(self.value) > EMAIL_MAX or not _EMAIL_RE.fullmatch(self.value):
-            raise InvalidEmail("email must look like name@example.com")
+        problem = _email_problem(self.value)
+        if problem is not None:
+            raise InvalidEmail(problem)
 
     @property
     def key(self) -> str:

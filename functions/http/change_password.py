@@ -15,12 +15,20 @@ class ChangePasswordIn(Body):
     current_password: str | None = Field(default=None, max_length=1024)
 
 
+# Authenticate; the current password's attempt counted before the check and the
+# count cleared after (it is a log-in's guess); save the user, move this session,
+# find and delete the others.
 @endpoint(
     "PATCH /api/v1/users/{username}/password",
     MANAGE_USERS,
-    budget=5,
+    budget=7,
     sample={"body": {"password": "staple-battery-horse", "current_password": "old"}},
-    problems={403: FORBIDDEN, 404: "", 409: USER_CHANGED},
+    problems={
+        403: FORBIDDEN,
+        404: "",
+        409: USER_CHANGED,
+        429: "Too many wrong current passwords; try again later",
+    },
 )
 def change_password(
     username: PathSegment,

@@ -5,7 +5,12 @@ from pydantic import Field
 
 from functions.permissions import AUTHENTICATED
 from functions.runtime.auth import set_session_cookie
-from functions.runtime.endpoint import ContainerDep, OptionalAuth, endpoint
+from functions.runtime.endpoint import (
+    ClientAddress,
+    ContainerDep,
+    OptionalAuth,
+    endpoint,
+)
 from functions.runtime.problems import session_cookie_header
 from functions.runtime.schemas import Body
 
@@ -18,19 +23,26 @@ class LogInIn(Body):
     password: str = Field(max_length=1024)
 
 
-# Log-in's permissions match an authenticated route's: it writes the session.
+# Log-in's permissions match an authenticated route's: it writes the session. The
+# client's and the username's attempts are reserved (two conditional writes, before
+# the password is checked), the user found (two reads), the session stored with the
+# counters settled (one transaction).
 @endpoint(
     "POST /api/v1/account/login",
     AUTHENTICATED,
-    budget=4,
+    budget=5,
     sample={"body": {"username": "jane.doe", "password": "correct-horse-battery"}},
     problems={401: WRONG, 403: REFUSED, 429: ""},
     responses={204: {"description": "Logged in", "headers": session_cookie_header()}},
 )
 def log_in(
-    body: LogInIn, response: Response, container: ContainerDep, auth: OptionalAuth
+    body: LogInIn,
+    response: Response,
+    container: ContainerDep,
+    auth: OptionalAuth,
+    client: ClientAddress,
 ) -> None:
     logged_in = container.log_in().execute(
-        body.username, body.password, auth.user if auth else None
+        body.username, body.password, auth.user if auth else None, client
     )
     set_session_cookie(response, logged_in.token, container)

@@ -7,8 +7,8 @@ account has that email: it cannot be used to find out who is registered.
 
 from pydantic import BaseModel, Field
 
-from functions.permissions import QUEUE_SEND, TASKS_WRITE
-from functions.runtime.endpoint import ContainerDep, endpoint
+from functions.permissions import QUEUE_SEND, SESSIONS_WRITE, TASKS_WRITE
+from functions.runtime.endpoint import ClientAddress, ContainerDep, endpoint
 from functions.runtime.schemas import Body
 
 ACCEPTED = (
@@ -24,16 +24,18 @@ class PasswordResetAccepted(BaseModel):
     detail: str
 
 
-# Only the task record: the worker looks the address up.
+# The address's and the client's email counters (two conditional writes, sessions
+# table) and the task record: the worker looks the address up.
 @endpoint(
     "POST /api/v1/account/password-reset",
-    (TASKS_WRITE, QUEUE_SEND),
+    (SESSIONS_WRITE, TASKS_WRITE, QUEUE_SEND),
     status=202,
-    budget=1,
+    budget=3,
     sample={"body": {"email": "jane.doe@example.com"}},
+    problems={429: ""},
 )
 def password_reset(
-    body: PasswordResetIn, container: ContainerDep
+    body: PasswordResetIn, container: ContainerDep, client: ClientAddress
 ) -> PasswordResetAccepted:
-    container.request_password_reset().execute(body.email)
+    container.request_password_reset().execute(body.email, client)
     return PasswordResetAccepted(detail=ACCEPTED)

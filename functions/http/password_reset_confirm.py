@@ -16,11 +16,12 @@ class PasswordResetConfirmIn(Body):
     password: str = Field(max_length=1024)
 
 
-# Use the token, read and save the user, find (an index) and delete their sessions.
+# Use the token, read and save the user, find (an index) and delete their sessions,
+# and clear the username's failed log-ins (a reset frees a locked-out owner).
 @endpoint(
     "POST /api/v1/account/password-reset/confirm",
     (*USERS, SESSIONS_READ, SESSIONS_WRITE),
-    budget=5,
+    budget=6,
     sample={"body": {"token": "PASTE_THE_TOKEN", "password": "a-new-correct-horse"}},
     problems={
         400: BAD_LINK,

@@ -3,7 +3,12 @@
 from pydantic import BaseModel, Field
 
 from functions.permissions import QUEUE_TASK
-from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
+from functions.runtime.endpoint import (
+    ClientAddress,
+    ContainerDep,
+    CurrentAuth,
+    endpoint,
+)
 
 UNLESS_VERIFIED = "Whether a new email was queued: false when the email is verified"
 
@@ -12,7 +17,16 @@ class ResendOut(BaseModel):
     queued: bool = Field(description=UNLESS_VERIFIED)
 
 
-# Authenticate, record the task.
-@endpoint("POST /api/v1/account/verify-email/resend", QUEUE_TASK, status=202, budget=2)
-def resend_verification(container: ContainerDep, auth: CurrentAuth) -> ResendOut:
-    return ResendOut(queued=container.resend_verification().execute(auth.user))
+# Authenticate, count the email per address and per client (two conditional
+# writes), record the task.
+@endpoint(
+    "POST /api/v1/account/verify-email/resend",
+    QUEUE_TASK,
+    status=202,
+    budget=4,
+    problems={429: ""},
+)
+def resend_verification(
+    container: ContainerDep, auth: CurrentAuth, client: ClientAddress
+) -> ResendOut:
+    return ResendOut(queued=container.resend_verification().execute(auth.user, client))

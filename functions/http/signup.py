@@ -1,10 +1,21 @@
-"""Anyone not logged in creates an account: `{id, username, email}`."""
+"""Anyone not logged in creates an account: `{id, username, email}`. A registered
+email gets the same answer (and its owner an email), never a 409 that tells."""
 
 from pydantic import Field
 
-from functions.permissions import QUEUE_SEND, SESSIONS_READ, TASKS_WRITE, USERS
-from functions.runtime.endpoint import ContainerDep, OptionalAuth, endpoint
-from functions.runtime.problems import TAKEN
+from functions.permissions import (
+    QUEUE_SEND,
+    SESSIONS_READ,
+    SESSIONS_WRITE,
+    TASKS_WRITE,
+    USERS,
+)
+from functions.runtime.endpoint import (
+    ClientAddress,
+    ContainerDep,
+    OptionalAuth,
+    endpoint,
+)
 from functions.runtime.schemas import Body, UserOut
 
 EMAIL = "jane.doe@example.com"
@@ -17,17 +28,24 @@ class SignUpIn(Body):
     password: str = Field(max_length=1024)
 
 
-# The account, and the record of the task that sends the welcome email.
+# The client's email counter (sessions table), the account, and the record of the
+# task that sends the welcome email.
 @endpoint(
     "POST /api/v1/account/signup",
-    (*USERS, SESSIONS_READ, TASKS_WRITE, QUEUE_SEND),
+    (*USERS, SESSIONS_READ, SESSIONS_WRITE, TASKS_WRITE, QUEUE_SEND),
     status=201,
-    budget=2,
+    budget=3,
     sample={"body": {"username": "jane.doe", "email": EMAIL, "password": PASSWORD}},
-    problems={403: "Logged in already: log out first", 409: TAKEN},
+    problems={
+        403: "Logged in already: log out first",
+        409: "The username is taken",
+        429: "",
+    },
 )
-def sign_up(body: SignUpIn, container: ContainerDep, auth: OptionalAuth) -> UserOut:
+def sign_up(
+    body: SignUpIn, container: ContainerDep, auth: OptionalAuth, client: ClientAddress
+) -> UserOut:
     user = container.sign_up().execute(
-        body.username, body.email, body.password, auth.user if auth else None
+        body.username, body.email, body.password, auth.user if auth else None, client
     )
     return UserOut(id=user.id, username=user.username.value, email=user.email.value)

@@ -32,7 +32,13 @@ def create_app(*routers: APIRouter) -> FastAPI:
     # Read straight from the environment: building full settings here would move
     # their cost into every cold import.
     max_body = int(os.environ.get("STRATA_MAX_BODY_BYTES", _DEFAULT_MAX_BODY))
-    app.add_middleware(GuardMiddleware, max_body_bytes=max_body)
+    # ``Settings.allowed_origins``, read the same way.
+    origins = os.environ.get("STRATA_ALLOWED_ORIGINS", "").split(",")
+    app.add_middleware(
+        GuardMiddleware,
+        max_body_bytes=max_body,
+        allowed_origins=frozenset(o for o in origins if o.strip()),
+    )
     for router in routers:
         app.include_router(router)
     return app

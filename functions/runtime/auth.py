@@ -88,6 +88,17 @@ def requires_session(dependant: Dependant) -> bool:
     )
 
 
+def _client_address(request: Request) -> str | None:
+    """The address the request came from, as API Gateway saw it
+    (``requestContext.http.sourceIp``, which Mangum hands over as the ASGI client):
+    what per-client limits count by. ``None`` when unknown (a direct invocation)."""
+    client = request.client
+    return client.host if client is not None and client.host else None
+
+
+ClientAddress = Annotated[str | None, Depends(_client_address)]
+
+
 def require_feature(feature: str) -> Any:
     """A dependency for routes behind a plan: the logged-in user, or 402
     ``plan_required`` naming the plans that include ``feature``. Costs no read: the

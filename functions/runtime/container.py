@@ -24,17 +24,18 @@ from core.application.billing import (
     SubscriptionWriter,
 )
 from core.application.errors import PaymentProviderUnavailable
+from core.application.limits import EmailPolicy, EmailThrottle, LoginPolicy
 from core.application.ports import (
     BillingStore,
     Clock,
     CursorCodec,
     ExportStore,
     IdGenerator,
-    LoginAttempts,
     Mailer,
     OneTimeTokens,
     PasswordHasher,
     PaymentProvider,
+    RateLimiter,
     SessionStore,
     TaskQueue,
     TaskStore,
@@ -55,12 +56,12 @@ from core.application.tasks import (
 )
 from core.domain.billing import PlanCatalog
 from core.domain.password import PasswordPolicy
+from functions.runtime.limits import email_policy, login_policy
 from functions.runtime.settings import Settings, get_settings
 
 if TYPE_CHECKING:
     from core.adapters.email.outbox import Outbox
     from core.application.commands.authenticate import Authenticate
-    from core.application.commands.log_in import LoginPolicy
     from core.application.commands.run_task import RunTask
 
 T = TypeVar("T")
@@ -111,7 +112,7 @@ class Container:
     cursors: CursorCodec
     clock: Clock
     ids: IdGenerator
-    attempts: LoginAttempts
+    attempts: RateLimiter
     tasks: TaskStore
     queue: TaskQueue
     exports: ExportStore
@@ -163,14 +164,24 @@ class Container:
     def policy(self) -> PasswordPolicy:
         return PasswordPolicy(min_length=self.settings.password_min_length)
 
+    @property
+    @_provides
+    def session_max_age(self) -> timedelta:
+        return timedelta(seconds=self.settings.session_max_age_seconds)
+
+    @property
     @_provides
     def login_policy(self) -> LoginPolicy:
-        from core.application.commands.log_in import LoginPolicy
+        return login_policy(self.settings)
 
-        return LoginPolicy(
-            max_failures=self.settings.login_max_failures,
-            window=timedelta(seconds=self.settings.login_window_seconds),
-        )
+    @property
+    @_provides
+    def email_policy(self) -> EmailPolicy:
+        return email_policy(self.settings)
+
+    @_provides
+    def email_throttle(self) -> EmailThrottle:
+        return self.make(EmailThrottle)
 
     @_provides
     def registrar(self) -> Registrar:
@@ -223,6 +234,7 @@ class Container:
     def authenticate(self) -> Authenticate:
         from core.application.commands.authenticate import Authenticate
 
+        # Two lifetimes of one type: by name (``session_ttl``, ``session_max_age``).
         return self.make(Authenticate)
 
     def registry(self) -> JobRegistry:
@@ -299,15 +311,23 @@ def _providers() -> tuple[dict[str, _Provider], dict[str, _Provider]]:
     and its ``_provides`` methods (by their return type)."""
     by_type: dict[str, _Provider] = {}
     by_name: dict[str, _Provider] = {}
+    ambiguous: set[str] = set()
+
+    def provide(type_name: str, name: str, provider: _Provider) -> None:
+        # A type two providers give (two ``timedelta`` settings, say) says
+        # nothing: a field of that type is matched by its name alone.
+        if type_name in by_type:
+            ambiguous.add(type_name)
+        by_type[type_name] = by_name[name] = provider
+
     for field_ in fields(Container):
-        by_type[_type_name(field_.type)] = by_name[field_.name] = attrgetter(
-            field_.name
-        )
+        provide(_type_name(field_.type), field_.name, attrgetter(field_.name))
     for name, member in vars(Container).items():
         method: Any = member.fget if isinstance(member, property) else member
         if getattr(method, "_provides", False):
-            by_type[_type_name(method.__annotations__["return"])] = method
-            by_name[name] = method
+            provide(_type_name(method.__annotations__["return"]), name, method)
+    for type_name in ambiguous:
+        del by_type[type_name]
     return by_type, by_name
 
 
@@ -317,9 +337,9 @@ def build_container(settings: Settings) -> Container:
     from core.adapters.clock import OffsetClock, SystemClock
     from core.adapters.cursors import HmacCursorCodec
     from core.adapters.dynamodb.billing import DynamoBillingStore
-    from core.adapters.dynamodb.login_attempts import DynamoLoginAttempts
     from core.adapters.dynamodb.models import bind_tables
     from core.adapters.dynamodb.one_time_tokens import DynamoOneTimeTokens
+    from core.adapters.dynamodb.rate_limits import DynamoRateLimiter
     from core.adapters.dynamodb.sessions import DynamoSessionStore
     from core.adapters.dynamodb.tasks import DynamoTaskStore
     from core.adapters.dynamodb.users import DynamoUserRepository
@@ -355,7 +375,7 @@ def build_container(settings: Settings) -> Container:
         cursors=HmacCursorCodec(secret),
         clock=clock,
         ids=RandomIds(),
-        attempts=DynamoLoginAttempts(),
+        attempts=DynamoRateLimiter(),
         # The AWS clients of these are made by their first use, not here.
         tasks=DynamoTaskStore(clock),
         queue=SqsTaskQueue(settings.task_queue_url, settings.region),

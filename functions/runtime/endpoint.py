@@ -27,6 +27,7 @@ from fastapi.routing import APIRoute
 from functions.permissions import AUTHENTICATED
 from functions.runtime.app import lambda_handler
 from functions.runtime.auth import (
+    ClientAddress,
     ContainerDep,
     CurrentAuth,
     OptionalAuth,
@@ -36,6 +37,7 @@ from functions.runtime.problems import problems as documented
 
 __all__ = [
     "AUTHENTICATED",
+    "ClientAddress",
     "ContainerDep",
     "CurrentAuth",
     "OptionalAuth",

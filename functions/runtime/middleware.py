@@ -1,4 +1,5 @@
-"""An outer ASGI guard: body size and type, security headers, the last-resort 500."""
+"""An outer ASGI guard: body size and type, the origin of state changes, security
+headers, the last-resort 500."""
 
 from __future__ import annotations
 
@@ -43,6 +44,51 @@ def refuses_body_type(method: str, headers: dict[bytes, bytes]) -> bool:
     return has_body
 
 
+# Stripe's webhook is called by Stripe's servers, never by a browser, and proves
+# itself with a signature: no origin to check.
+ORIGIN_EXEMPT_PATHS = frozenset({"/api/v1/webhooks/stripe"})
+_SAME_SITE_FETCHES = frozenset({b"same-origin", b"none"})
+
+
+def normalize_origin(origin: str) -> str:
+    return origin.strip().rstrip("/").lower()
+
+
+def own_origin(scope: Scope, headers: dict[bytes, bytes]) -> str | None:
+    """The API's own origin, as the request names it (its Host, and its scheme as
+    API Gateway reports it to Mangum)."""
+    host = headers.get(b"host")
+    if not host:
+        return None
+    scheme = headers.get(b"x-forwarded-proto", str(scope.get("scheme", "")).encode())
+    return normalize_origin(f"{scheme.decode('latin-1')}://{host.decode('latin-1')}")
+
+
+def refuses_origin(
+    scope: Scope, headers: dict[bytes, bytes], allowed: frozenset[str]
+) -> bool:
+    """A state-changing request from a page of another site is refused.
+
+    Browsers send ``Origin`` on every POST, PUT, PATCH and DELETE: it must be the
+    API's own origin or one of ``allowed`` (the stage's front ends). Without it, a
+    ``Sec-Fetch-Site`` other than ``same-origin`` or ``none`` (typed by the user)
+    is refused too. A request with neither header is not a browser's (a server,
+    curl, a mobile app) and carries no ambient cookie risk: it passes.
+    """
+    if str(scope.get("method", "")) not in _STATE_CHANGING:
+        return False
+    if str(scope.get("path", "")) in ORIGIN_EXEMPT_PATHS:
+        return False
+    origin = headers.get(b"origin")
+    if origin is not None:
+        name = normalize_origin(origin.decode("latin-1"))
+        return name not in allowed and name != own_origin(scope, headers)
+    fetch_site = headers.get(b"sec-fetch-site")
+    if fetch_site is not None:
+        return fetch_site.strip().lower() not in _SAME_SITE_FETCHES
+    return False
+
+
 class _TooLarge(HTTPException):
     """An HTTP error, so that FastAPI's body reader passes it on (it turns any other
     error while reading into a 400) and the app's handler answers 413."""
@@ -52,9 +98,15 @@ class _TooLarge(HTTPException):
 
 
 class GuardMiddleware:
-    def __init__(self, app: ASGIApp, max_body_bytes: int) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        max_body_bytes: int,
+        allowed_origins: frozenset[str] = frozenset(),
+    ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.allowed_origins = frozenset(normalize_origin(o) for o in allowed_origins)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -90,6 +142,14 @@ class GuardMiddleware:
         length = headers.get(b"content-length")
         if length is not None and (not length.isdigit() or int(length) > limit):
             await self._too_large(scope, receive, guarded_send)
+            return
+        if refuses_origin(scope, headers, self.allowed_origins):
+            response = problem_response(
+                403,
+                "origin_not_allowed",
+                "state-changing requests are accepted only from the app's own pages",
+            )
+            await response(scope, receive, guarded_send)
             return
         if refuses_body_type(str(scope.get("method", "")), headers):
             response = problem_response(

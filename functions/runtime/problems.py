@@ -72,13 +72,13 @@ MEANINGS: dict[int, str] = {
     413: "The body is over the size limit",
     415: "A state-changing request whose body is not declared application/json",
     422: "Invalid input; `errors` names each field and what is wrong with it",
-    429: "Too many failed log-ins for this username; retry after Retry-After seconds",
+    429: "Too many attempts (a rate limit); retry after Retry-After seconds",
     503: "A service we depend on is unavailable; try again",
 }
 
 _RETRY_AFTER = {
     "Retry-After": {
-        "description": "Whole seconds until log-in attempts are accepted again",
+        "description": "Whole seconds until attempts are accepted again",
         "required": True,
         "schema": {"type": "integer", "minimum": 1},
     }
@@ -124,12 +124,35 @@ def document_problems(app: FastAPI) -> None:
     def openapi() -> dict[str, Any]:
         if app.openapi_schema is None:
             document = generate()
+            _document_origin_check(document)
             components = document.setdefault("components", {})
             components.setdefault("schemas", {}).update(problem_schemas())
             app.openapi_schema = document
         return app.openapi_schema
 
     app.openapi = openapi  # type: ignore[method-assign]
+
+
+_ORIGIN_REFUSED = (
+    "Not allowed; or, `origin_not_allowed`, the request came from a page of another "
+    "site (its Origin or Sec-Fetch-Site)"
+)
+
+
+def _document_origin_check(document: dict[str, Any]) -> None:
+    """The guard middleware refuses a state change from another site's page with
+    403 ``origin_not_allowed`` on every route but Stripe's webhook: say so."""
+    from functions.runtime.middleware import ORIGIN_EXEMPT_PATHS
+
+    for path, operations in document.get("paths", {}).items():
+        if path in ORIGIN_EXEMPT_PATHS:
+            continue
+        for method, operation in operations.items():
+            if method.upper() not in {"POST", "PUT", "PATCH", "DELETE"}:
+                continue
+            responses = operation.setdefault("responses", {})
+            if "403" not in responses:
+                responses["403"] = problems({403: _ORIGIN_REFUSED})[403]
 
 
 def session_cookie_header() -> dict[str, Any]:

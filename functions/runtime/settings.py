@@ -54,6 +54,22 @@ class Settings(BaseModel):
     password_min_length: int = Field(default=8, ge=1, le=128)
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)
+    # Failed log-ins (and wrong current passwords) per client address, whatever the
+    # usernames: one client cannot lock out many accounts or stuff credentials.
+    login_client_max_failures: int = Field(default=20, ge=1, le=100_000)
+    login_client_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)
+    # A session cannot be renewed past this age: then the user logs in again.
+    session_max_age_seconds: int = Field(default=12 * 3600, ge=60, le=90 * 24 * 3600)
+    # Emails a stranger can trigger (password reset, verification, sign-up): per
+    # recipient address and kind, and per client address, any kind.
+    email_per_address: int = Field(default=1, ge=1, le=1000)
+    email_address_window_seconds: int = Field(default=300, ge=1, le=24 * 3600)
+    email_per_client: int = Field(default=10, ge=1, le=100_000)
+    email_client_window_seconds: int = Field(default=3600, ge=1, le=24 * 3600)
+    # Origins (scheme://host[:port], comma-separated) whose pages may make
+    # state-changing requests with the session cookie; the API's own origin is
+    # always allowed.
+    allowed_origins: str = ""
     # Background jobs and email.
     tasks_table: str = "strata-local-tasks"
     task_queue_url: str = ""
@@ -106,6 +122,15 @@ class Settings(BaseModel):
     clock_offset_file: str = ""
 
     @model_validator(mode="after")
+    def _session_fits_its_max_age(self) -> Settings:
+        if self.session_ttl_seconds > self.session_max_age_seconds:
+            raise ValueError(
+                "STRATA_SESSION_TTL_SECONDS cannot exceed "
+                "STRATA_SESSION_MAX_AGE_SECONDS"
+            )
+        return self
+
+    @model_validator(mode="after")
     def _secrets_outside_local(self) -> Settings:
         if self.stage == LOCAL_STAGE:
             return self
@@ -135,6 +160,14 @@ class Settings(BaseModel):
     @property
     def is_local(self) -> bool:
         return self.stage == LOCAL_STAGE
+
+    @property
+    def allowed_origin_list(self) -> tuple[str, ...]:
+        return tuple(
+            origin.strip().rstrip("/").lower()
+            for origin in self.allowed_origins.split(",")
+            if origin.strip()
+        )
 
     @property
     def cookie_secure(self) -> bool:

@@ -75,10 +75,12 @@ def test_sign_up_with_a_taken_username_in_another_case_is_a_409_username_taken(
     assert_problem(reply, 409, "username_taken")
 
 
-def test_sign_up_with_a_taken_email_is_a_409_email_taken(api: Api) -> None:
+def test_sign_up_with_a_taken_email_answers_like_a_new_account(api: Api) -> None:
+    # Issue 12: sign-up cannot be used to find out who is registered; the owner
+    # is emailed instead (see the email flow tests).
     api.user("alice01")
 
-    reply = api.call(
+    taken = api.call(
         "signup",
         json_body={
             "username": "other01",
@@ -86,8 +88,18 @@ def test_sign_up_with_a_taken_email_is_a_409_email_taken(api: Api) -> None:
             "password": PASSWORD,
         },
     )
+    new = api.call(
+        "signup",
+        json_body={
+            "username": "other02",
+            "email": "nobody02@example.com",
+            "password": PASSWORD,
+        },
+    )
 
-    assert_problem(reply, 409, "email_taken")
+    assert (taken.status, new.status) == (201, 201)
+    assert set(taken.json()) == set(new.json()) == {"id", "username", "email"}
+    assert taken.json()["email"] == "ALICE01@example.com"
     assert api.container.users.get_by_username("other01") is None
 
 
@@ -337,3 +349,19 @@ def test_log_out_without_a_session_is_a_401(api: Api) -> None:
 
     assert_problem(reply, 401, "not_authenticated")
     assert reply.cookies == []
+
+
+@pytest.mark.parametrize(
+    "email", ["alice\u200b@example.com", "alice@\uff45xample.com", "a,b@example.com"]
+)
+def test_sign_up_with_a_look_alike_email_is_a_422_pointing_at_the_email(
+    api: Api, email: str
+) -> None:
+    reply = api.call(
+        "signup",
+        json_body={"username": "alice01", "email": email, "password": PASSWORD},
+    )
+
+    body = assert_problem(reply, 422, "invalid_email")
+    assert body["errors"][0]["loc"] == ["body", "email"]
+    assert api.container.users.get_by_username("alice01") is None

@@ -367,3 +367,87 @@ def test_the_same_message_delivered_twice_sends_one_email(
     from moto.ses.models import ses_backends
 
     assert len(ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages) == 1
+
+
+def test_a_reset_link_dies_when_the_password_changes_before_it_is_used(
+    api: Api, mailbox: Mailbox, worker: Worker
+) -> None:
+    # Issue 12: links are bound to the user's epoch, which every password change
+    # moves on; an old email in a mailbox is no way back into the account.
+    api.user("alice01")
+    api.call("password_reset", json_body={"email": "alice01@example.com"})
+    worker.drain()
+    token = mailbox.token("alice01@example.com", "password_reset")
+    cookie = api.log_in("alice01")
+    changed = api.call(
+        "change_password",
+        "/api/v1/users/alice01/password",
+        json_body={"password": NEW_PASSWORD, "current_password": PASSWORD},
+        cookies=[cookie],
+    )
+    assert changed.status == 204, changed.text
+
+    reply = api.call(
+        "password_reset_confirm",
+        json_body={"token": token, "password": "an attackers password"},
+    )
+
+    assert_problem(reply, 400, "invalid_token")
+    api.log_in("alice01", NEW_PASSWORD)
+
+
+def test_a_sign_up_with_a_registered_email_tells_its_owner_and_makes_nothing(
+    api: Api, mailbox: Mailbox, worker: Worker
+) -> None:
+    api.user("alice01")
+
+    reply = sign_up_reply(api, "bobby01", "alice01@example.com")
+    worker.drain()
+
+    assert reply.status == 201
+    (sent,) = mailbox.messages("alice01@example.com")
+    assert sent["X-Strata-Template"] == "signup_attempt"
+    assert api.container.users.get_by_username("bobby01") is None
+
+
+def test_reset_requests_for_one_address_send_one_email_per_window(
+    api: Api, mailbox: Mailbox, worker: Worker
+) -> None:
+    api.user("alice01")
+    for n in range(5):
+        reply = api.call(
+            "password_reset",
+            json_body={"email": "alice01@example.com"},
+            source_ip=f"203.0.113.{n}",
+        )
+        assert reply.status == 202
+    worker.drain()
+
+    assert len(mailbox.messages("alice01@example.com")) == 1
+
+
+def test_one_client_asking_for_many_reset_emails_gets_429(api: Api) -> None:
+    limit = api.container.settings.email_per_client
+    for n in range(limit):
+        reply = api.call(
+            "password_reset",
+            json_body={"email": f"victim{n}@example.com"},
+            source_ip="203.0.113.9",
+        )
+        assert reply.status == 202
+
+    reply = api.call(
+        "password_reset",
+        json_body={"email": "victim99@example.com"},
+        source_ip="203.0.113.9",
+    )
+
+    assert_problem(reply, 429, "too_many_attempts")
+    assert int(reply.headers["retry-after"]) > 0
+
+
+def sign_up_reply(api: Api, username: str, email: str) -> Any:
+    return api.call(
+        "signup",
+        json_body={"username": username, "email": email, "password": PASSWORD},
+    )

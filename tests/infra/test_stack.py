@@ -79,6 +79,7 @@ BASE_VARS = {
     "STRATA_EMAIL_FROM",
     "STRATA_SES_CONFIGURATION_SET",
     "STRATA_APP_BASE_URL",
+    "STRATA_ALLOWED_ORIGINS",
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_LOG_LEVEL",
     "POWERTOOLS_METRICS_NAMESPACE",
@@ -432,6 +433,8 @@ def test_function_environment_contract(synth: Synth) -> None:
             )
         }
         assert env["STRATA_APP_BASE_URL"] == synth.stage.app_base_url
+        # The front ends CORS lets in are the ones the origin check accepts.
+        assert env["STRATA_ALLOWED_ORIGINS"] == ",".join(synth.stage.cors_origins)
         assert env["STRATA_SESSION_TTL_SECONDS"] == str(synth.stage.session_ttl_seconds)
         assert env["STRATA_USER_INDEX_SHARDS"] == str(synth.stage.user_index_shards)
         assert env["POWERTOOLS_SERVICE_NAME"] == "strata"

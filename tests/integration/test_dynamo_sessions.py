@@ -12,7 +12,11 @@ from core.adapters.dynamodb.models import SessionItem, dynamodb_client
 from core.adapters.dynamodb.sessions import DynamoSessionStore
 from core.adapters.dynamodb.users import DynamoUserRepository
 from core.application.commands.authenticate import Authenticate
-from core.application.errors import ApplicationError, NotAuthenticated
+from core.application.errors import (
+    ApplicationError,
+    DependencyUnavailable,
+    NotAuthenticated,
+)
 from core.domain.user import User
 from tests.conftest import DynamoCalls
 from tests.integration.conftest import MakeSession, MakeUser
@@ -205,3 +209,30 @@ def test_a_session_is_refused_from_the_moment_the_clock_passes_its_stored_expiry
         authenticate_at(session.expires_at).execute(token, renew=False)
     assert stored_session(session.id) is not None
     assert session.expires_at > datetime.now(UTC)
+
+
+def test_keys_batch_get_never_got_to_are_a_503_not_an_unknown_session(
+    sessions: DynamoSessionStore, alice: User, make_session: MakeSession
+) -> None:
+    # DynamoDB under throttling hands the keys back unprocessed; when they are
+    # still unprocessed after the retries, not knowing is not "no such session":
+    # the request answers 503, not 401 (which would log the user out).
+    session = make_session(alice.id)
+    sessions.add(session)
+    client = dynamodb_client()
+    tries: list[int] = []
+
+    def throttle(parsed: dict[str, Any], **_: Any) -> None:
+        tries.append(1)
+        table = SessionItem.Meta.table_name
+        parsed["Responses"] = {}
+        parsed["UnprocessedKeys"] = {table: {"Keys": [{"id": {"S": session.id}}]}}
+
+    client.meta.events.register("after-call.dynamodb.BatchGetItem", throttle)
+    try:
+        with pytest.raises(DependencyUnavailable):
+            sessions.get_with_user(session.id, alice.id)
+    finally:
+        client.meta.events.unregister("after-call.dynamodb.BatchGetItem", throttle)
+
+    assert len(tries) == 3

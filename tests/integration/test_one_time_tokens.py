@@ -14,6 +14,7 @@ import pytest
 from core.adapters.dynamodb.models import SessionItem, dynamodb_client
 from core.adapters.dynamodb.one_time_tokens import DynamoOneTimeTokens
 from core.adapters.dynamodb.sessions import DynamoSessionStore
+from core.application.ports import LinkGrant
 
 HOUR = timedelta(hours=1)
 
@@ -40,7 +41,7 @@ def test_a_token_is_consumed_once_for_its_user(
 ) -> None:
     token = link_tokens.issue("verify_email", "user-1", now(), HOUR)
 
-    assert link_tokens.consume("verify_email", token, now()) == "user-1"
+    assert link_tokens.consume("verify_email", token, now()) == LinkGrant("user-1", 0)
     assert link_tokens.consume("verify_email", token, now()) is None
     assert sessions_table_items() == []
 
@@ -85,7 +86,7 @@ def test_a_token_is_refused_for_another_purpose_and_still_works_for_its_own(
     token = link_tokens.issue("verify_email", "user-1", now(), HOUR)
 
     assert link_tokens.consume("password_reset", token, now()) is None
-    assert link_tokens.consume("verify_email", token, now()) == "user-1"
+    assert link_tokens.consume("verify_email", token, now()) == LinkGrant("user-1", 0)
 
 
 @pytest.mark.parametrize("token", ["", "unknown", "x" * 256, "é\u0000"])
@@ -99,7 +100,7 @@ def test_of_four_concurrent_uses_of_one_token_exactly_one_wins(
     link_tokens: DynamoOneTimeTokens,
 ) -> None:
     token = link_tokens.issue("password_reset", "user-1", now(), HOUR)
-    results: list[str | None] = []
+    results: list[LinkGrant | None] = []
     barrier = threading.Barrier(4)
 
     def use() -> None:
@@ -112,7 +113,7 @@ def test_of_four_concurrent_uses_of_one_token_exactly_one_wins(
     for thread in threads:
         thread.join()
 
-    assert results.count("user-1") == 1
+    assert results.count(LinkGrant("user-1", 0)) == 1
     assert results.count(None) == 3
 
 

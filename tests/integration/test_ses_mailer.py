@@ -9,10 +9,11 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from botocore.exceptions import ClientError
 
 from core.adapters.email.outbox import TEMPLATE_HEADER, Outbox
 from core.adapters.email.ses import SesMailer
-from core.application.errors import DependencyUnavailable
+from core.application.errors import DependencyUnavailable, PermanentFailure
 
 SENDER_ADDRESS = "no-reply@strata.local"
 SENDER = f"Strata <{SENDER_ADDRESS}>"
@@ -66,16 +67,18 @@ def test_a_message_is_sent_through_ses_with_its_subject_and_parts(
     assert "https://app.example.com/verify-email?token=abc&amp;x=1" in message.body
 
 
-def test_an_unverified_sender_is_refused_as_a_dependency_failure(
+def test_a_message_ses_rejects_is_a_permanent_failure(
     tables: None, tmp_path: Path
 ) -> None:
+    # SES's MessageRejected (here: an unverified sender) does not change on a
+    # retry: the task fails at once instead of going round to the dead letters.
     mailer = SesMailer(
         "Nobody <nobody@unverified.example>",
         region="us-east-1",
         outbox=Outbox(tmp_path),
     )
 
-    with pytest.raises(DependencyUnavailable):
+    with pytest.raises(PermanentFailure, match="MessageRejected"):
         mailer.send("alice@example.com", "welcome", CONTEXT)
 
     assert sent_messages() == []
@@ -145,3 +148,33 @@ def test_a_configuration_set_goes_with_the_request(
     body = params["Content"]["Simple"]["Body"]
     assert set(body) == {"Html", "Text"}
     assert body["Text"]["Charset"] == "UTF-8"
+
+
+@pytest.mark.parametrize(
+    ("code", "permanent"),
+    [
+        ("MessageRejected", True),
+        ("InvalidParameterValue", True),
+        ("BadRequestException", True),
+        ("AccountSuppressedException", True),
+        ("TooManyRequestsException", False),
+        ("ThrottlingException", False),
+        ("InternalFailure", False),
+    ],
+)
+def test_only_ses_refusals_no_retry_can_change_are_permanent(
+    identity: None, code: str, permanent: bool
+) -> None:
+    mailer = SesMailer(SENDER, region="us-east-1")
+    client = mailer._client.get()
+
+    def refuse(**_: Any) -> None:
+        raise ClientError({"Error": {"Code": code, "Message": "no"}}, "SendEmail")
+
+    client.meta.events.register("before-call.sesv2.SendEmail", refuse)
+    try:
+        expected = PermanentFailure if permanent else DependencyUnavailable
+        with pytest.raises(expected):
+            mailer.send("alice@example.com", "welcome", CONTEXT)
+    finally:
+        client.meta.events.unregister("before-call.sesv2.SendEmail", refuse)

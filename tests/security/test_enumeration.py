@@ -19,7 +19,9 @@ ROUNDS = 10
 def test_unknown_user_and_wrong_password_get_the_same_body_in_about_the_same_time(
     api: Api,
 ) -> None:
-    settings = api.container.settings.model_copy(update={"login_max_failures": 10_000})
+    settings = api.container.settings.model_copy(
+        update={"login_max_failures": 10_000, "login_client_max_failures": 10_000}
+    )
     api.container = replace(
         api.container,
         settings=settings,

@@ -20,7 +20,13 @@ from core.application.errors import (
     PaymentProviderUnavailable,
     UsernameTaken,
 )
-from core.application.ports import BillingEvent, SortOrder, TokenClaims, UserSort
+from core.application.ports import (
+    BillingEvent,
+    LinkGrant,
+    SortOrder,
+    TokenClaims,
+    UserSort,
+)
 from core.domain.billing import (
     Billing,
     Interval,
@@ -258,7 +264,7 @@ def test_a_fake_link_token_is_single_use_purpose_bound_expiring_and_stored_hashe
     assert token not in tokens.stored_hashes()
     assert tokens.consume("password_reset", token, T0) is None
     assert tokens.consume("verify_email", token, T0 + timedelta(hours=1)) is None
-    assert tokens.consume("verify_email", token, T0) == "u1"
+    assert tokens.consume("verify_email", token, T0) == LinkGrant("u1", 0)
     assert tokens.consume("verify_email", token, T0) is None
 
 

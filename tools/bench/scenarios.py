@@ -250,8 +250,13 @@ class Scenarios:
 
     def link_token(self, purpose: str, username: str) -> str:
         """A valid link token of ``username``, as the worker issues one."""
+        user = self.stored(username)
         return self.container.link_tokens.issue(
-            purpose, self.stored(username).id, self.container.clock.now(), LINK_TTL
+            purpose,
+            user.id,
+            self.container.clock.now(),
+            LINK_TTL,
+            epoch=user.session_epoch,
         )
 
     def welcome_task(self, username: str) -> Task:

@@ -34,8 +34,8 @@ from tests.fakes import (
     FakeTokenCodec,
     InMemoryBillingStore,
     InMemoryExportStore,
-    InMemoryLoginAttempts,
     InMemoryOneTimeTokens,
+    InMemoryRateLimiter,
     InMemorySessionStore,
     InMemoryTaskStore,
     InMemoryUserRepository,
@@ -52,18 +52,19 @@ def fake_container() -> Container:
     signatures are checked by the real verifier (HMAC work, no I/O)."""
     clock = FakeClock()
     users = InMemoryUserRepository()
+    attempts = InMemoryRateLimiter()
     settings = Settings()
     catalog = load_plan_catalog(settings)
     ports: dict[str, Any] = {
         "settings": settings,
         "users": users,
-        "sessions": InMemorySessionStore(users),
+        "sessions": InMemorySessionStore(users, attempts),
         "hasher": FakePasswordHasher(),
         "tokens": FakeTokenCodec(clock),
         "cursors": FakeCursorCodec(),
         "clock": clock,
         "ids": SequentialIds(),
-        "attempts": InMemoryLoginAttempts(),
+        "attempts": attempts,
         "tasks": InMemoryTaskStore(clock),
         "queue": RecordingTaskQueue(),
         "exports": InMemoryExportStore(),

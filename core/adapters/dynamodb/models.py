@@ -193,22 +193,23 @@ class SessionItem(Model):
     by_user = SessionsByUser()
 
 
-def login_attempts_key(username_key: str) -> str:
-    return f"LOGIN#{username_key}"
+def rate_counter_key(name: str, key: str, window_index: int) -> str:
+    return f"RATE#{name}#{window_index}#{key}"
 
 
-class LoginAttemptItem(Model):
-    """Failed log-ins of one username in the sessions table: ``id`` is
-    ``LOGIN#<username key>``, ``expires_at`` (the table's TTL attribute) is the end
-    of the counting window. It has no ``user_id``, so it stays out of the sessions
-    index."""
+class RateCounterItem(Model):
+    """One rate-limit counter in the sessions table: ``id`` is
+    ``RATE#<limit name>#<window number>#<key>`` (a username's log-ins, a client's
+    failures, an address's emails), ``hits`` the count in that fixed window,
+    ``expires_at`` (the table's TTL attribute) the window's end. It has no
+    ``user_id``, so it stays out of the sessions index."""
 
     class Meta:
         table_name = "strata-sessions"
         billing_mode = "PAY_PER_REQUEST"
 
     id = UnicodeAttribute(hash_key=True)
-    failures = NumberAttribute(default=0)
+    hits = NumberAttribute(default=0)
     expires_at = TTLAttribute()
 
 
@@ -229,6 +230,8 @@ class OneTimeTokenItem(Model):
     id = UnicodeAttribute(hash_key=True)
     purpose = UnicodeAttribute()
     token_user_id = UnicodeAttribute()
+    # The user's epoch when issued: a password change or reset since ends it.
+    epoch = NumberAttribute(default=0)
     created_at = UTCDateTimeAttribute()
     expires_at = TTLAttribute()
 
@@ -295,7 +298,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     UserItem,
     UniqueMarker,
     SessionItem,
-    LoginAttemptItem,
+    RateCounterItem,
     OneTimeTokenItem,
     MigrationRecord,
     TaskItem,
@@ -325,7 +328,7 @@ def bind_tables(
         (UniqueMarker, users_table),
         (MigrationRecord, users_table),
         (SessionItem, sessions_table),
-        (LoginAttemptItem, sessions_table),
+        (RateCounterItem, sessions_table),
         (OneTimeTokenItem, sessions_table),
         (TaskItem, tasks_table),
         (StripeEventItem, tasks_table),

@@ -20,6 +20,7 @@ from core.adapters.dynamodb.models import (
     one_time_token_key,
     table_connection,
 )
+from core.application.ports import LinkGrant
 
 _CONDITION_FAILED = "ConditionalCheckFailedException"
 TOKEN_BYTES = 32
@@ -30,19 +31,22 @@ def token_hash(token: str) -> str:
 
 
 class DynamoOneTimeTokens:
-    def issue(self, purpose: str, user_id: str, now: datetime, ttl: timedelta) -> str:
+    def issue(
+        self, purpose: str, user_id: str, now: datetime, ttl: timedelta, epoch: int = 0
+    ) -> str:
         token = secrets.token_urlsafe(TOKEN_BYTES)
         with storage_errors():
             OneTimeTokenItem(
                 id=one_time_token_key(token_hash(token)),
                 purpose=purpose,
                 token_user_id=user_id,
+                epoch=epoch,
                 created_at=now,
                 expires_at=now + ttl,
             ).save(condition=OneTimeTokenItem.id.does_not_exist())
         return token
 
-    def consume(self, purpose: str, token: str, now: datetime) -> str | None:
+    def consume(self, purpose: str, token: str, now: datetime) -> LinkGrant | None:
         # One conditional DeleteItem both checks and uses the token: two requests
         # racing with the same token cannot both get its user. A token for another
         # purpose, or past its expiry (TTL deletion lags), fails the condition and
@@ -63,4 +67,5 @@ class DynamoOneTimeTokens:
         attributes = response.get("Attributes")
         if not attributes:
             return None
-        return OneTimeTokenItem.from_raw_data(attributes).token_user_id
+        item = OneTimeTokenItem.from_raw_data(attributes)
+        return LinkGrant(user_id=item.token_user_id, epoch=int(item.epoch or 0))

@@ -8,15 +8,20 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
+from pynamodb.transactions import TransactWrite
 
 from core.adapters.dynamodb.errors import storage_errors
 from core.adapters.dynamodb.models import (
+    RateCounterItem,
     SessionItem,
     UserItem,
     dynamodb_client,
+    table_connection,
     user_key,
 )
 from core.adapters.dynamodb.users import to_domain as user_to_domain
+from core.application.errors import DependencyUnavailable
+from core.application.ports import Settlement
 from core.domain.session import Session
 from core.domain.user import User
 
@@ -38,15 +43,36 @@ def to_domain(item: SessionItem) -> Session:
 class DynamoSessionStore:
     """Sessions in their own table, with an index by user to end them all at once."""
 
-    def add(self, session: Session) -> None:
+    def add(self, session: Session, settle: Settlement | None = None) -> None:
+        item = SessionItem(
+            id=session.id,
+            user_id=session.user_id,
+            created_at=session.created_at,
+            expires_at=session.expires_at,
+            epoch=session.epoch,
+        )
         with storage_errors():
-            SessionItem(
-                id=session.id,
-                user_id=session.user_id,
-                created_at=session.created_at,
-                expires_at=session.expires_at,
-                epoch=session.epoch,
-            ).save(condition=SessionItem.id.does_not_exist())
+            if settle is None or not (settle.clear or settle.refund):
+                item.save(condition=SessionItem.id.does_not_exist())
+                return
+            # One round trip for the session and the log-in's counters: the
+            # counters live in the same table.
+            with TransactWrite(
+                connection=table_connection(SessionItem).connection
+            ) as transaction:
+                transaction.save(item, condition=SessionItem.id.does_not_exist())
+                for hit in settle.clear:
+                    transaction.delete(RateCounterItem(id=hit.counter))
+                for hit in settle.refund:
+                    # Unconditional, so a counter gone early cannot cancel the
+                    # log-in; the expiry keeps a recreated one from lingering.
+                    transaction.update(
+                        RateCounterItem(id=hit.counter),
+                        actions=[
+                            RateCounterItem.hits.add(-1),
+                            RateCounterItem.expires_at.set(hit.window_ends_at),
+                        ],
+                    )
 
     def get_with_user(
         self, session_id: str, user_id: str
@@ -73,6 +99,10 @@ class DynamoSessionStore:
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
+        if request:
+            # Keys DynamoDB never got to (throttling): not knowing is not "no such
+            # session", so this is 503, not 401.
+            raise DependencyUnavailable()
         session = (
             to_domain(SessionItem.from_raw_data(found[sessions_table][0]))
             if found[sessions_table]

@@ -11,13 +11,32 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import ClientError
+
 from core.adapters.aws import LazyClient, aws_errors
+from core.application.errors import PermanentFailure
 
 if TYPE_CHECKING:
     from core.adapters.email.outbox import Outbox
     from core.adapters.email.render import TemplateRenderer
 
 CHARSET = "UTF-8"
+
+# SES's answers that no retry changes: the message or the address refused.
+PERMANENT_ERRORS = frozenset(
+    {
+        "MessageRejected",
+        "InvalidParameterValue",
+        "BadRequestException",
+        "AccountSuppressedException",
+        "SuppressedDestinationException",
+    }
+)
+
+
+def is_permanent(error: ClientError) -> bool:
+    code = str(error.response.get("Error", {}).get("Code", ""))
+    return code in PERMANENT_ERRORS or "suppress" in code.lower()
 
 
 class SesMailer:
@@ -68,6 +87,14 @@ class SesMailer:
         if self.configuration_set:
             request["ConfigurationSetName"] = self.configuration_set
         with aws_errors():
-            self._client.get().send_email(**request)
+            try:
+                self._client.get().send_email(**request)
+            except ClientError as exc:
+                if is_permanent(exc):
+                    code = exc.response.get("Error", {}).get("Code", "")
+                    raise PermanentFailure(
+                        f"the email service refused the message ({code})"
+                    ) from exc
+                raise
         if self.outbox is not None:
             self.outbox.write(self.sender, to, template, email)

@@ -25,6 +25,11 @@ class Authenticate:
     Raises ``NotAuthenticated`` unless the session exists, is unexpired, belongs to
     the token's user, is of the user's current epoch, and the user is active.
     ``renew=False`` only checks, for callers that refuse logged-in users anyway.
+
+    A session has an absolute lifetime, ``session_max_age`` from its creation
+    (which the session item carries, read in the same round trip): renewals never
+    extend it past that, and from then on it is refused and the user logs in
+    again.
     """
 
     sessions: SessionStore
@@ -32,6 +37,7 @@ class Authenticate:
     clock: Clock
     session_ttl: timedelta
     renew_threshold: float
+    session_max_age: timedelta = timedelta(hours=12)
 
     def execute(self, token: str, renew: bool = True) -> Authenticated:
         claims = self.tokens.read(token)
@@ -42,6 +48,7 @@ class Authenticate:
             or user is None
             or session.user_id != claims.user_id
             or session.is_expired(now)
+            or session.is_past_max_age(now, self.session_max_age)
             or session.epoch != user.session_epoch
             or not user.is_active
         ):
@@ -50,7 +57,10 @@ class Authenticate:
             now, self.session_ttl, self.renew_threshold
         ):
             return Authenticated(user=user, session=session)
-        renewed = session.renewed(now, self.session_ttl)
+        renewed = session.renewed(now, self.session_ttl, self.session_max_age)
+        if renewed.expires_at <= session.expires_at:
+            # At its absolute end already: nothing to renew.
+            return Authenticated(user=user, session=session)
         self.sessions.extend(renewed.id, renewed.expires_at)
         return Authenticated(
             user=user, session=renewed, renewed_token=self.tokens.issue(renewed)

@@ -4,8 +4,15 @@ from dataclasses import dataclass
 
 from core.application.authorization import can_set_password, require
 from core.application.errors import CurrentPasswordRequired, WrongPassword
+from core.application.limits import LoginPolicy
 from core.application.lookups import load_user_by_username
-from core.application.ports import PasswordHasher, SessionStore, UserRepository
+from core.application.ports import (
+    Clock,
+    PasswordHasher,
+    RateLimiter,
+    SessionStore,
+    UserRepository,
+)
 from core.domain.password import PasswordPolicy
 from core.domain.session import Session
 from core.domain.user import User, username_key
@@ -18,12 +25,20 @@ class ChangePassword:
 
     Changing one's own keeps the session it is done from and ends every other;
     an admin's change ends all of the target's sessions.
+
+    The current password is checked like a log-in's: the attempt is counted
+    against the username first, so a stolen session cannot guess
+    it faster than the log-in form; past the limit it raises ``TooManyAttempts``.
+    The right one clears the username's count.
     """
 
     users: UserRepository
     sessions: SessionStore
     hasher: PasswordHasher
     policy: PasswordPolicy
+    attempts: RateLimiter
+    clock: Clock
+    login: LoginPolicy = LoginPolicy()  # noqa: RUF009 - frozen, so shared safely
 
     def execute(
         self,
@@ -46,8 +61,11 @@ class ChangePassword:
         if is_self:
             if current_password is None:
                 raise CurrentPasswordRequired()
+            now = self.clock.now()
+            self.attempts.hit(self.login.per_username, target.username.key, now)
             if not self.hasher.verify(current_password, target.password_hash):
                 raise WrongPassword()
+            self.attempts.clear(self.login.per_username, target.username.key, now)
         # Bumping the epoch invalidates every session at once, before the slower
         # per-item cleanup below; the caller's own session is then moved to the new
         # epoch so it survives.

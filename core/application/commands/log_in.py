@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from datetime import timedelta
 
@@ -8,14 +7,15 @@ from core.application.errors import (
     AccountInactive,
     AlreadyAuthenticated,
     InvalidCredentials,
-    TooManyAttempts,
 )
+from core.application.limits import LoginPolicy
 from core.application.ports import (
     Clock,
     IdGenerator,
-    LoginAttempts,
     PasswordHasher,
+    RateLimiter,
     SessionStore,
+    Settlement,
     TokenCodec,
     UserRepository,
 )
@@ -31,22 +31,18 @@ class LoggedIn:
 
 
 @dataclass(frozen=True, slots=True)
-class LoginPolicy:
-    """How many failed log-ins one username may have within ``window``."""
-
-    max_failures: int = 5
-    window: timedelta = timedelta(minutes=15)
-
-
-@dataclass(frozen=True, slots=True)
 class LogIn:
     """Checks a username and password and opens a new session.
 
     A wrong username and a wrong password raise the same ``InvalidCredentials`` after
-    the same hashing work, and count alike against the username: after
-    ``max_failures`` within the window every attempt, even with the right password,
-    raises ``TooManyAttempts`` until the window ends; a successful log-in clears the
-    count. ``AccountInactive`` is told only to someone who knows the password. Every
+    the same hashing work. Every attempt is counted against the username, and
+    against the client when its address is known, BEFORE the password is checked,
+    by one conditional write each: past ``max_failures`` within the window (or the
+    client's limit) every attempt, even with the right password, raises
+    ``TooManyAttempts`` until the window ends, so no number of simultaneous guesses
+    gets more than the limit judged. A successful log-in clears the username's
+    count and gives the client's hit back, in the same write as the new session.
+    ``AccountInactive`` is told only to someone who knows the password. Every
     log-in makes a new session id, so a session cannot be fixed.
     """
 
@@ -57,28 +53,34 @@ class LogIn:
     ids: IdGenerator
     clock: Clock
     session_ttl: timedelta
-    attempts: LoginAttempts
-    policy: LoginPolicy = LoginPolicy()
+    attempts: RateLimiter
+    policy: LoginPolicy = LoginPolicy()  # noqa: RUF009 - frozen, so shared safely
 
-    def execute(self, username: str, password: str, current: User | None) -> LoggedIn:
+    def execute(
+        self,
+        username: str,
+        password: str,
+        current: User | None,
+        client: str | None = None,
+    ) -> LoggedIn:
         if current is not None:
             raise AlreadyAuthenticated()
-        key = username_key(username)
         now = self.clock.now()
-        window = self.attempts.current(key, now)
-        if window is not None and window.failures >= self.policy.max_failures:
-            seconds = (window.ends_at - now).total_seconds()
-            raise TooManyAttempts(retry_after=max(1, math.ceil(seconds)))
+        # The client first: one that is out of guesses does not spend the
+        # username's.
+        client_hit = (
+            self.attempts.hit(self.policy.per_client, client, now) if client else None
+        )
+        user_hit = self.attempts.hit(
+            self.policy.per_username, username_key(username), now
+        )
         user = self._find(username)
         if user is None:
             self.hasher.dummy_verify(password)
         if user is None or not self.hasher.verify(password, user.password_hash):
-            self.attempts.record_failure(key, now, self.policy.window)
             raise InvalidCredentials()
         if not user.is_active:
             raise AccountInactive()
-        if window is not None:
-            self.attempts.clear(key)
         session = Session(
             id=self.ids.new_id(),
             user_id=user.id,
@@ -86,7 +88,10 @@ class LogIn:
             expires_at=now + self.session_ttl,
             epoch=user.session_epoch,
         )
-        self.sessions.add(session)
+        self.sessions.add(
+            session,
+            Settlement(clear=(user_hit,), refund=(client_hit,) if client_hit else ()),
+        )
         return LoggedIn(session=session, token=self.tokens.issue(session))
 
     def _find(self, username: str) -> User | None:

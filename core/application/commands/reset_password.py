@@ -4,10 +4,12 @@ from dataclasses import dataclass
 
 from core.application.account_emails import PASSWORD_RESET_PURPOSE
 from core.application.errors import AccountInactive, ConcurrentUpdate, InvalidToken
+from core.application.limits import LoginPolicy
 from core.application.ports import (
     Clock,
     OneTimeTokens,
     PasswordHasher,
+    RateLimiter,
     SessionStore,
     UserRepository,
 )
@@ -27,7 +29,9 @@ class ResetPassword:
     ``InvalidPassword`` and leaves the token usable. ``InvalidToken`` for a token
     that is unknown, used, expired, issued for something else, or whose user is
     gone; ``AccountInactive`` for a deactivated user. Following the link proves the
-    mailbox, so the email counts as verified from then on.
+    mailbox, so the email counts as verified from then on. A token sent before a
+    password change or another reset is refused (``InvalidToken``): tokens carry
+    the user's epoch. A reset clears the username's failed log-ins.
     """
 
     users: UserRepository
@@ -36,19 +40,27 @@ class ResetPassword:
     hasher: PasswordHasher
     clock: Clock
     policy: PasswordPolicy
+    attempts: RateLimiter
+    login: LoginPolicy = LoginPolicy()  # noqa: RUF009 - frozen, so shared safely
 
     def execute(self, token: str, password: str) -> None:
         self.policy.check(password)
-        user_id = self.tokens.consume(PASSWORD_RESET_PURPOSE, token, self.clock.now())
-        if user_id is None:
+        now = self.clock.now()
+        grant = self.tokens.consume(PASSWORD_RESET_PURPOSE, token, now)
+        if grant is None:
             raise InvalidToken()
+        user_id = grant.user_id
         password_hash = self.hasher.hash(password)
         for attempt in range(_TRIES):
             user = self.users.get(user_id)
-            if user is None:
+            # The token is of the user's epoch when it was sent: any password
+            # change or reset since (which moves the epoch on) has ended it, and
+            # this reset ends every other outstanding link in turn.
+            if user is None or user.session_epoch != grant.epoch:
                 raise InvalidToken()
             if not user.is_active:
                 raise AccountInactive()
+            username = user.username
             # The epoch bump refuses every open session from the next request on;
             # the session items are deleted after.
             try:
@@ -58,3 +70,5 @@ class ResetPassword:
                 if attempt == _TRIES - 1:
                     raise
         self.sessions.delete_all_for_user(user_id)
+        # Whoever locked the account by guessing no longer keeps its owner out.
+        self.attempts.clear(self.login.per_username, username.key, now)

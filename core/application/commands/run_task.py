@@ -3,7 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import timedelta
 
-from core.application.errors import ApplicationError
+from core.application.errors import ApplicationError, PermanentFailure
 from core.application.ports import Clock, TaskStore
 from core.application.tasks import JobRegistry, UnknownJob
 from core.domain.errors import DomainError
@@ -28,8 +28,9 @@ class RunTask:
     that succeeds stores its result. A job that raises records the error and the
     error rises again, so the queue delivers the message anew; the delivery whose
     ``receive_count`` reaches ``max_receives`` is the last before the dead letter
-    queue, and marks the task ``failed`` for good. A task naming no known job fails
-    for good at once, since no retry can fix it. Returns the task as it ended, or
+    queue, and marks the task ``failed`` for good. A task naming no known job, or
+    whose job raises ``PermanentFailure``, fails for good at once, since no retry
+    can fix it. Returns the task as it ended, or
     ``None`` for a duplicate.
     """
 
@@ -51,6 +52,11 @@ class RunTask:
             return failed
         try:
             result = job.run(task.payload)
+        except PermanentFailure as exc:
+            # Refused for good: record it, and let the message go (no retry).
+            failed = task.failed(describe(exc), self.clock.now(), final=True)
+            self.store.finish(failed)
+            return failed
         except Exception as exc:
             final = receive_count >= self.max_receives
             self.store.finish(task.failed(describe(exc), self.clock.now(), final))

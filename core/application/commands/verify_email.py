@@ -25,12 +25,13 @@ class VerifyEmail:
     clock: Clock
 
     def execute(self, token: str) -> None:
-        user_id = self.tokens.consume(VERIFY_EMAIL_PURPOSE, token, self.clock.now())
-        if user_id is None:
+        grant = self.tokens.consume(VERIFY_EMAIL_PURPOSE, token, self.clock.now())
+        if grant is None:
             raise InvalidToken()
         for attempt in range(_TRIES):
-            user = self.users.get(user_id)
-            if user is None:
+            user = self.users.get(grant.user_id)
+            # A password change or reset since the link was sent ends it.
+            if user is None or user.session_epoch != grant.epoch:
                 raise InvalidToken()
             if user.email_verified:
                 return

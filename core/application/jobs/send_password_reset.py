@@ -38,7 +38,11 @@ class SendPasswordResetJob:
         if user is None or not user.is_active:
             return {"sent": False}
         token = self.tokens.issue(
-            PASSWORD_RESET_PURPOSE, user.id, self.clock.now(), self.ttl
+            PASSWORD_RESET_PURPOSE,
+            user.id,
+            self.clock.now(),
+            self.ttl,
+            epoch=user.session_epoch,
         )
         send_link(
             self.mailer,

@@ -43,7 +43,11 @@ class SendVerificationEmailJob:
         if user is None or user.email_verified or not user.is_active:
             return {"sent": False}
         token = self.tokens.issue(
-            VERIFY_EMAIL_PURPOSE, user.id, self.clock.now(), self.ttl
+            VERIFY_EMAIL_PURPOSE,
+            user.id,
+            self.clock.now(),
+            self.ttl,
+            epoch=user.session_epoch,
         )
         send_link(self.mailer, user, template, self.links.verify_email(token), self.ttl)
         return {"sent": True}

@@ -10,7 +10,12 @@ from jinja2 import UndefinedError
 
 from core.adapters.email.outbox import Outbox
 from core.adapters.email.render import RenderedEmail, TemplateRenderer, UnknownTemplate
-from core.application.account_emails import PASSWORD_RESET, VERIFY_EMAIL, WELCOME
+from core.application.account_emails import (
+    PASSWORD_RESET,
+    SIGNUP_ATTEMPT,
+    VERIFY_EMAIL,
+    WELCOME,
+)
 from core.application.commands.handle_stripe_event import EMAILS as BILLING_EMAILS
 
 CONTEXT = {
@@ -34,8 +39,24 @@ def test_the_messages_are_exactly_the_ones_the_application_names(
     renderer: TemplateRenderer,
 ) -> None:
     assert renderer.names() == sorted(
-        [WELCOME, VERIFY_EMAIL, PASSWORD_RESET, *BILLING_EMAILS.values()]
+        [
+            WELCOME,
+            VERIFY_EMAIL,
+            PASSWORD_RESET,
+            SIGNUP_ATTEMPT,
+            *BILLING_EMAILS.values(),
+        ]
     )
+
+
+def test_the_sign_up_attempt_message_renders_without_a_context(
+    renderer: TemplateRenderer,
+) -> None:
+    email = renderer.render(SIGNUP_ATTEMPT, {})
+
+    assert "sign up" in email.subject
+    assert "No account was made" in email.text
+    assert email.html.lstrip().lower().startswith("<!doctype html>")
 
 
 @pytest.mark.parametrize("name", [WELCOME, VERIFY_EMAIL, PASSWORD_RESET])

@@ -14,6 +14,7 @@ from core.application.billing import (
     SubscriptionWriter,
     subscription_from,
 )
+from core.application.limits import EmailPolicy, EmailThrottle
 from core.application.ports import SubscriptionSnapshot
 from core.application.registration import Registrar
 from core.application.tasks import TaskSubmitter
@@ -30,6 +31,7 @@ from tests.fakes import (
     FakeWebhookVerifier,
     InMemoryBillingStore,
     InMemoryOneTimeTokens,
+    InMemoryRateLimiter,
     InMemorySessionStore,
     InMemoryTaskStore,
     InMemoryUserRepository,
@@ -339,3 +341,15 @@ def subscribe(
         return user, snapshot
 
     return make
+
+
+@pytest.fixture
+def attempts() -> InMemoryRateLimiter:
+    return InMemoryRateLimiter()
+
+
+@pytest.fixture
+def throttle(attempts: InMemoryRateLimiter, clock: FakeClock) -> EmailThrottle:
+    """The email limits at their defaults: one email of a kind per address per 5
+    minutes, ten per client per hour."""
+    return EmailThrottle(attempts, clock, EmailPolicy())

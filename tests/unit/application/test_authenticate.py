@@ -248,3 +248,55 @@ def test_a_refused_session_is_never_renewed(
         authenticate.execute(token)
 
     assert sessions.calls["extend"] == 0
+
+
+def test_renewals_stop_at_the_sessions_absolute_lifetime(
+    sessions: InMemorySessionStore,
+    tokens: FakeTokenCodec,
+    clock: FakeClock,
+    seed: Seed,
+    open_session: OpenSession,
+) -> None:
+    # An active user renewing every half hour is still logged out after max_age:
+    # the creation time comes with the session read, so this costs no read.
+    max_age = SESSION_TTL * 3
+    authenticate = Authenticate(
+        sessions, tokens, clock, SESSION_TTL, RENEW_THRESHOLD, max_age
+    )
+    alice = seed("alice")
+    session, token = open_session(alice)
+    ends = session.created_at + max_age
+
+    while clock.now() + HALF_LIFE + timedelta(seconds=1) < ends:
+        clock.advance(HALF_LIFE + timedelta(seconds=1))
+        result = authenticate.execute(token)
+        token = result.renewed_token or token
+        assert result.session.expires_at <= ends
+    stored = sessions.stored(session.id)
+    assert stored is not None
+    assert stored.expires_at == ends
+
+    clock.set(ends - timedelta(seconds=1))
+    assert authenticate.execute(token).renewed_token is None
+    clock.set(ends)
+    with pytest.raises(NotAuthenticated):
+        authenticate.execute(token)
+
+
+def test_a_session_older_than_its_lifetime_is_refused_whatever_its_expiry(
+    sessions: InMemorySessionStore,
+    tokens: FakeTokenCodec,
+    clock: FakeClock,
+    seed: Seed,
+    open_session: OpenSession,
+) -> None:
+    # A session stored before the limit existed (or renewed past it) ends anyway.
+    authenticate = Authenticate(
+        sessions, tokens, clock, SESSION_TTL, RENEW_THRESHOLD, SESSION_TTL / 2
+    )
+    alice = seed("alice")
+    _, token = open_session(alice)
+    clock.advance(SESSION_TTL / 2)
+
+    with pytest.raises(NotAuthenticated):
+        authenticate.execute(token)

@@ -8,9 +8,11 @@ from core.application.errors import (
     CurrentPasswordRequired,
     NotAuthenticated,
     PermissionDenied,
+    TooManyAttempts,
     UserNotFound,
     WrongPassword,
 )
+from core.application.limits import LoginPolicy
 from core.domain.errors import InvalidPassword
 from core.domain.password import PasswordPolicy
 from core.domain.user import Role, User
@@ -18,6 +20,7 @@ from tests.fakes import (
     FakeClock,
     FakePasswordHasher,
     FakeTokenCodec,
+    InMemoryRateLimiter,
     InMemorySessionStore,
     InMemoryUserRepository,
 )
@@ -38,8 +41,10 @@ def change_password(
     sessions: InMemorySessionStore,
     hasher: FakePasswordHasher,
     policy: PasswordPolicy,
+    attempts: InMemoryRateLimiter,
+    clock: FakeClock,
 ) -> ChangePassword:
-    return ChangePassword(users, sessions, hasher, policy)
+    return ChangePassword(users, sessions, hasher, policy, attempts, clock)
 
 
 @pytest.fixture
@@ -283,3 +288,45 @@ def test_the_username_in_the_path_is_matched_in_any_case(
     change_password.execute(alice, here, "ALICE", NEW_PASSWORD, PASSWORD)
 
     assert hasher.verify(NEW_PASSWORD, stored_hash(users, alice))
+
+
+def test_wrong_current_passwords_count_with_the_log_in_failures(
+    change_password: ChangePassword,
+    seed: Seed,
+    open_session: OpenSession,
+    attempts: InMemoryRateLimiter,
+    hasher: FakePasswordHasher,
+    clock: FakeClock,
+) -> None:
+    # A stolen session is not a faster way to guess the password than the log-in
+    # form: the same counter, the same limit, checked before the hash.
+    alice = seed("alice")
+    session, _ = open_session(alice)
+    for _ in range(5):
+        with pytest.raises(WrongPassword):
+            change_password.execute(alice, session, "alice", NEW_PASSWORD, "guess")
+    checked = len(hasher.verified)
+
+    with pytest.raises(TooManyAttempts):
+        change_password.execute(alice, session, "alice", NEW_PASSWORD, PASSWORD)
+
+    assert len(hasher.verified) == checked
+    assert attempts.hits(LoginPolicy().per_username, "alice", clock.now()) == 5
+
+
+def test_the_right_current_password_clears_the_count(
+    change_password: ChangePassword,
+    seed: Seed,
+    open_session: OpenSession,
+    attempts: InMemoryRateLimiter,
+    clock: FakeClock,
+) -> None:
+    alice = seed("alice")
+    session, _ = open_session(alice)
+    for _ in range(4):
+        with pytest.raises(WrongPassword):
+            change_password.execute(alice, session, "alice", NEW_PASSWORD, "guess")
+
+    change_password.execute(alice, session, "alice", NEW_PASSWORD, PASSWORD)
+
+    assert attempts.hits(LoginPolicy().per_username, "alice", clock.now()) == 0

@@ -1,5 +1,7 @@
 from __future__ import annotations
 
+import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import replace
 from datetime import timedelta
 
@@ -16,7 +18,7 @@ from tests.fakes import (
     FakeClock,
     FakePasswordHasher,
     FakeTokenCodec,
-    InMemoryLoginAttempts,
+    InMemoryRateLimiter,
     InMemorySessionStore,
     InMemoryUserRepository,
     SequentialIds,
@@ -24,11 +26,17 @@ from tests.fakes import (
 from tests.unit.application.conftest import PASSWORD, SESSION_TTL, Seed
 
 WINDOW = timedelta(minutes=15)
+POLICY = LoginPolicy(
+    max_failures=5, window=WINDOW, client_max_failures=20, client_window=WINDOW
+)
 
 
 @pytest.fixture
-def attempts() -> InMemoryLoginAttempts:
-    return InMemoryLoginAttempts()
+def attempts(sessions: InMemorySessionStore) -> InMemoryRateLimiter:
+    limiter = InMemoryRateLimiter()
+    # The session store settles a log-in's counters, as the DynamoDB one does.
+    sessions.limiter = limiter
+    return limiter
 
 
 @pytest.fixture
@@ -39,7 +47,7 @@ def log_in(
     tokens: FakeTokenCodec,
     ids: SequentialIds,
     clock: FakeClock,
-    attempts: InMemoryLoginAttempts,
+    attempts: InMemoryRateLimiter,
 ) -> LogIn:
     return LogIn(
         users,
@@ -50,7 +58,7 @@ def log_in(
         clock,
         SESSION_TTL,
         attempts,
-        LoginPolicy(max_failures=5, window=WINDOW),
+        POLICY,
     )
 
 
@@ -202,14 +210,14 @@ def test_five_failures_block_even_the_right_password_until_the_window_ends(
 
 
 def test_four_failures_still_let_the_right_password_in_and_reset_the_count(
-    log_in: LogIn, seed: Seed, attempts: InMemoryLoginAttempts
+    log_in: LogIn, seed: Seed, attempts: InMemoryRateLimiter, clock: FakeClock
 ) -> None:
     seed("alice")
     fail(log_in, "alice", 4)
 
     log_in.execute("alice", PASSWORD, current=None)
 
-    assert attempts.calls["clear"] == 1
+    assert attempts.hits(POLICY.per_username, "alice", clock.now()) == 0
     fail(log_in, "alice", 4)  # a fresh count: four more are not yet a block
     log_in.execute("alice", PASSWORD, current=None)
 
@@ -218,17 +226,16 @@ def test_a_blocked_attempt_checks_no_password_and_counts_nothing_more(
     log_in: LogIn,
     seed: Seed,
     hasher: FakePasswordHasher,
-    attempts: InMemoryLoginAttempts,
+    attempts: InMemoryRateLimiter,
 ) -> None:
     seed("alice")
     fail(log_in, "alice", 5)
-    failures_before = attempts.calls["record_failure"]
     hashes_before = len(hasher.verified) + len(hasher.dummy_verified)
 
     with pytest.raises(TooManyAttempts):
         log_in.execute("alice", "wrong password", current=None)
 
-    assert attempts.calls["record_failure"] == failures_before
+    assert attempts.counters == {next(iter(attempts.counters)): 5}
     assert len(hasher.verified) + len(hasher.dummy_verified) == hashes_before
 
 
@@ -250,3 +257,89 @@ def test_the_count_is_per_username_in_any_case(log_in: LogIn, seed: Seed) -> Non
     with pytest.raises(TooManyAttempts):
         log_in.execute("alice", PASSWORD, current=None)
     assert log_in.execute("bobby", PASSWORD, current=None).session.user_id
+
+
+class SlowHasher(FakePasswordHasher):
+    """Takes its time over every check, like bcrypt, and counts them."""
+
+    def verify(self, password: str, password_hash: str) -> bool:
+        time.sleep(0.05)
+        return super().verify(password, password_hash)
+
+    def dummy_verify(self, password: str) -> None:
+        time.sleep(0.05)
+        super().dummy_verify(password)
+
+
+def test_simultaneous_guesses_get_no_more_than_the_limit_judged(
+    log_in: LogIn, seed: Seed
+) -> None:
+    # Thirty guesses at once: the attempt is reserved before the slow check, so
+    # only five are ever judged; the rest are refused without hashing.
+    seed("alice")
+    hasher = SlowHasher()
+    slow = replace(log_in, hasher=hasher)
+
+    def guess(_: int) -> str:
+        try:
+            slow.execute("alice", "wrong password", current=None)
+        except InvalidCredentials:
+            return "judged"
+        except TooManyAttempts:
+            return "refused"
+        return "logged in"
+
+    with ThreadPoolExecutor(max_workers=30) as pool:
+        outcomes = list(pool.map(guess, range(30)))
+
+    assert outcomes.count("judged") == 5
+    assert outcomes.count("refused") == 25
+    assert len(hasher.verified) == 5
+
+
+def test_one_client_cannot_try_one_password_on_many_usernames(
+    log_in: LogIn, seed: Seed
+) -> None:
+    # Credential stuffing: forty usernames, one password each, one address.
+    outcomes = []
+    for n in range(40):
+        try:
+            log_in.execute(
+                f"user{n:04d}", "Password1", current=None, client="203.0.113.9"
+            )
+            outcomes.append("judged")
+        except InvalidCredentials:
+            outcomes.append("judged")
+        except TooManyAttempts:
+            outcomes.append("refused")
+
+    assert outcomes.count("judged") == 20
+    assert outcomes[20:] == ["refused"] * 20
+    # Another client is not held back by that one.
+    seed("alice")
+    assert log_in.execute("alice", PASSWORD, current=None, client="198.51.100.1")
+
+
+def test_the_right_password_gives_the_clients_hit_back(
+    log_in: LogIn, seed: Seed, attempts: InMemoryRateLimiter, clock: FakeClock
+) -> None:
+    seed("alice")
+    for _ in range(30):
+        log_in.execute("alice", PASSWORD, current=None, client="203.0.113.9")
+
+    assert attempts.hits(POLICY.per_client, "203.0.113.9", clock.now()) == 0
+
+
+def test_a_client_out_of_guesses_spends_none_of_the_usernames(
+    log_in: LogIn, seed: Seed, attempts: InMemoryRateLimiter, clock: FakeClock
+) -> None:
+    seed("alice")
+    for n in range(20):
+        with pytest.raises(InvalidCredentials):
+            log_in.execute(f"user{n:04d}", "x", current=None, client="203.0.113.9")
+
+    with pytest.raises(TooManyAttempts) as refused:
+        log_in.execute("alice", "x", current=None, client="203.0.113.9")
+
+    assert refused.value.retry_after == int(WINDOW.total_seconds())
+    assert attempts.hits(POLICY.per_username, "alice", clock.now()) == 0

@@ -6,6 +6,7 @@ import pytest
 
 from core.application.commands.reset_password import ResetPassword
 from core.application.errors import AccountInactive, InvalidToken
+from core.application.limits import LoginPolicy
 from core.domain.errors import InvalidPassword
 from core.domain.password import PasswordPolicy
 from core.domain.user import Email, Role, User, Username
@@ -13,6 +14,7 @@ from tests.fakes import (
     FakeClock,
     FakePasswordHasher,
     InMemoryOneTimeTokens,
+    InMemoryRateLimiter,
     InMemorySessionStore,
     InMemoryUserRepository,
 )
@@ -30,8 +32,9 @@ def reset(
     hasher: FakePasswordHasher,
     clock: FakeClock,
     policy: PasswordPolicy,
+    attempts: InMemoryRateLimiter,
 ) -> ResetPassword:
-    return ResetPassword(users, sessions, link_tokens, hasher, clock, policy)
+    return ResetPassword(users, sessions, link_tokens, hasher, clock, policy, attempts)
 
 
 def test_a_reset_token_sets_the_password_and_ends_every_session(
@@ -179,10 +182,67 @@ def test_a_save_that_loses_a_race_reads_again_instead_of_wasting_the_token(
     )
     token = link_tokens.issue("password_reset", alice.id, clock.now(), HOUR)
 
-    ResetPassword(users, sessions, link_tokens, hasher, clock, policy).execute(
-        token, NEW_PASSWORD
-    )
+    ResetPassword(
+        users, sessions, link_tokens, hasher, clock, policy, InMemoryRateLimiter()
+    ).execute(token, NEW_PASSWORD)
 
     stored = users.stored("u1")
     assert stored is not None
     assert hasher.verify(NEW_PASSWORD, stored.password_hash)
+
+
+def test_a_used_reset_ends_every_other_outstanding_link_of_the_user(
+    reset: ResetPassword,
+    seed: Seed,
+    link_tokens: InMemoryOneTimeTokens,
+    clock: FakeClock,
+) -> None:
+    alice = seed("alice")
+    first = link_tokens.issue("password_reset", alice.id, clock.now(), HOUR)
+    second = link_tokens.issue("password_reset", alice.id, clock.now(), HOUR)
+
+    reset.execute(first, NEW_PASSWORD)
+
+    with pytest.raises(InvalidToken):
+        reset.execute(second, "yet another password")
+
+
+def test_a_reset_link_sent_before_a_password_change_is_dead(
+    reset: ResetPassword,
+    seed: Seed,
+    users: InMemoryUserRepository,
+    link_tokens: InMemoryOneTimeTokens,
+    hasher: FakePasswordHasher,
+    clock: FakeClock,
+) -> None:
+    alice = seed("alice")
+    token = link_tokens.issue(
+        "password_reset", alice.id, clock.now(), HOUR, epoch=alice.session_epoch
+    )
+    stored = users.stored(alice.id)
+    assert stored is not None
+    users.save(stored.with_password(hasher.hash("changed by its owner")))
+
+    with pytest.raises(InvalidToken):
+        reset.execute(token, NEW_PASSWORD)
+    after = users.stored(alice.id)
+    assert after is not None
+    assert hasher.verify("changed by its owner", after.password_hash)
+
+
+def test_a_reset_frees_the_account_from_a_log_in_lockout(
+    reset: ResetPassword,
+    seed: Seed,
+    attempts: InMemoryRateLimiter,
+    link_tokens: InMemoryOneTimeTokens,
+    clock: FakeClock,
+) -> None:
+    alice = seed("alice")
+    login = LoginPolicy()
+    for _ in range(login.max_failures):
+        attempts.hit(login.per_username, "alice", clock.now())
+    token = link_tokens.issue("password_reset", alice.id, clock.now(), HOUR)
+
+    reset.execute(token, NEW_PASSWORD)
+
+    assert attempts.hits(login.per_username, "alice", clock.now()) == 0

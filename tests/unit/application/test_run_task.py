@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from core.application.commands.run_task import RunTask
-from core.application.errors import DependencyUnavailable
+from core.application.errors import DependencyUnavailable, PermanentFailure
 from core.application.tasks import Job, JobRegistry, TaskSubmitter
 from core.domain.task import Task, TaskStatus
 from tests.fakes import FakeClock, InMemoryTaskStore, RecordingTaskQueue, SequentialIds
@@ -242,3 +242,27 @@ def test_an_unknown_or_expired_task_id_does_nothing(
 
     assert run_task.execute(queued.id, receive_count=1) is None
     assert job.runs == []
+
+
+def test_a_permanent_failure_fails_the_task_at_once_without_a_retry(
+    run_task: RunTask,
+    task_store: InMemoryTaskStore,
+    job: CountingJob,
+    queued: Task,
+) -> None:
+    # SES refusing an address: the first delivery ends the task, and returning
+    # (not raising) lets the queue drop the message, so it never reaches the
+    # dead letter queue.
+    job.failures = 1
+    job.error = PermanentFailure("the email service refused the message (X)")
+
+    ended = run_task.execute(queued.id, receive_count=1)
+
+    assert ended is not None
+    assert ended.status is TaskStatus.FAILED
+    assert ended.error == "the email service refused the message (X)"
+    stored = task_store.stored(queued.id)
+    assert stored is not None
+    assert stored.status is TaskStatus.FAILED
+    assert run_task.execute(queued.id, receive_count=2) is None
+    assert len(job.runs) == 1

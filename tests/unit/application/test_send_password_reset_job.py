@@ -7,6 +7,7 @@ import pytest
 
 from core.application.account_emails import AccountLinks
 from core.application.jobs.send_password_reset import SendPasswordResetJob
+from core.application.ports import LinkGrant
 from tests.fakes import (
     FakeClock,
     InMemoryOneTimeTokens,
@@ -49,7 +50,9 @@ def test_an_active_account_gets_a_reset_link_with_a_one_hour_token(
     assert link.path == "/reset-password"
     (token,) = parse_qs(link.query)["token"]
     clock.advance(HOUR - timedelta(seconds=1))
-    assert link_tokens.consume("password_reset", token, clock.now()) == alice.id
+    assert link_tokens.consume("password_reset", token, clock.now()) == LinkGrant(
+        alice.id, 0
+    )
 
 
 def test_the_reset_token_expires_after_an_hour(

@@ -9,6 +9,7 @@ import pytest
 from core.application.account_emails import AccountLinks
 from core.application.jobs import InvalidPayload
 from core.application.jobs.send_verification_email import SendVerificationEmailJob
+from core.application.ports import LinkGrant
 from tests.fakes import (
     FakeClock,
     InMemoryOneTimeTokens,
@@ -57,7 +58,9 @@ def test_the_email_links_to_the_app_with_a_fresh_verification_token(
     )
     (token,) = parse_qs(link.query)["token"]
     assert link_tokens.live("verify_email", alice.id, clock.now()) == 1
-    assert link_tokens.consume("verify_email", token, clock.now()) == alice.id
+    assert link_tokens.consume("verify_email", token, clock.now()) == LinkGrant(
+        alice.id, 0
+    )
 
 
 @pytest.mark.parametrize("state", ["verified", "deactivated", "gone"])

@@ -6,11 +6,12 @@ from core.application.commands.sign_up import SignUp
 from core.application.errors import (
     AlreadyAuthenticated,
     DependencyUnavailable,
-    EmailTaken,
+    TooManyAttempts,
     UsernameTaken,
 )
+from core.application.limits import EmailThrottle
 from core.application.registration import Registrar
-from core.application.tasks import SEND_VERIFICATION_EMAIL, TaskSubmitter
+from core.application.tasks import SEND_EMAIL, SEND_VERIFICATION_EMAIL, TaskSubmitter
 from core.domain.errors import (
     DomainError,
     InvalidEmail,
@@ -31,8 +32,10 @@ from tests.unit.application.conftest import Seed
 
 
 @pytest.fixture
-def sign_up(registrar: Registrar, submitter: TaskSubmitter) -> SignUp:
-    return SignUp(registrar, submitter)
+def sign_up(
+    registrar: Registrar, submitter: TaskSubmitter, throttle: EmailThrottle
+) -> SignUp:
+    return SignUp(registrar, submitter, throttle)
 
 
 def test_a_visitor_signs_up_as_an_active_plain_user(
@@ -117,16 +120,44 @@ def test_a_username_taken_in_any_case_is_refused(
 
 
 @pytest.mark.parametrize("spelling", ["alice@example.com", "ALICE@EXAMPLE.COM"])
-def test_an_email_taken_in_any_case_is_refused(
-    sign_up: SignUp, seed: Seed, users: InMemoryUserRepository, spelling: str
+def test_an_email_taken_in_any_case_answers_like_a_new_account_and_tells_its_owner(
+    sign_up: SignUp,
+    seed: Seed,
+    users: InMemoryUserRepository,
+    task_queue: RecordingTaskQueue,
+    spelling: str,
 ) -> None:
+    # Sign-up must not tell who is registered: the same user-shaped answer,
+    # nothing stored, and the owner hears that someone tried.
     alice = seed("alice", email="Alice@Example.com")
 
-    with pytest.raises(EmailTaken):
-        sign_up.execute("bobby", spelling, "long enough", current=None)
+    answer = sign_up.execute("bobby", spelling, "long enough", current=None)
 
+    assert (answer.username.value, answer.email.value) == ("bobby", spelling)
     assert users.all() == [alice]
     assert users.get_by_username("bobby") is None
+    (task,) = task_queue.queued
+    assert task.name == SEND_EMAIL
+    assert task.payload == {"to": spelling, "template": "signup_attempt", "context": {}}
+
+
+def test_the_owner_hears_of_repeated_attempts_once_per_window(
+    sign_up: SignUp, seed: Seed, task_queue: RecordingTaskQueue
+) -> None:
+    seed("alice", email="alice@example.com")
+    for n in range(5):
+        sign_up.execute(f"bobby{n}", "alice@example.com", "long enough", None)
+
+    assert len(task_queue.queued) == 1
+
+
+def test_one_client_cannot_sign_up_without_end(sign_up: SignUp) -> None:
+    for n in range(10):
+        sign_up.execute(f"user{n:02d}", f"u{n}@example.com", "long enough", None, "c1")
+
+    with pytest.raises(TooManyAttempts):
+        sign_up.execute("user99", "u99@example.com", "long enough", None, "c1")
+    sign_up.execute("user99", "u99@example.com", "long enough", None, "c2")
 
 
 def test_the_new_user_comes_back_with_the_version_it_was_stored_at(
