@@ -68,7 +68,7 @@ from functions.http import greeting
 from functions.runtime.container import Container, use_container
 from functions.runtime.settings import Settings
 from tests.fakes import (
-    FakeClock, FakePasswordHasher, FakeTokenCodec, InMemoryLoginAttempts,
+    FakeClock, FakePasswordHasher, FakeTokenCodec, InMemoryRateLimiter,
     InMemorySessionStore, InMemoryUserRepository, SequentialIds,
 )
 
@@ -78,7 +78,7 @@ container = Container.__new__(Container)
 vars(container).update(
     settings=Settings(), users=users, sessions=InMemorySessionStore(users),
     tokens=FakeTokenCodec(clock), clock=clock, hasher=FakePasswordHasher(),
-    ids=SequentialIds(), attempts=InMemoryLoginAttempts(),
+    ids=SequentialIds(), attempts=InMemoryRateLimiter(),
 )
 use_container(container)
 container.registrar().register("jane.doe", "jane@example.com", "pass word 1", Role.USER)
