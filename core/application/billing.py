@@ -307,18 +307,7 @@ class Customers:
         customer_id = self.provider.create_customer(
             user.id, user.email.value, idempotency_key=f"customer-{user.id}"
         )
-        current = user
-        for _ in range(ATTEMPTS):
-            if current.billing.customer_id:
-                return current, current.billing.customer_id
-            try:
-                return self.store.attach_customer(current, customer_id), customer_id
-            except ConcurrentUpdate:
-                reloaded = self.users.get(current.id)
-                if reloaded is None:
-                    raise
-                current = reloaded
-        raise ConcurrentUpdate()
+        return self._attach(user, customer_id, replacing=None)
 
     def replace(self, user: User, missing_customer_id: str) -> tuple[User, str]:
         """A new customer in place of one Stripe no longer has (deleted): made
@@ -329,11 +318,19 @@ class Customers:
             user.email.value,
             idempotency_key=f"customer-{user.id}-after-{missing_customer_id}",
         )
+        return self._attach(user, customer_id, replacing=missing_customer_id)
+
+    def _attach(
+        self, user: User, customer_id: str, replacing: str | None
+    ) -> tuple[User, str]:
+        """Store ``customer_id`` on the user in place of ``replacing`` (``None``: in
+        place of no customer), reloading after a concurrent write; a customer some
+        other request stored meanwhile stands instead."""
         current = user
         for _ in range(ATTEMPTS):
-            if current.billing.customer_id not in (None, missing_customer_id):
-                # Someone else replaced it meanwhile: theirs stands.
-                return current, current.billing.customer_id or customer_id
+            stored = current.billing.customer_id
+            if stored is not None and stored != replacing:
+                return current, stored
             try:
                 return self.store.attach_customer(current, customer_id), customer_id
             except ConcurrentUpdate:
