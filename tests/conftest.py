@@ -222,37 +222,14 @@ def fake_container(
 
     from functions.runtime.container import build_container, use_container
     from functions.runtime.settings import get_settings
-    from tests.fakes import (
-        InMemoryBillingStore,
-        InMemoryExportStore,
-        InMemoryOneTimeTokens,
-        InMemoryRateLimiter,
-        InMemorySessionStore,
-        InMemoryTaskStore,
-        InMemoryUserRepository,
-        RecordingMailer,
-        RecordingTaskQueue,
-    )
+    from tests.fakes import storage_fakes
     from tests.stripe_local import StripeControl
 
     StripeControl(stripe_emulator, stripe_relay).reset()
     settings = get_settings().model_copy(
         update={"stripe_api_base": stripe_emulator.url}
     )
-    users = InMemoryUserRepository()
-    attempts = InMemoryRateLimiter()
-    built = replace(
-        build_container(settings),
-        users=users,
-        sessions=InMemorySessionStore(users, attempts),
-        attempts=attempts,
-        tasks=InMemoryTaskStore(),
-        queue=RecordingTaskQueue(),
-        exports=InMemoryExportStore(),
-        mailer=RecordingMailer(),
-        link_tokens=InMemoryOneTimeTokens(),
-        billing=InMemoryBillingStore(users),
-    )
+    built = replace(build_container(settings), **storage_fakes())
     use_container(built)
     yield built
     # No webhook of this test may land in the next one's store.

@@ -1350,3 +1350,22 @@ class FakeWebhookVerifier:
         if event is None:
             raise InvalidSignature("not a payload this verifier signed")
         return event
+
+
+def storage_fakes(clock: FakeClock | None = None) -> dict[str, Any]:
+    """The composition root's AWS-backed ports (DynamoDB, SQS, S3, SES), each as its
+    in-memory fake, by the ``Container`` field it fills; with a ``clock`` the task
+    store hides records past their expiry, as DynamoDB's reads do."""
+    users = InMemoryUserRepository()
+    attempts = InMemoryRateLimiter()
+    return {
+        "users": users,
+        "sessions": InMemorySessionStore(users, attempts),
+        "attempts": attempts,
+        "tasks": InMemoryTaskStore(clock),
+        "queue": RecordingTaskQueue(),
+        "exports": InMemoryExportStore(),
+        "mailer": RecordingMailer(),
+        "link_tokens": InMemoryOneTimeTokens(),
+        "billing": InMemoryBillingStore(users),
+    }

@@ -32,16 +32,8 @@ from tests.fakes import (
     FakePasswordHasher,
     FakePaymentProvider,
     FakeTokenCodec,
-    InMemoryBillingStore,
-    InMemoryExportStore,
-    InMemoryOneTimeTokens,
-    InMemoryRateLimiter,
-    InMemorySessionStore,
-    InMemoryTaskStore,
-    InMemoryUserRepository,
-    RecordingMailer,
-    RecordingTaskQueue,
     SequentialIds,
+    storage_fakes,
 )
 from tools.bench.child import lambda_context
 from tools.bench.scenarios import MODULES, Call, Scenarios
@@ -51,29 +43,19 @@ def fake_container() -> Container:
     """The composition root over in-memory fakes of every port; Stripe's webhook
     signatures are checked by the real verifier (HMAC work, no I/O)."""
     clock = FakeClock()
-    users = InMemoryUserRepository()
-    attempts = InMemoryRateLimiter()
     settings = Settings()
     catalog = load_plan_catalog(settings)
     ports: dict[str, Any] = {
         "settings": settings,
-        "users": users,
-        "sessions": InMemorySessionStore(users, attempts),
+        **storage_fakes(clock),
         "hasher": FakePasswordHasher(),
         "tokens": FakeTokenCodec(clock),
         "cursors": FakeCursorCodec(),
         "clock": clock,
         "ids": SequentialIds(),
-        "attempts": attempts,
-        "tasks": InMemoryTaskStore(clock),
-        "queue": RecordingTaskQueue(),
-        "exports": InMemoryExportStore(),
-        "mailer": RecordingMailer(),
-        "link_tokens": InMemoryOneTimeTokens(),
         "catalog": catalog,
         "payments": FakePaymentProvider(clock, catalog),
         "webhooks": StripeWebhookVerifier(settings.stripe_webhook_secret_value()),
-        "billing": InMemoryBillingStore(users),
     }
     names = {f.name for f in fields(Container)}
     required = {
