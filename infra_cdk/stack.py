@@ -160,9 +160,8 @@ class StrataStack(Stack):
             secrets_statement=self.secrets.read_statement,
             permission_env=self.secrets.permission_env,
         )
-        self._reserve_concurrency(
-            {**self.api.functions, **self.jobs.functions}, stage.reserved_concurrency
-        )
+        functions = {**self.api.functions, **self.jobs.functions}
+        self._reserve_concurrency(functions, stage.reserved_concurrency)
         self.monitoring = Monitoring(
             self,
             "Monitoring",
@@ -171,7 +170,7 @@ class StrataStack(Stack):
             alarm_email=stage.alarm_email,
             removal_policy=removal,
             http_api=self.api.http_api,
-            functions={**self.api.functions, **self.jobs.functions},
+            functions=functions,
             dead_letter_queues={
                 "tasks": self.jobs.dead_letter_queue,
                 "scheduler": self.jobs.schedule_dead_letter_queue,
@@ -187,13 +186,8 @@ class StrataStack(Stack):
             tables=self.data.tables,
             work_queues={"tasks": self.jobs.queue},
             webhook_route=Route("POST", BY_NAME["stripe_webhook"].path),
-            log_group_names=[
-                f.log_group.log_group_name
-                for f in {**self.api.functions, **self.jobs.functions}.values()
-            ],
         )
         # The roles that put or get export objects hold <bucket ARN>/*: say why.
-        functions = {**self.api.functions, **self.jobs.functions}
         permissions = {e.name: e.permissions for e in ENDPOINTS} | {
             w.name: w.permissions for w in WORKERS
         }

@@ -68,13 +68,12 @@ class Monitoring(Construct):
         alarm_email: str,
         removal_policy: RemovalPolicy,
         http_api: apigwv2.HttpApi,
-        functions: Mapping[str, lambda_.IFunction],
+        functions: Mapping[str, lambda_.Function],
         dead_letter_queues: Mapping[str, sqs.IQueue] | None = None,
         latency_p99_ms: Mapping[str, int] | None = None,
         tables: Mapping[str, dynamodb.ITable] | None = None,
         work_queues: Mapping[str, sqs.IQueue] | None = None,
         webhook_route: Route | None = None,
-        log_group_names: Sequence[str] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -230,18 +229,16 @@ class Monitoring(Construct):
             tables or {},
             work_queues or {},
             dead_letter_queues or {},
-            log_group_names,
         )
 
     def _dashboard(
         self,
         prefix: str,
         http_api: apigwv2.HttpApi,
-        functions: Mapping[str, lambda_.IFunction],
+        functions: Mapping[str, lambda_.Function],
         tables: Mapping[str, dynamodb.ITable],
         work_queues: Mapping[str, sqs.IQueue],
         dead_letter_queues: Mapping[str, sqs.IQueue],
-        log_group_names: Sequence[str],
     ) -> cloudwatch.Dashboard:
         dashboard = cloudwatch.Dashboard(
             self, "Dashboard", dashboard_name=prefix, default_interval=Duration.hours(3)
@@ -295,11 +292,13 @@ class Monitoring(Construct):
                     ],
                 )
             )
-        if log_group_names:
+        if functions:
             dashboard.add_widgets(
                 cloudwatch.LogQueryWidget(
                     title="Cold starts (REPORT lines with an init duration)",
-                    log_group_names=list(log_group_names),
+                    log_group_names=[
+                        functions[n].log_group.log_group_name for n in names
+                    ],
                     query_lines=list(COLD_STARTS_QUERY),
                     width=24,
                 )
