@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import math
+import random
+import time
 from collections.abc import Sequence
 from contextlib import suppress
 from datetime import UTC, datetime
@@ -24,8 +26,10 @@ _CONDITION_FAILED = "ConditionalCheckFailedException"
 _REASON_CONDITION_FAILED = "ConditionalCheckFailed"
 _REASON_CONFLICT = "TransactionConflict"
 # DynamoDB cancels a transaction that meets another in flight on one of its items;
-# a few more tries get most of them through, then the reservation is refused.
+# a few more tries, after a short random pause (as AWS advises for conflicts), get
+# most of them through, then the reservation is refused.
 _CONFLICT_TRIES = 3
+_CONFLICT_PAUSE_SECONDS = 0.02
 
 
 def window_of(limit: Limit, now: datetime) -> tuple[int, datetime]:
@@ -112,6 +116,8 @@ class DynamoRateLimiter:
                         # Fails closed: a reservation that cannot be made is
                         # refused, like one over its limit.
                         raise TooManyAttempts(retry_after=1) from None
+                    # Not a secret: only spreads the retries of rivals apart.
+                    time.sleep(random.uniform(0, _CONFLICT_PAUSE_SECONDS))  # noqa: S311
         return tuple(
             Hit(limit=limit, key=key, counter=counter, window_ends_at=ends_at)
             for limit, key, counter, ends_at in counters
