@@ -14,7 +14,7 @@ import math
 import secrets
 import threading
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime, timedelta
 from typing import Any, TypeVar, cast
@@ -359,6 +359,30 @@ class InMemoryRateLimiter:
                 raise TooManyAttempts(retry_after=seconds)
             self.counters[counter] = count + 1
         return Hit(limit=limit, key=key, counter=counter, window_ends_at=ends_at)
+
+    def hit_all(
+        self, keys: Sequence[tuple[Limit, str]], now: datetime
+    ) -> tuple[Hit, ...]:
+        """All or nothing, under one lock, like the transaction it stands for."""
+        counters = [
+            (limit, key, *self._counter(limit, key, now)) for limit, key in keys
+        ]
+        with self._lock:
+            self.calls["hit_all"] += 1
+            refused = [
+                ends_at
+                for limit, _, counter, ends_at in counters
+                if self.counters.get(counter, 0) >= limit.max_hits
+            ]
+            if refused:
+                seconds = max(1, math.ceil((max(refused) - now).total_seconds()))
+                raise TooManyAttempts(retry_after=seconds)
+            for _, _, counter, _ in counters:
+                self.counters[counter] = self.counters.get(counter, 0) + 1
+        return tuple(
+            Hit(limit=limit, key=key, counter=counter, window_ends_at=ends_at)
+            for limit, key, counter, ends_at in counters
+        )
 
     def refund(self, hit: Hit) -> None:
         self.calls["refund"] += 1

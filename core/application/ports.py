@@ -159,9 +159,22 @@ class RateLimiter(Protocol):
     below the limit, and raises ``TooManyAttempts`` otherwise: however many hits arrive
     at once, at most ``max_hits`` are let through per window (fails closed: a hit
     that cannot be counted is refused or raises ``DependencyUnavailable``).
+    ``hit_all`` does the same for several counters at once, all or nothing, in one
+    write (a log-in reserves its client's and its username's attempts together).
     """
 
     def hit(self, limit: Limit, key: str, now: datetime) -> Hit: ...
+
+    def hit_all(
+        self, keys: Sequence[tuple[Limit, str]], now: datetime
+    ) -> tuple[Hit, ...]:
+        """One hit on each ``(limit, key)``, all in one atomic write: every hit is
+        counted or none is. If any of them is at its limit nothing is counted and
+        ``TooManyAttempts`` is raised, its ``retry_after`` the longest wait among
+        the refused ones; a write that meets others in flight on the same counters
+        and cannot be made is refused the same way (fails closed). The hits come
+        back in the order of ``keys``."""
+        ...
 
     def refund(self, hit: Hit) -> None:
         """Give a hit back (it turned out not to count, such as a right password)."""

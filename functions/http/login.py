@@ -24,13 +24,13 @@ class LogInIn(Body):
 
 
 # Log-in's permissions match an authenticated route's: it writes the session. The
-# client's and the username's attempts are reserved (two conditional writes, before
-# the password is checked), the user found (two reads), the session stored with the
-# counters settled (one transaction).
+# client's and the username's attempts are reserved together (one transaction of
+# two conditional updates, before the password is checked), the user found (two
+# reads), the session stored with the counters settled (one transaction).
 @endpoint(
     "POST /api/v1/account/login",
     AUTHENTICATED,
-    budget=5,
+    budget=4,
     sample={"body": {"username": "jane.doe", "password": "correct-horse-battery"}},
     problems={401: WRONG, 403: REFUSED, 429: ""},
     responses={204: {"description": "Logged in", "headers": session_cookie_header()}},

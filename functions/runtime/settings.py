@@ -54,8 +54,8 @@ class Settings(BaseModel):
     password_min_length: int = Field(default=8, ge=1, le=128)
     login_max_failures: int = Field(default=5, ge=1, le=1000)
     login_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)
-    # Failed log-ins (and wrong current passwords) per client address, whatever the
-    # usernames: one client cannot lock out many accounts or stuff credentials.
+    # Failed log-ins per client address, whatever the usernames: one client cannot
+    # lock out many accounts or stuff credentials.
     login_client_max_failures: int = Field(default=20, ge=1, le=100_000)
     login_client_window_seconds: int = Field(default=900, ge=1, le=24 * 3600)
     # A session cannot be renewed past this age: then the user logs in again.

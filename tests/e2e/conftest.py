@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -115,14 +115,19 @@ class DevProcess:
 
 
 def spawn_dev(
-    log: Path, port: int | None = None, aws_port: int | None = None
+    log: Path,
+    port: int | None = None,
+    aws_port: int | None = None,
+    settings: Mapping[str, str] | None = None,
 ) -> DevProcess:
     """Start ``strata dev`` on the given (default: free) ports, output to ``log``,
-    emails to an outbox beside it (never the repository's)."""
+    emails to an outbox beside it (never the repository's); ``settings`` are
+    environment variables for it (``STRATA_...``) beyond a developer's."""
     ports = free_ports(3)
     port = port if port is not None else ports[0]
     aws_port = aws_port if aws_port is not None else ports[1]
     env = clean_env(port, aws_port)
+    env.update(settings or {})
     env["STRATA_OUTBOX_DIR"] = str(log.with_suffix(".outbox"))
     # Each stack its own Stripe emulator, so stacks never share one by accident.
     env["STRIPE_EMULATOR_PORT"] = str(ports[2])

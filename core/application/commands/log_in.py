@@ -37,10 +37,11 @@ class LogIn:
     A wrong username and a wrong password raise the same ``InvalidCredentials`` after
     the same hashing work. Every attempt is counted against the username, and
     against the client when its address is known, BEFORE the password is checked,
-    by one conditional write each: past ``max_failures`` within the window (or the
-    client's limit) every attempt, even with the right password, raises
-    ``TooManyAttempts`` until the window ends, so no number of simultaneous guesses
-    gets more than the limit judged. A successful log-in clears the username's
+    by one atomic write of both counters (``RateLimiter.hit_all``): past
+    ``max_failures`` within the window (or the client's limit) every attempt, even
+    with the right password, raises ``TooManyAttempts`` until the window ends, and
+    counts against neither, so no number of simultaneous guesses gets more than
+    the limit judged. A successful log-in clears the username's
     count and gives the client's hit back, in the same write as the new session.
     ``AccountInactive`` is told only to someone who knows the password. Every
     log-in makes a new session id, so a session cannot be fixed.
@@ -66,14 +67,12 @@ class LogIn:
         if current is not None:
             raise AlreadyAuthenticated()
         now = self.clock.now()
-        # The client first: one that is out of guesses does not spend the
-        # username's.
-        client_hit = (
-            self.attempts.hit(self.policy.per_client, client, now) if client else None
-        )
-        user_hit = self.attempts.hit(
-            self.policy.per_username, username_key(username), now
-        )
+        # One write reserves both, all or nothing: a client out of guesses spends
+        # none of the username's, and a locked username none of the client's.
+        keys = [(self.policy.per_username, username_key(username))]
+        if client:
+            keys.append((self.policy.per_client, client))
+        user_hit, *client_hits = self.attempts.hit_all(keys, now)
         user = self._find(username)
         if user is None:
             self.hasher.dummy_verify(password)
@@ -90,7 +89,7 @@ class LogIn:
         )
         self.sessions.add(
             session,
-            Settlement(clear=(user_hit,), refund=(client_hit,) if client_hit else ()),
+            Settlement(clear=(user_hit,), refund=tuple(client_hits)),
         )
         return LoggedIn(session=session, token=self.tokens.issue(session))
 

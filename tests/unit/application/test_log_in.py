@@ -7,13 +7,14 @@ from datetime import timedelta
 
 import pytest
 
-from core.application.commands.log_in import LogIn, LoginPolicy
+from core.application.commands.log_in import LogIn
 from core.application.errors import (
     AccountInactive,
     AlreadyAuthenticated,
     InvalidCredentials,
     TooManyAttempts,
 )
+from core.application.limits import LoginPolicy
 from tests.fakes import (
     FakeClock,
     FakePasswordHasher,
@@ -343,3 +344,23 @@ def test_a_client_out_of_guesses_spends_none_of_the_usernames(
 
     assert refused.value.retry_after == int(WINDOW.total_seconds())
     assert attempts.hits(POLICY.per_username, "alice", clock.now()) == 0
+
+
+def test_a_locked_username_spends_none_of_the_clients_guesses(
+    log_in: LogIn, seed: Seed, attempts: InMemoryRateLimiter, clock: FakeClock
+) -> None:
+    # Both counters are reserved together or not at all: the refused attempts on
+    # a locked account do not bring the client nearer its own limit.
+    seed("alice")
+    fail_from = "203.0.113.9"
+    for _ in range(POLICY.max_failures):
+        with pytest.raises(InvalidCredentials):
+            log_in.execute("alice", "x", current=None, client=fail_from)
+
+    for _ in range(10):
+        with pytest.raises(TooManyAttempts):
+            log_in.execute("alice", "x", current=None, client=fail_from)
+
+    assert attempts.hits(POLICY.per_client, fail_from, clock.now()) == (
+        POLICY.max_failures
+    )
