@@ -31,6 +31,7 @@ class LogInIn(Body):
     "POST /api/v1/account/login",
     AUTHENTICATED,
     budget=5,
+    counts={204: "LogIns", 401: "LogInsFailed", 429: "LogInsLocked"},
     sample={"body": {"username": "jane.doe", "password": "correct-horse-battery"}},
     problems={401: WRONG, 403: REFUSED, 429: ""},
     responses={204: {"description": "Logged in", "headers": session_cookie_header()}},

@@ -34,6 +34,7 @@ class SignUpIn(Body):
     "POST /api/v1/account/signup",
     (*USERS, SESSIONS_READ, SESSIONS_WRITE, TASKS_WRITE, QUEUE_SEND),
     status=201,
+    counts={201: "SignUps"},
     budget=3,
     sample={"body": {"username": "jane.doe", "email": EMAIL, "password": PASSWORD}},
     problems={

@@ -349,6 +349,7 @@ def build_container(settings: Settings) -> Container:
     from core.adapters.s3_exports import S3ExportStore
     from core.adapters.sqs import SqsTaskQueue
     from core.adapters.tokens import JwtTokenCodec
+    from functions.runtime.observability import correlation_id
     from functions.runtime.plans import load_plan_catalog
     from functions.runtime.secrets import resolve_secrets
 
@@ -378,7 +379,7 @@ def build_container(settings: Settings) -> Container:
         attempts=DynamoRateLimiter(),
         # The AWS clients of these are made by their first use, not here.
         tasks=DynamoTaskStore(clock),
-        queue=SqsTaskQueue(settings.task_queue_url, settings.region),
+        queue=SqsTaskQueue(settings.task_queue_url, settings.region, correlation_id),
         exports=S3ExportStore(settings.exports_bucket, settings.region),
         mailer=SesMailer(
             settings.email_from,

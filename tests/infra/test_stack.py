@@ -917,6 +917,29 @@ def test_the_dashboard_shows_traffic_latency_cold_starts_tables_and_queues(
         assert _function(synth, entry)[0] in body, entry.name
 
 
+def test_the_dashboard_graphs_every_business_count_of_its_stage(synth: Synth) -> None:
+    from functions.resources import COUNTED_BY_CODE, WEBHOOK_EVENTS
+
+    (dashboard,) = synth.of_type("AWS::CloudWatch::Dashboard").values()
+    _, parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"]
+    # The references (function names, table names) do not matter here.
+    body = json.loads("".join(p if isinstance(p, str) else "REF" for p in parts))
+    metrics = [
+        metric
+        for widget in body["widgets"]
+        for metric in widget["properties"].get("metrics", [])
+    ]
+    declared = {name for e in ENDPOINTS for name in e.counts.values()}
+    assert {"SignUps", "LogInsFailed", "LogInsLocked", "CheckoutsStarted"} <= declared
+    stage = synth.stage.name
+    for name in declared | set(COUNTED_BY_CODE):
+        graphed = ["Strata", name, "service", "strata", "stage", stage]
+        assert any(metric[: len(graphed)] == graphed for metric in metrics), name
+    expressions = [m[0]["expression"] for m in metrics if "expression" in m[0]]
+    (search,) = [e for e in expressions if e.startswith("SEARCH(")]
+    assert f'MetricName="{WEBHOOK_EVENTS}" stage="{stage}"' in search
+
+
 def test_outputs_name_the_url_tables_and_secret_arns(synth: Synth) -> None:
     outputs = synth.template["Outputs"]
     assert {"ApiUrl", "UsersTableName", "SessionsTableName"} <= set(outputs)
