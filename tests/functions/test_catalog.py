@@ -37,6 +37,7 @@ KNOWN_PERMISSIONS = {
     "email:send",
     "stripe:api",
     "stripe:webhook",
+    "secrets:pepper",
 }
 
 
