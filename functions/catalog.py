@@ -99,6 +99,8 @@ class Endpoint:
     # What a sample request sends: ``path`` parameters, ``query``, a JSON ``body``
     # (or ``body_file``, a file under events/), ``headers``.
     sample: dict[str, Any] = field(default_factory=dict)
+    # The business metric each answer status adds one to (the dashboard's).
+    counts: dict[int, str] = field(default_factory=dict)
 
     @property
     def route_key(self) -> str:
@@ -190,7 +192,16 @@ def _requires_session(function: _Function) -> bool:
     )
 
 
-_KEYWORDS = {"permissions", "in_docs", "who", "status", "budget", "stripe", "sample"}
+_KEYWORDS = {
+    "permissions",
+    "in_docs",
+    "who",
+    "status",
+    "budget",
+    "stripe",
+    "sample",
+    "counts",
+}
 
 
 def read_endpoint(path: Path) -> Endpoint | None:

@@ -5,7 +5,8 @@ A permission names a resource and an access: ``users:read``, ``users:write``,
 ``queue:send`` (the task queue); ``exports:read``, ``exports:write`` (the export
 bucket); ``email:send`` (SES); ``stripe:api`` (read the Stripe secret key from
 Secrets Manager: the function calls Stripe), ``stripe:webhook`` (read the webhook
-signing secret).
+signing secret), ``secrets:pepper`` (read the password pepper: the function hashes or
+checks passwords; every other function never holds it).
 
 The catalog reads endpoint declarations without importing them (see
 ``functions.catalog``): a name used in a declaration is looked up here, so only
@@ -24,6 +25,7 @@ EXPORTS_WRITE = "exports:write"
 EMAIL_SEND = "email:send"
 STRIPE_API = "stripe:api"
 STRIPE_WEBHOOK = "stripe:webhook"
+PASSWORDS = "secrets:pepper"
 
 # What every route behind the session cookie needs: read session and user, renew.
 AUTHENTICATED = (USERS_READ, SESSIONS_READ, SESSIONS_WRITE)

@@ -149,3 +149,30 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
         description="Re-read live subscriptions from Stripe, repairing lost webhooks",
     ),
 )
+
+
+# Business and health counts (CloudWatch embedded metric format, namespace
+# ``METRICS_NAMESPACE``, dimensions service and stage). The endpoints declare theirs
+# (``@endpoint(counts=...)``, read by the catalog); these are written by code: the
+# task worker's and the Stripe webhook's. The stage's dashboard graphs them all.
+METRICS_NAMESPACE = "Strata"
+TASKS_SUCCEEDED = "TasksSucceeded"
+TASKS_FAILED = "TasksFailed"
+TASK_ATTEMPTS_FAILED = "TaskAttemptsFailed"
+TASKS_DEAD_LETTERED = "TasksDeadLettered"
+EMAILS_SENT = "EmailsSent"
+EMAILS_REFUSED = "EmailsRefused"
+CHECKOUTS_COMPLETED = "CheckoutsCompleted"
+PAYMENTS_FAILED = "PaymentsFailed"
+# One count per delivery, with the event's type and the outcome as dimensions.
+WEBHOOK_EVENTS = "WebhookEvents"
+COUNTED_BY_CODE = (
+    TASKS_SUCCEEDED,
+    TASKS_FAILED,
+    TASK_ATTEMPTS_FAILED,
+    TASKS_DEAD_LETTERED,
+    EMAILS_SENT,
+    EMAILS_REFUSED,
+    CHECKOUTS_COMPLETED,
+    PAYMENTS_FAILED,
+)

@@ -22,19 +22,19 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from functions.catalog import BY_NAME, ENDPOINTS, STRIPE_API, WORKERS
+from functions.resources import COUNTED_BY_CODE, METRICS_NAMESPACE, WEBHOOK_EVENTS
 from infra_cdk.build import CODE_DIR, LAYER_DIR
 from infra_cdk.constructs.api import ARCHITECTURE, RUNTIME, Api
 from infra_cdk.constructs.data import Data
 from infra_cdk.constructs.email import Email
 from infra_cdk.constructs.jobs import Jobs
 from infra_cdk.constructs.lambdas import FunctionDefaults
-from infra_cdk.constructs.monitoring import Monitoring, Route
+from infra_cdk.constructs.monitoring import BusinessMetrics, Monitoring, Route
 from infra_cdk.constructs.secrets import Secrets
 from infra_cdk.constructs.storage import Storage
 from infra_cdk.stages import StageConfig, billing_environment
 
 SERVICE_NAME = "strata"
-METRICS_NAMESPACE = "Strata"
 
 
 @dataclass(frozen=True, slots=True)
@@ -171,6 +171,17 @@ class StrataStack(Stack):
             removal_policy=removal,
             http_api=self.api.http_api,
             functions=functions,
+            business=BusinessMetrics(
+                namespace=METRICS_NAMESPACE,
+                service=SERVICE_NAME,
+                counts=tuple(
+                    dict.fromkeys(
+                        [n for e in ENDPOINTS for n in e.counts.values()]
+                        + list(COUNTED_BY_CODE)
+                    )
+                ),
+                by_dimension=WEBHOOK_EVENTS,
+            ),
             dead_letter_queues={
                 "tasks": self.jobs.dead_letter_queue,
                 "scheduler": self.jobs.schedule_dead_letter_queue,

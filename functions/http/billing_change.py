@@ -36,6 +36,7 @@ class ChangePreview(BaseModel):
     CHANGE_BILLING,
     budget=2,
     stripe=1,
+    counts={402: "PaymentsFailed"},
     sample={"query": {"preview": "true"}, "body": {"plan": "business"}},
     problems={
         402: "`payment_failed`: not paid, so not applied; pay at `payment_url`",

@@ -29,6 +29,7 @@ class CheckoutRequest(Body):
     CHANGE_BILLING,
     budget=2,
     stripe=2,
+    counts={200: "CheckoutsStarted"},
     sample={"body": {"plan": "pro", "interval": "month", "currency": "usd"}},
     problems={
         403: "`email_not_verified`: verify your email address before buying",

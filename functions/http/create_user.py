@@ -4,7 +4,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from functions.permissions import MANAGE_USERS
+from functions.permissions import MANAGE_USERS, PASSWORDS
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
 from functions.runtime.problems import TAKEN
 from functions.runtime.schemas import Body, UserDetail
@@ -22,7 +22,7 @@ class CreateUserIn(Body):
 
 @endpoint(
     "POST /api/v1/users",
-    MANAGE_USERS,
+    (*MANAGE_USERS, PASSWORDS),
     status=201,
     budget=2,
     sample={

@@ -3,7 +3,7 @@
 from fastapi import Response
 from pydantic import Field
 
-from functions.permissions import AUTHENTICATED
+from functions.permissions import AUTHENTICATED, PASSWORDS
 from functions.runtime.auth import set_session_cookie
 from functions.runtime.endpoint import (
     ClientAddress,
@@ -29,8 +29,9 @@ class LogInIn(Body):
 # reads), the session stored with the counters settled (one transaction).
 @endpoint(
     "POST /api/v1/account/login",
-    AUTHENTICATED,
+    (*AUTHENTICATED, PASSWORDS),
     budget=4,
+    counts={204: "LogIns", 401: "LogInsFailed", 429: "LogInsLocked"},
     sample={"body": {"username": "jane.doe", "password": "correct-horse-battery"}},
     problems={401: WRONG, 403: REFUSED, 429: ""},
     responses={204: {"description": "Logged in", "headers": session_cookie_header()}},

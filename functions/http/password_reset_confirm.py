@@ -3,7 +3,7 @@ session of the account ends."""
 
 from pydantic import Field
 
-from functions.permissions import SESSIONS_READ, SESSIONS_WRITE, USERS
+from functions.permissions import PASSWORDS, SESSIONS_READ, SESSIONS_WRITE, USERS
 from functions.runtime.endpoint import ContainerDep, endpoint
 from functions.runtime.problems import BAD_LINK, LINK_USER_CHANGED
 from functions.runtime.schemas import Body
@@ -20,7 +20,7 @@ class PasswordResetConfirmIn(Body):
 # and clear the username's failed log-ins (a reset frees a locked-out owner).
 @endpoint(
     "POST /api/v1/account/password-reset/confirm",
-    (*USERS, SESSIONS_READ, SESSIONS_WRITE),
+    (*USERS, SESSIONS_READ, SESSIONS_WRITE, PASSWORDS),
     budget=6,
     sample={"body": {"token": "PASTE_THE_TOKEN", "password": "a-new-correct-horse"}},
     problems={

@@ -4,6 +4,7 @@ email gets the same answer (and its owner an email), never a 409 that tells."""
 from pydantic import Field
 
 from functions.permissions import (
+    PASSWORDS,
     QUEUE_SEND,
     SESSIONS_READ,
     SESSIONS_WRITE,
@@ -32,8 +33,9 @@ class SignUpIn(Body):
 # task that sends the welcome email.
 @endpoint(
     "POST /api/v1/account/signup",
-    (*USERS, SESSIONS_READ, SESSIONS_WRITE, TASKS_WRITE, QUEUE_SEND),
+    (*USERS, SESSIONS_READ, SESSIONS_WRITE, TASKS_WRITE, QUEUE_SEND, PASSWORDS),
     status=201,
+    counts={201: "SignUps"},
     budget=3,
     sample={"body": {"username": "jane.doe", "email": EMAIL, "password": PASSWORD}},
     problems={

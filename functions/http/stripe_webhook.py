@@ -4,12 +4,18 @@ No session: the `Stripe-Signature` header, checked over the raw body exactly as 
 arrived (Mangum has already undone API Gateway's base64 when the event says so).
 """
 
+import json
+
 from fastapi import Request
 from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
+from core.application.billing import HANDLED_EVENTS
+from core.application.commands.handle_stripe_event import Outcome
 from functions.permissions import QUEUE_SEND, STRIPE_API, STRIPE_WEBHOOK, TASKS, USERS
+from functions.resources import CHECKOUTS_COMPLETED, PAYMENTS_FAILED, WEBHOOK_EVENTS
 from functions.runtime.endpoint import ContainerDep, endpoint
+from functions.runtime.observability import count, count_with
 
 
 class WebhookAck(BaseModel):
@@ -19,6 +25,11 @@ class WebhookAck(BaseModel):
     outcome: str
 
 
+# Stripe's events that are business events, counted once applied.
+BUSINESS = {
+    "checkout.session.completed": CHECKOUTS_COMPLETED,
+    "invoice.payment_failed": PAYMENTS_FAILED,
+}
 SIGNED = {"stripe-signature": "t=1767261620,v1=PASTE_A_SIGNATURE"}
 STRING = {"type": "string"}
 EVENT = {
@@ -72,4 +83,11 @@ async def stripe_webhook(request: Request, container: ContainerDep) -> WebhookAc
     outcome = await run_in_threadpool(
         container.handle_stripe_event().execute, payload, stripe_signature
     )
+    # The payload was verified, so it is Stripe's JSON; a type Strata does not act
+    # on is "other", which keeps the metric's dimensions a bounded set.
+    kind = json.loads(payload).get("type")
+    kind = kind if kind in HANDLED_EVENTS else "other"
+    count_with(WEBHOOK_EVENTS, {"type": kind, "outcome": outcome.value})
+    if outcome is Outcome.APPLIED and kind in BUSINESS:
+        count(BUSINESS[kind])
     return WebhookAck(received=True, outcome=outcome.value)

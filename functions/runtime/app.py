@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 
 from fastapi import APIRouter, FastAPI
 from mangum import Mangum
@@ -10,6 +11,7 @@ from mangum.adapter import DEFAULT_TEXT_MIME_TYPES
 
 from functions.runtime.errors import install_error_handlers
 from functions.runtime.middleware import GuardMiddleware
+from functions.runtime.observability import HttpHandler
 from functions.runtime.problems import PROBLEM_MEDIA_TYPE, document_problems
 
 API_TITLE = "Strata"
@@ -44,11 +46,16 @@ def create_app(*routers: APIRouter) -> FastAPI:
     return app
 
 
-def lambda_handler(router: APIRouter) -> Mangum:
-    """The Lambda entry point for one endpoint: Mangum around an app of one router."""
+def lambda_handler(
+    router: APIRouter, counts: Mapping[int, str] | None = None
+) -> HttpHandler:
+    """The Lambda entry point for one endpoint: Mangum around an app of one router,
+    in an invocation's logging and metrics scope (``counts``: the business count
+    each answer status adds to)."""
     # Problem details are text: without this Mangum would base64-encode every error.
-    return Mangum(
+    mangum = Mangum(
         create_app(router),
         lifespan="off",
         text_mime_types=[*DEFAULT_TEXT_MIME_TYPES, PROBLEM_MEDIA_TYPE],
     )
+    return HttpHandler(mangum, counts or {})

@@ -16,6 +16,7 @@ from core.application import billing
 from core.application.commands.authenticate import Authenticated
 from core.application.errors import NotAuthenticated
 from functions.runtime.container import Container, get_container
+from functions.runtime.observability import identify
 
 COOKIE_NAME = "access_token"
 
@@ -61,6 +62,7 @@ def _current_auth(
     if not token:
         raise NotAuthenticated()
     auth = container.authenticate().execute(token)
+    identify(auth.user.id)
     if auth.renewed_token is not None:
         set_session_cookie(response, auth.renewed_token, container)
     return auth

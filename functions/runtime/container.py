@@ -9,13 +9,14 @@ their own with ``use_container``.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable
 from dataclasses import dataclass, fields
 from datetime import timedelta
 from functools import cache
 from importlib import import_module
 from operator import attrgetter
-from typing import TYPE_CHECKING, Any, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 from core.application.account_emails import AccountLinks
 from core.application.billing import (
@@ -23,7 +24,7 @@ from core.application.billing import (
     Customers,
     SubscriptionWriter,
 )
-from core.application.errors import PaymentProviderUnavailable
+from core.application.errors import DependencyUnavailable, PaymentProviderUnavailable
 from core.application.limits import EmailPolicy, EmailThrottle, LoginPolicy
 from core.application.ports import (
     BillingStore,
@@ -58,6 +59,8 @@ from core.domain.billing import PlanCatalog
 from core.domain.password import PasswordPolicy
 from functions.runtime.limits import email_policy, login_policy
 from functions.runtime.settings import Settings, get_settings
+
+logger = logging.getLogger("strata.container")
 
 if TYPE_CHECKING:
     from core.adapters.email.outbox import Outbox
@@ -345,10 +348,10 @@ def build_container(settings: Settings) -> Container:
     from core.adapters.dynamodb.users import DynamoUserRepository
     from core.adapters.email.ses import SesMailer
     from core.adapters.ids import RandomIds
-    from core.adapters.passwords import BcryptPasswordHasher
     from core.adapters.s3_exports import S3ExportStore
     from core.adapters.sqs import SqsTaskQueue
     from core.adapters.tokens import JwtTokenCodec
+    from functions.runtime.observability import correlation_id
     from functions.runtime.plans import load_plan_catalog
     from functions.runtime.secrets import resolve_secrets
 
@@ -370,7 +373,7 @@ def build_container(settings: Settings) -> Container:
         settings=settings,
         users=DynamoUserRepository(),
         sessions=DynamoSessionStore(),
-        hasher=BcryptPasswordHasher(settings.pepper_value(), settings.bcrypt_rounds),
+        hasher=_hasher(settings),
         tokens=JwtTokenCodec(secret, now=clock.now),
         cursors=HmacCursorCodec(secret),
         clock=clock,
@@ -378,7 +381,7 @@ def build_container(settings: Settings) -> Container:
         attempts=DynamoRateLimiter(),
         # The AWS clients of these are made by their first use, not here.
         tasks=DynamoTaskStore(clock),
-        queue=SqsTaskQueue(settings.task_queue_url, settings.region),
+        queue=SqsTaskQueue(settings.task_queue_url, settings.region, correlation_id),
         exports=S3ExportStore(settings.exports_bucket, settings.region),
         mailer=SesMailer(
             settings.email_from,
@@ -392,6 +395,38 @@ def build_container(settings: Settings) -> Container:
         webhooks=_webhooks(settings),
         billing=DynamoBillingStore(),
     )
+
+
+class _NoPepper(DependencyUnavailable):
+    default_message = "this function may not handle passwords"
+
+
+class PepperlessHasher:
+    """What a function without the password pepper gets (only the functions that
+    declare ``secrets:pepper`` read it): any use is a 503 and an error in the logs,
+    never a hash made with the wrong pepper."""
+
+    def _refuse(self) -> NoReturn:
+        logger.error("a password was hashed by a function without the pepper")
+        raise _NoPepper()
+
+    def hash(self, password: str) -> str:
+        self._refuse()
+
+    def verify(self, password: str, password_hash: str) -> bool:
+        self._refuse()
+
+    def dummy_verify(self, password: str) -> None:
+        self._refuse()
+
+
+def _hasher(settings: Settings) -> PasswordHasher:
+    from core.adapters.passwords import BcryptPasswordHasher
+
+    pepper = settings.pepper_value()
+    if pepper is None:
+        return PepperlessHasher()
+    return BcryptPasswordHasher(pepper, settings.bcrypt_rounds)
 
 
 class _StripeNotConfigured(PaymentProviderUnavailable):

@@ -84,13 +84,15 @@ def endpoint(
     tag: str | None = None,
     responses: Mapping[int, Mapping[str, Any]] | None = None,
     openapi_extra: dict[str, Any] | None = None,
+    counts: Mapping[int, str] | None = None,
 ) -> Callable[[_F], _F]:
     """Declare the endpoint ``route`` ("METHOD /path") served by the decorated
     function, answering ``status`` (by default 204 if it returns None, else 200).
     ``budget``, ``stripe``, ``sample`` and ``who`` are read by the catalog
     (the round-trip walk, the sample events, the README); ``problems`` maps the
     route's own error statuses to what they mean on it ("" for the usual meaning);
-    ``responses`` documents a success's headers."""
+    ``responses`` documents a success's headers; ``counts`` names the business
+    metric each answer status adds one to (``functions.runtime.observability``)."""
     method, _, path = route.partition(" ")
 
     def declare(function: _F) -> _F:
@@ -121,7 +123,7 @@ def endpoint(
         statuses.update(problems or {})
         added.responses.update(documented(dict(sorted(statuses.items()))))
         module = sys.modules[function.__module__]
-        vars(module).update(router=router, handler=lambda_handler(router))
+        vars(module).update(router=router, handler=lambda_handler(router, counts))
         return function
 
     return declare

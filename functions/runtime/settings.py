@@ -26,6 +26,9 @@ STRIPE_API_BASE = "https://api.stripe.com"
 
 
 SECRET_FIELDS = ("jwt_secret", "password_pepper")
+# Every function that touches AWS needs the JWT key; only the functions that hash or
+# check passwords are given the pepper (the ``secrets:pepper`` permission).
+REQUIRED_SECRET_FIELDS = ("jwt_secret",)
 # Read from Secrets Manager too, but only the functions that call Stripe (or take
 # its webhooks) are given their ARNs.
 STRIPE_SECRET_FIELDS = ("stripe_api_key", "stripe_webhook_secret")
@@ -136,7 +139,7 @@ class Settings(BaseModel):
             return self
         if self.clock_offset_file:
             raise ValueError("STRATA_CLOCK_OFFSET_FILE is for the local stage only")
-        for name in SECRET_FIELDS:
+        for name in REQUIRED_SECRET_FIELDS:
             if getattr(self, f"{name}_arn"):
                 continue  # read later, and checked then by ``check_secrets``
             if len(getattr(self, name).get_secret_value()) < MIN_SECRET_LENGTH:
@@ -152,7 +155,10 @@ class Settings(BaseModel):
         if self.is_local:
             return
         for name in SECRET_FIELDS:
-            if len(getattr(self, name).get_secret_value()) < MIN_SECRET_LENGTH:
+            value = getattr(self, name).get_secret_value()
+            if name not in REQUIRED_SECRET_FIELDS and not value:
+                continue  # not given to this function
+            if len(value) < MIN_SECRET_LENGTH:
                 raise ValueError(
                     f"the {name} secret must be {MIN_SECRET_LENGTH}+ characters"
                 )
@@ -176,8 +182,12 @@ class Settings(BaseModel):
     def jwt_secret_value(self) -> str:
         return self.jwt_secret.get_secret_value() or _LOCAL_JWT_SECRET
 
-    def pepper_value(self) -> str:
-        return self.password_pepper.get_secret_value() or _LOCAL_PEPPER
+    def pepper_value(self) -> str | None:
+        """The pepper; None outside the local stage for a function not given it."""
+        value = self.password_pepper.get_secret_value()
+        if value:
+            return value
+        return _LOCAL_PEPPER if self.is_local else None
 
     def stripe_api_key_value(self) -> str:
         """The Stripe secret key; outside the local stage, an unset key is an

@@ -15,6 +15,7 @@ from typing import Any
 
 from core.application.tasks import PURGE_UNVERIFIED, RECONCILE_SUBSCRIPTIONS, UnknownJob
 from functions.runtime.container import get_container
+from functions.runtime.observability import invocation
 
 logger = logging.getLogger("strata")
 
@@ -36,7 +37,8 @@ def job_of(event: Any) -> str:
 
 
 def handler(event: Any, context: Any) -> dict[str, str]:
-    job = job_of(event)
-    task = get_container().submitter().submit(job, {}, owner_id=None)
-    logger.info("scheduled job submitted", extra={"job": job, "task_id": task.id})
-    return {"job": job, "task_id": task.id}
+    with invocation(context, None):
+        job = job_of(event)
+        task = get_container().submitter().submit(job, {}, owner_id=None)
+        logger.info("scheduled job submitted", extra={"job": job, "task_id": task.id})
+        return {"job": job, "task_id": task.id}

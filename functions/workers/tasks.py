@@ -26,7 +26,23 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
+from core.application.tasks import (
+    SEND_EMAIL,
+    SEND_PASSWORD_RESET,
+    SEND_VERIFICATION_EMAIL,
+)
+from core.domain.task import TaskStatus
+from functions.resources import (
+    EMAILS_REFUSED,
+    EMAILS_SENT,
+    TASK_ATTEMPTS_FAILED,
+    TASKS_DEAD_LETTERED,
+    TASKS_FAILED,
+    TASKS_SUCCEEDED,
+)
 from functions.runtime.container import get_container
+from functions.runtime.observability import count, invocation
+from functions.runtime.observability import logger as json_logger
 
 logger = logging.getLogger("strata.worker")
 
@@ -37,43 +53,71 @@ processor = BatchProcessor(
 )
 
 
+EMAIL_JOBS = frozenset({SEND_EMAIL, SEND_VERIFICATION_EMAIL, SEND_PASSWORD_RESET})
+
+
 class BadMessage(ValueError):
     """A message that names no task: retried like any failure, so that it ends up
     in the dead letter queue where someone can look at it."""
 
 
 def task_id_of(body: str) -> str:
+    task_id = _message(body).get("task_id")
+    if not isinstance(task_id, str) or not task_id:
+        raise BadMessage("the message names no task_id")
+    return task_id
+
+
+def _message(body: str) -> dict[str, Any]:
     try:
         message = json.loads(body)
     except ValueError:
         raise BadMessage("the message body is not JSON") from None
-    task_id = message.get("task_id") if isinstance(message, dict) else None
-    if not isinstance(task_id, str) or not task_id:
-        raise BadMessage("the message names no task_id")
-    return task_id
+    return message if isinstance(message, dict) else {}
+
+
+def _follow(body: str) -> None:
+    """The correlation id of the request that queued the task, on this record's
+    lines (a message without one keeps the batch's)."""
+    try:
+        correlation = _message(body).get("correlation_id")
+    except BadMessage:
+        return
+    if isinstance(correlation, str) and correlation:
+        json_logger.append_keys(correlation_id=correlation[:64])
 
 
 def run_record(record: SQSRecord) -> None:
     """Run the task one message names; raising reports the message as failed."""
     receive_count = int(record.attributes.approximate_receive_count or 1)
     context = {"message_id": record.message_id, "receive_count": receive_count}
+    _follow(record.body)
+    container = get_container()
     try:
         task_id = task_id_of(record.body)
         context["task_id"] = task_id
-        task = get_container().run_task().execute(task_id, receive_count)
+        task = container.run_task().execute(task_id, receive_count)
     except Exception:
         logger.exception("task attempt failed", extra=context)
+        count(TASK_ATTEMPTS_FAILED)
+        if receive_count >= container.settings.task_max_receives:
+            count(TASKS_DEAD_LETTERED)
         raise
     if task is None:
         logger.info("duplicate delivery: the task is done or held", extra=context)
-    else:
-        logger.info(
-            "task attempt ended",
-            extra={**context, "task": task.name, "status": task.status.value},
-        )
+        return
+    logger.info(
+        "task attempt ended",
+        extra={**context, "task": task.name, "status": task.status.value},
+    )
+    succeeded = task.status is TaskStatus.SUCCEEDED
+    count(TASKS_SUCCEEDED if succeeded else TASKS_FAILED)
+    if task.name in EMAIL_JOBS:
+        count(EMAILS_SENT if succeeded else EMAILS_REFUSED)
 
 
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
-    return process_partial_response(
-        event=event, record_handler=run_record, processor=processor, context=context
-    )
+    with invocation(context, None):
+        return process_partial_response(
+            event=event, record_handler=run_record, processor=processor, context=context
+        )

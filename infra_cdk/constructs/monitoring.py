@@ -11,7 +11,9 @@ page.
 The dashboard (``<prefix>``): requests, 4xx and 5xx; latency p50/p99 of the API and of
 each route's function; cold starts (from the functions' REPORT lines); throttles;
 each table's consumed capacity and throttles; the task queue's depth and age; the
-dead letter queues' depth.
+dead letter queues' depth; the business counts (sign-ups, log-ins failed and locked,
+checkouts started and completed, payments failed, webhook deliveries by type and
+outcome, tasks succeeded, failed and dead-lettered, emails sent and refused).
 """
 
 from __future__ import annotations
@@ -50,6 +52,18 @@ COLD_STARTS_QUERY = (
 
 
 @dataclass(frozen=True, slots=True)
+class BusinessMetrics:
+    """The application's counts (Powertools Metrics, dimensions service and stage):
+    ``counts`` graphed by name, ``by_dimension`` one line per value of its extra
+    dimensions (a webhook delivery's event type and outcome)."""
+
+    namespace: str
+    service: str
+    counts: tuple[str, ...]
+    by_dimension: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class Route:
     """What API Gateway's route-level metrics call a route (detailed metrics)."""
 
@@ -69,6 +83,7 @@ class Monitoring(Construct):
         removal_policy: RemovalPolicy,
         http_api: apigwv2.HttpApi,
         functions: Mapping[str, lambda_.Function],
+        business: BusinessMetrics | None = None,
         dead_letter_queues: Mapping[str, sqs.IQueue] | None = None,
         latency_p99_ms: Mapping[str, int] | None = None,
         tables: Mapping[str, dynamodb.ITable] | None = None,
@@ -230,6 +245,8 @@ class Monitoring(Construct):
             work_queues or {},
             dead_letter_queues or {},
         )
+        if business is not None:
+            self._business(stage_name, business)
 
     def _dashboard(
         self,
@@ -354,6 +371,41 @@ class Monitoring(Construct):
                 )
             )
         return dashboard
+
+    def _business(self, stage_name: str, business: BusinessMetrics) -> None:
+        """The business counts under the stage's dashboard, per 5 minutes."""
+        dimensions = {"service": business.service, "stage": stage_name}
+        for part, chunk in enumerate(_chunks(business.counts), start=1):
+            self.dashboard.add_widgets(
+                _graph(
+                    f"Business counts per 5 minutes, part {part}",
+                    [
+                        cloudwatch.Metric(
+                            namespace=business.namespace,
+                            metric_name=name,
+                            dimensions_map=dimensions,
+                            period=PERIOD,
+                            statistic="Sum",
+                            label=name,
+                        )
+                        for name in chunk
+                    ],
+                    width=24,
+                )
+            )
+        if business.by_dimension:
+            # One line per event type and outcome, whichever appear.
+            schema = f"{{{business.namespace},outcome,service,stage,type}}"
+            name = business.by_dimension
+            query = f'{schema} MetricName="{name}" stage="{stage_name}"'
+            search = f"SEARCH('{query}', 'Sum', {int(PERIOD.to_seconds())})"
+            self.dashboard.add_widgets(
+                _graph(
+                    f"{business.by_dimension} by type and outcome",
+                    [cloudwatch.MathExpression(expression=search, using_metrics={})],
+                    width=24,
+                )
+            )
 
     def _alarm(
         self,

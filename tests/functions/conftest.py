@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,6 +32,23 @@ def assert_problem(reply: Reply, status: int, code: str) -> dict[str, Any]:
     assert isinstance(body["detail"], str)
     assert body["type"] == "about:blank"
     return dict(body)
+
+
+def metric_counts(output: str, *dimensions: str) -> dict[tuple[Any, ...], float]:
+    """The counts in the embedded-metric-format lines of ``output`` (what a handler
+    wrote to stdout), summed by metric name and the values of ``dimensions``."""
+    found: dict[tuple[Any, ...], float] = {}
+    for line in output.splitlines():
+        if not line.startswith("{"):
+            continue
+        record = json.loads(line)
+        for directive in record.get("_aws", {}).get("CloudWatchMetrics", []):
+            for metric in directive["Metrics"]:
+                value = record[metric["Name"]]
+                total = sum(value) if isinstance(value, list) else value
+                key = (metric["Name"], *(record.get(d) for d in dimensions))
+                found[key] = found.get(key, 0) + total
+    return found
 
 
 @dataclass

@@ -18,6 +18,7 @@ from functions.catalog import (
     Endpoint,
     readme_with_table,
 )
+from functions.runtime.observability import HttpHandler
 from local import frontend
 from local.dev_app import build_app
 from local.harness import FakeLambdaContext, Reply, http_api_event
@@ -36,6 +37,7 @@ KNOWN_PERMISSIONS = {
     "email:send",
     "stripe:api",
     "stripe:webhook",
+    "secrets:pepper",
 }
 
 
@@ -55,7 +57,8 @@ def test_every_catalog_module_has_a_handler_and_one_route_of_its_method_and_path
 ) -> None:
     module = import_module(endpoint.module)
 
-    assert isinstance(module.handler, Mangum)
+    assert isinstance(module.handler, HttpHandler)
+    assert isinstance(module.handler.inner, Mangum)
     routes = [r for r in module.router.routes if isinstance(r, APIRoute)]
     assert len(module.router.routes) == 1
     (route,) = routes

@@ -21,7 +21,7 @@ from functions.runtime.settings import get_settings
 from local.harness import Reply
 from tests.conftest import aws_client
 from tests.fakes import FakeClock
-from tests.functions.conftest import Api, assert_problem
+from tests.functions.conftest import Api, assert_problem, metric_counts
 from tests.stripe_local import StripeControl, deliver, sign
 
 # The tests read the processed-event records in DynamoDB: the handlers run on moto.
@@ -507,3 +507,23 @@ def test_a_signed_event_with_an_id_over_the_key_size_limit_is_a_400(
     )
 
     assert_problem(send(body), 400, "invalid_signature")
+
+
+def test_each_delivery_is_counted_by_type_and_outcome_and_a_completed_checkout_once(
+    api: Api, stripe: StripeControl, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _, bodies = held_purchase(api, stripe)
+    capsys.readouterr()
+    body = bodies["checkout.session.completed"]
+
+    send(body)
+    send(body)
+    send(event("customer.created", {"id": "cus_other", "object": "customer"}))
+
+    found = metric_counts(capsys.readouterr().out, "type", "outcome")
+    assert found == {
+        ("WebhookEvents", "checkout.session.completed", "applied"): 1,
+        ("WebhookEvents", "checkout.session.completed", "duplicate"): 1,
+        ("WebhookEvents", "other", "ignored"): 1,
+        ("CheckoutsCompleted", None, None): 1,
+    }

@@ -55,8 +55,13 @@ def test_an_admin_asks_for_an_export_and_gets_202_with_a_queued_task(
     assert task.name == "export_users"
     assert task.owner_id == api.container.users.get_by_username("admin01").id
     assert task.payload["key"].startswith("users/")
+    # The request's correlation id rides along, for the worker's log lines.
     assert queued_messages(task_resources.queue_url) == [
-        {"task_id": body["task_id"], "name": "export_users"}
+        {
+            "task_id": body["task_id"],
+            "name": "export_users",
+            "correlation_id": reply.headers["x-correlation-id"],
+        }
     ]
 
 

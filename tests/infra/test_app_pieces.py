@@ -257,6 +257,8 @@ def test_a_stage_may_import_existing_stripe_secrets_by_arn_or_name() -> None:
     kinds = [r["Type"] for r in template["Resources"].values()]
     # Only the generated JWT key and pepper: imported secrets are never written.
     assert kinds.count("AWS::SecretsManager::Secret") == 2
+    (pepper,) = template["_env"].pop("secrets:pepper").values()
+    assert pepper["Ref"].startswith("SecretsPasswordPepper")
     assert template["_env"] == {
         "stripe:api": {"STRATA_STRIPE_API_KEY_ARN": _KEY_ARN},
         "stripe:webhook": {"STRATA_STRIPE_WEBHOOK_SECRET_ARN": _arn("")},

@@ -35,10 +35,11 @@ WRITE = (
 )
 XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
 LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
-SECRET_ARN_VARS = ("STRATA_JWT_SECRET_ARN", "STRATA_PASSWORD_PEPPER_ARN")
-# Stripe's secrets: each goes, as its ARN and with reading it, only to the functions
-# that hold its permission.
-STRIPE_SECRET_VARS = {
+# The JWT key goes to every function with permissions; the others, each as its ARN
+# and with reading it, only to the functions that hold its permission.
+SECRET_ARN_VARS = ("STRATA_JWT_SECRET_ARN",)
+PERMISSION_SECRET_VARS = {
+    "secrets:pepper": "STRATA_PASSWORD_PEPPER_ARN",
     "stripe:api": "STRATA_STRIPE_API_KEY_ARN",
     "stripe:webhook": "STRATA_STRIPE_WEBHOOK_SECRET_ARN",
 }
@@ -190,8 +191,12 @@ def _secret_ids(synth: Synth) -> dict[str, str]:
     }
 
 
-def _stripe_vars(entry: Entry) -> set[str]:
-    return {STRIPE_SECRET_VARS[p] for p in entry.permissions if p in STRIPE_SECRET_VARS}
+def _secret_vars(entry: Entry) -> set[str]:
+    return {
+        PERMISSION_SECRET_VARS[p]
+        for p in entry.permissions
+        if p in PERMISSION_SECRET_VARS
+    }
 
 
 def _billing_vars(synth: Synth) -> dict[str, str]:
@@ -236,8 +241,8 @@ def _expected_grants(
     secrets = _secret_ids(synth)
     for permission in endpoint.permissions:
         table, access = permission.split(":")
-        if permission in STRIPE_SECRET_VARS:
-            secret = {"Ref": secrets[STRIPE_SECRET_VARS[permission]]}
+        if permission in PERMISSION_SECRET_VARS:
+            secret = {"Ref": secrets[PERMISSION_SECRET_VARS[permission]]}
             pairs.add(("secretsmanager:GetSecretValue", _key(secret)))
             continue
         if permission == "queue:send":
@@ -410,7 +415,7 @@ def test_function_environment_contract(synth: Synth) -> None:
             BASE_VARS
             | set(_billing_vars(synth))
             | (set(SECRET_ARN_VARS) if endpoint.permissions else set())
-            | _stripe_vars(endpoint)
+            | _secret_vars(endpoint)
         )
         assert set(env) == expected, endpoint.name
         assert env["STRATA_STAGE"] == synth.stage.name
@@ -447,13 +452,14 @@ def test_function_environment_contract(synth: Synth) -> None:
             assert env[var] == value, (endpoint.name, var)
 
 
-def test_stripe_secrets_go_only_to_the_functions_with_their_permission(
+def test_the_pepper_and_stripe_secrets_go_only_to_the_functions_with_their_permission(
     synth: Synth,
 ) -> None:
-    """Least privilege: the Stripe key's ARN and reading it only where the catalog
-    says stripe:api, the webhook secret's only where it says stripe:webhook."""
+    """Least privilege: the pepper's ARN and reading it only where the catalog says
+    secrets:pepper, the Stripe key's only where it says stripe:api, the webhook
+    secret's only where it says stripe:webhook."""
     secrets = _secret_ids(synth)
-    for permission, var in STRIPE_SECRET_VARS.items():
+    for permission, var in PERMISSION_SECRET_VARS.items():
         holders = {e.name for e in ENTRIES if permission in e.permissions}
         assert holders, permission
         secret = _key({"Ref": secrets[var]})
@@ -471,6 +477,14 @@ def test_stripe_secrets_go_only_to_the_functions_with_their_permission(
         "stripe_webhook"
     }
     assert "stripe:api" in {p for w in WORKERS for p in w.permissions}
+    # The functions that hash or check a password, and no other.
+    assert {e.name for e in ENTRIES if "secrets:pepper" in e.permissions} == {
+        "signup",
+        "login",
+        "create_user",
+        "change_password",
+        "password_reset_confirm",
+    }
 
 
 def test_the_webhook_reads_both_stripe_secrets_and_no_sessions_or_exports(
@@ -722,7 +736,7 @@ def test_secrets_are_generated_at_deploy(synth: Synth) -> None:
     secrets = synth.of_type("AWS::SecretsManager::Secret")
     ids = _secret_ids(synth)
     assert set(secrets) == set(ids.values())
-    for var in SECRET_ARN_VARS:
+    for var in ("STRATA_JWT_SECRET_ARN", "STRATA_PASSWORD_PEPPER_ARN"):
         props = secrets[ids[var]]["Properties"]
         assert "SecretString" not in props
         assert props["GenerateSecretString"] == {
@@ -915,6 +929,29 @@ def test_the_dashboard_shows_traffic_latency_cold_starts_tables_and_queues(
         assert title in body, title
     for entry in ENTRIES:
         assert _function(synth, entry)[0] in body, entry.name
+
+
+def test_the_dashboard_graphs_every_business_count_of_its_stage(synth: Synth) -> None:
+    from functions.resources import COUNTED_BY_CODE, WEBHOOK_EVENTS
+
+    (dashboard,) = synth.of_type("AWS::CloudWatch::Dashboard").values()
+    _, parts = dashboard["Properties"]["DashboardBody"]["Fn::Join"]
+    # The references (function names, table names) do not matter here.
+    body = json.loads("".join(p if isinstance(p, str) else "REF" for p in parts))
+    metrics = [
+        metric
+        for widget in body["widgets"]
+        for metric in widget["properties"].get("metrics", [])
+    ]
+    declared = {name for e in ENDPOINTS for name in e.counts.values()}
+    assert {"SignUps", "LogInsFailed", "LogInsLocked", "CheckoutsStarted"} <= declared
+    stage = synth.stage.name
+    for name in declared | set(COUNTED_BY_CODE):
+        graphed = ["Strata", name, "service", "strata", "stage", stage]
+        assert any(metric[: len(graphed)] == graphed for metric in metrics), name
+    expressions = [m[0]["expression"] for m in metrics if "expression" in m[0]]
+    (search,) = [e for e in expressions if e.startswith("SEARCH(")]
+    assert f'MetricName="{WEBHOOK_EVENTS}" stage="{stage}"' in search
 
 
 def test_outputs_name_the_url_tables_and_secret_arns(synth: Synth) -> None:

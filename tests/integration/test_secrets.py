@@ -118,3 +118,33 @@ def test_a_secret_that_cannot_be_read_is_a_dependency_failure_not_a_crash(
 
     with pytest.raises(DependencyUnavailable):
         resolve_secrets(settings)
+
+
+def test_a_function_not_given_the_pepper_builds_but_refuses_to_hash_a_password(
+    secretsmanager: Any, tables: None
+) -> None:
+    """Only the functions that hash or check passwords hold ``secrets:pepper``; any
+    other is deployed without it, and must never hash with a stand-in pepper."""
+    from core.application.errors import DependencyUnavailable
+
+    jwt_arn = secretsmanager.create_secret(Name="jwt", SecretString=JWT_SECRET)["ARN"]
+    settings = Settings.from_env(
+        {"STRATA_STAGE": "dev", "STRATA_JWT_SECRET_ARN": jwt_arn}
+    )
+
+    container = build_container(settings)
+
+    assert container.settings.pepper_value() is None
+    with pytest.raises(DependencyUnavailable):
+        container.hasher.hash("correct-horse-battery")
+    with pytest.raises(DependencyUnavailable):
+        container.hasher.verify("correct-horse-battery", "$2b$04$whatever")
+
+
+def test_a_pepper_too_short_to_be_secret_is_refused_at_cold_start(
+    secretsmanager: Any,
+) -> None:
+    settings = deployed_settings(secretsmanager, pepper="short")
+
+    with pytest.raises(ValueError, match="password_pepper"):
+        resolve_secrets(settings)

@@ -22,10 +22,12 @@ def test_unknown_user_and_wrong_password_get_the_same_body_in_about_the_same_tim
     settings = api.container.settings.model_copy(
         update={"login_max_failures": 10_000, "login_client_max_failures": 10_000}
     )
+    pepper = settings.pepper_value()
+    assert pepper is not None
     api.container = replace(
         api.container,
         settings=settings,
-        hasher=BcryptPasswordHasher(settings.pepper_value(), ROUNDS),
+        hasher=BcryptPasswordHasher(pepper, ROUNDS),
     )
     use_container(api.container)
     # Made after the swap: its hash has the same cost as the dummy one.
