@@ -23,7 +23,8 @@ class LogInIn(Body):
     password: str = Field(max_length=1024)
 
 
-# Log-in's permissions match an authenticated route's: it writes the session. The
+# Log-in's permissions match an authenticated route's (it writes the session), and
+# it checks a password (the pepper). The
 # client's and the username's attempts are reserved together (one transaction of
 # two conditional updates, before the password is checked), the user found (two
 # reads), the session stored with the counters settled (one transaction).
