@@ -24,10 +24,10 @@ class LogInIn(Body):
 
 
 # Log-in's permissions match an authenticated route's (it writes the session), and
-# it checks a password (the pepper). The
-# client's and the username's attempts are reserved together (one transaction of
-# two conditional updates, before the password is checked), the user found (two
-# reads), the session stored with the counters settled (one transaction).
+# it checks a password (the pepper). The client's and the username's attempts are
+# reserved together (one transaction of two conditional updates, before the password
+# is checked), the user found (two reads), the session stored with the counters
+# settled (one transaction).
 @endpoint(
     "POST /api/v1/account/login",
     (*AUTHENTICATED, PASSWORDS),
