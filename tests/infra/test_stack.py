@@ -17,6 +17,7 @@ pytest.importorskip("aws_cdk", reason="needs the infra extras: make test")
 
 from core.adapters.dynamodb.models import TABLE_MODELS
 from functions.catalog import ENDPOINTS, WORKERS, Endpoint, Worker
+from functions.permissions import uses_stripe
 from functions.resources import EMAIL, EXPORTS_BUCKET, TASK_QUEUE
 from functions.runtime.settings import Settings
 from infra_cdk.tables_from_models import TABLE_KEYS
@@ -292,7 +293,9 @@ def test_one_function_per_catalog_entry_and_no_other(synth: Synth) -> None:
         users = synth.of_type("Custom::S3AutoDeleteObjects").values()
         assert users
         assert all(u["Properties"]["ServiceToken"] == _get_att(other) for u in users)
-    (layer_id,) = synth.of_type("AWS::Lambda::LayerVersion")
+    layers = synth.of_type("AWS::Lambda::LayerVersion")
+    (layer_id,) = [k for k in layers if k.startswith("DependenciesLayer")]
+    (stripe_layer_id,) = [k for k in layers if k.startswith("StripeLayer")]
     (code,) = {_key(f["Properties"]["Code"]) for f in ours.values()}
     for entry in ENTRIES:
         _, props = _function(synth, entry)
@@ -300,7 +303,11 @@ def test_one_function_per_catalog_entry_and_no_other(synth: Synth) -> None:
         assert props["Architectures"] == ["arm64"]
         assert props["TracingConfig"] == {"Mode": "Active"}
         assert props["MemorySize"] == synth.stage.memory_mb
-        assert props["Layers"] == [{"Ref": layer_id}]
+        # The stripe SDK's layer goes to the functions that call Stripe only.
+        expected = [{"Ref": layer_id}]
+        if uses_stripe(entry.permissions):
+            expected.append({"Ref": stripe_layer_id})
+        assert props["Layers"] == expected, entry.name
         assert _key(props["Code"]) == code
         assert props[
             "FunctionName"
