@@ -24,11 +24,12 @@ and a timed-out write that is retried finds the first one still running
 
 from __future__ import annotations
 
-import textwrap
+import logging
 import threading
 import time
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol, cast
+from urllib.parse import urlsplit
 
 import urllib3
 from stripe import HTTPClient
@@ -44,6 +45,8 @@ WRITE_TIMEOUT = 15.0
 BUDGET = 24.0
 # A retry needs at least this long to read an answer to be worth starting.
 MIN_READ = 1.0
+
+logger = logging.getLogger("strata.stripe")
 
 
 class Response(Protocol):
@@ -93,6 +96,7 @@ class Urllib3HttpClient(HTTPClient):
             raise ValueError("timeouts and the budget are positive")
         super().__init__()
         self._pool = pool
+        self._owns_pool = pool is None
         self._lock = threading.Lock()
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
@@ -129,6 +133,14 @@ class Urllib3HttpClient(HTTPClient):
                 pause = self._sleep_time_seconds(retries + 1)
                 if deadline - self._clock() - pause >= MIN_READ:
                     retries += 1
+                    logger.warning(
+                        "stripe %s %s failed (%s); retry %d in %.2fs",
+                        method.upper(),
+                        urlsplit(url).path,
+                        f"HTTP {response[1]}" if response else type(error).__name__,
+                        retries,
+                        pause,
+                    )
                     self._sleep(pause)
                     continue
             if response is not None:
@@ -154,11 +166,14 @@ class Urllib3HttpClient(HTTPClient):
         raise NotImplementedError("Strata makes no streaming request to Stripe")
 
     def close(self) -> None:
+        """Close the connections of the pool this client made (a pool handed in
+        is its owner's to close)."""
         with self._lock:
+            if not self._owns_pool:
+                return
             pool, self._pool = self._pool, None
-        clear = getattr(pool, "clear", None)
-        if clear is not None:
-            clear()
+        if isinstance(pool, urllib3.PoolManager):
+            pool.clear()
 
     # -- internals --------------------------------------------------------------------
 
@@ -212,11 +227,9 @@ class Urllib3HttpClient(HTTPClient):
             # error will not. Retrying a write whose answer was lost is safe:
             # the idempotency key, the same on every attempt, replays the first.
             retry = isinstance(exc, Urllib3Timeout | ProtocolError)
-            message = textwrap.fill(
-                f"Could not reach Stripe ({type(exc).__name__}): {exc}"
-            )
             raise APIConnectionError(  # type: ignore[no-untyped-call]
-                message, should_retry=retry
+                f"Could not reach Stripe ({type(exc).__name__}): {exc}",
+                should_retry=retry,
             ) from exc
         # The SDK reads headers case-insensitively ("Request-Id",
         # "stripe-should-retry"), as urllib3's HTTPHeaderDict answers.

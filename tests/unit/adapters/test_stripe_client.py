@@ -137,6 +137,30 @@ def test_a_pool_handed_in_carries_every_request() -> None:
     assert isinstance(kwargs["timeout"], urllib3.Timeout)
 
 
+def test_closing_the_client_closes_its_own_pool_but_not_one_handed_in(
+    stub: Stub,
+) -> None:
+    own = Urllib3HttpClient()
+    client = build_stripe_client(API_KEY, base_url=stub.url, http_client=own)
+    balance(client)
+    own.close()
+    balance(client)  # a fresh pool, a fresh connection
+    assert stub.connections == 2
+
+    class Pool:
+        requests = 0
+
+        def request(self, method: str, url: str, **kwargs: Any) -> Any:
+            Pool.requests += 1
+            return urllib3.PoolManager().request(method, url, **kwargs)
+
+    lent = Urllib3HttpClient(pool=cast(Any, Pool()))
+    client = build_stripe_client(API_KEY, base_url=stub.url, http_client=lent)
+    lent.close()
+    balance(client)
+    assert Pool.requests == 1
+
+
 # -- retries --------------------------------------------------------------------------
 
 
