@@ -6,10 +6,12 @@ so a retried use case (or a retried request) cannot create or charge twice. A
 second request inside one use case (finalizing the first invoice of a
 bank-transfer subscription) derives its key from the caller's.
 
-The SDK answers typed objects (``Customer``, ``Subscription``, ``Invoice``...);
-they are dicts as well, and ``objects`` reads them into the port's snapshots,
-strictly: a response Strata cannot read is Stripe failing, so it becomes
-``PaymentProviderUnavailable`` with the parse error chained. The SDK's errors
+The SDK answers typed objects (``Customer``, ``Subscription``, ``Invoice``...).
+Single fields are read off them; a subscription, invoice or charge becomes the
+port's snapshot through ``objects``, from its ``to_dict()``, so API answers and
+webhook payloads are read by one reader, strictly: a response Strata cannot read
+is Stripe failing, so it becomes ``PaymentProviderUnavailable`` with the parse
+error chained. The SDK's errors
 become ours through ``client.translate``.
 
 Retry budget: each call is one ``request_with_retries`` of ``http`` (see
@@ -18,8 +20,9 @@ reading for 6 s, a write for 15 s, a 2 s connect, the SDK's backoff between
 (0.5 s, then 1 s, jittered), all cut to a 24 s deadline, so one call never
 takes longer than 24 s: inside the 28 s of the functions that call Stripe
 (``functions.resources.STRIPE_FUNCTION_TIMEOUT_SECONDS``), leaving 4 s for the
-rest of the request. (Checkout makes two calls; the second starts only if the
-first answered.)
+rest of the request. (Checkout makes two calls: if both used all of their
+budget, the function would time out first; the idempotency keys make the API
+client's retry of the whole request safe.)
 """
 
 from __future__ import annotations
