@@ -121,11 +121,13 @@ load: $(LOAD)
 	$(BIN)/python -m tools.load --users $(or $(USERS),20) --spawn-rate $(or $(SPAWN_RATE),5) \
 		--duration $(or $(DURATION),30s) $(if $(BCRYPT_ROUNDS),--bcrypt-rounds $(BCRYPT_ROUNDS))
 
-## build: the Lambda assets, no Docker: build/layer (locked deps) and build/code
+## build: the Lambda assets, no Docker: build/layer (locked deps), build/layer-stripe
+##        (the stripe SDK, for the functions that call Stripe) and build/code
 build: $(INFRA)
 	$(BIN)/python -m infra_cdk.build
 
-## lock: regenerate requirements/lambda.txt from pyproject.toml's dependencies
+## lock: regenerate requirements/lambda.txt (pyproject.toml's dependencies) and
+##       requirements/lambda-stripe.txt (its billing extra: the stripe SDK's layer)
 lock: $(INFRA)
 	$(BIN)/python -m infra_cdk.build lock
 

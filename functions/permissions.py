@@ -26,6 +26,8 @@ EMAIL_SEND = "email:send"
 STRIPE_API = "stripe:api"
 STRIPE_WEBHOOK = "stripe:webhook"
 PASSWORDS = "secrets:pepper"
+# A function naming either calls Stripe: it gets the stripe SDK's layer.
+STRIPE_PERMISSIONS = frozenset({STRIPE_API, STRIPE_WEBHOOK})
 
 # What every route behind the session cookie needs: read session and user, renew.
 AUTHENTICATED = (USERS_READ, SESSIONS_READ, SESSIONS_WRITE)
@@ -37,3 +39,9 @@ MANAGE_USERS = (*AUTHENTICATED, USERS_WRITE)
 QUEUE_TASK = (*AUTHENTICATED, TASKS_WRITE, QUEUE_SEND)
 ASK_STRIPE = (*AUTHENTICATED, STRIPE_API)
 CHANGE_BILLING = (*AUTHENTICATED, USERS_WRITE, STRIPE_API)
+
+
+def uses_stripe(permissions: tuple[str, ...]) -> bool:
+    """Whether a function with these permissions calls Stripe (and so loads the
+    stripe SDK, shipped in its own layer)."""
+    return not STRIPE_PERMISSIONS.isdisjoint(permissions)

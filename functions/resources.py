@@ -107,9 +107,9 @@ class ScheduleSpec:
         return {"job": self.job}
 
 
-# The timeout of an HTTP function that calls Stripe: its client may spend three
-# attempts of a 2 s connect and a 6 s read, plus backoff, on one call (see
-# functions.runtime.container._payments); API Gateway gives up at 30 s.
+# The timeout of an HTTP function that calls Stripe: one Stripe call, its retries
+# and backoff included, ends within the HTTP client's 24 s deadline
+# (core.adapters.stripe.http.BUDGET); API Gateway gives up at 30 s.
 STRIPE_FUNCTION_TIMEOUT_SECONDS = 28
 
 TASK_QUEUE = QueueSpec(

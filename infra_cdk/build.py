@@ -1,10 +1,14 @@
 """Lambda packaging without Docker: the dependency layer and the code asset.
 
-``python -m infra_cdk.build`` (``make build``) writes two directories that the CDK
+``python -m infra_cdk.build`` (``make build``) writes three directories that the CDK
 app deploys as they are:
 
 - ``build/layer/python/``: the locked runtime dependencies (``requirements/lambda.txt``)
   installed as CPython 3.12 manylinux2014 aarch64 wheels, with hashes checked;
+- ``build/layer-stripe/python/``: the stripe SDK (``requirements/lambda-stripe.txt``),
+  a second layer that only the functions calling Stripe get; what the SDK drags in
+  (``requests`` and its own dependencies) is left out, and what the first layer has
+  already (``typing_extensions``, ``urllib3``) is not shipped twice;
 - ``build/code/``: ``core/`` and ``functions/`` and nothing else of the repository.
 
 Both are precompiled with CPython 3.12 (``--invalidation-mode unchecked-hash``):
@@ -12,8 +16,9 @@ Lambda's file system is read-only, so byte code has to ship, and unchecked-hash 
 files stay valid whatever timestamps the zip gives their sources. A stamp of the
 inputs' hash skips an asset whose inputs did not change.
 
-``python -m infra_cdk.build lock`` (``make lock``) regenerates the lock file from
-``pyproject.toml``'s ``[project] dependencies``, resolved by pip for that platform.
+``python -m infra_cdk.build lock`` (``make lock``) regenerates the lock files from
+``pyproject.toml``: ``[project] dependencies`` and the ``billing`` extra (the
+stripe layer's, resolved against the first lock's pins), by pip for that platform.
 """
 
 from __future__ import annotations
@@ -37,6 +42,13 @@ BUILD_DIR = ROOT / "build"
 LAYER_DIR = BUILD_DIR / "layer"
 CODE_DIR = BUILD_DIR / "code"
 LOCK_FILE = ROOT / "requirements" / "lambda.txt"
+STRIPE_LAYER_DIR = BUILD_DIR / "layer-stripe"
+STRIPE_LOCK_FILE = ROOT / "requirements" / "lambda-stripe.txt"
+# The pyproject.toml extra that the stripe layer ships.
+STRIPE_EXTRA = "billing"
+# What the stripe SDK requires but never uses here: it imports requests only if
+# present, and core.adapters.stripe hands it an HTTP client on urllib3.
+STRIPE_LAYER_DROPPED = frozenset({"requests", "charset-normalizer", "certifi"})
 PYPROJECT = ROOT / "pyproject.toml"
 
 # What ships as function code: the shared core and the entry points, nothing else.
@@ -70,6 +82,7 @@ FORBIDDEN_PACKAGES = (
     "email_validator",
     "stripe",
 )
+# Each layer's cap (Lambda allows 250 MB unzipped for a function and its layers).
 LAYER_LIMIT_MB = 50.0
 IGNORED_SOURCES = ("__pycache__", "*.pyc", "*.pyo")
 BYTECODE_TAG = "cpython-312"
@@ -227,14 +240,43 @@ def _python_version(python312: str) -> str:
 
 
 def build_layer(python312: str, *, force: bool = False) -> AssetStats:
-    if not LOCK_FILE.is_file():
-        raise BuildError(f"{LOCK_FILE.relative_to(ROOT)} is missing: run `make lock`")
-    stamp = fingerprint([LOCK_FILE], _python_version(python312))
-    if not force and _up_to_date(LAYER_DIR, stamp):
-        return stats("layer", LAYER_DIR, rebuilt=False)
-    shutil.rmtree(LAYER_DIR, ignore_errors=True)
-    _stamp_path(LAYER_DIR).unlink(missing_ok=True)
-    target = LAYER_DIR / "python"
+    """The first layer: every function's dependencies."""
+    return _build_layer(
+        python312, "layer", LAYER_DIR, LOCK_FILE, force=force, no_deps=False
+    )
+
+
+def build_stripe_layer(python312: str, *, force: bool = False) -> AssetStats:
+    """The stripe SDK's layer, for the functions that call Stripe. Installed
+    without dependencies: the lock names what is shipped, and the rest of what
+    the SDK requires is in the first layer or deliberately absent."""
+    return _build_layer(
+        python312,
+        "stripe",
+        STRIPE_LAYER_DIR,
+        STRIPE_LOCK_FILE,
+        force=force,
+        no_deps=True,
+    )
+
+
+def _build_layer(
+    python312: str,
+    name: str,
+    layer_dir: Path,
+    lock_file: Path,
+    *,
+    force: bool,
+    no_deps: bool,
+) -> AssetStats:
+    if not lock_file.is_file():
+        raise BuildError(f"{lock_file.relative_to(ROOT)} is missing: run `make lock`")
+    stamp = fingerprint([lock_file], _python_version(python312))
+    if not force and _up_to_date(layer_dir, stamp):
+        return stats(name, layer_dir, rebuilt=False)
+    shutil.rmtree(layer_dir, ignore_errors=True)
+    _stamp_path(layer_dir).unlink(missing_ok=True)
+    target = layer_dir / "python"
     _run(
         [
             sys.executable,
@@ -245,33 +287,36 @@ def build_layer(python312: str, *, force: bool = False) -> AssetStats:
             "--disable-pip-version-check",
             "--no-compile",
             "--require-hashes",
+            *(["--no-deps"] if no_deps else []),
             *PIP_TARGET_ARGS,
             "--target",
             str(target),
             "-r",
-            str(LOCK_FILE),
+            str(lock_file),
         ],
-        "pip install of the dependency layer",
+        f"pip install of the {name} layer",
     )
     shutil.rmtree(target / "bin", ignore_errors=True)
-    pruned = prune_forbidden(target)
+    pruned = prune_forbidden(target, keep=("stripe",) if no_deps else ())
     if pruned:
-        print(f"layer: removed {', '.join(pruned)} (dragged in by a dependency)")
-    _compile(python312, LAYER_DIR, LAYER_MOUNT)
-    result = stats("layer", LAYER_DIR, rebuilt=True)
-    if result.megabytes >= LAYER_LIMIT_MB:
+        print(f"{name}: removed {', '.join(pruned)} (dragged in by a dependency)")
+    _compile(python312, layer_dir, LAYER_MOUNT)
+    result = stats(name, layer_dir, rebuilt=True)
+    if result.megabytes > LAYER_LIMIT_MB:
         raise BuildError(
-            f"the layer is {result.megabytes:.1f} MB, over {LAYER_LIMIT_MB} MB"
+            f"the {name} layer is {result.megabytes:.1f} MB, over {LAYER_LIMIT_MB} MB"
         )
-    _stamp_path(LAYER_DIR).write_text(stamp)
+    _stamp_path(layer_dir).write_text(stamp)
     return result
 
 
-def prune_forbidden(target: Path) -> list[str]:
-    """Remove the ``FORBIDDEN_PACKAGES`` a dependency dragged in (the lock check
-    keeps them out; this is the belt to its braces)."""
+def prune_forbidden(target: Path, keep: tuple[str, ...] = ()) -> list[str]:
+    """Remove the ``FORBIDDEN_PACKAGES`` (but ``keep``) a dependency dragged in
+    (the lock check keeps them out; this is the belt to its braces)."""
     removed = []
     for package in FORBIDDEN_PACKAGES:
+        if package in keep:
+            continue
         for path in [target / package, *target.glob(f"{package}-*.dist-info")]:
             if path.exists():
                 shutil.rmtree(path)
@@ -297,10 +342,15 @@ def build_code(python312: str, *, force: bool = False) -> AssetStats:
     return stats("code", CODE_DIR, rebuilt=True)
 
 
-def build(*, force: bool = False) -> tuple[AssetStats, AssetStats]:
+def build(*, force: bool = False) -> tuple[AssetStats, AssetStats, AssetStats]:
+    """The first layer, the code and the stripe layer."""
     python312 = find_python312()
     BUILD_DIR.mkdir(exist_ok=True)
-    return build_layer(python312, force=force), build_code(python312, force=force)
+    return (
+        build_layer(python312, force=force),
+        build_code(python312, force=force),
+        build_stripe_layer(python312, force=force),
+    )
 
 
 # --- the lock file ----------------------------------------------------------------
@@ -316,12 +366,18 @@ def _normalize(name: str) -> str:
     return name.lower().replace("_", "-").replace(".", "-")
 
 
-def lock() -> Path:
-    """Resolve the runtime dependencies for the Lambda platform and pin them with
-    their wheels' hashes."""
-    requirements = runtime_dependencies()
+Pin = tuple[str, str, str, bool]  # name, version, sha256, requested directly
+
+
+def _resolve(requirements: Sequence[str], constraints: Sequence[Pin] = ()) -> list[Pin]:
+    """What pip installs for ``requirements`` on the Lambda platform (within the
+    ``constraints``' versions), with each wheel's hash."""
     with tempfile.TemporaryDirectory() as tmp:
         report_path = Path(tmp) / "report.json"
+        constraint_path = Path(tmp) / "constraints.txt"
+        constraint_path.write_text(
+            "".join(f"{name}=={version}\n" for name, version, *_ in constraints)
+        )
         _run(
             [
                 sys.executable,
@@ -335,12 +391,18 @@ def lock() -> Path:
                 *PIP_TARGET_ARGS,
                 "--report",
                 str(report_path),
+                # Nothing is installed (--dry-run); older pips want a target for
+                # another platform all the same.
+                "--target",
+                str(Path(tmp) / "target"),
+                "-c",
+                str(constraint_path),
                 *requirements,
             ],
             "pip's resolution of the runtime dependencies",
         )
         report = json.loads(report_path.read_text())
-    pins: list[tuple[str, str, str, bool]] = []
+    pins: list[Pin] = []
     for item in report["install"]:
         name = _normalize(item["metadata"]["name"])
         hashes = item["download_info"].get("archive_info", {}).get("hashes", {})
@@ -349,24 +411,68 @@ def lock() -> Path:
         pins.append(
             (name, item["metadata"]["version"], hashes["sha256"], item["requested"])
         )
-    forbidden = sorted({name for name, *_ in pins} & FORBIDDEN_DISTRIBUTIONS)
-    if forbidden:
-        raise BuildError(f"the runtime dependencies pull in {forbidden}: keep them out")
-    lines = [
-        "# The Lambda dependency layer, locked. Generated by `make lock`",
-        "# (python -m infra_cdk.build lock) from pyproject.toml's [project]",
-        f"# dependencies, resolved by pip for CPython {PYTHON_VERSION} on {PLATFORM},",
-        "# wheels only. `make build` installs exactly these files (--require-hashes).",
-        "# Do not edit.",
-        "",
-    ]
+    return pins
+
+
+def stripe_layer_requirements() -> list[str]:
+    with PYPROJECT.open("rb") as file:
+        project = tomllib.load(file)["project"]
+    return list(project["optional-dependencies"][STRIPE_EXTRA])
+
+
+def _write_lock(path: Path, header: Sequence[str], pins: Sequence[Pin]) -> None:
+    lines = [*header, ""]
     for name, version, sha256, direct in sorted(pins):
         comment = "  # pyproject.toml" if direct else ""
         lines.append(f"{name}=={version} \\")
         lines.append(f"    --hash=sha256:{sha256}{comment}")
-    LOCK_FILE.parent.mkdir(exist_ok=True)
-    LOCK_FILE.write_text("\n".join(lines) + "\n")
-    return LOCK_FILE
+    path.parent.mkdir(exist_ok=True)
+    path.write_text("\n".join(lines) + "\n")
+
+
+def lock() -> list[Path]:
+    """Resolve the runtime dependencies for the Lambda platform and pin them with
+    their wheels' hashes; then the stripe layer's, against those pins."""
+    pins = _resolve(runtime_dependencies())
+    forbidden = sorted({name for name, *_ in pins} & FORBIDDEN_DISTRIBUTIONS)
+    if forbidden:
+        raise BuildError(f"the runtime dependencies pull in {forbidden}: keep them out")
+    _write_lock(
+        LOCK_FILE,
+        [
+            "# The Lambda dependency layer, locked. Generated by `make lock`",
+            "# (python -m infra_cdk.build lock) from pyproject.toml's [project]",
+            f"# dependencies, resolved by pip for CPython {PYTHON_VERSION} on "
+            f"{PLATFORM},",
+            "# wheels only. `make build` installs exactly these files "
+            "(--require-hashes).",
+            "# Do not edit.",
+        ],
+        pins,
+    )
+    # The first layer's versions hold for the second: one urllib3, one
+    # typing_extensions at run time.
+    shipped = {name for name, *_ in pins}
+    stripe_pins = [
+        pin
+        for pin in _resolve(stripe_layer_requirements(), constraints=pins)
+        if pin[0] not in shipped and pin[0] not in STRIPE_LAYER_DROPPED
+    ]
+    _write_lock(
+        STRIPE_LOCK_FILE,
+        [
+            "# The stripe SDK's Lambda layer, locked. Generated by `make lock` from",
+            f"# pyproject.toml's [{STRIPE_EXTRA}] extra, resolved by pip for CPython "
+            f"{PYTHON_VERSION}",
+            f"# on {PLATFORM} within requirements/lambda.txt's versions; what that",
+            "# layer ships is left out, and so is what the SDK requires but never",
+            f"# imports here ({', '.join(sorted(STRIPE_LAYER_DROPPED))}). "
+            "`make build` installs",
+            "# exactly these files (--require-hashes --no-deps). Do not edit.",
+        ],
+        stripe_pins,
+    )
+    return [LOCK_FILE, STRIPE_LOCK_FILE]
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -382,8 +488,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = parser.parse_args(argv)
     try:
         if args.command == "lock":
-            path = lock()
-            print(f"wrote {path.relative_to(ROOT)}")
+            for path in lock():
+                print(f"wrote {path.relative_to(ROOT)}")
             return 0
         for asset in build(force=args.force):
             print(asset.line())

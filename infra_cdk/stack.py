@@ -23,7 +23,7 @@ from constructs import Construct
 
 from functions.catalog import BY_NAME, ENDPOINTS, STRIPE_API, WORKERS
 from functions.resources import COUNTED_BY_CODE, METRICS_NAMESPACE, WEBHOOK_EVENTS
-from infra_cdk.build import CODE_DIR, LAYER_DIR
+from infra_cdk.build import CODE_DIR, LAYER_DIR, STRIPE_LAYER_DIR
 from infra_cdk.constructs.api import ARCHITECTURE, RUNTIME, Api
 from infra_cdk.constructs.data import Data
 from infra_cdk.constructs.email import Email
@@ -43,9 +43,14 @@ class Assets:
 
     layer_dir: Path = LAYER_DIR
     code_dir: Path = CODE_DIR
+    stripe_layer_dir: Path = STRIPE_LAYER_DIR
 
     def check(self) -> None:
-        for path in (self.layer_dir / "python", self.code_dir):
+        for path in (
+            self.layer_dir / "python",
+            self.code_dir,
+            self.stripe_layer_dir / "python",
+        ):
             if not path.is_dir():
                 raise FileNotFoundError(f"{path} is missing: run `make build` first")
 
@@ -90,6 +95,17 @@ class StrataStack(Stack):
             description="Strata runtime dependencies (requirements/lambda.txt)",
             removal_policy=removal,
         )
+        # The stripe SDK, only for the functions that call Stripe (stripe:api or
+        # stripe:webhook in the catalog): every other function's layers stay small.
+        stripe_layer = lambda_.LayerVersion(
+            self,
+            "StripeLayer",
+            code=lambda_.Code.from_asset(str(assets.stripe_layer_dir)),
+            compatible_runtimes=[RUNTIME],
+            compatible_architectures=[ARCHITECTURE],
+            description="The stripe SDK (requirements/lambda-stripe.txt)",
+            removal_policy=removal,
+        )
         # Every function gets every non-secret setting; secrets only go (as ARNs) to
         # the functions with permissions, Stripe's only to those with stripe:*.
         # STRATA_CLOCK_OFFSET_FILE is the local stack's and never set here.
@@ -121,6 +137,7 @@ class StrataStack(Stack):
                 removal_policy=removal,
                 code=code,
                 layers=[layer],
+                stripe_layers=[stripe_layer],
             ),
             environment=environment,
             grants={
@@ -148,6 +165,7 @@ class StrataStack(Stack):
             throttle_burst=stage.throttle_burst,
             code=code,
             layers=[layer],
+            stripe_layers=[stripe_layer],
             environment=environment,
             grants={
                 **self.data.grants,

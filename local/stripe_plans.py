@@ -65,14 +65,14 @@ def start(
 def register_webhook(args: argparse.Namespace) -> int:
     """``strata stripe register-webhook``: through Strata's own Stripe adapter, so
     the key, base URL and API version are the ones the API uses."""
-    from core.adapters.stripe.client import StripeClient
+    from core.adapters.stripe.client import build_stripe_client
     from core.adapters.stripe.webhooks import register_endpoint
     from core.application.billing import HANDLED_EVENTS
     from core.application.errors import ApplicationError
 
     settings = Settings.from_env()
     try:
-        client = StripeClient(
+        client = build_stripe_client(
             settings.stripe_api_key_value(), base_url=settings.stripe_api_base
         )
         endpoint = register_endpoint(client, args.url, HANDLED_EVENTS)

@@ -391,8 +391,10 @@ def build_container(settings: Settings) -> Container:
         ),
         link_tokens=DynamoOneTimeTokens(),
         catalog=load_plan_catalog(settings),
-        payments=_payments(settings, clock),
-        webhooks=_webhooks(settings),
+        # Built by their first use: a function that never calls Stripe never
+        # imports the SDK (nor finds it: it ships only in the billing layer).
+        payments=cast(PaymentProvider, _Deferred(lambda: _payments(settings, clock))),
+        webhooks=cast(WebhookVerifier, _Deferred(lambda: _webhooks(settings))),
         billing=DynamoBillingStore(),
     )
 
@@ -429,6 +431,19 @@ def _hasher(settings: Settings) -> PasswordHasher:
     return BcryptPasswordHasher(pepper, settings.bcrypt_rounds)
 
 
+class _Deferred:
+    """Stands for an adapter made by ``make`` at the first attribute asked of it."""
+
+    def __init__(self, make: Callable[[], Any]) -> None:
+        self._make = make
+        self._made: Any = None
+
+    def __getattr__(self, name: str) -> Any:
+        if self._made is None:
+            self._made = self._make()
+        return getattr(self._made, name)
+
+
 class _StripeNotConfigured(PaymentProviderUnavailable):
     default_message = "billing is not configured for this service"
 
@@ -451,20 +466,20 @@ def _payments(settings: Settings, clock: Clock) -> PaymentProvider:
         key = settings.stripe_api_key_value()
     except ValueError:
         return cast(PaymentProvider, UnconfiguredPayments())
-    from core.adapters.stripe.client import StripeClient
-    from core.adapters.stripe.provider import StripePaymentProvider
+    # Imported here: only the functions that call Stripe load the SDK.
+    from core.adapters.stripe.provider import build_payment_provider
 
-    client = StripeClient(
+    return build_payment_provider(
         key,
         base_url=settings.stripe_api_base,
-        # With the default read timeout and retries, the worst case (3 attempts
-        # of 2 + 6 s, plus backoff) stays inside the timeout of the functions
-        # that call Stripe (functions.resources.STRIPE_FUNCTION_TIMEOUT_SECONDS).
-        connect_timeout=2.0,
+        now=clock.now,
+        # Writes read for longer (core.adapters.stripe.http.WRITE_TIMEOUT); every
+        # call and its retries end within the HTTP client's deadline, inside the
+        # timeout of the functions that call Stripe
+        # (functions.resources.STRIPE_FUNCTION_TIMEOUT_SECONDS).
         read_timeout=settings.stripe_timeout_seconds,
         max_retries=settings.stripe_max_retries,
     )
-    return StripePaymentProvider(client, now=clock.now)
 
 
 def _webhooks(settings: Settings) -> WebhookVerifier:

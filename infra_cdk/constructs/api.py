@@ -25,6 +25,7 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from functions.catalog import ENDPOINTS, STRIPE_API, Endpoint
+from functions.permissions import uses_stripe
 from functions.resources import STRIPE_FUNCTION_TIMEOUT_SECONDS
 from infra_cdk.constructs import Grants, StatementFactory, retention
 from infra_cdk.constructs.lambdas import (
@@ -137,6 +138,7 @@ class Api(Construct):
         secrets_statement: StatementFactory,
         permission_env: PermissionEnvironment | None = None,
         endpoints: Sequence[Endpoint] = ENDPOINTS,
+        stripe_layers: Sequence[lambda_.ILayerVersion] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         if "*" in cors_origins:
@@ -195,6 +197,7 @@ class Api(Construct):
             removal_policy=removal_policy,
             code=code,
             layers=layers,
+            stripe_layers=stripe_layers,
         )
         for endpoint in endpoints:
             env = dict(environment)
@@ -246,6 +249,7 @@ class Api(Construct):
                 if STRIPE_API in endpoint.permissions
                 else None
             ),
+            calls_stripe=uses_stripe(endpoint.permissions),
         )
 
     def _route(

@@ -33,6 +33,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from functions.catalog import WORKERS, Worker
+from functions.permissions import uses_stripe
 from functions.resources import SCHEDULES, TASK_QUEUE, QueueSpec, ScheduleSpec
 from infra_cdk.constructs import Grants, StatementFactory
 from infra_cdk.constructs.lambdas import (
@@ -188,6 +189,7 @@ class Jobs(Construct):
                 ),
                 defaults=defaults,
                 timeout_seconds=spec.worker_timeout_seconds if is_queue else None,
+                calls_stripe=uses_stripe(worker.permissions),
             )
             if is_queue:
                 function.add_event_source(

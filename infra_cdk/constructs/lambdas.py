@@ -1,6 +1,7 @@
 """One Lambda function of ours, built the same way for endpoints and workers.
 
-Python 3.12 on arm64 from the shared code asset and dependency layer, active
+Python 3.12 on arm64 from the shared code asset and dependency layer (and the
+stripe SDK's layer for the functions that call Stripe), active
 tracing, its own log group with the stage's retention, and its own role that holds
 exactly the statements it is given plus writing to that log group and X-Ray. No AWS
 managed policy. ``grant_statements`` turns catalog permissions into statements and
@@ -47,6 +48,8 @@ class FunctionDefaults:
     removal_policy: RemovalPolicy
     code: lambda_.Code
     layers: Sequence[lambda_.ILayerVersion]
+    # Added for a function that calls Stripe: the stripe SDK's layer.
+    stripe_layers: Sequence[lambda_.ILayerVersion] = ()
 
 
 def grant_statements(
@@ -94,8 +97,10 @@ def build_function(
     statements: Sequence[iam.PolicyStatement],
     defaults: FunctionDefaults,
     timeout_seconds: int | None = None,
+    calls_stripe: bool = False,
 ) -> lambda_.Function:
-    """The function ``<name>Function`` with ``<name>Logs`` and ``<name>Role``."""
+    """The function ``<name>Function`` with ``<name>Logs`` and ``<name>Role``;
+    ``calls_stripe`` adds the stripe SDK's layers to the shared ones."""
     log_group = logs.LogGroup(
         scope,
         f"{name}Logs",
@@ -127,7 +132,7 @@ def build_function(
         architecture=ARCHITECTURE,
         handler=handler,
         code=defaults.code,
-        layers=list(defaults.layers),
+        layers=[*defaults.layers, *(defaults.stripe_layers if calls_stripe else ())],
         memory_size=defaults.memory_mb,
         timeout=Duration.seconds(timeout_seconds or defaults.timeout_seconds),
         environment=dict(environment),

@@ -26,8 +26,24 @@ MEASURED = ("billing_plans", "stripe_webhook")
 FUNCTIONS = [(e.name, e.permissions) for e in ENDPOINTS if e.name in MEASURED]
 
 
-def run_bench(*options: str) -> dict[str, dict[str, str]]:
-    """The table ``python -m tools.bench --smoke [options]`` prints, by row name."""
+Table = dict[str, dict[str, str]]
+
+
+def parse(lines: list[str]) -> Table:
+    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
+    assert set(lines[1].replace("|", "").replace(" ", "")) <= {"-", ":"}
+    rows: Table = {}
+    for line in lines[2:]:
+        cells = [cell.strip() for cell in line.strip("|").split("|")]
+        assert len(cells) == len(header), line
+        rows[cells[0]] = dict(zip(header, cells, strict=True))
+    return rows
+
+
+def run_bench(*options: str) -> list[Table]:
+    """The tables ``python -m tools.bench --smoke [options]`` prints, each by row
+    name: the functions and references, then the billing functions' SDK
+    comparison."""
     done = subprocess.run(
         [sys.executable, "-m", "tools.bench", "--smoke", *options],
         cwd=ROOT,
@@ -37,20 +53,23 @@ def run_bench(*options: str) -> dict[str, dict[str, str]]:
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
-    lines = [line for line in done.stdout.splitlines() if line.startswith("|")]
-    header = [cell.strip() for cell in lines[0].strip("|").split("|")]
-    assert set(lines[1].replace("|", "").replace(" ", "")) <= {"-", ":"}
-    rows: dict[str, dict[str, str]] = {}
-    for line in lines[2:]:
-        cells = [cell.strip() for cell in line.strip("|").split("|")]
-        assert len(cells) == len(header), line
-        rows[cells[0]] = dict(zip(header, cells, strict=True))
-    return rows
+    tables: list[list[str]] = [[]]
+    for line in done.stdout.splitlines():
+        if line.startswith("|"):
+            tables[-1].append(line)
+        elif tables[-1]:
+            tables.append([])
+    return [parse(lines) for lines in tables if lines]
 
 
 @pytest.fixture(scope="module")
-def table() -> dict[str, dict[str, str]]:
+def tables() -> list[Table]:
     return run_bench("--only", ",".join(MEASURED))
+
+
+@pytest.fixture(scope="module")
+def table(tables: list[Table]) -> Table:
+    return tables[0]
 
 
 def column(row: dict[str, str], starts: str) -> str:
@@ -116,6 +135,18 @@ def test_every_reference_has_its_cold_figures(
     floor = table["FastAPI floor"]
     assert number(column(floor, "warm p50 / p99")) > 0
     assert number(column(table["naive stack"], "DynamoDB ms")) > 0
+
+
+def test_the_billing_function_is_compared_with_the_previous_stripe_client(
+    tables: list[Table],
+) -> None:
+    # stripe_webhook declares Stripe; billing_plans does not and has no row.
+    _, sdk = tables
+    (row,) = sdk.values()
+    assert row["billing function"] == "stripe_webhook"
+    assert number(column(row, "init + first ms CPU, SDK")) > 0
+    assert number(column(row, "init + first ms CPU, previous")) > 0
+    assert RATIO.match(column(row, "ratio"))
 
 
 def test_only_refuses_a_name_that_is_no_function() -> None:

@@ -54,13 +54,16 @@ class Synth:
 
 
 @pytest.fixture(scope="session")
-def assets() -> tuple[build.AssetStats, build.AssetStats]:
-    """The built layer and code (``make build``; a no-op here when up to date)."""
+def assets() -> tuple[build.AssetStats, build.AssetStats, build.AssetStats]:
+    """The built layer, code and stripe layer (``make build``; a no-op here when
+    up to date)."""
     return build.build()
 
 
 @pytest.fixture(scope="session")
-def synth_cache(assets: tuple[build.AssetStats, build.AssetStats]) -> dict[str, Synth]:
+def synth_cache(
+    assets: tuple[build.AssetStats, build.AssetStats, build.AssetStats],
+) -> dict[str, Synth]:
     """Synthesized stages, filled on first use: at most one synth per stage."""
     return {}
 

@@ -11,9 +11,12 @@ from packaging.utils import canonicalize_name
 from functions.catalog import ENDPOINTS
 from infra_cdk import build
 
-# The stripe SDK is the dev extra's (tests sign webhooks with it): the adapter speaks
-# HTTP through urllib3, which the layer carries for botocore anyway.
+Assets = tuple[build.AssetStats, build.AssetStats, build.AssetStats]
+
+# The stripe SDK ships in its own layer, for the functions that call Stripe only.
 FORBIDDEN = ("boto3", "s3transfer", "cryptography", "email_validator", "stripe")
+# What the SDK requires but never imports here (it gets an HTTP client on urllib3).
+NOT_IN_THE_STRIPE_LAYER = ("requests", "charset_normalizer", "certifi")
 NOT_SHIPPED = ("tests", "local", "infra_cdk")
 
 
@@ -26,18 +29,18 @@ def _python_files(root: Path) -> list[Path]:
 
 
 def test_code_asset_holds_only_core_and_functions(
-    assets: tuple[build.AssetStats, build.AssetStats],
+    assets: Assets,
 ) -> None:
-    _, code = assets
+    _, code, _ = assets
     assert sorted(p.name for p in code.path.iterdir()) == ["core", "functions"]
     for path in code.path.rglob("*"):
         assert not set(path.relative_to(code.path).parts) & set(NOT_SHIPPED), path
 
 
 def test_code_asset_has_every_handler_module(
-    assets: tuple[build.AssetStats, build.AssetStats],
+    assets: Assets,
 ) -> None:
-    _, code = assets
+    _, code, _ = assets
     for endpoint in ENDPOINTS:
         source = code.path / (endpoint.module.replace(".", "/") + ".py")
         assert source.is_file(), endpoint.module
@@ -46,18 +49,18 @@ def test_code_asset_has_every_handler_module(
 
 
 def test_code_asset_ships_the_default_plans_file(
-    assets: tuple[build.AssetStats, build.AssetStats],
+    assets: Assets,
 ) -> None:
     """No stage sets STRATA_PLANS_FILE: the functions read the plans.json that ships
     beside functions/runtime/plans.py, at /var/task in Lambda."""
-    _, code = assets
+    _, code, _ = assets
     source = Path(build.ROOT, "functions", "runtime", "plans.json")
     shipped = code.path / "functions" / "runtime" / "plans.json"
     assert shipped.read_bytes() == source.read_bytes()
 
 
 def test_every_python_file_ships_its_unchecked_hash_pyc(
-    assets: tuple[build.AssetStats, build.AssetStats],
+    assets: Assets,
 ) -> None:
     for asset in assets:
         sources = _python_files(asset.path)
@@ -71,9 +74,9 @@ def test_every_python_file_ships_its_unchecked_hash_pyc(
 
 
 def test_layer_is_small_and_free_of_the_packages_it_must_not_carry(
-    assets: tuple[build.AssetStats, build.AssetStats],
+    assets: Assets,
 ) -> None:
-    layer, _ = assets
+    layer, _, _ = assets
     site = layer.path / "python"
     assert sorted(p.name for p in layer.path.iterdir()) == ["python"]
     for package in FORBIDDEN:
@@ -87,11 +90,42 @@ def test_layer_is_small_and_free_of_the_packages_it_must_not_carry(
     assert layer.megabytes < build.LAYER_LIMIT_MB
 
 
+def test_the_stripe_layer_holds_the_sdk_alone_within_the_cap(
+    assets: Assets,
+) -> None:
+    layer, _, stripe_layer = assets
+    site = stripe_layer.path / "python"
+    assert sorted(p.name for p in site.iterdir()) == [
+        "stripe",
+        "stripe-16.1.0.dist-info",
+    ]
+    for package in NOT_IN_THE_STRIPE_LAYER:
+        assert not (site / package).exists(), package
+        assert not (layer.path / "python" / package).exists(), package
+    # What the SDK needs at run time is the first layer's.
+    for package in ("typing_extensions.py", "urllib3"):
+        assert (layer.path / "python" / package).exists(), package
+    assert stripe_layer.megabytes <= build.LAYER_LIMIT_MB
+
+
+def test_the_stripe_lock_pins_the_sdk_with_a_hash_and_nothing_the_first_ships() -> None:
+    text = build.STRIPE_LOCK_FILE.read_text()
+    pins = dict(
+        re.findall(
+            r"^([a-z0-9-]+)==(\S+) \\\n\s+--hash=sha256:[0-9a-f]{64}", text, re.M
+        )
+    )
+    assert pins == {"stripe": "16.1.0"}
+    for line in build.stripe_layer_requirements():
+        requirement = Requirement(line)
+        assert requirement.specifier.contains(pins[canonicalize_name(requirement.name)])
+
+
 def test_build_is_skipped_when_inputs_are_unchanged(
-    assets: tuple[build.AssetStats, build.AssetStats],
+    assets: Assets,
 ) -> None:
     again = build.build()
-    assert [a.rebuilt for a in again] == [False, False]
+    assert [a.rebuilt for a in again] == [False, False, False]
     assert [(a.files, a.bytes) for a in again] == [(a.files, a.bytes) for a in assets]
 
 

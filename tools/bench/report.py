@@ -11,6 +11,9 @@ DEP_FLOOR_TARGET = 1.1
 NAIVE_TARGET = 0.75
 FASTAPI_FLOOR_TARGET = 1.1
 WARM_TARGET = 1.5
+# A billing function's cold start on the stripe SDK over the same function on the
+# hand-written client it replaced.
+SDK_TARGET = 1.1
 
 FASTAPI_FLOOR_ROW = "FastAPI floor"
 NAIVE_ROW = "naive stack"
@@ -222,3 +225,44 @@ def markdown(table: list[list[str]]) -> str:
         for width, right in zip(widths, numeric, strict=True)
     ]
     return "\n".join([line(table[0]), line(rule), *(line(row) for row in table[1:])])
+
+
+@dataclass
+class SdkRow:
+    """One billing function's cold starts (import and first request, CPU), on
+    the SDK and on the previous client, a pair per round."""
+
+    name: str
+    sdk: Cold
+    previous: Cold
+
+    @staticmethod
+    def totals(cold: Cold) -> list[float]:
+        return [a + b for a, b in zip(cold.init_ms, cold.first_ms, strict=True)]
+
+
+SDK_HEADER = (
+    "billing function",
+    "init + first ms CPU, SDK",
+    "init + first ms CPU, previous client",
+    "init ms CPU, SDK / previous",
+    f"ratio (≤{SDK_TARGET})",
+)
+
+
+def sdk_rows(functions: Sequence[SdkRow]) -> list[list[str]]:
+    """The comparison's cells, header first."""
+    table = [list(SDK_HEADER)]
+    for row in functions:
+        sdk, previous = SdkRow.totals(row.sdk), SdkRow.totals(row.previous)
+        ratio = paired_ratio(sdk, previous)
+        table.append(
+            [
+                row.name,
+                _spread(sdk),
+                _spread(previous),
+                f"{_median(row.sdk.init_ms)} / {_median(row.previous.init_ms)}",
+                f"{ratio:.2f}x {MET if ratio <= SDK_TARGET else MISSED}",
+            ]
+        )
+    return table

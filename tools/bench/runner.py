@@ -33,6 +33,7 @@ from pathlib import Path
 from typing import Any
 
 from functions.catalog import ENDPOINTS, WORKERS
+from functions.permissions import uses_stripe
 from local.harness import free_port
 from local.stack import provision
 from tools.bench import child, references
@@ -43,13 +44,16 @@ from tools.bench.report import (
     FASTAPI_FLOOR_TARGET,
     NAIVE_ROW,
     NAIVE_TARGET,
+    SDK_TARGET,
     WARM_TARGET,
     Cold,
     FunctionRow,
     ReferenceRow,
+    SdkRow,
     Warm,
     markdown,
     rows,
+    sdk_rows,
 )
 from tools.bench.scenarios import MODULES, PERMISSIONS, Call, Scenarios
 
@@ -57,9 +61,16 @@ ROOT = Path(__file__).resolve().parents[2]
 CHILD_SOURCE = Path(child.__file__).read_text(encoding="utf-8")
 CHILD_TIMEOUT = 180
 LAYER_LOCK = ROOT / "requirements" / "lambda.txt"
+# The billing functions' second layer: the stripe SDK.
+STRIPE_LAYER_LOCK = ROOT / "requirements" / "lambda-stripe.txt"
 # What the Lambda layer does not ship but this dev environment has (moto pulls them
 # in), and FastAPI and PyJWT import when present.
-NOT_IN_LAYER = ("cryptography", "email_validator")
+# requests and httpx: the stripe SDK imports them when present, and neither ships.
+NOT_IN_LAYER = ("cryptography", "email_validator", "requests", "httpx")
+# main before the stripe SDK replaced the hand-written client: its billing
+# functions are measured beside ours (``previous_tree``).
+PREVIOUS_CLIENT_COMMIT = "95e56a1"
+PREVIOUS_PACKAGES = ("core", "functions", "events")
 BCRYPT_ROUNDS = "4"
 # Variables that would change how a child's interpreter runs.
 _INTERPRETER_VARIABLES = (
@@ -258,12 +269,16 @@ class Children:
         self.env = env
         self.naive_env = naive_env
 
-    def _run(self, args: list[str], env: dict[str, str], what: str) -> Any:
+    def _run(
+        self, args: list[str], env: dict[str, str], what: str, cwd: Path = ROOT
+    ) -> Any:
         result = self.workdir / "result.json"
         result.unlink(missing_ok=True)
         done = subprocess.run(
             [sys.executable, "-c", CHILD_SOURCE, *args],
-            cwd=ROOT,
+            # The child imports core and functions from here (``python -c`` puts
+            # the working directory first on sys.path).
+            cwd=cwd,
             env=env,
             stdin=subprocess.DEVNULL,
             stdout=subprocess.DEVNULL,
@@ -276,7 +291,9 @@ class Children:
             raise BenchError(f"{what}: the child failed:\n{done.stderr[-3000:]}")
         return json.loads(result.read_text(encoding="utf-8"))
 
-    def cold(self, module: str, call: Call | None = None) -> dict[str, Any]:
+    def cold(
+        self, module: str, call: Call | None = None, cwd: Path = ROOT
+    ) -> dict[str, Any]:
         args = ["cold", module, str(self.workdir / "result.json")]
         if call is not None:
             request = self.workdir / "request.json"
@@ -286,7 +303,7 @@ class Children:
             )
             args.append(str(request))
         env = self.naive_env if module == references.NAIVE_STACK else self.env
-        data: dict[str, Any] = self._run(args, env, module)
+        data: dict[str, Any] = self._run(args, env, module, cwd)
         if call is not None:
             failure = call.failure(data.get("reply") or {})
             if failure is not None:
@@ -319,12 +336,15 @@ def main(argv: list[str] | None = None) -> int:
             stripe_emulator() as stripe,
             tempfile.TemporaryDirectory(prefix="strata-bench-") as tmp,
         ):
-            table, notes = measure(options, Path(tmp), stripe)
+            table, sdk_table, notes = measure(options, Path(tmp), stripe)
     except BenchError as error:
         _progress(f"bench: {error}")
         return 1
     print(markdown(table))
     print()
+    if sdk_table is not None:
+        print(markdown(sdk_table))
+        print()
     for note in notes:
         print(note)
     _progress(f"bench: done in {time.monotonic() - started:.0f} s")
@@ -373,9 +393,34 @@ class DependencyFloors:
         return floors
 
 
+def previous_tree(workdir: Path) -> tuple[Path | None, str]:
+    """``PREVIOUS_PACKAGES`` as they were at ``PREVIOUS_CLIENT_COMMIT`` (the
+    hand-written Stripe client), in ``workdir``; or None and why not."""
+    target = workdir / "previous"
+    target.mkdir()
+    try:
+        archive = subprocess.run(
+            ["git", "archive", PREVIOUS_CLIENT_COMMIT, *PREVIOUS_PACKAGES],
+            cwd=ROOT,
+            capture_output=True,
+            timeout=60,
+            check=False,
+        )
+    except (OSError, subprocess.TimeoutExpired) as exc:
+        return None, f"git could not run ({exc})"
+    if archive.returncode != 0:
+        return None, archive.stderr.decode(errors="replace").strip()
+    import io
+    import tarfile
+
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(target, filter="data")
+    return target, ""
+
+
 def measure(
     options: Options, workdir: Path, stripe: Any
-) -> tuple[list[list[str]], list[str]]:
+) -> tuple[list[list[str]], list[list[str]] | None, list[str]]:
     from functions.runtime.container import build_container, use_container
     from tools.roundtrips import measure as count_dynamo_calls
 
@@ -417,6 +462,16 @@ def measure(
             cold[name].add(result)
     floors = DependencyFloors.write(discovery, modules)
 
+    # The billing functions again, on the hand-written client they had before the
+    # SDK: the same child, the same scenario, run from that commit's tree.
+    billing = [name for name in functions if uses_stripe(PERMISSIONS[name])]
+    previous, why_not = previous_tree(workdir) if billing else (None, "")
+    before = {name: Cold() for name in billing} if previous is not None else {}
+    if previous is not None and options.smoke:
+        for name in billing:
+            first = scenarios.call(name)
+            before[name].add(children.cold(MODULES[name], first, previous))
+
     # The rounds: every subject once per round, in a shuffled order.
     subjects = {
         FASTAPI_FLOOR_ROW: references.FASTAPI_FLOOR,
@@ -427,6 +482,7 @@ def measure(
         cold[label] = Cold()
     if not options.smoke:
         subjects.update({name: MODULES[name] for name in functions})
+        subjects.update({_before(name): MODULES[name] for name in before})
     shuffle = random.Random(20250101)  # noqa: S311 (an order, not a secret)
     for run in range(options.runs):
         _progress(f"bench: cold round {run + 1}/{options.runs}")
@@ -439,6 +495,11 @@ def measure(
             elif label in (FASTAPI_FLOOR_ROW, NAIVE_ROW):
                 # Both serve GET / with 200; the naive stack reads DynamoDB for it.
                 call = Call("root", 200)
+            elif previous is not None and label.endswith(_BEFORE):
+                name = label.removesuffix(_BEFORE)
+                result = children.cold(subjects[label], scenarios.call(name), previous)
+                before[name].add(result)
+                continue
             cold[label].add(children.cold(subjects[label], call))
 
     _progress(f"bench: warm, {options.invocations} invocations per subject")
@@ -486,7 +547,42 @@ def measure(
         {label: ReferenceRow(label, cold[label]) for label in floors.module},
         ReferenceRow(NAIVE_ROW, cold[NAIVE_ROW]),
     )
-    return table, explain(options, discovery, floors, counted)
+    sdk_table = (
+        sdk_rows([SdkRow(name, cold[name], before[name]) for name in billing])
+        if before
+        else None
+    )
+    notes = explain(options, discovery, floors, counted)
+    if billing:
+        notes.append(sdk_note(billing, previous is not None, why_not))
+    return table, sdk_table, notes
+
+
+_BEFORE = f" @ {PREVIOUS_CLIENT_COMMIT}"
+
+
+def _before(name: str) -> str:
+    return name + _BEFORE
+
+
+def sdk_note(billing: list[str], measured: bool, why_not: str) -> str:
+    if not measured:
+        return (
+            "Billing functions on the previous Stripe client: not measured, git "
+            f"could not give commit {PREVIOUS_CLIENT_COMMIT} ({why_not or 'unknown'}"
+            "; a clone without history or a shallow one lacks it)."
+        )
+    return (
+        f"Billing functions ({', '.join(billing)}): the stripe SDK (through "
+        "core.adapters.stripe) beside the same function at commit "
+        f"{PREVIOUS_CLIENT_COMMIT} (main before the SDK: its hand-written urllib3 "
+        "client), materialised with git archive and run by the same child with "
+        "the same scenario, in the same shuffled rounds; init + first request in "
+        "CPU time of the child (the first request's less DynamoDB's CPU); the "
+        "ratio is the median over rounds of SDK over previous in the same round. "
+        f"requests and httpx are unimportable, as in the layers. Target ≤"
+        f"{SDK_TARGET}x."
+    )
 
 
 def count_worker_calls(call: Call) -> int:
@@ -607,6 +703,7 @@ def not_in_layer(dep_floor_packages: dict[str, tuple[str, ...]]) -> list[str]:
     layer = references.layer_distributions(LAYER_LOCK)
     if layer is None:
         return []
+    layer |= references.layer_distributions(STRIPE_LAYER_LOCK) or set()
     shipped = references.top_level_names(layer)
     extra = sorted(
         {name for packages in dep_floor_packages.values() for name in packages}
@@ -615,7 +712,8 @@ def not_in_layer(dep_floor_packages: dict[str, tuple[str, ...]]) -> list[str]:
     if not extra:
         return []
     return [
-        f"Loaded here but not in the Lambda layer ({LAYER_LOCK.relative_to(ROOT)}): "
+        "Loaded here but not in the Lambda layers "
+        f"({LAYER_LOCK.relative_to(ROOT)}, {STRIPE_LAYER_LOCK.relative_to(ROOT)}): "
         f"{', '.join(extra)}. Optional imports that this environment satisfies "
         "(not blocked: the figures include them)."
     ]

@@ -1,28 +1,49 @@
-"""``PaymentProvider`` on Stripe's REST API, through ``StripeClient``.
+"""``PaymentProvider`` on ``stripe.StripeClient``.
 
-Every write sends the idempotency key the caller made from our own ids, so a
-retried use case (or a retried request inside the client) cannot create or charge
-twice; a second request inside one use case (finalizing the first invoice of a
-bank-transfer subscription) derives its key from the caller's. Responses are
-read by ``objects``; a response Strata cannot read is
-Stripe failing, so it becomes ``PaymentProviderUnavailable`` with the parse error
-chained.
+Every write passes, as the SDK's ``idempotency_key`` request option, the key the
+caller made from our own ids; the SDK sends it unchanged on each of its retries,
+so a retried use case (or a retried request) cannot create or charge twice. A
+second request inside one use case (finalizing the first invoice of a
+bank-transfer subscription) derives its key from the caller's.
+
+The SDK answers typed objects (``Customer``, ``Subscription``, ``Invoice``...).
+Single fields are read off them; a subscription, invoice or charge becomes the
+port's snapshot through ``objects``, from its ``to_dict()``, so API answers and
+webhook payloads are read by one reader, strictly: a response Strata cannot read
+is Stripe failing, so it becomes ``PaymentProviderUnavailable`` with the parse
+error chained. The SDK's errors
+become ours through ``client.translate``.
+
+Retry budget: each call is one ``request_with_retries`` of ``http`` (see
+``Urllib3HttpClient``): up to ``max_retries`` + 1 attempts (3 by default), a GET
+reading for 6 s, a write for 15 s, a 2 s connect, the SDK's backoff between
+(0.5 s, then 1 s, jittered), all cut to a 24 s deadline, so one call never
+takes longer than 24 s: inside the 28 s of the functions that call Stripe
+(``functions.resources.STRIPE_FUNCTION_TIMEOUT_SECONDS``), leaving 4 s for the
+rest of the request. (Checkout makes two calls: if both used all of their
+budget, the function would time out first; the idempotency keys make the API
+client's retry of the whole request safe.)
 """
 
 from __future__ import annotations
 
 import hashlib
 import secrets
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, TypeVar
-from urllib.parse import quote
+from typing import TYPE_CHECKING, Any, TypeVar
+
+import stripe
 
 from core.adapters.stripe.client import (
+    DEFAULT_BASE_URL,
+    DEFAULT_MAX_RETRIES,
     MAX_IDEMPOTENCY_KEY_LENGTH,
-    StripeClient,
     StripeRequestRejected,
+    build_stripe_client,
+    call,
 )
+from core.adapters.stripe.http import Pool, Urllib3HttpClient
 from core.adapters.stripe.objects import (
     MalformedStripeObject,
     parse_charge,
@@ -39,6 +60,16 @@ from core.application.ports import (
     SubscriptionSnapshot,
 )
 
+if TYPE_CHECKING:
+    # Types only: importing stripe.params costs time at cold start.
+    from stripe.params import (
+        InvoiceListParams,
+        SubscriptionCancelParams,
+        SubscriptionListParams,
+        SubscriptionUpdateParams,
+    )
+    from stripe.params.checkout import SessionCreateParamsSubscriptionData
+
 T = TypeVar("T")
 
 
@@ -46,16 +77,46 @@ def _utc_now() -> datetime:
     return datetime.now(UTC)
 
 
-def _segment(stripe_id: str) -> str:
-    """An id as one path segment: an id holding ``/`` or ``?`` cannot reach
-    another endpoint."""
+def _id(stripe_id: str) -> str:
+    # The SDK quotes ids into the path itself; an empty one would reach the list.
     if not stripe_id:
         raise ValueError("a Stripe id is empty")
-    return quote(stripe_id, safe="")
+    return stripe_id
+
+
+def _key(idempotency_key: str) -> stripe.RequestOptions:
+    if not idempotency_key or len(idempotency_key) > MAX_IDEMPOTENCY_KEY_LENGTH:
+        raise ValueError("an idempotency key is 1 to 255 characters")
+    if not idempotency_key.isascii() or not idempotency_key.isprintable():
+        raise ValueError("an idempotency key is printable ASCII")
+    return {"idempotency_key": idempotency_key}
+
+
+def build_payment_provider(
+    api_key: str,
+    *,
+    base_url: str = DEFAULT_BASE_URL,
+    now: Callable[[], datetime] = _utc_now,
+    read_timeout: float | None = None,
+    max_retries: int = DEFAULT_MAX_RETRIES,
+    pool: Pool | None = None,
+) -> StripePaymentProvider:
+    """The provider the composition root (and tests) use: the SDK's client on
+    urllib3 over ``pool`` (a ``PoolManager`` made by the first request if None;
+    tests hand in one that answers in-process). Opens nothing."""
+    http = (
+        Urllib3HttpClient(pool=pool)
+        if read_timeout is None
+        else Urllib3HttpClient(pool=pool, read_timeout=read_timeout)
+    )
+    client = build_stripe_client(
+        api_key, base_url=base_url, max_retries=max_retries, http_client=http
+    )
+    return StripePaymentProvider(client, now=now)
 
 
 class StripePaymentProvider:
-    """Strata's calls to Stripe.
+    """Strata's calls to Stripe, through the SDK's ``StripeClient``.
 
     ``now`` is the time used as the proration date when a preview is asked for
     without one: pass the application clock's ``now``, so that in the local stack
@@ -66,22 +127,23 @@ class StripePaymentProvider:
 
     def __init__(
         self,
-        client: StripeClient,
+        client: stripe.StripeClient,
         *,
         now: Callable[[], datetime] = _utc_now,
         token: Callable[[], str] = lambda: secrets.token_hex(8),
     ) -> None:
-        self._client = client
+        self._v1 = client.v1
         self._now = now
         self._token = token
 
     def create_customer(self, user_id: str, email: str, *, idempotency_key: str) -> str:
-        customer = self._client.post(
-            "/v1/customers",
-            {"email": email, "metadata": {"user_id": user_id}},
-            idempotency_key=idempotency_key,
+        customer = call(
+            lambda: self._v1.customers.create(
+                {"email": email, "metadata": {"user_id": user_id}},
+                _key(idempotency_key),
+            )
         )
-        return _read(lambda: _str_field(customer, "id", "customer"))
+        return _read(lambda: _text(customer, "id", "customer"))
 
     def create_checkout(
         self,
@@ -98,24 +160,28 @@ class StripePaymentProvider:
         trial of that many days (Stripe's ``trial_period_days``)."""
         if trial_days < 0:
             raise ValueError("trial_days is not negative")
-        session = self._post_for_customer(
-            "/v1/checkout/sessions",
-            {
-                "mode": "subscription",
-                "customer": customer_id,
-                "line_items": [{"price": price_id, "quantity": 1}],
-                "client_reference_id": user_id,
-                "metadata": {"user_id": user_id},
-                "subscription_data": {
+        subscription_data: SessionCreateParamsSubscriptionData = {
+            "metadata": {"user_id": user_id}
+        }
+        if trial_days:
+            subscription_data["trial_period_days"] = trial_days
+        options = _key(idempotency_key)
+        session = _for_customer(
+            lambda: self._v1.checkout.sessions.create(
+                {
+                    "mode": "subscription",
+                    "customer": customer_id,
+                    "line_items": [{"price": price_id, "quantity": 1}],
+                    "client_reference_id": user_id,
                     "metadata": {"user_id": user_id},
-                    "trial_period_days": trial_days or None,
+                    "subscription_data": subscription_data,
+                    "success_url": success_url,
+                    "cancel_url": cancel_url,
                 },
-                "success_url": success_url,
-                "cancel_url": cancel_url,
-            },
-            idempotency_key=idempotency_key,
+                options,
+            )
         )
-        return _read(lambda: _str_field(session, "url", "checkout.session"))
+        return _read(lambda: _text(session, "url", "checkout.session"))
 
     def create_invoiced_subscription(
         self,
@@ -126,79 +192,66 @@ class StripePaymentProvider:
         days_until_due: int,
         idempotency_key: str,
     ) -> str:
-        subscription = self._post_for_customer(
-            "/v1/subscriptions",
-            {
-                "customer": customer_id,
-                "items": [{"price": price_id}],
-                "collection_method": "send_invoice",
-                "days_until_due": days_until_due,
-                "payment_settings": {"payment_method_types": ["customer_balance"]},
-                "metadata": {"user_id": user_id},
-                "expand": ["latest_invoice"],
-            },
-            idempotency_key=idempotency_key,
+        options = _key(idempotency_key)
+        subscription = _for_customer(
+            lambda: self._v1.subscriptions.create(
+                {
+                    "customer": customer_id,
+                    "items": [{"price": price_id}],
+                    "collection_method": "send_invoice",
+                    "days_until_due": days_until_due,
+                    "payment_settings": {"payment_method_types": ["customer_balance"]},
+                    "metadata": {"user_id": user_id},
+                    "expand": ["latest_invoice"],
+                },
+                options,
+            )
         )
-
-        invoice = subscription.get("latest_invoice")
-        if not isinstance(invoice, Mapping):
+        invoice = getattr(subscription, "latest_invoice", None)
+        if not isinstance(invoice, stripe.Invoice):
             raise PaymentProviderUnavailable() from MalformedStripeObject(
                 "subscription.latest_invoice is not expanded"
             )
-        if invoice.get("status") == "draft":
+        if getattr(invoice, "status", None) == "draft":
             # Stripe keeps a send_invoice subscription's first invoice a draft
             # for about an hour, and a draft has no hosted page: finalize it now.
             invoice = self._finalize(invoice, idempotency_key)
-        return _read(lambda: _str_field(invoice, "hosted_invoice_url", "invoice"))
+        return _read(lambda: _text(invoice, "hosted_invoice_url", "invoice"))
 
-    def _post_for_customer(
-        self, path: str, params: Mapping[str, Any], *, idempotency_key: str
-    ) -> Mapping[str, Any]:
-        """A POST naming a customer: ``CustomerMissing`` if Stripe has no such
-        customer any more (``resource_missing`` on ``customer``)."""
+    def _finalize(self, draft: stripe.Invoice, idempotency_key: str) -> stripe.Invoice:
+        invoice_id = _read(lambda: _text(draft, "id", "invoice"))
+        options = _key(_derived_key(idempotency_key, "finalize"))
         try:
-            return self._client.post(path, params, idempotency_key=idempotency_key)
-        except StripeRequestRejected as exc:
-            if exc.stripe_code == "resource_missing" and exc.param == "customer":
-                raise CustomerMissing(str(exc)) from exc
-            raise
-
-    def _finalize(
-        self, draft: Mapping[str, Any], idempotency_key: str
-    ) -> Mapping[str, Any]:
-        invoice_id = _read(lambda: _str_field(draft, "id", "invoice"))
-        path = f"/v1/invoices/{_segment(invoice_id)}"
-        try:
-            return self._client.post(
-                f"{path}/finalize",
-                {},
-                idempotency_key=_derived_key(idempotency_key, "finalize"),
+            return call(
+                lambda: self._v1.invoices.finalize_invoice(invoice_id, None, options)
             )
         except StripeRequestRejected:
             # Stripe's own hourly finalization got there first (a use case
             # retried late): the invoice is open, which is all we wanted.
-            invoice = self._client.get(path)
-            if invoice.get("status") == "draft":
+            invoice = call(lambda: self._v1.invoices.retrieve(invoice_id))
+            if getattr(invoice, "status", None) == "draft":
                 raise
             return invoice
 
     def create_portal(self, customer_id: str, return_url: str) -> str:
         # The port gives no key (opening the portal twice is harmless); one made
-        # here still lets the client's own retries replay rather than repeat.
-        session = self._client.post(
-            "/v1/billing_portal/sessions",
-            {"customer": customer_id, "return_url": return_url},
-            idempotency_key=f"portal-{customer_id}-{self._token()}",
+        # here still lets the SDK's retries replay rather than repeat.
+        options = _key(f"portal-{customer_id}-{self._token()}")
+        session = call(
+            lambda: self._v1.billing_portal.sessions.create(
+                {"customer": customer_id, "return_url": return_url}, options
+            )
         )
-        return _read(lambda: _str_field(session, "url", "billing_portal.session"))
+        return _read(lambda: _text(session, "url", "billing_portal.session"))
 
     def get_subscription(self, subscription_id: str) -> SubscriptionSnapshot:
         # The latest invoice says whether a bank-transfer subscription was paid.
-        data = self._client.get(
-            f"/v1/subscriptions/{_segment(subscription_id)}",
-            {"expand": ["latest_invoice"]},
+        data = call(
+            lambda: self._v1.subscriptions.retrieve(
+                _id(subscription_id), {"expand": ["latest_invoice"]}
+            )
         )
-        return _read(lambda: parse_subscription(data))
+        return _read(lambda: parse_subscription(data.to_dict()))
 
     def preview_change(
         self,
@@ -212,32 +265,35 @@ class StripePaymentProvider:
         ``proration_date`` the preview is made at ``now()``, and the returned
         ``proration_date`` says which: pass it to ``change_price`` to be charged
         exactly ``amount_due``."""
-        if proration_date is None:
-            proration_date = int(self._now().timestamp())
+        date = (
+            int(self._now().timestamp()) if proration_date is None else proration_date
+        )
         # create_preview only reads; the key (fresh per call, so a later preview
-        # is never answered with an earlier one's replay) just keeps the client's
-        # POST contract.
-        invoice = self._client.post(
-            "/v1/invoices/create_preview",
-            {
-                "customer": subscription.customer_id,
-                "subscription": subscription.id,
-                "subscription_details": {
-                    "items": [{"id": subscription.item_id, "price": price_id}],
-                    "proration_behavior": proration_behavior,
-                    "proration_date": proration_date,
+        # is never answered with an earlier one's replay) keeps the SDK's retries
+        # of it one request.
+        options = _key(f"preview-{subscription.id}-{self._token()}")
+        invoice = call(
+            lambda: self._v1.invoices.create_preview(
+                {
+                    "customer": subscription.customer_id,
+                    "subscription": subscription.id,
+                    "subscription_details": {
+                        "items": [{"id": subscription.item_id, "price": price_id}],
+                        "proration_behavior": _proration(proration_behavior),
+                        "proration_date": date,
+                    },
                 },
-            },
-            idempotency_key=f"preview-{subscription.id}-{self._token()}",
+                options,
+            )
         )
 
         def preview() -> ProrationPreview:
-            amount = invoice.get("amount_due")
+            amount = getattr(invoice, "amount_due", None)
             if not isinstance(amount, int) or isinstance(amount, bool):
                 raise MalformedStripeObject("invoice.amount_due is not an integer")
-            currency = _str_field(invoice, "currency", "invoice").lower()
+            currency = _text(invoice, "currency", "invoice").lower()
             return ProrationPreview(
-                amount_due=amount, currency=currency, proration_date=proration_date
+                amount_due=amount, currency=currency, proration_date=date
             )
 
         return _read(preview)
@@ -251,36 +307,35 @@ class StripePaymentProvider:
         proration_date: int | None,
         idempotency_key: str,
     ) -> SubscriptionSnapshot:
-        data = self._client.post(
-            f"/v1/subscriptions/{_segment(subscription.id)}",
-            {
-                # Naming the item's id replaces its price; without it Stripe
-                # would add a second item.
-                "items": [{"id": subscription.item_id, "price": price_id}],
-                "proration_behavior": proration_behavior,
-                "proration_date": proration_date,
-                # A change invoiced at once applies only if that invoice is paid;
-                # otherwise Stripe holds it in ``pending_update``.
-                "payment_behavior": (
-                    "pending_if_incomplete"
-                    if proration_behavior == "always_invoice"
-                    else None
-                ),
-                "expand": ["latest_invoice"],
-            },
-            idempotency_key=idempotency_key,
+        params: SubscriptionUpdateParams = {
+            # Naming the item's id replaces its price; without it Stripe would
+            # add a second item.
+            "items": [{"id": subscription.item_id, "price": price_id}],
+            "proration_behavior": _proration(proration_behavior),
+            "expand": ["latest_invoice"],
+        }
+        if proration_date is not None:
+            params["proration_date"] = proration_date
+        if proration_behavior == "always_invoice":
+            # A change invoiced at once applies only if that invoice is paid;
+            # otherwise Stripe holds it in ``pending_update``.
+            params["payment_behavior"] = "pending_if_incomplete"
+        options = _key(idempotency_key)
+        data = call(
+            lambda: self._v1.subscriptions.update(_id(subscription.id), params, options)
         )
-        return _read(lambda: parse_subscription(data))
+        return _read(lambda: parse_subscription(data.to_dict()))
 
     def set_cancel_at_period_end(
         self, subscription_id: str, cancel: bool, *, idempotency_key: str
     ) -> SubscriptionSnapshot:
-        data = self._client.post(
-            f"/v1/subscriptions/{_segment(subscription_id)}",
-            {"cancel_at_period_end": cancel},
-            idempotency_key=idempotency_key,
+        options = _key(idempotency_key)
+        data = call(
+            lambda: self._v1.subscriptions.update(
+                _id(subscription_id), {"cancel_at_period_end": cancel}, options
+            )
         )
-        return _read(lambda: parse_subscription(data))
+        return _read(lambda: parse_subscription(data.to_dict()))
 
     def cancel_now(
         self, subscription_id: str, *, idempotency_key: str, credit: bool = True
@@ -288,36 +343,38 @@ class StripePaymentProvider:
         """``DELETE /v1/subscriptions/{id}``: prorated, with a final invoice now, so
         the unused time becomes a credit on the customer's balance (unless
         ``credit`` is off: then neither)."""
-        data = self._client.delete(
-            f"/v1/subscriptions/{_segment(subscription_id)}",
-            {"prorate": True, "invoice_now": True} if credit else {},
-            idempotency_key=idempotency_key,
+        params: SubscriptionCancelParams = (
+            {"prorate": True, "invoice_now": True} if credit else {}
         )
-        return _read(lambda: parse_subscription(data))
+        options = _key(idempotency_key)
+        data = call(
+            lambda: self._v1.subscriptions.cancel(_id(subscription_id), params, options)
+        )
+        return _read(lambda: parse_subscription(data.to_dict()))
 
     def get_charge(self, charge_id: str) -> ChargeSnapshot:
-        data = self._client.get(f"/v1/charges/{_segment(charge_id)}")
-        return _read(lambda: parse_charge(data))
+        data = call(lambda: self._v1.charges.retrieve(_id(charge_id)))
+        return _read(lambda: parse_charge(data.to_dict()))
 
     def list_invoices(
         self, customer_id: str, limit: int, starting_after: str | None
     ) -> InvoicePage:
         """One page, newest first (Stripe's order); ``next_after`` is the last
-        invoice's id when Stripe says more follow."""
-        data = self._client.get(
-            "/v1/invoices",
-            {"customer": customer_id, "limit": limit, "starting_after": starting_after},
-        )
+        invoice's id when Stripe says more follow. (The port pages, with a cursor
+        the API's client holds, so this reads one ``ListObject`` rather than
+        ``auto_paging_iter``.)"""
+        params: InvoiceListParams = {"customer": customer_id, "limit": limit}
+        if starting_after is not None:
+            params["starting_after"] = starting_after
+        data = call(lambda: self._v1.invoices.list(params))
 
         def page() -> InvoicePage:
-            rows = data.get("data")
-            if not isinstance(rows, list):
-                raise MalformedStripeObject("list.data is not a list")
-            items: list[InvoiceSnapshot] = [parse_invoice(row) for row in rows]
-            has_more = data.get("has_more") is True
+            items: list[InvoiceSnapshot] = [
+                parse_invoice(row.to_dict()) for row in data.data
+            ]
             return InvoicePage(
                 items=items,
-                next_after=items[-1].id if has_more and items else None,
+                next_after=items[-1].id if data.has_more and items else None,
             )
 
         return _read(page)
@@ -325,22 +382,39 @@ class StripePaymentProvider:
     def list_subscriptions(
         self, limit: int, starting_after: str | None
     ) -> SubscriptionPage:
-        """``GET /v1/subscriptions`` without a status: every one not canceled."""
-        data = self._client.get(
-            "/v1/subscriptions", {"limit": limit, "starting_after": starting_after}
-        )
+        """``GET /v1/subscriptions`` without a status: every one not canceled. One
+        page, as the port asks (the reconciliation job keeps the cursor)."""
+        params: SubscriptionListParams = {"limit": limit}
+        if starting_after is not None:
+            params["starting_after"] = starting_after
+        data = call(lambda: self._v1.subscriptions.list(params))
 
         def page() -> SubscriptionPage:
-            rows = data.get("data")
-            if not isinstance(rows, list):
-                raise MalformedStripeObject("list.data is not a list")
-            items = [parse_subscription(row) for row in rows]
-            has_more = data.get("has_more") is True
+            items = [parse_subscription(row.to_dict()) for row in data.data]
             return SubscriptionPage(
-                items=items, next_after=items[-1].id if has_more and items else None
+                items=items,
+                next_after=items[-1].id if data.has_more and items else None,
             )
 
         return _read(page)
+
+
+def _proration(behavior: str) -> Any:
+    # The SDK types it as a Literal; the application passes one of its values.
+    if behavior not in ("always_invoice", "create_prorations", "none"):
+        raise ValueError(f"unknown proration behaviour {behavior!r}")
+    return behavior
+
+
+def _for_customer(request: Callable[[], T]) -> T:
+    """A request naming a customer: ``CustomerMissing`` if Stripe has no such
+    customer any more (``resource_missing`` on ``customer``)."""
+    try:
+        return call(request)
+    except StripeRequestRejected as exc:
+        if exc.stripe_code == "resource_missing" and exc.param == "customer":
+            raise CustomerMissing(str(exc)) from exc
+        raise
 
 
 def _derived_key(idempotency_key: str, step: str) -> str:
@@ -352,8 +426,10 @@ def _derived_key(idempotency_key: str, step: str) -> str:
     return f"{hashlib.sha256(idempotency_key.encode()).hexdigest()}-{step}"
 
 
-def _str_field(obj: Mapping[str, Any], key: str, where: str) -> str:
-    value = obj.get(key)
+def _text(obj: stripe.StripeObject, key: str, where: str) -> str:
+    """A typed object's string field; missing or empty is malformed (the SDK
+    raises AttributeError for a field the answer lacked)."""
+    value = getattr(obj, key, None)
     if not isinstance(value, str) or not value:
         raise MalformedStripeObject(f"{where}.{key} is missing")
     return value

@@ -1,210 +1,48 @@
-"""StripeClient: encoding checked against stripe-python's own encoder, and
-retries, timeouts, headers and errors against a small HTTP server on loopback."""
+"""The SDK's StripeClient on our urllib3 HTTP client: what reaches Stripe, its
+retries (with one idempotency key), the deadline, and how the SDK's errors
+become ours; against a scripted server on loopback."""
 
 from __future__ import annotations
 
-import json
-import threading
+import subprocess
+import sys
+import textwrap
 import time
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any
-from urllib.parse import parse_qsl, urlencode
+from pathlib import Path
+from typing import Any, cast
+from urllib.parse import parse_qsl
 
 import pytest
+import stripe
+import urllib3
 from stripe._api_version import _ApiVersion
-from stripe._encode import _api_encode
 
 from core.adapters.stripe.client import (
     API_VERSION,
-    StripeClient,
     StripeRequestRejected,
-    StripeResponseError,
-    encode_form,
+    build_stripe_client,
+    call,
 )
+from core.adapters.stripe.http import BUDGET, Urllib3HttpClient
 from core.application.errors import (
     PaymentProviderRejected,
     PaymentProviderUnavailable,
 )
+from functions.resources import STRIPE_FUNCTION_TIMEOUT_SECONDS
 from local.harness import free_port
+from tests.unit.adapters.stripe_stub import API_KEY, Reply, Sleeps, Stub
 
-API_KEY = "sk_test_client_unit_0123456789"
-
-
-# -- form encoding --------------------------------------------------------------------
+ROOT = Path(__file__).resolve().parents[3]
 
 
-def stripe_python_encoding(params: dict[str, Any]) -> str:
-    """How stripe-python 16 encodes a request body (see its _api_requestor)."""
-    return urlencode(list(_api_encode(params)))
-
-
-ENCODING_CASES: list[dict[str, Any]] = [
-    {"email": "a@example.com", "metadata": {"user_id": "u1"}},
-    {
-        "mode": "subscription",
-        "line_items": [{"price": "price_1", "quantity": 1}],
-        "subscription_data": {
-            "metadata": {"user_id": "u1"},
-            "trial_period_days": 14,
-        },
-        "success_url": "https://app.example.com/ok?session={CHECKOUT_SESSION_ID}",
-    },
-    {"expand": ["latest_invoice", "customer"], "limit": 3},
-    {"cancel_at_period_end": True, "off": False},
-    {"payment_settings": {"payment_method_types": ["customer_balance"]}},
-    {"a": None, "b": {"c": None, "d": "x"}, "e": [{"f": None, "g": False}]},
-    {"nested": [[1, 2], ["x"]], "deep": {"a": {"b": {"c": [{"d": True}]}}}},
-    {"unicode": "zoë & ünïcode=ok", "empty": ""},
-    {"tuple": ("a", "b")},
-]
-
-
-@pytest.mark.parametrize("params", ENCODING_CASES)
-def test_the_form_encoding_matches_stripe_pythons(params: dict[str, Any]) -> None:
-    assert urlencode(encode_form(params)) == stripe_python_encoding(params)
-
-
-def test_nested_keys_are_bracketed_and_booleans_lower_case() -> None:
-    pairs = encode_form(
-        {
-            "metadata": {"user_id": "x"},
-            "line_items": [{"price": "p"}],
-            "expand": ["latest_invoice"],
-            "cancel_at_period_end": False,
-            "skipped": None,
-        }
-    )
-    assert pairs == [
-        ("metadata[user_id]", "x"),
-        ("line_items[0][price]", "p"),
-        ("expand[0]", "latest_invoice"),
-        ("cancel_at_period_end", "false"),
-    ]
-
-
-@pytest.mark.parametrize("value", [1.5, object(), b"bytes", {1, 2}])
-def test_values_stripe_would_misread_are_refused_before_sending(value: object) -> None:
-    with pytest.raises(TypeError):
-        encode_form({"x": value})
-
-
-def test_the_pinned_version_is_stripe_pythons() -> None:
-    assert API_VERSION == _ApiVersion.CURRENT == "2026-10-28.endive"
-
-
-# -- a scripted server ----------------------------------------------------------------
-
-
-@dataclass
-class Reply:
-    status: int = 200
-    body: Any = field(default_factory=lambda: {"id": "obj_1", "object": "thing"})
-    headers: dict[str, str] = field(default_factory=dict)
-    delay: float = 0.0
-
-
-@dataclass
-class Seen:
-    method: str
-    path: str
-    headers: dict[str, str]
-    body: str
-
-
-class Stub:
-    """Answers each request with the next scripted reply (then 200s)."""
-
-    def __init__(self) -> None:
-        self.replies: list[Reply] = []
-        self.seen: list[Seen] = []
-        self.connections = 0
-        self._lock = threading.Lock()
-        stub = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def _serve(self) -> None:
-                length = int(self.headers.get("Content-Length") or 0)
-                body = self.rfile.read(length).decode() if length else ""
-                with stub._lock:
-                    stub.seen.append(
-                        Seen(self.command, self.path, dict(self.headers), body)
-                    )
-                    reply = stub.replies.pop(0) if stub.replies else Reply()
-                if reply.delay:
-                    time.sleep(reply.delay)
-                raw = (
-                    reply.body
-                    if isinstance(reply.body, bytes)
-                    else json.dumps(reply.body).encode()
-                )
-                try:
-                    self.send_response(reply.status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(raw)))
-                    self.send_header("Request-Id", f"req_{len(stub.seen)}")
-                    for name, value in reply.headers.items():
-                        self.send_header(name, value)
-                    self.end_headers()
-                    self.wfile.write(raw)
-                except (BrokenPipeError, ConnectionResetError):
-                    pass  # the client gave up waiting: that was the point
-
-            do_GET = _serve
-            do_POST = _serve
-
-        class Server(ThreadingHTTPServer):
-            daemon_threads = True
-
-            def verify_request(self, request: Any, client_address: Any) -> bool:
-                with stub._lock:
-                    stub.connections += 1
-                return True
-
-        self.server = Server(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.server.server_address[1]}"
-        self._thread = threading.Thread(
-            target=self.server.serve_forever, args=(0.02,), daemon=True
-        )
-        self._thread.start()
-
-    def script(self, *replies: Reply) -> None:
-        self.replies.extend(replies)
-
-    def stop(self) -> None:
-        self.server.shutdown()
-        self.server.server_close()
-
-
-@pytest.fixture
-def stub() -> Iterator[Stub]:
-    server = Stub()
-    yield server
-    server.stop()
-
-
-@dataclass
-class Sleeps:
-    delays: list[float] = field(default_factory=list)
-
-    def __call__(self, seconds: float) -> None:
-        self.delays.append(seconds)
-
-
-@pytest.fixture
-def sleeps() -> Sleeps:
-    return Sleeps()
-
-
-def client_for(url: str, sleeps: Sleeps | None = None, **options: Any) -> StripeClient:
-    return StripeClient(
-        API_KEY, base_url=url, sleep=sleeps or Sleeps(), rand=lambda: 0.0, **options
+def client_for(
+    url: str, sleeps: Sleeps | None = None, max_retries: int = 2, **http: Any
+) -> stripe.StripeClient:
+    return build_stripe_client(
+        API_KEY,
+        base_url=url,
+        max_retries=max_retries,
+        http_client=Urllib3HttpClient(sleep=sleeps or Sleeps(), **http),
     )
 
 
@@ -219,76 +57,108 @@ def error(message: str, code: str | None = None, **extra: Any) -> dict[str, Any]
     }
 
 
+def create_customer(client: stripe.StripeClient, key: str = "k1") -> stripe.Customer:
+    return call(
+        lambda: client.v1.customers.create(
+            {"email": "a@example.com", "metadata": {"user_id": "u1"}},
+            {"idempotency_key": key},
+        )
+    )
+
+
+def balance(client: stripe.StripeClient) -> stripe.Balance:
+    return call(lambda: client.v1.balance.retrieve())
+
+
 # -- requests -------------------------------------------------------------------------
+
+
+def test_the_pinned_version_is_the_sdks() -> None:
+    assert API_VERSION == _ApiVersion.CURRENT
 
 
 def test_every_request_carries_the_key_and_the_pinned_version(stub: Stub) -> None:
     client = client_for(stub.url)
-    client.get("/v1/subscriptions/sub_1")
-    client.post("/v1/customers", {"email": "a@example.com"}, idempotency_key="k1")
+    balance(client)
+    create_customer(client)
     for seen in stub.seen:
         assert seen.headers["Authorization"] == f"Bearer {API_KEY}"
         assert seen.headers["Stripe-Version"] == API_VERSION
 
 
-def test_a_post_sends_its_form_body_and_idempotency_key(stub: Stub) -> None:
-    client_for(stub.url).post(
-        "/v1/customers",
-        {"email": "a@example.com", "metadata": {"user_id": "u1"}},
-        idempotency_key="customer-u1",
-    )
+def test_a_post_sends_its_form_body_and_our_idempotency_key(stub: Stub) -> None:
+    create_customer(client_for(stub.url), key="customer-u1")
     (seen,) = stub.seen
     assert (seen.method, seen.path) == ("POST", "/v1/customers")
     assert seen.headers["Idempotency-Key"] == "customer-u1"
-    assert seen.headers["Content-Type"] == "application/x-www-form-urlencoded"
     assert parse_qsl(seen.body) == [
         ("email", "a@example.com"),
         ("metadata[user_id]", "u1"),
     ]
 
 
-def test_a_get_sends_its_params_in_the_query_and_no_idempotency_key(
-    stub: Stub,
-) -> None:
-    client_for(stub.url).get(
-        "/v1/invoices", {"customer": "cus_1", "limit": 2, "starting_after": None}
-    )
-    (seen,) = stub.seen
-    assert seen.path == "/v1/invoices?customer=cus_1&limit=2"
-    assert "Idempotency-Key" not in seen.headers
-
-
-def test_the_parsed_json_object_is_returned(stub: Stub) -> None:
-    stub.script(Reply(body={"id": "cus_9", "object": "customer", "nested": {"a": 1}}))
-    assert client_for(stub.url).get("/v1/customers/cus_9") == {
-        "id": "cus_9",
-        "object": "customer",
-        "nested": {"a": 1},
-    }
-
-
-@pytest.mark.parametrize("key", ["", "a" * 256, "has space", "new\nline", "é"])
-def test_an_unusable_idempotency_key_is_refused_before_sending(
-    stub: Stub, key: str
-) -> None:
-    with pytest.raises(ValueError, match="idempotency key"):
-        client_for(stub.url).post("/v1/customers", {}, idempotency_key=key)
-    assert stub.seen == []
-
-
 def test_building_a_client_opens_no_connection(stub: Stub) -> None:
     client = client_for(stub.url)
     time.sleep(0.05)
     assert stub.connections == 0
-    client.get("/v1/balance")
+    balance(client)
     assert stub.connections == 1
 
 
 def test_requests_reuse_one_pooled_connection(stub: Stub) -> None:
     client = client_for(stub.url)
     for _ in range(3):
-        client.get("/v1/balance")
+        balance(client)
     assert stub.connections == 1
+
+
+def test_a_pool_handed_in_carries_every_request() -> None:
+    class Answer:
+        status = 200
+        data = b'{"id": "cus_1", "object": "customer"}'
+        headers = {"Request-Id": "req_1"}
+
+    calls: list[tuple[str, str, dict[str, Any]]] = []
+
+    class Pool:
+        def request(self, method: str, url: str, **kwargs: Any) -> Answer:
+            calls.append((method, url, kwargs))
+            return Answer()
+
+    client = build_stripe_client(
+        API_KEY, base_url="http://stripe.test", pool=cast(Any, Pool())
+    )
+    assert create_customer(client).id == "cus_1"
+    ((method, url, kwargs),) = calls
+    assert (method, url) == ("POST", "http://stripe.test/v1/customers")
+    assert kwargs["retries"] is False
+    assert kwargs["redirect"] is False
+    assert kwargs["headers"]["Idempotency-Key"] == "k1"
+    assert isinstance(kwargs["timeout"], urllib3.Timeout)
+
+
+def test_closing_the_client_closes_its_own_pool_but_not_one_handed_in(
+    stub: Stub,
+) -> None:
+    own = Urllib3HttpClient()
+    client = build_stripe_client(API_KEY, base_url=stub.url, http_client=own)
+    balance(client)
+    own.close()
+    balance(client)  # a fresh pool, a fresh connection
+    assert stub.connections == 2
+
+    class Pool:
+        requests = 0
+
+        def request(self, method: str, url: str, **kwargs: Any) -> Any:
+            Pool.requests += 1
+            return urllib3.PoolManager().request(method, url, **kwargs)
+
+    lent = Urllib3HttpClient(pool=cast(Any, Pool()))
+    client = build_stripe_client(API_KEY, base_url=stub.url, http_client=lent)
+    lent.close()
+    balance(client)
+    assert Pool.requests == 1
 
 
 # -- retries --------------------------------------------------------------------------
@@ -298,167 +168,151 @@ def test_a_post_failing_twice_with_500_is_retried_with_the_same_key(
     stub: Stub, sleeps: Sleeps
 ) -> None:
     stub.script(Reply(500, error("boom")), Reply(500, error("boom")), Reply(200))
-    result = client_for(stub.url, sleeps).post(
-        "/v1/subscriptions", {"customer": "cus_1"}, idempotency_key="sub-u1"
-    )
-    assert result["id"] == "obj_1"
-    assert len(stub.seen) == 3
-    assert {s.headers["Idempotency-Key"] for s in stub.seen} == {"sub-u1"}
-    assert {s.body for s in stub.seen} == {"customer=cus_1"}
+    create_customer(client_for(stub.url, sleeps), key="same")
+    assert [s.headers["Idempotency-Key"] for s in stub.seen] == ["same"] * 3
+    assert len(sleeps.delays) == 2
 
 
-def test_the_backoff_doubles_and_is_jittered_into_half_to_whole(
-    stub: Stub, sleeps: Sleeps
+def test_a_409_idempotency_key_in_use_is_retried_with_the_same_key(
+    stub: Stub,
 ) -> None:
-    stub.script(*[Reply(503, error("down")) for _ in range(4)])
-    client = StripeClient(
-        API_KEY,
-        base_url=stub.url,
-        max_retries=3,
-        initial_delay=1.0,
-        max_delay=3.0,
-        sleep=sleeps,
-        rand=lambda: 0.5,
-    )
+    in_use = {
+        "error": {
+            "type": "idempotency_error",
+            "code": "idempotency_key_in_use",
+            "message": "There is currently another in-progress request using "
+            "this Stripe-Idempotency-Key.",
+        }
+    }
+    stub.script(Reply(409, in_use), Reply(200, {"id": "cus_7", "object": "customer"}))
+    assert create_customer(client_for(stub.url), key="charge-1").id == "cus_7"
+    assert [s.headers["Idempotency-Key"] for s in stub.seen] == ["charge-1"] * 2
+
+
+def test_a_409_that_outlasts_the_retries_is_unavailable_not_rejected(
+    stub: Stub,
+) -> None:
+    stub.script(*[Reply(409, error("in use", "idempotency_key_in_use"))] * 3)
     with pytest.raises(PaymentProviderUnavailable):
-        client.get("/v1/balance")
-    # 1, 2, then 4 capped at 3; each scaled by 0.5 + 0.5 * 0.5.
-    assert sleeps.delays == [0.75, 1.5, 2.25]
+        create_customer(client_for(stub.url))
+    assert len(stub.seen) == 3
 
 
 def test_after_the_retries_a_5xx_is_unavailable_with_the_cause_chained(
-    stub: Stub, sleeps: Sleeps
+    stub: Stub,
 ) -> None:
-    stub.script(*[Reply(502, error("bad gateway")) for _ in range(3)])
+    stub.script(*[Reply(503, error("down"))] * 3)
     with pytest.raises(PaymentProviderUnavailable) as caught:
-        client_for(stub.url, sleeps).get("/v1/balance")
-    assert len(stub.seen) == 3
-    cause = caught.value.__cause__
-    assert isinstance(cause, StripeResponseError)
-    assert cause.status == 502
-    assert cause.request_id == "req_3"
+        balance(client_for(stub.url))
+    assert "HTTP 503" in str(caught.value.__cause__)
+    assert caught.value.message == PaymentProviderUnavailable.default_message
 
 
-def test_a_400_is_not_retried_and_carries_stripes_message(
-    stub: Stub, sleeps: Sleeps
+def test_a_400_is_not_retried_and_carries_stripes_message_and_code(
+    stub: Stub,
 ) -> None:
-    stub.script(
-        Reply(400, error("No such price: 'price_x'", "resource_missing", param="price"))
-    )
-    with pytest.raises(PaymentProviderRejected) as caught:
-        client_for(stub.url, sleeps).post("/v1/subscriptions", {}, idempotency_key="k")
+    stub.script(Reply(400, error("No such price", "resource_missing", param="price")))
+    with pytest.raises(StripeRequestRejected) as caught:
+        create_customer(client_for(stub.url))
     assert len(stub.seen) == 1
-    assert sleeps.delays == []
-    rejected = caught.value
-    assert isinstance(rejected, StripeRequestRejected)
-    assert rejected.message == "No such price: 'price_x'"
-    assert (rejected.status, rejected.stripe_code, rejected.param) == (
-        400,
-        "resource_missing",
-        "price",
-    )
-    assert rejected.code == "payment_provider_rejected"
+    assert str(caught.value) == "No such price"
+    assert caught.value.stripe_code == "resource_missing"
+    assert caught.value.param == "price"
+    assert caught.value.status == 400
 
 
-@pytest.mark.parametrize("status", [400, 402, 404])
+@pytest.mark.parametrize("status", [402, 404])
 def test_no_other_4xx_is_retried(stub: Stub, status: int) -> None:
     stub.script(Reply(status, error("no")))
     with pytest.raises(PaymentProviderRejected):
-        client_for(stub.url).get("/v1/balance")
+        balance(client_for(stub.url))
     assert len(stub.seen) == 1
 
 
-@pytest.mark.parametrize("status", [401, 403])
 def test_a_refused_key_is_our_misconfiguration_unavailable_and_not_retried(
-    stub: Stub, status: int
-) -> None:
-    stub.script(Reply(status, error("Invalid API Key provided: sk_live_****abcd")))
-
-    with pytest.raises(PaymentProviderUnavailable) as raised:
-        client_for(stub.url).get("/v1/balance")
-
-    assert len(stub.seen) == 1
-    # Nothing of Stripe's text (which quotes the key) reaches a client's answer.
-    assert "abcd" not in raised.value.message
-
-
-def test_a_4xx_is_not_retried_even_if_stripe_should_retry_says_true(
     stub: Stub,
 ) -> None:
-    stub.script(Reply(400, error("no"), {"Stripe-Should-Retry": "true"}))
-    with pytest.raises(PaymentProviderRejected):
-        client_for(stub.url).get("/v1/balance")
+    stub.script(Reply(401, error("Invalid API Key provided: sk_test_****6789")))
+    with pytest.raises(PaymentProviderUnavailable):
+        balance(client_for(stub.url))
     assert len(stub.seen) == 1
 
 
-def test_a_429_is_retried(stub: Stub) -> None:
-    stub.script(Reply(429, error("slow down", "rate_limit")), Reply(200))
-    assert client_for(stub.url).get("/v1/balance")["id"] == "obj_1"
-    assert len(stub.seen) == 2
-
-
-def test_a_409_lock_timeout_is_retried(stub: Stub) -> None:
-    stub.script(Reply(409, error("locked", "lock_timeout")), Reply(200))
-    client_for(stub.url).post("/v1/subscriptions/sub_1", {}, idempotency_key="k")
-    assert len(stub.seen) == 2
-
-
-def test_a_409_idempotency_conflict_is_not_retried(stub: Stub) -> None:
-    stub.script(
-        Reply(409, error("Keys for idempotent requests...", "idempotency_key_in_use"))
-    )
-    with pytest.raises(PaymentProviderRejected):
-        client_for(stub.url).post("/v1/customers", {}, idempotency_key="k")
+def test_a_429_is_retried_only_when_stripe_says_so_and_is_unavailable_after(
+    stub: Stub,
+) -> None:
+    stub.script(Reply(429, error("slow down")))
+    with pytest.raises(PaymentProviderUnavailable):
+        balance(client_for(stub.url))
     assert len(stub.seen) == 1
+    stub.script(*[Reply(429, error("slow down"), {"Stripe-Should-Retry": "true"})] * 3)
+    with pytest.raises(PaymentProviderUnavailable):
+        balance(client_for(stub.url))
+    assert len(stub.seen) == 1 + 3
 
 
 def test_stripe_should_retry_false_stops_a_retry_of_a_5xx(stub: Stub) -> None:
-    stub.script(Reply(500, error("boom"), {"Stripe-Should-Retry": "false"}))
+    stub.script(Reply(500, error("no"), {"Stripe-Should-Retry": "false"}))
     with pytest.raises(PaymentProviderUnavailable):
-        client_for(stub.url).post("/v1/customers", {}, idempotency_key="k")
+        balance(client_for(stub.url))
     assert len(stub.seen) == 1
-
-
-def test_stripe_should_retry_true_retries_a_409_of_any_code(stub: Stub) -> None:
-    stub.script(Reply(409, error("busy", "other"), {"Stripe-Should-Retry": "true"}))
-    client_for(stub.url).post("/v1/customers", {}, idempotency_key="k")
-    assert len(stub.seen) == 2
-
-
-def test_a_429_that_outlasts_the_retries_is_unavailable_not_rejected(
-    stub: Stub,
-) -> None:
-    stub.script(*[Reply(429, error("slow down", "rate_limit")) for _ in range(3)])
-    with pytest.raises(PaymentProviderUnavailable):
-        client_for(stub.url).get("/v1/balance")
-    assert len(stub.seen) == 3
 
 
 def test_zero_retries_means_one_attempt(stub: Stub) -> None:
-    stub.script(Reply(500, error("boom")), Reply(200))
+    stub.script(Reply(500, error("boom")))
     with pytest.raises(PaymentProviderUnavailable):
-        client_for(stub.url, max_retries=0).get("/v1/balance")
+        balance(client_for(stub.url, max_retries=0))
     assert len(stub.seen) == 1
 
 
-# -- timeouts and unreachable ----------------------------------------------------------
+# -- timeouts, the deadline, unreachable ----------------------------------------------
 
 
-def test_a_read_timeout_is_retried_then_unavailable(stub: Stub, sleeps: Sleeps) -> None:
-    stub.script(*[Reply(200, delay=0.5) for _ in range(3)])
-    client = client_for(stub.url, sleeps, read_timeout=0.1, max_retries=1)
+def test_a_read_timeout_is_retried_with_the_same_key_then_unavailable(
+    stub: Stub, sleeps: Sleeps
+) -> None:
+    stub.script(*[Reply(200, delay=0.5) for _ in range(2)])
+    client = client_for(stub.url, sleeps, max_retries=1, write_timeout=0.1)
     started = time.monotonic()
     with pytest.raises(PaymentProviderUnavailable) as caught:
-        client.post("/v1/customers", {}, idempotency_key="slow")
+        create_customer(client, key="slow")
     assert time.monotonic() - started < 0.45 * 2
+    assert [s.headers["Idempotency-Key"] for s in stub.seen] == ["slow"] * 2
+    assert "ReadTimeoutError" in str(caught.value.__cause__)
+
+
+def test_a_get_reads_for_the_read_timeout_and_a_write_for_the_longer_one() -> None:
+    http = Urllib3HttpClient(read_timeout=6, write_timeout=15, connect_timeout=2)
+    assert http.read_for("get") == 6
+    assert http.read_for("post") == http.read_for("delete") == 15
+    # Near the deadline, an attempt gets only what is left, connect and read.
+    assert http.timeout_for("post", 3).total == 3
+
+
+def test_no_retry_starts_that_could_not_end_before_the_deadline(stub: Stub) -> None:
+    now = [0.0]
+
+    def sleep(seconds: float) -> None:
+        now[0] += seconds
+
+    http = Urllib3HttpClient(clock=lambda: now[0], sleep=sleep, budget=2.0)
+    stub.script(*[Reply(500, error("boom"))] * 5)
+    client = build_stripe_client(
+        API_KEY, base_url=stub.url, max_retries=5, http_client=http
+    )
+    with pytest.raises(PaymentProviderUnavailable):
+        balance(client)
+    # 0.5 s of backoff leaves 1.5 s; then at least 1 s (doubling, jittered) would
+    # leave under the 1 s a read needs: two attempts, not six.
     assert len(stub.seen) == 2
-    assert {s.headers["Idempotency-Key"] for s in stub.seen} == {"slow"}
-    assert "ReadTimeout" in str(caught.value.__cause__)
+    assert now[0] <= 2.0
 
 
-def test_a_slow_answer_within_the_read_timeout_succeeds(stub: Stub) -> None:
-    stub.script(Reply(200, delay=0.1))
-    assert client_for(stub.url, read_timeout=2).get("/v1/balance")["id"] == "obj_1"
+def test_the_worst_case_of_one_call_fits_the_functions_timeout() -> None:
+    # The deadline bounds attempts, timeouts and backoff together; what is left
+    # of the function's timeout is for the rest of the request.
+    assert Urllib3HttpClient().budget == BUDGET
+    assert BUDGET + 3 <= STRIPE_FUNCTION_TIMEOUT_SECONDS
 
 
 def test_an_unreachable_stripe_is_unavailable_after_the_retries(
@@ -466,26 +320,16 @@ def test_an_unreachable_stripe_is_unavailable_after_the_retries(
 ) -> None:
     client = client_for(f"http://127.0.0.1:{free_port()}", sleeps)
     with pytest.raises(PaymentProviderUnavailable) as caught:
-        client.post("/v1/customers", {}, idempotency_key="k")
+        create_customer(client)
     assert len(sleeps.delays) == 2
-    assert caught.value.__cause__ is not None
-    assert "3 attempt(s)" in str(caught.value.__cause__)
-    # What reaches an API client is the generic message, not the network detail.
+    assert "APIConnectionError" in str(caught.value.__cause__)
     assert caught.value.message == PaymentProviderUnavailable.default_message
 
 
-def test_a_2xx_that_is_not_a_json_object_is_unavailable(stub: Stub) -> None:
-    stub.script(Reply(200, body=b"<html>proxy</html>"), Reply(200, body=[1, 2]))
-    client = client_for(stub.url)
-    for _ in range(2):
-        with pytest.raises(PaymentProviderUnavailable):
-            client.get("/v1/balance")
-
-
-def test_a_4xx_without_a_stripe_error_body_is_still_rejected(stub: Stub) -> None:
-    stub.script(Reply(404, body=b"not found"))
-    with pytest.raises(PaymentProviderRejected, match="HTTP 404"):
-        client_for(stub.url).get("/v1/nothing")
+def test_a_2xx_that_is_not_json_is_unavailable(stub: Stub) -> None:
+    stub.script(Reply(200, body=b"<html>proxy</html>"))
+    with pytest.raises(PaymentProviderUnavailable):
+        balance(client_for(stub.url))
 
 
 # -- the key stays secret --------------------------------------------------------------
@@ -495,9 +339,7 @@ def test_the_key_never_appears_in_an_error_message(stub: Stub) -> None:
     stub.script(
         Reply(401, error(f"Invalid API Key provided: {API_KEY}")),
         Reply(400, error("Your key sk_live_abcDEF123 is restricted")),
-        Reply(500, error(f"crash near {API_KEY}")),
-        Reply(500, error(f"crash near {API_KEY}")),
-        Reply(500, error(f"crash near {API_KEY}")),
+        *[Reply(500, error(f"crash near {API_KEY}"))] * 3,
     )
     client = client_for(stub.url)
     texts = []
@@ -505,24 +347,65 @@ def test_the_key_never_appears_in_an_error_message(stub: Stub) -> None:
         with pytest.raises(
             (PaymentProviderRejected, PaymentProviderUnavailable)
         ) as caught:
-            client.get("/v1/balance")
-        texts += [str(caught.value), str(caught.value.__cause__)]
+            balance(client)
+        texts += [str(caught.value), repr(caught.value.__cause__)]
     assert all(
         API_KEY not in text and "sk_live_abcDEF123" not in text for text in texts
     )
-    # A refused key is ours to fix: the client sees "unavailable", the log (the
-    # chained cause) Stripe's words with the key blanked out.
-    assert "unavailable" in texts[0]
     assert "Invalid API Key provided: [redacted]" in texts[1]
 
 
-def test_an_empty_or_unsendable_key_is_refused_at_construction() -> None:
-    with pytest.raises(ValueError, match="empty"):
-        StripeClient("")
-    with pytest.raises(ValueError, match="header"):
-        StripeClient("sk_test_x\r\nX-Evil: 1")
-
-
-def test_a_base_url_that_is_not_http_is_refused() -> None:
+def test_an_empty_or_unsendable_key_or_a_base_url_not_http_is_refused() -> None:
+    with pytest.raises(ValueError, match="key"):
+        build_stripe_client("")
+    with pytest.raises(ValueError, match="key"):
+        build_stripe_client("sk_test_x\r\nX-Evil: 1")
     with pytest.raises(ValueError, match="base URL"):
-        StripeClient(API_KEY, base_url="ftp://stripe.example")
+        build_stripe_client(API_KEY, base_url="ftp://stripe.example")
+
+
+# -- without requests or httpx -----------------------------------------------------
+
+WITHOUT_REQUESTS = textwrap.dedent(
+    """
+    import sys
+
+    class Absent:
+        def find_spec(self, name, path=None, target=None):
+            if name.partition(".")[0] in ("requests", "httpx"):
+                raise ModuleNotFoundError(name)
+            return None
+
+    sys.meta_path.insert(0, Absent())
+
+    class Answer:
+        status = 200
+        data = b'{"id": "cus_1", "object": "customer"}'
+        headers = {}
+
+    class Pool:
+        def request(self, method, url, **kwargs):
+            return Answer()
+
+    from core.adapters.stripe.provider import build_payment_provider
+
+    provider = build_payment_provider("sk_test_x", pool=Pool())
+    assert provider.create_customer("u", "a@example.com", idempotency_key="k") == (
+        "cus_1"
+    )
+    print(sorted(m for m in ("requests", "httpx") if m in sys.modules))
+    """
+)
+
+
+def test_the_adapter_works_where_neither_requests_nor_httpx_is_installed() -> None:
+    done = subprocess.run(
+        [sys.executable, "-c", WITHOUT_REQUESTS],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"

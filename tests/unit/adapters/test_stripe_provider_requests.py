@@ -3,14 +3,14 @@ answers, against the scripted loopback server of the client tests."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
 import pytest
 
-from core.adapters.stripe.client import StripeClient
+from core.adapters.stripe.client import build_stripe_client
+from core.adapters.stripe.http import Urllib3HttpClient
 from core.adapters.stripe.objects import MalformedStripeObject
 from core.adapters.stripe.provider import StripePaymentProvider
 from core.application.errors import (
@@ -18,7 +18,7 @@ from core.application.errors import (
     PaymentProviderUnavailable,
 )
 from core.application.ports import SubscriptionSnapshot
-from tests.unit.adapters.test_stripe_client import API_KEY, Reply, Sleeps, Stub
+from tests.unit.adapters.stripe_stub import API_KEY, Reply, Sleeps, Stub
 from tests.unit.adapters.test_stripe_webhooks import (
     NOW,
     invoice_object,
@@ -29,15 +29,10 @@ CLOCK = datetime.fromtimestamp(NOW + 42, tz=UTC)
 
 
 @pytest.fixture
-def stub() -> Iterator[Stub]:
-    server = Stub()
-    yield server
-    server.stop()
-
-
-@pytest.fixture
 def provider(stub: Stub) -> StripePaymentProvider:
-    client = StripeClient(API_KEY, base_url=stub.url, sleep=Sleeps())
+    client = build_stripe_client(
+        API_KEY, base_url=stub.url, http_client=Urllib3HttpClient(sleep=Sleeps())
+    )
     return StripePaymentProvider(client, now=lambda: CLOCK, token=lambda: "r4nd")
 
 
