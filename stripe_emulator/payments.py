@@ -52,7 +52,10 @@ class Payments:
 
     def collect(self, invoice: Obj, sub: Obj) -> str:
         """Try to collect ``invoice``: ``paid``, ``failed``, ``action_required``, or
-        ``open`` (sent to the customer to pay by bank transfer)."""
+        ``open`` (sent to the customer to pay by bank transfer), ``draft`` (not
+        finalized yet)."""
+        if invoice["status"] == "draft":
+            return "draft"
         if invoice["amount_due"] == 0:
             self.mark_paid(invoice)
             return "paid"

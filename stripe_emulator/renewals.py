@@ -21,6 +21,8 @@ from stripe_emulator.store import Store
 from stripe_emulator.subscriptions import Subscriptions
 
 TRIAL_WILL_END_BEFORE = 3 * DAY
+# Stripe finalizes a subscription's draft invoice about an hour after making it.
+DRAFT_FINALIZED_AFTER = 3600
 
 
 @dataclass
@@ -59,6 +61,8 @@ class Renewals:
                     )
                 elif kind == "pending_expiry":
                     self.invoice_ops.expire_pending_update(ref)
+                elif kind == "finalize":
+                    self.invoice_ops.finalize_invoice(ref)
                 elif kind == "period_end":
                     self._renew(self.store.subscriptions[ref], reset_anchor=False)
                 else:
@@ -86,6 +90,9 @@ class Renewals:
             if held.expires_at <= target:
                 due.append((held.expires_at, 1, "pending_expiry", sub_id))
         for invoice_id, invoice in self.store.invoices.items():
+            finalize_at = invoice["created"] + DRAFT_FINALIZED_AFTER
+            if invoice["status"] == "draft" and finalize_at <= target:
+                due.append((finalize_at, 1, "finalize", invoice_id))
             if (
                 invoice["status"] == "open"
                 and invoice["due_date"] is not None

@@ -333,6 +333,7 @@ class Emulator:
             "description": params.get("description"),
             "status": "enabled",
             "livemode": False,
+            "metadata": {},
             "created": self.clock.now(),
         }
         self.webhook_endpoints.append(endpoint)

@@ -100,6 +100,7 @@ class StripeState:
         self.list_subscriptions = subscriptions.list_subscriptions
         self.preview_invoice = invoices.preview_invoice
         self.list_invoices = invoices.list_invoices
+        self.finalize_invoice = invoices.finalize_invoice
         self.pay_invoice = invoices.pay_invoice
         self.fail_next_payment = payments.fail_next_payment
         self.advance = renewals.advance

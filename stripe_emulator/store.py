@@ -37,6 +37,32 @@ class PendingUpdate:
     clock: SubscriptionClock
 
 
+def plan_of(price: Obj) -> Obj:
+    """The legacy ``plan`` a subscription item still carries beside its price."""
+    recurring = price["recurring"]
+    return {
+        "id": price["id"],
+        "object": "plan",
+        "active": price["active"],
+        "amount": price["unit_amount"],
+        "amount_decimal": price["unit_amount_decimal"],
+        "billing_scheme": price["billing_scheme"],
+        "created": price["created"],
+        "currency": price["currency"],
+        "interval": recurring["interval"],
+        "interval_count": recurring["interval_count"],
+        "livemode": False,
+        "metadata": dict(price["metadata"]),
+        "meter": None,
+        "nickname": price["nickname"],
+        "product": price["product"],
+        "tiers_mode": None,
+        "transform_usage": None,
+        "trial_period_days": None,
+        "usage_type": recurring["usage_type"],
+    }
+
+
 class Store:
     """Every object by id, per kind, plus the prices the account was made with
     (which ``reset`` restores)."""

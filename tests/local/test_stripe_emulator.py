@@ -519,6 +519,90 @@ def test_a_downgrade_is_a_credit_and_invoices_nothing_due(api: Api) -> None:
     assert changed["latest_invoice"]["amount_due"] == 0
 
 
+def test_a_downgrades_credit_goes_to_the_customer_balance_and_pays_the_renewal(
+    api: Api,
+) -> None:
+    sub = api.subscribe("price_plus_month")
+    when = item(sub)["current_period_start"] + DAY
+    changed = api.ok(
+        f"/v1/subscriptions/{sub['id']}",
+        {
+            **_change(sub, "price_basic_month", "always_invoice", when),
+            "expand": ["latest_invoice"],
+        },
+    )
+    credit = changed["latest_invoice"]["total"]
+
+    api.control("renew", subscription=sub["id"])
+
+    renewal = api.get("/v1/invoices", customer=sub["customer"], limit=1)["data"][0]
+    balance = api.get(f"/v1/customers/{sub['customer']}")["balance"]
+    assert changed["latest_invoice"]["ending_balance"] == credit
+    assert (renewal["starting_balance"], renewal["total"]) == (credit, 3000)
+    assert renewal["amount_due"] == max(0, 3000 + credit)
+    assert balance == min(0, 3000 + credit)
+
+
+def test_cancel_with_invoice_now_and_prorate_invoices_a_credit_for_the_unused_time(
+    api: Api, receiver: Receiver
+) -> None:
+    sub = api.subscribe()
+    api.control("advance", days=10)
+
+    canceled = api.http.delete(
+        f"/v1/subscriptions/{sub['id']}",
+        params={"invoice_now": "true", "prorate": "true"},
+    ).json()
+    api.flush()
+
+    final = api.get(f"/v1/invoices/{canceled['latest_invoice']}")
+    customer = api.get(f"/v1/customers/{sub['customer']}")
+    (line,) = final["lines"]["data"]
+    assert canceled["status"] == "canceled"
+    assert line["parent"]["subscription_item_details"]["proration"] is True
+    assert -3000 < line["amount"] < -2000
+    assert (final["status"], final["amount_due"]) == ("paid", 0)
+    assert customer["balance"] == line["amount"]
+    assert receiver.types()[-2:] == ["customer.subscription.deleted", "invoice.paid"]
+
+
+def test_cancel_without_invoice_now_makes_no_invoice(api: Api) -> None:
+    sub = api.subscribe()
+
+    canceled = api.http.delete(
+        f"/v1/subscriptions/{sub['id']}", params={"prorate": "true"}
+    ).json()
+
+    assert canceled["latest_invoice"] == sub["latest_invoice"]
+    assert api.get(f"/v1/customers/{sub['customer']}")["balance"] == 0
+
+
+def test_a_credit_on_the_customer_balance_pays_the_next_subscriptions_first_invoice(
+    api: Api,
+) -> None:
+    sub = api.subscribe()
+    api.control("advance", days=10)
+    api.http.delete(
+        f"/v1/subscriptions/{sub['id']}",
+        params={"invoice_now": "true", "prorate": "true"},
+    )
+    credit = api.get(f"/v1/customers/{sub['customer']}")["balance"]
+
+    again = api.ok(
+        "/v1/subscriptions",
+        {
+            "customer": sub["customer"],
+            "items": [{"price": "price_basic_month"}],
+            "expand": ["latest_invoice"],
+        },
+    )
+
+    first = again["latest_invoice"]
+    assert (first["starting_balance"], first["ending_balance"]) == (credit, 0)
+    assert first["amount_due"] == 3000 + credit
+    assert api.get(f"/v1/customers/{sub['customer']}")["balance"] == 0
+
+
 def test_create_prorations_invoices_nothing_now_but_adds_the_proration_to_the_renewal(
     api: Api,
 ) -> None:
@@ -703,7 +787,7 @@ def test_pause_and_resume_send_their_events(api: Api, receiver: Receiver) -> Non
     ]
 
 
-def test_a_bank_transfer_subscription_is_active_with_an_open_invoice_paid_on_its_page(
+def test_a_bank_transfer_subscription_is_active_with_a_draft_finalized_then_paid(
     api: Api, receiver: Receiver
 ) -> None:
     customer = api.customer()
@@ -719,9 +803,17 @@ def test_a_bank_transfer_subscription_is_active_with_an_open_invoice_paid_on_its
             "expand": ["latest_invoice"],
         },
     )
-    invoice = sub["latest_invoice"]
+    draft = sub["latest_invoice"]
     assert sub["status"] == "active"
+    assert (draft["status"], draft["number"], draft["hosted_invoice_url"]) == (
+        "draft",
+        None,
+        None,
+    )
+    invoice = api.ok(f"/v1/invoices/{draft['id']}/finalize")
+    again = api.post(f"/v1/invoices/{draft['id']}/finalize", {})
     assert invoice["status"] == "open"
+    assert again.status_code == 400
     assert (
         invoice["hosted_invoice_url"]
         == f"{api.emulator.url}/invoices/{invoice['id']}/pay"
@@ -737,9 +829,32 @@ def test_a_bank_transfer_subscription_is_active_with_an_open_invoice_paid_on_its
     assert pdf.content.startswith(b"%PDF")
     assert receiver.types() == [
         "customer.subscription.created",
+        "invoice.created",
         "invoice.finalized",
         "invoice.paid",
     ]
+
+
+def test_a_draft_bank_transfer_invoice_is_finalized_an_hour_after_it_was_made(
+    api: Api, receiver: Receiver
+) -> None:
+    customer = api.customer()
+    sub = api.ok(
+        "/v1/subscriptions",
+        {
+            "customer": customer["id"],
+            "items": [{"price": "price_plus_month"}],
+            "collection_method": "send_invoice",
+            "days_until_due": 14,
+        },
+    )
+
+    api.control("advance", minutes=59)
+    still = api.get(f"/v1/invoices/{sub['latest_invoice']}")["status"]
+    api.control("advance", minutes=1)
+
+    assert still == "draft"
+    assert api.get(f"/v1/invoices/{sub['latest_invoice']}")["status"] == "open"
 
 
 def test_invoices_are_listed_newest_first_a_page_at_a_time(api: Api) -> None:
