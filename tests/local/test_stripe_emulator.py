@@ -260,20 +260,59 @@ def test_prices_come_from_the_configured_list_and_unknown_ids_are_404(api: Api) 
     assert unknown.json()["error"]["message"] == "No such customer: 'cus_nope'"
 
 
-def test_the_same_idempotency_key_makes_one_customer_even_from_five_threads_at_once(
+def test_a_key_whose_first_request_is_in_flight_is_refused_409_then_replayed_after(
     api: Api,
 ) -> None:
     params = {"email": "ada@example.com", "metadata": {"user_id": "u1"}}
+    with ThreadPoolExecutor(1) as pool, api.emulator.busy():
+        first = pool.submit(api.post, "/v1/customers", params, "k-1")
+        _wait_for(lambda: api.emulator.in_flight("k-1"))
+        concurrent = api.post("/v1/customers", params, "k-1")
+    answered = first.result(timeout=5)
 
-    with ThreadPoolExecutor(5) as pool:
-        responses = list(
-            pool.map(lambda _: api.post("/v1/customers", params, "k-1"), range(5))
-        )
+    later = api.post("/v1/customers", params, "k-1")
 
-    ids = {r.json()["id"] for r in responses}
-    assert len(ids) == 1
-    assert [r.headers.get("Idempotent-Replayed") for r in responses].count("true") == 4
+    assert concurrent.status_code == 409
+    assert concurrent.json()["error"]["type"] == "idempotency_error"
+    assert concurrent.json()["error"]["code"] == "idempotency_key_in_use"
+    assert answered.status_code == later.status_code == 200
+    assert later.json()["id"] == answered.json()["id"]
+    assert later.headers["Idempotent-Replayed"] == "true"
     assert len(api.get("/v1/customers", limit=100)["data"]) == 1
+
+
+def test_stripe_python_retries_a_409_in_use_key_and_gets_the_first_answer(
+    api: Api,
+) -> None:
+    stripe = pytest.importorskip("stripe")
+    client = stripe.StripeClient(
+        KEY, base_addresses={"api": api.emulator.url}, max_network_retries=2
+    )
+    params = {"email": "ada@example.com"}
+
+    def refused() -> bool:
+        return any(r["refused"] for r in list(api.emulator.requests))
+
+    with ThreadPoolExecutor(2) as pool:
+        with api.emulator.busy():
+            first = pool.submit(api.post, "/v1/customers", params, "k-sdk")
+            _wait_for(lambda: api.emulator.in_flight("k-sdk"))
+            retried = pool.submit(
+                client.v1.customers.create,
+                params=params,
+                options={"idempotency_key": "k-sdk"},
+            )
+            _wait_for(refused)
+        customer = retried.result(timeout=10)
+
+    assert customer.id == first.result(timeout=5).json()["id"]
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def test_the_same_idempotency_key_with_other_params_is_an_idempotency_error(
