@@ -185,6 +185,7 @@ def test_paying_on_the_checkout_page_gives_the_plan_once_the_webhooks_land(
     assert types == [
         "customer.subscription.created",
         "invoice.paid",
+        "customer.subscription.updated",
         "checkout.session.completed",
     ]
     assert api.call("export_users", cookies=[cookie]).status == 202

@@ -329,7 +329,7 @@ def test_the_same_idempotency_key_with_other_params_is_an_idempotency_error(
 # --- Checkout and its webhooks ------------------------------------------------------
 
 
-def test_opening_the_checkout_page_subscribes_and_sends_three_signed_events_in_order(
+def test_paying_on_the_checkout_page_makes_an_incomplete_subscription_active_in_order(
     api: Api, receiver: Receiver
 ) -> None:
     customer = api.customer()
@@ -355,17 +355,20 @@ def test_opening_the_checkout_page_subscribes_and_sends_three_signed_events_in_o
     assert receiver.types() == [
         "customer.subscription.created",
         "invoice.paid",
+        "customer.subscription.updated",
         "checkout.session.completed",
     ]
     for headers, body in receiver.received:
         verify(headers, body)
-    created, paid, completed = receiver.events()
+    created, paid, activated, completed = receiver.events()
     sub = created["data"]["object"]
     assert (sub["status"], sub["metadata"], sub["customer"]) == (
-        "active",
+        "incomplete",
         {"user_id": "u1"},
         customer["id"],
     )
+    assert activated["data"]["object"]["status"] == "active"
+    assert activated["data"]["previous_attributes"] == {"status": "incomplete"}
     assert "current_period_end" not in sub
     assert item(sub)["current_period_end"] > item(sub)["current_period_start"]
     invoice = paid["data"]["object"]
@@ -394,7 +397,7 @@ def test_opening_the_checkout_page_twice_changes_nothing_the_second_time(
     api.flush()
 
     assert again.status_code == 200
-    assert len(receiver.received) == 3
+    assert len(receiver.received) == 4
     assert [s["id"] for s in api.get("/v1/subscriptions")["data"]] == [sub["id"]]
 
 
@@ -431,7 +434,7 @@ def test_webhooks_wait_until_the_request_that_caused_them_is_answered(
     api.emulator.release(held)
     api.flush()
 
-    assert len(receiver.received) == 3
+    assert len(receiver.received) == 4
 
 
 def test_a_webhook_handler_may_call_the_emulator_back(
@@ -448,7 +451,7 @@ def test_a_webhook_handler_may_call_the_emulator_back(
     api.subscribe()
     api.flush()
 
-    assert seen == ["active"]
+    assert seen == ["active"]  # what it is by the time the event arrives
 
 
 def test_a_failing_webhook_endpoint_is_retried_then_marked_failed(
@@ -462,7 +465,7 @@ def test_a_failing_webhook_endpoint_is_retried_then_marked_failed(
     first, *rest = events["data"]
     assert first["status"] == "failed"
     assert [a["status"] for a in first["deliveries"][0]["attempts"]] == [500, 500, 500]
-    assert [e["status"] for e in rest] == ["delivered", "delivered"]
+    assert [e["status"] for e in rest] == ["delivered"] * 3
 
 
 def test_replay_delivers_the_same_event_again_with_a_fresh_signature(
@@ -479,7 +482,7 @@ def test_replay_delivers_the_same_event_again_with_a_fresh_signature(
     headers, body = receiver.received[-1]
     assert body == first_body
     verify(headers, body)
-    assert len(receiver.received) == 4
+    assert len(receiver.received) == 5
     assert json.loads(body)["id"] == event_id
 
 
@@ -729,7 +732,7 @@ def test_advancing_past_the_period_end_renews_and_pays_the_subscription(
         "paid",
         3000,
     )
-    assert receiver.types()[3:] == ["customer.subscription.updated", "invoice.paid"]
+    assert receiver.types()[4:] == ["customer.subscription.updated", "invoice.paid"]
     assert json.loads((tmp_path / "offset.json").read_text()) == answer["offset"] > 0
     # Signed at the emulator's time, which the local API reads from the same file.
     headers, body = receiver.received[-1]
@@ -752,7 +755,7 @@ def test_an_armed_failure_makes_the_renewal_fail_until_the_invoice_is_paid(
     api.flush()
 
     assert api.get(f"/v1/subscriptions/{sub['id']}")["status"] == "active"
-    assert receiver.types()[3:] == [
+    assert receiver.types()[4:] == [
         "customer.subscription.updated",
         "invoice.payment_failed",
         "invoice.paid",
@@ -820,7 +823,7 @@ def test_pause_and_resume_send_their_events(api: Api, receiver: Receiver) -> Non
     api.flush()
 
     assert (paused["status"], resumed["status"]) == ("paused", "active")
-    assert receiver.types()[3:] == [
+    assert receiver.types()[4:] == [
         "customer.subscription.paused",
         "customer.subscription.resumed",
     ]
