@@ -148,6 +148,7 @@ def build_routes(emulator: Emulator) -> list[Route]:
         control("GET", "requests", lambda b: {"data": list(emulator.requests)}),
         control("POST", "advance", c.advance),
         control("POST", "fail-next-payment", c.fail_next_payment),
+        control("POST", "settings", c.settings),
         control("POST", "refund", c.refund),
         control("POST", "dispute", c.dispute),
         control("POST", "renew", lambda b: c.sub_action(b, s.renew)),

@@ -763,6 +763,69 @@ def test_an_armed_failure_makes_the_renewal_fail_until_the_invoice_is_paid(
     ]
 
 
+def test_a_failed_renewal_is_retried_on_schedule_and_a_paid_retry_makes_it_active(
+    api: Api, receiver: Receiver
+) -> None:
+    sub = api.subscribe()
+    api.control("fail-next-payment", subscription=sub["id"])
+    api.control("advance", days=32)
+    failed = api.get(f"/v1/subscriptions/{sub['id']}")
+    invoice = api.get(f"/v1/invoices/{failed['latest_invoice']}")
+
+    api.control("advance", days=3)
+    api.flush()
+
+    retried = api.get(f"/v1/invoices/{invoice['id']}")
+    assert invoice["next_payment_attempt"] == invoice["created"] + 3 * DAY
+    assert (retried["status"], retried["attempt_count"]) == ("paid", 2)
+    assert api.get(f"/v1/subscriptions/{sub['id']}")["status"] == "active"
+    assert receiver.types()[-2:] == ["customer.subscription.updated", "invoice.paid"]
+
+
+def test_when_every_retry_fails_the_subscription_is_canceled(
+    api: Api, receiver: Receiver
+) -> None:
+    sub = api.subscribe()
+    api.control("fail-next-payment", subscription=sub["id"], times=4)
+
+    api.control("advance", days=32 + 3 + 5 + 7)
+    api.flush()
+
+    ended = api.get(f"/v1/subscriptions/{sub['id']}")
+    invoice = api.get(f"/v1/invoices/{ended['latest_invoice']}")
+    assert ended["status"] == "canceled"
+    assert ended["cancellation_details"]["reason"] == "payment_failed"
+    assert (invoice["attempt_count"], invoice["next_payment_attempt"]) == (4, None)
+    assert receiver.types()[-2:] == [
+        "customer.subscription.deleted",
+        "invoice.payment_failed",
+    ]
+
+
+def test_the_dunning_setting_can_leave_the_subscription_unpaid_until_it_is_paid(
+    api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STRATA_STRIPE_EMULATOR_URL", api.emulator.url)
+    assert main(["stripe", "dunning", "--retry-days", "1", "--final", "unpaid"]) == 0
+    sub = api.subscribe()
+    assert main(["stripe", "fail-next-payment", sub["id"], "--times", "2"]) == 0
+
+    api.control("advance", days=32)
+    unpaid = api.get(f"/v1/subscriptions/{sub['id']}")
+    invoice = api.get(f"/v1/invoices/{unpaid['latest_invoice']}")
+    api.control("advance", days=40)
+    still = api.get(f"/v1/subscriptions/{sub['id']}")
+    httpx.get(invoice["hosted_invoice_url"])
+
+    assert capsys.readouterr().out.splitlines() == [
+        "failed renewals are retried after 1 days, then unpaid",
+        f"the next 2 payments of {sub['id']} will fail",
+    ]
+    assert (unpaid["status"], invoice["attempt_count"]) == ("unpaid", 2)
+    assert still["latest_invoice"] == invoice["id"]  # no renewal while unpaid
+    assert api.get(f"/v1/subscriptions/{sub['id']}")["status"] == "active"
+
+
 def test_an_action_required_failure_keeps_the_subscription_active(
     api: Api, receiver: Receiver
 ) -> None:
