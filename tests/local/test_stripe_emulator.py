@@ -499,6 +499,80 @@ def _change(
     }
 
 
+def test_an_unpaid_pending_if_incomplete_change_waits_in_pending_update_until_paid(
+    api: Api,
+) -> None:
+    sub = api.subscribe()
+    api.control("fail-next-payment", subscription=sub["id"])
+    when = item(sub)["current_period_start"] + DAY
+
+    held = api.ok(
+        f"/v1/subscriptions/{sub['id']}",
+        {
+            **_change(sub, "price_plus_month", "always_invoice", when),
+            "payment_behavior": "pending_if_incomplete",
+            "expand": ["latest_invoice"],
+        },
+    )
+    httpx.get(held["latest_invoice"]["hosted_invoice_url"])
+    paid = api.get(f"/v1/subscriptions/{sub['id']}")
+
+    assert item(held)["price"]["id"] == "price_basic_month"
+    assert held["status"] == "active"
+    assert held["latest_invoice"]["status"] == "open"
+    pending = held["pending_update"]["subscription_items"][0]
+    assert pending["price"]["id"] == "price_plus_month"
+    assert item(paid)["price"]["id"] == "price_plus_month"
+    assert paid["pending_update"] is None
+
+
+def test_an_unpaid_pending_update_is_discarded_after_23_hours_and_its_invoice_voided(
+    api: Api, receiver: Receiver
+) -> None:
+    sub = api.subscribe()
+    api.control("fail-next-payment", subscription=sub["id"])
+    held = api.ok(
+        f"/v1/subscriptions/{sub['id']}",
+        {
+            **_change(
+                sub,
+                "price_plus_month",
+                "always_invoice",
+                item(sub)["current_period_start"] + DAY,
+            ),
+            "payment_behavior": "pending_if_incomplete",
+        },
+    )
+
+    api.control("advance", hours=23)
+    api.flush()
+
+    after = api.get(f"/v1/subscriptions/{sub['id']}")
+    assert (after["pending_update"], item(after)["price"]["id"]) == (
+        None,
+        "price_basic_month",
+    )
+    assert api.get(f"/v1/invoices/{held['latest_invoice']}")["status"] == "void"
+    assert receiver.types()[-2:] == ["invoice.voided", "customer.subscription.updated"]
+
+
+def test_deleting_a_customer_ends_its_subscriptions_then_sends_customer_deleted(
+    api: Api, receiver: Receiver
+) -> None:
+    sub = api.subscribe()
+
+    deleted = api.http.delete(f"/v1/customers/{sub['customer']}").json()
+    api.flush()
+
+    assert deleted == {"id": sub["customer"], "object": "customer", "deleted": True}
+    assert api.get(f"/v1/subscriptions/{sub['id']}")["status"] == "canceled"
+    assert api.http.get(f"/v1/customers/{sub['customer']}").status_code == 404
+    assert receiver.types()[-2:] == [
+        "customer.subscription.deleted",
+        "customer.deleted",
+    ]
+
+
 def test_the_preview_of_a_price_change_equals_the_invoice_of_the_same_change(
     api: Api, receiver: Receiver
 ) -> None:
@@ -1032,6 +1106,31 @@ def test_the_strata_stripe_commands_drive_a_running_emulator(
 
     assert main(["stripe", "reset"]) == 0
     assert api.emulator.state.subscriptions == {}
+
+
+def test_strata_stripe_refund_and_dispute_take_money_back_with_their_events(
+    api: Api,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("STRATA_STRIPE_EMULATOR_URL", api.emulator.url)
+    sub = api.subscribe()
+    (charge,) = api.emulator.state.charges
+
+    assert main(["stripe", "refund", sub["customer"], "--amount", "500"]) == 0
+    assert main(["stripe", "dispute", charge, "--outcome", "lost"]) == 0
+    api.flush()
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"refunded 500 of 3000 usd on {charge}"
+    assert out[1].endswith(f" of {charge}: lost")
+    assert api.get(f"/v1/charges/{charge}")["amount_refunded"] == 500
+    assert receiver.types()[-3:] == [
+        "charge.refunded",
+        "charge.dispute.created",
+        "charge.dispute.closed",
+    ]
 
 
 def test_the_strata_stripe_commands_fail_clearly_when_no_emulator_listens(
