@@ -386,5 +386,11 @@ class Invoices:
         if invoice is not None and invoice["status"] == "open":
             invoice.update(status="void", amount_remaining=0, next_payment_attempt=None)
             invoice["status_transitions"]["voided_at"] = self.store.clock.now()
+            # What the invoice took from (or gave to) the balance goes back.
+            customer = self.store.customers.get(invoice["customer"])
+            if customer is not None:
+                customer["balance"] += (
+                    invoice["starting_balance"] - invoice["ending_balance"]
+                )
             self.log.emit("invoice.voided", invoice)
         self.log.emit_update(sub, before)

@@ -16,7 +16,7 @@ import pytest
 
 stripe = pytest.importorskip("stripe")
 
-from stripe_emulator import Emulator, start  # noqa: E402
+from stripe_emulator import API_VERSION, Emulator, start  # noqa: E402
 from tests.stripe_contract import class_of, contract_errors  # noqa: E402
 
 KEY = "sk_test_emulator_contract"
@@ -273,6 +273,10 @@ def test_every_webhook_event_the_emulator_sends_keeps_the_sdks_contract(
         "charge.dispute.created",
         "charge.dispute.closed",
     }
+
+
+def test_the_emulator_speaks_the_api_version_the_sdk_pins() -> None:
+    assert stripe.api_version == API_VERSION
 
 
 # --- the checker itself ---------------------------------------------------------------

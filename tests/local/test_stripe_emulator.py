@@ -556,6 +556,33 @@ def test_an_unpaid_pending_update_is_discarded_after_23_hours_and_its_invoice_vo
     assert receiver.types()[-2:] == ["invoice.voided", "customer.subscription.updated"]
 
 
+def test_a_voided_invoice_gives_back_the_credit_it_drew_from_the_balance(
+    api: Api,
+) -> None:
+    sub = api.subscribe("price_plus_month")
+    start_ = item(sub)["current_period_start"]
+    api.ok(
+        f"/v1/subscriptions/{sub['id']}",
+        _change(sub, "price_basic_month", "always_invoice", start_ + DAY),
+    )
+    credit = api.get(f"/v1/customers/{sub['customer']}")["balance"]
+    api.control("fail-next-payment", subscription=sub["id"])
+    held = api.ok(
+        f"/v1/subscriptions/{sub['id']}",
+        {
+            **_change(sub, "price_plus_year", "always_invoice", start_ + 2 * DAY),
+            "payment_behavior": "pending_if_incomplete",
+        },
+    )
+    drawn = api.get(f"/v1/customers/{sub['customer']}")["balance"]
+
+    api.control("advance", hours=23)
+
+    assert api.get(f"/v1/invoices/{held['latest_invoice']}")["status"] == "void"
+    assert (credit < 0, drawn) == (True, 0)
+    assert api.get(f"/v1/customers/{sub['customer']}")["balance"] == credit
+
+
 def test_deleting_a_customer_ends_its_subscriptions_then_sends_customer_deleted(
     api: Api, receiver: Receiver
 ) -> None:
