@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from stripe_emulator.clock import DAY
 from stripe_emulator.events import EventLog
 from stripe_emulator.params import Obj, StripeError, missing
 from stripe_emulator.store import Store
@@ -19,12 +20,20 @@ def new_charge(store: Store, invoice: Obj) -> Obj:
         "amount": invoice["amount_due"],
         "amount_captured": invoice["amount_due"],
         "amount_refunded": 0,
+        "billing_details": {
+            "address": None,
+            "email": None,
+            "name": None,
+            "phone": None,
+            "tax_id": None,
+        },
         "captured": True,
         "created": store.clock.now(),
         "currency": invoice["currency"],
         "customer": invoice["customer"],
         "disputed": False,
         "livemode": False,
+        "metadata": {},
         "paid": True,
         "refunded": False,
         "status": "succeeded",
@@ -71,10 +80,23 @@ class Charges:
             "id": self.store.fresh_id("dp_"),
             "object": "dispute",
             "amount": charge["amount"],
+            "balance_transactions": [],
             "charge": charge["id"],
             "created": self.store.clock.now(),
             "currency": charge["currency"],
+            "enhanced_eligibility_types": [],
+            "evidence": {"enhanced_evidence": {}},
+            "evidence_details": {
+                "due_by": self.store.clock.now() + 7 * DAY,
+                "enhanced_eligibility": {},
+                "has_evidence": False,
+                "past_due": False,
+                "submission_count": 0,
+                "submission_method": "not_submitted",
+            },
+            "is_charge_refundable": False,
             "livemode": False,
+            "metadata": {},
             "reason": "fraudulent",
             "status": "needs_response",
         }

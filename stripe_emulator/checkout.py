@@ -3,6 +3,7 @@ Checkout page does; billing portal sessions."""
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -85,10 +86,23 @@ class Checkout:
             "object": "checkout.session",
             "amount_subtotal": amount,
             "amount_total": amount,
+            "automatic_tax": {
+                "enabled": False,
+                "liability": None,
+                "provider": None,
+                "status": None,
+            },
             "cancel_url": param_str(params, "cancel_url"),
             "client_reference_id": param_str(params, "client_reference_id"),
             "created": now,
             "currency": price["currency"],
+            "custom_fields": [],
+            "custom_text": {
+                "after_submit": None,
+                "shipping_address": None,
+                "submit": None,
+                "terms_of_service_acceptance": None,
+            },
             "customer": customer_id,
             "customer_email": param_str(params, "customer_email"),
             "expires_at": now + CHECKOUT_EXPIRES_AFTER,
@@ -99,10 +113,11 @@ class Checkout:
             "mode": mode,
             "payment_method_types": ["card"],
             "payment_status": "unpaid",
+            "shipping_options": [],
             "status": "open",
             "subscription": None,
             "success_url": param_str(params, "success_url"),
-            "ui_mode": "hosted",
+            "ui_mode": "hosted_page",
             "url": f"{self.store.base_url}/checkout/{session_id}",
         }
         self.store.sessions[session_id] = session
@@ -117,7 +132,13 @@ class Checkout:
         return session
 
     def complete_checkout(self, session_id: str) -> Obj:
-        """What paying on the Checkout page does; a second visit changes nothing."""
+        """What paying on the Checkout page does; a second visit changes nothing.
+
+        As with Stripe, the subscription is made ``incomplete`` (its
+        ``customer.subscription.created`` says so) and turns ``active`` once its
+        first invoice is paid (``invoice.paid``, then
+        ``customer.subscription.updated``); one with a trial starts
+        ``trialing``. ``checkout.session.completed`` comes last."""
         session = self.store.get(self.store.sessions, "checkout.session", session_id)
         if session["status"] != "open":
             return session
@@ -140,10 +161,15 @@ class Checkout:
             trial_end=trial_end,
         )
         invoice = self.invoice_ops.first_invoice(sub)
-        self.payments.mark_paid(
-            invoice
-        )  # the card was just entered: the payment goes through
+        if trial_end:
+            sub["status"] = "trialing"
+        self.log.emit("customer.subscription.created", sub)
+        before = copy.deepcopy(sub)
+        # The card was just entered: the payment goes through.
+        self.payments.mark_paid(invoice)
+        self.log.emit("invoice.paid", invoice)
         sub["status"] = "trialing" if trial_end else "active"
+        self.log.emit_update(sub, before)
         session.update(
             status="complete",
             payment_status="paid" if invoice["amount_due"] else "no_payment_required",
@@ -151,8 +177,6 @@ class Checkout:
             invoice=invoice["id"],
             customer_details={"email": self.store.customers[customer_id]["email"]},
         )
-        self.log.emit("customer.subscription.created", sub)
-        self.log.emit("invoice.paid", invoice)
         self.log.emit("checkout.session.completed", session)
         return session
 

@@ -69,7 +69,31 @@ def add_parser(
         action="store_true",
         help="the payment needs the customer's action (3-D Secure) instead",
     )
+    fail.add_argument(
+        "--times",
+        type=int,
+        default=1,
+        help="fail this many payments in a row (retries too): 4 outlasts the "
+        "default retry schedule",
+    )
     fail.set_defaults(stripe_run=_fail_next_payment)
+
+    dunning = sub.add_parser(
+        "dunning",
+        help="what failed renewals do: the retry schedule and how it ends",
+    )
+    dunning.add_argument(
+        "--retry-days",
+        type=int,
+        nargs="+",
+        help="each retry so many days after the attempt before it (default 3 5 7)",
+    )
+    dunning.add_argument(
+        "--final",
+        choices=("canceled", "unpaid", "past_due"),
+        help="the subscription once the last retry fails (default canceled)",
+    )
+    dunning.set_defaults(stripe_run=_dunning)
 
     refund = sub.add_parser(
         "refund", help="refund a charge (or a customer's newest), wholly by default"
@@ -200,10 +224,26 @@ def _fail_next_payment(args: argparse.Namespace) -> int:
     call(
         "POST",
         "fail-next-payment",
-        {key: args.id, "action_required": args.action_required},
+        {key: args.id, "action_required": args.action_required, "times": args.times},
     )
     outcome = "require action" if args.action_required else "fail"
-    print(f"the next payment of {args.id} will {outcome}")
+    count = "payment" if args.times == 1 else f"{args.times} payments"
+    print(f"the next {count} of {args.id} will {outcome}")
+    return 0
+
+
+def _dunning(args: argparse.Namespace) -> int:
+    body: dict[str, Any] = {}
+    if args.retry_days:
+        body["dunning_retry_days"] = args.retry_days
+    if args.final:
+        body["dunning_final"] = args.final
+    settings = call("POST", "settings", body)
+    days = " ".join(str(d) for d in settings["dunning_retry_days"])
+    print(
+        f"failed renewals are retried after {days} days, then "
+        f"{settings['dunning_final']}"
+    )
     return 0
 
 

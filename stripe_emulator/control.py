@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from stripe_emulator.events import API_VERSION
 from stripe_emulator.params import Obj, StripeError
+from stripe_emulator.store import DUNNING_ENDS
 
 if TYPE_CHECKING:
     from stripe_emulator.server import Emulator
@@ -88,10 +89,49 @@ class Control:
                 400, "give a customer or a subscription id", param="customer"
             )
         action_required = bool(body.get("action_required"))
-        self.emulator.state.fail_next_payment(target, action_required)
+        times = body.get("times", 1)
+        if isinstance(times, bool) or not isinstance(times, int) or times < 1:
+            raise StripeError(400, "times is a positive integer", param="times")
+        self.emulator.state.fail_next_payment(target, action_required, times)
         return {
             "armed": target,
             "failure": "action_required" if action_required else "failed",
+            "times": times,
+        }
+
+    def settings(self, body: Obj) -> Obj:
+        """``{"dunning_retry_days"?: [days, ...], "dunning_final"?: "canceled"|
+        "unpaid"|"past_due"}``: the account's failed-payment settings (``reset``
+        restores the defaults); answers them as they now stand."""
+        dunning = self.emulator.state.store.dunning
+        retry_days = body.get("dunning_retry_days")
+        if retry_days is not None:
+            if not (
+                isinstance(retry_days, list)
+                and retry_days
+                and all(
+                    isinstance(d, int) and not isinstance(d, bool) and d > 0
+                    for d in retry_days
+                )
+            ):
+                raise StripeError(
+                    400,
+                    "dunning_retry_days is a list of positive day counts",
+                    param="dunning_retry_days",
+                )
+            dunning.retry_days = tuple(retry_days)
+        final = body.get("dunning_final")
+        if final is not None:
+            if final not in DUNNING_ENDS:
+                raise StripeError(
+                    400,
+                    f"dunning_final is one of {', '.join(DUNNING_ENDS)}",
+                    param="dunning_final",
+                )
+            dunning.final = final
+        return {
+            "dunning_retry_days": list(dunning.retry_days),
+            "dunning_final": dunning.final,
         }
 
     def refund(self, body: Obj) -> Obj:

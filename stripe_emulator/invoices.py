@@ -64,26 +64,23 @@ class Invoices:
         customer = self.store.customers[sub["customer"]]
         invoice_id = self.store.fresh_id("upcoming_in_" if preview else "in_")
         total = sum(line["amount"] for line in lines)
-        due = max(0, total)
-        send = sub["collection_method"] == "send_invoice"
+        # A bank-transfer invoice is born a draft, as Stripe makes it: no number,
+        # no hosted page, until it is finalized (``finalize``, or an hour later).
+        draft = sub["collection_method"] == "send_invoice"
         rendered = []
         for line in lines:
             copied = copy.deepcopy(line)
             copied["invoice"] = None if preview else invoice_id
             rendered.append(copied)
-        number = None
-        if not preview:
-            self.store.invoice_count += 1
-            number = f"EMU-{self.store.invoice_count:04d}"
         invoice: Obj = {
             "id": invoice_id,
             "object": "invoice",
             "account_country": "US",
             "account_name": "Strata (local Stripe emulator)",
-            "amount_due": due,
+            "amount_due": max(0, total),
             "amount_overpaid": 0,
             "amount_paid": 0,
-            "amount_remaining": due,
+            "amount_remaining": max(0, total),
             "amount_shipping": 0,
             "attempt_count": 0,
             "attempted": False,
@@ -101,19 +98,17 @@ class Invoices:
             "customer": customer["id"],
             "customer_email": customer["email"],
             "customer_name": customer["name"],
+            "customer_tax_exempt": customer["tax_exempt"],
+            "default_payment_method": None,
+            "default_source": None,
+            "default_tax_rates": [],
             "description": None,
             "discounts": [],
-            "due_date": now + sub["days_until_due"] * DAY
-            if send and sub["days_until_due"]
-            else None,
-            "effective_at": None if preview else now,
-            "ending_balance": None if preview else 0,
-            "hosted_invoice_url": None
-            if preview
-            else f"{self.store.base_url}/invoices/{invoice_id}/pay",
-            "invoice_pdf": None
-            if preview
-            else f"{self.store.base_url}/invoices/{invoice_id}.pdf",
+            "due_date": None,
+            "effective_at": None,
+            "ending_balance": None,
+            "hosted_invoice_url": None,
+            "invoice_pdf": None,
             "issuer": {"type": "self"},
             "last_finalization_error": None,
             "lines": {
@@ -126,7 +121,8 @@ class Invoices:
             "livemode": False,
             "metadata": {},
             "next_payment_attempt": None,
-            "number": number,
+            "number": None,
+            "on_behalf_of": None,
             "parent": {
                 "quote_details": None,
                 "subscription_details": {
@@ -137,10 +133,19 @@ class Invoices:
             },
             "period_end": period[1] if period else now,
             "period_start": period[0] if period else now,
+            "payment_settings": {
+                "default_mandate": None,
+                "payment_method_options": None,
+                "payment_method_types": copy.deepcopy(
+                    sub["payment_settings"]["payment_method_types"]
+                ),
+            },
+            "post_payment_credit_notes_amount": 0,
+            "pre_payment_credit_notes_amount": 0,
             "starting_balance": 0,
-            "status": "draft" if preview else "open",
+            "status": "draft",
             "status_transitions": {
-                "finalized_at": None if preview else now,
+                "finalized_at": None,
                 "marked_uncollectible_at": None,
                 "paid_at": None,
                 "voided_at": None,
@@ -153,9 +158,69 @@ class Invoices:
             "total_taxes": [],
             "webhooks_delivered_at": None,
         }
-        if not preview:
-            self.store.invoices[invoice_id] = invoice
-            sub["latest_invoice"] = invoice_id
+        if preview:
+            self.apply_balance(invoice, customer, commit=False)
+            return invoice
+        self.store.invoices[invoice_id] = invoice
+        sub["latest_invoice"] = invoice_id
+        if not draft:
+            self.finalize(invoice)
+        return invoice
+
+    def finalize(self, invoice: Obj) -> None:
+        """Draft to open: numbered, given its hosted page and PDF, its due date
+        (bank transfer), and the customer's balance applied to it."""
+        now = self.store.clock.now()
+        self.store.invoice_count += 1
+        sub = self.store.subscriptions[
+            invoice["parent"]["subscription_details"]["subscription"]
+        ]
+        base = f"{self.store.base_url}/invoices/{invoice['id']}"
+        invoice.update(
+            status="open",
+            number=f"EMU-{self.store.invoice_count:04d}",
+            effective_at=now,
+            hosted_invoice_url=f"{base}/pay",
+            invoice_pdf=f"{base}.pdf",
+        )
+        if invoice["collection_method"] == "send_invoice" and sub["days_until_due"]:
+            invoice["due_date"] = now + sub["days_until_due"] * DAY
+        invoice["status_transitions"]["finalized_at"] = now
+        self.apply_balance(invoice, self.store.customers[invoice["customer"]])
+
+    def apply_balance(
+        self, invoice: Obj, customer: Obj, *, commit: bool = True
+    ) -> None:
+        """Stripe's customer balance (negative: credit the customer holds): it
+        pays what it can of the invoice, and an invoice whose total is negative
+        (a downgrade, a cancellation's unused time) adds to it."""
+        balance = customer["balance"]
+        owed = invoice["total"] + balance
+        invoice.update(
+            starting_balance=balance,
+            ending_balance=min(0, owed),
+            amount_due=max(0, owed),
+            amount_remaining=max(0, owed),
+        )
+        if commit:
+            customer["balance"] = min(0, owed)
+
+    def finalize_invoice(self, invoice_id: str) -> Obj:
+        """``POST /v1/invoices/{id}/finalize``: ``invoice.finalized``, and an
+        invoice the balance paid whole is paid at once (``invoice.paid``)."""
+        invoice = self.store.get(self.store.invoices, "invoice", invoice_id)
+        if invoice["status"] != "draft":
+            raise StripeError(
+                400,
+                "This invoice is already finalized, you can't re-finalize a "
+                "non-draft invoice.",
+                code="invoice_not_editable",
+            )
+        self.finalize(invoice)
+        self.log.emit("invoice.finalized", invoice)
+        if invoice["amount_due"] == 0:
+            self.payments.mark_paid(invoice)
+            self.log.emit("invoice.paid", invoice)
         return invoice
 
     def emit_result(self, invoice: Obj, result: str) -> None:
@@ -165,6 +230,7 @@ class Invoices:
                 "failed": "invoice.payment_failed",
                 "action_required": "invoice.payment_action_required",
                 "open": "invoice.finalized",
+                "draft": "invoice.created",
             }[result],
             invoice,
         )
@@ -320,5 +386,11 @@ class Invoices:
         if invoice is not None and invoice["status"] == "open":
             invoice.update(status="void", amount_remaining=0, next_payment_attempt=None)
             invoice["status_transitions"]["voided_at"] = self.store.clock.now()
+            # What the invoice took from (or gave to) the balance goes back.
+            customer = self.store.customers.get(invoice["customer"])
+            if customer is not None:
+                customer["balance"] += (
+                    invoice["starting_balance"] - invoice["ending_balance"]
+                )
             self.log.emit("invoice.voided", invoice)
         self.log.emit_update(sub, before)

@@ -66,6 +66,7 @@ class Lines:
                 "unit_amount_decimal": str(price["unit_amount"]),
             },
             "quantity": item["quantity"] if quantity is None else quantity,
+            "subtotal": amount,
             "taxes": [],
         }
 

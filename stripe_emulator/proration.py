@@ -170,6 +170,33 @@ class Proration:
             return Change([], False, [*pending, *prorations])
         return Change([], False, list(pending))
 
+    def unused_time(self, sub: Obj) -> list[Obj]:
+        """The credit for the rest of the current period, from now (none once
+        the period is over)."""
+        item = sub["items"]["data"][0]
+        price = item["price"]
+        start, end = item["current_period_start"], item["current_period_end"]
+        now = self.store.clock.now()
+        remaining, period = max(0, end - now), max(1, end - start)
+        if remaining == 0:
+            return []
+        credit = -_round(
+            Fraction(price["unit_amount"] * item["quantity"] * remaining, period)
+        )
+        name = self.lines.describe(price, item["quantity"])
+        return [
+            self.lines.line_spec(
+                sub,
+                item,
+                price,
+                credit,
+                now,
+                end,
+                f"Unused time on {name} after {iso(now)[:10]}",
+                proration=True,
+            )
+        ]
+
 
 def _round(value: Fraction) -> int:
     return round(value)

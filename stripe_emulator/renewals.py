@@ -21,6 +21,8 @@ from stripe_emulator.store import Store
 from stripe_emulator.subscriptions import Subscriptions
 
 TRIAL_WILL_END_BEFORE = 3 * DAY
+# Stripe finalizes a subscription's draft invoice about an hour after making it.
+DRAFT_FINALIZED_AFTER = 3600
 
 
 @dataclass
@@ -59,6 +61,10 @@ class Renewals:
                     )
                 elif kind == "pending_expiry":
                     self.invoice_ops.expire_pending_update(ref)
+                elif kind == "retry":
+                    self._retry(ref)
+                elif kind == "finalize":
+                    self.invoice_ops.finalize_invoice(ref)
                 elif kind == "period_end":
                     self._renew(self.store.subscriptions[ref], reset_anchor=False)
                 else:
@@ -72,6 +78,7 @@ class Renewals:
                 "incomplete_expired",
                 "paused",
                 "incomplete",
+                "unpaid",
             ):
                 continue
             clock = self.store.clocks[sub_id]
@@ -86,6 +93,12 @@ class Renewals:
             if held.expires_at <= target:
                 due.append((held.expires_at, 1, "pending_expiry", sub_id))
         for invoice_id, invoice in self.store.invoices.items():
+            finalize_at = invoice["created"] + DRAFT_FINALIZED_AFTER
+            if invoice["status"] == "draft" and finalize_at <= target:
+                due.append((finalize_at, 1, "finalize", invoice_id))
+            retry_at = invoice["next_payment_attempt"]
+            if invoice["status"] == "open" and retry_at and retry_at <= target:
+                due.append((retry_at, 1, "retry", invoice_id))
             if (
                 invoice["status"] == "open"
                 and invoice["due_date"] is not None
@@ -97,6 +110,40 @@ class Renewals:
             return None
         at, _, kind, ref = min(due)
         return at, kind, ref
+
+    def _retry(self, invoice_id: str) -> None:
+        """A retry of a failed renewal. Paid: the subscription is active again.
+        The last one failed: the dunning setting ends it (``canceled``, with
+        ``cancellation_details.reason`` ``payment_failed``), makes it ``unpaid``
+        (the open invoice, paid on its page, makes it active again), or leaves it
+        ``past_due``."""
+        invoice = self.store.invoices[invoice_id]
+        sub = self.store.subscriptions.get(
+            invoice["parent"]["subscription_details"]["subscription"]
+        )
+        if sub is None or sub["status"] not in ("past_due", "active", "trialing"):
+            invoice["next_payment_attempt"] = None
+            return
+        before = copy.deepcopy(sub)
+        result = self.payments.collect(invoice, sub)
+        if result == "paid":
+            self.subscription_ops.settle_status(sub, result)
+        elif result == "failed" and invoice["next_payment_attempt"] is None:
+            final = self.store.dunning.final
+            if final == "canceled":
+                self.subscription_ops.end(sub, canceled_at=None)
+                sub["cancellation_details"]["reason"] = "payment_failed"
+                self.log.emit(
+                    "customer.subscription.deleted",
+                    sub,
+                    previous_attributes(before, sub),
+                )
+                self.invoice_ops.emit_result(invoice, result)
+                return
+            if final == "unpaid":
+                sub["status"] = "unpaid"
+        self.log.emit_update(sub, before)
+        self.invoice_ops.emit_result(invoice, result)
 
     def _overdue(self, invoice_id: str) -> None:
         self.store.overdue_marked.add(invoice_id)

@@ -108,7 +108,7 @@ def build_routes(emulator: Emulator) -> list[Route]:
         api(
             "DELETE",
             "/v1/subscriptions/{id}",
-            lambda p, i: s.cancel_subscription(i),
+            lambda p, i: s.cancel_subscription(i, p),
         ),
         api("POST", "/v1/invoices/create_preview", s.preview_invoice),
         api(
@@ -117,6 +117,11 @@ def build_routes(emulator: Emulator) -> list[Route]:
             lambda p: page(s.list_invoices(p), p, "/v1/invoices", "invoice"),
         ),
         api("GET", "/v1/invoices/{id}", lambda p, i: s.get(s.invoices, "invoice", i)),
+        api(
+            "POST",
+            "/v1/invoices/{id}/finalize",
+            lambda p, i: s.finalize_invoice(i),
+        ),
         api(
             "GET",
             "/v1/events",
@@ -143,6 +148,7 @@ def build_routes(emulator: Emulator) -> list[Route]:
         control("GET", "requests", lambda b: {"data": list(emulator.requests)}),
         control("POST", "advance", c.advance),
         control("POST", "fail-next-payment", c.fail_next_payment),
+        control("POST", "settings", c.settings),
         control("POST", "refund", c.refund),
         control("POST", "dispute", c.dispute),
         control("POST", "renew", lambda b: c.sub_action(b, s.renew)),

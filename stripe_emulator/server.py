@@ -2,9 +2,11 @@
 (their URLs in ``routes``; the pages in ``pages``, the control endpoints in
 ``control``, expansion and lists in ``listing``).
 
-One lock serialises everything that reads or changes the account, so an
-``Idempotency-Key`` sent twice at once still makes one object: the second request
-waits for the first and replays its answer.
+One lock serialises everything that reads or changes the account. An
+``Idempotency-Key`` is Stripe's: a request repeating one that was answered replays
+that answer, while a request sent with a key whose first request is still being
+served is refused at once with ``409 idempotency_key_in_use`` (which stripe-python
+retries), as Stripe refuses it.
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import re
 import socket
 import threading
 from collections import deque
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
@@ -86,6 +88,9 @@ class Emulator:
         )
         self._lock = threading.RLock()
         self._held: list[Delivery] | None = None
+        # The Idempotency-Keys of the API requests being served right now.
+        self._in_flight: set[str] = set()
+        self._in_flight_lock = threading.Lock()
         # Each event's body as first sent, for replays; each Idempotency-Key's
         # request and answer.
         self.bodies: dict[str, bytes] = {}
@@ -159,6 +164,18 @@ class Emulator:
             finally:
                 self._held = None
                 self.state.request_id = self.state.idempotency_key = None
+
+    @contextlib.contextmanager
+    def busy(self) -> Iterator[None]:
+        """While the block runs, every request that reads or changes the account
+        waits (what a request still in flight looks like to another)."""
+        with self._lock:
+            yield
+
+    def in_flight(self, key: str) -> bool:
+        """Whether a request with this Idempotency-Key is being served."""
+        with self._in_flight_lock:
+            return key in self._in_flight
 
     def hold(self, delivery: Delivery) -> None:
         """Send ``delivery`` only once the request being served is answered."""
@@ -241,6 +258,21 @@ class Emulator:
         key = headers.get("idempotency-key") if method == "POST" else None
         if key:
             base["Idempotency-Key"] = key
+            with self._in_flight_lock:
+                busy = key in self._in_flight
+                self._in_flight.add(key)
+            if busy:
+                self.requests.append(
+                    {
+                        "id": request_id,
+                        "method": method,
+                        "path": path,
+                        "stripe_version": version,
+                        "idempotency_key": key,
+                        "refused": "idempotency_key_in_use",
+                    }
+                )
+                return json_response(409, _key_in_use(key).body(), base), []
 
         def run() -> Response:
             self.requests.append(
@@ -250,6 +282,7 @@ class Emulator:
                     "path": path,
                     "stripe_version": version,
                     "idempotency_key": key,
+                    "refused": None,
                 }
             )
             fingerprint = json.dumps([method, path, params], sort_keys=True)
@@ -284,7 +317,12 @@ class Emulator:
                 self.idempotency[key] = _Stored(fingerprint, response)
             return response
 
-        return self._locked(run, request_id, key)
+        try:
+            return self._locked(run, request_id, key)
+        finally:
+            if key:
+                with self._in_flight_lock:
+                    self._in_flight.discard(key)
 
     def _control(
         self, route: Route, match: re.Match[str], body: bytes
@@ -333,10 +371,22 @@ class Emulator:
             "description": params.get("description"),
             "status": "enabled",
             "livemode": False,
+            "metadata": {},
             "created": self.clock.now(),
         }
         self.webhook_endpoints.append(endpoint)
         return {**endpoint, "secret": self.sender.secret}
+
+
+def _key_in_use(key: str) -> StripeError:
+    return StripeError(
+        409,
+        "There is currently another in-progress request using this Stripe "
+        "Idempotency-Key (that probably means you submitted twice, and the other "
+        f"request is still going through): {key}. Please try again later.",
+        type="idempotency_error",
+        code="idempotency_key_in_use",
+    )
 
 
 def _check_key(header: str | None) -> StripeError | None:

@@ -13,8 +13,11 @@ Events are emitted in this order, whatever caused them: the subscription's event
 (``customer.subscription.created``/``updated``/``deleted``) first, with its final
 state, then the invoice's (``invoice.paid``/``payment_failed``/
 ``payment_action_required``/``finalized``), then ``checkout.session.completed``.
-The one exception is a payment on the hosted invoice page: ``invoice.paid``, then
-the ``customer.subscription.updated`` it causes.
+The exceptions are payments that change the subscription's status: on the
+Checkout page (``customer.subscription.created`` while ``incomplete``,
+``invoice.paid``, the ``customer.subscription.updated`` to ``active``, then
+``checkout.session.completed``) and on the hosted invoice page (``invoice.paid``,
+then the ``customer.subscription.updated`` it causes).
 """
 
 from __future__ import annotations
@@ -100,6 +103,7 @@ class StripeState:
         self.list_subscriptions = subscriptions.list_subscriptions
         self.preview_invoice = invoices.preview_invoice
         self.list_invoices = invoices.list_invoices
+        self.finalize_invoice = invoices.finalize_invoice
         self.pay_invoice = invoices.pay_invoice
         self.fail_next_payment = payments.fail_next_payment
         self.advance = renewals.advance

@@ -26,6 +26,20 @@ class SubscriptionClock:
     pending: list[Obj] = field(default_factory=list)  # proration lines not invoiced
 
 
+DUNNING_ENDS = ("canceled", "unpaid", "past_due")
+
+
+@dataclass
+class Dunning:
+    """The account's Subscriptions and emails settings for failed payments: the
+    retry schedule (each retry so many days after the attempt before it) and
+    what becomes of the subscription once the last retry fails (``canceled``,
+    ``unpaid``, or left ``past_due``)."""
+
+    retry_days: tuple[int, ...] = (3, 5, 7)
+    final: str = "canceled"
+
+
 @dataclass
 class PendingUpdate:
     """A change made with ``pending_if_incomplete`` whose invoice is not paid: the
@@ -35,6 +49,32 @@ class PendingUpdate:
     expires_at: int
     subscription: Obj
     clock: SubscriptionClock
+
+
+def plan_of(price: Obj) -> Obj:
+    """The legacy ``plan`` a subscription item still carries beside its price."""
+    recurring = price["recurring"]
+    return {
+        "id": price["id"],
+        "object": "plan",
+        "active": price["active"],
+        "amount": price["unit_amount"],
+        "amount_decimal": price["unit_amount_decimal"],
+        "billing_scheme": price["billing_scheme"],
+        "created": price["created"],
+        "currency": price["currency"],
+        "interval": recurring["interval"],
+        "interval_count": recurring["interval_count"],
+        "livemode": False,
+        "metadata": dict(price["metadata"]),
+        "meter": None,
+        "nickname": price["nickname"],
+        "product": price["product"],
+        "tiers_mode": None,
+        "transform_usage": None,
+        "trial_period_days": None,
+        "usage_type": recurring["usage_type"],
+    }
 
 
 class Store:
@@ -62,13 +102,15 @@ class Store:
         # What a Checkout session makes once paid: price, quantity, trial, metadata.
         self.session_setup: dict[str, Obj] = {}
         self.clocks: dict[str, SubscriptionClock] = {}
-        # Customer or subscription id -> the outcome of its next payment.
-        self.armed: dict[str, str] = {}
+        # Customer or subscription id -> the outcomes of its next payments.
+        self.armed: dict[str, list[str]] = {}
         # Bank-transfer invoices already past their due date (each counted once).
         self.overdue_marked: set[str] = set()
         # Subscription id -> its pending update (``pending_if_incomplete``).
         self.pending_updates: dict[str, PendingUpdate] = {}
         self.invoice_count = 0
+        # Back to Stripe's defaults too: a test's settings never reach the next.
+        self.dunning = Dunning()
         self.prices.clear()
         self.products.clear()
         for config in self._price_configs:

@@ -26,7 +26,7 @@ from stripe_emulator.params import (
 )
 from stripe_emulator.payments import Payments, declined
 from stripe_emulator.proration import PRORATION_BEHAVIORS, Change, Proration
-from stripe_emulator.store import PendingUpdate, Store, SubscriptionClock
+from stripe_emulator.store import PendingUpdate, Store, SubscriptionClock, plan_of
 
 # What to do when the first payment (or a change's) needs the customer.
 # Stripe keeps a pending update this long before discarding it.
@@ -78,6 +78,8 @@ class Subscriptions:
                 "liability": None,
             },
             "billing_cycle_anchor": anchor,
+            "billing_mode": {"flexible": None, "type": "classic", "updated_at": None},
+            "billing_schedules": [],
             "cancel_at": None,
             "cancel_at_period_end": False,
             "canceled_at": None,
@@ -91,6 +93,10 @@ class Subscriptions:
             "description": None,
             "discounts": [],
             "ended_at": None,
+            "invoice_settings": {
+                "account_tax_ids": None,
+                "issuer": {"type": "self"},
+            },
             "items": {
                 "object": "list",
                 "data": [
@@ -102,6 +108,7 @@ class Subscriptions:
                         "current_period_start": now,
                         "discounts": [],
                         "metadata": {},
+                        "plan": plan_of(price),
                         "price": copy.deepcopy(price),
                         "quantity": quantity,
                         "subscription": sub_id,
@@ -293,6 +300,7 @@ class Subscriptions:
     ) -> tuple[Obj | None, str]:
         item = sub["items"]["data"][0]
         item["price"] = copy.deepcopy(new_price)
+        item["plan"] = plan_of(new_price)
         item["quantity"] = quantity
         clock = self.store.clocks[sub["id"]]
         clock.pending = list(change.keep_pending)
@@ -375,8 +383,14 @@ class Subscriptions:
         self.log.emit("customer.deleted", customer)
         return {"id": customer_id, "object": "customer", "deleted": True}
 
-    def cancel_subscription(self, sub_id: str) -> Obj:
+    def cancel_subscription(self, sub_id: str, params: Mapping[str, Any]) -> Obj:
+        """``DELETE /v1/subscriptions/{id}``: ended now. With ``invoice_now`` a
+        final invoice takes the pending prorations and, with ``prorate``, a credit
+        for the unused rest of the period; a negative total goes to the
+        customer's balance, which later invoices draw on."""
         sub = self.store.subscription(sub_id)
+        invoice_now = param_bool(params, "invoice_now") is True
+        prorate = param_bool(params, "prorate") is True
         if sub["status"] in ("canceled", "incomplete_expired"):
             raise StripeError(
                 400,
@@ -384,10 +398,20 @@ class Subscriptions:
                 param="id",
             )
         before = copy.deepcopy(sub)
+        lines = list(self.store.clocks[sub_id].pending)
+        if prorate and sub["status"] != "trialing":
+            lines += self.proration.unused_time(sub)
         self.end(sub, canceled_at=self.store.clock.now())
+        invoice: Obj | None = None
+        result = ""
+        if invoice_now and lines:
+            invoice = self.invoice_ops.new_invoice(sub, lines, "subscription_update")
+            result = self.payments.collect(invoice, sub)
         self.log.emit(
             "customer.subscription.deleted", sub, previous_attributes(before, sub)
         )
+        if invoice is not None:
+            self.invoice_ops.emit_result(invoice, result)
         return sub
 
     def end(self, sub: Obj, canceled_at: int | None) -> None:

@@ -60,11 +60,13 @@ STRIPE_SENDS = {
 # record it), emails go through the task queue, and a subscription is re-read from
 # Stripe when two events carry the same timestamp. The dearest event of a purchase
 # (invoice.paid): was it processed, whose customer, the user; the event and the new
-# state in one transaction; an invoice or checkout event re-reads its subscription.
+# state in one transaction; an invoice or checkout event re-reads its subscription;
+# and, as a Checkout subscription is incomplete until this payment, the
+# "subscription started" email it is the first to see active.
 @endpoint(
     "POST /api/v1/webhooks/stripe",
     (*USERS, *TASKS, QUEUE_SEND, STRIPE_API, STRIPE_WEBHOOK),
-    budget=4,
+    budget=5,
     stripe=1,
     sample={
         "body_file": "stripe/customer.subscription.updated.json",

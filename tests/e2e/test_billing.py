@@ -124,7 +124,8 @@ def test_a_failed_renewal_keeps_pro_through_the_grace_period_then_falls_to_free(
     buy(stack, client)
     subscription = client.get("/api/v1/billing/subscription").json()
     client.close()
-    stripe_cli(stack, "fail-next-payment", subscription["id"])
+    # The card keeps failing, Stripe's retries of the renewal included.
+    stripe_cli(stack, "fail-next-payment", subscription["id"], "--times", "4")
 
     # Past the period end: the renewal payment fails.
     stripe_cli(stack, "advance", "--days", "31")

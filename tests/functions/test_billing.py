@@ -6,6 +6,7 @@ emulator's Checkout page shows in ``me`` as it would in AWS."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -184,6 +185,7 @@ def test_paying_on_the_checkout_page_gives_the_plan_once_the_webhooks_land(
     assert types == [
         "customer.subscription.created",
         "invoice.paid",
+        "customer.subscription.updated",
         "checkout.session.completed",
     ]
     assert api.call("export_users", cookies=[cookie]).status == 202
@@ -214,15 +216,32 @@ def test_checking_out_the_plan_you_have_is_a_409_and_another_one_too(
     assert len(stripe.api_requests()) == before
 
 
+@pytest.mark.xfail(
+    strict=True,
+    reason="Stripe answers a duplicate sent while the first is in flight 409 "
+    "idempotency_key_in_use; the hand-written client does not retry it, "
+    "stripe.StripeClient does (issue 11): drop this mark with the SDK",
+)
 def test_concurrent_checkouts_make_one_stripe_customer(
     api: Api, stripe: StripeControl, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     cookie = api.as_("alice01")
     replies: list[Reply] = []
     start = threading.Barrier(4)
-    # All four have read the user (no customer yet) before any asks Stripe.
-    racing = threading.Barrier(4)
+    # All four have read the user (no customer yet) before any asks Stripe, and
+    # Stripe is still serving the first when the other three ask.
+    racing = threading.Barrier(5)
     create_customer = api.container.payments.create_customer
+
+    def refused() -> int:
+        return sum(1 for r in list(stripe.emulator.requests) if r.get("refused"))
+
+    def hold_stripe() -> None:
+        with stripe.emulator.busy():
+            racing.wait(timeout=20)
+            deadline = time.monotonic() + 20
+            while refused() < 3 and time.monotonic() < deadline:
+                time.sleep(0.01)
 
     def create_customer_together(*args: Any, **kwargs: Any) -> str:
         racing.wait(timeout=20)
@@ -244,6 +263,7 @@ def test_concurrent_checkouts_make_one_stripe_customer(
         )
 
     threads = [threading.Thread(target=check_out) for _ in range(4)]
+    threads.append(threading.Thread(target=hold_stripe))
     for thread in threads:
         thread.start()
     for thread in threads:
@@ -255,8 +275,9 @@ def test_concurrent_checkouts_make_one_stripe_customer(
     creates = [
         r
         for r in stripe.api_requests()
-        if (r["method"], r["path"]) == ("POST", "/v1/customers")
+        if (r["method"], r["path"]) == ("POST", "/v1/customers") and not r["refused"]
     ]
+    # The first, and each refused one's retry (a replay of the first's answer).
     assert len(creates) == 4
     assert len({r["idempotency_key"] for r in creates}) == 1
     # Each checkout is a purchase attempt of its own.

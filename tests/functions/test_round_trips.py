@@ -286,6 +286,7 @@ def test_the_billing_requests_beside_their_endpoints_are_measured_too(
     assert set(events) == {
         "customer.subscription.created",
         "invoice.paid",
+        "customer.subscription.updated",
         "checkout.session.completed",
     }
     for event_type, calls in events.items():

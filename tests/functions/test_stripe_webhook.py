@@ -68,6 +68,7 @@ def held_purchase(
     assert set(bodies) == {
         "customer.subscription.created",
         "invoice.paid",
+        "customer.subscription.updated",
         "checkout.session.completed",
     }
     assert stored(api, username).billing.subscription is None
@@ -108,7 +109,9 @@ def assert_nothing_stored(api: Api, username: str, before: User) -> None:
 
 def test_a_validly_signed_event_is_applied(api: Api, stripe: StripeControl) -> None:
     _, bodies = held_purchase(api, stripe)
-    body = bodies["customer.subscription.created"]
+    # The event that says the paid subscription is active (it was created
+    # incomplete, as Stripe makes a Checkout subscription).
+    body = bodies["customer.subscription.updated"]
     event_id = json.loads(body)["id"]
 
     reply = send(body)
@@ -232,7 +235,7 @@ def test_the_same_event_three_times_changes_state_once_and_queues_one_email(
     api: Api, stripe: StripeControl
 ) -> None:
     _, bodies = held_purchase(api, stripe)
-    body = bodies["customer.subscription.created"]
+    body = bodies["customer.subscription.updated"]
     event_id = json.loads(body)["id"]
     version = stored(api, "payer01").version
 
@@ -292,6 +295,7 @@ def test_events_delivered_newest_first_leave_the_newest_state(
     assert [e["type"] for e in events] == [
         "customer.subscription.created",
         "invoice.paid",
+        "customer.subscription.updated",
         "checkout.session.completed",
         "customer.subscription.updated",
         "customer.subscription.paused",
@@ -299,7 +303,7 @@ def test_events_delivered_newest_first_leave_the_newest_state(
 
     outcomes = [send(body).json()["outcome"] for body, _ in reversed(held)]
 
-    assert outcomes == ["applied"] * 5
+    assert outcomes == ["applied"] * 6
     subscription = stored(api, "payer01").billing.subscription
     assert subscription is not None
     assert subscription.status.value == "paused"
@@ -386,7 +390,7 @@ def test_a_failed_renewal_keeps_the_plan_through_the_grace_period_then_drops_it(
     stripe.advance(days=32)
     stripe.flush()
 
-    assert [(d.event_type, d.status) for d in stripe.relay.deliveries[3:]] == [
+    assert [(d.event_type, d.status) for d in stripe.relay.deliveries[4:]] == [
         ("customer.subscription.updated", 200),
         ("invoice.payment_failed", 200),
     ]

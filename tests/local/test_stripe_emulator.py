@@ -260,20 +260,59 @@ def test_prices_come_from_the_configured_list_and_unknown_ids_are_404(api: Api) 
     assert unknown.json()["error"]["message"] == "No such customer: 'cus_nope'"
 
 
-def test_the_same_idempotency_key_makes_one_customer_even_from_five_threads_at_once(
+def test_a_key_whose_first_request_is_in_flight_is_refused_409_then_replayed_after(
     api: Api,
 ) -> None:
     params = {"email": "ada@example.com", "metadata": {"user_id": "u1"}}
+    with ThreadPoolExecutor(1) as pool, api.emulator.busy():
+        first = pool.submit(api.post, "/v1/customers", params, "k-1")
+        _wait_for(lambda: api.emulator.in_flight("k-1"))
+        concurrent = api.post("/v1/customers", params, "k-1")
+    answered = first.result(timeout=5)
 
-    with ThreadPoolExecutor(5) as pool:
-        responses = list(
-            pool.map(lambda _: api.post("/v1/customers", params, "k-1"), range(5))
-        )
+    later = api.post("/v1/customers", params, "k-1")
 
-    ids = {r.json()["id"] for r in responses}
-    assert len(ids) == 1
-    assert [r.headers.get("Idempotent-Replayed") for r in responses].count("true") == 4
+    assert concurrent.status_code == 409
+    assert concurrent.json()["error"]["type"] == "idempotency_error"
+    assert concurrent.json()["error"]["code"] == "idempotency_key_in_use"
+    assert answered.status_code == later.status_code == 200
+    assert later.json()["id"] == answered.json()["id"]
+    assert later.headers["Idempotent-Replayed"] == "true"
     assert len(api.get("/v1/customers", limit=100)["data"]) == 1
+
+
+def test_stripe_python_retries_a_409_in_use_key_and_gets_the_first_answer(
+    api: Api,
+) -> None:
+    stripe = pytest.importorskip("stripe")
+    client = stripe.StripeClient(
+        KEY, base_addresses={"api": api.emulator.url}, max_network_retries=2
+    )
+    params = {"email": "ada@example.com"}
+
+    def refused() -> bool:
+        return any(r["refused"] for r in list(api.emulator.requests))
+
+    with ThreadPoolExecutor(2) as pool:
+        with api.emulator.busy():
+            first = pool.submit(api.post, "/v1/customers", params, "k-sdk")
+            _wait_for(lambda: api.emulator.in_flight("k-sdk"))
+            retried = pool.submit(
+                client.v1.customers.create,
+                params=params,
+                options={"idempotency_key": "k-sdk"},
+            )
+            _wait_for(refused)
+        customer = retried.result(timeout=10)
+
+    assert customer.id == first.result(timeout=5).json()["id"]
+
+
+def _wait_for(condition: Callable[[], bool]) -> None:
+    deadline = time.monotonic() + 5
+    while not condition():
+        assert time.monotonic() < deadline, "timed out"
+        time.sleep(0.01)
 
 
 def test_the_same_idempotency_key_with_other_params_is_an_idempotency_error(
@@ -290,7 +329,7 @@ def test_the_same_idempotency_key_with_other_params_is_an_idempotency_error(
 # --- Checkout and its webhooks ------------------------------------------------------
 
 
-def test_opening_the_checkout_page_subscribes_and_sends_three_signed_events_in_order(
+def test_paying_on_the_checkout_page_makes_an_incomplete_subscription_active_in_order(
     api: Api, receiver: Receiver
 ) -> None:
     customer = api.customer()
@@ -316,17 +355,20 @@ def test_opening_the_checkout_page_subscribes_and_sends_three_signed_events_in_o
     assert receiver.types() == [
         "customer.subscription.created",
         "invoice.paid",
+        "customer.subscription.updated",
         "checkout.session.completed",
     ]
     for headers, body in receiver.received:
         verify(headers, body)
-    created, paid, completed = receiver.events()
+    created, paid, activated, completed = receiver.events()
     sub = created["data"]["object"]
     assert (sub["status"], sub["metadata"], sub["customer"]) == (
-        "active",
+        "incomplete",
         {"user_id": "u1"},
         customer["id"],
     )
+    assert activated["data"]["object"]["status"] == "active"
+    assert activated["data"]["previous_attributes"] == {"status": "incomplete"}
     assert "current_period_end" not in sub
     assert item(sub)["current_period_end"] > item(sub)["current_period_start"]
     invoice = paid["data"]["object"]
@@ -355,7 +397,7 @@ def test_opening_the_checkout_page_twice_changes_nothing_the_second_time(
     api.flush()
 
     assert again.status_code == 200
-    assert len(receiver.received) == 3
+    assert len(receiver.received) == 4
     assert [s["id"] for s in api.get("/v1/subscriptions")["data"]] == [sub["id"]]
 
 
@@ -392,7 +434,7 @@ def test_webhooks_wait_until_the_request_that_caused_them_is_answered(
     api.emulator.release(held)
     api.flush()
 
-    assert len(receiver.received) == 3
+    assert len(receiver.received) == 4
 
 
 def test_a_webhook_handler_may_call_the_emulator_back(
@@ -409,7 +451,7 @@ def test_a_webhook_handler_may_call_the_emulator_back(
     api.subscribe()
     api.flush()
 
-    assert seen == ["active"]
+    assert seen == ["active"]  # what it is by the time the event arrives
 
 
 def test_a_failing_webhook_endpoint_is_retried_then_marked_failed(
@@ -423,7 +465,7 @@ def test_a_failing_webhook_endpoint_is_retried_then_marked_failed(
     first, *rest = events["data"]
     assert first["status"] == "failed"
     assert [a["status"] for a in first["deliveries"][0]["attempts"]] == [500, 500, 500]
-    assert [e["status"] for e in rest] == ["delivered", "delivered"]
+    assert [e["status"] for e in rest] == ["delivered"] * 3
 
 
 def test_replay_delivers_the_same_event_again_with_a_fresh_signature(
@@ -440,7 +482,7 @@ def test_replay_delivers_the_same_event_again_with_a_fresh_signature(
     headers, body = receiver.received[-1]
     assert body == first_body
     verify(headers, body)
-    assert len(receiver.received) == 4
+    assert len(receiver.received) == 5
     assert json.loads(body)["id"] == event_id
 
 
@@ -455,6 +497,107 @@ def _change(
         "proration_behavior": behavior,
         "proration_date": when,
     }
+
+
+def test_an_unpaid_pending_if_incomplete_change_waits_in_pending_update_until_paid(
+    api: Api,
+) -> None:
+    sub = api.subscribe()
+    api.control("fail-next-payment", subscription=sub["id"])
+    when = item(sub)["current_period_start"] + DAY
+
+    held = api.ok(
+        f"/v1/subscriptions/{sub['id']}",
+        {
+            **_change(sub, "price_plus_month", "always_invoice", when),
+            "payment_behavior": "pending_if_incomplete",
+            "expand": ["latest_invoice"],
+        },
+    )
+    httpx.get(held["latest_invoice"]["hosted_invoice_url"])
+    paid = api.get(f"/v1/subscriptions/{sub['id']}")
+
+    assert item(held)["price"]["id"] == "price_basic_month"
+    assert held["status"] == "active"
+    assert held["latest_invoice"]["status"] == "open"
+    pending = held["pending_update"]["subscription_items"][0]
+    assert pending["price"]["id"] == "price_plus_month"
+    assert item(paid)["price"]["id"] == "price_plus_month"
+    assert paid["pending_update"] is None
+
+
+def test_an_unpaid_pending_update_is_discarded_after_23_hours_and_its_invoice_voided(
+    api: Api, receiver: Receiver
+) -> None:
+    sub = api.subscribe()
+    api.control("fail-next-payment", subscription=sub["id"])
+    held = api.ok(
+        f"/v1/subscriptions/{sub['id']}",
+        {
+            **_change(
+                sub,
+                "price_plus_month",
+                "always_invoice",
+                item(sub)["current_period_start"] + DAY,
+            ),
+            "payment_behavior": "pending_if_incomplete",
+        },
+    )
+
+    api.control("advance", hours=23)
+    api.flush()
+
+    after = api.get(f"/v1/subscriptions/{sub['id']}")
+    assert (after["pending_update"], item(after)["price"]["id"]) == (
+        None,
+        "price_basic_month",
+    )
+    assert api.get(f"/v1/invoices/{held['latest_invoice']}")["status"] == "void"
+    assert receiver.types()[-2:] == ["invoice.voided", "customer.subscription.updated"]
+
+
+def test_a_voided_invoice_gives_back_the_credit_it_drew_from_the_balance(
+    api: Api,
+) -> None:
+    sub = api.subscribe("price_plus_month")
+    start_ = item(sub)["current_period_start"]
+    api.ok(
+        f"/v1/subscriptions/{sub['id']}",
+        _change(sub, "price_basic_month", "always_invoice", start_ + DAY),
+    )
+    credit = api.get(f"/v1/customers/{sub['customer']}")["balance"]
+    api.control("fail-next-payment", subscription=sub["id"])
+    held = api.ok(
+        f"/v1/subscriptions/{sub['id']}",
+        {
+            **_change(sub, "price_plus_year", "always_invoice", start_ + 2 * DAY),
+            "payment_behavior": "pending_if_incomplete",
+        },
+    )
+    drawn = api.get(f"/v1/customers/{sub['customer']}")["balance"]
+
+    api.control("advance", hours=23)
+
+    assert api.get(f"/v1/invoices/{held['latest_invoice']}")["status"] == "void"
+    assert (credit < 0, drawn) == (True, 0)
+    assert api.get(f"/v1/customers/{sub['customer']}")["balance"] == credit
+
+
+def test_deleting_a_customer_ends_its_subscriptions_then_sends_customer_deleted(
+    api: Api, receiver: Receiver
+) -> None:
+    sub = api.subscribe()
+
+    deleted = api.http.delete(f"/v1/customers/{sub['customer']}").json()
+    api.flush()
+
+    assert deleted == {"id": sub["customer"], "object": "customer", "deleted": True}
+    assert api.get(f"/v1/subscriptions/{sub['id']}")["status"] == "canceled"
+    assert api.http.get(f"/v1/customers/{sub['customer']}").status_code == 404
+    assert receiver.types()[-2:] == [
+        "customer.subscription.deleted",
+        "customer.deleted",
+    ]
 
 
 def test_the_preview_of_a_price_change_equals_the_invoice_of_the_same_change(
@@ -517,6 +660,90 @@ def test_a_downgrade_is_a_credit_and_invoices_nothing_due(api: Api) -> None:
 
     assert changed["latest_invoice"]["total"] < 0
     assert changed["latest_invoice"]["amount_due"] == 0
+
+
+def test_a_downgrades_credit_goes_to_the_customer_balance_and_pays_the_renewal(
+    api: Api,
+) -> None:
+    sub = api.subscribe("price_plus_month")
+    when = item(sub)["current_period_start"] + DAY
+    changed = api.ok(
+        f"/v1/subscriptions/{sub['id']}",
+        {
+            **_change(sub, "price_basic_month", "always_invoice", when),
+            "expand": ["latest_invoice"],
+        },
+    )
+    credit = changed["latest_invoice"]["total"]
+
+    api.control("renew", subscription=sub["id"])
+
+    renewal = api.get("/v1/invoices", customer=sub["customer"], limit=1)["data"][0]
+    balance = api.get(f"/v1/customers/{sub['customer']}")["balance"]
+    assert changed["latest_invoice"]["ending_balance"] == credit
+    assert (renewal["starting_balance"], renewal["total"]) == (credit, 3000)
+    assert renewal["amount_due"] == max(0, 3000 + credit)
+    assert balance == min(0, 3000 + credit)
+
+
+def test_cancel_with_invoice_now_and_prorate_invoices_a_credit_for_the_unused_time(
+    api: Api, receiver: Receiver
+) -> None:
+    sub = api.subscribe()
+    api.control("advance", days=10)
+
+    canceled = api.http.delete(
+        f"/v1/subscriptions/{sub['id']}",
+        params={"invoice_now": "true", "prorate": "true"},
+    ).json()
+    api.flush()
+
+    final = api.get(f"/v1/invoices/{canceled['latest_invoice']}")
+    customer = api.get(f"/v1/customers/{sub['customer']}")
+    (line,) = final["lines"]["data"]
+    assert canceled["status"] == "canceled"
+    assert line["parent"]["subscription_item_details"]["proration"] is True
+    assert -3000 < line["amount"] < -2000
+    assert (final["status"], final["amount_due"]) == ("paid", 0)
+    assert customer["balance"] == line["amount"]
+    assert receiver.types()[-2:] == ["customer.subscription.deleted", "invoice.paid"]
+
+
+def test_cancel_without_invoice_now_makes_no_invoice(api: Api) -> None:
+    sub = api.subscribe()
+
+    canceled = api.http.delete(
+        f"/v1/subscriptions/{sub['id']}", params={"prorate": "true"}
+    ).json()
+
+    assert canceled["latest_invoice"] == sub["latest_invoice"]
+    assert api.get(f"/v1/customers/{sub['customer']}")["balance"] == 0
+
+
+def test_a_credit_on_the_customer_balance_pays_the_next_subscriptions_first_invoice(
+    api: Api,
+) -> None:
+    sub = api.subscribe()
+    api.control("advance", days=10)
+    api.http.delete(
+        f"/v1/subscriptions/{sub['id']}",
+        params={"invoice_now": "true", "prorate": "true"},
+    )
+    credit = api.get(f"/v1/customers/{sub['customer']}")["balance"]
+
+    again = api.ok(
+        "/v1/subscriptions",
+        {
+            "customer": sub["customer"],
+            "items": [{"price": "price_basic_month"}],
+            "expand": ["latest_invoice"],
+        },
+    )
+
+    first = again["latest_invoice"]
+    assert (first["starting_balance"], first["ending_balance"]) == (credit, 0)
+    assert first["amount_due"] == 3000 + credit
+    assert api.get(f"/v1/customers/{sub['customer']}")["balance"] == 0
 
 
 def test_create_prorations_invoices_nothing_now_but_adds_the_proration_to_the_renewal(
@@ -606,7 +833,7 @@ def test_advancing_past_the_period_end_renews_and_pays_the_subscription(
         "paid",
         3000,
     )
-    assert receiver.types()[3:] == ["customer.subscription.updated", "invoice.paid"]
+    assert receiver.types()[4:] == ["customer.subscription.updated", "invoice.paid"]
     assert json.loads((tmp_path / "offset.json").read_text()) == answer["offset"] > 0
     # Signed at the emulator's time, which the local API reads from the same file.
     headers, body = receiver.received[-1]
@@ -629,12 +856,75 @@ def test_an_armed_failure_makes_the_renewal_fail_until_the_invoice_is_paid(
     api.flush()
 
     assert api.get(f"/v1/subscriptions/{sub['id']}")["status"] == "active"
-    assert receiver.types()[3:] == [
+    assert receiver.types()[4:] == [
         "customer.subscription.updated",
         "invoice.payment_failed",
         "invoice.paid",
         "customer.subscription.updated",
     ]
+
+
+def test_a_failed_renewal_is_retried_on_schedule_and_a_paid_retry_makes_it_active(
+    api: Api, receiver: Receiver
+) -> None:
+    sub = api.subscribe()
+    api.control("fail-next-payment", subscription=sub["id"])
+    api.control("advance", days=32)
+    failed = api.get(f"/v1/subscriptions/{sub['id']}")
+    invoice = api.get(f"/v1/invoices/{failed['latest_invoice']}")
+
+    api.control("advance", days=3)
+    api.flush()
+
+    retried = api.get(f"/v1/invoices/{invoice['id']}")
+    assert invoice["next_payment_attempt"] == invoice["created"] + 3 * DAY
+    assert (retried["status"], retried["attempt_count"]) == ("paid", 2)
+    assert api.get(f"/v1/subscriptions/{sub['id']}")["status"] == "active"
+    assert receiver.types()[-2:] == ["customer.subscription.updated", "invoice.paid"]
+
+
+def test_when_every_retry_fails_the_subscription_is_canceled(
+    api: Api, receiver: Receiver
+) -> None:
+    sub = api.subscribe()
+    api.control("fail-next-payment", subscription=sub["id"], times=4)
+
+    api.control("advance", days=32 + 3 + 5 + 7)
+    api.flush()
+
+    ended = api.get(f"/v1/subscriptions/{sub['id']}")
+    invoice = api.get(f"/v1/invoices/{ended['latest_invoice']}")
+    assert ended["status"] == "canceled"
+    assert ended["cancellation_details"]["reason"] == "payment_failed"
+    assert (invoice["attempt_count"], invoice["next_payment_attempt"]) == (4, None)
+    assert receiver.types()[-2:] == [
+        "customer.subscription.deleted",
+        "invoice.payment_failed",
+    ]
+
+
+def test_the_dunning_setting_can_leave_the_subscription_unpaid_until_it_is_paid(
+    api: Api, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("STRATA_STRIPE_EMULATOR_URL", api.emulator.url)
+    assert main(["stripe", "dunning", "--retry-days", "1", "--final", "unpaid"]) == 0
+    sub = api.subscribe()
+    assert main(["stripe", "fail-next-payment", sub["id"], "--times", "2"]) == 0
+
+    api.control("advance", days=32)
+    unpaid = api.get(f"/v1/subscriptions/{sub['id']}")
+    invoice = api.get(f"/v1/invoices/{unpaid['latest_invoice']}")
+    api.control("advance", days=40)
+    still = api.get(f"/v1/subscriptions/{sub['id']}")
+    httpx.get(invoice["hosted_invoice_url"])
+
+    assert capsys.readouterr().out.splitlines() == [
+        "failed renewals are retried after 1 days, then unpaid",
+        f"the next 2 payments of {sub['id']} will fail",
+    ]
+    assert (unpaid["status"], invoice["attempt_count"]) == ("unpaid", 2)
+    assert still["latest_invoice"] == invoice["id"]  # no renewal while unpaid
+    assert api.get(f"/v1/subscriptions/{sub['id']}")["status"] == "active"
 
 
 def test_an_action_required_failure_keeps_the_subscription_active(
@@ -697,13 +987,13 @@ def test_pause_and_resume_send_their_events(api: Api, receiver: Receiver) -> Non
     api.flush()
 
     assert (paused["status"], resumed["status"]) == ("paused", "active")
-    assert receiver.types()[3:] == [
+    assert receiver.types()[4:] == [
         "customer.subscription.paused",
         "customer.subscription.resumed",
     ]
 
 
-def test_a_bank_transfer_subscription_is_active_with_an_open_invoice_paid_on_its_page(
+def test_a_bank_transfer_subscription_is_active_with_a_draft_finalized_then_paid(
     api: Api, receiver: Receiver
 ) -> None:
     customer = api.customer()
@@ -719,9 +1009,17 @@ def test_a_bank_transfer_subscription_is_active_with_an_open_invoice_paid_on_its
             "expand": ["latest_invoice"],
         },
     )
-    invoice = sub["latest_invoice"]
+    draft = sub["latest_invoice"]
     assert sub["status"] == "active"
+    assert (draft["status"], draft["number"], draft["hosted_invoice_url"]) == (
+        "draft",
+        None,
+        None,
+    )
+    invoice = api.ok(f"/v1/invoices/{draft['id']}/finalize")
+    again = api.post(f"/v1/invoices/{draft['id']}/finalize", {})
     assert invoice["status"] == "open"
+    assert again.status_code == 400
     assert (
         invoice["hosted_invoice_url"]
         == f"{api.emulator.url}/invoices/{invoice['id']}/pay"
@@ -737,9 +1035,32 @@ def test_a_bank_transfer_subscription_is_active_with_an_open_invoice_paid_on_its
     assert pdf.content.startswith(b"%PDF")
     assert receiver.types() == [
         "customer.subscription.created",
+        "invoice.created",
         "invoice.finalized",
         "invoice.paid",
     ]
+
+
+def test_a_draft_bank_transfer_invoice_is_finalized_an_hour_after_it_was_made(
+    api: Api, receiver: Receiver
+) -> None:
+    customer = api.customer()
+    sub = api.ok(
+        "/v1/subscriptions",
+        {
+            "customer": customer["id"],
+            "items": [{"price": "price_plus_month"}],
+            "collection_method": "send_invoice",
+            "days_until_due": 14,
+        },
+    )
+
+    api.control("advance", minutes=59)
+    still = api.get(f"/v1/invoices/{sub['latest_invoice']}")["status"]
+    api.control("advance", minutes=1)
+
+    assert still == "draft"
+    assert api.get(f"/v1/invoices/{sub['latest_invoice']}")["status"] == "open"
 
 
 def test_invoices_are_listed_newest_first_a_page_at_a_time(api: Api) -> None:
@@ -812,6 +1133,31 @@ def test_the_strata_stripe_commands_drive_a_running_emulator(
 
     assert main(["stripe", "reset"]) == 0
     assert api.emulator.state.subscriptions == {}
+
+
+def test_strata_stripe_refund_and_dispute_take_money_back_with_their_events(
+    api: Api,
+    receiver: Receiver,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("STRATA_STRIPE_EMULATOR_URL", api.emulator.url)
+    sub = api.subscribe()
+    (charge,) = api.emulator.state.charges
+
+    assert main(["stripe", "refund", sub["customer"], "--amount", "500"]) == 0
+    assert main(["stripe", "dispute", charge, "--outcome", "lost"]) == 0
+    api.flush()
+
+    out = capsys.readouterr().out.splitlines()
+    assert out[0] == f"refunded 500 of 3000 usd on {charge}"
+    assert out[1].endswith(f" of {charge}: lost")
+    assert api.get(f"/v1/charges/{charge}")["amount_refunded"] == 500
+    assert receiver.types()[-3:] == [
+        "charge.refunded",
+        "charge.dispute.created",
+        "charge.dispute.closed",
+    ]
 
 
 def test_the_strata_stripe_commands_fail_clearly_when_no_emulator_listens(
