@@ -216,12 +216,6 @@ def test_checking_out_the_plan_you_have_is_a_409_and_another_one_too(
     assert len(stripe.api_requests()) == before
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="Stripe answers a duplicate sent while the first is in flight 409 "
-    "idempotency_key_in_use; the hand-written client does not retry it, "
-    "stripe.StripeClient does (issue 11): drop this mark with the SDK",
-)
 def test_concurrent_checkouts_make_one_stripe_customer(
     api: Api, stripe: StripeControl, monkeypatch: pytest.MonkeyPatch
 ) -> None:
