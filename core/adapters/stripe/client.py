@@ -42,7 +42,7 @@ import re
 import threading
 import time
 from collections.abc import Callable, Mapping
-from typing import Any, NoReturn
+from typing import Any, NoReturn, Protocol
 from urllib.parse import urlencode
 
 import urllib3
@@ -69,6 +69,33 @@ logger = logging.getLogger("strata.stripe")
 # as well as the configured key itself.
 _KEY_PATTERN = re.compile(r"\b(?:sk|rk)_(?:test|live)_[0-9A-Za-z]+")
 _HEADER_SAFE = re.compile(r"^[\x21-\x7e]+$")
+
+
+class HttpAnswer(Protocol):
+    """What the client reads of an answer (a ``urllib3.BaseHTTPResponse``)."""
+
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
+
+
+class HttpPool(Protocol):
+    """What the client needs of a ``urllib3.PoolManager``: one ``request``."""
+
+    def request(
+        self,
+        method: str,
+        url: str,
+        *,
+        body: str | None = None,
+        headers: Mapping[str, str] | None = None,
+        **kwargs: Any,
+    ) -> HttpAnswer: ...
 
 
 class StripeRequestRejected(PaymentProviderRejected):
@@ -142,7 +169,9 @@ class StripeClient:
     ``max_retries`` is the number of retries after the first attempt. The delay
     before retry n (from 1) is ``initial_delay * 2**(n-1)``, capped at
     ``max_delay``, then scaled by a random factor in [0.5, 1) so that many
-    clients do not retry in step. ``sleep`` and ``rand`` exist for tests.
+    clients do not retry in step. ``sleep`` and ``rand`` exist for tests, and so
+    does ``pool``: what requests go through instead of the urllib3 pool the first
+    request makes (the tests' in-process Stripe emulator).
 
     A worst case is ``(max_retries + 1) * (connect_timeout + read_timeout)`` plus
     the delays: keep that inside the calling Lambda's timeout.
@@ -160,6 +189,7 @@ class StripeClient:
         max_delay: float = 5.0,
         sleep: Callable[[float], None] = time.sleep,
         rand: Callable[[], float] = random.random,
+        pool: HttpPool | None = None,
     ) -> None:
         if not api_key:
             raise ValueError("the Stripe API key is empty")
@@ -177,7 +207,7 @@ class StripeClient:
         self._max_delay = max_delay
         self._sleep = sleep
         self._rand = rand
-        self._pool: urllib3.PoolManager | None = None
+        self._pool: HttpPool | None = pool
         self._lock = threading.Lock()
 
     @property
@@ -224,19 +254,21 @@ class StripeClient:
 
     # -- internals --------------------------------------------------------------------
 
-    def _pool_manager(self) -> urllib3.PoolManager:
-        if self._pool is None:
+    def _pool_manager(self) -> HttpPool:
+        pool = self._pool
+        if pool is None:
             with self._lock:
-                if self._pool is None:
+                pool = self._pool
+                if pool is None:
                     # Retries and redirects are ours to decide (a redirect from
                     # the API would be a misconfigured base URL, not a result).
-                    self._pool = urllib3.PoolManager(
+                    pool = self._pool = urllib3.PoolManager(
                         num_pools=2,
                         maxsize=10,
                         retries=False,
                         timeout=self._timeout,
                     )
-        return self._pool
+        return pool
 
     def _headers(self, idempotency_key: str | None) -> dict[str, str]:
         headers = {
