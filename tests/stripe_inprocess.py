@@ -365,6 +365,12 @@ class EmulatedStripe:
             session["subscription"]
         )
 
+    def pay_checkout(self, url: str) -> SubscriptionSnapshot:
+        """The customer paid on the Checkout page at ``url``; the subscription
+        made."""
+        session = self.emulator.state.complete_checkout(url.rsplit("/", 1)[-1])
+        return self.subscription(session["subscription"])
+
     def add_invoice(
         self,
         customer_id: str,
