@@ -22,7 +22,7 @@ from __future__ import annotations
 import copy
 import json
 from collections import Counter
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -30,7 +30,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 from urllib3 import HTTPHeaderDict
 
-from core.adapters.stripe.client import API_VERSION, StripeClient
+from core.adapters.stripe.client import API_VERSION, HttpPool, StripeClient
 from core.adapters.stripe.objects import (
     parse_checkout_session,
     parse_event,
@@ -444,6 +444,24 @@ class EmulatedStripe:
         return deliveries(self.emulator, since)
 
 
+def stripe_adapter(
+    emulator: Emulator,
+    *,
+    now: Callable[[], datetime],
+    max_retries: int = 0,
+    pool: HttpPool | None = None,
+) -> StripePaymentProvider:
+    """Strata's Stripe adapter over ``emulator`` in-process (through ``pool``, an
+    ``InProcessPool`` of it unless given), as the composition root builds it."""
+    client = StripeClient(
+        API_KEY,
+        base_url=emulator.url,
+        max_retries=max_retries,
+        pool=pool or InProcessPool(emulator),
+    )
+    return StripePaymentProvider(client, now=now)
+
+
 def emulated_stripe(clock: FakeClock, catalog: PlanCatalog) -> EmulatedStripe:
     """A fresh emulator holding ``catalog``'s prices, on ``clock``'s time, and the
     adapter over it (no retries: a failure shows at once)."""
@@ -465,11 +483,7 @@ def emulated_stripe(clock: FakeClock, catalog: PlanCatalog) -> EmulatedStripe:
         clock_source=lambda: clock.now().timestamp(),
     )
     pool = _RecordingPool(emulator)
-    serial = iter(range(1, 1_000_000))
-    client = StripeClient(API_KEY, base_url=emulator.url, max_retries=0, pool=pool)
-    provider = StripePaymentProvider(
-        client, now=clock.now, token=lambda: f"t{next(serial)}"
-    )
+    provider = stripe_adapter(emulator, now=clock.now, pool=pool)
     verifier = StripeWebhookVerifier(
         WEBHOOK_SECRET, now=lambda: clock.now().timestamp()
     )
