@@ -1,14 +1,19 @@
 """Strata's Stripe adapter over the emulator in-process: requests reach the
-emulator through the client's pool with no socket, and the events they cause come
+emulator through the adapter's pool with no socket, and the events they cause come
 back signed as the webhook verifier checks them."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
+
 import pytest
 
-from core.adapters.stripe.client import StripeClient, StripeRequestRejected
+from core.adapters.stripe.provider import StripePaymentProvider
 from core.adapters.stripe.webhooks import StripeWebhookVerifier
+from core.application.errors import PaymentProviderRejected
 from stripe_emulator.inprocess import InProcessPool, deliveries, in_process
+from stripe_emulator.server import Emulator
+from tests.stripe_inprocess import stripe_adapter
 
 PRICES = [
     {"id": "price_basic", "interval": "month", "currency": "usd", "unit_amount": 900}
@@ -17,59 +22,65 @@ NOW = 1_735_732_800  # 2025-01-01 12:00 UTC
 
 
 @pytest.fixture
-def pool() -> InProcessPool:
-    return InProcessPool(in_process(PRICES, secret="whsec_x", clock_source=lambda: NOW))
+def emulator() -> Emulator:
+    return in_process(PRICES, secret="whsec_x", clock_source=lambda: NOW)
 
 
-def test_a_request_through_the_in_process_pool_is_answered_by_the_emulator(
-    pool: InProcessPool,
+@pytest.fixture
+def adapter(emulator: Emulator) -> StripePaymentProvider:
+    return stripe_adapter(emulator, now=lambda: datetime.fromtimestamp(NOW, UTC))
+
+
+def test_the_adapters_requests_are_answered_by_the_emulator_in_process(
+    emulator: Emulator, adapter: StripePaymentProvider
 ) -> None:
-    client = StripeClient("sk_test_k", base_url=pool.emulator.url, pool=pool)
+    customer_id = adapter.create_customer("u1", "a@example.com", idempotency_key="c-1")
 
-    made = client.post(
-        "/v1/customers", {"email": "a@example.com"}, idempotency_key="c-1"
+    customer = emulator.state.customers[customer_id]
+    assert (customer["email"], customer["metadata"]) == (
+        "a@example.com",
+        {"user_id": "u1"},
     )
-    again = client.get(f"/v1/customers/{made['id']}")
-
-    assert again["email"] == "a@example.com"
-    assert made["created"] == NOW  # the emulator's clock is the one it was given
-    assert pool.emulator.port == 0  # nothing listens
-    assert [r["idempotency_key"] for r in pool.emulator.requests] == ["c-1", None]
+    assert customer["created"] == NOW  # the emulator's clock is the one it was given
+    assert emulator.port == 0  # nothing listens
+    assert [r["idempotency_key"] for r in emulator.requests] == ["c-1"]
 
 
 def test_the_in_process_pool_answers_stripes_errors_with_their_status_and_headers(
-    pool: InProcessPool,
+    emulator: Emulator, adapter: StripePaymentProvider
 ) -> None:
-    answer = pool.request(
+    answer = InProcessPool(emulator).request(
         "GET",
-        f"{pool.emulator.url}/v1/customers/cus_none",
+        f"{emulator.url}/v1/charges/ch_none",
         headers={"Authorization": "Bearer sk_test_k"},
     )
-    client = StripeClient("sk_test_k", base_url=pool.emulator.url, pool=pool)
 
     assert answer.status == 404
     assert answer.headers.get("request-id", "").startswith("req_")
-    with pytest.raises(StripeRequestRejected) as refused:
-        client.get("/v1/customers/cus_none")
-    assert refused.value.stripe_code == "resource_missing"
+    with pytest.raises(PaymentProviderRejected, match="ch_none"):
+        adapter.get_charge("ch_none")
 
 
 def test_the_events_a_request_causes_are_handed_out_signed_for_the_verifier(
-    pool: InProcessPool,
+    emulator: Emulator, adapter: StripePaymentProvider
 ) -> None:
-    client = StripeClient("sk_test_k", base_url=pool.emulator.url, pool=pool)
-    customer = client.post("/v1/customers", {}, idempotency_key="c-1")
-    client.post(
-        "/v1/subscriptions",
-        {"customer": customer["id"], "items": [{"price": "price_basic"}]},
+    customer_id = adapter.create_customer("u1", "a@example.com", idempotency_key="c-1")
+    adapter.create_invoiced_subscription(
+        customer_id=customer_id,
+        price_id="price_basic",
+        user_id="u1",
+        days_until_due=14,
         idempotency_key="s-1",
     )
     verifier = StripeWebhookVerifier("whsec_x", now=lambda: NOW)
 
-    events = [verifier.verify(body, sig) for body, sig in deliveries(pool.emulator)]
-    later = deliveries(pool.emulator, since=len(events))
+    events = [verifier.verify(body, sig) for body, sig in deliveries(emulator)]
+    later = deliveries(emulator, since=len(events))
 
-    assert [e.type for e in events] == ["customer.subscription.created", "invoice.paid"]
+    assert [e.type for e in events] == [
+        "customer.subscription.created",
+        "invoice.finalized",
+    ]
     assert events[0].subscription is not None
-    assert events[0].subscription.customer_id == customer["id"]
+    assert events[0].subscription.customer_id == customer_id
     assert later == []

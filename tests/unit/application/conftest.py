@@ -9,7 +9,6 @@ from datetime import datetime, timedelta
 import pytest
 
 from core.adapters.stripe.provider import StripePaymentProvider
-from core.adapters.stripe.webhooks import StripeWebhookVerifier
 from core.application.billing import (
     BillingConfig,
     Customers,
@@ -287,11 +286,6 @@ def stripe(clock: FakeClock, catalog: PlanCatalog) -> EmulatedStripe:
 def provider(stripe: EmulatedStripe) -> StripePaymentProvider:
     """Strata's Stripe adapter, over ``stripe``."""
     return stripe.provider
-
-
-@pytest.fixture
-def verifier(stripe: EmulatedStripe) -> StripeWebhookVerifier:
-    return stripe.verifier
 
 
 @pytest.fixture
