@@ -124,6 +124,7 @@ class Emulator:
                 daemon=True,
             )
         )
+        self._started = False
         self.control = Control(self)
         self._routes = build_routes(self)
 
@@ -131,6 +132,7 @@ class Emulator:
 
     def start(self) -> Emulator:
         self.sender.start()
+        self._started = True
         if self._thread is not None:
             self._thread.start()
         return self
@@ -140,7 +142,8 @@ class Emulator:
             self._server.shutdown()
             self._server.server_close()
             self._server.close_connections()
-        self.sender.stop()
+        if self._started:
+            self.sender.stop()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every event so far is delivered (or failed); False on timeout."""

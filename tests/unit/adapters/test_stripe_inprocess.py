@@ -84,3 +84,11 @@ def test_the_events_a_request_causes_are_handed_out_signed_for_the_verifier(
     assert events[0].subscription is not None
     assert events[0].subscription.customer_id == customer_id
     assert later == []
+
+
+def test_an_in_process_emulator_never_started_stops_without_error(
+    emulator: Emulator,
+) -> None:
+    with emulator:
+        pass
+    assert emulator.port == 0
