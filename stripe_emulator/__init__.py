@@ -89,6 +89,11 @@ The control endpoints (JSON in and out; ``strata stripe ...`` calls them):
     POST /_emulator/reset               every object and event forgotten, clock to 0,
                                         settings back to their defaults
 
+In-process, for tests (``stripe_emulator.inprocess``): ``in_process(prices)``
+makes one that listens on nothing, ``InProcessPool(emulator)`` answers a Stripe
+client's requests through ``Emulator.handle``, and ``deliveries(emulator)`` hands
+out its events signed as the webhooks would carry them.
+
 Webhooks are posted from one thread, in creation order, only once the request that
 caused them has been answered; a failed attempt (not 2xx, or no connection) is
 retried after each of ``retry_delays`` and then marked failed.

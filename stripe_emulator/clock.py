@@ -13,7 +13,7 @@ import contextlib
 import json
 import os
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -21,7 +21,15 @@ DAY = 86_400
 
 
 class Clock:
-    def __init__(self, offset_file: str | Path | None = None) -> None:
+    """``source`` is the real time (``time.time`` unless an in-process emulator is
+    driven by a test's clock)."""
+
+    def __init__(
+        self,
+        offset_file: str | Path | None = None,
+        source: Callable[[], float] = time.time,
+    ) -> None:
+        self._source = source
         self._offset = 0
         self._frozen: int | None = None
         self._offset_file = Path(offset_file) if offset_file else None
@@ -38,7 +46,7 @@ class Clock:
 
     def current(self) -> int:
         """Real time plus the offset, even while ``frozen`` (other threads)."""
-        return int(time.time()) + self._offset
+        return int(self._source()) + self._offset
 
     def advance(self, seconds: int) -> int:
         """Move the clock forward; return the new total offset."""

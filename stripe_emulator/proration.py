@@ -93,7 +93,7 @@ class Proration:
         (``create_prorations``) or dropped (``none``). Another interval restarts the
         billing cycle at ``proration_date``: the new price's whole first period is
         invoiced at once, less the unused time (unless ``none``). A trialing
-        subscription just changes price.
+        subscription just changes price (``always_invoice``: a $0 invoice now).
         """
         item = sub["items"]["data"][0]
         old_price = item["price"]
@@ -108,7 +108,9 @@ class Proration:
             )
         pending = self.store.clocks[sub["id"]].pending
         if sub["status"] == "trialing":
-            return Change([], False, list(pending))
+            # Trial time is free: nothing to prorate, but ``always_invoice`` still
+            # makes its invoice now, for 0.
+            return Change([], behavior == "always_invoice", list(pending))
         remaining, period = max(0, end - t), max(1, end - start)
         credit = -_round(
             Fraction(old_price["unit_amount"] * item["quantity"] * remaining, period)

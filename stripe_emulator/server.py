@@ -58,27 +58,42 @@ class _Stored:
 
 
 class Emulator:
-    """A running emulator: ``url``, ``stop()``, ``flush()``; ``state`` for tests."""
+    """A running emulator: ``url``, ``stop()``, ``flush()``; ``state`` for tests.
+
+    ``port=None`` makes one that listens on nothing, for ``handle`` to be called
+    in-process (``stripe_emulator.inprocess``); its ``url`` is ``http://<host>``
+    and ``clock_source`` may stand in for the real time.
+    """
 
     def __init__(
         self,
         *,
         host: str,
-        port: int,
+        port: int | None,
         webhook_url: str | None,
         secret: str,
         prices: Iterable[Mapping[str, Any]],
         clock_offset_file: str | None = None,
         retry_delays: Sequence[float] = DEFAULT_RETRY_DELAYS,
         delivery_timeout: float = 10.0,
+        clock_source: Callable[[], float] | None = None,
     ) -> None:
-        self._server = _Server((host, port), _Handler)
-        self._server.emulator = self
+        self._server: _Server | None = None
         self.host = host
-        self.port = int(self._server.server_address[1])
-        self.url = f"http://{host}:{self.port}"
+        if port is None:
+            self.port = 0
+            self.url = f"http://{host}"
+        else:
+            self._server = _Server((host, port), _Handler)
+            self._server.emulator = self
+            self.port = int(self._server.server_address[1])
+            self.url = f"http://{host}:{self.port}"
         self.webhook_url = webhook_url
-        self.clock = Clock(clock_offset_file)
+        self.clock = (
+            Clock(clock_offset_file)
+            if clock_source is None
+            else Clock(clock_offset_file, clock_source)
+        )
         self.sender = WebhookSender(
             webhook_url,
             secret,
@@ -104,12 +119,17 @@ class Emulator:
             self._on_event,
             webhooks=webhook_url is not None,
         )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.1},
-            name="stripe-emulator",
-            daemon=True,
+        self._thread = (
+            None
+            if self._server is None
+            else threading.Thread(
+                target=self._server.serve_forever,
+                kwargs={"poll_interval": 0.1},
+                name="stripe-emulator",
+                daemon=True,
+            )
         )
+        self._started = False
         self.control = Control(self)
         self._routes = build_routes(self)
 
@@ -117,14 +137,18 @@ class Emulator:
 
     def start(self) -> Emulator:
         self.sender.start()
-        self._thread.start()
+        self._started = True
+        if self._thread is not None:
+            self._thread.start()
         return self
 
     def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-        self._server.close_connections()
-        self.sender.stop()
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+            self._server.close_connections()
+        if self._started:
+            self.sender.stop()
 
     def flush(self, timeout: float = 10.0) -> bool:
         """Wait until every event so far is delivered (or failed); False on timeout."""

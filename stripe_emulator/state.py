@@ -86,6 +86,10 @@ class StripeState:
             self.store, self.log, lines, payments, invoices, subscriptions
         )
 
+        # For tests that make at Stripe what no API call of Strata's makes (an
+        # invoice of a given amount): the invoice operations themselves.
+        self.invoice_ops = invoices
+
         self.reset = self.store.reset
         self.lookup = self.store.lookup
         self.get = self.store.get

@@ -158,82 +158,71 @@ def task_resources(tables: None) -> TaskResources:
     return create_task_resources(dead_letter=False)
 
 
-@pytest.fixture(scope="session")
-def stripe_relay() -> Iterator[Any]:
-    """The webhook endpoint the emulator posts to: each delivery goes through the
-    ``stripe_webhook`` Lambda handler (``tests.stripe_local.WebhookRelay``)."""
-    from tests.stripe_local import WebhookRelay
+@pytest.fixture
+def stripe() -> Any:
+    """Stripe for this test: the emulator in this process (Strata's plan prices, the
+    local stage's webhook secret), its events delivered to the ``stripe_webhook``
+    handler when the test flushes (``tests.stripe_local.StripeControl``)."""
+    from functions.runtime.settings import LOCAL_STRIPE_WEBHOOK_SECRET
+    from local.stripe_plans import plan_prices
+    from stripe_emulator.inprocess import in_process
+    from tests.stripe_local import Relay, StripeControl
 
-    relay = WebhookRelay()
-    yield relay
-    relay.stop()
+    emulator = in_process(plan_prices(), secret=LOCAL_STRIPE_WEBHOOK_SECRET)
+    return StripeControl(emulator, Relay())
 
 
-@pytest.fixture(scope="session")
-def stripe_emulator(stripe_relay: Any) -> Iterator[Any]:
-    """The local Stripe emulator on a free loopback port, for the whole run; its
-    webhooks reach the handler through ``stripe_relay``. Not retried: a refused
-    delivery shows at once (``stripe_relay.deliveries``)."""
-    from local.stripe_plans import start
+def _over_stripe(built: Any, stripe: Any) -> Any:
+    """``built`` with its payments Strata's adapter over ``stripe``'s emulator."""
+    from dataclasses import replace
 
-    emulator = start(0, stripe_relay.url, retry_delays=())
-    yield emulator
-    emulator.stop()
+    from tests.stripe_inprocess import stripe_adapter
+
+    payments = stripe_adapter(
+        stripe.emulator,
+        now=built.clock.now,
+        max_retries=built.settings.stripe_max_retries,
+    )
+    return replace(built, payments=payments)
 
 
 @pytest.fixture
-def moto_container(
-    task_resources: TaskResources, stripe_emulator: Any, stripe_relay: Any
-) -> Iterator[Any]:
+def moto_container(task_resources: TaskResources, stripe: Any) -> Iterator[Any]:
     """The real composition root on moto, installed as the process's container;
     its tasks go to the ``task_resources`` queue, its Stripe calls to the
-    emulator, reset for each test."""
+    test's in-process emulator (``stripe``)."""
     from functions.runtime.container import build_container, use_container
     from functions.runtime.settings import get_settings
-    from tests.stripe_local import StripeControl
 
-    StripeControl(stripe_emulator, stripe_relay).reset()
     settings = get_settings().model_copy(
-        update={
-            "task_queue_url": task_resources.queue_url,
-            "stripe_api_base": stripe_emulator.url,
-        }
+        update={"task_queue_url": task_resources.queue_url}
     )
-    built = build_container(settings)
+    built = _over_stripe(build_container(settings), stripe)
     use_container(built)
     yield built
-    # No webhook of this test may land in the next one's tables.
-    stripe_emulator.flush(15)
     use_container(None)
 
 
 @pytest.fixture
-def fake_container(
-    moto_endpoint: str, stripe_emulator: Any, stripe_relay: Any
-) -> Iterator[Any]:
+def fake_container(moto_endpoint: str, stripe: Any) -> Iterator[Any]:
     """The real composition root with every AWS-backed port replaced by its
     in-memory fake (tests/fakes.py, held to the adapters' contracts by the
-    integration suite); the codecs, the hasher and Stripe (the local emulator,
-    reset for each test) stay real. What a handler does with the ports is the
-    same; a test pays no DynamoDB round trip and no table reset. (``moto_endpoint``
-    only so that the clients the composition root makes, unused here, point at it
-    when a later test of the same process uses them.)"""
+    integration suite); the codecs, the hasher and Stripe's adapter (over the
+    test's in-process emulator, ``stripe``) stay real. What a handler does with
+    the ports is the same; a test pays no DynamoDB round trip and no table reset.
+    (``moto_endpoint`` only so that the clients the composition root makes, unused
+    here, point at it when a later test of the same process uses them.)"""
     from dataclasses import replace
 
     from functions.runtime.container import build_container, use_container
     from functions.runtime.settings import get_settings
     from tests.fakes import storage_fakes
-    from tests.stripe_local import StripeControl
 
-    StripeControl(stripe_emulator, stripe_relay).reset()
-    settings = get_settings().model_copy(
-        update={"stripe_api_base": stripe_emulator.url}
+    built = replace(
+        _over_stripe(build_container(get_settings()), stripe), **storage_fakes()
     )
-    built = replace(build_container(settings), **storage_fakes())
     use_container(built)
     yield built
-    # No webhook of this test may land in the next one's store.
-    stripe_emulator.flush(15)
     use_container(None)
 
 
@@ -247,14 +236,6 @@ def container(request: pytest.FixtureRequest) -> Any:
     ):
         return request.getfixturevalue("moto_container")
     return request.getfixturevalue("fake_container")
-
-
-@pytest.fixture
-def stripe(container: Any, stripe_emulator: Any, stripe_relay: Any) -> Any:
-    """A handle on the emulator (reset for this test) and its webhook relay."""
-    from tests.stripe_local import StripeControl
-
-    return StripeControl(stripe_emulator, stripe_relay)
 
 
 @dataclass

@@ -1,14 +1,16 @@
-"""The local Stripe emulator wired to the webhook Lambda handler, in one process.
+"""The Stripe emulator wired to the webhook Lambda handler, in one process, for the
+function tests.
 
-``WebhookRelay`` is the emulator's webhook URL: a tiny HTTP server on loopback that
-turns every POST into an API Gateway HTTP API event for the ``stripe_webhook``
-handler (the raw body, the ``Stripe-Signature`` header) and answers the emulator
-with the handler's status. Events thus flow emulator -> webhook handler -> moto,
-exactly as in AWS but without the network hop through API Gateway.
-
-``StripeControl`` drives the emulator from a test: its control endpoints (advance
-the clock, arm a failed payment, renew, replay, reset), Checkout pages, and its
-API (customers, events) for what a test checks.
+``StripeControl`` drives an emulator made in this process (``stripe_emulator.
+inprocess``: no socket, no thread) from a test: its control operations (advance the
+clock, arm a failed payment, renew, replay, reset), its Checkout and invoice
+pages, and its API (customers, events) for what a test checks. The emulator sends
+no webhook by itself: ``flush`` hands every event it made since, signed as Stripe
+signs them, to ``Relay``, which turns each into an API Gateway HTTP API event for
+the ``stripe_webhook`` handler (the raw body, the ``Stripe-Signature`` header).
+Events thus flow emulator -> webhook handler -> the container's stores, as in AWS
+but without the network. (``make dev`` and the end-to-end tests serve the same
+emulator over HTTP and deliver its webhooks over HTTP.)
 """
 
 from __future__ import annotations
@@ -17,11 +19,10 @@ import asyncio
 import contextlib
 import json
 import threading
-import urllib.request
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlencode, urlsplit
 
 import httpx
 
@@ -109,8 +110,9 @@ class Delivered:
 
 
 @dataclass
-class WebhookRelay:
-    """The emulator's webhook endpoint (see the module docstring).
+class Relay:
+    """Hands webhook deliveries to the ``stripe_webhook`` handler, as the endpoint
+    Stripe posts to, and keeps what it answered (``deliveries``).
 
     While ``holding`` is set, deliveries are kept in ``held`` (body, signature)
     and answered 200 without reaching the handler, for tests that deliver them
@@ -122,45 +124,6 @@ class WebhookRelay:
     holding: bool = False
 
     def __post_init__(self) -> None:
-        relay = self
-
-        class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
-
-            def log_message(self, format: str, *args: Any) -> None:
-                pass
-
-            def do_POST(self) -> None:
-                body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
-                signature = self.headers.get("Stripe-Signature")
-                status, answer = relay.receive(
-                    body,
-                    signature,
-                    {
-                        "content-type": self.headers.get(
-                            "Content-Type", "application/json"
-                        ),
-                        "user-agent": self.headers.get("User-Agent", "Stripe/1.0"),
-                    },
-                )
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(answer)))
-                self.end_headers()
-                self.wfile.write(answer)
-
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self._server.daemon_threads = True
-        self.url = (
-            f"http://127.0.0.1:{self._server.server_address[1]}/api/v1/webhooks/stripe"
-        )
-        self._thread = threading.Thread(
-            target=self._server.serve_forever,
-            kwargs={"poll_interval": 0.05},
-            name="stripe-webhook-relay",
-            daemon=True,
-        )
-        self._thread.start()
         self._lock = threading.Lock()
 
     def receive(
@@ -187,10 +150,6 @@ class WebhookRelay:
             self.held.clear()
             self.holding = False
 
-    def stop(self) -> None:
-        self._server.shutdown()
-        self._server.server_close()
-
 
 def _event_summary(body: bytes) -> tuple[str, str]:
     try:
@@ -201,33 +160,100 @@ def _event_summary(body: bytes) -> tuple[str, str]:
 
 
 class StripeControl:
-    """A test's handle on the session's emulator and relay."""
+    """A test's handle on its in-process emulator: what would go over HTTP goes to
+    ``Emulator.handle``, and the events the emulator made (and the replays asked
+    for) are delivered to the webhook handler, through ``relay``, when the test
+    flushes, in the order they were made."""
 
-    def __init__(self, emulator: Any, relay: WebhookRelay) -> None:
+    def __init__(self, emulator: Any, relay: Relay) -> None:
         self.emulator = emulator
         self.relay = relay
         self.url: str = emulator.url
+        self._delivered = 0
+        self._replays: list[str] = []
 
-    # -- the control endpoints --------------------------------------------------------
+    def _send(
+        self,
+        method: str,
+        path: str,
+        body: bytes = b"",
+        headers: dict[str, str] | None = None,
+    ) -> Any:
+        response, held = self.emulator.handle(method, path, headers or {}, body)
+        self.emulator.release(held)
+        return response
+
+    def _api(self, method: str, path: str) -> Any:
+        response = self._send(
+            method, path, headers={"authorization": f"Bearer {LOCAL_STRIPE_API_KEY}"}
+        )
+        assert response.status == 200, response.body
+        return json.loads(response.body)
 
     def control(self, name: str, **body: Any) -> Any:
-        request = urllib.request.Request(  # noqa: S310 (the loopback emulator)
-            f"{self.url}/_emulator/{name}",
-            data=json.dumps(body).encode(),
-            method="POST",
-            headers={"Content-Type": "application/json"},
-        )
-        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
-            return json.loads(response.read())
+        response = self._send("POST", f"/_emulator/{name}", json.dumps(body).encode())
+        if response.status != 200:
+            raise AssertionError(f"/_emulator/{name}: {response.body!r}")
+        if name == "replay":
+            self._replays.append(str(body["event"]))
+        return json.loads(response.body)
 
     def reset(self) -> None:
-        self.flush()
         self.control("reset")
         self.relay.clear()
+        self._delivered = 0
+        self._replays.clear()
 
     def flush(self, timeout: float = 15.0) -> None:
-        """Every event so far delivered to the handler (or failed)."""
-        assert self.emulator.flush(timeout), "webhook deliveries still pending"
+        """Deliver every event not yet delivered, and those the deliveries cause."""
+        from stripe_emulator.webhooks import USER_AGENT, signature_header
+
+        while True:
+            events = list(self.emulator.state.events)
+            due = [*events[self._delivered :], *self._replays]
+            if not due:
+                return
+            self._delivered = len(events)
+            self._replays.clear()
+            for event_id in due:
+                body = self.emulator.bodies[event_id]
+                signature = signature_header(
+                    self.emulator.sender.secret, body, self.emulator.clock.current()
+                )
+                self.relay.receive(
+                    body,
+                    signature,
+                    {
+                        "content-type": "application/json; charset=utf-8",
+                        "user-agent": USER_AGENT,
+                    },
+                )
+
+    def pay(self, url: str) -> httpx.Response:
+        assert url.startswith(self.url), url
+        parts = urlsplit(url)
+        response = self._send(
+            "GET", parts.path + (f"?{parts.query}" if parts.query else "")
+        )
+        assert response.status in (200, 303), response.body
+        return httpx.Response(
+            response.status,
+            headers={"Content-Type": response.content_type, **response.headers},
+            content=response.body,
+        )
+
+    def api(self, path: str, **params: Any) -> Any:
+        query = urlencode(params)
+        return self._api("GET", f"{path}?{query}" if query else path)
+
+    def delete_customer(self, customer_id: str) -> Any:
+        return self._api("DELETE", f"/v1/customers/{customer_id}")
+
+    def api_requests(self) -> list[dict[str, Any]]:
+        data: list[dict[str, Any]] = json.loads(
+            self._send("GET", "/_emulator/requests").body
+        )["data"]
+        return [request for request in data if request["stripe_version"]]
 
     def advance(self, **duration: float) -> Any:
         return self.control("advance", **duration)
@@ -242,37 +268,6 @@ class StripeControl:
 
     def replay(self, event_id: str) -> Any:
         return self.control("replay", event=event_id)
-
-    # -- pages and the API -----------------------------------------------------------
-
-    def pay(self, url: str) -> httpx.Response:
-        """Open a Checkout page or a hosted invoice page, as the buyer's browser
-        would: that completes the purchase. The redirect back to the app is not
-        followed (no front end runs here)."""
-        assert url.startswith(self.url), url
-        response = httpx.get(url, follow_redirects=False, timeout=30)
-        assert response.status_code in (200, 303), response.text
-        return response
-
-    def api(self, path: str, **params: Any) -> Any:
-        response = httpx.get(
-            f"{self.url}{path}",
-            params=params,
-            headers={"Authorization": f"Bearer {LOCAL_STRIPE_API_KEY}"},
-            timeout=30,
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
-
-    def delete_customer(self, customer_id: str) -> Any:
-        """Delete a customer, as the Stripe dashboard does."""
-        response = httpx.delete(
-            f"{self.url}/v1/customers/{customer_id}",
-            headers={"Authorization": f"Bearer {LOCAL_STRIPE_API_KEY}"},
-            timeout=30,
-        )
-        assert response.status_code == 200, response.text
-        return response.json()
 
     def customers(self, email: str | None = None) -> list[dict[str, Any]]:
         params: dict[str, Any] = {"limit": 100}
@@ -292,14 +287,6 @@ class StripeControl:
     def subscription(self, subscription_id: str) -> dict[str, Any]:
         data: dict[str, Any] = self.api(f"/v1/subscriptions/{subscription_id}")
         return data
-
-    def api_requests(self) -> list[dict[str, Any]]:
-        """The Stripe API requests (``/v1/...``) Strata made, oldest first: those
-        that pin a ``Stripe-Version``, as Strata's client does and ``api`` here
-        does not."""
-        response = httpx.get(f"{self.url}/_emulator/requests", timeout=30)
-        data: list[dict[str, Any]] = response.json()["data"]
-        return [request for request in data if request["stripe_version"]]
 
     @contextlib.contextmanager
     def holding(self) -> Iterator[list[tuple[bytes, str]]]:

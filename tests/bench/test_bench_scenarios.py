@@ -14,7 +14,6 @@ import pytest
 
 from functions.catalog import BY_NAME, ENDPOINTS, WORKERS, WORKERS_BY_NAME
 from local.harness import FakeLambdaContext
-from tools.bench.runner import emulator_pay
 from tools.bench.scenarios import Scenarios
 
 NAMES = [e.name for e in ENDPOINTS] + [w.name for w in WORKERS]
@@ -22,9 +21,16 @@ NAMES = [e.name for e in ENDPOINTS] + [w.name for w in WORKERS]
 
 @pytest.mark.parametrize("name", NAMES)
 def test_the_bench_request_of_every_function_is_a_success(
-    name: str, container: Any, stripe_emulator: Any
+    name: str, container: Any, stripe: Any
 ) -> None:
-    scenarios = Scenarios(container, "t", emulator_pay(stripe_emulator))
+    def pay(url: str) -> str:
+        """Pay on the emulator's Checkout page; the subscription made."""
+        stripe.pay(url)
+        return str(
+            stripe.emulator.state.sessions[url.rsplit("/", 1)[1]]["subscription"]
+        )
+
+    scenarios = Scenarios(container, "t", pay)
     call = scenarios.call(name)
     entry = BY_NAME.get(name) or WORKERS_BY_NAME[name]
 

@@ -14,14 +14,10 @@ from core.application.errors import (
     DuplicateEvent,
     EmailTaken,
     InvalidCursor,
-    InvalidSignature,
     NotAuthenticated,
-    PaymentProviderRejected,
-    PaymentProviderUnavailable,
     UsernameTaken,
 )
 from core.application.ports import (
-    BillingEvent,
     LinkGrant,
     SortOrder,
     TokenClaims,
@@ -30,9 +26,6 @@ from core.application.ports import (
 from core.domain.billing import (
     Billing,
     Interval,
-    Plan,
-    PlanCatalog,
-    Price,
     Subscription,
     SubscriptionStatus,
 )
@@ -43,9 +36,7 @@ from tests.fakes import (
     FakeClock,
     FakeCursorCodec,
     FakePasswordHasher,
-    FakePaymentProvider,
     FakeTokenCodec,
-    FakeWebhookVerifier,
     InMemoryBillingStore,
     InMemoryExportStore,
     InMemoryOneTimeTokens,
@@ -90,8 +81,6 @@ def user(
         (ports.TaskQueue, RecordingTaskQueue),
         (ports.ExportStore, InMemoryExportStore),
         (ports.BillingStore, InMemoryBillingStore),
-        (ports.PaymentProvider, FakePaymentProvider),
-        (ports.WebhookVerifier, FakeWebhookVerifier),
     ],
 )
 def test_each_fake_has_every_method_of_its_port_with_the_same_parameters(
@@ -328,26 +317,7 @@ def test_a_fake_task_past_its_expiry_is_absent_to_reads_and_claims() -> None:
     assert store.stored("t1") is not None
 
 
-# -- billing: the billing store, the payment provider, the webhook verifier -----------
-
-CATALOG = PlanCatalog(
-    plans=(
-        Plan(key="free", name="Free"),
-        Plan(
-            key="pro",
-            name="Pro",
-            prices=(
-                Price("p_month", Interval.MONTH, "usd", 3000),
-                Price("p_year", Interval.YEAR, "usd", 30000),
-            ),
-        ),
-        Plan(
-            key="max",
-            name="Max",
-            prices=(Price("m_month", Interval.MONTH, "usd", 6000),),
-        ),
-    )
-)
+# -- billing: the billing store -------------------------------------------------------
 
 
 def subscription(sub_id: str, status: SubscriptionStatus) -> Subscription:
@@ -434,76 +404,3 @@ def test_fake_subscribed_users_pages_over_live_subscriptions_only() -> None:
     assert [u.id for u in first.items] == ["0", "2"]
     assert [u.id for u in second.items] == ["4"]
     assert second.next_position is None
-
-
-def test_the_fake_provider_answers_a_repeated_key_with_the_first_answer() -> None:
-    provider = FakePaymentProvider(FakeClock(T0), CATALOG)
-
-    first = provider.create_customer("u1", "a@example.com", idempotency_key="k")
-    again = provider.create_customer("u1", "a@example.com", idempotency_key="k")
-    with pytest.raises(PaymentProviderRejected):
-        provider.create_customer("u2", "b@example.com", idempotency_key="k")
-    other = provider.create_customer("u1", "a@example.com", idempotency_key="k2")
-
-    assert first == again != other
-    assert list(provider.customers) == [first, other]
-    assert provider.calls["create_customer"] == 4
-
-
-def test_the_fake_provider_fails_as_told_and_only_where_told() -> None:
-    provider = FakePaymentProvider(FakeClock(T0), CATALOG)
-    customer = provider.create_customer("u1", "a@example.com", idempotency_key="k")
-    provider.fail_with(PaymentProviderUnavailable(), "create_portal")
-
-    with pytest.raises(PaymentProviderUnavailable):
-        provider.create_portal(customer, "https://back")
-    assert provider.list_invoices(customer, 10, None).items == []
-
-    provider.fail_with(None)
-    assert provider.create_portal(customer, "https://back").startswith("https://")
-
-
-def test_the_fake_proration_of_a_preview_is_what_the_change_invoices() -> None:
-    clock = FakeClock(T0)
-    provider = FakePaymentProvider(clock, CATALOG)
-    customer = provider.create_customer("u1", "a@example.com", idempotency_key="k")
-    sub = provider.add_subscription(customer, "p_month")
-    clock.advance(timedelta(days=10))  # a third of a 30-day period used
-    moment = int(clock.now().timestamp())
-
-    preview = provider.preview_change(
-        sub, "m_month", proration_behavior="always_invoice", proration_date=moment
-    )
-    clock.advance(timedelta(hours=5))
-    changed = provider.change_price(
-        sub,
-        "m_month",
-        proration_behavior="always_invoice",
-        proration_date=moment,
-        idempotency_key="change",
-    )
-
-    assert preview.amount_due == 2000  # (6000 - 3000) * 2 / 3
-    assert provider.invoices_of(customer)[-1].amount_due == preview.amount_due
-    assert changed.price_id == "m_month"
-    with pytest.raises(PaymentProviderRejected):  # outside the current period
-        provider.preview_change(
-            changed,
-            "p_month",
-            proration_behavior="always_invoice",
-            proration_date=moment - 86400 * 11,
-        )
-
-
-def test_the_fake_verifier_takes_only_the_exact_signed_payload() -> None:
-    verifier = FakeWebhookVerifier()
-    event = BillingEvent(id="evt_1", type="invoice.paid", created=T0)
-    payload, signature = verifier.sign(event)
-
-    assert verifier.verify(payload, signature) == event
-    with pytest.raises(InvalidSignature):
-        verifier.verify(payload + b" ", signature)
-    with pytest.raises(InvalidSignature):
-        verifier.verify(payload, signature[:-1] + "0")
-    with pytest.raises(InvalidSignature):
-        FakeWebhookVerifier("another secret").verify(payload, signature)

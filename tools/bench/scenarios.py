@@ -20,7 +20,7 @@ HTTP status.
 The users export is a paid feature: the super admin buys the plan before the
 first. Billing: a buyer is a fresh user who has started a checkout (so has a Stripe
 customer); a subscriber has also paid it, through ``pay`` (the emulator's Checkout
-page in the parent, the fake provider in the warm child), and holds the
+page in the parent, the in-process emulator in the warm child), and holds the
 subscription as the webhook would have stored it. Change moves Pro to Business,
 resume takes back a cancellation made first. Stripe's webhook gets a
 ``customer.subscription.created`` event in Stripe's shape for a fresh buyer,

@@ -1,10 +1,12 @@
 """Warm invocations, in one child process: each handler's own time per request.
 
 Every function's ports (the workers' too) are answered by the in-memory fakes of
-``tests/fakes.py``, through a ``Container`` built from them and installed with
-``use_container``; the FastAPI floor is invoked the same way. Subjects take turns
-in blocks, in a shuffled order each round, so that noise from other work on the
-machine falls on all alike; the garbage of one block is collected before the next.
+``tests/fakes.py``, Stripe by Strata's adapter over the in-process emulator
+(``tests/stripe_inprocess.py``, whose work counts in a billing call's time), through
+a ``Container`` built from them and installed with ``use_container``; the FastAPI
+floor is invoked the same way. Subjects take turns in blocks, in a shuffled order
+each round, so that noise from other work on the machine falls on all alike; the
+garbage of one block is collected before the next.
 Only the handler call is timed: preparing the state a call consumes (a fresh
 session, a new user, a queued task) and checking the reply are not. The first
 ``warmup`` calls of each subject are dropped.
@@ -30,21 +32,24 @@ from tests.fakes import (
     FakeClock,
     FakeCursorCodec,
     FakePasswordHasher,
-    FakePaymentProvider,
     FakeTokenCodec,
     SequentialIds,
     storage_fakes,
 )
+from tests.stripe_inprocess import EmulatedStripe, emulated_stripe
 from tools.bench.child import lambda_context
 from tools.bench.scenarios import MODULES, Call, Scenarios
 
 
-def fake_container() -> Container:
-    """The composition root over in-memory fakes of every port; Stripe's webhook
+def fake_container(stripe: EmulatedStripe | None = None) -> Container:
+    """The composition root over in-memory fakes of every port, Stripe the
+    emulator in-process (``stripe``'s, else a fresh one); Stripe's webhook
     signatures are checked by the real verifier (HMAC work, no I/O)."""
-    clock = FakeClock()
+    clock = FakeClock() if stripe is None else stripe.clock
     settings = Settings()
     catalog = load_plan_catalog(settings)
+    if stripe is None:
+        stripe = emulated_stripe(clock, catalog)
     ports: dict[str, Any] = {
         "settings": settings,
         **storage_fakes(clock),
@@ -54,7 +59,7 @@ def fake_container() -> Container:
         "clock": clock,
         "ids": SequentialIds(),
         "catalog": catalog,
-        "payments": FakePaymentProvider(clock, catalog),
+        "payments": stripe.provider,
         "webhooks": StripeWebhookVerifier(settings.stripe_webhook_secret_value()),
     }
     names = {f.name for f in fields(Container)}
@@ -95,21 +100,19 @@ class Subject:
         return elapsed
 
 
-def fake_pay(provider: FakePaymentProvider) -> Callable[[str], str]:
-    """Pay a checkout the fake provider made; the subscription it made."""
+def emulated_pay(stripe: EmulatedStripe) -> Callable[[str], str]:
+    """Pay a checkout at the in-process emulator; the subscription it made."""
 
     def pay(url: str) -> str:
-        request = next(c for c in provider.checkouts if c.url == url)
-        _, subscription = provider.complete_checkout(request)
-        return subscription.id
+        return stripe.pay_checkout(url).id
 
     return pay
 
 
 def function_subject(name: str) -> Subject:
-    container = fake_container()
-    assert isinstance(container.payments, FakePaymentProvider)
-    scenarios = Scenarios(container, "w", fake_pay(container.payments))
+    stripe = emulated_stripe(FakeClock(), load_plan_catalog(Settings()))
+    container = fake_container(stripe)
+    scenarios = Scenarios(container, "w", emulated_pay(stripe))
 
     def prepare() -> Call:
         return scenarios.call(name)

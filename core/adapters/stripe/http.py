@@ -50,9 +50,14 @@ logger = logging.getLogger("strata.stripe")
 
 
 class Response(Protocol):
-    status: int
-    data: bytes
-    headers: Mapping[str, str]
+    @property
+    def status(self) -> int: ...
+
+    @property
+    def data(self) -> bytes: ...
+
+    @property
+    def headers(self) -> Mapping[str, str]: ...
 
 
 class Pool(Protocol):

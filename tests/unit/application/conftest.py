@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
+from core.adapters.stripe.provider import StripePaymentProvider
 from core.application.billing import (
     BillingConfig,
     Customers,
@@ -26,9 +27,7 @@ from tests.fakes import (
     FakeClock,
     FakeCursorCodec,
     FakePasswordHasher,
-    FakePaymentProvider,
     FakeTokenCodec,
-    FakeWebhookVerifier,
     InMemoryBillingStore,
     InMemoryOneTimeTokens,
     InMemoryRateLimiter,
@@ -39,6 +38,7 @@ from tests.fakes import (
     RecordingTaskQueue,
     SequentialIds,
 )
+from tests.stripe_inprocess import EmulatedStripe, emulated_stripe
 
 SESSION_TTL = timedelta(hours=1)
 RENEW_THRESHOLD = 0.5
@@ -277,20 +277,22 @@ def billing_store(users: InMemoryUserRepository) -> InMemoryBillingStore:
 
 
 @pytest.fixture
-def provider(clock: FakeClock, catalog: PlanCatalog) -> FakePaymentProvider:
-    return FakePaymentProvider(clock, catalog)
+def stripe(clock: FakeClock, catalog: PlanCatalog) -> EmulatedStripe:
+    """Stripe: the emulator, in-process, on the test's clock."""
+    return emulated_stripe(clock, catalog)
 
 
 @pytest.fixture
-def verifier() -> FakeWebhookVerifier:
-    return FakeWebhookVerifier()
+def provider(stripe: EmulatedStripe) -> StripePaymentProvider:
+    """Strata's Stripe adapter, over ``stripe``."""
+    return stripe.provider
 
 
 @pytest.fixture
 def customers(
     users: InMemoryUserRepository,
     billing_store: InMemoryBillingStore,
-    provider: FakePaymentProvider,
+    provider: StripePaymentProvider,
 ) -> Customers:
     return Customers(users, billing_store, provider)
 
@@ -304,7 +306,7 @@ def writer(users: InMemoryUserRepository, catalog: PlanCatalog) -> SubscriptionW
 def subscribe(
     users: InMemoryUserRepository,
     billing_store: InMemoryBillingStore,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     catalog: PlanCatalog,
     clock: FakeClock,
 ) -> Subscribe:
@@ -320,12 +322,12 @@ def subscribe(
         status: str = "active",
         past_due_since: datetime | None = None,
     ) -> tuple[User, SubscriptionSnapshot]:
-        customer_id = user.billing.customer_id or provider.create_customer(
+        customer_id = user.billing.customer_id or stripe.provider.create_customer(
             user.id, user.email.value, idempotency_key=f"customer-{user.id}"
         )
         if user.billing.customer_id is None:
             user = billing_store.attach_customer(user, customer_id)
-        snapshot = provider.add_subscription(
+        snapshot = stripe.add_subscription(
             customer_id, price_id, status=status, user_id=user.id
         )
         subscription = replace(
@@ -337,7 +339,7 @@ def subscribe(
         )
         users.calls.clear()
         billing_store.calls.clear()
-        provider.reset_counts()
+        stripe.reset_counts()
         return user, snapshot
 
     return make

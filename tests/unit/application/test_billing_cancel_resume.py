@@ -13,28 +13,29 @@ from core.application.errors import (
     PaymentProviderUnavailable,
 )
 from core.domain.user import User
-from tests.fakes import FakeClock, FakePaymentProvider, InMemoryUserRepository
+from tests.fakes import FakeClock, InMemoryUserRepository
+from tests.stripe_inprocess import EmulatedStripe
 from tests.unit.application.conftest import PRO, Seed, Subscribe
 
 
 @pytest.fixture
 def cancel(
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     writer: SubscriptionWriter,
     clock: FakeClock,
     billing_config: BillingConfig,
 ) -> CancelSubscription:
-    return CancelSubscription(provider, writer, clock, billing_config)
+    return CancelSubscription(stripe.provider, writer, clock, billing_config)
 
 
 @pytest.fixture
 def resume(
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     writer: SubscriptionWriter,
     clock: FakeClock,
     billing_config: BillingConfig,
 ) -> ResumeSubscription:
-    return ResumeSubscription(provider, writer, clock, billing_config)
+    return ResumeSubscription(stripe.provider, writer, clock, billing_config)
 
 
 @pytest.fixture
@@ -52,7 +53,7 @@ def stored(users: InMemoryUserRepository, user: User) -> User:
 
 def test_a_cancellation_takes_effect_at_period_end_and_the_plan_stays_till_then(
     cancel: CancelSubscription,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     billing_config: BillingConfig,
     alice: User,
@@ -63,7 +64,7 @@ def test_a_cancellation_takes_effect_at_period_end_and_the_plan_stays_till_then(
     assert subscription.cancel_at_period_end is True
     assert subscription.status.value == "active"
     assert subscription.observed_at == clock.now()
-    assert provider.subscriptions[subscription.id].cancel_at_period_end is True
+    assert stripe.subscriptions[subscription.id].cancel_at_period_end is True
     after = stored(users, alice)
     assert after.billing.subscription == subscription
     assert billing_config.entitlements(after, clock.now()).plan == PRO
@@ -86,10 +87,10 @@ def test_a_cancellation_answers_with_what_the_plan_still_in_force_allows(
 
 
 def test_the_cancel_key_names_the_subscription_and_the_users_version(
-    cancel: CancelSubscription, provider: FakePaymentProvider, alice: User
+    cancel: CancelSubscription, stripe: EmulatedStripe, alice: User
 ) -> None:
     subscription = cancel.execute(alice).subscription
-    assert provider.idempotency_keys == [f"cancel-{subscription.id}-{alice.version}"]
+    assert stripe.idempotency_keys == [f"cancel-{subscription.id}-{alice.version}"]
 
 
 def test_cancelling_twice_is_harmless(
@@ -108,23 +109,23 @@ def test_cancelling_twice_is_harmless(
 
 
 def test_a_cancellation_retried_with_the_same_user_reaches_stripe_once(
-    cancel: CancelSubscription, provider: FakePaymentProvider, alice: User
+    cancel: CancelSubscription, stripe: EmulatedStripe, alice: User
 ) -> None:
     subscription = alice.billing.subscription
     assert subscription is not None
     cancel.execute(alice)  # its answer is lost: the client sends it again
-    provider.update_subscription(subscription.id, cancel_at_period_end=False)
+    stripe.update_subscription(subscription.id, cancel_at_period_end=False)
 
     cancel.execute(alice)
 
-    assert provider.idempotency_keys[0] == provider.idempotency_keys[1]
-    assert provider.subscriptions[subscription.id].cancel_at_period_end is False
+    assert stripe.idempotency_keys[0] == stripe.idempotency_keys[1]
+    assert stripe.subscriptions[subscription.id].cancel_at_period_end is False
 
 
 def test_a_resume_takes_back_a_cancellation_before_the_period_ends(
     cancel: CancelSubscription,
     resume: ResumeSubscription,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     alice: User,
     clock: FakeClock,
@@ -136,9 +137,9 @@ def test_a_resume_takes_back_a_cancellation_before_the_period_ends(
     subscription = resume.execute(cancelled).subscription
 
     assert subscription.cancel_at_period_end is False
-    assert provider.subscriptions[subscription.id].cancel_at_period_end is False
+    assert stripe.subscriptions[subscription.id].cancel_at_period_end is False
     assert stored(users, alice).billing.subscription == subscription
-    assert provider.idempotency_keys[-1] == (
+    assert stripe.idempotency_keys[-1] == (
         f"resume-{subscription.id}-{cancelled.version}"
     )
 
@@ -146,7 +147,7 @@ def test_a_resume_takes_back_a_cancellation_before_the_period_ends(
 def test_cancel_resume_cancel_really_cancels_again(
     cancel: CancelSubscription,
     resume: ResumeSubscription,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     alice: User,
     clock: FakeClock,
@@ -158,7 +159,7 @@ def test_cancel_resume_cancel_really_cancels_again(
 
     subscription = cancel.execute(stored(users, alice)).subscription
 
-    assert provider.subscriptions[subscription.id].cancel_at_period_end is True
+    assert stripe.subscriptions[subscription.id].cancel_at_period_end is True
     assert stored(users, alice).billing.subscription == subscription
 
 
@@ -179,7 +180,7 @@ def test_a_cancellation_keeps_what_another_request_stored_meanwhile(
 def test_without_a_live_subscription_there_is_nothing_to_cancel_or_resume(
     cancel: CancelSubscription,
     resume: ResumeSubscription,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     seed: Seed,
     subscribe: Subscribe,
     status: str | None,
@@ -192,19 +193,19 @@ def test_without_a_live_subscription_there_is_nothing_to_cancel_or_resume(
         cancel.execute(bobby)
     with pytest.raises(NoSubscription):
         resume.execute(bobby)
-    assert sum(provider.calls.values()) == 0
+    assert sum(stripe.calls.values()) == 0
 
 
 def test_stripes_refusal_reaches_the_caller_and_nothing_is_stored(
     resume: ResumeSubscription,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     alice: User,
 ) -> None:
     # Ended at Stripe, and the webhook saying so has not arrived yet.
     subscription = alice.billing.subscription
     assert subscription is not None
-    provider.update_subscription(subscription.id, status="canceled")
+    stripe.update_subscription(subscription.id, status="canceled")
 
     with pytest.raises(PaymentProviderRejected):
         resume.execute(alice)
@@ -214,11 +215,11 @@ def test_stripes_refusal_reaches_the_caller_and_nothing_is_stored(
 
 def test_stripe_down_fails_the_cancellation_and_stores_nothing(
     cancel: CancelSubscription,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     alice: User,
 ) -> None:
-    provider.fail_with(PaymentProviderUnavailable())
+    stripe.fail()
 
     with pytest.raises(PaymentProviderUnavailable):
         cancel.execute(alice)

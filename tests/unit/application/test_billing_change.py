@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 
@@ -22,9 +22,9 @@ from core.domain.user import User
 from tests.fakes import (
     FakeClock,
     FakeCursorCodec,
-    FakePaymentProvider,
     InMemoryUserRepository,
 )
+from tests.stripe_inprocess import EmulatedStripe
 from tests.unit.application.conftest import BUSINESS, Seed, Subscribe
 
 MONTH = Interval.MONTH
@@ -32,28 +32,30 @@ MONTH = Interval.MONTH
 
 @pytest.fixture
 def change(
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     writer: SubscriptionWriter,
     billing_config: BillingConfig,
     clock: FakeClock,
     cursors: FakeCursorCodec,
 ) -> ChangePlan:
-    return ChangePlan(provider, writer, billing_config, clock, cursors)
+    return ChangePlan(stripe.provider, writer, billing_config, clock, cursors)
 
 
 @pytest.fixture
 def preview(
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     billing_config: BillingConfig,
     cursors: FakeCursorCodec,
     clock: FakeClock,
 ) -> PreviewPlanChange:
-    return PreviewPlanChange(provider, billing_config, cursors, clock)
+    return PreviewPlanChange(stripe.provider, billing_config, cursors, clock)
 
 
 @pytest.fixture
 def alice(seed: Seed, subscribe: Subscribe, clock: FakeClock) -> User:
-    """Subscribed to pro, monthly in USD, a third into the period."""
+    """Subscribed to pro, monthly in USD, from April 1 (a 30-day period), a
+    third into the period."""
+    clock.set(datetime(2025, 4, 1, 12, tzinfo=UTC))
     user, _ = subscribe(seed("alice"), "price_pro_month_usd")
     clock.advance(timedelta(days=10))
     return user
@@ -72,9 +74,10 @@ def either(
     return change.execute
 
 
-def invoiced(provider: FakePaymentProvider, user: User) -> list[int]:
+def invoiced(stripe: EmulatedStripe, user: User) -> list[int]:
+    """The amounts invoiced to the user since the first invoice (subscribing's)."""
     assert user.billing.customer_id is not None
-    return [i.amount_due for i in provider.invoices_of(user.billing.customer_id)]
+    return [i.amount_due for i in stripe.invoices_of(user.billing.customer_id)][1:]
 
 
 # -- preview -------------------------------------------------------------------------
@@ -82,7 +85,7 @@ def invoiced(provider: FakePaymentProvider, user: User) -> list[int]:
 
 def test_a_preview_shows_the_prorated_amount_and_changes_nothing(
     preview: PreviewPlanChange,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     alice: User,
     clock: FakeClock,
@@ -94,14 +97,14 @@ def test_a_preview_shows_the_prorated_amount_and_changes_nothing(
     assert shown.currency == "usd"
     assert shown.proration_token
     assert users.writes == 0
-    assert invoiced(provider, alice) == []
-    assert provider.calls["change_price"] == 0
+    assert invoiced(stripe, alice) == []
+    assert stripe.calls["change_price"] == 0
 
 
 def test_a_change_with_the_previews_date_charges_exactly_the_preview(
     preview: PreviewPlanChange,
     change: ChangePlan,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     alice: User,
     clock: FakeClock,
 ) -> None:
@@ -110,13 +113,13 @@ def test_a_change_with_the_previews_date_charges_exactly_the_preview(
 
     change.execute(alice, "business", MONTH, proration_token=shown.proration_token)
 
-    assert invoiced(provider, alice) == [shown.amount_due]
+    assert invoiced(stripe, alice) == [shown.amount_due]
 
 
 def test_a_change_without_a_date_is_prorated_at_the_time_of_the_change(
     preview: PreviewPlanChange,
     change: ChangePlan,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     alice: User,
     clock: FakeClock,
 ) -> None:
@@ -126,7 +129,7 @@ def test_a_change_without_a_date_is_prorated_at_the_time_of_the_change(
     change.execute(alice, "business", MONTH)
 
     # 15 of 30 days left: half of 4500 charged, half of 1500 credited.
-    assert invoiced(provider, alice) == [1500]
+    assert invoiced(stripe, alice) == [1500]
     assert shown.amount_due == 2000
 
 
@@ -149,7 +152,7 @@ def test_a_preview_for_a_trialing_subscription_costs_nothing_now(
 
 def test_a_change_moves_the_subscription_and_stores_what_stripe_answered(
     change: ChangePlan,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     billing_config: BillingConfig,
     alice: User,
@@ -167,12 +170,12 @@ def test_a_change_moves_the_subscription_and_stores_what_stripe_answered(
     assert changed.price_id == "price_business_month_usd"
     assert changed.plan_key == "business"
     assert changed.observed_at == clock.now()
-    assert provider.subscriptions[before.id].price_id == "price_business_month_usd"
+    assert stripe.subscriptions[before.id].price_id == "price_business_month_usd"
     assert billing_config.entitlements(stored, clock.now()).plan == BUSINESS
 
 
 def test_a_change_to_another_interval_restarts_the_period(
-    change: ChangePlan, provider: FakePaymentProvider, alice: User, clock: FakeClock
+    change: ChangePlan, stripe: EmulatedStripe, alice: User, clock: FakeClock
 ) -> None:
     changed = change.execute(alice, "pro", Interval.YEAR).subscription
 
@@ -183,7 +186,7 @@ def test_a_change_to_another_interval_restarts_the_period(
 def test_the_change_key_names_the_subscription_price_date_and_stored_version(
     preview: PreviewPlanChange,
     change: ChangePlan,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     alice: User,
     clock: FakeClock,
 ) -> None:
@@ -194,20 +197,20 @@ def test_the_change_key_names_the_subscription_price_date_and_stored_version(
 
     change.execute(alice, "business", MONTH, proration_token=token)
 
-    assert provider.idempotency_keys == [
+    assert stripe.idempotency_keys == [
         f"change-{subscription.id}-price_business_month_usd-{moment}-{alice.version}"
     ]
 
 
 def test_without_a_date_the_change_key_still_names_the_users_version(
-    change: ChangePlan, provider: FakePaymentProvider, alice: User
+    change: ChangePlan, stripe: EmulatedStripe, alice: User
 ) -> None:
     subscription = alice.billing.subscription
     assert subscription is not None
 
     change.execute(alice, "business", MONTH)
 
-    assert provider.idempotency_keys == [
+    assert stripe.idempotency_keys == [
         f"change-{subscription.id}-price_business_month_usd-0-{alice.version}"
     ]
 
@@ -215,7 +218,7 @@ def test_without_a_date_the_change_key_still_names_the_users_version(
 def test_a_retried_change_is_charged_once(
     preview: PreviewPlanChange,
     change: ChangePlan,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     alice: User,
 ) -> None:
     # The first answer was lost on the way back: the request is sent again
@@ -224,14 +227,14 @@ def test_a_retried_change_is_charged_once(
     change.execute(alice, "business", MONTH, proration_token=token)
     change.execute(alice, "business", MONTH, proration_token=token)
 
-    assert provider.calls["change_price"] == 2
-    assert len(invoiced(provider, alice)) == 1
+    assert stripe.calls["change_price"] == 2
+    assert len(invoiced(stripe, alice)) == 1
 
 
 def test_changing_back_and_forth_with_one_proration_date_really_changes_each_time(
     preview: PreviewPlanChange,
     change: ChangePlan,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     alice: User,
     clock: FakeClock,
@@ -252,7 +255,7 @@ def test_changing_back_and_forth_with_one_proration_date_really_changes_each_tim
     stored = users.stored(alice.id)
     assert stored is not None
     assert stored.billing.subscription is not None
-    at_stripe = provider.subscriptions[up.id].price_id
+    at_stripe = stripe.subscriptions[up.id].price_id
     assert stored.billing.subscription.price_id == at_stripe
 
 
@@ -271,11 +274,11 @@ def test_a_change_keeps_what_another_request_stored_meanwhile(
 
 
 def test_the_price_already_paid_is_refused(
-    either: Either, provider: FakePaymentProvider, alice: User
+    either: Either, stripe: EmulatedStripe, alice: User
 ) -> None:
     with pytest.raises(AlreadySubscribed):
         either(alice, "pro", MONTH)
-    assert sum(provider.calls.values()) == 0
+    assert sum(stripe.calls.values()) == 0
 
 
 @pytest.mark.parametrize("plan_key", ["free", "nope"])
@@ -288,7 +291,7 @@ def test_only_a_paid_plan_of_the_catalog_is_a_target(
 
 def test_a_plan_not_sold_in_the_subscriptions_currency_is_refused(
     either: Either,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     seed: Seed,
     subscribe: Subscribe,
 ) -> None:
@@ -296,13 +299,13 @@ def test_a_plan_not_sold_in_the_subscriptions_currency_is_refused(
 
     with pytest.raises(PriceUnavailable):
         either(euro, "business", MONTH)
-    assert sum(provider.calls.values()) == 0
+    assert sum(stripe.calls.values()) == 0
 
 
 @pytest.mark.parametrize("status", [None, "canceled", "incomplete_expired"])
 def test_without_a_live_subscription_there_is_nothing_to_change(
     either: Either,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     seed: Seed,
     subscribe: Subscribe,
     status: str | None,
@@ -315,16 +318,16 @@ def test_without_a_live_subscription_there_is_nothing_to_change(
 
     with pytest.raises(NoSubscription):
         either(bobby, "business", MONTH)
-    assert sum(provider.calls.values()) == 0
+    assert sum(stripe.calls.values()) == 0
 
 
 def test_stripe_down_fails_the_change_and_stores_nothing(
     change: ChangePlan,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     alice: User,
 ) -> None:
-    provider.fail_with(PaymentProviderUnavailable())
+    stripe.fail()
 
     with pytest.raises(PaymentProviderUnavailable):
         change.execute(alice, "business", MONTH)
@@ -337,22 +340,22 @@ def test_stripe_down_fails_the_change_and_stores_nothing(
 
 def test_a_forged_proration_token_is_refused_and_nothing_changes(
     change: ChangePlan,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     alice: User,
 ) -> None:
     with pytest.raises(InvalidProrationToken):
         change.execute(alice, "business", MONTH, proration_token="0.forged")
 
-    assert provider.calls["change_price"] == 0
+    assert stripe.calls["change_price"] == 0
     assert users.writes == 0
-    assert invoiced(provider, alice) == []
+    assert invoiced(stripe, alice) == []
 
 
 def test_a_stale_proration_token_is_refused(
     preview: PreviewPlanChange,
     change: ChangePlan,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     billing_config: BillingConfig,
     alice: User,
     clock: FakeClock,
@@ -362,26 +365,26 @@ def test_a_stale_proration_token_is_refused(
 
     with pytest.raises(InvalidProrationToken):
         change.execute(alice, "business", MONTH, proration_token=token)
-    assert provider.calls["change_price"] == 0
+    assert stripe.calls["change_price"] == 0
 
 
 def test_a_token_for_another_price_is_refused(
     preview: PreviewPlanChange,
     change: ChangePlan,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     alice: User,
 ) -> None:
     token = preview.execute(alice, "business", MONTH).proration_token
 
     with pytest.raises(InvalidProrationToken):
         change.execute(alice, "pro", Interval.YEAR, proration_token=token)
-    assert provider.calls["change_price"] == 0
+    assert stripe.calls["change_price"] == 0
 
 
 def test_another_users_token_is_refused(
     preview: PreviewPlanChange,
     change: ChangePlan,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     seed: Seed,
     subscribe: Subscribe,
     alice: User,
@@ -391,7 +394,7 @@ def test_another_users_token_is_refused(
 
     with pytest.raises(InvalidProrationToken):
         change.execute(alice, "business", MONTH, proration_token=bobs)
-    assert provider.calls["change_price"] == 0
+    assert stripe.calls["change_price"] == 0
 
 
 # -- a change whose payment fails is not applied ---------------------------------------
@@ -399,18 +402,18 @@ def test_another_users_token_is_refused(
 
 def test_a_change_whose_payment_fails_is_not_applied_and_points_to_the_invoice(
     change: ChangePlan,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     billing_config: BillingConfig,
     alice: User,
     clock: FakeClock,
 ) -> None:
-    provider.decline_next_payment()
+    stripe.decline_next_payment(alice.billing.customer_id or "")
 
     with pytest.raises(PaymentFailed) as failed:
         change.execute(alice, "business", MONTH)
 
-    [invoice] = provider.invoices_of(alice.billing.customer_id or "")
+    [_, invoice] = stripe.invoices_of(alice.billing.customer_id or "")
     assert invoice.status == "open"
     assert failed.value.payment_url == invoice.hosted_invoice_url
     stored = users.stored(alice.id)

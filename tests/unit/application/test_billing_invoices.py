@@ -11,29 +11,27 @@ from core.application.errors import (
 )
 from core.application.queries.list_invoices import ListInvoices
 from core.domain.user import User
-from tests.fakes import FakeClock, FakeCursorCodec, FakePaymentProvider
+from tests.fakes import FakeClock, FakeCursorCodec
+from tests.stripe_inprocess import EmulatedStripe
 from tests.unit.application.conftest import Seed, Subscribe
 
 
 @pytest.fixture
-def list_invoices(
-    provider: FakePaymentProvider, cursors: FakeCursorCodec
-) -> ListInvoices:
-    return ListInvoices(provider, cursors)
+def list_invoices(stripe: EmulatedStripe, cursors: FakeCursorCodec) -> ListInvoices:
+    return ListInvoices(stripe.provider, cursors)
 
 
 def with_invoices(
-    user: User, provider: FakePaymentProvider, clock: FakeClock, count: int
+    user: User, stripe: EmulatedStripe, clock: FakeClock, count: int
 ) -> list[str]:
-    """``count`` invoices for the user's customer, a day apart; their ids, newest
-    first."""
+    """``count`` more invoices for the user's customer, a day apart; the ids of
+    all its invoices (the first, from subscribing, too), newest first."""
     assert user.billing.customer_id is not None
-    made = []
     for n in range(count):
         clock.advance(timedelta(days=1))
-        made.append(provider.add_invoice(user.billing.customer_id, 1000 + n).id)
-    provider.reset_counts()
-    return made[::-1]
+        stripe.add_invoice(user.billing.customer_id, 1000 + n)
+    stripe.reset_counts()
+    return [i.id for i in stripe.invoices_of(user.billing.customer_id)][::-1]
 
 
 @pytest.fixture
@@ -44,11 +42,12 @@ def alice(seed: Seed, subscribe: Subscribe) -> User:
 
 def test_invoices_come_newest_first_a_page_at_a_time(
     list_invoices: ListInvoices,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     clock: FakeClock,
     alice: User,
 ) -> None:
-    ids = with_invoices(alice, provider, clock, 5)
+    ids = with_invoices(alice, stripe, clock, 4)
+    assert len(ids) == 5
 
     first = list_invoices.execute(alice, 2, None)
     second = list_invoices.execute(alice, 2, first.next_cursor)
@@ -64,15 +63,15 @@ def test_invoices_come_newest_first_a_page_at_a_time(
 
 def test_a_user_sees_only_their_own_invoices(
     list_invoices: ListInvoices,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     clock: FakeClock,
     seed: Seed,
     subscribe: Subscribe,
     alice: User,
 ) -> None:
     bobby, _ = subscribe(seed("bobby"))
-    mine = with_invoices(alice, provider, clock, 2)
-    with_invoices(bobby, provider, clock, 3)
+    mine = with_invoices(alice, stripe, clock, 2)
+    with_invoices(bobby, stripe, clock, 3)
 
     listing = list_invoices.execute(alice, 10, None)
 
@@ -82,21 +81,21 @@ def test_a_user_sees_only_their_own_invoices(
 
 def test_a_cursor_is_bound_to_the_user_it_was_made_for(
     list_invoices: ListInvoices,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     clock: FakeClock,
     seed: Seed,
     subscribe: Subscribe,
     alice: User,
 ) -> None:
     bobby, _ = subscribe(seed("bobby"))
-    with_invoices(alice, provider, clock, 3)
+    with_invoices(alice, stripe, clock, 3)
     alices_cursor = list_invoices.execute(alice, 1, None).next_cursor
     assert alices_cursor is not None
-    provider.reset_counts()
+    stripe.reset_counts()
 
     with pytest.raises(InvalidCursor):
         list_invoices.execute(bobby, 1, alices_cursor)
-    assert provider.calls["list_invoices"] == 0
+    assert stripe.calls["list_invoices"] == 0
 
 
 @pytest.mark.parametrize("cursor", ["cursor-99", "not a cursor", "cursor-1x"])
@@ -122,41 +121,41 @@ def test_a_cursor_of_this_scope_without_an_invoice_to_start_after_is_refused(
 @pytest.mark.parametrize("limit", [0, -1, 101])
 def test_a_limit_outside_1_to_100_is_refused(
     list_invoices: ListInvoices,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     alice: User,
     limit: int,
 ) -> None:
     with pytest.raises(InvalidPageRequest):
         list_invoices.execute(alice, limit, None)
-    assert provider.calls["list_invoices"] == 0
+    assert stripe.calls["list_invoices"] == 0
 
 
 @pytest.mark.parametrize("limit", [1, 100])
 def test_the_limits_at_the_bounds_are_taken(
     list_invoices: ListInvoices,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     clock: FakeClock,
     alice: User,
     limit: int,
 ) -> None:
-    ids = with_invoices(alice, provider, clock, 2)
+    ids = with_invoices(alice, stripe, clock, 2)
     listing = list_invoices.execute(alice, limit, None)
     assert [i.id for i in listing.page.items] == ids[:limit]
 
 
 def test_a_user_who_never_checked_out_has_no_invoices_and_stripe_is_not_asked(
-    list_invoices: ListInvoices, provider: FakePaymentProvider, seed: Seed
+    list_invoices: ListInvoices, stripe: EmulatedStripe, seed: Seed
 ) -> None:
     listing = list_invoices.execute(seed("bobby"), 10, None)
 
     assert list(listing.page.items) == []
     assert listing.next_cursor is None
-    assert sum(provider.calls.values()) == 0
+    assert sum(stripe.calls.values()) == 0
 
 
 def test_stripe_down_fails_the_listing(
-    list_invoices: ListInvoices, provider: FakePaymentProvider, alice: User
+    list_invoices: ListInvoices, stripe: EmulatedStripe, alice: User
 ) -> None:
-    provider.fail_with(PaymentProviderUnavailable())
+    stripe.fail()
     with pytest.raises(PaymentProviderUnavailable):
         list_invoices.execute(alice, 10, None)

@@ -5,20 +5,19 @@ import pytest
 from core.application.billing import BillingConfig
 from core.application.commands.open_billing_portal import OpenBillingPortal
 from core.application.errors import NoBillingAccount, PaymentProviderUnavailable
-from tests.fakes import FakePaymentProvider, InMemoryUserRepository
+from tests.fakes import InMemoryUserRepository
+from tests.stripe_inprocess import EmulatedStripe
 from tests.unit.application.conftest import PORTAL_RETURN_URL, Seed, Subscribe
 
 
 @pytest.fixture
-def portal(
-    provider: FakePaymentProvider, billing_config: BillingConfig
-) -> OpenBillingPortal:
-    return OpenBillingPortal(provider, billing_config)
+def portal(stripe: EmulatedStripe, billing_config: BillingConfig) -> OpenBillingPortal:
+    return OpenBillingPortal(stripe.provider, billing_config)
 
 
 def test_the_portal_opens_for_the_users_own_customer_and_returns_to_the_app(
     portal: OpenBillingPortal,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     seed: Seed,
     subscribe: Subscribe,
     users: InMemoryUserRepository,
@@ -28,14 +27,14 @@ def test_the_portal_opens_for_the_users_own_customer_and_returns_to_the_app(
 
     url = portal.execute(alice)
 
-    assert url.startswith("https://billing.stripe.test/")
-    assert provider.portals == [(alice.billing.customer_id, PORTAL_RETURN_URL)]
+    assert url.startswith(f"{stripe.emulator.url}/portal/bps_")
+    assert stripe.portals == [(alice.billing.customer_id, PORTAL_RETURN_URL)]
     assert users.writes == 0
 
 
 def test_the_portal_opens_for_a_customer_whose_subscription_ended(
     portal: OpenBillingPortal,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     seed: Seed,
     subscribe: Subscribe,
 ) -> None:
@@ -43,25 +42,25 @@ def test_the_portal_opens_for_a_customer_whose_subscription_ended(
 
     portal.execute(alice)
 
-    assert provider.portals == [(alice.billing.customer_id, PORTAL_RETURN_URL)]
+    assert stripe.portals == [(alice.billing.customer_id, PORTAL_RETURN_URL)]
 
 
 def test_a_user_who_never_checked_out_has_no_portal_and_stripe_is_not_asked(
-    portal: OpenBillingPortal, provider: FakePaymentProvider, seed: Seed
+    portal: OpenBillingPortal, stripe: EmulatedStripe, seed: Seed
 ) -> None:
     with pytest.raises(NoBillingAccount):
         portal.execute(seed("alice"))
-    assert sum(provider.calls.values()) == 0
+    assert sum(stripe.calls.values()) == 0
 
 
 def test_stripe_down_fails_the_portal(
     portal: OpenBillingPortal,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     seed: Seed,
     subscribe: Subscribe,
 ) -> None:
     alice, _ = subscribe(seed("alice"))
-    provider.fail_with(PaymentProviderUnavailable(), "create_portal")
+    stripe.fail("create_portal")
 
     with pytest.raises(PaymentProviderUnavailable):
         portal.execute(alice)

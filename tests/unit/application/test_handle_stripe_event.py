@@ -32,12 +32,11 @@ from core.domain.billing import Interval, SubscriptionStatus
 from core.domain.user import User
 from tests.fakes import (
     FakeClock,
-    FakePaymentProvider,
-    FakeWebhookVerifier,
     InMemoryBillingStore,
     InMemoryUserRepository,
     RecordingTaskQueue,
 )
+from tests.stripe_inprocess import EmulatedStripe
 from tests.unit.application.conftest import (
     BUSINESS,
     CATALOG,
@@ -55,25 +54,30 @@ Deliver = Callable[[BillingEvent], Outcome]
 
 @pytest.fixture
 def handle(
-    verifier: FakeWebhookVerifier,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     billing_store: InMemoryBillingStore,
-    provider: FakePaymentProvider,
     submitter: TaskSubmitter,
     billing_config: BillingConfig,
     clock: FakeClock,
 ) -> HandleStripeEvent:
     return HandleStripeEvent(
-        verifier, users, billing_store, provider, submitter, billing_config, clock
+        stripe.verifier,
+        users,
+        billing_store,
+        stripe.provider,
+        submitter,
+        billing_config,
+        clock,
     )
 
 
 @pytest.fixture
-def deliver(handle: HandleStripeEvent, verifier: FakeWebhookVerifier) -> Deliver:
+def deliver(handle: HandleStripeEvent, stripe: EmulatedStripe) -> Deliver:
     """Delivers an event as Stripe does: its signed body, verified by the handler."""
 
     def send(event: BillingEvent) -> Outcome:
-        payload, signature = verifier.sign(event)
+        payload, signature = stripe.sign(event)
         return handle.execute(payload, signature)
 
     return send
@@ -96,16 +100,16 @@ def invoice_event(
 
 @pytest.fixture
 def customer(
-    seed: Seed, provider: FakePaymentProvider, billing_store: InMemoryBillingStore
+    seed: Seed, stripe: EmulatedStripe, billing_store: InMemoryBillingStore
 ) -> User:
     """alice, just back from checkout: a customer, no subscription stored yet."""
     alice = seed("alice")
-    customer_id = provider.create_customer(
+    customer_id = stripe.provider.create_customer(
         alice.id, alice.email.value, idempotency_key=f"customer-{alice.id}"
     )
     stored = billing_store.attach_customer(alice, customer_id)
     billing_store.calls.clear()
-    provider.reset_counts()
+    stripe.reset_counts()
     return stored
 
 
@@ -136,7 +140,7 @@ def emails(task_queue: RecordingTaskQueue) -> list[tuple[str, str]]:
 def test_a_new_subscription_is_stored_and_its_welcome_email_queued(
     deliver: Deliver,
     customer: User,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     billing_store: InMemoryBillingStore,
     task_queue: RecordingTaskQueue,
@@ -144,7 +148,7 @@ def test_a_new_subscription_is_stored_and_its_welcome_email_queued(
     clock: FakeClock,
 ) -> None:
     assert customer.billing.customer_id is not None
-    snapshot = provider.add_subscription(
+    snapshot = stripe.add_subscription(
         customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id
     )
     created = clock.now() - 2 * SECOND
@@ -174,19 +178,19 @@ def test_a_new_subscription_is_stored_and_its_welcome_email_queued(
     assert task.payload["template"] == "subscription_started"
     assert task.payload["context"]["plan"] == "Pro"
     assert task.payload["context"]["username"] == "alice"
-    assert provider.calls["get_subscription"] == 0  # the payload was enough
+    assert stripe.calls["get_subscription"] == 0  # the payload was enough
 
 
 def test_the_same_event_three_times_changes_the_state_once_and_emails_once(
     deliver: Deliver,
     customer: User,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     billing_store: InMemoryBillingStore,
     task_queue: RecordingTaskQueue,
 ) -> None:
     assert customer.billing.customer_id is not None
-    snapshot = provider.add_subscription(
+    snapshot = stripe.add_subscription(
         customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id
     )
     event = subscription_event(
@@ -212,8 +216,7 @@ class LaggingBillingStore(InMemoryBillingStore):
 
 def test_a_duplicate_that_slips_past_the_first_check_changes_and_queues_nothing(
     users: InMemoryUserRepository,
-    verifier: FakeWebhookVerifier,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     submitter: TaskSubmitter,
     billing_config: BillingConfig,
     clock: FakeClock,
@@ -224,15 +227,15 @@ def test_a_duplicate_that_slips_past_the_first_check_changes_and_queues_nothing(
     assert customer.billing.customer_id is not None
     store.attach_customer(stored_user(users, customer), customer.billing.customer_id)
     handle = HandleStripeEvent(
-        verifier, users, store, provider, submitter, billing_config, clock
+        stripe.verifier, users, store, stripe.provider, submitter, billing_config, clock
     )
-    snapshot = provider.add_subscription(
+    snapshot = stripe.add_subscription(
         customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id
     )
     event = subscription_event(
         "evt_1", "customer.subscription.created", snapshot, clock.now()
     )
-    payload, signature = verifier.sign(event)
+    payload, signature = stripe.sign(event)
 
     first = handle.execute(payload, signature)
     after_first = stored_user(users, customer)
@@ -298,14 +301,14 @@ def test_an_event_older_than_the_stored_state_is_recorded_and_changes_nothing(
 def test_an_event_from_the_same_second_as_the_stored_state_rereads_stripe(
     deliver: Deliver,
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     clock: FakeClock,
 ) -> None:
     alice, snapshot = subscribed
     stored_at = clock.now()  # the stored state was observed at this second
     # Two changes within that second; Stripe knows the last one.
-    at_stripe = provider.update_subscription(
+    at_stripe = stripe.update_subscription(
         snapshot.id, cancel_at_period_end=True, price_id="price_pro_year_usd"
     )
     payload = replace(snapshot, cancel_at_period_end=True)
@@ -315,7 +318,7 @@ def test_an_event_from_the_same_second_as_the_stored_state_rereads_stripe(
 
     deliver(event)
 
-    assert provider.calls["get_subscription"] == 1
+    assert stripe.calls["get_subscription"] == 1
     subscription = stored_user(users, alice).billing.subscription
     assert subscription is not None
     assert subscription.price_id == at_stripe.price_id
@@ -337,7 +340,7 @@ def test_an_event_from_the_same_second_as_the_stored_state_rereads_stripe(
 def test_a_change_at_stripe_in_the_second_of_our_own_write_is_not_lost(
     deliver: Deliver,
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     writer: SubscriptionWriter,
     billing_config: BillingConfig,
     users: InMemoryUserRepository,
@@ -346,9 +349,9 @@ def test_a_change_at_stripe_in_the_second_of_our_own_write_is_not_lost(
     alice, snapshot = subscribed
     second = clock.now() + 10 * SECOND
     clock.set(second + timedelta(milliseconds=400))
-    CancelSubscription(provider, writer, clock, billing_config).execute(alice)
+    CancelSubscription(stripe.provider, writer, clock, billing_config).execute(alice)
     # 400 ms later the user takes it back in the Customer Portal.
-    resumed = provider.update_subscription(snapshot.id, cancel_at_period_end=False)
+    resumed = stripe.update_subscription(snapshot.id, cancel_at_period_end=False)
     clock.set(second + timedelta(milliseconds=900))
 
     deliver(
@@ -364,12 +367,12 @@ def test_a_change_at_stripe_in_the_second_of_our_own_write_is_not_lost(
 
 
 def fail_payment(
-    provider: FakePaymentProvider, snapshot: SubscriptionSnapshot
+    stripe: EmulatedStripe, snapshot: SubscriptionSnapshot
 ) -> InvoiceSnapshot:
     """A renewal's payment fails at Stripe: an open invoice, the subscription past
     due."""
-    provider.update_subscription(snapshot.id, status="past_due")
-    return provider.add_invoice(
+    stripe.update_subscription(snapshot.id, status="past_due")
+    return stripe.add_invoice(
         snapshot.customer_id, 1500, status="open", subscription_id=snapshot.id
     )
 
@@ -377,7 +380,7 @@ def fail_payment(
 def test_a_failed_payment_makes_the_subscription_past_due_from_the_event_time(
     deliver: Deliver,
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     task_queue: RecordingTaskQueue,
     billing_config: BillingConfig,
@@ -386,7 +389,7 @@ def test_a_failed_payment_makes_the_subscription_past_due_from_the_event_time(
     alice, snapshot = subscribed
     failed_at = clock.now() + timedelta(minutes=1)
     clock.set(failed_at + 3 * SECOND)
-    invoice = fail_payment(provider, snapshot)
+    invoice = fail_payment(stripe, snapshot)
 
     deliver(invoice_event("evt_f1", "invoice.payment_failed", invoice, failed_at))
 
@@ -409,7 +412,7 @@ def test_a_failed_payment_makes_the_subscription_past_due_from_the_event_time(
 def test_a_second_failure_keeps_the_start_of_the_grace_period(
     deliver: Deliver,
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     task_queue: RecordingTaskQueue,
     clock: FakeClock,
@@ -420,13 +423,13 @@ def test_a_second_failure_keeps_the_start_of_the_grace_period(
         invoice_event(
             "evt_f1",
             "invoice.payment_failed",
-            fail_payment(provider, snapshot),
+            fail_payment(stripe, snapshot),
             first_at,
         )
     )
     retry_at = first_at + timedelta(days=3)
     clock.set(retry_at)
-    invoice = provider.add_invoice(
+    invoice = stripe.add_invoice(
         snapshot.customer_id, 1500, status="open", subscription_id=snapshot.id
     )
 
@@ -446,7 +449,7 @@ def test_a_second_failure_keeps_the_start_of_the_grace_period(
 def test_a_paid_invoice_after_failures_ends_the_grace_period(
     deliver: Deliver,
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     task_queue: RecordingTaskQueue,
     billing_config: BillingConfig,
@@ -454,11 +457,11 @@ def test_a_paid_invoice_after_failures_ends_the_grace_period(
 ) -> None:
     alice, snapshot = subscribed
     failed_at = clock.now() + timedelta(minutes=1)
-    invoice = fail_payment(provider, snapshot)
+    invoice = fail_payment(stripe, snapshot)
     deliver(invoice_event("evt_f1", "invoice.payment_failed", invoice, failed_at))
     paid_at = failed_at + timedelta(days=2)
     clock.set(paid_at)
-    provider.update_subscription(snapshot.id, status="active")
+    stripe.update_subscription(snapshot.id, status="active")
 
     deliver(
         invoice_event(
@@ -478,12 +481,12 @@ def test_a_paid_invoice_after_failures_ends_the_grace_period(
 def test_a_payment_needing_action_emails_the_link_to_pay(
     deliver: Deliver,
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     task_queue: RecordingTaskQueue,
     clock: FakeClock,
 ) -> None:
     _, snapshot = subscribed
-    invoice = provider.add_invoice(
+    invoice = stripe.add_invoice(
         snapshot.customer_id, 1500, status="open", subscription_id=snapshot.id
     )
 
@@ -504,14 +507,14 @@ def test_a_payment_needing_action_emails_the_link_to_pay(
 def test_a_deleted_subscription_falls_back_to_free_and_says_so_by_email(
     deliver: Deliver,
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     task_queue: RecordingTaskQueue,
     billing_config: BillingConfig,
     clock: FakeClock,
 ) -> None:
     alice, snapshot = subscribed
-    ended = provider.update_subscription(snapshot.id, status="canceled")
+    ended = stripe.update_subscription(snapshot.id, status="canceled")
     clock.advance(timedelta(days=30))
 
     deliver(
@@ -532,7 +535,7 @@ def test_a_trial_about_to_end_is_announced_by_email(
     deliver: Deliver,
     seed: Seed,
     subscribe: Subscribe,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     task_queue: RecordingTaskQueue,
     clock: FakeClock,
 ) -> None:
@@ -540,7 +543,7 @@ def test_a_trial_about_to_end_is_announced_by_email(
         seed("alice"), "price_business_month_usd", status="trialing"
     )
     trial_end = clock.now() + timedelta(days=14)
-    trialing = provider.update_subscription(snapshot.id, trial_end=trial_end)
+    trialing = stripe.update_subscription(snapshot.id, trial_end=trial_end)
     clock.advance(timedelta(days=11))
 
     deliver(
@@ -565,13 +568,13 @@ def test_every_email_an_event_sends_is_for_an_event_that_is_handled() -> None:
 def test_a_completed_checkout_stores_the_subscription_read_from_stripe(
     deliver: Deliver,
     customer: User,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     task_queue: RecordingTaskQueue,
     clock: FakeClock,
 ) -> None:
     assert customer.billing.customer_id is not None
-    provider.create_checkout(
+    stripe.provider.create_checkout(
         customer_id=customer.billing.customer_id,
         price_id="price_business_month_usd",
         user_id=customer.id,
@@ -580,8 +583,8 @@ def test_a_completed_checkout_stores_the_subscription_read_from_stripe(
         idempotency_key="k",
         trial_days=14,
     )
-    checkout, snapshot = provider.complete_checkout(provider.checkouts[0])
-    provider.reset_counts()
+    checkout, snapshot = stripe.complete_checkout(stripe.checkouts[0])
+    stripe.reset_counts()
 
     deliver(
         BillingEvent(
@@ -594,7 +597,7 @@ def test_a_completed_checkout_stores_the_subscription_read_from_stripe(
     assert subscription.id == snapshot.id
     assert subscription.status is SubscriptionStatus.TRIALING
     assert subscription.trial_end == snapshot.trial_end
-    assert provider.calls["get_subscription"] == 1
+    assert stripe.calls["get_subscription"] == 1
     # Whichever event first stores it live sends "started", once.
     assert emails(task_queue) == [("stripe-evt_cs", "subscription_started")]
 
@@ -605,17 +608,17 @@ def test_a_completed_checkout_stores_the_subscription_read_from_stripe(
 def test_an_event_for_an_unknown_customer_is_recorded_and_changes_nothing(
     deliver: Deliver,
     customer: User,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     billing_store: InMemoryBillingStore,
     task_queue: RecordingTaskQueue,
     clock: FakeClock,
 ) -> None:
-    stranger = provider.create_customer(
+    stranger = stripe.provider.create_customer(
         "elsewhere", "x@example.com", idempotency_key="x"
     )
-    snapshot = provider.add_subscription(stranger, "price_pro_month_usd")
-    provider.reset_counts()
+    snapshot = stripe.add_subscription(stranger, "price_pro_month_usd")
+    stripe.reset_counts()
 
     deliver(
         subscription_event(
@@ -627,16 +630,16 @@ def test_an_event_for_an_unknown_customer_is_recorded_and_changes_nothing(
     assert stored_user(users, customer) == customer
     assert users.writes == 0
     assert task_queue.queued == []
-    assert sum(provider.calls.values()) == 0
+    assert sum(stripe.calls.values()) == 0
 
 
 def test_an_event_for_an_unknown_customer_is_acknowledged_as_ignored(
-    deliver: Deliver, provider: FakePaymentProvider, clock: FakeClock
+    deliver: Deliver, stripe: EmulatedStripe, clock: FakeClock
 ) -> None:
-    stranger = provider.create_customer(
+    stranger = stripe.provider.create_customer(
         "elsewhere", "x@example.com", idempotency_key="x"
     )
-    snapshot = provider.add_subscription(stranger, "price_pro_month_usd")
+    snapshot = stripe.add_subscription(stranger, "price_pro_month_usd")
 
     outcome = deliver(
         subscription_event(
@@ -679,7 +682,7 @@ def test_an_event_type_strata_does_not_handle_is_ignored_and_not_recorded(
     subscribed: tuple[User, SubscriptionSnapshot],
     billing_store: InMemoryBillingStore,
     users: InMemoryUserRepository,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     clock: FakeClock,
     event_type: str,
 ) -> None:
@@ -691,7 +694,7 @@ def test_an_event_type_strata_does_not_handle_is_ignored_and_not_recorded(
     assert billing_store.recorded() == []
     assert sum(billing_store.calls.values()) == 0
     assert users.writes == 0
-    assert sum(provider.calls.values()) == 0
+    assert sum(stripe.calls.values()) == 0
 
 
 # -- an older subscription's news ----------------------------------------------------
@@ -700,22 +703,22 @@ def test_an_event_type_strata_does_not_handle_is_ignored_and_not_recorded(
 @pytest.fixture
 def replaced(
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     deliver: Deliver,
     clock: FakeClock,
 ) -> tuple[User, SubscriptionSnapshot, SubscriptionSnapshot]:
     """alice's first subscription (old) ended; a newer live one (new) is stored."""
     alice, old = subscribed
-    provider.update_subscription(old.id, status="canceled")
-    new = provider.add_subscription(
+    stripe.update_subscription(old.id, status="canceled")
+    new = stripe.add_subscription(
         old.customer_id, "price_business_month_usd", user_id=alice.id
     )
     clock.advance(timedelta(hours=1))
     deliver(
         subscription_event("evt_new", "customer.subscription.created", new, clock.now())
     )
-    provider.reset_counts()
+    stripe.reset_counts()
     return stored_user(users, alice), old, new
 
 
@@ -750,12 +753,12 @@ def test_a_late_event_about_an_older_subscription_never_replaces_a_newer_live_on
 def test_a_late_invoice_of_an_older_subscription_is_not_looked_up(
     deliver: Deliver,
     replaced: tuple[User, SubscriptionSnapshot, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     clock: FakeClock,
 ) -> None:
     alice, old, new = replaced
-    invoice = provider.add_invoice(
+    invoice = stripe.add_invoice(
         old.customer_id, 1500, status="paid", subscription_id=old.id
     )
 
@@ -765,7 +768,7 @@ def test_a_late_invoice_of_an_older_subscription_is_not_looked_up(
         )
     )
 
-    assert provider.calls["get_subscription"] == 0
+    assert stripe.calls["get_subscription"] == 0
     subscription = stored_user(users, alice).billing.subscription
     assert subscription is not None
     assert subscription.id == new.id
@@ -774,7 +777,7 @@ def test_a_late_invoice_of_an_older_subscription_is_not_looked_up(
 def test_a_late_event_of_an_older_subscription_does_not_revive_it_over_an_ended_one(
     deliver: Deliver,
     replaced: tuple[User, SubscriptionSnapshot, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     billing_config: BillingConfig,
     clock: FakeClock,
@@ -783,7 +786,7 @@ def test_a_late_event_of_an_older_subscription_does_not_revive_it_over_an_ended_
     assert alice.billing.subscription is not None
     new_since = alice.billing.subscription.observed_at
     clock.advance(timedelta(days=40))
-    ended = provider.update_subscription(new.id, status="canceled")
+    ended = stripe.update_subscription(new.id, status="canceled")
     deliver(
         subscription_event(
             "evt_end", "customer.subscription.deleted", ended, clock.now()
@@ -834,8 +837,7 @@ class RacingBillingStore(InMemoryBillingStore):
 
 def test_a_concurrent_update_of_the_user_is_retried_and_both_changes_kept(
     users: InMemoryUserRepository,
-    verifier: FakeWebhookVerifier,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     submitter: TaskSubmitter,
     billing_config: BillingConfig,
     task_queue: RecordingTaskQueue,
@@ -846,12 +848,12 @@ def test_a_concurrent_update_of_the_user_is_retried_and_both_changes_kept(
     assert customer.billing.customer_id is not None
     store.attach_customer(stored_user(users, customer), customer.billing.customer_id)
     handle = HandleStripeEvent(
-        verifier, users, store, provider, submitter, billing_config, clock
+        stripe.verifier, users, store, stripe.provider, submitter, billing_config, clock
     )
-    snapshot = provider.add_subscription(
+    snapshot = stripe.add_subscription(
         customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id
     )
-    payload, signature = verifier.sign(
+    payload, signature = stripe.sign(
         subscription_event(
             "evt_1", "customer.subscription.created", snapshot, clock.now()
         )
@@ -870,16 +872,15 @@ def test_a_concurrent_update_of_the_user_is_retried_and_both_changes_kept(
 
 def test_a_bad_signature_stores_nothing_and_asks_nothing(
     handle: HandleStripeEvent,
-    verifier: FakeWebhookVerifier,
+    stripe: EmulatedStripe,
     subscribed: tuple[User, SubscriptionSnapshot],
     users: InMemoryUserRepository,
     billing_store: InMemoryBillingStore,
-    provider: FakePaymentProvider,
     task_queue: RecordingTaskQueue,
     clock: FakeClock,
 ) -> None:
     _, snapshot = subscribed
-    payload, signature = verifier.sign(
+    payload, signature = stripe.sign(
         subscription_event(
             "evt_1",
             "customer.subscription.deleted",
@@ -899,21 +900,21 @@ def test_a_bad_signature_stores_nothing_and_asks_nothing(
     assert billing_store.recorded() == []
     assert sum(billing_store.calls.values()) == 0
     assert users.writes == 0
-    assert sum(provider.calls.values()) == 0
+    assert sum(stripe.calls.values()) == 0
     assert task_queue.queued == []
 
 
 def test_stripe_down_while_rereading_fails_the_delivery_and_records_nothing(
     deliver: Deliver,
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     billing_store: InMemoryBillingStore,
     users: InMemoryUserRepository,
     clock: FakeClock,
 ) -> None:
     alice, snapshot = subscribed
-    invoice = fail_payment(provider, snapshot)
-    provider.fail_with(DependencyUnavailable(), "get_subscription")
+    invoice = fail_payment(stripe, snapshot)
+    stripe.fail("get_subscription")
 
     with pytest.raises(DependencyUnavailable):
         deliver(invoice_event("evt_f", "invoice.payment_failed", invoice, clock.now()))
@@ -925,12 +926,12 @@ def test_stripe_down_while_rereading_fails_the_delivery_and_records_nothing(
 def test_an_email_that_could_not_be_queued_is_queued_when_stripe_retries(
     deliver: Deliver,
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     task_queue: RecordingTaskQueue,
     clock: FakeClock,
 ) -> None:
     _, snapshot = subscribed
-    ended = provider.update_subscription(snapshot.id, status="canceled")
+    ended = stripe.update_subscription(snapshot.id, status="canceled")
     event = subscription_event(
         "evt_del", "customer.subscription.deleted", ended, clock.now() + SECOND
     )
@@ -950,13 +951,13 @@ def test_an_email_that_could_not_be_queued_is_queued_when_stripe_retries(
 def test_a_second_live_subscription_is_canceled_at_stripe_and_the_first_kept(
     deliver: Deliver,
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     clock: FakeClock,
 ) -> None:
     alice, first = subscribed
     # A second checkout, paid in another tab before the first was stored.
-    second = provider.add_subscription(
+    second = stripe.add_subscription(
         first.customer_id, "price_business_month_usd", user_id=alice.id
     )
     clock.advance(SECOND * 5)
@@ -970,22 +971,22 @@ def test_a_second_live_subscription_is_canceled_at_stripe_and_the_first_kept(
     kept = stored_user(users, alice).billing.subscription
     assert kept is not None
     assert kept.id == first.id
-    assert provider.subscriptions[second.id].status == "canceled"
-    assert provider.subscriptions[first.id].status == "active"
-    assert provider.calls["cancel_now"] == 1
+    assert stripe.subscriptions[second.id].status == "canceled"
+    assert stripe.subscriptions[first.id].status == "active"
+    assert stripe.calls["cancel_now"] == 1
 
 
 def test_a_newcomer_takes_the_place_of_one_that_ended_at_stripe_unseen(
     deliver: Deliver,
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     clock: FakeClock,
 ) -> None:
     alice, first = subscribed
     # The first ended at Stripe, and its webhook was lost.
-    provider.update_subscription(first.id, status="canceled")
-    second = provider.add_subscription(
+    stripe.update_subscription(first.id, status="canceled")
+    second = stripe.add_subscription(
         first.customer_id, "price_business_month_usd", user_id=alice.id
     )
     clock.advance(SECOND * 5)
@@ -999,21 +1000,23 @@ def test_a_newcomer_takes_the_place_of_one_that_ended_at_stripe_unseen(
     now_stored = stored_user(users, alice).billing.subscription
     assert now_stored is not None
     assert now_stored.id == second.id
-    assert provider.calls["cancel_now"] == 0
+    assert stripe.calls["cancel_now"] == 0
 
 
 def test_an_invoice_of_a_subscription_stripe_does_not_know_is_recorded_and_ignored(
     deliver: Deliver,
     customer: User,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     billing_store: InMemoryBillingStore,
     users: InMemoryUserRepository,
     clock: FakeClock,
 ) -> None:
     assert customer.billing.customer_id is not None
-    invoice = provider.add_invoice(
-        customer.billing.customer_id, 1500, status="paid", subscription_id="sub_gone"
+    gone = stripe.add_subscription(customer.billing.customer_id, "price_pro_month_usd")
+    invoice = stripe.add_invoice(
+        customer.billing.customer_id, 1500, status="paid", subscription_id=gone.id
     )
+    stripe.forget_subscription(gone.id)
 
     outcome = deliver(invoice_event("evt_gone", "invoice.paid", invoice, clock.now()))
 
@@ -1091,12 +1094,12 @@ def test_a_reread_subscription_of_another_customer_is_not_stored(
 def test_the_started_email_waits_until_the_subscription_is_active(
     deliver: Deliver,
     customer: User,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     task_queue: RecordingTaskQueue,
     clock: FakeClock,
 ) -> None:
     assert customer.billing.customer_id is not None
-    snapshot = provider.add_subscription(
+    snapshot = stripe.add_subscription(
         customer.billing.customer_id,
         "price_pro_month_usd",
         status="incomplete",
@@ -1130,13 +1133,13 @@ def test_the_started_email_waits_until_the_subscription_is_active(
 
 def test_a_price_in_no_plan_is_logged_loudly_and_a_legacy_price_keeps_its_plan(
     customer: User,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     clock: FakeClock,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     assert customer.billing.customer_id is not None
     snapshot = replace(
-        provider.add_subscription(
+        stripe.add_subscription(
             customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id
         ),
         price_id="price_pro_2019",
@@ -1185,17 +1188,15 @@ def test_a_deleted_customer_clears_the_users_customer_and_subscription(
 
 def test_a_bank_transfer_subscription_grants_nothing_until_an_invoice_is_paid(
     customer: User,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     billing_config: BillingConfig,
     clock: FakeClock,
 ) -> None:
     assert customer.billing.customer_id is not None
-    snapshot = replace(
-        provider.add_subscription(
-            customer.billing.customer_id,
-            "price_business_month_usd",
-            user_id=customer.id,
-        ),
+    snapshot = stripe.add_subscription(
+        customer.billing.customer_id,
+        "price_business_month_usd",
+        user_id=customer.id,
         collection_method="send_invoice",
     )
 
@@ -1235,7 +1236,7 @@ def dispute_event(
 def test_a_lost_dispute_ends_the_paid_plan_without_credit_and_tells_everyone(
     deliver: Deliver,
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     task_queue: RecordingTaskQueue,
     billing_config: BillingConfig,
@@ -1244,7 +1245,7 @@ def test_a_lost_dispute_ends_the_paid_plan_without_credit_and_tells_everyone(
 ) -> None:
     alice, snapshot = subscribed
     assert alice.billing.customer_id is not None
-    charge = provider.add_charge(alice.billing.customer_id, 1500)
+    charge = stripe.add_charge(alice.billing.customer_id, 1500)
 
     with caplog.at_level(logging.WARNING, logger="strata.billing"):
         deliver(
@@ -1275,8 +1276,8 @@ def test_a_lost_dispute_ends_the_paid_plan_without_credit_and_tells_everyone(
     assert stored.billing.subscription is not None
     assert stored.billing.subscription.status is SubscriptionStatus.CANCELED
     assert billing_config.entitlements(stored, clock.now()).plan == FREE
-    assert provider.subscriptions[snapshot.id].status == "canceled"
-    assert provider.cancel_credits == [False]
+    assert stripe.subscriptions[snapshot.id].status == "canceled"
+    assert stripe.cancel_credits == [False]
     assert emails(task_queue) == [
         ("stripe-evt_d1", "dispute_opened"),
         ("stripe-evt_d2", "dispute_lost"),
@@ -1288,7 +1289,7 @@ def test_a_lost_dispute_ends_the_paid_plan_without_credit_and_tells_everyone(
 def test_a_won_dispute_and_a_refund_keep_the_plan(
     deliver: Deliver,
     subscribed: tuple[User, SubscriptionSnapshot],
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     task_queue: RecordingTaskQueue,
     billing_config: BillingConfig,
@@ -1296,7 +1297,7 @@ def test_a_won_dispute_and_a_refund_keep_the_plan(
 ) -> None:
     alice, _ = subscribed
     assert alice.billing.customer_id is not None
-    charge = provider.add_charge(alice.billing.customer_id, 1500)
+    charge = stripe.add_charge(alice.billing.customer_id, 1500)
 
     deliver(
         dispute_event(
@@ -1315,5 +1316,5 @@ def test_a_won_dispute_and_a_refund_keep_the_plan(
     assert (
         billing_config.entitlements(stored_user(users, alice), clock.now()).plan == PRO
     )
-    assert provider.calls["cancel_now"] == 0
+    assert stripe.calls["cancel_now"] == 0
     assert emails(task_queue) == [("stripe-evt_r", "refund_issued")]

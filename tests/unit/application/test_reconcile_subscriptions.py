@@ -12,10 +12,10 @@ from core.domain.billing import SubscriptionStatus
 from core.domain.user import User
 from tests.fakes import (
     FakeClock,
-    FakePaymentProvider,
     InMemoryBillingStore,
     InMemoryUserRepository,
 )
+from tests.stripe_inprocess import EmulatedStripe
 from tests.unit.application.conftest import Seed, Subscribe
 
 
@@ -23,12 +23,12 @@ from tests.unit.application.conftest import Seed, Subscribe
 def job(
     billing_store: InMemoryBillingStore,
     users: InMemoryUserRepository,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     writer: SubscriptionWriter,
     clock: FakeClock,
 ) -> ReconcileSubscriptionsJob:
     return ReconcileSubscriptionsJob(
-        billing_store, users, provider, writer, clock, page_size=2
+        billing_store, users, stripe.provider, writer, clock, page_size=2
     )
 
 
@@ -53,13 +53,13 @@ def test_a_change_whose_webhook_was_lost_is_repaired(
     job: ReconcileSubscriptionsJob,
     seed: Seed,
     subscribe: Subscribe,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     clock: FakeClock,
 ) -> None:
     alice, snapshot = subscribe(seed("alice"))
     renewed_until = clock.now() + timedelta(days=60)
-    provider.update_subscription(
+    stripe.update_subscription(
         snapshot.id, current_period_end=renewed_until, cancel_at_period_end=True
     )
     clock.advance(timedelta(days=1))
@@ -84,16 +84,16 @@ def test_a_subscription_that_ended_unseen_is_ended_and_then_left_alone(
     job: ReconcileSubscriptionsJob,
     seed: Seed,
     subscribe: Subscribe,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     clock: FakeClock,
 ) -> None:
     alice, snapshot = subscribe(seed("alice"))
-    provider.update_subscription(snapshot.id, status="canceled")
+    stripe.update_subscription(snapshot.id, status="canceled")
     clock.advance(timedelta(days=1))
 
     first = job.run({})
-    provider.reset_counts()
+    stripe.reset_counts()
     clock.advance(timedelta(days=1))
     second = job.run({})
 
@@ -114,14 +114,14 @@ def test_a_subscription_that_ended_unseen_is_ended_and_then_left_alone(
         "found": 0,
         "duplicates": 0,
     }
-    assert provider.calls["get_subscription"] == 0
+    assert stripe.calls["get_subscription"] == 0
 
 
 def test_subscriptions_that_agree_with_stripe_are_checked_not_repaired(
     job: ReconcileSubscriptionsJob,
     seed: Seed,
     subscribe: Subscribe,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
 ) -> None:
     subscribe(seed("alice"))
     subscribe(seed("bobby"), "price_business_month_usd", status="trialing")
@@ -133,14 +133,14 @@ def test_subscriptions_that_agree_with_stripe_are_checked_not_repaired(
         "found": 0,
         "duplicates": 0,
     }
-    assert provider.calls["get_subscription"] == 2
+    assert stripe.calls["get_subscription"] == 2
 
 
 def test_only_live_subscriptions_are_read_from_stripe(
     job: ReconcileSubscriptionsJob,
     seed: Seed,
     subscribe: Subscribe,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
 ) -> None:
     seed("nobody")
     subscribe(seed("ended"), status="canceled")
@@ -150,15 +150,15 @@ def test_only_live_subscriptions_are_read_from_stripe(
     result = job.run({})
 
     assert result["checked"] == 1
-    assert provider.calls["get_subscription"] == 1
-    assert provider.subscriptions[live.id].status == "past_due"
+    assert stripe.calls["get_subscription"] == 1
+    assert stripe.subscriptions[live.id].status == "past_due"
 
 
 def test_every_page_of_subscribed_users_is_read(
     job: ReconcileSubscriptionsJob,
     seed: Seed,
     subscribe: Subscribe,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     billing_store: InMemoryBillingStore,
     clock: FakeClock,
 ) -> None:
@@ -169,7 +169,7 @@ def test_every_page_of_subscribed_users_is_read(
     result = job.run({})
 
     assert result["checked"] == 5
-    assert provider.calls["get_subscription"] == 5
+    assert stripe.calls["get_subscription"] == 5
     assert billing_store.calls["subscribed_users"] == 3
 
 
@@ -177,12 +177,12 @@ def test_a_subscription_stripe_does_not_know_is_counted_and_left_alone(
     job: ReconcileSubscriptionsJob,
     seed: Seed,
     subscribe: Subscribe,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
 ) -> None:
     alice, snapshot = subscribe(seed("alice"))
     subscribe(seed("bobby"))
-    provider.forget_subscription(snapshot.id)
+    stripe.forget_subscription(snapshot.id)
 
     assert job.run({}) == {
         "checked": 2,
@@ -198,11 +198,11 @@ def test_stripe_down_fails_the_run_so_the_task_is_retried(
     job: ReconcileSubscriptionsJob,
     seed: Seed,
     subscribe: Subscribe,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
 ) -> None:
     alice, _ = subscribe(seed("alice"))
-    provider.fail_with(PaymentProviderUnavailable())
+    stripe.fail()
 
     with pytest.raises(PaymentProviderUnavailable):
         job.run({})
@@ -213,11 +213,11 @@ def test_running_twice_repairs_once(
     job: ReconcileSubscriptionsJob,
     seed: Seed,
     subscribe: Subscribe,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     clock: FakeClock,
 ) -> None:
     _, snapshot = subscribe(seed("alice"))
-    provider.update_subscription(snapshot.id, price_id="price_business_month_usd")
+    stripe.update_subscription(snapshot.id, price_id="price_business_month_usd")
     clock.advance(timedelta(hours=1))
 
     first = job.run({})
@@ -231,13 +231,13 @@ def test_a_user_changed_meanwhile_is_read_again_and_keeps_the_change(
     job: ReconcileSubscriptionsJob,
     seed: Seed,
     subscribe: Subscribe,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
     billing_store: InMemoryBillingStore,
     clock: FakeClock,
 ) -> None:
     alice, snapshot = subscribe(seed("alice"))
-    provider.update_subscription(snapshot.id, status="past_due")
+    stripe.update_subscription(snapshot.id, status="past_due")
     clock.advance(timedelta(hours=1))
     page = billing_store.subscribed_users(10, None)
     users.save(alice.with_email_verified())  # after the index was read
@@ -245,7 +245,7 @@ def test_a_user_changed_meanwhile_is_read_again_and_keeps_the_change(
     stale = ReconcileSubscriptionsJob(
         StaleIndex(users, page),
         users,
-        provider,
+        stripe.provider,
         SubscriptionWriter(users, job.writer.catalog),
         clock,
     )
@@ -263,9 +263,9 @@ def test_a_user_changed_meanwhile_is_read_again_and_keeps_the_change(
 
 
 def _customer(
-    user: User, provider: FakePaymentProvider, billing_store: InMemoryBillingStore
+    user: User, stripe: EmulatedStripe, billing_store: InMemoryBillingStore
 ) -> User:
-    customer_id = provider.create_customer(
+    customer_id = stripe.provider.create_customer(
         user.id, user.email.value, idempotency_key=f"customer-{user.id}"
     )
     return billing_store.attach_customer(user, customer_id)
@@ -274,15 +274,15 @@ def _customer(
 def test_a_purchase_whose_every_webhook_was_lost_is_found_and_stored(
     job: ReconcileSubscriptionsJob,
     seed: Seed,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     billing_store: InMemoryBillingStore,
     users: InMemoryUserRepository,
     clock: FakeClock,
 ) -> None:
-    bob = _customer(seed("bobby"), provider, billing_store)
+    bob = _customer(seed("bobby"), stripe, billing_store)
     assert bob.billing.customer_id is not None
     # Paid at Stripe; not one webhook arrived.
-    bought = provider.add_subscription(
+    bought = stripe.add_subscription(
         bob.billing.customer_id, "price_pro_month_usd", user_id=bob.id
     )
     clock.advance(timedelta(hours=1))
@@ -304,13 +304,13 @@ def test_a_purchase_whose_every_webhook_was_lost_is_found_and_stored(
 def test_a_found_subscription_without_our_metadata_is_matched_by_its_customer(
     job: ReconcileSubscriptionsJob,
     seed: Seed,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     billing_store: InMemoryBillingStore,
     users: InMemoryUserRepository,
 ) -> None:
-    carol = _customer(seed("carol"), provider, billing_store)
+    carol = _customer(seed("carol"), stripe, billing_store)
     assert carol.billing.customer_id is not None
-    bought = provider.add_subscription(carol.billing.customer_id, "price_pro_month_usd")
+    bought = stripe.add_subscription(carol.billing.customer_id, "price_pro_month_usd")
 
     assert job.run({})["found"] == 1
 
@@ -323,11 +323,11 @@ def test_a_second_live_subscription_at_stripe_is_counted_not_stored(
     job: ReconcileSubscriptionsJob,
     seed: Seed,
     subscribe: Subscribe,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
 ) -> None:
     alice, first = subscribe(seed("alice"))
-    provider.add_subscription(
+    stripe.add_subscription(
         first.customer_id, "price_business_month_usd", user_id=alice.id
     )
 
@@ -341,13 +341,13 @@ def test_a_second_live_subscription_at_stripe_is_counted_not_stored(
 
 def test_subscriptions_of_customers_we_do_not_know_are_left_alone(
     job: ReconcileSubscriptionsJob,
-    provider: FakePaymentProvider,
+    stripe: EmulatedStripe,
     users: InMemoryUserRepository,
 ) -> None:
-    stranger = provider.create_customer(
+    stranger = stripe.provider.create_customer(
         "someone-else", "x@example.com", idempotency_key="customer-x"
     )
-    provider.add_subscription(stranger, "price_pro_month_usd")
+    stripe.add_subscription(stranger, "price_pro_month_usd")
 
     assert job.run({})["found"] == 0
     assert users.all() == []
