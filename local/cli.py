@@ -22,6 +22,7 @@ Failures are one line on stderr and a non-zero exit status, never a traceback:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -753,7 +754,10 @@ def _call_handler(
 ) -> Any:
     handler = import_module(endpoint.module).handler
     try:
-        return handler(event, context)
+        # The function's JSON log lines and metrics go to stderr: stdout carries
+        # the response alone, for whoever pipes it (jq, a test).
+        with contextlib.redirect_stdout(sys.stderr):
+            return handler(event, context)
     except Exception as exc:  # a handler failure is reported, not a CLI crash
         raise CliError(
             f"{endpoint.name} failed on this event: {type(exc).__name__}: {_cause(exc)}"
