@@ -33,13 +33,17 @@ from functions.permissions import (
     EXPORTS_READ,
     EXPORTS_WRITE,
     QUEUE_SEND,
+    SESSIONS_BY_USER,
     SESSIONS_READ,
     SESSIONS_WRITE,
     STRIPE_API,
     STRIPE_WEBHOOK,
     TASKS_READ,
     TASKS_WRITE,
+    USERS_LIST,
     USERS_READ,
+    USERS_SUBSCRIBED,
+    USERS_UNVERIFIED,
     USERS_WRITE,
 )
 
@@ -288,12 +292,18 @@ WORKERS: tuple[Worker, ...] = (
         # link (a presigned GET is only as good as the signer's exports:read).
         # The email jobs send (email:send), look users up and issue link tokens
         # (sessions:write); the purge removes users (users:write) and ends their
-        # sessions (sessions:read for the index, sessions:write). The billing
-        # reconciliation re-reads subscriptions from Stripe (stripe:api).
+        # sessions (sessions:by-user, sessions:write). The billing reconciliation
+        # re-reads subscriptions from Stripe (stripe:api). Each job queries its own
+        # index: the export users:list, the purge users:unverified, the
+        # reconciliation users:subscribed.
         (
             TASKS_READ,
             TASKS_WRITE,
             USERS_READ,
+            USERS_LIST,
+            USERS_UNVERIFIED,
+            USERS_SUBSCRIBED,
+            SESSIONS_BY_USER,
             EXPORTS_WRITE,
             EXPORTS_READ,
             EMAIL_SEND,

@@ -6,7 +6,9 @@ A permission names a resource and an access: ``users:read``, ``users:write``,
 bucket); ``email:send`` (SES); ``stripe:api`` (read the Stripe secret key from
 Secrets Manager: the function calls Stripe), ``stripe:webhook`` (read the webhook
 signing secret), ``secrets:pepper`` (read the password pepper: the function hashes or
-checks passwords; every other function never holds it).
+checks passwords; every other function never holds it); ``users:list``,
+``users:unverified``, ``users:subscribed``, ``sessions:by-user`` (Query the
+secondary indexes ``INDEX_PERMISSIONS`` names).
 
 The catalog reads endpoint declarations without importing them (see
 ``functions.catalog``): a name used in a declaration is looked up here, so only
@@ -26,6 +28,19 @@ EMAIL_SEND = "email:send"
 STRIPE_API = "stripe:api"
 STRIPE_WEBHOOK = "stripe:webhook"
 PASSWORDS = "secrets:pepper"
+# Querying a secondary index is a permission of its own: ``users:read`` and
+# ``sessions:read`` read items by key (and Query the table), and a function gets
+# Query on only the indexes it queries. Each names (table, its indexes).
+USERS_LIST = "users:list"
+USERS_UNVERIFIED = "users:unverified"
+USERS_SUBSCRIBED = "users:subscribed"
+SESSIONS_BY_USER = "sessions:by-user"
+INDEX_PERMISSIONS = {
+    USERS_LIST: ("users", ("users_by_created_at", "users_by_username")),
+    USERS_UNVERIFIED: ("users", ("unverified_users",)),
+    USERS_SUBSCRIBED: ("users", ("subscribed_users",)),
+    SESSIONS_BY_USER: ("sessions", ("sessions_by_user",)),
+}
 # A function naming either calls Stripe: it gets the stripe SDK's layer.
 STRIPE_PERMISSIONS = frozenset({STRIPE_API, STRIPE_WEBHOOK})
 

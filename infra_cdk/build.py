@@ -68,20 +68,15 @@ PIP_TARGET_ARGS = (
     "cp",
     "--only-binary=:all:",
 )
-# Never in the layer: the Lambda runtime has boto3 already and pynamodb needs only
-# botocore; PyJWT's HS256 needs no cryptography; nothing here validates e-mail with
-# email-validator; the Stripe adapter speaks HTTP through urllib3, so the stripe SDK
-# (the dev extra's, for tests only) stays out.
-FORBIDDEN_DISTRIBUTIONS = frozenset(
-    {"boto3", "s3transfer", "cryptography", "email-validator", "stripe"}
-)
-FORBIDDEN_PACKAGES = (
-    "boto3",
-    "s3transfer",
-    "cryptography",
-    "email_validator",
-    "stripe",
-)
+# Never in the layer: PyJWT's HS256 needs no cryptography; nothing here validates
+# e-mail with email-validator; the stripe SDK has a layer of its own.
+FORBIDDEN_DISTRIBUTIONS = frozenset({"cryptography", "email-validator", "stripe"})
+FORBIDDEN_PACKAGES = ("cryptography", "email_validator", "stripe")
+# The AWS services the code calls (pynamodb: dynamodb; Powertools Parameters:
+# secretsmanager; the adapters: sqs, sesv2, s3). botocore ships the models of over
+# 400; the layer keeps these, which is most of botocore's size
+# (tests/infra/test_assets.py holds the code to this list).
+BOTOCORE_SERVICES = ("dynamodb", "s3", "secretsmanager", "sesv2", "sqs")
 # Each layer's cap (Lambda allows 250 MB unzipped for a function and its layers).
 LAYER_LIMIT_MB = 50.0
 IGNORED_SOURCES = ("__pycache__", "*.pyc", "*.pyo")
@@ -300,6 +295,12 @@ def _build_layer(
     pruned = prune_forbidden(target, keep=("stripe",) if no_deps else ())
     if pruned:
         print(f"{name}: removed {', '.join(pruned)} (dragged in by a dependency)")
+    dropped = prune_botocore(target)
+    if dropped:
+        print(
+            f"{name}: kept botocore's models of {', '.join(BOTOCORE_SERVICES)}, "
+            f"dropped {dropped} others"
+        )
     _compile(python312, layer_dir, LAYER_MOUNT)
     result = stats(name, layer_dir, rebuilt=True)
     if result.megabytes > LAYER_LIMIT_MB:
@@ -308,6 +309,21 @@ def _build_layer(
         )
     _stamp_path(layer_dir).write_text(stamp)
     return result
+
+
+def prune_botocore(target: Path) -> int:
+    """Remove botocore's service models but ``BOTOCORE_SERVICES``' (a client for
+    another service then fails to build, clearly: UnknownServiceError); how many
+    went."""
+    data = target / "botocore" / "data"
+    if not data.is_dir():
+        return 0
+    dropped = 0
+    for service in data.iterdir():
+        if service.is_dir() and service.name not in BOTOCORE_SERVICES:
+            shutil.rmtree(service)
+            dropped += 1
+    return dropped
 
 
 def prune_forbidden(target: Path, keep: tuple[str, ...] = ()) -> list[str]:

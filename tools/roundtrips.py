@@ -54,6 +54,8 @@ class RequestCalls:
     operations: Counter[str] = field(default_factory=Counter)
     tables: Counter[tuple[str, str]] = field(default_factory=Counter)
     stripe: Counter[str] = field(default_factory=Counter)
+    # Queries of a secondary index, by (table, index): what its IAM grant must allow.
+    indexes: Counter[tuple[str, str]] = field(default_factory=Counter)
 
     @property
     def total(self) -> int:
@@ -77,6 +79,21 @@ class _CallHook:
         self.current.operations[operation] += 1
         for table in _tables_of(params.get("body")):
             self.current.tables[(operation, table)] += 1
+        index = _index_of(params.get("body"))
+        if index is not None:
+            self.current.indexes[index] += 1
+
+
+def _index_of(body: Any) -> tuple[str, str] | None:
+    """(table, index) of a request that names a secondary index."""
+    if isinstance(body, bytes | str):
+        try:
+            body = json.loads(body or "{}")
+        except ValueError:
+            return None
+    if isinstance(body, dict) and "IndexName" in body:
+        return str(body["TableName"]), str(body["IndexName"])
+    return None
 
 
 def _tables_of(body: Any) -> list[str]:

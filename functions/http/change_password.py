@@ -2,7 +2,7 @@
 
 from pydantic import Field
 
-from functions.permissions import MANAGE_USERS, PASSWORDS
+from functions.permissions import MANAGE_USERS, PASSWORDS, SESSIONS_BY_USER
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
 from functions.runtime.problems import USER_CHANGED
 from functions.runtime.schemas import Body
@@ -20,7 +20,7 @@ class ChangePasswordIn(Body):
 # find and delete the others.
 @endpoint(
     "PATCH /api/v1/users/{username}/password",
-    (*MANAGE_USERS, PASSWORDS),
+    (*MANAGE_USERS, PASSWORDS, SESSIONS_BY_USER),
     budget=7,
     sample={"body": {"password": "staple-battery-horse", "current_password": "old"}},
     problems={

@@ -7,7 +7,7 @@ from fastapi import Query
 from pydantic import BaseModel
 
 from core.application.ports import SortOrder, UserSort
-from functions.permissions import AUTHENTICATED
+from functions.permissions import AUTHENTICATED, USERS_LIST
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
 from functions.runtime.schemas import UserDetail
 
@@ -19,7 +19,7 @@ class UsersPageOut(BaseModel):
 
 @endpoint(
     "GET /api/v1/users",
-    AUTHENTICATED,
+    (*AUTHENTICATED, USERS_LIST),
     # Authenticate; one Query per shard of the users index (4 by default).
     budget=5,
     sample={"query": {"limit": "20", "sort": "created_at", "order": "desc"}},

@@ -3,7 +3,13 @@ session of the account ends."""
 
 from pydantic import Field
 
-from functions.permissions import PASSWORDS, SESSIONS_READ, SESSIONS_WRITE, USERS
+from functions.permissions import (
+    PASSWORDS,
+    SESSIONS_BY_USER,
+    SESSIONS_READ,
+    SESSIONS_WRITE,
+    USERS,
+)
 from functions.runtime.endpoint import ContainerDep, endpoint
 from functions.runtime.problems import BAD_LINK, LINK_USER_CHANGED
 from functions.runtime.schemas import Body
@@ -20,7 +26,7 @@ class PasswordResetConfirmIn(Body):
 # and clear the username's failed log-ins (a reset frees a locked-out owner).
 @endpoint(
     "POST /api/v1/account/password-reset/confirm",
-    (*USERS, SESSIONS_READ, SESSIONS_WRITE, PASSWORDS),
+    (*USERS, SESSIONS_READ, SESSIONS_WRITE, SESSIONS_BY_USER, PASSWORDS),
     budget=6,
     sample={"body": {"token": "PASTE_THE_TOKEN", "password": "a-new-correct-horse"}},
     problems={

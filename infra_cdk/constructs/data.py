@@ -1,23 +1,30 @@
 """The DynamoDB tables, built from the pynamodb models, and the grants on them.
 
-``users:read`` allows GetItem, BatchGetItem and Query on the table and on each of its
-indexes, named one by one; ``users:write`` allows PutItem, UpdateItem, DeleteItem,
-BatchWriteItem and ConditionCheckItem on the table (TransactWriteItems is authorized
-per item action, so it needs nothing more). No Scan, no table-level admin actions.
+``users:read`` allows GetItem, BatchGetItem and Query on the table itself;
+``users:write`` allows PutItem, UpdateItem, DeleteItem, BatchWriteItem and
+ConditionCheckItem on the table (TransactWriteItems is authorized per item action, so
+it needs nothing more). Querying a secondary index takes the permission that names it
+(``functions.permissions.INDEX_PERMISSIONS``: ``users:list``, ``sessions:by-user``,
+...), which allows Query on those indexes alone, so a function reaches only the
+indexes it queries. No Scan, no table-level admin actions.
 """
 
 from __future__ import annotations
+
+from collections.abc import Sequence
 
 from aws_cdk import Acknowledgment, RemovalPolicy, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from functions.permissions import INDEX_PERMISSIONS
 from infra_cdk.constructs import StatementFactory
 from infra_cdk.stages import StageConfig
 from infra_cdk.tables_from_models import TableSpec, build_table, table_specs
 
 READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
+QUERY_ACTION = "dynamodb:Query"
 WRITE_ACTIONS = (
     "dynamodb:PutItem",
     "dynamodb:UpdateItem",
@@ -65,15 +72,30 @@ class Data(Construct):
                 )
             self.tables[key] = table
             self.env[spec.env_var] = table.table_name
-            self.grants[f"{key}:read"] = self._read(table, spec)
+            self.grants[f"{key}:read"] = self._read(table)
             self.grants[f"{key}:write"] = self._write(table)
+        for permission, (key, index_names) in INDEX_PERMISSIONS.items():
+            known = {index.name for index in self.specs[key].indexes}
+            unknown = sorted(set(index_names) - known)
+            if unknown:
+                raise ValueError(f"{permission} names no index of {key}: {unknown}")
+            self.grants[permission] = self._query(self.tables[key], index_names)
 
     @staticmethod
-    def _read(table: dynamodb.Table, spec: TableSpec) -> StatementFactory:
-        resources = [table.table_arn, *(index_arn(table, i.name) for i in spec.indexes)]
+    def _read(table: dynamodb.Table) -> StatementFactory:
+        def statement() -> iam.PolicyStatement:
+            return iam.PolicyStatement(
+                actions=list(READ_ACTIONS), resources=[table.table_arn]
+            )
+
+        return statement
+
+    @staticmethod
+    def _query(table: dynamodb.Table, index_names: Sequence[str]) -> StatementFactory:
+        resources = [index_arn(table, name) for name in index_names]
 
         def statement() -> iam.PolicyStatement:
-            return iam.PolicyStatement(actions=list(READ_ACTIONS), resources=resources)
+            return iam.PolicyStatement(actions=[QUERY_ACTION], resources=resources)
 
         return statement
 

@@ -38,6 +38,10 @@ KNOWN_PERMISSIONS = {
     "stripe:api",
     "stripe:webhook",
     "secrets:pepper",
+    "users:list",
+    "users:unverified",
+    "users:subscribed",
+    "sessions:by-user",
 }
 
 

@@ -13,6 +13,7 @@ import pytest
 from core.adapters.tokens import JwtTokenCodec
 from core.domain.session import Session
 from functions.catalog import BY_NAME, ENDPOINTS, STRIPE_API
+from functions.permissions import INDEX_PERMISSIONS
 from functions.runtime.settings import get_settings
 from tests.conftest import DynamoCalls
 from tests.functions.conftest import Api, assert_problem
@@ -330,3 +331,27 @@ def test_every_endpoint_touches_only_what_its_catalog_permissions_allow(
         used = {f"{table_alias(table)}:{access_of(op)}" for op, table in calls.tables}
         assert used <= set(BY_NAME[name].permissions), name
         assert sum(calls.tables.values()) >= calls.total, name
+
+
+def test_every_endpoint_queries_only_the_indexes_its_declaration_grants(
+    walked: dict[str, Any],
+) -> None:
+    """IAM allows Query on an index only to the functions declaring its permission
+    (moto does not enforce IAM: this is where a missing one shows)."""
+    settings = get_settings()
+    physical = {"users": settings.users_table, "sessions": settings.sessions_table}
+    ungranted = {}
+    for name, calls in walked.items():
+        granted = {
+            (physical[table], index)
+            for permission in BY_NAME[name].permissions
+            if permission in INDEX_PERMISSIONS
+            for table, indexes in [INDEX_PERMISSIONS[permission]]
+            for index in indexes
+        }
+        if set(calls.indexes) - granted:
+            ungranted[name] = sorted(set(calls.indexes) - granted)
+
+    assert ungranted == {}
+    queried = {name for name, calls in walked.items() if calls.indexes}
+    assert {"list_users", "change_password", "deactivate_user"} <= queried

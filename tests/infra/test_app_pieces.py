@@ -295,3 +295,17 @@ def test_placeholders_are_created_when_the_stage_names_no_stripe_secret() -> Non
 def test_an_unusable_stripe_secret_reference_fails_the_synth(configured: str) -> None:
     with pytest.raises(ValueError, match="StripeApiKey"):
         _secrets_template(stripe_api_key_secret=configured)
+
+
+def test_every_secondary_index_is_queried_through_exactly_one_permission() -> None:
+    from functions.permissions import INDEX_PERMISSIONS
+    from infra_cdk.tables_from_models import table_specs
+
+    indexes = sorted(
+        (spec.key, index.name) for spec in table_specs() for index in spec.indexes
+    )
+    named = sorted(
+        (table, index) for table, names in INDEX_PERMISSIONS.values() for index in names
+    )
+
+    assert named == indexes

@@ -14,7 +14,7 @@ from infra_cdk import build
 Assets = tuple[build.AssetStats, build.AssetStats, build.AssetStats]
 
 # The stripe SDK ships in its own layer, for the functions that call Stripe only.
-FORBIDDEN = ("boto3", "s3transfer", "cryptography", "email_validator", "stripe")
+FORBIDDEN = ("cryptography", "email_validator", "stripe")
 # What the SDK requires but never imports here (it gets an HTTP client on urllib3).
 NOT_IN_THE_STRIPE_LAYER = ("requests", "charset_normalizer", "certifi")
 NOT_SHIPPED = ("tests", "local", "infra_cdk")
@@ -90,6 +90,59 @@ def test_layer_is_small_and_free_of_the_packages_it_must_not_carry(
     assert layer.megabytes < build.LAYER_LIMIT_MB
 
 
+def test_the_layer_ships_boto3_with_its_own_botocore_and_only_the_models_used(
+    assets: Assets,
+) -> None:
+    layer, _, _ = assets
+    site = layer.path / "python"
+    (boto3,) = site.glob("boto3-*.dist-info")
+    (botocore,) = site.glob("botocore-*.dist-info")
+    # boto3 X.Y.Z is released with botocore X.Y.Z and requires it exactly.
+    assert boto3.name.split("-")[1] == botocore.name.split("-")[1]
+    models = sorted(
+        p.name for p in (site / "botocore" / "data").iterdir() if p.is_dir()
+    )
+    assert models == sorted(build.BOTOCORE_SERVICES)
+    # Room under the cap for what comes next.
+    assert layer.megabytes < build.LAYER_LIMIT_MB * 0.8
+
+
+def test_every_aws_service_the_code_calls_keeps_its_botocore_model() -> None:
+    root = Path(build.ROOT)
+    sources = [
+        path.read_text()
+        for package in ("core", "functions")
+        for path in (root / package).rglob("*.py")
+    ]
+    named = {
+        match
+        for text in sources
+        for match in re.findall(
+            r"(?:LazyClient|create_client)\(\s*\"([a-z0-9-]+)\"", text
+        )
+    }
+    assert named  # the pattern still finds the clients
+    # pynamodb's client is dynamodb; Powertools Parameters' is secretsmanager.
+    assert named | {"dynamodb", "secretsmanager"} <= set(build.BOTOCORE_SERVICES)
+
+
+def test_pruning_botocore_keeps_the_services_used_and_its_shared_files(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "botocore" / "data"
+    for service in ("dynamodb", "ec2", "sqs", "iot"):
+        (data / service).mkdir(parents=True)
+    (data / "endpoints.json").write_text("{}")
+
+    assert build.prune_botocore(tmp_path) == 2
+
+    assert sorted(p.name for p in data.iterdir()) == [
+        "dynamodb",
+        "endpoints.json",
+        "sqs",
+    ]
+
+
 def test_the_stripe_layer_holds_the_sdk_alone_within_the_cap(
     assets: Assets,
 ) -> None:
@@ -139,13 +192,8 @@ def test_lock_pins_every_package_with_a_hash_and_nothing_forbidden() -> None:
     ]
     assert len(pins) == len(requirement_lines) > 0
     versions = dict(pins)
-    assert not set(versions) & {
-        "boto3",
-        "s3transfer",
-        "cryptography",
-        "email-validator",
-        "stripe",
-    }
+    assert not set(versions) & {"cryptography", "email-validator", "stripe"}
+    assert versions["boto3"] == versions["botocore"]  # one pair, released together
     assert "urllib3" in versions  # core.adapters.stripe's HTTP client
     # pyproject.toml changed without `make lock`? Every direct pin must satisfy it.
     for line in build.runtime_dependencies():
@@ -166,3 +214,39 @@ def test_build_prunes_a_forbidden_package_a_dependency_dragged_in(
     ]
     assert sorted(p.name for p in tmp_path.iterdir()) == ["urllib3"]
     assert "stripe" in build.FORBIDDEN_DISTRIBUTIONS  # and the lock refuses it
+
+
+def test_the_layers_boto3_builds_a_client_for_every_service_kept(
+    assets: Assets,
+) -> None:
+    import os
+    import subprocess
+    import sys
+
+    layer, _, _ = assets
+    site = layer.path / "python"
+    script = (
+        "import boto3, botocore.session\n"
+        f"assert boto3.__file__.startswith({str(site)!r}), boto3.__file__\n"
+        "session = botocore.session.get_session()\n"
+        f"for service in {build.BOTOCORE_SERVICES!r}:\n"
+        "    session.create_client(service, region_name='us-east-1')\n"
+        "boto3.client('secretsmanager', region_name='us-east-1')\n"
+        "try:\n"
+        "    session.create_client('ec2', region_name='us-east-1')\n"
+        "except botocore.exceptions.UnknownServiceError:\n"
+        "    print('pruned')\n"
+    )
+    # -S: no site-packages, so only the layer (pure-Python boto3 and botocore
+    # import on any platform) and the standard library are on the path.
+    result = subprocess.run(
+        [sys.executable, "-S", "-c", script],
+        env={**os.environ, "PYTHONPATH": str(site)},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "pruned"

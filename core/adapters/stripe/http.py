@@ -40,9 +40,11 @@ from urllib3.exceptions import TimeoutError as Urllib3Timeout
 
 CONNECT_TIMEOUT = 2.0
 READ_TIMEOUT = 6.0
-WRITE_TIMEOUT = 15.0
-# The longest a request may take, retries and backoff included.
-BUDGET = 24.0
+WRITE_TIMEOUT = 10.0
+# The longest a request may take, retries and backoff included: an endpoint makes
+# at most two Stripe calls (its declared ``stripe=``), and both must end inside the
+# function's timeout (``functions.resources.STRIPE_FUNCTION_TIMEOUT_SECONDS``).
+BUDGET = 12.0
 # A retry needs at least this long to read an answer to be worth starting.
 MIN_READ = 1.0
 

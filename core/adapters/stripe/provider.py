@@ -16,13 +16,12 @@ become ours through ``client.translate``.
 
 Retry budget: each call is one ``request_with_retries`` of ``http`` (see
 ``Urllib3HttpClient``): up to ``max_retries`` + 1 attempts (3 by default), a GET
-reading for 6 s, a write for 15 s, a 2 s connect, the SDK's backoff between
-(0.5 s, then 1 s, jittered), all cut to a 24 s deadline, so one call never
-takes longer than 24 s: inside the 28 s of the functions that call Stripe
+reading for 6 s, a write for 10 s, a 2 s connect, the SDK's backoff between
+(0.5 s, then 1 s, jittered), all cut to a 12 s deadline, so one call never
+takes longer than 12 s, and the most calls an endpoint makes (two, checkout's)
+end inside the 28 s of the functions that call Stripe
 (``functions.resources.STRIPE_FUNCTION_TIMEOUT_SECONDS``), leaving 4 s for the
-rest of the request. (Checkout makes two calls: if both used all of their
-budget, the function would time out first; the idempotency keys make the API
-client's retry of the whole request safe.)
+rest of the request.
 """
 
 from __future__ import annotations
