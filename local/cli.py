@@ -29,7 +29,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from pathlib import Path
 from types import FrameType
@@ -60,7 +60,7 @@ from functions.runtime.settings import (
 )
 from functions.sample_events import sample_event, write_events
 from local import resources as local_resources
-from local import stack, stripe_plans
+from local import stack, stackfile, stripe_plans
 from local.harness import FakeLambdaContext
 from local.poller import QueuePoller
 from stripe_emulator import cli as stripe_cli
@@ -92,6 +92,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        if args.run is not _dev:
+            _use_running_stack(args)
         status: int = args.run(args)
     except CliError as exc:
         print(f"{PROG}: {exc.message}", file=sys.stderr)
@@ -207,6 +209,21 @@ def _stage_argument(command: argparse.ArgumentParser) -> None:
     )
 
 
+def _use_running_stack(args: argparse.Namespace) -> None:
+    """Aim at the stack ``strata dev`` recorded, for a command on the local stage:
+    its ports fill in only what flags and the environment leave unset."""
+    if getattr(args, "stage", None) or os.environ.get("STRATA_STAGE") not in (
+        None,
+        "",
+        LOCAL_STAGE,
+    ):
+        return
+    running = stackfile.read(stackfile.path())
+    if running is not None:
+        stackfile.apply(running)
+        get_settings.cache_clear()
+
+
 # --- strata dev ------------------------------------------------------------------
 
 
@@ -281,6 +298,7 @@ def _dev(args: argparse.Namespace) -> int:
         print(f"using AWS_ENDPOINT_URL={endpoint} from the environment", flush=True)
     clock_file = _use_stripe_emulator(stripe_port) if stripe_port else None
     previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
+    stack_file = stackfile.path()
     moto: stack.MotoServer | None = None
     poller: QueuePoller | None = None
     stripe: stripe_emulator.Emulator | None = None
@@ -303,13 +321,29 @@ def _dev(args: argparse.Namespace) -> int:
             flush=True,
         )
         poller = _start_jobs(endpoint)
-        _serve(app_socket, port, endpoint)
+        record = stackfile.StackInfo(
+            pid=os.getpid(),
+            api_url=f"http://{stack.LOOPBACK}:{port}",
+            api_port=port,
+            aws_endpoint_url=endpoint,
+            aws_port=aws_port,
+            outbox_dir=str(local_resources.use_outbox()),
+            stripe_emulator_url=stripe.url if stripe is not None else None,
+            clock_offset_file=str(clock_file) if clock_file else None,
+        )
+        _serve(
+            app_socket,
+            port,
+            endpoint,
+            on_ready=lambda: stackfile.write(record, stack_file),
+        )
     except (KeyboardInterrupt, _Terminated):
         pass  # the expected way to stop: fall through to the cleanup below
     except stack.StackError as exc:
         raise CliError(str(exc)) from None
     finally:
         signal.signal(signal.SIGTERM, previous_sigterm)
+        stackfile.remove(stack_file, os.getpid())
         app_socket.close()
         if poller is not None:
             poller.stop()
@@ -431,7 +465,12 @@ def _start_jobs(endpoint: str) -> QueuePoller:
     return poller
 
 
-def _serve(app_socket: socket.socket, port: int, aws_endpoint: str) -> None:
+def _serve(
+    app_socket: socket.socket,
+    port: int,
+    aws_endpoint: str,
+    on_ready: Callable[[], None],
+) -> None:
     # uvicorn is a dev dependency, like moto: imported only by `strata dev`.
     import uvicorn
 
@@ -441,6 +480,7 @@ def _serve(app_socket: socket.socket, port: int, aws_endpoint: str) -> None:
         async def startup(self, sockets: list[Any] | None = None) -> None:
             await super().startup(sockets=sockets)
             if self.started:
+                on_ready()
                 # The line people (and the e2e test) wait for: only now does the
                 # socket accept requests.
                 print(

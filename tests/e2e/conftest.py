@@ -76,6 +76,11 @@ class DevProcess:
         return self.env["STRATA_STRIPE_EMULATOR_URL"]
 
     @property
+    def stack_file(self) -> Path:
+        """Where this stack records its addresses for the other commands."""
+        return Path(self.env["STRATA_STACK_FILE"])
+
+    @property
     def aws_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.aws_port}"
 
@@ -129,6 +134,7 @@ def spawn_dev(
     env = clean_env(port, aws_port)
     env.update(settings or {})
     env["STRATA_OUTBOX_DIR"] = str(log.with_suffix(".outbox"))
+    env["STRATA_STACK_FILE"] = str(log.with_suffix(".stack.json"))
     # Each stack its own Stripe emulator, so stacks never share one by accident.
     env["STRIPE_EMULATOR_PORT"] = str(ports[2])
     env["STRATA_STRIPE_EMULATOR_URL"] = f"http://127.0.0.1:{ports[2]}"

@@ -7,6 +7,7 @@ httpx (like a browser) would not send a Secure cookie over http.
 
 from __future__ import annotations
 
+import json
 import signal
 import socket
 import subprocess
@@ -410,3 +411,18 @@ def test_dev_shuts_down_cleanly_and_frees_both_ports(
             # TIME_WAIT, which does not make a port busy; a listener would.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("127.0.0.1", port))
+
+
+def test_dev_records_its_addresses_while_it_serves_and_removes_them_when_stopped(
+    start_dev: StartDev,
+) -> None:
+    dev = start_dev()
+    dev.wait_ready()
+
+    recorded = json.loads(dev.stack_file.read_text(encoding="utf-8"))
+    assert recorded["api_url"] == dev.url
+    assert recorded["aws_endpoint_url"] == dev.aws_endpoint
+    assert recorded["stripe_emulator_url"] == dev.stripe_url
+    assert recorded["outbox_dir"] == str(dev.outbox)
+    assert dev.interrupt() == 0
+    assert not dev.stack_file.exists()
