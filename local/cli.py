@@ -59,8 +59,8 @@ from functions.runtime.settings import (
     get_settings,
 )
 from functions.sample_events import sample_event, write_events
+from local import console, stack, stackfile, stripe_plans
 from local import resources as local_resources
-from local import stack, stackfile, stripe_plans
 from local.harness import FakeLambdaContext
 from local.poller import QueuePoller
 from stripe_emulator import cli as stripe_cli
@@ -128,6 +128,12 @@ def _parser() -> argparse.ArgumentParser:
         type=_port_argument,
         default=None,
         help="moto's port (default: $AWS_ENDPOINT_PORT or 4566)",
+    )
+    dev.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart the API whenever a .py file under core/, functions/ or "
+        "local/ changes (the task worker keeps the code it started with)",
     )
     dev.set_defaults(run=_dev)
 
@@ -281,6 +287,11 @@ def _dev(args: argparse.Namespace) -> int:
     except stack.StackError as exc:
         raise CliError(str(exc)) from None
 
+    # The JSON lines are what Lambda gets; a person at this terminal reads these.
+    console.use_readable_logs()
+    # The business counts are CloudWatch's (embedded metric JSON on stdout); here
+    # they would be a JSON line after every request and task.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     # Every link the stack hands a person (emails, Checkout's return, the portal's)
     # lands on the dev front end of this very stack, unless told otherwise.
     os.environ.setdefault("STRATA_APP_BASE_URL", f"http://{stack.LOOPBACK}:{port}")
@@ -336,6 +347,7 @@ def _dev(args: argparse.Namespace) -> int:
             port,
             endpoint,
             on_ready=lambda: stackfile.write(record, stack_file),
+            reload=args.reload,
         )
     except (KeyboardInterrupt, _Terminated):
         pass  # the expected way to stop: fall through to the cleanup below
@@ -470,31 +482,21 @@ def _serve(
     port: int,
     aws_endpoint: str,
     on_ready: Callable[[], None],
+    *,
+    reload: bool,
 ) -> None:
     # uvicorn is a dev dependency, like moto: imported only by `strata dev`.
-    import uvicorn
+    from local import devserver
 
     url = f"http://{stack.LOOPBACK}:{port}"
-
-    class DevServer(uvicorn.Server):
-        async def startup(self, sockets: list[Any] | None = None) -> None:
-            await super().startup(sockets=sockets)
-            if self.started:
-                on_ready()
-                # The line people (and the e2e test) wait for: only now does the
-                # socket accept requests.
-                print(
-                    f"Strata API on {url} - Swagger UI: {url}/docs "
-                    f"(AWS: {aws_endpoint}). Ctrl-C stops it.",
-                    flush=True,
-                )
-
-    config = uvicorn.Config(
-        APP_FACTORY, factory=True, host=stack.LOOPBACK, port=port, log_level="info"
+    devserver.serve(
+        app_socket,
+        APP_FACTORY,
+        f"Strata API on {url} - Swagger UI: {url}/docs "
+        f"(AWS: {aws_endpoint}). Ctrl-C stops it.",
+        on_ready,
+        reload=reload,
     )
-    # uvicorn re-raises the signal it stopped for once it has shut down; SIGINT
-    # comes back as KeyboardInterrupt and SIGTERM as _Terminated (see _dev).
-    DevServer(config).run(sockets=[app_socket])
 
 
 def _parse_port(raw: str) -> int | None:
