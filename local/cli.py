@@ -200,6 +200,23 @@ def _parser() -> argparse.ArgumentParser:
     _stage_argument(migrate)
     migrate.set_defaults(run=_migrate)
 
+    seed = commands.add_parser(
+        "seed",
+        help="a super admin, an admin, two users and a Pro customer on the "
+        "running local stack",
+        description="Create, on the running local stack, the accounts a "
+        "walkthrough needs (verified emails, one password) and have one of them "
+        "buy Pro through the Stripe emulator; print their credentials. Running it "
+        "again creates only what is missing.",
+    )
+    seed.add_argument(
+        "--api-url",
+        metavar="URL",
+        help="the running API (default: the one `strata dev` recorded, else "
+        "http://127.0.0.1:$PORT)",
+    )
+    seed.set_defaults(run=_seed)
+
     stripe_cli.add_parser(commands, stripe_plans.register_webhook).set_defaults(
         run=_stripe
     )
@@ -698,6 +715,62 @@ def _read_password(from_stdin: bool) -> str:
     if first != second:
         raise CliError("the passwords do not match")
     return first
+
+
+# --- strata seed -------------------------------------------------------------------
+
+
+def _seed(args: argparse.Namespace) -> int:
+    # httpx, like uvicorn, is a dev dependency: only the local stack needs it.
+    import httpx
+
+    from core.application.errors import DependencyUnavailable, EmailTaken
+    from core.domain.errors import DomainError
+    from functions.runtime.container import build_container
+    from local import seed
+
+    settings = _target()
+    if not settings.is_local:
+        raise CliError("`strata seed` is for the local stack only", EXIT_USAGE)
+    _require_reachable(settings)
+    running = stackfile.read(stackfile.path())
+    api_url = (
+        args.api_url
+        or (running.api_url if running else None)
+        or f"http://{stack.LOOPBACK}:{_env_port('PORT', stack.DEFAULT_APP_PORT)}"
+    ).rstrip("/")
+    container = build_container(settings)
+    try:
+        accounts = seed.create_accounts(container)
+        bought = [seed.buy(api_url, a) for a, _ in accounts if a.pays]
+    except EmailTaken as exc:
+        raise CliError(
+            f"an address of the seed belongs to another account ({exc}); start "
+            "clean with an empty stack"
+        ) from None
+    except DependencyUnavailable as exc:
+        raise _unavailable(exc, settings) from None
+    except DomainError as exc:  # the settings' password policy refuses the seed's
+        raise CliError(f"the seed's accounts are refused: {exc.message}") from None
+    except seed.SeedError as exc:
+        raise CliError(str(exc)) from None
+    except stripe_cli.ControlError as exc:
+        raise CliError(exc.message) from None
+    except httpx.TransportError as exc:
+        raise CliError(
+            f"the API is not reachable at {api_url} ({exc}): is `make dev` running?"
+        ) from None
+    created = [a for a, new in accounts if new]
+    print(f"Accounts on {api_url} (password for all: {seed.PASSWORD}):")
+    for account, new in accounts:
+        state = "created" if new else "already there"
+        if account.pays and any(bought):
+            state += f", bought {seed.PAID_PLAN.capitalize()} via the Stripe emulator"
+        print(f"  {account.username:<12} {account.label:<12} {state}")
+    if not created and not any(bought):
+        print("The stack was already seeded: nothing new.")
+    print(f"Log in at {api_url}/docs or {api_url}/account.")
+    return 0
 
 
 # --- strata invoke ---------------------------------------------------------------
