@@ -37,8 +37,11 @@ $(NODE): package.json package-lock.json
 	@touch $(NODE)
 
 ## dev: the whole local stack (moto on :4566, the API on :8000, Swagger UI at /docs)
+##      (PERSIST=1 keeps users and subscriptions across restarts in .local/state,
+##      RELOAD=1 restarts the API on code changes; `strata seed` fills it)
 dev: $(STAMP)
-	$(BIN)/strata dev
+	@echo "To start clean: rm -rf .local/state .local/outbox (PERSIST=1 keeps state there)"
+	$(BIN)/strata dev $(if $(PERSIST),--persist) $(if $(RELOAD),--reload)
 
 # Tests run on every core (pytest-xdist); what shares costly state (the CDK synth,
 # the bench) stays on one worker (tests/conftest.py).

@@ -59,7 +59,7 @@ from functions.runtime.settings import (
     get_settings,
 )
 from functions.sample_events import sample_event, write_events
-from local import console, stack, stackfile, stripe_plans
+from local import console, persist, stack, stackfile, stripe_plans
 from local import resources as local_resources
 from local.harness import FakeLambdaContext
 from local.poller import QueuePoller
@@ -128,6 +128,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_port_argument,
         default=None,
         help="moto's port (default: $AWS_ENDPOINT_PORT or 4566)",
+    )
+    dev.add_argument(
+        "--persist",
+        action="store_true",
+        help="keep the tables and the Stripe emulator's account across restarts, "
+        "in .local/state (saved on stop, loaded on start; delete it to start "
+        "clean)",
     )
     dev.add_argument(
         "--reload",
@@ -327,6 +334,8 @@ def _dev(args: argparse.Namespace) -> int:
     clock_file = _use_stripe_emulator(stripe_port) if stripe_port else None
     previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
     stack_file = stackfile.path()
+    state_dir = persist.state_dir()
+    table_names: list[str] = []
     moto: stack.MotoServer | None = None
     poller: QueuePoller | None = None
     stripe: stripe_emulator.Emulator | None = None
@@ -348,6 +357,8 @@ def _dev(args: argparse.Namespace) -> int:
             ),
             flush=True,
         )
+        table_names = [t.name for t in tables]
+        _restore_state(args.persist, state_dir, stripe)
         poller = _start_jobs(endpoint)
         record = stackfile.StackInfo(
             pid=os.getpid(),
@@ -376,12 +387,53 @@ def _dev(args: argparse.Namespace) -> int:
         app_socket.close()
         if poller is not None:
             poller.stop()
+        if args.persist and moto is not None:
+            _save_state(state_dir, table_names, stripe)
         if moto is not None:
             moto.stop()
         if stripe is not None:
             stripe.stop()
     print("strata dev stopped", flush=True)
     return 0
+
+
+def _restore_state(
+    wanted: bool, directory: Path, stripe: stripe_emulator.Emulator | None
+) -> None:
+    if not wanted:
+        print(
+            "state: fresh, and lost on stop (`strata dev --persist`, or "
+            "`make dev PERSIST=1`, keeps it in .local/state)",
+            flush=True,
+        )
+        return
+    dynamodb = local_resources.client("dynamodb", _settings().region)
+    items = persist.restore_tables(dynamodb, directory)
+    objects = persist.restore_stripe(stripe, directory) if stripe else None
+    if items is None and objects is None:
+        print(f"state: nothing saved yet; kept in {directory} on stop", flush=True)
+        return
+    print(
+        f"state: loaded from {directory} ({items or 0} items, {objects or 0} Stripe "
+        f"objects); saved there again on stop. To start clean: rm -r {directory}",
+        flush=True,
+    )
+
+
+def _save_state(
+    directory: Path, tables: list[str], stripe: stripe_emulator.Emulator | None
+) -> None:
+    try:
+        dynamodb = local_resources.client("dynamodb", _settings().region)
+        items = persist.save_tables(dynamodb, tables, directory)
+        objects = persist.save_stripe(stripe, directory) if stripe else 0
+    except Exception as exc:  # botocore's or the disk's: the stop goes on
+        print(f"state: NOT saved to {directory}: {_cause(exc)}", flush=True)
+        return
+    print(
+        f"state: saved to {directory} ({items} items, {objects} Stripe objects)",
+        flush=True,
+    )
 
 
 def _wants_stripe_emulator() -> bool:
