@@ -41,10 +41,12 @@ def _task_failed(fields: dict[str, Any]) -> str:
 
 
 def _email(fields: dict[str, Any]) -> str:
-    return (
+    line = (
         f"email    to {fields.get('to', '?')}: {fields.get('subject', '?')!r} "
         f"-> {fields.get('file', '?')}"
     )
+    link = fields.get("link")
+    return f"{line}\n         link: {link}" if link else line
 
 
 def _webhook(fields: dict[str, Any]) -> str:

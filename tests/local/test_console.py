@@ -30,16 +30,18 @@ def test_a_task_run_reads_as_its_job_id_outcome_and_duration() -> None:
     assert line == "task     send_email tsk_1: succeeded in 42 ms"
 
 
-def test_an_email_reads_as_its_recipient_subject_and_outbox_file() -> None:
+def test_an_email_reads_as_its_recipient_subject_outbox_file_and_link() -> None:
     line = _line(
         "email written to the outbox",
         to="jane@example.com",
         subject="Verify your email",
         file="/r/.local/outbox/1.eml",
+        link="http://127.0.0.1:8000/verify-email?token=t",
     )
 
     assert line == (
-        "email    to jane@example.com: 'Verify your email' -> /r/.local/outbox/1.eml"
+        "email    to jane@example.com: 'Verify your email' -> /r/.local/outbox/1.eml\n"
+        "         link: http://127.0.0.1:8000/verify-email?token=t"
     )
 
 

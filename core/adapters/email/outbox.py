@@ -23,6 +23,7 @@ from core.adapters.email.message import RenderedEmail
 
 TEMPLATE_HEADER = "X-Strata-Template"
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
+_LINK = re.compile(r"https?://\S+")
 logger = logging.getLogger("strata.outbox")
 
 
@@ -68,9 +69,16 @@ class Outbox:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        # Only the local stack has an outbox: the address is a developer's test one.
+        # Only the local stack has an outbox: the address is a developer's test one,
+        # and the link (a one-time token) is what they would click in the message.
+        link = _LINK.search(email.text)
         logger.info(
             "email written to the outbox",
-            extra={"to": to, "subject": email.subject, "file": str(path)},
+            extra={
+                "to": to,
+                "subject": email.subject,
+                "file": str(path),
+                "link": link.group(0) if link else None,
+            },
         )
         return path

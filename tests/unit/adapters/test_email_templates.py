@@ -117,20 +117,18 @@ def test_an_outbox_file_appears_whole_under_its_final_name(tmp_path: Path) -> No
     assert [p.name for p in path.parent.iterdir()] == [path.name]
 
 
-def test_writing_to_the_outbox_logs_the_recipient_subject_and_file(
+def test_writing_to_the_outbox_logs_the_recipient_subject_file_and_link(
     tmp_path: Path, caplog: pytest.LogCaptureFixture
 ) -> None:
-    email = RenderedEmail("Verify your email", "<p>hi</p>", "hi")
+    link = "http://127.0.0.1:8000/verify-email?token=abc-123"
+    email = RenderedEmail("Verify your email", "<p>hi</p>", f"Open\n{link}\nThanks")
 
     with caplog.at_level(logging.INFO, logger="strata.outbox"):
         path = Outbox(tmp_path).write("a@strata.local", "b@example.com", "x", email)
 
     (record,) = [r for r in caplog.records if r.name == "strata.outbox"]
-    assert (record.to, record.subject, record.file) == (  # type: ignore[attr-defined]
-        "b@example.com",
-        "Verify your email",
-        str(path),
-    )
+    fields = (record.to, record.subject, record.file, record.link)  # type: ignore[attr-defined]
+    assert fields == ("b@example.com", "Verify your email", str(path), link)
 
 
 BILLING_CONTEXT = {
