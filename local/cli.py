@@ -22,6 +22,7 @@ Failures are one line on stderr and a non-zero exit status, never a traceback:
 from __future__ import annotations
 
 import argparse
+import contextlib
 import getpass
 import json
 import logging
@@ -871,7 +872,10 @@ def _invoke(args: argparse.Namespace) -> int:
         function_name=f"strata-{settings.stage}-{endpoint.name}",
         region=settings.region,
     )
-    response = _call_handler(endpoint, event, context)
+    # The handler's JSON log lines (stdout in Lambda) go to stderr here, so that
+    # stdout is the response alone, for jq or a file.
+    with contextlib.redirect_stdout(sys.stderr):
+        response = _call_handler(endpoint, event, context)
     print(json.dumps(response, indent=2))
     return 0
 

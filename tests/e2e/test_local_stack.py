@@ -426,3 +426,43 @@ def test_dev_records_its_addresses_while_it_serves_and_removes_them_when_stopped
     assert recorded["outbox_dir"] == str(dev.outbox)
     assert dev.interrupt() == 0
     assert not dev.stack_file.exists()
+
+
+def test_invoke_runs_on_the_stacks_clock_so_its_fresh_cookie_is_accepted(
+    start_dev: StartDev,
+) -> None:
+    dev = start_dev()
+    dev.wait_ready()
+    # From another terminal, as a person would: the stack file is all it has.
+    env = {
+        k: v
+        for k, v in dev.env.items()
+        if k not in ("AWS_ENDPOINT_PORT", "STRATA_STRIPE_EMULATOR_URL")
+    }
+
+    def strata(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            cli(*args), cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    assert strata("stripe", "advance", "--days", "2").returncode == 0
+    with new_client(dev) as client:
+        client.post(
+            "/api/v1/account/signup",
+            json={
+                "username": "clock.user",
+                "email": "c@example.com",
+                "password": PASSWORD,
+            },
+        )
+        login = client.post(
+            "/api/v1/account/login",
+            json={"username": "clock.user", "password": PASSWORD},
+        )
+        assert login.status_code == 204, login.text
+        token = client.cookies[COOKIE]
+
+    me = strata("invoke", "me", "--cookie", token)
+
+    assert me.returncode == 0, me.stderr
+    assert json.loads(me.stdout)["statusCode"] == 200
