@@ -64,6 +64,7 @@ from local import console, persist, stack, stackfile, stripe_plans
 from local import resources as local_resources
 from local.harness import FakeLambdaContext
 from local.poller import QueuePoller
+from local.scheduler import Scheduler
 from stripe_emulator import cli as stripe_cli
 
 PROG = "strata"
@@ -339,6 +340,7 @@ def _dev(args: argparse.Namespace) -> int:
     table_names: list[str] = []
     moto: stack.MotoServer | None = None
     poller: QueuePoller | None = None
+    scheduler: Scheduler | None = None
     stripe: stripe_emulator.Emulator | None = None
     try:
         if stripe_port is not None:
@@ -361,6 +363,7 @@ def _dev(args: argparse.Namespace) -> int:
         table_names = [t.name for t in tables]
         _restore_state(args.persist, state_dir, stripe)
         poller = _start_jobs(endpoint)
+        scheduler = _start_scheduler()
         record = stackfile.StackInfo(
             pid=os.getpid(),
             api_url=f"http://{stack.LOOPBACK}:{port}",
@@ -386,6 +389,8 @@ def _dev(args: argparse.Namespace) -> int:
         signal.signal(signal.SIGTERM, previous_sigterm)
         stackfile.remove(stack_file, os.getpid())
         app_socket.close()
+        if scheduler is not None:
+            scheduler.stop()
         if poller is not None:
             poller.stop()
         if args.persist and moto is not None:
@@ -545,6 +550,37 @@ def _start_jobs(endpoint: str) -> QueuePoller:
     )
     poller.start()
     return poller
+
+
+def _start_scheduler() -> Scheduler:
+    """The catalog's scheduled function, called as its EventBridge rules would,
+    on the stack's clock (the one `strata stripe advance` moves)."""
+    from core.adapters.clock import OffsetClock, SystemClock
+
+    settings = _settings()
+    (worker,) = [w for w in WORKERS if w.trigger == "schedule"]
+    clock = (
+        OffsetClock(settings.clock_offset_file)
+        if settings.clock_offset_file
+        else SystemClock()
+    )
+    scheduler = Scheduler(
+        SCHEDULES,
+        load_handler=lambda: import_module(worker.module).handler,
+        make_context=lambda: FakeLambdaContext(
+            function_name=f"strata-{LOCAL_STAGE}-{worker.name.replace('_', '-')}",
+            region=settings.region,
+        ),
+        now=clock.now,
+    )
+    scheduler.start()
+    print(
+        "scheduled: "
+        + ", ".join(f"{s.job} every {s.rate_value} {s.rate_unit}" for s in SCHEDULES)
+        + " (on the stack's clock)",
+        flush=True,
+    )
+    return scheduler
 
 
 def _serve(
