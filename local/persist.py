@@ -6,7 +6,8 @@ Stripe emulator's whole account (its objects, events, bookkeeping and clock) go 
 moto's server has no snapshot of its own (its recorder replays every request,
 queue messages included, which would send old emails again), so the tables are
 scanned out and written back. The task queue, the export bucket's files and the
-outbox are not kept: a task still queued at the stop does not run after it.
+outbox are not kept: a task still queued at the stop does not run after it; nor is
+the emulator's record of its webhook deliveries (a loaded event shows as not sent).
 
 The files are pickles this code wrote itself, under ``.local/`` (never shared):
 the emulator's bookkeeping is dataclasses, which JSON does not carry.
