@@ -7,13 +7,17 @@
                                     worker's) on a sample event
     strata events [--out DIR]       write every endpoint's sample event
     strata migrate [--status]       apply pending data migrations (or list them)
+    strata seed                     accounts and a Pro customer on the local stack
     strata stripe COMMAND ...       drive the local Stripe emulator (advance its
                                     clock, fail payments, renew, replay events)
 
-``create-superadmin``, ``invoke`` and ``migrate`` target the running local stack
-unless the environment says otherwise: with ``STRATA_STAGE`` unset or ``local`` and no
-``AWS_ENDPOINT_URL``, they talk to moto on ``127.0.0.1:$AWS_ENDPOINT_PORT`` (4566);
-with another stage they use real AWS with whatever credentials the environment has.
+``create-superadmin``, ``invoke``, ``migrate`` and ``seed`` target the running local
+stack unless the environment says otherwise: with ``STRATA_STAGE`` unset or
+``local`` and no ``AWS_ENDPOINT_URL``, they talk to moto on
+``127.0.0.1:$AWS_ENDPOINT_PORT``, which (like the emulator's URL, the outbox and the
+clock offset file) comes from the stack file ``strata dev`` writes
+(``local.stackfile``) when the environment does not set it, else 4566; with another
+stage they use real AWS with whatever credentials the environment has.
 
 Failures are one line on stderr and a non-zero exit status, never a traceback:
 1 for a failed operation, 2 for a usage error.
@@ -130,6 +134,13 @@ def _parser() -> argparse.ArgumentParser:
         type=_port_argument,
         default=None,
         help="moto's port (default: $AWS_ENDPOINT_PORT or 4566)",
+    )
+    dev.add_argument(
+        "--stripe-port",
+        type=_port_argument,
+        default=None,
+        help="the Stripe emulator's port (default: $STRIPE_EMULATOR_PORT or "
+        f"{stripe_emulator.DEFAULT_PORT})",
     )
     dev.add_argument(
         "--persist",
@@ -284,15 +295,17 @@ def _dev(args: argparse.Namespace) -> int:
     )
     if port == aws_port:
         raise CliError(f"the API and moto cannot share port {port}", EXIT_USAGE)
-    stripe_port = (
-        _env_port("STRIPE_EMULATOR_PORT", stripe_emulator.DEFAULT_PORT)
-        if _wants_stripe_emulator()
-        else None
-    )
+    stripe_port = None
+    if _wants_stripe_emulator():
+        stripe_port = (
+            args.stripe_port
+            if args.stripe_port is not None
+            else _env_port("STRIPE_EMULATOR_PORT", stripe_emulator.DEFAULT_PORT)
+        )
     if stripe_port in (port, aws_port):
         raise CliError(
             f"the Stripe emulator cannot share port {stripe_port} with the API or "
-            "moto; set STRIPE_EMULATOR_PORT",
+            "moto; set STRIPE_EMULATOR_PORT or --stripe-port",
             EXIT_USAGE,
         )
     stage = os.environ.get("STRATA_STAGE") or None
