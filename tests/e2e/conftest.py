@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -124,6 +124,7 @@ def spawn_dev(
     port: int | None = None,
     aws_port: int | None = None,
     settings: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> DevProcess:
     """Start ``strata dev`` on the given (default: free) ports, output to ``log``,
     emails to an outbox beside it (never the repository's); ``settings`` are
@@ -142,7 +143,7 @@ def spawn_dev(
         # A file, not a pipe: nobody reads a pipe while tests run, and a full one
         # would block the server mid-request.
         process = subprocess.Popen(
-            cli("dev"),
+            cli("dev", *args),
             cwd=REPO,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -161,8 +162,10 @@ def start_dev(tmp_path: Path) -> Iterator[StartDev]:
     """Start ``strata dev`` subprocesses; all of them are killed at teardown."""
     started: list[DevProcess] = []
 
-    def start(port: int | None = None, aws_port: int | None = None) -> DevProcess:
-        dev = spawn_dev(tmp_path / f"dev-{len(started)}.log", port, aws_port)
+    def start(
+        port: int | None = None, aws_port: int | None = None, *args: str
+    ) -> DevProcess:
+        dev = spawn_dev(tmp_path / f"dev-{len(started)}.log", port, aws_port, args=args)
         started.append(dev)
         return dev
 

@@ -8,9 +8,11 @@ httpx (like a browser) would not send a Secure cookie over http.
 from __future__ import annotations
 
 import json
+import os
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -466,3 +468,26 @@ def test_invoke_runs_on_the_stacks_clock_so_its_fresh_cookie_is_accepted(
 
     assert me.returncode == 0, me.stderr
     assert json.loads(me.stdout)["statusCode"] == 200
+
+
+def test_dev_with_reload_serves_again_after_a_code_file_changes(
+    start_dev: StartDev,
+) -> None:
+    dev = start_dev(None, None, "--reload")
+    dev.wait_ready()
+    watched = REPO / "local" / "frontend" / "__init__.py"
+    before = watched.stat()
+    try:
+        # A newer modification time is a change to uvicorn's reloader; the content
+        # stays as it is, and so does the time, once the test is over.
+        os.utime(watched, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+        deadline = time.monotonic() + 30
+        while dev.output().count("Strata API on") < 2:
+            assert time.monotonic() < deadline, dev.output()
+            time.sleep(0.2)
+    finally:
+        os.utime(watched, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    assert "Reloading" in dev.output()
+    with new_client(dev) as client:
+        assert client.get("/api/v1/").status_code == 200
