@@ -9,12 +9,18 @@ line of its own, and any other record as ``LEVEL logger: message key=value``.
 from __future__ import annotations
 
 import logging
+import re
 import time
 from collections.abc import Callable
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from pathlib import Path
 from typing import Any
 
 from aws_lambda_powertools.logging.formatter import LambdaPowertoolsFormatter
 
+_LINK = re.compile(r"https?://\S+")
 # What LogRecord carries itself; the rest of a record's attributes are its extras.
 _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
     "message",
@@ -45,8 +51,22 @@ def _email(fields: dict[str, Any]) -> str:
         f"email    to {fields.get('to', '?')}: {fields.get('subject', '?')!r} "
         f"-> {fields.get('file', '?')}"
     )
-    link = fields.get("link")
+    link = first_link(Path(str(fields.get("file", ""))))
     return f"{line}\n         link: {link}" if link else line
+
+
+def first_link(eml: Path) -> str | None:
+    """The first link in the plain-text part of the ``.eml`` file: what a person
+    would click (the record leaves it out: it carries a one-time token)."""
+    try:
+        message = BytesParser(policy=policy.default).parsebytes(eml.read_bytes())
+    except OSError:
+        return None
+    body = message.get_body(preferencelist=("plain",))
+    if not isinstance(body, EmailMessage):
+        return None
+    found = _LINK.search(body.get_content())
+    return found.group(0) if found else None
 
 
 def _webhook(fields: dict[str, Any]) -> str:

@@ -8,9 +8,7 @@ invocation, API Gateway's request id, a correlation id (the client's well-formed
 ``X-Correlation-Id``, else API Gateway's request id; carried in the task message to
 the worker's lines) and the user id once the session is known. Nothing here logs a
 request's body, headers or cookies; the ``extra=`` fields the code passes are ids
-and outcomes, never a password, token, secret or email body (but for the local
-stack's outbox, which logs the link of each email it writes, for the developer to
-click: no deployed stage has an outbox).
+and outcomes, never a password, token, secret or email body.
 
 Metrics: counts in CloudWatch's embedded metric format through Powertools' Metrics
 (namespace ``POWERTOOLS_METRICS_NAMESPACE``, dimensions service and stage), written

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import Any
 
+from core.adapters.email.message import RenderedEmail
+from core.adapters.email.outbox import Outbox
 from local.console import ConsoleFormatter
 
 
@@ -30,18 +33,23 @@ def test_a_task_run_reads_as_its_job_id_outcome_and_duration() -> None:
     assert line == "task     send_email tsk_1: succeeded in 42 ms"
 
 
-def test_an_email_reads_as_its_recipient_subject_outbox_file_and_link() -> None:
+def test_an_email_reads_as_its_recipient_subject_outbox_file_and_link(
+    tmp_path: Path,
+) -> None:
+    link = "http://127.0.0.1:8000/verify-email?token=t"
+    email = RenderedEmail("Verify your email", f"<a href='{link}'>", f"Open {link}")
+    eml = Outbox(tmp_path).write("a@strata.local", "jane@example.com", "x", email)
+
     line = _line(
         "email written to the outbox",
         to="jane@example.com",
         subject="Verify your email",
-        file="/r/.local/outbox/1.eml",
-        link="http://127.0.0.1:8000/verify-email?token=t",
+        file=str(eml),
     )
 
     assert line == (
-        "email    to jane@example.com: 'Verify your email' -> /r/.local/outbox/1.eml\n"
-        "         link: http://127.0.0.1:8000/verify-email?token=t"
+        f"email    to jane@example.com: 'Verify your email' -> {eml}\n"
+        f"         link: {link}"
     )
 
 

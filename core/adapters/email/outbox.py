@@ -23,7 +23,6 @@ from core.adapters.email.message import RenderedEmail
 
 TEMPLATE_HEADER = "X-Strata-Template"
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
-_LINK = re.compile(r"https?://\S+")
 logger = logging.getLogger("strata.outbox")
 
 
@@ -69,16 +68,11 @@ class Outbox:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
-        # Only the local stack has an outbox: the address is a developer's test one,
-        # and the link (a one-time token) is what they would click in the message.
-        link = _LINK.search(email.text)
+        # Only the local stack has an outbox: the address is a developer's test one.
+        # The link (a one-time token) stays out of the logs; the dev console reads
+        # it from the file.
         logger.info(
             "email written to the outbox",
-            extra={
-                "to": to,
-                "subject": email.subject,
-                "file": str(path),
-                "link": link.group(0) if link else None,
-            },
+            extra={"to": to, "subject": email.subject, "file": str(path)},
         )
         return path
