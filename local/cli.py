@@ -351,6 +351,9 @@ def _dev(args: argparse.Namespace) -> int:
     stack_file = stackfile.path()
     state_dir = persist.state_dir()
     table_names: list[str] = []
+    # Saved on stop only once loaded: a stop mid-start must not overwrite the
+    # saved state with a stack that never had it.
+    state_loaded = False
     moto: stack.MotoServer | None = None
     poller: QueuePoller | None = None
     scheduler: Scheduler | None = None
@@ -375,6 +378,7 @@ def _dev(args: argparse.Namespace) -> int:
         )
         table_names = [t.name for t in tables]
         _restore_state(args.persist, state_dir, stripe)
+        state_loaded = True
         poller = _start_jobs(endpoint)
         scheduler = _start_scheduler()
         record = stackfile.StackInfo(
@@ -406,7 +410,7 @@ def _dev(args: argparse.Namespace) -> int:
             scheduler.stop()
         if poller is not None:
             poller.stop()
-        if args.persist and moto is not None:
+        if args.persist and state_loaded and moto is not None:
             _save_state(state_dir, table_names, stripe)
         if moto is not None:
             moto.stop()
