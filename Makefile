@@ -13,25 +13,35 @@ CDK    := CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true \
 .PHONY: dev test check test-all check-all typecheck-changed lint typecheck imports unit integration functions e2e bench roundtrips format clean \
         build lock synth deploy destroy load fuzz email-latency
 
+comma := ,
+# One line as an install phase starts and one with its time as it ends: a first
+# run installs for minutes, and quiet installs would look like a hang.
+define step
+@echo "--> $(1)"; t=$$(date +%s); $(2) && echo "    done in $$(( $$(date +%s) - t )) s"
+endef
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(call step,pip: upgrading pip in $(VENV),$(BIN)/python -m pip install --quiet --upgrade pip)
+	$(call step,pip: the app and the dev tools,$(BIN)/python -m pip install --quiet -e '.[dev]')
 	@touch $(STAMP)
 
 # The CDK app's Python side (aws-cdk-lib, cdk-nag, cfn-lint), beside the dev tools.
 $(INFRA): $(STAMP) pyproject.toml
-	$(BIN)/python -m pip install --quiet -e '.[dev,infra]'
+	$(call step,pip: the CDK app's libraries,$(BIN)/python -m pip install --quiet -e '.[dev$(comma)infra]')
 	@touch $(INFRA)
 
 # The pinned CDK CLI, into ./node_modules (never globally).
 $(NODE): package.json package-lock.json
-	npm ci --no-audit --no-fund --loglevel=error
+	$(call step,npm: the pinned CDK CLI into node_modules,npm ci --no-audit --no-fund --loglevel=error)
 	@touch $(NODE)
 
 ## dev: the whole local stack (moto on :4566, the API on :8000, Swagger UI at /docs)
+##      (PERSIST=1 keeps users and subscriptions across restarts in .local/state,
+##      RELOAD=1 restarts the API on code changes; `strata seed` fills it)
 dev: $(STAMP)
-	$(BIN)/strata dev
+	@echo "To start clean: rm -rf .local/state .local/outbox (PERSIST=1 keeps state there)"
+	$(BIN)/strata dev $(if $(PERSIST),--persist) $(if $(RELOAD),--reload)
 
 # Tests run on every core (pytest-xdist); what shares costly state (the CDK synth,
 # the bench) stays on one worker (tests/conftest.py).

@@ -7,13 +7,17 @@
                                     worker's) on a sample event
     strata events [--out DIR]       write every endpoint's sample event
     strata migrate [--status]       apply pending data migrations (or list them)
+    strata seed                     accounts and a Pro customer on the local stack
     strata stripe COMMAND ...       drive the local Stripe emulator (advance its
                                     clock, fail payments, renew, replay events)
 
-``create-superadmin``, ``invoke`` and ``migrate`` target the running local stack
-unless the environment says otherwise: with ``STRATA_STAGE`` unset or ``local`` and no
-``AWS_ENDPOINT_URL``, they talk to moto on ``127.0.0.1:$AWS_ENDPOINT_PORT`` (4566);
-with another stage they use real AWS with whatever credentials the environment has.
+``create-superadmin``, ``invoke``, ``migrate`` and ``seed`` target the running local
+stack unless the environment says otherwise: with ``STRATA_STAGE`` unset or
+``local`` and no ``AWS_ENDPOINT_URL``, they talk to moto on
+``127.0.0.1:$AWS_ENDPOINT_PORT``, which (like the emulator's URL, the outbox and the
+clock offset file) comes from the stack file ``strata dev`` writes
+(``local.stackfile``) when the environment does not set it, else 4566; with another
+stage they use real AWS with whatever credentials the environment has.
 
 Failures are one line on stderr and a non-zero exit status, never a traceback:
 1 for a failed operation, 2 for a usage error.
@@ -30,7 +34,7 @@ import os
 import signal
 import socket
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from importlib import import_module
 from pathlib import Path
 from types import FrameType
@@ -60,10 +64,11 @@ from functions.runtime.settings import (
     get_settings,
 )
 from functions.sample_events import sample_event, write_events
+from local import console, persist, stack, stackfile, stripe_plans
 from local import resources as local_resources
-from local import stack, stripe_plans
 from local.harness import FakeLambdaContext
 from local.poller import QueuePoller
+from local.scheduler import Scheduler
 from stripe_emulator import cli as stripe_cli
 
 PROG = "strata"
@@ -93,6 +98,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = _parser()
     args = parser.parse_args(argv)
     try:
+        if args.run is not _dev:
+            _use_running_stack(args)
         status: int = args.run(args)
     except CliError as exc:
         print(f"{PROG}: {exc.message}", file=sys.stderr)
@@ -127,6 +134,26 @@ def _parser() -> argparse.ArgumentParser:
         type=_port_argument,
         default=None,
         help="moto's port (default: $AWS_ENDPOINT_PORT or 4566)",
+    )
+    dev.add_argument(
+        "--stripe-port",
+        type=_port_argument,
+        default=None,
+        help="the Stripe emulator's port (default: $STRIPE_EMULATOR_PORT or "
+        f"{stripe_emulator.DEFAULT_PORT})",
+    )
+    dev.add_argument(
+        "--persist",
+        action="store_true",
+        help="keep the tables and the Stripe emulator's account across restarts, "
+        "in .local/state (saved on stop, loaded on start; delete it to start "
+        "clean)",
+    )
+    dev.add_argument(
+        "--reload",
+        action="store_true",
+        help="restart the API whenever a .py file under core/, functions/ or "
+        "local/ changes (the task worker keeps the code it started with)",
     )
     dev.set_defaults(run=_dev)
 
@@ -193,6 +220,23 @@ def _parser() -> argparse.ArgumentParser:
     _stage_argument(migrate)
     migrate.set_defaults(run=_migrate)
 
+    seed = commands.add_parser(
+        "seed",
+        help="a super admin, an admin, two users and a Pro customer on the "
+        "running local stack",
+        description="Create, on the running local stack, the accounts a "
+        "walkthrough needs (verified emails, one password) and have one of them "
+        "buy Pro through the Stripe emulator; print their credentials. Running it "
+        "again creates only what is missing.",
+    )
+    seed.add_argument(
+        "--api-url",
+        metavar="URL",
+        help="the running API (default: the one `strata dev` recorded, else "
+        "http://127.0.0.1:$PORT)",
+    )
+    seed.set_defaults(run=_seed)
+
     stripe_cli.add_parser(commands, stripe_plans.register_webhook).set_defaults(
         run=_stripe
     )
@@ -206,6 +250,21 @@ def _stage_argument(command: argparse.ArgumentParser) -> None:
         help="a deployed stage: read its tables and secrets from the outputs of "
         "the CloudFormation stack strata-NAME (needs AWS credentials)",
     )
+
+
+def _use_running_stack(args: argparse.Namespace) -> None:
+    """Aim at the stack ``strata dev`` recorded, for a command on the local stage:
+    its ports fill in only what flags and the environment leave unset."""
+    if getattr(args, "stage", None) or os.environ.get("STRATA_STAGE") not in (
+        None,
+        "",
+        LOCAL_STAGE,
+    ):
+        return
+    running = stackfile.read(stackfile.path())
+    if running is not None:
+        stackfile.apply(running)
+        get_settings.cache_clear()
 
 
 # --- strata dev ------------------------------------------------------------------
@@ -236,15 +295,17 @@ def _dev(args: argparse.Namespace) -> int:
     )
     if port == aws_port:
         raise CliError(f"the API and moto cannot share port {port}", EXIT_USAGE)
-    stripe_port = (
-        _env_port("STRIPE_EMULATOR_PORT", stripe_emulator.DEFAULT_PORT)
-        if _wants_stripe_emulator()
-        else None
-    )
+    stripe_port = None
+    if _wants_stripe_emulator():
+        stripe_port = (
+            args.stripe_port
+            if args.stripe_port is not None
+            else _env_port("STRIPE_EMULATOR_PORT", stripe_emulator.DEFAULT_PORT)
+        )
     if stripe_port in (port, aws_port):
         raise CliError(
             f"the Stripe emulator cannot share port {stripe_port} with the API or "
-            "moto; set STRIPE_EMULATOR_PORT",
+            "moto; set STRIPE_EMULATOR_PORT or --stripe-port",
             EXIT_USAGE,
         )
     stage = os.environ.get("STRATA_STAGE") or None
@@ -265,6 +326,11 @@ def _dev(args: argparse.Namespace) -> int:
     except stack.StackError as exc:
         raise CliError(str(exc)) from None
 
+    # The JSON lines are what Lambda gets; a person at this terminal reads these.
+    console.use_readable_logs()
+    # The business counts are CloudWatch's (embedded metric JSON on stdout); here
+    # they would be a JSON line after every request and task.
+    os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")
     # Every link the stack hands a person (emails, Checkout's return, the portal's)
     # lands on the dev front end of this very stack, unless told otherwise.
     os.environ.setdefault("STRATA_APP_BASE_URL", f"http://{stack.LOOPBACK}:{port}")
@@ -282,8 +348,15 @@ def _dev(args: argparse.Namespace) -> int:
         print(f"using AWS_ENDPOINT_URL={endpoint} from the environment", flush=True)
     clock_file = _use_stripe_emulator(stripe_port) if stripe_port else None
     previous_sigterm = signal.signal(signal.SIGTERM, _on_sigterm)
+    stack_file = stackfile.path()
+    state_dir = persist.state_dir()
+    table_names: list[str] = []
+    # Saved on stop only once loaded: a stop mid-start must not overwrite the
+    # saved state with a stack that never had it.
+    state_loaded = False
     moto: stack.MotoServer | None = None
     poller: QueuePoller | None = None
+    scheduler: Scheduler | None = None
     stripe: stripe_emulator.Emulator | None = None
     try:
         if stripe_port is not None:
@@ -303,23 +376,87 @@ def _dev(args: argparse.Namespace) -> int:
             ),
             flush=True,
         )
+        table_names = [t.name for t in tables]
+        _restore_state(args.persist, state_dir, stripe)
+        state_loaded = True
         poller = _start_jobs(endpoint)
-        _serve(app_socket, port, endpoint)
+        scheduler = _start_scheduler()
+        record = stackfile.StackInfo(
+            pid=os.getpid(),
+            api_url=f"http://{stack.LOOPBACK}:{port}",
+            api_port=port,
+            aws_endpoint_url=endpoint,
+            aws_port=aws_port,
+            outbox_dir=str(local_resources.use_outbox()),
+            stripe_emulator_url=stripe.url if stripe is not None else None,
+            clock_offset_file=str(clock_file) if clock_file else None,
+        )
+        _serve(
+            app_socket,
+            port,
+            endpoint,
+            on_ready=lambda: stackfile.write(record, stack_file),
+            reload=args.reload,
+        )
     except (KeyboardInterrupt, _Terminated):
         pass  # the expected way to stop: fall through to the cleanup below
     except stack.StackError as exc:
         raise CliError(str(exc)) from None
     finally:
         signal.signal(signal.SIGTERM, previous_sigterm)
+        stackfile.remove(stack_file, os.getpid())
         app_socket.close()
+        if scheduler is not None:
+            scheduler.stop()
         if poller is not None:
             poller.stop()
+        if args.persist and state_loaded and moto is not None:
+            _save_state(state_dir, table_names, stripe)
         if moto is not None:
             moto.stop()
         if stripe is not None:
             stripe.stop()
     print("strata dev stopped", flush=True)
     return 0
+
+
+def _restore_state(
+    wanted: bool, directory: Path, stripe: stripe_emulator.Emulator | None
+) -> None:
+    if not wanted:
+        print(
+            "state: fresh, and lost on stop (`strata dev --persist`, or "
+            "`make dev PERSIST=1`, keeps it in .local/state)",
+            flush=True,
+        )
+        return
+    dynamodb = local_resources.client("dynamodb", _settings().region)
+    items = persist.restore_tables(dynamodb, directory)
+    objects = persist.restore_stripe(stripe, directory) if stripe else None
+    if items is None and objects is None:
+        print(f"state: nothing saved yet; kept in {directory} on stop", flush=True)
+        return
+    print(
+        f"state: loaded from {directory} ({items or 0} items, {objects or 0} Stripe "
+        f"objects); saved there again on stop. To start clean: rm -r {directory}",
+        flush=True,
+    )
+
+
+def _save_state(
+    directory: Path, tables: list[str], stripe: stripe_emulator.Emulator | None
+) -> None:
+    try:
+        dynamodb = local_resources.client("dynamodb", _settings().region)
+        items = persist.save_tables(dynamodb, tables, directory)
+        objects = persist.save_stripe(stripe, directory) if stripe else 0
+    except Exception as exc:  # botocore's or the disk's: the stop goes on
+        print(f"state: NOT saved to {directory}: {_cause(exc)}", flush=True)
+        return
+    print(
+        f"state: saved to {directory} ({items} items, {objects} Stripe objects)",
+        flush=True,
+    )
 
 
 def _wants_stripe_emulator() -> bool:
@@ -432,30 +569,57 @@ def _start_jobs(endpoint: str) -> QueuePoller:
     return poller
 
 
-def _serve(app_socket: socket.socket, port: int, aws_endpoint: str) -> None:
+def _start_scheduler() -> Scheduler:
+    """The catalog's scheduled function, called as its EventBridge rules would,
+    on the stack's clock (the one `strata stripe advance` moves)."""
+    from core.adapters.clock import OffsetClock, SystemClock
+
+    settings = _settings()
+    (worker,) = [w for w in WORKERS if w.trigger == "schedule"]
+    clock = (
+        OffsetClock(settings.clock_offset_file)
+        if settings.clock_offset_file
+        else SystemClock()
+    )
+    scheduler = Scheduler(
+        SCHEDULES,
+        load_handler=lambda: import_module(worker.module).handler,
+        make_context=lambda: FakeLambdaContext(
+            function_name=f"strata-{LOCAL_STAGE}-{worker.name.replace('_', '-')}",
+            region=settings.region,
+        ),
+        now=clock.now,
+    )
+    scheduler.start()
+    print(
+        "scheduled: "
+        + ", ".join(f"{s.job} every {s.rate_value} {s.rate_unit}" for s in SCHEDULES)
+        + " (on the stack's clock)",
+        flush=True,
+    )
+    return scheduler
+
+
+def _serve(
+    app_socket: socket.socket,
+    port: int,
+    aws_endpoint: str,
+    on_ready: Callable[[], None],
+    *,
+    reload: bool,
+) -> None:
     # uvicorn is a dev dependency, like moto: imported only by `strata dev`.
-    import uvicorn
+    from local import devserver
 
     url = f"http://{stack.LOOPBACK}:{port}"
-
-    class DevServer(uvicorn.Server):
-        async def startup(self, sockets: list[Any] | None = None) -> None:
-            await super().startup(sockets=sockets)
-            if self.started:
-                # The line people (and the e2e test) wait for: only now does the
-                # socket accept requests.
-                print(
-                    f"Strata API on {url} - Swagger UI: {url}/docs "
-                    f"(AWS: {aws_endpoint}). Ctrl-C stops it.",
-                    flush=True,
-                )
-
-    config = uvicorn.Config(
-        APP_FACTORY, factory=True, host=stack.LOOPBACK, port=port, log_level="info"
+    devserver.serve(
+        app_socket,
+        APP_FACTORY,
+        f"Strata API on {url} - Swagger UI: {url}/docs "
+        f"(AWS: {aws_endpoint}). Ctrl-C stops it.",
+        on_ready,
+        reload=reload,
     )
-    # uvicorn re-raises the signal it stopped for once it has shut down; SIGINT
-    # comes back as KeyboardInterrupt and SIGTERM as _Terminated (see _dev).
-    DevServer(config).run(sockets=[app_socket])
 
 
 def _parse_port(raw: str) -> int | None:
@@ -659,6 +823,62 @@ def _read_password(from_stdin: bool) -> str:
     return first
 
 
+# --- strata seed -------------------------------------------------------------------
+
+
+def _seed(args: argparse.Namespace) -> int:
+    # httpx, like uvicorn, is a dev dependency: only the local stack needs it.
+    import httpx
+
+    from core.application.errors import DependencyUnavailable, EmailTaken
+    from core.domain.errors import DomainError
+    from functions.runtime.container import build_container
+    from local import seed
+
+    settings = _target()
+    if not settings.is_local:
+        raise CliError("`strata seed` is for the local stack only", EXIT_USAGE)
+    _require_reachable(settings)
+    running = stackfile.read(stackfile.path())
+    api_url = (
+        args.api_url
+        or (running.api_url if running else None)
+        or f"http://{stack.LOOPBACK}:{_env_port('PORT', stack.DEFAULT_APP_PORT)}"
+    ).rstrip("/")
+    container = build_container(settings)
+    try:
+        accounts = seed.create_accounts(container)
+        bought = [seed.buy(api_url, a) for a, _ in accounts if a.pays]
+    except EmailTaken as exc:
+        raise CliError(
+            f"an address of the seed belongs to another account ({exc}); start "
+            "clean with an empty stack"
+        ) from None
+    except DependencyUnavailable as exc:
+        raise _unavailable(exc, settings) from None
+    except DomainError as exc:  # the settings' password policy refuses the seed's
+        raise CliError(f"the seed's accounts are refused: {exc.message}") from None
+    except seed.SeedError as exc:
+        raise CliError(str(exc)) from None
+    except stripe_cli.ControlError as exc:
+        raise CliError(exc.message) from None
+    except httpx.TransportError as exc:
+        raise CliError(
+            f"the API is not reachable at {api_url} ({exc}): is `make dev` running?"
+        ) from None
+    created = [a for a, new in accounts if new]
+    print(f"Accounts on {api_url} (password for all: {seed.PASSWORD}):")
+    for account, new in accounts:
+        state = "created" if new else "already there"
+        if account.pays and any(bought):
+            state += f", bought {seed.PAID_PLAN.capitalize()} via the Stripe emulator"
+        print(f"  {account.username:<12} {account.label:<12} {state}")
+    if not created and not any(bought):
+        print("The stack was already seeded: nothing new.")
+    print(f"Log in at {api_url}/docs or {api_url}/account.")
+    return 0
+
+
 # --- strata invoke ---------------------------------------------------------------
 
 
@@ -705,7 +925,10 @@ def _invoke(args: argparse.Namespace) -> int:
         function_name=f"strata-{settings.stage}-{endpoint.name}",
         region=settings.region,
     )
-    response = _call_handler(endpoint, event, context)
+    # The handler's JSON log lines (stdout in Lambda) go to stderr here, so that
+    # stdout is the response alone, for jq or a file.
+    with contextlib.redirect_stdout(sys.stderr):
+        response = _call_handler(endpoint, event, context)
     print(json.dumps(response, indent=2))
     return 0
 

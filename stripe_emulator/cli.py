@@ -1,6 +1,7 @@
 """``strata stripe ...``: drive a running emulator through its control endpoints.
 
-The emulator is found at ``$STRATA_STRIPE_EMULATOR_URL`` (default
+The emulator is found at ``$STRATA_STRIPE_EMULATOR_URL``, which the ``strata``
+command fills in from the running ``strata dev``'s ``.local/stack.json`` (default
 ``http://127.0.0.1:12111``, where ``strata dev`` starts it). Each command prints
 one line (``events`` one per event); a failure raises ``ControlError``.
 """
@@ -42,7 +43,7 @@ def add_parser(
         "stripe",
         help="drive the local Stripe emulator: move its clock, fail payments, ...",
         description="Control the Stripe emulator that `strata dev` runs, at "
-        f"${ENV_URL} (default {DEFAULT_URL}).",
+        f"${ENV_URL} (default: the running `strata dev`'s, else {DEFAULT_URL}).",
     )
     sub = stripe.add_subparsers(
         title="stripe commands", required=True, metavar="COMMAND"
@@ -177,7 +178,7 @@ def call(method: str, name: str, body: dict[str, Any] | None = None) -> Any:
         reason = getattr(exc, "reason", exc)
         raise ControlError(
             f"the Stripe emulator is not reachable at {emulator_url()} ({reason}): "
-            f"is `strata dev` running? (set {ENV_URL} to point elsewhere)"
+            f"is `strata dev` running? ({ENV_URL} points elsewhere)"
         ) from None
 
 

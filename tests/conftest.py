@@ -8,6 +8,7 @@ exactly as the local stack does.
 from __future__ import annotations
 
 import os
+import tempfile
 from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -24,6 +25,10 @@ os.environ.update(
     AWS_DEFAULT_REGION="us-east-1",
     STRATA_STAGE="local",
     STRATA_BCRYPT_ROUNDS="4",
+    # Never the developer's running stack: a command under test finds none.
+    STRATA_STACK_FILE=os.path.join(
+        tempfile.gettempdir(), f"strata-tests-{os.getpid()}", "stack.json"
+    ),
 )
 for _name in (
     "AWS_PROFILE",

@@ -5,6 +5,7 @@ arrived (Mangum has already undone API Gateway's base64 when the event says so).
 """
 
 import json
+import logging
 
 from fastapi import Request
 from pydantic import BaseModel
@@ -16,6 +17,8 @@ from functions.permissions import QUEUE_SEND, STRIPE_API, STRIPE_WEBHOOK, TASKS,
 from functions.resources import CHECKOUTS_COMPLETED, PAYMENTS_FAILED, WEBHOOK_EVENTS
 from functions.runtime.endpoint import ContainerDep, endpoint
 from functions.runtime.observability import count, count_with
+
+logger = logging.getLogger("strata.webhook")
 
 
 class WebhookAck(BaseModel):
@@ -87,7 +90,16 @@ async def stripe_webhook(request: Request, container: ContainerDep) -> WebhookAc
     )
     # The payload was verified, so it is Stripe's JSON; a type Strata does not act
     # on is "other", which keeps the metric's dimensions a bounded set.
-    kind = json.loads(payload).get("type")
+    event = json.loads(payload)
+    logger.info(
+        "stripe webhook handled",
+        extra={
+            "event": event.get("id"),
+            "type": event.get("type"),
+            "outcome": outcome.value,
+        },
+    )
+    kind = event.get("type")
     kind = kind if kind in HANDLED_EVENTS else "other"
     count_with(WEBHOOK_EVENTS, {"type": kind, "outcome": outcome.value})
     if outcome is Outcome.APPLIED and kind in BUSINESS:

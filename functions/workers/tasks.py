@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from typing import Any
 
 from aws_lambda_powertools.utilities.batch import (
@@ -93,11 +94,13 @@ def run_record(record: SQSRecord) -> None:
     context = {"message_id": record.message_id, "receive_count": receive_count}
     _follow(record.body)
     container = get_container()
+    started = time.monotonic()
     try:
         task_id = task_id_of(record.body)
         context["task_id"] = task_id
         task = container.run_task().execute(task_id, receive_count)
     except Exception:
+        context["duration_ms"] = _since(started)
         logger.exception("task attempt failed", extra=context)
         count(TASK_ATTEMPTS_FAILED)
         if receive_count >= container.settings.task_max_receives:
@@ -108,12 +111,21 @@ def run_record(record: SQSRecord) -> None:
         return
     logger.info(
         "task attempt ended",
-        extra={**context, "task": task.name, "status": task.status.value},
+        extra={
+            **context,
+            "task": task.name,
+            "status": task.status.value,
+            "duration_ms": _since(started),
+        },
     )
     succeeded = task.status is TaskStatus.SUCCEEDED
     count(TASKS_SUCCEEDED if succeeded else TASKS_FAILED)
     if task.name in EMAIL_JOBS:
         count(EMAILS_SENT if succeeded else EMAILS_REFUSED)
+
+
+def _since(started: float) -> int:
+    return round((time.monotonic() - started) * 1000)
 
 
 def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:

@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -76,6 +76,11 @@ class DevProcess:
         return self.env["STRATA_STRIPE_EMULATOR_URL"]
 
     @property
+    def stack_file(self) -> Path:
+        """Where this stack records its addresses for the other commands."""
+        return Path(self.env["STRATA_STACK_FILE"])
+
+    @property
     def aws_endpoint(self) -> str:
         return f"http://127.0.0.1:{self.aws_port}"
 
@@ -119,6 +124,7 @@ def spawn_dev(
     port: int | None = None,
     aws_port: int | None = None,
     settings: Mapping[str, str] | None = None,
+    args: Sequence[str] = (),
 ) -> DevProcess:
     """Start ``strata dev`` on the given (default: free) ports, output to ``log``,
     emails to an outbox beside it (never the repository's); ``settings`` are
@@ -129,6 +135,7 @@ def spawn_dev(
     env = clean_env(port, aws_port)
     env.update(settings or {})
     env["STRATA_OUTBOX_DIR"] = str(log.with_suffix(".outbox"))
+    env["STRATA_STACK_FILE"] = str(log.with_suffix(".stack.json"))
     # Each stack its own Stripe emulator, so stacks never share one by accident.
     env["STRIPE_EMULATOR_PORT"] = str(ports[2])
     env["STRATA_STRIPE_EMULATOR_URL"] = f"http://127.0.0.1:{ports[2]}"
@@ -136,7 +143,7 @@ def spawn_dev(
         # A file, not a pipe: nobody reads a pipe while tests run, and a full one
         # would block the server mid-request.
         process = subprocess.Popen(
-            cli("dev"),
+            cli("dev", *args),
             cwd=REPO,
             env=env,
             stdin=subprocess.DEVNULL,
@@ -155,8 +162,10 @@ def start_dev(tmp_path: Path) -> Iterator[StartDev]:
     """Start ``strata dev`` subprocesses; all of them are killed at teardown."""
     started: list[DevProcess] = []
 
-    def start(port: int | None = None, aws_port: int | None = None) -> DevProcess:
-        dev = spawn_dev(tmp_path / f"dev-{len(started)}.log", port, aws_port)
+    def start(
+        port: int | None = None, aws_port: int | None = None, *args: str
+    ) -> DevProcess:
+        dev = spawn_dev(tmp_path / f"dev-{len(started)}.log", port, aws_port, args=args)
         started.append(dev)
         return dev
 

@@ -7,9 +7,12 @@ httpx (like a browser) would not send a Secure cookie over http.
 
 from __future__ import annotations
 
+import json
+import os
 import signal
 import socket
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -410,3 +413,81 @@ def test_dev_shuts_down_cleanly_and_frees_both_ports(
             # TIME_WAIT, which does not make a port busy; a listener would.
             sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             sock.bind(("127.0.0.1", port))
+
+
+def test_dev_records_its_addresses_while_it_serves_and_removes_them_when_stopped(
+    start_dev: StartDev,
+) -> None:
+    dev = start_dev()
+    dev.wait_ready()
+
+    recorded = json.loads(dev.stack_file.read_text(encoding="utf-8"))
+    assert recorded["api_url"] == dev.url
+    assert recorded["aws_endpoint_url"] == dev.aws_endpoint
+    assert recorded["stripe_emulator_url"] == dev.stripe_url
+    assert recorded["outbox_dir"] == str(dev.outbox)
+    assert dev.interrupt() == 0
+    assert not dev.stack_file.exists()
+
+
+def test_invoke_runs_on_the_stacks_clock_so_its_fresh_cookie_is_accepted(
+    start_dev: StartDev,
+) -> None:
+    dev = start_dev()
+    dev.wait_ready()
+    # From another terminal, as a person would: the stack file is all it has.
+    env = {
+        k: v
+        for k, v in dev.env.items()
+        if k not in ("AWS_ENDPOINT_PORT", "STRATA_STRIPE_EMULATOR_URL")
+    }
+
+    def strata(*args: str) -> subprocess.CompletedProcess[str]:
+        return subprocess.run(
+            cli(*args), cwd=REPO, env=env, capture_output=True, text=True, timeout=120
+        )
+
+    assert strata("stripe", "advance", "--days", "2").returncode == 0
+    with new_client(dev) as client:
+        client.post(
+            "/api/v1/account/signup",
+            json={
+                "username": "clock.user",
+                "email": "c@example.com",
+                "password": PASSWORD,
+            },
+        )
+        login = client.post(
+            "/api/v1/account/login",
+            json={"username": "clock.user", "password": PASSWORD},
+        )
+        assert login.status_code == 204, login.text
+        token = client.cookies[COOKIE]
+
+    me = strata("invoke", "me", "--cookie", token)
+
+    assert me.returncode == 0, me.stderr
+    assert json.loads(me.stdout)["statusCode"] == 200
+
+
+def test_dev_with_reload_serves_again_after_a_code_file_changes(
+    start_dev: StartDev,
+) -> None:
+    dev = start_dev(None, None, "--reload")
+    dev.wait_ready()
+    watched = REPO / "local" / "frontend" / "__init__.py"
+    before = watched.stat()
+    try:
+        # A newer modification time is a change to uvicorn's reloader; the content
+        # stays as it is, and so does the time, once the test is over.
+        os.utime(watched, ns=(before.st_atime_ns, before.st_mtime_ns + 10**9))
+        deadline = time.monotonic() + 30
+        while dev.output().count("Strata API on") < 2:
+            assert time.monotonic() < deadline, dev.output()
+            time.sleep(0.2)
+    finally:
+        os.utime(watched, ns=(before.st_atime_ns, before.st_mtime_ns))
+
+    assert "Reloading" in dev.output()
+    with new_client(dev) as client:
+        assert client.get("/api/v1/").status_code == 200

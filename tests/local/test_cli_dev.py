@@ -62,3 +62,12 @@ def test_dev_refuses_one_port_for_both_the_api_and_moto(
     assert capsys.readouterr().err.strip() == (
         "strata: the API and moto cannot share port 5123"
     )
+
+
+def test_dev_refuses_the_apis_port_for_the_stripe_emulator(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    status = main(["dev", "--port", "5124", "--stripe-port", "5124"])
+
+    assert status == 2
+    assert "the Stripe emulator cannot share port 5124" in capsys.readouterr().err

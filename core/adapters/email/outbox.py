@@ -9,6 +9,7 @@ watches the folder for ``*.eml`` never reads half a message.
 
 from __future__ import annotations
 
+import logging
 import os
 import re
 import tempfile
@@ -22,6 +23,7 @@ from core.adapters.email.message import RenderedEmail
 
 TEMPLATE_HEADER = "X-Strata-Template"
 _UNSAFE = re.compile(r"[^A-Za-z0-9@._+-]")
+logger = logging.getLogger("strata.outbox")
 
 
 def build_message(
@@ -66,4 +68,11 @@ class Outbox:
         except BaseException:
             Path(temporary).unlink(missing_ok=True)
             raise
+        # Only the local stack has an outbox: the address is a developer's test one.
+        # The link (a one-time token) stays out of the logs; the dev console reads
+        # it from the file.
+        logger.info(
+            "email written to the outbox",
+            extra={"to": to, "subject": email.subject, "file": str(path)},
+        )
         return path

@@ -3,6 +3,7 @@ the text not, and a missing value fails instead of leaving a hole."""
 
 from __future__ import annotations
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -114,6 +115,21 @@ def test_an_outbox_file_appears_whole_under_its_final_name(tmp_path: Path) -> No
     assert path.parent == tmp_path / "new" / "folder"
     assert path.name.endswith("-b_.._c@example.com-welcome.eml")
     assert [p.name for p in path.parent.iterdir()] == [path.name]
+
+
+def test_writing_to_the_outbox_logs_the_recipient_subject_and_file_not_the_body(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    link = "http://127.0.0.1:8000/verify-email?token=abc-123"
+    email = RenderedEmail("Verify your email", "<p>hi</p>", f"Open\n{link}\nThanks")
+
+    with caplog.at_level(logging.INFO, logger="strata.outbox"):
+        path = Outbox(tmp_path).write("a@strata.local", "b@example.com", "x", email)
+
+    (record,) = [r for r in caplog.records if r.name == "strata.outbox"]
+    fields = (record.to, record.subject, record.file)  # type: ignore[attr-defined]
+    assert fields == ("b@example.com", "Verify your email", str(path))
+    assert not any("abc-123" in str(value) for value in vars(record).values())
 
 
 BILLING_CONTEXT = {
