@@ -977,10 +977,7 @@ def _call_handler(
 ) -> Any:
     handler = import_module(endpoint.module).handler
     try:
-        # The function's JSON log lines and metrics go to stderr: stdout carries
-        # the response alone, for whoever pipes it (jq, a test).
-        with contextlib.redirect_stdout(sys.stderr):
-            return handler(event, context)
+        return handler(event, context)
     except Exception as exc:  # a handler failure is reported, not a CLI crash
         raise CliError(
             f"{endpoint.name} failed on this event: {type(exc).__name__}: {_cause(exc)}"
