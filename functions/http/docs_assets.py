@@ -1,0 +1,22 @@
+"""A file of the docs pages (Swagger UI's and ReDoc's scripts and styles), served
+by the API so the docs need no internet."""
+
+from fastapi.responses import Response
+from starlette.exceptions import HTTPException
+
+from functions.runtime.docs import asset_response
+from functions.runtime.endpoint import PathSegment, endpoint
+
+
+@endpoint(
+    "GET /docs/assets/{file}",
+    budget=0,
+    in_docs=False,
+    sample={"path": {"file": "swagger-ui.css"}},
+    problems={404: "No such file"},
+)
+def docs_assets(file: PathSegment) -> Response:
+    response = asset_response(file)
+    if response is None:
+        raise HTTPException(404, "no such file")
+    return response
