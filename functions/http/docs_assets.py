@@ -6,6 +6,7 @@ from starlette.exceptions import HTTPException
 
 from functions.runtime.docs import asset_response
 from functions.runtime.endpoint import PathSegment, endpoint
+from functions.runtime.problems import answer
 
 
 @endpoint(
@@ -13,7 +14,7 @@ from functions.runtime.endpoint import PathSegment, endpoint
     budget=0,
     in_docs=False,
     sample={"path": {"file": "swagger-ui.css"}},
-    problems={404: "No such file"},
+    problems={404: answer("No such file", "not_found")},
 )
 def docs_assets(file: PathSegment) -> Response:
     response = asset_response(file)
