@@ -8,6 +8,8 @@ import json
 import subprocess
 from pathlib import Path
 
+import pytest
+
 from functions.catalog import ROOT
 from local.dev_app import build_app
 
@@ -54,6 +56,7 @@ def run(*args: str, cwd: Path) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+@pytest.mark.node
 def test_a_typescript_client_generated_from_the_document_compiles(
     tmp_path: Path,
 ) -> None:
