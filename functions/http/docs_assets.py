@@ -1,6 +1,7 @@
 """A file of the docs pages (Swagger UI's and ReDoc's scripts and styles), served
 by the API so the docs need no internet."""
 
+from fastapi import Request
 from fastapi.responses import Response
 from starlette.exceptions import HTTPException
 
@@ -16,8 +17,8 @@ from functions.runtime.problems import answer
     sample={"path": {"file": "swagger-ui.css"}},
     problems={404: answer("No such file", "not_found")},
 )
-def docs_assets(file: PathSegment) -> Response:
-    response = asset_response(file)
+def docs_assets(file: PathSegment, request: Request) -> Response:
+    response = asset_response(file, request.headers.get("accept-encoding", ""))
     if response is None:
         raise HTTPException(404, "no such file")
     return response

@@ -9,6 +9,7 @@ package would build a FastAPI app of its own for nothing.
 
 from __future__ import annotations
 
+import gzip
 from functools import cache
 from importlib.metadata import version
 from importlib.util import find_spec
@@ -71,17 +72,26 @@ def redoc_page() -> HTMLResponse:
 
 
 @cache
-def _content(name: str) -> bytes:
-    return (_static_dir() / name).read_bytes()
+def _content(name: str) -> tuple[bytes, bool]:
+    """The file's bytes, and whether they are gzipped: the Lambda layer ships the
+    scripts and styles gzipped (``infra_cdk.build.compress_docs_assets``), a
+    virtual environment as the package has them."""
+    packed = _static_dir() / f"{name}.gz"
+    if packed.is_file():
+        return packed.read_bytes(), True
+    return (_static_dir() / name).read_bytes(), False
 
 
-def asset_response(name: str) -> Response | None:
+def asset_response(name: str, accept_encoding: str = "") -> Response | None:
     """The asset ``name`` with its type and caching, or None if the pages use no
-    such file (never a path: only the names above are read)."""
+    such file (never a path: only the names above are read). Gzipped where the file
+    is and the client takes gzip."""
     if name not in ASSETS:
         return None
-    return Response(
-        _content(name),
-        media_type=ASSETS[name],
-        headers={"Cache-Control": _CACHE},
-    )
+    content, gzipped = _content(name)
+    headers = {"Cache-Control": _CACHE, "Vary": "Accept-Encoding"}
+    if gzipped and "gzip" in accept_encoding.lower():
+        headers["Content-Encoding"] = "gzip"
+    elif gzipped:
+        content = gzip.decompress(content)
+    return Response(content, media_type=ASSETS[name], headers=headers)

@@ -24,6 +24,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
     ),
     "email": ("An email address", "jane.doe@example.com"),
     "password": ("At least 8 characters", "correct-horse-battery"),
+    "LogInIn.password": ("The account's password", "correct-horse-battery"),
     "current_password": (
         "The caller's current password: required to change one's own",
         "old-correct-horse",
