@@ -7,6 +7,7 @@ from functions.runtime.docs import swagger_ui_page
 from functions.runtime.endpoint import endpoint
 
 
+# A coroutine: nothing blocks, so no worker thread (see docs_assets).
 @endpoint("GET /docs", budget=0, in_docs=False)
-def docs() -> HTMLResponse:
+async def docs() -> HTMLResponse:
     return swagger_ui_page()

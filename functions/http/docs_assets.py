@@ -10,6 +10,8 @@ from functions.runtime.endpoint import PathSegment, endpoint
 from functions.runtime.problems import answer
 
 
+# A coroutine: the file is read once per instance, so no worker thread (whose pool
+# the first request of a cold start would import).
 @endpoint(
     "GET /docs/assets/{file}",
     budget=0,
@@ -17,7 +19,7 @@ from functions.runtime.problems import answer
     sample={"path": {"file": "swagger-ui.css"}},
     problems={404: answer("No such file", "not_found")},
 )
-def docs_assets(file: PathSegment, request: Request) -> Response:
+async def docs_assets(file: PathSegment, request: Request) -> Response:
     response = asset_response(file, request.headers.get("accept-encoding", ""))
     if response is None:
         raise HTTPException(404, "no such file")

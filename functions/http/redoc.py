@@ -7,6 +7,7 @@ from functions.runtime.docs import redoc_page
 from functions.runtime.endpoint import endpoint
 
 
+# A coroutine: nothing blocks, so no worker thread (see docs_assets).
 @endpoint("GET /redoc", budget=0, in_docs=False)
-def redoc() -> HTMLResponse:
+async def redoc() -> HTMLResponse:
     return redoc_page()
