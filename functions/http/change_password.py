@@ -21,6 +21,7 @@ class ChangePasswordIn(Body):
 @endpoint(
     "PATCH /api/v1/users/{username}/password",
     (*MANAGE_USERS, PASSWORDS, SESSIONS_BY_USER),
+    who="the user, or an admin over them",
     budget=7,
     sample={"body": {"password": "staple-battery-horse", "current_password": "old"}},
     problems={

@@ -24,6 +24,7 @@ class CreateUserIn(Body):
 @endpoint(
     "POST /api/v1/users",
     (*MANAGE_USERS, PASSWORDS),
+    who="an admin",
     status=201,
     budget=2,
     sample={

@@ -45,6 +45,7 @@ class TaskOut(BaseModel):
 @endpoint(
     "GET /api/v1/tasks/{task_id}",
     (*AUTHENTICATED, TASKS_READ),
+    who="the task's owner, or an admin",
     budget=2,
     problems={
         404: answer(NOT_YOURS, "task_not_found"),

@@ -21,6 +21,7 @@ class UsersPageOut(BaseModel):
 @endpoint(
     "GET /api/v1/users",
     (*AUTHENTICATED, USERS_LIST),
+    who="an admin",
     # Authenticate; one Query per shard of the users index (4 by default).
     budget=5,
     sample={"query": {"limit": "20", "sort": "created_at", "order": "desc"}},

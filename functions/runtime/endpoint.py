@@ -85,7 +85,10 @@ def _description(
     summary: str, who: str | None, session: bool, budget: int | None, stripe: int
 ) -> str:
     """The module's docstring, then who may call the route and what it costs."""
-    caller = who or ("Logged in (the session cookie)" if session else "Anyone")
+    caller = who or ("logged in" if session else "anyone")
+    caller = caller[0].upper() + caller[1:]
+    if session:
+        caller += (", logged in" if who else "") + " (the session cookie)"
     calls = "no DynamoDB call" if not budget else f"at most {budget} DynamoDB calls"
     if budget == 1:
         calls = "at most 1 DynamoDB call"
