@@ -65,13 +65,13 @@ test-all: lint typecheck imports build $(NODE)
 	$(PYTEST)
 
 ## check: the quick loop: lint, types of the changed code, import contracts, and the
-##        unit, function and security tests on in-memory fakes (those marked moto,
-##        the integration, e2e, infra, fuzz and bench layers are make test's)
+##        unit, function and security tests on in-memory fakes (those marked moto or
+##        node, the integration, e2e, infra, fuzz and bench layers are make test's)
 check:
 	$(call timed,check-all,check)
 
 check-all: lint typecheck-changed imports
-	$(PYTEST) -m "not moto" tests/unit tests/functions tests/security
+	$(PYTEST) -m "not moto and not node" tests/unit tests/functions tests/security
 
 # mypy on the Python files changed against origin/main (or, without it, the
 # uncommitted ones); its cache keeps a re-check to what those changes reach.

@@ -8,6 +8,7 @@ from functions.runtime.problems import OVER_A_SUBORDINATE
 @endpoint(
     "PATCH /api/v1/users/{username}/activate",
     MANAGE_USERS,
+    who="an admin over the user",
     budget=4,
     problems=OVER_A_SUBORDINATE,
 )

@@ -9,9 +9,16 @@ from pydantic import BaseModel, Field
 from core.domain.billing import Interval
 from functions.permissions import CHANGE_BILLING
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
+from functions.runtime.problems import answer
 from functions.runtime.schemas import Body, SubscriptionOut
 
-SAME = "No live subscription, or already on this price"
+SAME = answer(
+    "No live subscription, or already on this price",
+    *("no_subscription", "already_subscribed", "concurrent_update"),
+)
+UNPAID = "`payment_failed`: not paid, so not applied; pay at `payment_url`"
+INVALID = "Invalid input, or `invalid_proration_token`: forged, stale or foreign"
+PLAN = ("invalid_input", "invalid_proration_token", "unknown_plan", "price_unavailable")
 
 
 class ChangeRequest(Body):
@@ -39,9 +46,9 @@ class ChangePreview(BaseModel):
     counts={402: "PaymentsFailed"},
     sample={"query": {"preview": "true"}, "body": {"plan": "business"}},
     problems={
-        402: "`payment_failed`: not paid, so not applied; pay at `payment_url`",
+        402: answer(UNPAID, "payment_failed"),
         409: SAME,
-        422: "Invalid input, or `invalid_proration_token`: forged, stale or foreign",
+        422: answer(INVALID, *PLAN),
     },
 )
 def billing_change(

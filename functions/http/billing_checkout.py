@@ -9,9 +9,13 @@ from core.application.commands.start_checkout import PaymentMethod
 from core.domain.billing import Interval
 from functions.permissions import CHANGE_BILLING
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
+from functions.runtime.problems import answer
 from functions.runtime.schemas import Body, RedirectUrl
 
 HAVE_ONE = "You already have this plan or another subscription"
+TAKEN = ("already_subscribed", "subscription_exists", "concurrent_update")
+UNSOLD = ("unknown_plan", "price_unavailable", "bank_transfer_unavailable")
+UNVERIFIED = "`email_not_verified`: verify your email address before buying"
 
 
 class CheckoutRequest(Body):
@@ -32,8 +36,9 @@ class CheckoutRequest(Body):
     counts={200: "CheckoutsStarted"},
     sample={"body": {"plan": "pro", "interval": "month", "currency": "usd"}},
     problems={
-        403: "`email_not_verified`: verify your email address before buying",
-        409: HAVE_ONE,
+        403: answer(UNVERIFIED, "email_not_verified"),
+        409: answer(HAVE_ONE, *TAKEN),
+        422: answer("", *UNSOLD),
     },
 )
 def billing_checkout(

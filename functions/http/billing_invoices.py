@@ -8,6 +8,7 @@ from pydantic import BaseModel, ConfigDict
 
 from functions.permissions import ASK_STRIPE
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
+from functions.runtime.problems import PAGING
 
 
 class InvoiceOut(BaseModel):
@@ -37,6 +38,7 @@ class InvoiceList(BaseModel):
     budget=1,
     stripe=1,
     sample={"query": {"limit": "10"}},
+    problems={422: PAGING},
 )
 def billing_invoices(
     container: ContainerDep,

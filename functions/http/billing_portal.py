@@ -2,9 +2,10 @@
 
 from functions.permissions import ASK_STRIPE
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
+from functions.runtime.problems import answer
 from functions.runtime.schemas import RedirectUrl
 
-NO_ACCOUNT = "No billing account yet: check out first"
+NO_ACCOUNT = answer("No billing account yet: check out first", "no_billing_account")
 
 
 @endpoint(

@@ -4,7 +4,7 @@ from pydantic import Field
 
 from functions.permissions import MANAGE_USERS, PASSWORDS, SESSIONS_BY_USER
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
-from functions.runtime.problems import USER_CHANGED
+from functions.runtime.problems import USER_CHANGED, answer
 from functions.runtime.schemas import Body
 
 FORBIDDEN = "Not allowed to set this user's password, or the current one is wrong"
@@ -21,12 +21,14 @@ class ChangePasswordIn(Body):
 @endpoint(
     "PATCH /api/v1/users/{username}/password",
     (*MANAGE_USERS, PASSWORDS, SESSIONS_BY_USER),
+    who="the user, or an admin over them",
     budget=7,
     sample={"body": {"password": "staple-battery-horse", "current_password": "old"}},
     problems={
-        403: FORBIDDEN,
+        403: answer(FORBIDDEN, "forbidden", "wrong_password"),
         404: "",
         409: USER_CHANGED,
+        422: answer("", "invalid_password", "current_password_required"),
         429: "Too many wrong current passwords; try again later",
     },
 )

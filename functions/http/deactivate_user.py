@@ -8,6 +8,7 @@ from functions.runtime.problems import OVER_A_SUBORDINATE
 @endpoint(
     "PATCH /api/v1/users/{username}/deactivate",
     (*MANAGE_USERS, SESSIONS_BY_USER),
+    who="an admin over the user",
     budget=6,
     problems=OVER_A_SUBORDINATE,
 )

@@ -1,12 +1,13 @@
-"""Swagger UI over the document at /openapi.json."""
+"""Swagger UI over the document at /openapi.json, with no CDN: its files are the
+API's own (/docs/assets)."""
 
-from fastapi.openapi.docs import get_swagger_ui_html
 from fastapi.responses import HTMLResponse
 
-from functions.runtime.app import API_TITLE
+from functions.runtime.docs import swagger_ui_page
 from functions.runtime.endpoint import endpoint
 
 
+# A coroutine: nothing blocks, so no worker thread (see docs_assets).
 @endpoint("GET /docs", budget=0, in_docs=False)
-def docs() -> HTMLResponse:
-    return get_swagger_ui_html(openapi_url="/openapi.json", title=f"{API_TITLE} API")
+async def docs() -> HTMLResponse:
+    return swagger_ui_page()

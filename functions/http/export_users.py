@@ -31,6 +31,7 @@ ACCEPTED = "Accepted: GET the task in Location until it has succeeded, then its 
 @endpoint(
     "POST /api/v1/users/export",
     QUEUE_TASK,
+    who="an admin on Pro or Business",
     status=202,
     budget=2,
     problems={402: "", 403: "Not an admin"},

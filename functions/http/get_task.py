@@ -8,6 +8,7 @@ from pydantic import BaseModel
 from core.domain.task import Task
 from functions.permissions import AUTHENTICATED, TASKS_READ
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
+from functions.runtime.problems import answer
 
 NOT_YOURS = "No such task, or not one the caller may see"
 
@@ -44,8 +45,12 @@ class TaskOut(BaseModel):
 @endpoint(
     "GET /api/v1/tasks/{task_id}",
     (*AUTHENTICATED, TASKS_READ),
+    who="the task's owner, or an admin",
     budget=2,
-    problems={404: NOT_YOURS, 422: "The task id in the path is too long"},
+    problems={
+        404: answer(NOT_YOURS, "task_not_found"),
+        422: "The task id in the path is too long",
+    },
 )
 def get_task(
     task_id: PathSegment, container: ContainerDep, auth: CurrentAuth

@@ -9,6 +9,7 @@ from pydantic import BaseModel
 from core.application.ports import SortOrder, UserSort
 from functions.permissions import AUTHENTICATED, USERS_LIST
 from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
+from functions.runtime.problems import PAGING
 from functions.runtime.schemas import UserDetail
 
 
@@ -20,10 +21,11 @@ class UsersPageOut(BaseModel):
 @endpoint(
     "GET /api/v1/users",
     (*AUTHENTICATED, USERS_LIST),
+    who="an admin",
     # Authenticate; one Query per shard of the users index (4 by default).
     budget=5,
     sample={"query": {"limit": "20", "sort": "created_at", "order": "desc"}},
-    problems={403: "Not an admin"},
+    problems={403: "Not an admin", 422: PAGING},
 )
 def list_users(
     container: ContainerDep,

@@ -11,11 +11,14 @@ from functions.runtime.endpoint import (
     OptionalAuth,
     endpoint,
 )
-from functions.runtime.problems import session_cookie_header
+from functions.runtime.problems import answer, session_cookie_header
 from functions.runtime.schemas import Body
 
-WRONG = "Wrong username or password"
-REFUSED = "Logged in already, or the account is deactivated"
+WRONG = answer("Wrong username or password", "invalid_credentials")
+REFUSED = answer(
+    "Logged in already, or the account is deactivated",
+    *("already_authenticated", "account_inactive"),
+)
 
 
 class LogInIn(Body):

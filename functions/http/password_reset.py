@@ -9,6 +9,7 @@ from pydantic import BaseModel, Field
 
 from functions.permissions import QUEUE_SEND, SESSIONS_WRITE, TASKS_WRITE
 from functions.runtime.endpoint import ClientAddress, ContainerDep, endpoint
+from functions.runtime.problems import answer
 from functions.runtime.schemas import Body
 
 ACCEPTED = (
@@ -32,7 +33,7 @@ class PasswordResetAccepted(BaseModel):
     status=202,
     budget=3,
     sample={"body": {"email": "jane.doe@example.com"}},
-    problems={429: ""},
+    problems={422: answer("", "invalid_email"), 429: ""},
 )
 def password_reset(
     body: PasswordResetIn, container: ContainerDep, client: ClientAddress

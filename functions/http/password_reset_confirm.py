@@ -11,7 +11,7 @@ from functions.permissions import (
     USERS,
 )
 from functions.runtime.endpoint import ContainerDep, endpoint
-from functions.runtime.problems import BAD_LINK, LINK_USER_CHANGED
+from functions.runtime.problems import BAD_LINK, LINK_USER_CHANGED, answer
 from functions.runtime.schemas import Body
 
 REFUSED = "Invalid input, or a password the policy refuses (the token stays usable)"
@@ -31,9 +31,9 @@ class PasswordResetConfirmIn(Body):
     sample={"body": {"token": "PASTE_THE_TOKEN", "password": "a-new-correct-horse"}},
     problems={
         400: BAD_LINK,
-        403: "The account is deactivated",
+        403: answer("The account is deactivated", "account_inactive"),
         409: LINK_USER_CHANGED,
-        422: REFUSED,
+        422: answer(REFUSED, "invalid_password"),
     },
 )
 def password_reset_confirm(

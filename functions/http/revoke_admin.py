@@ -8,6 +8,7 @@ from functions.runtime.problems import OVER_AN_ADMIN
 @endpoint(
     "PATCH /api/v1/users/{username}/revoke-admin",
     MANAGE_USERS,
+    who="a super admin",
     budget=4,
     problems=OVER_AN_ADMIN,
 )

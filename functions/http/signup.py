@@ -17,6 +17,7 @@ from functions.runtime.endpoint import (
     OptionalAuth,
     endpoint,
 )
+from functions.runtime.problems import answer
 from functions.runtime.schemas import Body, UserOut
 
 EMAIL = "jane.doe@example.com"
@@ -39,8 +40,9 @@ class SignUpIn(Body):
     budget=3,
     sample={"body": {"username": "jane.doe", "email": EMAIL, "password": PASSWORD}},
     problems={
-        403: "Logged in already: log out first",
-        409: "The username is taken",
+        403: answer("Logged in already: log out first", "already_authenticated"),
+        409: answer("The username is taken", "username_taken"),
+        422: answer("", "invalid_username", "invalid_email", "invalid_password"),
         429: "",
     },
 )

@@ -8,9 +8,12 @@ arguments are also read, without importing the module, by ``functions.catalog``
 
 The error responses every route shares are derived here, never listed by hand: 401
 where the route requires the session, 413 always (the guard middleware), 415 on
-state-changing methods, 422 where the route takes input, 503 where it has AWS
-permissions; ``problems`` adds the route's own, or says what a standard one means
-on it.
+state-changing methods, 422 where the route takes input, 409 and 503 where it calls
+Stripe, 503 where it has AWS permissions, each with the problem codes it carries;
+``problems`` adds the route's own, or says what a standard one means on it. So is
+what the docs say of the route: its operation id (the function's name), its
+description (the module's docstring, who may call it, what it costs) and, where it
+requires the session, the session's security scheme.
 """
 
 from __future__ import annotations
@@ -33,6 +36,7 @@ from functions.runtime.auth import (
     OptionalAuth,
     requires_session,
 )
+from functions.runtime.problems import SESSION_SCHEME, Answer
 from functions.runtime.problems import problems as documented
 
 __all__ = [
@@ -57,17 +61,40 @@ def _takes_input(dependant: Dependant) -> bool:
     return any(own) or any(_takes_input(sub) for sub in dependant.dependencies)
 
 
-def _standard_statuses(route: APIRoute, method: str, aws: bool) -> list[int]:
-    statuses = [413]
+def _standard_statuses(
+    route: APIRoute, method: str, aws: bool, stripe: int
+) -> dict[int, tuple[str, ...]]:
+    """The error statuses the route's shape implies, with the codes each carries."""
+    statuses: dict[int, tuple[str, ...]] = {413: ("payload_too_large",)}
     if requires_session(route.dependant):
-        statuses.append(401)
+        statuses[401] = ("not_authenticated",)
     if method in STATE_CHANGING:
-        statuses.append(415)
+        statuses[415] = ("unsupported_media_type",)
     if _takes_input(route.dependant):
-        statuses.append(422)
-    if aws:
-        statuses.append(503)
+        statuses[422] = ("invalid_input",)
+    if stripe:
+        # Stripe refused the request (or no longer knows the customer).
+        statuses[409] = ("payment_provider_rejected", "customer_missing")
+    if aws or stripe:
+        statuses[503] = ("dependency_unavailable",)
+        statuses[503] += ("payment_provider_unavailable",) if stripe else ()
     return statuses
+
+
+def _description(
+    summary: str, who: str | None, session: bool, budget: int | None, stripe: int
+) -> str:
+    """The module's docstring, then who may call the route and what it costs."""
+    caller = who or ("logged in" if session else "anyone")
+    caller = caller[0].upper() + caller[1:]
+    if session:
+        caller += (", logged in" if who else "") + " (the session cookie)"
+    calls = "no DynamoDB call" if not budget else f"at most {budget} DynamoDB calls"
+    if budget == 1:
+        calls = "at most 1 DynamoDB call"
+    if stripe:
+        calls += f" and {stripe} Stripe API request{'s' if stripe > 1 else ''}"
+    return f"{summary}\n\n**Who:** {caller}.\n\n**Cost:** {calls}."
 
 
 def endpoint(
@@ -78,7 +105,7 @@ def endpoint(
     stripe: int = 0,
     sample: dict[str, Any] | None = None,
     status: int | None = None,
-    problems: Mapping[int, str] | None = None,
+    problems: Mapping[int, str | Answer] | None = None,
     who: str | None = None,
     in_docs: bool = True,
     tag: str | None = None,
@@ -112,16 +139,23 @@ def endpoint(
             status_code=success,
             include_in_schema=in_docs,
             **no_body,
-            description=inspect.getdoc(sys.modules[function.__module__]),
+            # The function's name: what a generated client calls the operation.
+            operation_id=function.__name__,
             responses=success_responses,
             openapi_extra=openapi_extra,
         )
         (added,) = router.routes
         assert isinstance(added, APIRoute)
-        aws = bool(permissions)
-        statuses = dict.fromkeys(_standard_statuses(added, method, aws), "")
+        session = requires_session(added.dependant)
+        summary = inspect.getdoc(sys.modules[function.__module__]) or ""
+        added.description = _description(summary, who, session, budget, stripe)
+        if session:
+            security: list[dict[str, list[str]]] = [{SESSION_SCHEME: []}]
+            added.openapi_extra = {**(openapi_extra or {}), "security": security}
+        derived = _standard_statuses(added, method, bool(permissions), stripe)
+        statuses: dict[int, str | Answer] = dict.fromkeys(derived, "")
         statuses.update(problems or {})
-        added.responses.update(documented(dict(sorted(statuses.items()))))
+        added.responses.update(documented(dict(sorted(statuses.items())), derived))
         module = sys.modules[function.__module__]
         vars(module).update(router=router, handler=lambda_handler(router, counts))
         return function

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from http import HTTPStatus
 from typing import Any
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel
+
+from functions.runtime.glossary import describe_fields
 
 PROBLEM_MEDIA_TYPE = "application/problem+json"
 _SCHEMAS = "#/components/schemas/"
@@ -85,17 +88,65 @@ _RETRY_AFTER = {
 }
 
 
-def problems(statuses: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+@dataclass(frozen=True, slots=True)
+class Answer:
+    """What an error status means on a route, and the problem ``code``s it carries
+    there (a route's ``problems`` gives a plain string where the usual codes hold)."""
+
+    meaning: str
+    codes: tuple[str, ...]
+
+
+def answer(meaning: str, *codes: str) -> Answer:
+    return Answer(meaning, codes)
+
+
+# The codes an error status carries unless a route's ``Answer`` names others.
+USUAL_CODES: dict[int, tuple[str, ...]] = {
+    400: ("invalid_signature",),
+    401: ("not_authenticated",),
+    402: ("plan_required",),
+    403: ("forbidden",),
+    404: ("user_not_found",),
+    409: ("concurrent_update",),
+    413: ("payload_too_large",),
+    415: ("unsupported_media_type",),
+    422: ("invalid_input",),
+    429: ("too_many_attempts",),
+    503: ("dependency_unavailable",),
+}
+
+
+def problem_schema(codes: Iterable[str]) -> dict[str, Any]:
+    """A problem document whose ``code`` is one of ``codes``."""
+    enum = {"type": "string", "enum": sorted(set(codes))}
+    return {
+        "allOf": [
+            {"$ref": f"{_SCHEMAS}Problem"},
+            {"type": "object", "properties": {"code": enum}},
+        ]
+    }
+
+
+def problems(
+    statuses: Mapping[int, str | Answer],
+    derived: Mapping[int, Iterable[str]] | None = None,
+) -> dict[int | str, dict[str, Any]]:
     """OpenAPI ``responses`` for a route's error statuses, all problem details.
 
-    Each status maps to what it means on that route ("": what it means on any).
+    Each status maps to what it means on that route ("": what it means on any), or
+    to an ``Answer`` that also names its codes; ``derived`` adds the codes that the
+    route's shape implies (the session, its AWS services, the guard middleware).
     Only ``application/problem+json`` is documented, because only it is sent.
     """
     responses: dict[int | str, dict[str, Any]] = {}
-    for status, meaning in statuses.items():
+    for status, meant in statuses.items():
+        meaning = meant.meaning if isinstance(meant, Answer) else meant
+        codes = meant.codes if isinstance(meant, Answer) else USUAL_CODES[status]
+        codes = (*codes, *(derived or {}).get(status, ()))
         response: dict[str, Any] = {
             "description": meaning or MEANINGS.get(status, HTTPStatus(status).phrase),
-            "content": {PROBLEM_MEDIA_TYPE: {"schema": {"$ref": f"{_SCHEMAS}Problem"}}},
+            "content": {PROBLEM_MEDIA_TYPE: {"schema": problem_schema(codes)}},
         }
         if status == 429:
             response["headers"] = _RETRY_AFTER
@@ -113,7 +164,8 @@ def problem_schemas() -> dict[str, dict[str, Any]]:
 
 
 def document_problems(app: FastAPI) -> None:
-    """Put the schemas that ``problems()`` refers to into ``app``'s OpenAPI document.
+    """Put the schemas that ``problems()`` refers to into ``app``'s OpenAPI document,
+    with the session's security scheme and the glossary's field descriptions.
 
     ``problems()`` names no pydantic model (FastAPI would then also document the
     route's own media type, ``application/json``, which error responses never use),
@@ -127,6 +179,8 @@ def document_problems(app: FastAPI) -> None:
             _document_origin_check(document)
             components = document.setdefault("components", {})
             components.setdefault("schemas", {}).update(problem_schemas())
+            components["securitySchemes"] = {SESSION_SCHEME: _SESSION}
+            describe_fields(document)
             app.openapi_schema = document
         return app.openapi_schema
 
@@ -134,9 +188,19 @@ def document_problems(app: FastAPI) -> None:
 
 
 _ORIGIN_REFUSED = (
-    "Not allowed; or, `origin_not_allowed`, the request came from a page of another "
-    "site (its Origin or Sec-Fetch-Site)"
+    "`origin_not_allowed`: the request came from a page of another site (its Origin "
+    "or Sec-Fetch-Site)"
 )
+# The session cookie as an OpenAPI security scheme: the routes that require it say
+# so, and Swagger UI shows who must log in first.
+SESSION_SCHEME = "session"
+_SESSION = {
+    "type": "apiKey",
+    "in": "cookie",
+    "name": "access_token",
+    "description": "The session cookie that POST /api/v1/account/login sets; a "
+    "browser sends it by itself once logged in",
+}
 
 
 def _document_origin_check(document: dict[str, Any]) -> None:
@@ -152,7 +216,14 @@ def _document_origin_check(document: dict[str, Any]) -> None:
                 continue
             responses = operation.setdefault("responses", {})
             if "403" not in responses:
-                responses["403"] = problems({403: _ORIGIN_REFUSED})[403]
+                refused = answer(_ORIGIN_REFUSED, "origin_not_allowed")
+                responses["403"] = problems({403: refused})[403]
+                continue
+            refusal = responses["403"]
+            refusal["description"] += f"; or {_ORIGIN_REFUSED}"
+            code = refusal["content"][PROBLEM_MEDIA_TYPE]["schema"]["allOf"][1]
+            enum = code["properties"]["code"]["enum"]
+            enum[:] = sorted({*enum, "origin_not_allowed"})
 
 
 def session_cookie_header() -> dict[str, Any]:
@@ -169,14 +240,18 @@ def session_cookie_header() -> dict[str, Any]:
 
 
 # What a problem means on the routes that share it (a route's ``problems``).
-USER_CHANGED = "The user changed meanwhile; try again"
-BAD_LINK = "The token is unknown, used or expired: `invalid_token`"
-LINK_USER_CHANGED = "The account changed meanwhile; ask for a new link"
-NO_SUBSCRIPTION = "No live subscription"
-TAKEN = "The username or the email is taken"
+USER_CHANGED = answer("The user changed meanwhile; try again", "concurrent_update")
+BAD_LINK = answer("The token is unknown, used or expired", "invalid_token")
+LINK_USER_CHANGED = answer(
+    "The account changed meanwhile; ask for a new link", "concurrent_update"
+)
+NO_SUBSCRIPTION = answer("No live subscription", "no_subscription", "concurrent_update")
+TAKEN = answer("The username or the email is taken", "username_taken", "email_taken")
+# A page's cursor or size that the server refuses (forged, stale, out of range).
+PAGING = answer("", "invalid_input", "invalid_cursor", "invalid_page_request")
 
 
-def _over_a_user(forbidden: str) -> dict[int, str]:
+def _over_a_user(forbidden: str) -> dict[int, str | Answer]:
     too_long = "The username in the path is too long"
     return {403: forbidden, 404: "", 409: USER_CHANGED, 422: too_long}
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import socket
 import subprocess
@@ -151,10 +152,14 @@ def test_docs_are_served_and_the_openapi_document_lists_every_catalog_route(
     anonymous: httpx.Client,
 ) -> None:
     docs = anonymous.get("/docs")
+    redoc = anonymous.get("/redoc")
     schema = anonymous.get("/openapi.json")
 
     assert docs.status_code == 200
     assert "swagger-ui" in docs.text
+    assert redoc.status_code == 200
+    for script in re.findall(r'src="(/docs/assets/[^"]+)"', docs.text + redoc.text):
+        assert anonymous.get(script).status_code == 200, script
     assert schema.status_code == 200
     paths = schema.json()["paths"]
     for endpoint in ENDPOINTS:

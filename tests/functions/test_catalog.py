@@ -109,7 +109,12 @@ def test_the_local_app_routes_each_catalog_entry_and_no_other_method_on_its_path
     container: Any, endpoint: Endpoint
 ) -> None:
     local = Mangum(build_app(), lifespan="off")
-    path = endpoint.path.replace("{username}", "somebody")
+    path = endpoint.path
+    for name, value in {
+        "username": "somebody",
+        **endpoint.sample.get("path", {}),
+    }.items():
+        path = path.replace(f"{{{name}}}", value)
 
     def status(method: str) -> int:
         event = http_api_event(replace(endpoint, method=method), path)

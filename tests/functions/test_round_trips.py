@@ -27,6 +27,8 @@ WRITES = {"PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem", "TransactWrit
 PUBLIC = {
     "root",
     "docs",
+    "redoc",
+    "docs_assets",
     "openapi",
     "health",
     "signup",

@@ -9,6 +9,7 @@ from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 
 from functions.catalog import ENDPOINTS
+from functions.runtime.docs import ASSETS
 from infra_cdk import build
 
 Assets = tuple[build.AssetStats, build.AssetStats, build.AssetStats]
@@ -172,6 +173,19 @@ def test_the_stripe_lock_pins_the_sdk_with_a_hash_and_nothing_the_first_ships() 
     for line in build.stripe_layer_requirements():
         requirement = Requirement(line)
         assert requirement.specifier.contains(pins[canonicalize_name(requirement.name)])
+
+
+def test_layer_carries_every_docs_asset_with_scripts_and_styles_gzipped(
+    assets: Assets,
+) -> None:
+    layer, _, _ = assets
+    static = layer.path / "python" / "fastapi_offline" / "static"
+    shipped = {p.name for p in static.iterdir()}
+
+    for name in ASSETS:
+        packed = name.endswith((".js", ".css"))
+        assert (f"{name}.gz" if packed else name) in shipped, name
+        assert not packed or name not in shipped, name
 
 
 def test_build_is_skipped_when_inputs_are_unchanged(
