@@ -64,6 +64,12 @@ def _running() -> int | None:
     except (OSError, ValueError):
         return None
     try:
+        # Ours (the same process started it): reap it if it has ended.
+        if os.waitpid(pid, os.WNOHANG)[0] == pid:
+            return None
+    except ChildProcessError:
+        pass  # another process's (make's), reaped by init once it ends
+    try:
         os.kill(pid, 0)
     except OSError:
         return None
