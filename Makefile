@@ -11,7 +11,7 @@ CDK    := CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true \
           JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 node_modules/.bin/cdk --no-notices
 
 .PHONY: dev test check test-all check-all typecheck-changed lint typecheck imports unit integration functions e2e bench roundtrips format clean \
-        build lock synth deploy destroy load fuzz email-latency
+        build lock synth deploy destroy load fuzz email-latency browser
 
 comma := ,
 # One line as an install phase starts and one with its time as it ends: a first
@@ -61,8 +61,14 @@ endef
 test:
 	$(call timed,test-all,test)
 
-test-all: lint typecheck imports build $(NODE)
+test-all: browser lint typecheck imports build $(NODE)
 	$(PYTEST)
+
+## browser: Debian's Chromium and ChromeDriver for the browser walkthrough; when
+##          missing (and apt-get can), installed in the background while the rest of
+##          make test runs (build/chromium-install.log); the test waits for it
+browser:
+	@$(PYTHON) -m tools.browser start
 
 ## check: the quick loop: lint, types of the changed code, import contracts, and the
 ##        unit, function and security tests on in-memory fakes (those marked moto or
