@@ -28,8 +28,7 @@ PID = ROOT / "build" / "chromium-install.pid"
 PACKAGES = ("chromium", "chromium-driver")
 INSTALL = (
     "apt-get update -qq && "
-    "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "
-    + " ".join(PACKAGES)
+    "DEBIAN_FRONTEND=noninteractive apt-get install -y -qq " + " ".join(PACKAGES)
 )
 WAIT_SECONDS = 600.0
 
