@@ -42,7 +42,7 @@ from functions.resources import (
     TASKS_SUCCEEDED,
 )
 from functions.runtime.container import get_container
-from functions.runtime.observability import count, invocation
+from functions.runtime.observability import correlation_id, count, invocation
 from functions.runtime.observability import logger as json_logger
 
 logger = logging.getLogger("strata.worker")
@@ -62,13 +62,6 @@ class BadMessage(ValueError):
     in the dead letter queue where someone can look at it."""
 
 
-def task_id_of(body: str) -> str:
-    task_id = _message(body).get("task_id")
-    if not isinstance(task_id, str) or not task_id:
-        raise BadMessage("the message names no task_id")
-    return task_id
-
-
 def _message(body: str) -> dict[str, Any]:
     try:
         message = json.loads(body)
@@ -77,13 +70,18 @@ def _message(body: str) -> dict[str, Any]:
     return message if isinstance(message, dict) else {}
 
 
-def _follow(body: str) -> None:
+def task_id_of(message: dict[str, Any]) -> str:
+    task_id = message.get("task_id")
+    if not isinstance(task_id, str) or not task_id:
+        raise BadMessage("the message names no task_id")
+    return task_id
+
+
+def _follow(message: dict[str, Any]) -> None:
     """The correlation id of the request that queued the task, on this record's
-    lines (a message without one keeps the batch's)."""
-    try:
-        correlation = _message(body).get("correlation_id")
-    except BadMessage:
-        return
+    lines (``run_record`` first puts back the batch's: the logger's keys outlive a
+    record, and the previous record's must not stay on the next one's)."""
+    correlation = message.get("correlation_id")
     if isinstance(correlation, str) and correlation:
         json_logger.append_keys(correlation_id=correlation[:64])
 
@@ -92,11 +90,13 @@ def run_record(record: SQSRecord) -> None:
     """Run the task one message names; raising reports the message as failed."""
     receive_count = int(record.attributes.approximate_receive_count or 1)
     context = {"message_id": record.message_id, "receive_count": receive_count}
-    _follow(record.body)
+    json_logger.append_keys(correlation_id=correlation_id())
     container = get_container()
     started = time.monotonic()
     try:
-        task_id = task_id_of(record.body)
+        message = _message(record.body)
+        _follow(message)
+        task_id = task_id_of(message)
         context["task_id"] = task_id
         task = container.run_task().execute(task_id, receive_count)
     except Exception:

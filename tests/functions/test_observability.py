@@ -14,10 +14,12 @@ from core.adapters.sqs import task_message
 from core.domain.task import Task, TaskStatus
 from functions.workers import tasks as worker
 from local.harness import FakeLambdaContext
+from local.poller import lambda_event
 from tests.functions.conftest import PASSWORD, Api, metric_counts
 
 SECRET_PASSWORD = "correct-horse-SECRET-4711"
 SECRET_COOKIE = "access_token=eyJSECRETCOOKIEVALUE"
+QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:tasks"
 
 
 def lines(output: str) -> list[dict[str, Any]]:
@@ -142,27 +144,27 @@ def test_a_task_message_carries_the_correlation_id_of_the_request_that_queued_it
     assert "correlation_id" not in json.loads(task_message(task))
 
 
+def sqs_event(*bodies: str, receive_count: int = 1) -> dict[str, Any]:
+    """An SQS event as Lambda's event source mapping hands it to the worker."""
+    received = [
+        {
+            "MessageId": f"m-{number}",
+            "ReceiptHandle": f"r-{number}",
+            "Body": body,
+            "Attributes": {"ApproximateReceiveCount": str(receive_count)},
+        }
+        for number, body in enumerate(bodies)
+    ]
+    return lambda_event(received, QUEUE_ARN, "us-east-1")
+
+
 def test_the_workers_lines_carry_the_correlation_id_from_the_message(
     api: Api, capsys: pytest.CaptureFixture[str]
 ) -> None:
     body = json.dumps({"task_id": "no-such-task", "correlation_id": "signup-0a1b2c3d"})
-    event = {
-        "Records": [
-            {
-                "messageId": "m-1",
-                "receiptHandle": "r-1",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:tasks",
-                "awsRegion": "us-east-1",
-            }
-        ]
-    }
+    context = FakeLambdaContext(function_name="strata-dev-worker")
 
-    worker.handler(event, FakeLambdaContext(function_name="strata-dev-worker"))
+    worker.handler(sqs_event(body), context)
 
     (line,) = logs(capsys.readouterr().out)
     assert line["correlation_id"] == "signup-0a1b2c3d"
@@ -170,24 +172,21 @@ def test_the_workers_lines_carry_the_correlation_id_from_the_message(
     assert line["task_id"] == "no-such-task"
 
 
-def sqs_event(*bodies: str, receive_count: int = 1) -> dict[str, Any]:
-    """An SQS event as Lambda's event source mapping hands it to the worker."""
-    return {
-        "Records": [
-            {
-                "messageId": f"m-{number}",
-                "receiptHandle": f"r-{number}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": str(receive_count)},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:tasks",
-                "awsRegion": "us-east-1",
-            }
-            for number, body in enumerate(bodies)
-        ]
-    }
+def test_a_message_without_a_correlation_id_gets_the_batchs_not_the_previous_ones(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    followed = json.dumps({"task_id": "task-one", "correlation_id": "signup-0a1b2c3d"})
+    context = FakeLambdaContext()
+
+    worker.handler(sqs_event(followed, json.dumps({"task_id": "task-two"})), context)
+
+    first, second = logs(capsys.readouterr().out)
+    assert first["task_id"] == "task-one"
+    assert first["correlation_id"] == "signup-0a1b2c3d"
+    assert (second["task_id"], second["correlation_id"]) == (
+        "task-two",
+        context.aws_request_id,
+    )
 
 
 def test_the_worker_counts_a_sent_email_and_a_task_that_succeeded(
