@@ -81,6 +81,15 @@ class Outcome(StrEnum):
 
 
 @dataclass(frozen=True, slots=True)
+class Handled:
+    """A verified event (its id and type, Stripe's) and what became of it."""
+
+    event_id: str
+    event_type: str
+    outcome: Outcome
+
+
+@dataclass(frozen=True, slots=True)
 class HandleStripeEvent:
     """One webhook delivery from Stripe, verified, applied once and in order.
 
@@ -106,8 +115,11 @@ class HandleStripeEvent:
     config: BillingConfig
     clock: Clock
 
-    def execute(self, payload: bytes, signature: str) -> Outcome:
+    def execute(self, payload: bytes, signature: str) -> Handled:
         event = self.verifier.verify(payload, signature)
+        return Handled(event.id, event.type, self._handle(event))
+
+    def _handle(self, event: BillingEvent) -> Outcome:
         if event.type not in HANDLED_EVENTS:
             return Outcome.IGNORED
         if self.store.was_processed(event.id):

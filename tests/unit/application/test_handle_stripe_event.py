@@ -16,6 +16,7 @@ from core.application.commands.cancel_subscription import CancelSubscription
 from core.application.commands.handle_stripe_event import (
     EMAILS,
     HANDLED_EVENTS,
+    Handled,
     HandleStripeEvent,
     Outcome,
 )
@@ -78,7 +79,7 @@ def deliver(handle: HandleStripeEvent, stripe: EmulatedStripe) -> Deliver:
 
     def send(event: BillingEvent) -> Outcome:
         payload, signature = stripe.sign(event)
-        return handle.execute(payload, signature)
+        return handle.execute(payload, signature).outcome
 
     return send
 
@@ -237,9 +238,9 @@ def test_a_duplicate_that_slips_past_the_first_check_changes_and_queues_nothing(
     )
     payload, signature = stripe.sign(event)
 
-    first = handle.execute(payload, signature)
+    first = handle.execute(payload, signature).outcome
     after_first = stored_user(users, customer)
-    second = handle.execute(payload, signature)
+    second = handle.execute(payload, signature).outcome
 
     assert (first, second) == (Outcome.APPLIED, Outcome.DUPLICATE)
     assert stored_user(users, customer) == after_first
@@ -859,7 +860,9 @@ def test_a_concurrent_update_of_the_user_is_retried_and_both_changes_kept(
         )
     )
 
-    assert handle.execute(payload, signature) is Outcome.APPLIED
+    handled = handle.execute(payload, signature)
+
+    assert handled == Handled("evt_1", "customer.subscription.created", Outcome.APPLIED)
 
     after = stored_user(users, customer)
     assert after.email_verified
