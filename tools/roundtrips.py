@@ -77,33 +77,25 @@ class _CallHook:
             return
         operation = str(model.name)
         self.current.operations[operation] += 1
-        for table in _tables_of(params.get("body")):
+        body = _json_body(params.get("body"))
+        for table in _tables_of(body):
             self.current.tables[(operation, table)] += 1
-        index = _index_of(params.get("body"))
-        if index is not None:
+        if "IndexName" in body:
+            index = (str(body["TableName"]), str(body["IndexName"]))
             self.current.indexes[index] += 1
 
 
-def _index_of(body: Any) -> tuple[str, str] | None:
-    """(table, index) of a request that names a secondary index."""
+def _json_body(body: Any) -> dict[str, Any]:
+    """A request's JSON body, or an empty one."""
     if isinstance(body, bytes | str):
         try:
             body = json.loads(body or "{}")
         except ValueError:
-            return None
-    if isinstance(body, dict) and "IndexName" in body:
-        return str(body["TableName"]), str(body["IndexName"])
-    return None
+            return {}
+    return body if isinstance(body, dict) else {}
 
 
-def _tables_of(body: Any) -> list[str]:
-    if isinstance(body, bytes | str):
-        try:
-            body = json.loads(body or "{}")
-        except ValueError:
-            return []
-    if not isinstance(body, dict):
-        return []
+def _tables_of(body: dict[str, Any]) -> list[str]:
     if "TableName" in body:
         return [str(body["TableName"])]
     if "RequestItems" in body:
