@@ -12,9 +12,10 @@ logs the failure and carries on.
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
+
+from local.background import Background
 
 logger = logging.getLogger("strata.poller")
 
@@ -82,7 +83,7 @@ def failed_ids(response: Any) -> set[str]:
     }
 
 
-class QueuePoller:
+class QueuePoller(Background):
     """Polls ``queue_url`` in a daemon thread until ``stop``.
 
     ``load_handler`` is called on the first batch, not before, so that the worker
@@ -112,20 +113,7 @@ class QueuePoller:
         self._wait_seconds = wait_seconds
         self._batch_size = min(batch_size, MAX_BATCH)
         self._handler: Handler | None = None
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="strata-sqs-poller", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> bool:
-        """Ask the thread to stop and wait for it; True when it has."""
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
+        super().__init__("strata-sqs-poller")
 
     def _run(self) -> None:
         while not self._stop.is_set():

@@ -10,12 +10,12 @@ as a rule that missed its runs would not catch up on them either).
 from __future__ import annotations
 
 import logging
-import threading
 from collections.abc import Callable, Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
 from functions.resources import ScheduleSpec
+from local.background import Background
 
 logger = logging.getLogger("strata.scheduler")
 
@@ -29,7 +29,7 @@ def period(schedule: ScheduleSpec) -> timedelta:
     return timedelta(seconds=schedule.rate_value * _UNIT_SECONDS[unit])
 
 
-class Scheduler:
+class Scheduler(Background):
     """Calls ``handler`` for each schedule as it falls due on ``now``'s clock,
     checking every ``check_seconds`` in a daemon thread until ``stop``."""
 
@@ -48,19 +48,7 @@ class Scheduler:
         self._check_seconds = check_seconds
         started = now()
         self._due = [(s, started + period(s)) for s in schedules]
-        self._stop = threading.Event()
-        self._thread = threading.Thread(
-            target=self._run, name="strata-scheduler", daemon=True
-        )
-
-    def start(self) -> None:
-        self._thread.start()
-
-    def stop(self, timeout: float = 10.0) -> bool:
-        self._stop.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout)
-        return not self._thread.is_alive()
+        super().__init__("strata-scheduler")
 
     def _run(self) -> None:
         while not self._stop.wait(self._check_seconds):
