@@ -3,8 +3,9 @@
 Nothing here runs at import. An interactor is built on demand from its own
 constructor's fields (``Container.make``), and ``container.<use_case>()`` imports
 only that use case's module: a function's cold start loads the use case it runs,
-not all forty of them. ``get_container`` builds on the first request; tests install
-their own with ``use_container``.
+not all forty of them. In Lambda, ``get_container`` is first called by the handler
+module's import (``functions.runtime.startup``: init builds it); elsewhere by the
+first request. Tests install their own with ``use_container``.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ def _type_name(annotation: Any) -> str:
     return str(text).rsplit(".", 1)[-1]
 
 
-def _use_case(name: str) -> type[Any] | None:
+def use_case(name: str) -> type[Any] | None:
     """The interactor of ``core/application/{commands,queries}/<name>.py``: by the
     one-interactor-per-file convention, the class named after the module."""
     for package in ("commands", "queries"):
@@ -146,7 +147,7 @@ class Container:
 
     def __getattr__(self, name: str) -> Callable[[], Any]:
         # Only reached for names that are not attributes: a use case's module name.
-        kind = _use_case(name) if not name.startswith("_") else None
+        kind = use_case(name) if not name.startswith("_") else None
         if kind is None:
             raise AttributeError(f"{type(self).__name__!r} has no attribute {name!r}")
         return lambda: self.make(kind)
@@ -336,7 +337,8 @@ def _providers() -> tuple[dict[str, _Provider], dict[str, _Provider]]:
 
 def build_container(settings: Settings) -> Container:
     """Wire the real adapters. Their imports live here so that importing a handler
-    module stays cheap and the cost is paid by the first request that needs it."""
+    module outside Lambda (tests, the local stack) stays cheap; in Lambda, init
+    calls this (``functions.runtime.startup``)."""
     from core.adapters.clock import OffsetClock, SystemClock
     from core.adapters.cursors import HmacCursorCodec
     from core.adapters.dynamodb.billing import DynamoBillingStore
@@ -393,8 +395,8 @@ def build_container(settings: Settings) -> Container:
         catalog=load_plan_catalog(settings),
         # Built by their first use: a function that never calls Stripe never
         # imports the SDK (nor finds it: it ships only in the billing layer).
-        payments=cast(PaymentProvider, _Deferred(lambda: _payments(settings, clock))),
-        webhooks=cast(WebhookVerifier, _Deferred(lambda: _webhooks(settings))),
+        payments=cast(PaymentProvider, Deferred(lambda: _payments(settings, clock))),
+        webhooks=cast(WebhookVerifier, Deferred(lambda: _webhooks(settings))),
         billing=DynamoBillingStore(),
     )
 
@@ -431,17 +433,21 @@ def _hasher(settings: Settings) -> PasswordHasher:
     return BcryptPasswordHasher(pepper, settings.bcrypt_rounds)
 
 
-class _Deferred:
-    """Stands for an adapter made by ``make`` at the first attribute asked of it."""
+class Deferred:
+    """Stands for an adapter made by ``make`` at the first attribute asked of it
+    (or by ``made``: Lambda's init makes it ahead of the first request)."""
 
     def __init__(self, make: Callable[[], Any]) -> None:
         self._make = make
         self._made: Any = None
 
-    def __getattr__(self, name: str) -> Any:
+    def made(self) -> Any:
         if self._made is None:
             self._made = self._make()
-        return getattr(self._made, name)
+        return self._made
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.made(), name)
 
 
 class _StripeNotConfigured(PaymentProviderUnavailable):

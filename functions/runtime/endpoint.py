@@ -38,6 +38,7 @@ from functions.runtime.auth import (
 )
 from functions.runtime.problems import SESSION_SCHEME, Answer
 from functions.runtime.problems import problems as documented
+from functions.runtime.startup import prepare
 
 __all__ = [
     "AUTHENTICATED",
@@ -158,6 +159,10 @@ def endpoint(
         added.responses.update(documented(dict(sorted(statuses.items())), derived))
         module = sys.modules[function.__module__]
         vars(module).update(router=router, handler=lambda_handler(router, counts))
+        # In Lambda, init builds what the first request needs: the container, the
+        # clients of these permissions, the interactors the function calls.
+        called = (*function.__code__.co_names, *(("authenticate",) if session else ()))
+        prepare(permissions, called)
         return function
 
     return declare

@@ -16,6 +16,7 @@ from typing import Any
 from core.application.tasks import PURGE_UNVERIFIED, RECONCILE_SUBSCRIPTIONS, UnknownJob
 from functions.runtime.container import get_container
 from functions.runtime.observability import invocation
+from functions.runtime.startup import prepare_worker
 
 logger = logging.getLogger("strata")
 
@@ -42,3 +43,7 @@ def handler(event: Any, context: Any) -> dict[str, str]:
         task = get_container().submitter().submit(job, {}, owner_id=None)
         logger.info("scheduled job submitted", extra={"job": job, "task_id": task.id})
         return {"job": job, "task_id": task.id}
+
+
+# In Lambda, init builds the container and the queue's client.
+prepare_worker(__name__)

@@ -8,8 +8,9 @@ the queue's ``maxReceiveCount`` receives; ``RunTask`` marks its task ``failed`` 
 that last receive. A message delivered twice runs its task once: the task store's
 claim turns the second delivery into a no-op.
 
-Importing this module builds nothing: the container, with its adapters and AWS
-clients, is made by the first message.
+In Lambda, importing this module builds the container, the AWS clients of the
+worker's permissions and the jobs (``functions.runtime.startup``); elsewhere the
+first message does.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ from functions.resources import (
 from functions.runtime.container import get_container
 from functions.runtime.observability import correlation_id, count, invocation
 from functions.runtime.observability import logger as json_logger
+from functions.runtime.startup import prepare_worker
 
 logger = logging.getLogger("strata.worker")
 
@@ -133,3 +135,6 @@ def handler(event: dict[str, Any], context: Any) -> PartialItemFailureResponse:
         return process_partial_response(
             event=event, record_handler=run_record, processor=processor, context=context
         )
+
+
+prepare_worker(__name__, ("run_task",))
