@@ -24,9 +24,10 @@ COOKIE_NAME = "access_token"
 async def _container() -> Container:
     """The process's container. A coroutine, because FastAPI runs a plain function
     dependency in a worker thread: a thread hop on every request for what is, after
-    the first call, an attribute read. The first call builds the container, which
-    in AWS also reads the two secrets; that blocks the event loop once per cold
-    start, harmless where an instance serves one request at a time (Lambda)."""
+    the first call, an attribute read. In Lambda, init has built it
+    (``functions.runtime.startup``) unless init failed, and then this call tries
+    again (a 503 while it fails); elsewhere the first call builds it, blocking the
+    event loop once."""
     return get_container()
 
 
