@@ -19,6 +19,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from functions.permissions import PASSWORDS, STRIPE_API, STRIPE_WEBHOOK
 from infra_cdk.constructs import Grants, StatementFactory, retention
 
 # Catalog permission -> the variables a function holding it gets (a secret's ARN).
@@ -34,8 +35,18 @@ _PINNED_RUNTIME = (
 )
 _XRAY_ANY_RESOURCE = (
     "X-Ray's PutTraceSegments and PutTelemetryRecords do not support resource-level "
-    "permissions; active tracing needs them on '*', and nothing else gets a wildcard."
+    "permissions; active tracing needs them on '*'."
 )
+BATCH_SECRETS_ACTION = "secretsmanager:BatchGetSecretValue"
+_BATCH_SECRETS_ANY_RESOURCE = (
+    " secretsmanager:BatchGetSecretValue (a function holding two or more secrets "
+    "reads them in one call at init) has no resource type in the Service "
+    "Authorization Reference, so it can only be granted on '*'; Secrets Manager "
+    "still checks secretsmanager:GetSecretValue on each secret the batch names, "
+    "and that stays granted per secret ARN, so the wildcard reads no other secret."
+)
+# The catalog permissions that each bring one more secret beside the JWT key.
+SECRET_PERMISSIONS = frozenset({PASSWORDS, STRIPE_API, STRIPE_WEBHOOK})
 
 
 @dataclass(frozen=True)
@@ -58,12 +69,19 @@ def grant_statements(
     *,
     secrets_statement: StatementFactory,
 ) -> list[iam.PolicyStatement]:
-    """A statement per catalog permission, and reading the two secrets for a function
-    with any permission (it builds the composition root, which needs them); a
-    function with none (``root``, ``health``) gets no statement at all."""
+    """A statement per catalog permission, and reading the JWT key for a function
+    with any permission (it builds the composition root, which needs it); a
+    function with none (``root``, ``health``) gets no statement at all. A function
+    holding two or more secrets also gets ``BatchGetSecretValue`` (on ``*``: the
+    action has no resource type), as it reads them in one call
+    (``functions.runtime.secrets``)."""
     statements = [grants[permission]() for permission in permissions]
     if permissions:
         statements.append(secrets_statement())
+        if SECRET_PERMISSIONS & set(permissions):
+            statements.append(
+                iam.PolicyStatement(actions=[BATCH_SECRETS_ACTION], resources=["*"])
+            )
     return statements
 
 
@@ -143,7 +161,13 @@ def build_function(
     Validations.of(function).acknowledge(
         Acknowledgment(id="AwsSolutions-L1", reason=_PINNED_RUNTIME)
     )
+    batch = any(BATCH_SECRETS_ACTION in s.actions for s in statements)
+    reason = (
+        _XRAY_ANY_RESOURCE
+        + (_BATCH_SECRETS_ANY_RESOURCE if batch else "")
+        + " Nothing else gets a wildcard."
+    )
     Validations.of(role).acknowledge(
-        Acknowledgment(id="AwsSolutions-IAM5[Resource::*]", reason=_XRAY_ANY_RESOURCE)
+        Acknowledgment(id="AwsSolutions-IAM5[Resource::*]", reason=reason)
     )
     return function

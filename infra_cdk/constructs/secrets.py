@@ -14,8 +14,11 @@
   ``stripe:api`` and ``stripe:webhook`` to reading the one secret, and
   ``permission_env`` maps them to the variable that names it.
 
-Functions get the secrets' ARNs, never their values: they read them at cold start
-with ``secretsmanager:GetSecretValue`` (``functions.runtime.secrets``).
+Functions get the secrets' ARNs, never their values: they read them in init, in
+one call (``functions.runtime.secrets``): ``secretsmanager:GetSecretValue`` for a
+single secret, ``BatchGetSecretValue`` for two or more, which Secrets Manager
+authorizes against ``GetSecretValue`` on each secret named (granted per ARN here;
+the batch action itself is granted in ``infra_cdk.constructs.lambdas``).
 """
 
 from __future__ import annotations

@@ -21,7 +21,8 @@ ROOT = Path(__file__).resolve().parents[2]
 ACKNOWLEDGEABLE = {
     "AwsSolutions-APIG4",  # routes: the app authenticates with its session cookie
     "AwsSolutions-L1",  # functions: python3.12 pinned with the build
-    "AwsSolutions-IAM5[Resource::*]",  # roles: X-Ray needs "*"
+    # roles: X-Ray needs "*", and BatchGetSecretValue (no resource type)
+    "AwsSolutions-IAM5[Resource::*]",
     "AwsSolutions-SMG4",  # secrets: rotation would log out / break all passwords
     "AwsSolutions-DDB3",  # tables, dev only: no PITR for disposable data
     # The export bucket's server access log bucket: logging it would need another.
@@ -79,8 +80,42 @@ def test_every_acknowledgment_is_a_known_rule_with_a_specific_reason(
             assert logical_id.startswith("JobsScheduleDeadLetterQueue"), logical_id
         if rule.startswith("AwsSolutions-IAM5[Resource::<StorageExportsBucket"):
             assert "Role" in logical_id, logical_id
+        if rule == "AwsSolutions-IAM5[Resource::*]":
+            _assert_wildcards_explained(synth, logical_id, reason)
     rules = {rule for _, rule, _ in acknowledgments}
     assert ("AwsSolutions-DDB3" in rules) is (not synth.stage.point_in_time_recovery)
+
+
+def _assert_wildcards_explained(synth: Synth, logical_id: str, reason: str) -> None:
+    """A role's (or its policy's) "*" acknowledgment names each action it holds on
+    "*", and says why a batch read of secrets reads no secret beyond those granted
+    by ARN."""
+    resource = synth.resources[logical_id]
+    policies = (
+        [resource]
+        if resource["Type"] == "AWS::IAM::Policy"
+        else [
+            policy
+            for policy in synth.of_type("AWS::IAM::Policy").values()
+            if {"Ref": logical_id} in policy["Properties"]["Roles"]
+        ]
+    )
+    on_any = {
+        action
+        for policy in policies
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        if statement["Resource"] == "*"
+        for action in (
+            statement["Action"]
+            if isinstance(statement["Action"], list)
+            else [statement["Action"]]
+        )
+    }
+    assert "X-Ray" in reason, logical_id
+    batch = "secretsmanager:BatchGetSecretValue"
+    assert (batch in on_any) is (batch in reason), logical_id
+    if batch in on_any:
+        assert "GetSecretValue on each secret" in reason, logical_id
 
 
 def test_cfn_lint_finds_no_error(synth: Synth) -> None:

@@ -35,6 +35,7 @@ WRITE = (
     "dynamodb:ConditionCheckItem",
 )
 XRAY = ("xray:PutTraceSegments", "xray:PutTelemetryRecords")
+BATCH_SECRETS = "secretsmanager:BatchGetSecretValue"
 LOGS = ("logs:CreateLogStream", "logs:PutLogEvents")
 # The JWT key goes to every function with permissions; the others, each as its ARN
 # and with reading it, only to the functions that hold its permission.
@@ -275,7 +276,18 @@ def _expected_grants(
             ("secretsmanager:GetSecretValue", _key({"Ref": secrets[var]}))
             for var in SECRET_ARN_VARS
         }
+    if _holds_several_secrets(endpoint):
+        # The one allowed wildcard beside X-Ray: BatchGetSecretValue has no
+        # resource type, and Secrets Manager still checks GetSecretValue (granted
+        # above per secret ARN) on each secret the batch names.
+        pairs.add((BATCH_SECRETS, _key("*")))
     return pairs
+
+
+def _holds_several_secrets(entry: Entry) -> bool:
+    held = len(SECRET_ARN_VARS) if entry.permissions else 0
+    held += sum(p in PERMISSION_SECRET_VARS for p in entry.permissions)
+    return held >= 2
 
 
 def _route(path: str) -> str:
@@ -383,8 +395,9 @@ def test_each_function_is_granted_exactly_its_catalog_permissions(synth: Synth) 
 def test_no_wildcard_action_and_no_wildcard_resource_but_xray_and_exports(
     synth: Synth,
 ) -> None:
-    """Only X-Ray gets "*", and only the export object actions get the bucket's
-    objects (their keys are task ids)."""
+    """Only X-Ray and BatchGetSecretValue (no resource type; each secret it names
+    is still checked against GetSecretValue, granted per ARN) get "*", and only the
+    export object actions get the bucket's objects (their keys are task ids)."""
     objects = _objects(synth)
     object_actions = {a for actions in EXPORT_ACTIONS.values() for a in actions}
     for policy_id, policy in synth.of_type("AWS::IAM::Policy").items():
@@ -394,7 +407,7 @@ def test_no_wildcard_action_and_no_wildcard_resource_but_xray_and_exports(
             for resource in _list(statement["Resource"]):
                 text = _key(resource)
                 if resource == "*":
-                    assert sorted(actions) == sorted(XRAY), policy_id
+                    assert set(actions) <= {*XRAY, BATCH_SECRETS}, policy_id
                 elif resource == objects:
                     assert set(actions) <= object_actions, policy_id
                 else:
