@@ -172,10 +172,9 @@ def main(argv: list[str] | None = None) -> int:
     print()
     print("| read | CPU ms | wall ms |")
     print("|---|---|---|")
-    for side, figures in samples.items():
-        print(
-            f"| {side} | {_spread(figures['cpu_ms'])} | {_spread(figures['wall_ms'])} |"
-        )
+    for side, sampled in samples.items():
+        cpu, wall = _spread(sampled["cpu_ms"]), _spread(sampled["wall_ms"])
+        print(f"| {side} | {cpu} | {wall} |")
     if len(samples) == 1:
         print(f"\n(before: git could not show {BEFORE_COMMIT}:{RESOLVER_PATH})")
     return 0
