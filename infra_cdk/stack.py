@@ -138,6 +138,7 @@ class StrataStack(Stack):
                 code=code,
                 layers=[layer],
                 stripe_layers=[stripe_layer],
+                snap_start=stage.snap_start,
             ),
             environment=environment,
             grants={
@@ -166,6 +167,7 @@ class StrataStack(Stack):
             code=code,
             layers=[layer],
             stripe_layers=[stripe_layer],
+            snap_start=stage.snap_start,
             environment=environment,
             grants={
                 **self.data.grants,

@@ -66,6 +66,14 @@ class StageConfig:
     # takes about 1,000 writes per second); a listing page costs one Query each.
     # Changing it on a stage with users means running `strata migrate` again.
     user_index_shards: int = 4
+    # Lambda SnapStart (Python 3.12 on arm64 supports it): each deploy publishes a
+    # version of every function, snapshotted after its init (which builds the
+    # composition root: ``functions.runtime.startup``), and API Gateway, the task
+    # queue and the schedules invoke the ``live`` alias of that version. A cold
+    # start then restores the snapshot instead of running init. Off: the
+    # functions are invoked unqualified ($LATEST), as before. It bills the cache
+    # and each restore, and slows a deploy by a snapshot per function.
+    snap_start: bool = False
 
     @property
     def prefix(self) -> str:
@@ -135,6 +143,7 @@ STAGES: dict[str, StageConfig] = {
             # what paying customers get without a change to this file.
             billing_grace_days=7,
             billing_proration_behavior="always_invoice",
+            snap_start=True,
             reserved_concurrency=(
                 ("stripe_webhook", 20),
                 ("task_worker", 10),

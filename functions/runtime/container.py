@@ -525,6 +525,11 @@ def get_container() -> Container:
     return _container
 
 
+def current() -> Container | None:
+    """The process's container if one is built (or installed), without building."""
+    return _container
+
+
 def use_container(container: Container | None) -> None:
     """Replace the process's container (tests, the CLI); ``None`` rebuilds lazily."""
     global _container

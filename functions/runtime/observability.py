@@ -72,6 +72,13 @@ _correlation: contextvars.ContextVar[str | None] = contextvars.ContextVar(
 _cold = True
 
 
+def mark_cold() -> None:
+    """The next invocation is a cold start again (an instance restored from a
+    SnapStart snapshot taken after init: ``functions.runtime.startup``)."""
+    global _cold
+    _cold = True
+
+
 def correlation_id() -> str | None:
     """The correlation id of the invocation under way, if any (the task queue puts it
     in the messages it sends)."""

@@ -18,14 +18,20 @@ would report an init error and start the whole init again on every event, with n
 answer for the caller. ``prepare`` logs the failure once, with its cause, and leaves
 the container unbuilt; each request then tries the build again (``get_container``)
 and answers a 503 problem while it keeps failing.
+
+With SnapStart (a stage setting, ``infra_cdk.stages``), Lambda runs init once per
+published version and snapshots it; ``before_snapshot`` and ``after_restore`` are
+registered with its ``snapshot_restore_py`` hooks (see their docstrings).
 """
 
 from __future__ import annotations
 
+import gc
 import logging
 import os
+import random
 from collections.abc import Iterable, Iterator
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from functions.permissions import (
     EMAIL_SEND,
@@ -35,6 +41,10 @@ from functions.permissions import (
     STRIPE_API,
     STRIPE_WEBHOOK,
 )
+
+if TYPE_CHECKING:
+    from functions.runtime.container import Container
+    from functions.runtime.settings import Settings
 
 logger = logging.getLogger("strata.init")
 
@@ -58,24 +68,26 @@ def in_lambda() -> bool:
 
 def prepare(permissions: Iterable[str], use_cases: Iterable[str] = ()) -> bool:
     """In Lambda, build the container and what the first request uses (see the
-    module's docstring); elsewhere, nothing. ``use_cases``: names the controller
-    may call on the container (those that are no use case are skipped). True once
-    it is all built; False outside Lambda or after a logged failure (the first
-    request retries)."""
+    module's docstring), and register the SnapStart hooks; elsewhere, nothing.
+    ``use_cases``: names the controller may call on the container (those that are
+    no use case are skipped). True once it is all built; False outside Lambda or
+    after a logged failure (the first request retries)."""
     if not in_lambda():
         return False
-    from functions.runtime.container import get_container, use_case
+    permissions, use_cases = tuple(permissions), tuple(use_cases)
+    register_hooks(permissions, use_cases)
+    return _build(permissions, use_cases)
+
+
+def _build(
+    permissions: tuple[str, ...],
+    use_cases: tuple[str, ...],
+    container: Container | None = None,
+) -> bool:
+    from functions.runtime.container import get_container
 
     try:
-        container = get_container()
-        ports = sorted({_PORT_OF[p] for p in permissions if p in _PORT_OF})
-        for port in ports:
-            warm(getattr(container, port))
-        # Built once and dropped: what stays is the imported module (each request
-        # builds its own interactor, which is cheap once the module is loaded).
-        for name in use_cases:
-            if use_case(name) is not None:
-                getattr(container, name)()
+        _warm_all(container or get_container(), permissions, use_cases)
     except Exception:
         # Never raised: an import that fails makes Lambda repeat init on every
         # event without ever answering; a request answers 503 and says why.
@@ -97,6 +109,101 @@ def prepare_worker(module: str, use_cases: Iterable[str] = ()) -> bool:
 
     declared = next((w.permissions for w in WORKERS if w.module == module), ())
     return prepare(declared, use_cases)
+
+
+def _warm_all(
+    container: Container, permissions: tuple[str, ...], use_cases: tuple[str, ...]
+) -> None:
+    from functions.runtime.container import use_case
+
+    ports = sorted({_PORT_OF[p] for p in permissions if p in _PORT_OF})
+    for port in ports:
+        warm(getattr(container, port))
+    # Built once and dropped: what stays is the imported module (each request
+    # builds its own interactor, which is cheap once the module is loaded).
+    for name in use_cases:
+        if use_case(name) is not None:
+            getattr(container, name)()
+
+
+# -- SnapStart -------------------------------------------------------------------------
+
+
+def register_hooks(permissions: tuple[str, ...], use_cases: tuple[str, ...]) -> bool:
+    """Register ``before_snapshot`` and ``after_restore`` with Lambda's
+    ``snapshot_restore_py`` (in Lambda's Python runtimes only: elsewhere, and in a
+    function without SnapStart where they never run, registering is harmless)."""
+    try:
+        from snapshot_restore_py import (  # type: ignore[import-not-found]
+            register_after_restore,
+            register_before_snapshot,
+        )
+    except ImportError:
+        return False
+    register_before_snapshot(before_snapshot, permissions, use_cases)
+    register_after_restore(after_restore, permissions, use_cases)
+    return True
+
+
+def before_snapshot(permissions: tuple[str, ...], use_cases: tuple[str, ...]) -> None:
+    """Before the snapshot: what init could not build (a failed init) is tried
+    again, so the snapshot holds it; then the garbage of init is collected, so
+    every restored copy does not carry it."""
+    from functions.runtime import container as root
+
+    if root.current() is None:
+        _build(permissions, use_cases)
+    gc.collect()
+
+
+def after_restore(permissions: tuple[str, ...], use_cases: tuple[str, ...]) -> None:
+    """After a restore: many instances now share one memory image. What must be
+    unique per instance, or may be stale, is made again before the first request:
+
+    - the AWS clients (their credentials were resolved at snapshot time, their
+      connections are dead) and the Stripe adapter with its urllib3 pool: the
+      container is rebuilt from the settings it holds, secrets included, so no
+      secret is read again;
+    - ``random``'s state (the rate limiter's jitter, botocore's and Stripe's retry
+      backoff), which every copy would otherwise replay alike;
+    - the log keys and the cold-start flag, so the first invocation of each copy
+      logs as the cold start it is.
+
+    A failure leaves no container: the first request builds one (or answers 503)."""
+    from functions.runtime import container as root
+    from functions.runtime import observability
+
+    random.seed()
+    observability.logger.clear_state()
+    observability.mark_cold()
+    built = root.current()
+    if built is None:
+        return
+    try:
+        from core.adapters.dynamodb.models import reconnect
+
+        # The models cache their connection (and client) across builds.
+        reconnect()
+        fresh = root.build_container(known_secrets(built.settings))
+        _warm_all(fresh, permissions, use_cases)
+    except Exception:
+        logger.exception(
+            "after restore, the function's dependencies could not be rebuilt; the "
+            "first request will build them"
+        )
+        root.use_container(None)
+        return
+    root.use_container(fresh)
+
+
+def known_secrets(settings: Settings) -> Settings:
+    """``settings`` whose secrets were read, with their ARNs dropped: building a
+    container from them reads no secret again."""
+    from functions.runtime.settings import SECRET_FIELDS, STRIPE_SECRET_FIELDS
+
+    return settings.model_copy(
+        update={f"{n}_arn": "" for n in (*SECRET_FIELDS, *STRIPE_SECRET_FIELDS)}
+    )
 
 
 def warm(adapter: Any) -> None:

@@ -35,6 +35,7 @@ from infra_cdk.constructs.lambdas import (
     PermissionEnvironment,
     build_function,
     check_permissions,
+    entry_point,
     grant_statements,
     permission_environment,
 )
@@ -139,6 +140,7 @@ class Api(Construct):
         permission_env: PermissionEnvironment | None = None,
         endpoints: Sequence[Endpoint] = ENDPOINTS,
         stripe_layers: Sequence[lambda_.ILayerVersion] = (),
+        snap_start: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         if "*" in cors_origins:
@@ -198,6 +200,7 @@ class Api(Construct):
             code=code,
             layers=layers,
             stripe_layers=stripe_layers,
+            snap_start=snap_start,
         )
         for endpoint in endpoints:
             env = dict(environment)
@@ -264,7 +267,7 @@ class Api(Construct):
                 route_path(endpoint.path), apigwv2.HttpMethod(endpoint.method)
             ),
             integration=integrations.HttpLambdaIntegration(
-                f"{name}Integration", function
+                f"{name}Integration", entry_point(function)
             ),
         )
         reason = (

@@ -41,6 +41,7 @@ from infra_cdk.constructs.lambdas import (
     PermissionEnvironment,
     build_function,
     check_permissions,
+    entry_point,
     grant_statements,
     permission_environment,
 )
@@ -191,8 +192,9 @@ class Jobs(Construct):
                 timeout_seconds=spec.worker_timeout_seconds if is_queue else None,
                 calls_stripe=uses_stripe(worker.permissions),
             )
+            invoked = entry_point(function)
             if is_queue:
-                function.add_event_source(
+                invoked.add_event_source(
                     sources.SqsEventSource(
                         self.queue,
                         batch_size=spec.batch_size,
@@ -203,14 +205,14 @@ class Jobs(Construct):
                     )
                 )
             else:
-                function.configure_async_invoke(
+                invoked.configure_async_invoke(
                     on_failure=_SendOnlyDestination(self.schedule_dead_letter_queue),
                     retry_attempts=2,
                     max_event_age=Duration.hours(1),
                 )
                 for schedule in schedules:
                     self.rules[schedule.job] = self._rule(
-                        prefix, worker, function, schedule
+                        prefix, worker, invoked, schedule
                     )
             self.functions[worker.name] = function
 

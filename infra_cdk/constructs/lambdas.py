@@ -5,7 +5,9 @@ stripe SDK's layer for the functions that call Stripe), active
 tracing, its own log group with the stage's retention, and its own role that holds
 exactly the statements it is given plus writing to that log group and X-Ray. No AWS
 managed policy. ``grant_statements`` turns catalog permissions into statements and
-``permission_environment`` into the variables that name what they grant.
+``permission_environment`` into the variables that name what they grant. With the
+stage's SnapStart on, each function publishes a version and gets a ``live`` alias;
+``entry_point`` is what its triggers invoke.
 """
 
 from __future__ import annotations
@@ -13,7 +15,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Annotations, Duration, RemovalPolicy, Validations
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
@@ -61,6 +63,20 @@ class FunctionDefaults:
     layers: Sequence[lambda_.ILayerVersion]
     # Added for a function that calls Stripe: the stripe SDK's layer.
     stripe_layers: Sequence[lambda_.ILayerVersion] = ()
+    # SnapStart on published versions, invoked through the ``live`` alias.
+    snap_start: bool = False
+
+
+# The alias a SnapStart function is invoked through (a child of the function).
+LIVE_ALIAS = "live"
+_LIVE_ALIAS_ID = "LiveAlias"
+
+
+def entry_point(function: lambda_.Function) -> lambda_.IFunction:
+    """What invokes ``function``: its ``live`` alias when it has one (SnapStart
+    restores only published versions), else the function itself."""
+    alias = function.node.try_find_child(_LIVE_ALIAS_ID)
+    return alias if isinstance(alias, lambda_.Alias) else function
 
 
 def grant_statements(
@@ -157,7 +173,24 @@ def build_function(
         tracing=lambda_.Tracing.ACTIVE,
         log_group=log_group,
         role=role,
+        snap_start=(
+            lambda_.SnapStartConf.ON_PUBLISHED_VERSIONS if defaults.snap_start else None
+        ),
     )
+    if defaults.snap_start:
+        # The version CDK publishes when the function's code or settings change;
+        # the alias moves to it, and every trigger names the alias.
+        lambda_.Alias(
+            function,
+            _LIVE_ALIAS_ID,
+            alias_name=LIVE_ALIAS,
+            version=function.current_version,
+        )
+        Annotations.of(function).acknowledge_warning(
+            "@aws-cdk/aws-lambda:snapStartRequirePublish",
+            "Published here: the live alias names current_version, and every trigger "
+            "invokes the alias",
+        )
     Validations.of(function).acknowledge(
         Acknowledgment(id="AwsSolutions-L1", reason=_PINNED_RUNTIME)
     )
