@@ -357,7 +357,6 @@ def build_container(settings: Settings) -> Container:
     from functions.runtime.plans import load_plan_catalog
     from functions.runtime.secrets import resolve_secrets
 
-    settings = resolve_secrets(settings)
     bind_tables(
         settings.users_table,
         settings.sessions_table,
@@ -365,6 +364,7 @@ def build_container(settings: Settings) -> Container:
         tasks_table=settings.tasks_table,
         user_shards=settings.user_index_shards,
     )
+    settings = resolve_secrets(settings, client=_secrets_client(settings))
     secret = settings.jwt_secret_value()
     clock: Clock = (
         OffsetClock(settings.clock_offset_file)
@@ -399,6 +399,21 @@ def build_container(settings: Settings) -> Container:
         webhooks=cast(WebhookVerifier, Deferred(lambda: _webhooks(settings))),
         billing=DynamoBillingStore(),
     )
+
+
+def _secrets_client(settings: Settings) -> Any:
+    """A Secrets Manager client on the botocore session of the DynamoDB client the
+    models share, if this function holds a secret: a client on a session of its
+    own loads botocore's endpoint data again (about 60 ms of CPU at cold start),
+    one beside another on a session costs a few."""
+    from functions.runtime.secrets import holds_secrets
+
+    if not holds_secrets(settings):
+        return None
+    from core.adapters.dynamodb.models import UserItem, table_connection
+
+    session = table_connection(UserItem).connection.session
+    return session.create_client("secretsmanager", region_name=settings.region)
 
 
 class _NoPepper(DependencyUnavailable):

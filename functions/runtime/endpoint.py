@@ -160,9 +160,15 @@ def endpoint(
         module = sys.modules[function.__module__]
         vars(module).update(router=router, handler=lambda_handler(router, counts))
         # In Lambda, init builds what the first request needs: the container, the
-        # clients of these permissions, the interactors the function calls.
-        called = (*function.__code__.co_names, *(("authenticate",) if session else ()))
-        prepare(permissions, called)
+        # clients of these permissions, the interactors the function calls. A
+        # function without permissions touches no AWS service and holds no secret:
+        # it builds nothing it does not use.
+        if permissions:
+            called = (
+                *function.__code__.co_names,
+                *(("authenticate",) if session else ()),
+            )
+            prepare(permissions, called)
         return function
 
     return declare

@@ -28,6 +28,14 @@ class SecretNotRead(LookupError):
     """A secret the batch did not return: its id and Secrets Manager's error code."""
 
 
+def holds_secrets(settings: Settings) -> bool:
+    """Whether ``settings`` name a secret to read (by ARN)."""
+    return any(
+        getattr(settings, f"{name}_arn")
+        for name in (*SECRET_FIELDS, *STRIPE_SECRET_FIELDS)
+    )
+
+
 def resolve_secrets(settings: Settings, client: Any = None) -> Settings:
     """``settings`` with every secret that is named by an ARN read from Secrets
     Manager in one call; unchanged when none is (local stage, tests)."""
