@@ -121,3 +121,24 @@ def synth_by_stage(
 ) -> dict[str, Synth]:
     """Every stage at once, for tests that compare stages."""
     return {name: _synth(synth_cache, name, tmp_path_factory) for name in STAGES}
+
+
+def invoked_function(synth: Synth, trigger: Any) -> str:
+    """The logical id of the function a trigger's target names: the function
+    itself (``Fn::GetAtt``/``Ref``), or, on a stage with SnapStart, its ``live``
+    alias (``tests/infra/test_snapstart.py`` checks which a stage uses)."""
+    aliases = synth.of_type("AWS::Lambda::Alias")
+    functions = synth.of_type("AWS::Lambda::Function")
+    text = json.dumps(trigger)
+    for alias_id, alias in aliases.items():
+        if f'"Ref": "{alias_id}"' in text:
+            function_id: str = alias["Properties"]["FunctionName"]["Ref"]
+            return function_id
+    found = [
+        function_id
+        for function_id in functions
+        if f'"Ref": "{function_id}"' in text
+        or f'"Fn::GetAtt": ["{function_id}"' in text
+    ]
+    assert len(found) == 1, trigger
+    return found[0]

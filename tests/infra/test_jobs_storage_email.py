@@ -14,7 +14,7 @@ pytest.importorskip("aws_cdk", reason="needs the infra extras: make test")
 from functions.catalog import WORKERS, Worker
 from functions.resources import EMAIL, EXPORTS_BUCKET, SCHEDULES, TASK_QUEUE
 from functions.runtime.settings import Settings
-from tests.infra.conftest import Synth
+from tests.infra.conftest import Synth, invoked_function
 
 DAY = 24 * 3600
 
@@ -122,7 +122,7 @@ def test_queue_worker_consumes_the_queue_reporting_partial_failures(
     props = mapping["Properties"]
 
     assert props["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
-    assert props["FunctionName"] == {"Ref": worker_id}
+    assert invoked_function(synth, props["FunctionName"]) == worker_id
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["BatchSize"] == TASK_QUEUE.batch_size
     assert 1 <= props["BatchSize"] <= 10
@@ -147,7 +147,7 @@ def test_nothing_but_the_scheduler_is_on_a_timetable(synth: Synth) -> None:
         ]
         assert rule["State"] == "ENABLED"
         (target,) = rule["Targets"]
-        assert target["Arn"] == {"Fn::GetAtt": [scheduler_id, "Arn"]}
+        assert invoked_function(synth, target["Arn"]) == scheduler_id
     # The brief's schedule: unverified accounts are purged daily.
     assert any(
         s.job == "purge_unverified" and s.expression == "rate(1 day)" for s in SCHEDULES
@@ -170,7 +170,7 @@ def test_two_daily_rules_purge_unverified_accounts_and_reconcile_subscriptions(
         assert rule["Name"] == f"{synth.stage.prefix}-{job.replace('_', '-')}"
         (target,) = rule["Targets"]
         assert json.loads(target["Input"]) == {"job": job}
-        assert target["Arn"] == {"Fn::GetAtt": [scheduler_id, "Arn"]}
+        assert invoked_function(synth, target["Arn"]) == scheduler_id
         assert target["RetryPolicy"]["MaximumRetryAttempts"] == 2
 
 

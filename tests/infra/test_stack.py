@@ -21,7 +21,7 @@ from functions.permissions import INDEX_PERMISSIONS, uses_stripe
 from functions.resources import EMAIL, EXPORTS_BUCKET, TASK_QUEUE
 from functions.runtime.settings import Settings
 from infra_cdk.tables_from_models import TABLE_KEYS
-from tests.infra.conftest import Synth
+from tests.infra.conftest import Synth, invoked_function
 
 Entry = Endpoint | Worker
 ENTRIES: tuple[Entry, ...] = (*ENDPOINTS, *WORKERS)
@@ -347,7 +347,7 @@ def test_one_route_per_catalog_entry_wired_to_its_function(synth: Synth) -> None
         integration = integrations[integration_id]["Properties"]
         assert integration["IntegrationType"] == "AWS_PROXY"
         assert integration["PayloadFormatVersion"] == "2.0"
-        function_id = integration["IntegrationUri"]["Fn::GetAtt"][0]
+        function_id = invoked_function(synth, integration["IntegrationUri"])
         by_key[props["RouteKey"]] = functions[function_id]["Properties"]["Handler"]
     # API Gateway rejects routes ending in "/" and sends "/x/" to "/x".
     expected = {
@@ -375,7 +375,7 @@ def test_each_function_may_invoke_only_from_its_route_or_its_schedule(
     # EventBridge may invoke only the scheduled workers, and only from their rules.
     scheduled_ids = {_function(synth, w)[0] for w in scheduled}
     for props in by_principal.get("events.amazonaws.com", []):
-        assert props["FunctionName"]["Fn::GetAtt"][0] in scheduled_ids
+        assert invoked_function(synth, props["FunctionName"]) in scheduled_ids
         assert props["SourceArn"]["Fn::GetAtt"][0] in rules
 
 
