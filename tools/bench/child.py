@@ -24,6 +24,13 @@ Modes (``argv[1]``):
 ``warm RESULT CONFIG``
     Hands over to ``tools.bench.warm`` (which may import what it likes: nothing it
     times is an import).
+
+``warm_real RESULT CONFIG``
+    Hands over to ``tools.bench.warm_real``: warm invocations of one function on
+    its real adapters (moto), its DynamoDB time measured apart by the gate.
+
+The gate also wraps ``bcrypt.hashpw`` and ``checkpw`` when bcrypt loads, so a
+password hash (deliberately slow, at the production cost) is reported apart.
 """
 
 from __future__ import annotations
@@ -88,12 +95,38 @@ class DynamoClock:
         session_class.create_client = create_hooked_client
 
 
+class BcryptClock:
+    """Adds up the CPU and wall time inside ``bcrypt.hashpw`` and ``checkpw``: the
+    deliberate cost of a password hash, reported apart from a function's own."""
+
+    def __init__(self) -> None:
+        self.wall = 0.0
+        self.cpu = 0.0
+
+    def patch(self, module: ModuleType) -> None:
+        clock = self
+        for name in ("hashpw", "checkpw"):
+            original = getattr(module, name)
+
+            def timed(*args: Any, _original: Any = original) -> Any:
+                wall, cpu = time.perf_counter(), time.process_time()
+                try:
+                    return _original(*args)
+                finally:
+                    clock.wall += time.perf_counter() - wall
+                    clock.cpu += time.process_time() - cpu
+
+            setattr(module, name, timed)
+
+
 class Gate:
-    """A meta-path finder that refuses blocked packages and patches botocore."""
+    """A meta-path finder that refuses blocked packages and patches botocore (and
+    bcrypt)."""
 
     def __init__(self, blocked: frozenset[str], dynamo: DynamoClock) -> None:
         self.blocked = blocked
         self.dynamo = dynamo
+        self.bcrypt = BcryptClock()
 
     def find_spec(
         self, name: str, path: Any = None, target: Any = None
@@ -103,7 +136,7 @@ class Gate:
                 f"No module named {name!r} (not in the deployment measured)",
                 name=name,
             )
-        if name != "botocore.session":
+        if name not in ("botocore.session", "bcrypt"):
             return None
         spec: ModuleSpec | None = None
         for finder in sys.meta_path:
@@ -117,11 +150,11 @@ class Gate:
             return spec
         loader: Any = spec.loader
         execute = loader.exec_module
-        dynamo = self.dynamo
+        clock: Any = self.dynamo if name == "botocore.session" else self.bcrypt
 
         def exec_module(module: ModuleType) -> None:
             execute(module)
-            dynamo.patch(module)
+            clock.patch(module)
 
         loader.exec_module = exec_module
         return spec
@@ -190,6 +223,8 @@ def cold(gate: Gate, module_name: str, result_path: str, request_path: str) -> N
             first_wall_ms=(time.perf_counter() - wall) * 1000,
             dynamo_cpu_ms=gate.dynamo.cpu * 1000,
             dynamo_wall_ms=gate.dynamo.wall * 1000,
+            bcrypt_cpu_ms=gate.bcrypt.cpu * 1000,
+            bcrypt_wall_ms=gate.bcrypt.wall * 1000,
             dynamo_calls=gate.dynamo.calls,
             dynamo_clients=gate.dynamo.clients,
             # An HTTP reply's status and the start of its body; a worker's whole
@@ -219,6 +254,9 @@ def main() -> None:
     elif mode == "warm":
         warm = importlib.import_module("tools.bench.warm")
         warm.run(sys.argv[2], sys.argv[3])
+    elif mode == "warm_real":
+        warm_real = importlib.import_module("tools.bench.warm_real")
+        warm_real.run(gate, sys.argv[2], sys.argv[3])
     else:
         raise SystemExit(f"unknown mode {mode!r}")
 

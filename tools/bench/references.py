@@ -4,8 +4,9 @@
 - a dependency floor: only ``import`` of the third-party top-level packages that a
   function had loaded once it had served its first request;
 - the naive stack: FastAPI + Mangum + boto3 + pynamodb + PyJWT + Powertools Logger,
-  Tracer and Metrics, with a boto3 DynamoDB client made at import, and a handler
-  wearing the three Powertools decorators: a typical hand-written function.
+  Tracer and Metrics, with a boto3 DynamoDB client made and its JWT key read from
+  Secrets Manager at import, and a handler wearing the three Powertools
+  decorators: a typical hand-written function doing its work at init.
 
 The naive stack is measured as it would be deployed: with its own dependencies only
 (``naive_blocked`` names every installed package outside them), and with Lambda's
@@ -62,6 +63,10 @@ logger = Logger(service="naive")
 tracer = Tracer(service="naive")
 metrics = Metrics(namespace="StrataBench", service="naive")
 dynamodb = boto3.client("dynamodb")
+# Its signing key, read at import as every function with permissions reads its own.
+JWT_KEY = boto3.client("secretsmanager").get_secret_value(
+    SecretId=os.environ["STRATA_BENCH_SECRET_ARN"]
+)["SecretString"]
 
 
 class UserItem(Model):
