@@ -1,4 +1,9 @@
-"""Drive the benchmark: moto on loopback, fresh child processes, the table.
+"""Drive the benchmark: moto on loopback, fresh child processes, the tables.
+
+Headline: import + first request per function (CPU and wall, bcrypt apart) beside
+the naive stack in the same rounds, each function holding only its own secrets, in
+moto's Secrets Manager; then the two goals (``report.headline_goal``,
+``report.warm_real_goal``) with PASS or FAIL.
 
 Cold start: each subject is measured in ``--runs`` fresh processes (after one
 discovery round that is not counted: it warms the file cache and finds each
