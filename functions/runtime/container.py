@@ -361,6 +361,7 @@ def build_container(settings: Settings) -> Container:
         settings.sessions_table,
         settings.region,
         tasks_table=settings.tasks_table,
+        orgs_table=settings.orgs_table,
         user_shards=settings.user_index_shards,
     )
     secret = settings.jwt_secret_value()
