@@ -793,6 +793,7 @@ def storage_fakes(clock: FakeClock | None = None) -> dict[str, Any]:
         "mailer": RecordingMailer(),
         "link_tokens": InMemoryOneTimeTokens(),
         "billing": InMemoryBillingStore(users),
+        **dict(zip(("orgs", "invitations", "audit"), org_fakes(), strict=True)),
     }
 
 
@@ -977,6 +978,10 @@ class InMemoryOrganizationStore:
 
     def stored(self, org_id: str) -> Organization | None:
         return self._orgs.get(org_id)
+
+    def set_seat_limit(self, org_id: str, limit: int | None) -> None:
+        """What a plan change does to the limit (not a port method yet)."""
+        self._orgs[org_id] = replace(self._orgs[org_id], seat_limit=limit)
 
     def members_of(self, org_id: str) -> list[Membership]:
         return [m for (org, _), m in self._members.items() if org == org_id]

@@ -47,6 +47,11 @@ def can_set_password(subject: User, target: User) -> bool:
     return subject.id == target.id or can_manage(subject, target)
 
 
+def can_read_platform_audit(subject: User) -> bool:
+    """Only super admins read the platform's audit log of admin actions."""
+    return subject.role is Role.SUPER_ADMIN
+
+
 def can_see_task(subject: User, task: Task) -> bool:
     """A task is seen by its owner and by admins (system tasks, with no owner,
     included); to anyone else it does not exist."""

@@ -26,6 +26,12 @@ from core.application.billing import (
 )
 from core.application.errors import DependencyUnavailable, PaymentProviderUnavailable
 from core.application.limits import EmailPolicy, EmailThrottle, LoginPolicy
+from core.application.org_ports import AuditLog, InvitationStore, OrganizationStore
+from core.application.organizations import (
+    AuditTrail,
+    InvitationPolicy,
+    PlatformAudit,
+)
 from core.application.ports import (
     BillingStore,
     Clock,
@@ -50,6 +56,7 @@ from core.application.tasks import (
     PURGE_UNVERIFIED,
     RECONCILE_SUBSCRIPTIONS,
     SEND_EMAIL,
+    SEND_INVITATION,
     SEND_PASSWORD_RESET,
     SEND_VERIFICATION_EMAIL,
     JobRegistry,
@@ -127,6 +134,10 @@ class Container:
     payments: PaymentProvider
     webhooks: WebhookVerifier
     billing: BillingStore
+    # Organizations: orgs and members, invitations, audit logs (one table).
+    orgs: OrganizationStore
+    invitations: InvitationStore
+    audit: AuditLog
 
     def make(self, kind: type[T]) -> T:
         """A ``kind`` (a dataclass), each field given what the container provides
@@ -232,6 +243,31 @@ class Container:
     def customers(self) -> Customers:
         return self.make(Customers)
 
+    @_provides
+    def trail(self) -> AuditTrail:
+        from functions.runtime.observability import correlation_id
+
+        return AuditTrail(
+            self.clock,
+            self.ids,
+            timedelta(days=self.settings.audit_retention_days),
+            correlation_id,
+        )
+
+    @_provides
+    def platform_audit(self) -> PlatformAudit:
+        return PlatformAudit(self.audit, self.trail())
+
+    @property
+    @_provides
+    def invitation_policy(self) -> InvitationPolicy:
+        return InvitationPolicy(
+            per_org=self.settings.invitations_per_org,
+            per_address=self.settings.invitations_per_address,
+            window=timedelta(seconds=self.settings.invitation_window_seconds),
+            ttl=timedelta(seconds=self.settings.invitation_ttl_seconds),
+        )
+
     # -- the interactors whose settings no field name or type tells apart --------------
 
     def authenticate(self) -> Authenticate:
@@ -249,6 +285,7 @@ class Container:
             ReconcileSubscriptionsJob,
         )
         from core.application.jobs.send_email import SendEmailJob
+        from core.application.jobs.send_invitation import SendInvitationJob
         from core.application.jobs.send_password_reset import SendPasswordResetJob
         from core.application.jobs.send_verification_email import (
             SendVerificationEmailJob,
@@ -264,6 +301,14 @@ class Container:
                     self.clock,
                 ),
                 SEND_EMAIL: SendEmailJob(self.mailer),
+                SEND_INVITATION: SendInvitationJob(
+                    self.orgs,
+                    self.invitations,
+                    self.users,
+                    self.mailer,
+                    self.clock,
+                    links,
+                ),
                 SEND_VERIFICATION_EMAIL: SendVerificationEmailJob(
                     self.users,
                     self.link_tokens,
@@ -342,6 +387,11 @@ def build_container(settings: Settings) -> Container:
     from core.adapters.dynamodb.billing import DynamoBillingStore
     from core.adapters.dynamodb.models import bind_tables
     from core.adapters.dynamodb.one_time_tokens import DynamoOneTimeTokens
+    from core.adapters.dynamodb.orgs import (
+        DynamoAuditLog,
+        DynamoInvitationStore,
+        DynamoOrganizationStore,
+    )
     from core.adapters.dynamodb.rate_limits import DynamoRateLimiter
     from core.adapters.dynamodb.sessions import DynamoSessionStore
     from core.adapters.dynamodb.tasks import DynamoTaskStore
@@ -397,6 +447,9 @@ def build_container(settings: Settings) -> Container:
         payments=cast(PaymentProvider, _Deferred(lambda: _payments(settings, clock))),
         webhooks=cast(WebhookVerifier, _Deferred(lambda: _webhooks(settings))),
         billing=DynamoBillingStore(),
+        orgs=DynamoOrganizationStore(),
+        invitations=DynamoInvitationStore(),
+        audit=DynamoAuditLog(),
     )
 
 

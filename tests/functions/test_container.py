@@ -61,3 +61,25 @@ def test_a_field_the_container_cannot_provide_is_a_clear_error(
 def test_a_name_that_is_no_use_case_is_an_attribute_error(container: Any) -> None:
     with pytest.raises(AttributeError, match="no_such_use_case"):
         container.no_such_use_case()
+
+
+def test_the_organization_use_cases_get_the_org_stores_and_one_audit_trail(
+    container: Any,
+) -> None:
+    assert container.accept_invitation().orgs is container.orgs
+    assert container.invite_member().invitations is container.invitations
+    assert container.read_audit_log().audit is container.audit
+    assert container.create_organization().trail.clock is container.clock
+
+
+def test_platform_admin_actions_get_the_platform_audit_log(container: Any) -> None:
+    for name in (
+        "grant_admin",
+        "revoke_admin",
+        "activate_user",
+        "deactivate_user",
+        "change_password",
+    ):
+        platform_audit = getattr(container, name)().platform_audit
+        assert platform_audit is not None, name
+        assert platform_audit.log is container.audit, name
