@@ -72,14 +72,19 @@ def test_the_organization_use_cases_get_the_org_stores_and_one_audit_trail(
     assert container.create_organization().trail.clock is container.clock
 
 
-def test_platform_admin_actions_get_the_platform_audit_log(container: Any) -> None:
-    for name in (
-        "grant_admin",
-        "revoke_admin",
-        "activate_user",
-        "deactivate_user",
-        "change_password",
-    ):
-        platform_audit = getattr(container, name)().platform_audit
-        assert platform_audit is not None, name
-        assert platform_audit.log is container.audit, name
+def test_the_platform_audit_log_is_built_on_the_audit_port(container: Any) -> None:
+    assert container.platform_audit_log().log is container.audit
+
+
+def test_an_optional_field_nothing_provides_keeps_its_default(
+    container: Container,
+) -> None:
+    @dataclass(frozen=True)
+    class MayAudit:
+        clock: Clock
+        printer: bytes | None = None
+
+    made = container.make(MayAudit)
+
+    assert made.printer is None
+    assert made.clock is container.clock
