@@ -98,7 +98,8 @@ class CheckoutRequest:
     url: str
     customer_id: str
     price_id: str
-    user_id: str
+    # None for an organization's checkout (no client_reference_id).
+    user_id: str | None
     success_url: str
     cancel_url: str
     idempotency_key: str
