@@ -265,3 +265,17 @@ def test_a_flat_plans_quantity_does_not_follow_the_members(
             change_id="join-m6",
         )
     assert stripe.sent == []
+
+
+def test_an_ended_or_unknown_subscription_is_refused_by_stripe(
+    stripe: EmulatedStripe, seats: SeatBilling
+) -> None:
+    sub_id = _subscribe(stripe, seats, members=3)
+    stripe.update_subscription(sub_id, status="canceled")
+
+    with pytest.raises(PaymentProviderRejected):
+        _follow(seats, sub_id, 4, "join-m4")
+    with pytest.raises(PaymentProviderRejected):
+        _follow(seats, "sub_unknown", 4, "join-m4b")
+
+    assert stripe.subscription(sub_id).quantity == 3
