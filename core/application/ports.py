@@ -345,6 +345,10 @@ class SubscriptionSnapshot:
     collection_method: str = "charge_automatically"
     # Whether the latest invoice is paid (only known when it was expanded).
     latest_invoice_paid: bool = False
+    # The item's quantity: seats, for a per-seat plan (1 for a person's).
+    quantity: int = 1
+    # The organization a per-seat subscription is for (its metadata's org_id).
+    org_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +377,8 @@ class CheckoutSnapshot:
     customer_id: str | None
     subscription_id: str | None
     user_id: str | None
+    # Set for an organization's checkout (``create_seat_checkout``).
+    org_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,6 +445,18 @@ class ProrationPreview:
     proration_date: int
 
 
+@dataclass(frozen=True, slots=True)
+class SeatChange:
+    """What setting a per-seat subscription's quantity did at Stripe: the
+    quantity it now bills, and the invoice that charged (or credited) the
+    prorated difference when Stripe made one at once (``always_invoice``; with
+    ``create_prorations`` the difference waits for the next invoice: None)."""
+
+    subscription: SubscriptionSnapshot
+    quantity: int
+    invoice_id: str | None
+
+
 class PaymentProvider(Protocol):
     """Stripe, as Strata uses it. Every write takes an ``idempotency_key`` made from
     our own ids, so a retried request can never charge or create twice.
@@ -464,6 +482,25 @@ class PaymentProvider(Protocol):
     ) -> str:
         """A Checkout Session in subscription mode for one price, with
         ``client_reference_id`` and metadata naming the user; returns its URL."""
+        ...
+
+    def create_seat_checkout(
+        self,
+        *,
+        customer_id: str,
+        price_id: str,
+        org_id: str,
+        quantity: int,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+        trial_days: int = 0,
+    ) -> str:
+        """A Checkout Session in subscription mode for ``quantity`` seats of one
+        price (an organization's member count), with the session's and the
+        subscription's metadata naming the organization (``org_id``) and no
+        ``client_reference_id`` (no user owns it); returns its URL. ``ValueError``
+        for a quantity below 1."""
         ...
 
     def create_invoiced_subscription(
@@ -511,6 +548,24 @@ class PaymentProvider(Protocol):
     def set_cancel_at_period_end(
         self, subscription_id: str, cancel: bool, *, idempotency_key: str
     ) -> SubscriptionSnapshot: ...
+
+    def set_seat_quantity(
+        self,
+        subscription_id: str,
+        quantity: int,
+        *,
+        proration_behavior: str,
+        idempotency_key: str,
+    ) -> SeatChange:
+        """Set the quantity of the subscription's (only) item, prorated as
+        ``proration_behavior`` says (``always_invoice``: the difference is
+        invoiced now and its invoice named; ``create_prorations``: it waits for
+        the next invoice; ``none``). The same ``idempotency_key`` again (a retry
+        of the same membership change) answers the first result and charges
+        nothing more; a different quantity under a used key is refused.
+        ``ValueError`` for a quantity below 1; ``PaymentProviderRejected`` for a
+        subscription Stripe does not know or that has ended."""
+        ...
 
     def cancel_now(
         self, subscription_id: str, *, idempotency_key: str, credit: bool = True
@@ -575,4 +630,33 @@ class BillingStore(Protocol):
     def subscribed_users(self, limit: int, start: Position | None) -> UserPage:
         """One page of users whose subscription is not in a terminal state, read
         from an index (no scan); it may lag a moment behind writes."""
+        ...
+
+
+# -- seats (per-seat billing of organizations) -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SeatedSubscription:
+    """An organization with a subscription that has not ended, and how many
+    members it has now (the seats it should be billed for)."""
+
+    org_id: str
+    subscription_id: str
+    member_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeatedPage:
+    items: Sequence[SeatedSubscription]
+    next_position: Position | None
+
+
+class OrganizationSeats(Protocol):
+    """The organizations whose seats the daily reconciliation checks."""
+
+    def seated_subscriptions(self, limit: int, start: Position | None) -> SeatedPage:
+        """One page of organizations whose stored subscription is not in a
+        terminal state, each with its current member count, read from an index
+        (no scan); it may lag a moment behind writes."""
         ...
