@@ -2,11 +2,14 @@
 
 ``CurrentAuth`` refuses anonymous requests and renews a session that runs low,
 re-issuing the cookie on the same response. ``OptionalAuth`` only tells whether a
-valid session came along (sign-up and log-in refuse logged-in users).
+valid session came along (sign-up and log-in refuse logged-in users). ``LoggedIn``
+is ``CurrentAuth`` with the container and the client's address: the one parameter
+a route behind the session usually needs.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -15,6 +18,8 @@ from fastapi.dependencies.models import Dependant
 from core.application import billing
 from core.application.commands.authenticate import Authenticated
 from core.application.errors import NotAuthenticated
+from core.domain.session import Session
+from core.domain.user import User
 from functions.runtime.container import Container, get_container
 from functions.runtime.observability import identify
 
@@ -99,6 +104,34 @@ def _client_address(request: Request) -> str | None:
 
 
 ClientAddress = Annotated[str | None, Depends(_client_address)]
+
+
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A logged-in request: the container, who is asking (``auth``), and from where
+    (``client``, as ``ClientAddress``)."""
+
+    container: Container
+    auth: Authenticated
+    client: str | None
+
+    @property
+    def user(self) -> User:
+        return self.auth.user
+
+    @property
+    def session(self) -> Session:
+        return self.auth.session
+
+
+async def _caller(
+    request: Request, container: ContainerDep, auth: CurrentAuth
+) -> Caller:
+    # A coroutine, reading the address itself: no worker thread for a bundle.
+    return Caller(container, auth, _client_address(request))
+
+
+LoggedIn = Annotated[Caller, Depends(_caller)]
 
 
 def require_feature(feature: str) -> Any:

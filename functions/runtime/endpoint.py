@@ -36,7 +36,7 @@ from functions.runtime.auth import (
     OptionalAuth,
     requires_session,
 )
-from functions.runtime.problems import SESSION_SCHEME, Answer
+from functions.runtime.problems import SESSION_SCHEME, Answer, answer
 from functions.runtime.problems import problems as documented
 
 __all__ = [
@@ -105,7 +105,7 @@ def endpoint(
     stripe: int = 0,
     sample: dict[str, Any] | None = None,
     status: int | None = None,
-    problems: Mapping[int, str | Answer] | None = None,
+    problems: Mapping[int, str | Answer | tuple[str, ...]] | None = None,
     who: str | None = None,
     in_docs: bool = True,
     tag: str | None = None,
@@ -117,7 +117,8 @@ def endpoint(
     function, answering ``status`` (by default 204 if it returns None, else 200).
     ``budget``, ``stripe``, ``sample`` and ``who`` are read by the catalog
     (the round-trip walk, the sample events, the README); ``problems`` maps the
-    route's own error statuses to what they mean on it ("" for the usual meaning);
+    route's own error statuses to what they mean on it ("" for the usual meaning),
+    or to ``(meaning, *codes)`` where the status carries codes of its own;
     ``responses`` documents a success's headers; ``counts`` names the business
     metric each answer status adds one to (``functions.runtime.observability``)."""
     method, _, path = route.partition(" ")
@@ -152,9 +153,12 @@ def endpoint(
         if session:
             security: list[dict[str, list[str]]] = [{SESSION_SCHEME: []}]
             added.openapi_extra = {**(openapi_extra or {}), "security": security}
+        own = problems or {}
         derived = _standard_statuses(added, method, bool(permissions), stripe)
         statuses: dict[int, str | Answer] = dict.fromkeys(derived, "")
-        statuses.update(problems or {})
+        statuses.update(
+            {k: answer(*v) if isinstance(v, tuple) else v for k, v in own.items()}
+        )
         added.responses.update(documented(dict(sorted(statuses.items())), derived))
         module = sys.modules[function.__module__]
         vars(module).update(router=router, handler=lambda_handler(router, counts))

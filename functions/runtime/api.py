@@ -1,0 +1,88 @@
+"""What an endpoint module uses, behind one import: ``from functions.runtime import
+api``, then ``@api.endpoint(...)``, ``api.p.MANAGE_USERS`` (the permissions, plain
+data that ``functions.catalog`` reads), ``api.LoggedIn`` and the other request
+dependencies, the shared bodies and problems.
+
+Only what most endpoints share, and nothing that costs a cold import more than the
+endpoint runtime already does: the docs pages and the plan file stay where they are.
+"""
+
+from fastapi import Query, Request, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from functions import permissions as p
+from functions.runtime.auth import (
+    Caller,
+    ClientAddress,
+    ContainerDep,
+    CurrentAuth,
+    LoggedIn,
+    OptionalAuth,
+    clear_session_cookie,
+    require_feature,
+    set_session_cookie,
+)
+from functions.runtime.endpoint import PathSegment, endpoint
+from functions.runtime.problems import (
+    BAD_LINK,
+    LINK_USER_CHANGED,
+    NO_SUBSCRIPTION,
+    OVER_A_SUBORDINATE,
+    OVER_AN_ADMIN,
+    PAGING,
+    TAKEN,
+    USER_CHANGED,
+    session_cookie_header,
+)
+from functions.runtime.schemas import (
+    AccountDetail,
+    Body,
+    RedirectUrl,
+    SubscriptionOut,
+    UserDetail,
+    UserOut,
+)
+
+# The request dependencies, by shorter names: the container, the session (required,
+# or only looked at), the client's address, a bounded path segment.
+Container = ContainerDep
+Auth = CurrentAuth
+MaybeAuth = OptionalAuth
+Client = ClientAddress
+Segment = PathSegment
+
+__all__ = [
+    "BAD_LINK",
+    "LINK_USER_CHANGED",
+    "NO_SUBSCRIPTION",
+    "OVER_AN_ADMIN",
+    "OVER_A_SUBORDINATE",
+    "PAGING",
+    "TAKEN",
+    "USER_CHANGED",
+    "AccountDetail",
+    "Auth",
+    "BaseModel",
+    "Body",
+    "Caller",
+    "Client",
+    "ConfigDict",
+    "Container",
+    "Field",
+    "LoggedIn",
+    "MaybeAuth",
+    "Query",
+    "RedirectUrl",
+    "Request",
+    "Response",
+    "Segment",
+    "SubscriptionOut",
+    "UserDetail",
+    "UserOut",
+    "clear_session_cookie",
+    "endpoint",
+    "p",
+    "require_feature",
+    "session_cookie_header",
+    "set_session_cookie",
+]
