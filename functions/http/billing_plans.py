@@ -3,17 +3,16 @@
 from typing import Annotated
 
 from fastapi import Depends
-from pydantic import AfterValidator, BaseModel, ConfigDict
+from pydantic import AfterValidator
 
 from core.application.queries.list_plans import ListPlans
 from core.domain.billing import PlanCatalog
-from functions.runtime.endpoint import endpoint
+from functions.runtime import api
 from functions.runtime.plans import get_plan_catalog
 
 
-class PriceOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PriceOut(api.BaseModel):
+    model_config = api.ConfigDict(from_attributes=True)
     id: str
     interval: str
     currency: str
@@ -21,9 +20,8 @@ class PriceOut(BaseModel):
     unit_amount: int
 
 
-class PlanOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PlanOut(api.BaseModel):
+    model_config = api.ConfigDict(from_attributes=True)
     key: str
     name: str
     features: Annotated[list[str], AfterValidator(sorted)]
@@ -33,7 +31,7 @@ class PlanOut(BaseModel):
     trial_days: int
 
 
-class PlanList(BaseModel):
+class PlanList(api.BaseModel):
     items: list[PlanOut]
 
 
@@ -43,6 +41,6 @@ async def _catalog() -> PlanCatalog:
 
 
 # The plans are configuration: nothing to read (the file can still be unreadable).
-@endpoint("GET /api/v1/billing/plans", budget=0, problems={503: ""})
+@api.endpoint("GET /api/v1/billing/plans", budget=0, problems={503: ""})
 def billing_plans(catalog: Annotated[PlanCatalog, Depends(_catalog)]) -> PlanList:
     return PlanList(items=ListPlans(catalog).execute())

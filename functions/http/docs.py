@@ -3,11 +3,11 @@ API's own (/docs/assets)."""
 
 from fastapi.responses import HTMLResponse
 
+from functions.runtime import api
 from functions.runtime.docs import swagger_ui_page
-from functions.runtime.endpoint import endpoint
 
 
 # A coroutine: nothing blocks, so no worker thread (see docs_assets).
-@endpoint("GET /docs", budget=0, in_docs=False)
+@api.endpoint("GET /docs", budget=0, in_docs=False)
 async def docs() -> HTMLResponse:
     return swagger_ui_page()

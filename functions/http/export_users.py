@@ -4,17 +4,12 @@ every user, written to S3 in the background: `{task_id}`, the task to poll; 402
 
 from typing import Annotated, Literal
 
-from fastapi import Response
-from pydantic import BaseModel
-
 from core.application.commands.authenticate import Authenticated
 from core.domain.billing import USERS_EXPORT
-from functions.permissions import QUEUE_TASK
-from functions.runtime.auth import require_feature
-from functions.runtime.endpoint import ContainerDep, endpoint
+from functions.runtime import api
 
 
-class TaskAccepted(BaseModel):
+class TaskAccepted(api.BaseModel):
     task_id: str
     status: Literal["queued"]
 
@@ -28,9 +23,9 @@ ACCEPTED = "Accepted: GET the task in Location until it has succeeded, then its 
 
 
 # Authenticate, record the task (the queue message is not a DynamoDB call).
-@endpoint(
+@api.endpoint(
     "POST /api/v1/users/export",
-    QUEUE_TASK,
+    api.p.QUEUE_TASK,
     who="an admin on Pro or Business",
     status=202,
     budget=2,
@@ -38,9 +33,9 @@ ACCEPTED = "Accepted: GET the task in Location until it has succeeded, then its 
     responses={202: {"description": ACCEPTED, "headers": {"Location": LOCATION}}},
 )
 def export_users(
-    response: Response,
-    container: ContainerDep,
-    auth: Annotated[Authenticated, require_feature(USERS_EXPORT)],
+    response: api.Response,
+    container: api.Container,
+    auth: Annotated[Authenticated, api.require_feature(USERS_EXPORT)],
 ) -> TaskAccepted:
     task = container.request_export().execute(auth.user)
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"

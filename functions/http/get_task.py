@@ -3,17 +3,11 @@ export's download link) or error."""
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from core.domain.task import Task
-from functions.permissions import AUTHENTICATED, TASKS_READ
-from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
-from functions.runtime.problems import answer
-
-NOT_YOURS = "No such task, or not one the caller may see"
+from functions.runtime import api
 
 
-class TaskOut(BaseModel):
+class TaskOut(api.BaseModel):
     """A task and how it went: ``result`` once it has succeeded (an export's holds
     ``url``, ``rows``, ``bytes`` and ``expires_at``), ``error`` once an attempt
     has failed (the task may still be retried: see ``status``)."""
@@ -42,17 +36,15 @@ class TaskOut(BaseModel):
 
 
 # Authenticate, read the task.
-@endpoint(
+@api.endpoint(
     "GET /api/v1/tasks/{task_id}",
-    (*AUTHENTICATED, TASKS_READ),
+    (*api.p.AUTHENTICATED, api.p.TASKS_READ),
     who="the task's owner, or an admin",
     budget=2,
     problems={
-        404: answer(NOT_YOURS, "task_not_found"),
+        404: ("No such task, or not one the caller may see", "task_not_found"),
         422: "The task id in the path is too long",
     },
 )
-def get_task(
-    task_id: PathSegment, container: ContainerDep, auth: CurrentAuth
-) -> TaskOut:
-    return TaskOut.of(container.get_task().execute(auth.user, task_id))
+def get_task(task_id: api.Segment, ctx: api.LoggedIn) -> TaskOut:
+    return TaskOut.of(ctx.container.get_task().execute(ctx.user, task_id))

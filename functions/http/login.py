@@ -1,29 +1,14 @@
 """Anyone not logged in opens a session: sets the `access_token` cookie."""
 
-from fastapi import Response
-from pydantic import Field
+from functions.runtime import api
 
-from functions.permissions import AUTHENTICATED, PASSWORDS
-from functions.runtime.auth import set_session_cookie
-from functions.runtime.endpoint import (
-    ClientAddress,
-    ContainerDep,
-    OptionalAuth,
-    endpoint,
-)
-from functions.runtime.problems import answer, session_cookie_header
-from functions.runtime.schemas import Body
-
-WRONG = answer("Wrong username or password", "invalid_credentials")
-REFUSED = answer(
-    "Logged in already, or the account is deactivated",
-    *("already_authenticated", "account_inactive"),
-)
+REFUSED = ("already_authenticated", "account_inactive")
+COOKIE = {"description": "Logged in", "headers": api.session_cookie_header()}
 
 
-class LogInIn(Body):
-    username: str = Field(max_length=64)
-    password: str = Field(max_length=1024)
+class LogInIn(api.Body):
+    username: str = api.Field(max_length=64)
+    password: str = api.Field(max_length=1024)
 
 
 # Log-in's permissions match an authenticated route's (it writes the session), and
@@ -31,23 +16,26 @@ class LogInIn(Body):
 # reserved together (one transaction of two conditional updates, before the password
 # is checked), the user found (two reads), the session stored with the counters
 # settled (one transaction).
-@endpoint(
+@api.endpoint(
     "POST /api/v1/account/login",
-    (*AUTHENTICATED, PASSWORDS),
+    (*api.p.AUTHENTICATED, api.p.PASSWORDS),
     budget=4,
     counts={204: "LogIns", 401: "LogInsFailed", 429: "LogInsLocked"},
     sample={"body": {"username": "jane.doe", "password": "correct-horse-battery"}},
-    problems={401: WRONG, 403: REFUSED, 429: ""},
-    responses={204: {"description": "Logged in", "headers": session_cookie_header()}},
+    problems={
+        401: ("Wrong username or password", "invalid_credentials"),
+        403: ("Logged in already, or the account is deactivated", *REFUSED),
+        429: "",
+    },
+    responses={204: COOKIE},
 )
 def log_in(
     body: LogInIn,
-    response: Response,
-    container: ContainerDep,
-    auth: OptionalAuth,
-    client: ClientAddress,
+    response: api.Response,
+    container: api.Container,
+    auth: api.MaybeAuth,
+    client: api.Client,
 ) -> None:
-    logged_in = container.log_in().execute(
-        body.username, body.password, auth.user if auth else None, client
-    )
-    set_session_cookie(response, logged_in.token, container)
+    user = auth.user if auth else None
+    logged_in = container.log_in().execute(body.username, body.password, user, client)
+    api.set_session_cookie(response, logged_in.token, container)

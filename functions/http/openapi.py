@@ -3,9 +3,9 @@
 from fastapi.responses import JSONResponse
 
 from functions.api import openapi_document
-from functions.runtime.endpoint import endpoint
+from functions.runtime import api
 
 
-@endpoint("GET /openapi.json", budget=0, in_docs=False)
+@api.endpoint("GET /openapi.json", budget=0, in_docs=False)
 def openapi() -> JSONResponse:
     return JSONResponse(openapi_document())

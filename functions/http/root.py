@@ -2,9 +2,9 @@
 
 from fastapi.responses import RedirectResponse
 
-from functions.runtime.endpoint import endpoint
+from functions.runtime import api
 
 
-@endpoint("GET /", status=307, budget=0, in_docs=False)
+@api.endpoint("GET /", status=307, budget=0, in_docs=False)
 def root() -> RedirectResponse:
     return RedirectResponse("/docs", status_code=307)

@@ -6,21 +6,18 @@ arrived (Mangum has already undone API Gateway's base64 when the event says so).
 
 import logging
 
-from fastapi import Request
-from pydantic import BaseModel
 from starlette.concurrency import run_in_threadpool
 
 from core.application.billing import HANDLED_EVENTS
 from core.application.commands.handle_stripe_event import Outcome
-from functions.permissions import QUEUE_SEND, STRIPE_API, STRIPE_WEBHOOK, TASKS, USERS
 from functions.resources import CHECKOUTS_COMPLETED, PAYMENTS_FAILED, WEBHOOK_EVENTS
-from functions.runtime.endpoint import ContainerDep, endpoint
+from functions.runtime import api
 from functions.runtime.observability import count, count_with
 
 logger = logging.getLogger("strata.webhook")
 
 
-class WebhookAck(BaseModel):
+class WebhookAck(api.BaseModel):
     received: bool
     # applied, duplicate (seen before: nothing done) or ignored (not an event
     # type Strata acts on, or for no user it knows).
@@ -34,16 +31,9 @@ BUSINESS = {
 }
 SIGNED = {"stripe-signature": "t=1767261620,v1=PASTE_A_SIGNATURE"}
 STRING = {"type": "string"}
-EVENT = {
-    "type": "object",
-    "required": ["id", "type", "created", "data"],
-    "properties": {
-        "id": STRING,
-        "type": STRING,
-        "created": {"type": "integer"},
-        "data": {"type": "object"},
-    },
-}
+OBJECT = {"type": "object"}
+FIELDS = {"id": STRING, "type": STRING, "created": {"type": "integer"}, "data": OBJECT}
+EVENT = {**OBJECT, "required": [*FIELDS], "properties": FIELDS}
 # The body is read raw (the signature covers its exact bytes), so FastAPI cannot
 # infer it: say what Stripe sends.
 STRIPE_SENDS = {
@@ -65,9 +55,15 @@ STRIPE_SENDS = {
 # state in one transaction; an invoice or checkout event re-reads its subscription;
 # and, as a Checkout subscription is incomplete until this payment, the
 # "subscription started" email it is the first to see active.
-@endpoint(
+@api.endpoint(
     "POST /api/v1/webhooks/stripe",
-    (*USERS, *TASKS, QUEUE_SEND, STRIPE_API, STRIPE_WEBHOOK),
+    (
+        *api.p.USERS,
+        *api.p.TASKS,
+        api.p.QUEUE_SEND,
+        api.p.STRIPE_API,
+        api.p.STRIPE_WEBHOOK,
+    ),
     budget=5,
     stripe=1,
     sample={
@@ -79,27 +75,20 @@ STRIPE_SENDS = {
     tag="billing",
     openapi_extra=STRIPE_SENDS,
 )
-async def stripe_webhook(request: Request, container: ContainerDep) -> WebhookAck:
+async def stripe_webhook(request: api.Request, container: api.Container) -> WebhookAck:
     payload = await request.body()
-    stripe_signature = request.headers.get("stripe-signature", "")
+    signature = request.headers.get("stripe-signature", "")
     # Blocking work (DynamoDB, maybe Stripe) goes to a worker thread, as FastAPI
     # does for plain routes, so the dev server's event loop keeps serving.
-    handled = await run_in_threadpool(
-        container.handle_stripe_event().execute, payload, stripe_signature
-    )
-    outcome = handled.outcome
-    logger.info(
-        "stripe webhook handled",
-        extra={
-            "event": handled.event_id,
-            "type": handled.event_type,
-            "outcome": outcome.value,
-        },
-    )
+    handle = container.handle_stripe_event().execute
+    handled = await run_in_threadpool(handle, payload, signature)
+    outcome = handled.outcome.value
+    event = {"event": handled.event_id, "type": handled.event_type, "outcome": outcome}
+    logger.info("stripe webhook handled", extra=event)
     # A type Strata does not act on is "other": the metric's dimensions stay a
     # bounded set.
     kind = handled.event_type if handled.event_type in HANDLED_EVENTS else "other"
-    count_with(WEBHOOK_EVENTS, {"type": kind, "outcome": outcome.value})
-    if outcome is Outcome.APPLIED and kind in BUSINESS:
+    count_with(WEBHOOK_EVENTS, {"type": kind, "outcome": outcome})
+    if handled.outcome is Outcome.APPLIED and kind in BUSINESS:
         count(BUSINESS[kind])
-    return WebhookAck(received=True, outcome=outcome.value)
+    return WebhookAck(received=True, outcome=outcome)
