@@ -80,7 +80,7 @@ PATH_SAMPLES = {"username": "jane.doe", "task_id": "5f2b9c1e8a7d4e3fb6a01c2d3e4f
 # The names a route's signature uses for "the session cookie is required" (bare, or
 # as ``api.<name>``).
 _SESSION_DEPENDENCIES = frozenset(
-    {"CurrentAuth", "Auth", "LoggedIn", "require_feature"}
+    {"CurrentAuth", "Auth", "LoggedIn", "require_feature", "logged_in_with"}
 )
 
 
@@ -254,6 +254,22 @@ def read_endpoint(path: Path) -> Endpoint | None:
     for keyword in call.keywords:
         if keyword.arg in _KEYWORDS:
             fields[keyword.arg] = _value(keyword.value, where, names)
+    # ``@api.sample(...)``, ``@api.who(...)``, ``@api.counts(...)`` under
+    # ``@api.endpoint``.
+    for decorator in function.decorator_list:
+        if not isinstance(decorator, ast.Call):
+            continue
+        said = [k for k in ("sample", "who", "counts") if _named(decorator.func, k)]
+        if said and said[0] in fields:
+            raise DeclarationError(f"{where}: {said[0]}= and @{said[0]}: say one")
+        if said == ["sample"]:
+            parts = decorator.keywords
+            fields["sample"] = {k.arg: _value(k.value, where, names) for k in parts}
+        if said in (["who"], ["counts"]) and decorator.args:
+            fields[said[0]] = _value(decorator.args[0], where, names)
+    # A route that may call Stripe makes one request unless it says.
+    uses_stripe = permissions.uses_stripe(fields.get("permissions", ()))
+    fields.setdefault("stripe", 1 if uses_stripe else 0)
     requires_session = _requires_session(function)
     fields.setdefault("who", "logged in" if requires_session else "anyone")
     if _returns_nothing(function):

@@ -8,6 +8,7 @@ endpoint runtime already does: the docs pages and the plan file stay where they 
 """
 
 from fastapi import Query, Request, Response
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
 from pydantic import BaseModel, ConfigDict, Field
 
 from functions import permissions as p
@@ -19,10 +20,19 @@ from functions.runtime.auth import (
     LoggedIn,
     OptionalAuth,
     clear_session_cookie,
+    logged_in_with,
     require_feature,
     set_session_cookie,
 )
-from functions.runtime.endpoint import PathSegment, endpoint
+from functions.runtime.endpoint import (
+    PathSegment,
+    counts,
+    endpoint,
+    problems,
+    responses,
+    sample,
+    who,
+)
 from functions.runtime.problems import (
     BAD_LINK,
     LINK_USER_CHANGED,
@@ -32,10 +42,12 @@ from functions.runtime.problems import (
     PAGING,
     TAKEN,
     USER_CHANGED,
+    header,
     session_cookie_header,
 )
 from functions.runtime.schemas import (
     AccountDetail,
+    BillingInterval,
     Body,
     RedirectUrl,
     SubscriptionOut,
@@ -63,15 +75,19 @@ __all__ = [
     "AccountDetail",
     "Auth",
     "BaseModel",
+    "BillingInterval",
     "Body",
     "Caller",
     "Client",
     "ConfigDict",
     "Container",
     "Field",
+    "HTMLResponse",
+    "JSONResponse",
     "LoggedIn",
     "MaybeAuth",
     "Query",
+    "RedirectResponse",
     "RedirectUrl",
     "Request",
     "Response",
@@ -80,9 +96,16 @@ __all__ = [
     "UserDetail",
     "UserOut",
     "clear_session_cookie",
+    "counts",
     "endpoint",
+    "header",
+    "logged_in_with",
     "p",
+    "problems",
     "require_feature",
+    "responses",
+    "sample",
     "session_cookie_header",
     "set_session_cookie",
+    "who",
 ]

@@ -146,3 +146,17 @@ def require_feature(feature: str) -> Any:
         return auth
 
     return Depends(check)
+
+
+def logged_in_with(feature: str) -> Any:
+    """``LoggedIn`` on a route behind a plan (``require_feature``): the caller, or
+    402 ``plan_required``."""
+
+    on_the_plan = require_feature(feature)
+
+    async def caller(
+        request: Request, container: ContainerDep, auth: Authenticated = on_the_plan
+    ) -> Caller:
+        return Caller(container, auth, _client_address(request))
+
+    return Depends(caller)

@@ -226,6 +226,15 @@ def _document_origin_check(document: dict[str, Any]) -> None:
             enum[:] = sorted({*enum, "origin_not_allowed"})
 
 
+def header(description: str) -> dict[str, Any]:
+    """A string header that a success always carries, as an OpenAPI response
+    header."""
+    return {"description": description, "required": True, "schema": STRING}
+
+
+STRING = {"type": "string"}
+
+
 def session_cookie_header() -> dict[str, Any]:
     """The ``Set-Cookie`` header of the routes that always set or clear the session
     cookie (``access_token``), as OpenAPI response headers."""

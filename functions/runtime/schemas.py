@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -50,6 +50,9 @@ class UserDetail(BaseModel):
 
 
 # -- billing -----------------------------------------------------------------------
+
+# What a request may ask to be billed by (``core.domain.billing.Interval``'s values).
+BillingInterval = Literal["month", "year"]
 
 
 class EntitlementsOut(BaseModel):
