@@ -1,12 +1,11 @@
 """Move to another plan or interval, prorated: the new subscription; with
 `?preview=true`, only what it would invoice now."""
 
-from typing import Literal
-
 from core.domain.billing import Interval
 from functions.runtime import api
 
-SAME = ("no_subscription", "already_subscribed", "concurrent_update")
+SAME = "No live subscription, or already on this price"
+TAKEN = ("no_subscription", "already_subscribed", "concurrent_update")
 UNPAID = "`payment_failed`: not paid, so not applied; pay at `payment_url`"
 INVALID = "Invalid input, or `invalid_proration_token`: forged, stale or foreign"
 PLAN = ("invalid_input", "invalid_proration_token", "unknown_plan", "price_unavailable")
@@ -14,7 +13,7 @@ PLAN = ("invalid_input", "invalid_proration_token", "unknown_plan", "price_unava
 
 class ChangeRequest(api.Body):
     plan: str = api.Field(min_length=1, max_length=32)
-    interval: Literal["month", "year"] = "month"
+    interval: api.BillingInterval = "month"
     # From a preview (signed by the server, good for a few minutes): the change
     # then charges exactly what the preview showed. Without it: prorated now.
     proration_token: str | None = api.Field(default=None, min_length=1, max_length=2048)
@@ -30,17 +29,12 @@ class ChangePreview(api.BaseModel):
 
 # Authenticate, store what Stripe answered (a preview only authenticates).
 @api.endpoint(
-    "POST /api/v1/billing/subscription/change",
-    api.p.CHANGE_BILLING,
-    budget=2,
-    stripe=1,
-    counts={402: "PaymentsFailed"},
-    sample={"query": {"preview": "true"}, "body": {"plan": "business"}},
-    problems={
-        402: (UNPAID, "payment_failed"),
-        409: ("No live subscription, or already on this price", *SAME),
-        422: (INVALID, *PLAN),
-    },
+    "POST /api/v1/billing/subscription/change", api.p.CHANGE_BILLING, budget=2
+)
+@api.counts({402: "PaymentsFailed"})
+@api.sample(query={"preview": "true"}, body={"plan": "business"})
+@api.problems(
+    {402: (UNPAID, "payment_failed"), 409: (SAME, *TAKEN), 422: (INVALID, *PLAN)}
 )
 def billing_change(
     body: ChangeRequest,
@@ -51,7 +45,6 @@ def billing_change(
     if preview:
         shown = ctx.container.preview_plan_change().execute(user, plan, interval)
         return ChangePreview.model_validate(shown, from_attributes=True)
-    changed = ctx.container.change_plan().execute(
-        user, plan, interval, body.proration_token
-    )
+    token = body.proration_token
+    changed = ctx.container.change_plan().execute(user, plan, interval, token)
     return api.SubscriptionOut.of(changed)

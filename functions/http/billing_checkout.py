@@ -15,7 +15,7 @@ UNVERIFIED = "`email_not_verified`: verify your email address before buying"
 
 class CheckoutRequest(api.Body):
     plan: str = api.Field(min_length=1, max_length=32)
-    interval: Literal["month", "year"] = "month"
+    interval: api.BillingInterval = "month"
     # Lowercase ISO 4217, as Stripe writes it.
     currency: str = api.Field(default="usd", pattern=r"^[a-z]{3}$")
     payment_method: Literal["card", "bank_transfer"] = "card"
@@ -23,22 +23,13 @@ class CheckoutRequest(api.Body):
 
 # Authenticate; store the new Stripe customer with its claim (one transaction). At
 # Stripe: make the customer (first purchase only), make the Checkout session.
-@api.endpoint(
-    "POST /api/v1/billing/checkout",
-    api.p.CHANGE_BILLING,
-    budget=2,
-    stripe=2,
-    counts={200: "CheckoutsStarted"},
-    sample={"body": {"plan": "pro", "interval": "month", "currency": "usd"}},
-    problems={
-        403: (UNVERIFIED, "email_not_verified"),
-        409: (HAVE_ONE, *TAKEN),
-        422: ("", *UNSOLD),
-    },
-)
+@api.endpoint("POST /api/v1/billing/checkout", api.p.CHANGE_BILLING, budget=2, stripe=2)
+@api.counts({200: "CheckoutsStarted"})
+@api.sample(body={"plan": "pro", "interval": "month", "currency": "usd"})
+@api.problems({403: (UNVERIFIED, "email_not_verified"), 409: (HAVE_ONE, *TAKEN)})
+@api.problems({422: ("", *UNSOLD)})
 def billing_checkout(body: CheckoutRequest, ctx: api.LoggedIn) -> api.RedirectUrl:
     buy = (body.plan, Interval(body.interval), body.currency)
     method = PaymentMethod(body.payment_method)
-    return api.RedirectUrl(
-        url=ctx.container.start_checkout().execute(ctx.user, *buy, method)
-    )
+    url = ctx.container.start_checkout().execute(ctx.user, *buy, method)
+    return api.RedirectUrl(url=url)

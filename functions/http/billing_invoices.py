@@ -26,14 +26,9 @@ class InvoiceList(api.BaseModel):
 
 
 # Authenticate; the invoices are Stripe's.
-@api.endpoint(
-    "GET /api/v1/billing/invoices",
-    api.p.ASK_STRIPE,
-    budget=1,
-    stripe=1,
-    sample={"query": {"limit": "10"}},
-    problems={422: api.PAGING},
-)
+@api.endpoint("GET /api/v1/billing/invoices", api.p.ASK_STRIPE, budget=1)
+@api.sample(query={"limit": "10"})
+@api.problems({422: api.PAGING})
 def billing_invoices(
     ctx: api.LoggedIn,
     limit: int = api.Query(default=20, ge=1, le=100),

@@ -4,11 +4,8 @@ from functions.runtime import api
 
 
 @api.endpoint(
-    "POST /api/v1/billing/subscription/resume",
-    api.p.CHANGE_BILLING,
-    budget=2,
-    stripe=1,
-    problems={409: api.NO_SUBSCRIPTION},
+    "POST /api/v1/billing/subscription/resume", api.p.CHANGE_BILLING, budget=2
 )
+@api.problems({409: api.NO_SUBSCRIPTION})
 def billing_resume(ctx: api.LoggedIn) -> api.SubscriptionOut:
     return api.SubscriptionOut.of(ctx.container.resume_subscription().execute(ctx.user))

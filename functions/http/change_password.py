@@ -2,7 +2,11 @@
 
 from functions.runtime import api
 
+GRANTS = (*api.p.MANAGE_USERS, api.p.PASSWORDS, api.p.SESSIONS_BY_USER)
 FORBIDDEN = "Not allowed to set this user's password, or the current one is wrong"
+WRONG = ("forbidden", "wrong_password")
+INVALID = ("invalid_password", "current_password_required")
+LOCKED = "Too many wrong current passwords; try again later"
 
 
 class ChangePasswordIn(api.Body):
@@ -13,20 +17,11 @@ class ChangePasswordIn(api.Body):
 # Authenticate; the current password's attempt counted before the check and the
 # count cleared after (it is a log-in's guess); save the user, move this session,
 # find and delete the others.
-@api.endpoint(
-    "PATCH /api/v1/users/{username}/password",
-    (*api.p.MANAGE_USERS, api.p.PASSWORDS, api.p.SESSIONS_BY_USER),
-    who="the user, or an admin over them",
-    budget=7,
-    sample={"body": {"password": "staple-battery-horse", "current_password": "old"}},
-    problems={
-        403: (FORBIDDEN, "forbidden", "wrong_password"),
-        404: "",
-        409: api.USER_CHANGED,
-        422: ("", "invalid_password", "current_password_required"),
-        429: "Too many wrong current passwords; try again later",
-    },
-)
+@api.endpoint("PATCH /api/v1/users/{username}/password", GRANTS, budget=7)
+@api.who("the user, or an admin over them")
+@api.sample(body={"password": "staple-battery-horse", "current_password": "old"})
+@api.problems({403: (FORBIDDEN, *WRONG), 404: "", 409: api.USER_CHANGED, 429: LOCKED})
+@api.problems({422: ("", *INVALID)})
 def change_password(
     username: api.Segment, body: ChangePasswordIn, ctx: api.LoggedIn
 ) -> None:

@@ -17,16 +17,11 @@ class CreateUserIn(api.Body):
 
 
 @api.endpoint(
-    "POST /api/v1/users",
-    (*api.p.MANAGE_USERS, api.p.PASSWORDS),
-    who="an admin",
-    status=201,
-    budget=2,
-    sample={
-        "body": {"username": "sam.lee", "email": "sam@example.com", "password": PW}
-    },
-    problems={403: FORBIDDEN, 409: api.TAKEN, 422: ("", *INVALID)},
+    "POST /api/v1/users", (*api.p.MANAGE_USERS, api.p.PASSWORDS), budget=2, status=201
 )
+@api.who("an admin")
+@api.sample(body={"username": "sam.lee", "email": "sam@example.com", "password": PW})
+@api.problems({403: FORBIDDEN, 409: api.TAKEN, 422: ("", *INVALID)})
 def create_user(body: CreateUserIn, ctx: api.LoggedIn) -> api.UserDetail:
     user = ctx.container.create_user().execute(
         ctx.user, body.username, body.email, body.password, body.role

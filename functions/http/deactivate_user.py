@@ -2,13 +2,11 @@
 
 from functions.runtime import api
 
+GRANTS = (*api.p.MANAGE_USERS, api.p.SESSIONS_BY_USER)
 
-@api.endpoint(
-    "PATCH /api/v1/users/{username}/deactivate",
-    (*api.p.MANAGE_USERS, api.p.SESSIONS_BY_USER),
-    who="an admin over the user",
-    budget=6,
-    problems=api.OVER_A_SUBORDINATE,
-)
+
+@api.endpoint("PATCH /api/v1/users/{username}/deactivate", GRANTS, budget=6)
+@api.who("an admin over the user")
+@api.problems(api.OVER_A_SUBORDINATE)
 def deactivate_user(username: api.Segment, ctx: api.LoggedIn) -> None:
     ctx.container.deactivate_user().execute(ctx.user, username)

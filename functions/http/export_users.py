@@ -4,7 +4,6 @@ every user, written to S3 in the background: `{task_id}`, the task to poll; 402
 
 from typing import Annotated, Literal
 
-from core.application.commands.authenticate import Authenticated
 from core.domain.billing import USERS_EXPORT
 from functions.runtime import api
 
@@ -14,29 +13,18 @@ class TaskAccepted(api.BaseModel):
     status: Literal["queued"]
 
 
-LOCATION = {
-    "description": "The task: /api/v1/tasks/{task_id}",
-    "required": True,
-    "schema": {"type": "string"},
-}
+LOCATION = {"Location": api.header("The task: /api/v1/tasks/{task_id}")}
 ACCEPTED = "Accepted: GET the task in Location until it has succeeded, then its url"
 
 
 # Authenticate, record the task (the queue message is not a DynamoDB call).
-@api.endpoint(
-    "POST /api/v1/users/export",
-    api.p.QUEUE_TASK,
-    who="an admin on Pro or Business",
-    status=202,
-    budget=2,
-    problems={402: "", 403: "Not an admin"},
-    responses={202: {"description": ACCEPTED, "headers": {"Location": LOCATION}}},
-)
+@api.endpoint("POST /api/v1/users/export", api.p.QUEUE_TASK, status=202, budget=2)
+@api.who("an admin on Pro or Business")
+@api.responses({202: {"description": ACCEPTED, "headers": LOCATION}})
+@api.problems({402: "", 403: "Not an admin"})
 def export_users(
-    response: api.Response,
-    container: api.Container,
-    auth: Annotated[Authenticated, api.require_feature(USERS_EXPORT)],
+    response: api.Response, ctx: Annotated[api.Caller, api.logged_in_with(USERS_EXPORT)]
 ) -> TaskAccepted:
-    task = container.request_export().execute(auth.user)
+    task = ctx.container.request_export().execute(ctx.user)
     response.headers["Location"] = f"/api/v1/tasks/{task.id}"
     return TaskAccepted(task_id=task.id, status="queued")

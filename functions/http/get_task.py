@@ -6,6 +6,8 @@ from typing import Any, Literal
 from core.domain.task import Task
 from functions.runtime import api
 
+NOT_YOURS = ("No such task, or not one the caller may see", "task_not_found")
+
 
 class TaskOut(api.BaseModel):
     """A task and how it went: ``result`` once it has succeeded (an export's holds
@@ -23,28 +25,18 @@ class TaskOut(api.BaseModel):
 
     @classmethod
     def of(cls, task: Task) -> "TaskOut":
-        return cls(
-            id=task.id,
-            name=task.name,
-            status=task.status.value,
-            attempts=task.attempts,
-            result=task.result,
-            error=task.error,
-            created_at=task.created_at.isoformat(),
-            updated_at=task.updated_at.isoformat(),
-        )
+        same = {
+            k: getattr(task, k) for k in ("id", "name", "attempts", "result", "error")
+        }
+        times = {k: getattr(task, k).isoformat() for k in ("created_at", "updated_at")}
+        return cls(**same, **times, status=task.status.value)
 
 
 # Authenticate, read the task.
 @api.endpoint(
-    "GET /api/v1/tasks/{task_id}",
-    (*api.p.AUTHENTICATED, api.p.TASKS_READ),
-    who="the task's owner, or an admin",
-    budget=2,
-    problems={
-        404: ("No such task, or not one the caller may see", "task_not_found"),
-        422: "The task id in the path is too long",
-    },
+    "GET /api/v1/tasks/{task_id}", (*api.p.AUTHENTICATED, api.p.TASKS_READ), budget=2
 )
+@api.who("the task's owner, or an admin")
+@api.problems({404: NOT_YOURS, 422: "The task id in the path is too long"})
 def get_task(task_id: api.Segment, ctx: api.LoggedIn) -> TaskOut:
     return TaskOut.of(ctx.container.get_task().execute(ctx.user, task_id))

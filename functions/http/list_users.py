@@ -12,15 +12,11 @@ class UsersPageOut(api.BaseModel):
     next_cursor: str | None
 
 
-@api.endpoint(
-    "GET /api/v1/users",
-    (*api.p.AUTHENTICATED, api.p.USERS_LIST),
-    who="an admin",
-    # Authenticate; one Query per shard of the users index (4 by default).
-    budget=5,
-    sample={"query": {"limit": "20", "sort": "created_at", "order": "desc"}},
-    problems={403: "Not an admin", 422: api.PAGING},
-)
+# Authenticate; one Query per shard of the users index (4 by default).
+@api.endpoint("GET /api/v1/users", (*api.p.AUTHENTICATED, api.p.USERS_LIST), budget=5)
+@api.who("an admin")
+@api.sample(query={"limit": "20", "sort": "created_at", "order": "desc"})
+@api.problems({403: "Not an admin", 422: api.PAGING})
 def list_users(
     ctx: api.LoggedIn,
     limit: Annotated[int, api.Query(ge=1, le=100)] = 20,

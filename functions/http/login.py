@@ -2,7 +2,8 @@
 
 from functions.runtime import api
 
-REFUSED = ("already_authenticated", "account_inactive")
+WRONG = ("Wrong username or password", "invalid_credentials")
+REFUSED = "Logged in already, or the account is deactivated"
 COOKIE = {"description": "Logged in", "headers": api.session_cookie_header()}
 
 
@@ -11,24 +12,18 @@ class LogInIn(api.Body):
     password: str = api.Field(max_length=1024)
 
 
-# Log-in's permissions match an authenticated route's (it writes the session), and
-# it checks a password (the pepper). The client's and the username's attempts are
-# reserved together (one transaction of two conditional updates, before the password
-# is checked), the user found (two reads), the session stored with the counters
-# settled (one transaction).
+# Permissions as an authenticated route's (it writes the session), and the pepper.
+# Reserve the client's and the username's attempts (one transaction, before the
+# password is checked), find the user (two reads), store the session and settle the
+# counters (one transaction).
 @api.endpoint(
-    "POST /api/v1/account/login",
-    (*api.p.AUTHENTICATED, api.p.PASSWORDS),
-    budget=4,
-    counts={204: "LogIns", 401: "LogInsFailed", 429: "LogInsLocked"},
-    sample={"body": {"username": "jane.doe", "password": "correct-horse-battery"}},
-    problems={
-        401: ("Wrong username or password", "invalid_credentials"),
-        403: ("Logged in already, or the account is deactivated", *REFUSED),
-        429: "",
-    },
-    responses={204: COOKIE},
+    "POST /api/v1/account/login", (*api.p.AUTHENTICATED, api.p.PASSWORDS), budget=4
 )
+@api.counts({204: "LogIns", 401: "LogInsFailed", 429: "LogInsLocked"})
+@api.sample(body={"username": "jane.doe", "password": "correct-horse-battery"})
+@api.responses({204: COOKIE})
+@api.problems({401: WRONG, 403: (REFUSED, "already_authenticated", "account_inactive")})
+@api.problems({429: ""})
 def log_in(
     body: LogInIn,
     response: api.Response,

@@ -7,6 +7,7 @@ account has that email: it cannot be used to find out who is registered.
 
 from functions.runtime import api
 
+GRANTS = (api.p.SESSIONS_WRITE, api.p.TASKS_WRITE, api.p.QUEUE_SEND)
 ACCEPTED = (
     "If an active account has this email, a link to reset its password is on its way."
 )
@@ -22,14 +23,9 @@ class PasswordResetAccepted(api.BaseModel):
 
 # The address's and the client's email counters (two conditional writes, sessions
 # table) and the task record: the worker looks the address up.
-@api.endpoint(
-    "POST /api/v1/account/password-reset",
-    (api.p.SESSIONS_WRITE, api.p.TASKS_WRITE, api.p.QUEUE_SEND),
-    status=202,
-    budget=3,
-    sample={"body": {"email": "jane.doe@example.com"}},
-    problems={422: ("", "invalid_email"), 429: ""},
-)
+@api.endpoint("POST /api/v1/account/password-reset", GRANTS, status=202, budget=3)
+@api.sample(body={"email": "jane.doe@example.com"})
+@api.problems({422: ("", "invalid_email"), 429: ""})
 def password_reset(
     body: PasswordResetIn, container: api.Container, client: api.Client
 ) -> PasswordResetAccepted:

@@ -3,6 +3,8 @@ session of the account ends."""
 
 from functions.runtime import api
 
+GRANTS = (*api.p.USERS, *api.p.SESSIONS, api.p.SESSIONS_BY_USER, api.p.PASSWORDS)
+INACTIVE = ("The account is deactivated", "account_inactive")
 REFUSED = "Invalid input, or a password the policy refuses (the token stays usable)"
 
 
@@ -13,18 +15,10 @@ class PasswordResetConfirmIn(api.Body):
 
 # Use the token, read and save the user, find (an index) and delete their sessions,
 # and clear the username's failed log-ins (a reset frees a locked-out owner).
-@api.endpoint(
-    "POST /api/v1/account/password-reset/confirm",
-    (*api.p.USERS, *api.p.SESSIONS, api.p.SESSIONS_BY_USER, api.p.PASSWORDS),
-    budget=6,
-    sample={"body": {"token": "PASTE_THE_TOKEN", "password": "a-new-correct-horse"}},
-    problems={
-        400: api.BAD_LINK,
-        403: ("The account is deactivated", "account_inactive"),
-        409: api.LINK_USER_CHANGED,
-        422: (REFUSED, "invalid_password"),
-    },
-)
+@api.endpoint("POST /api/v1/account/password-reset/confirm", GRANTS, budget=6)
+@api.sample(body={"token": "PASTE_THE_TOKEN", "password": "a-new-correct-horse"})
+@api.problems({400: api.BAD_LINK, 403: INACTIVE, 409: api.LINK_USER_CHANGED})
+@api.problems({422: (REFUSED, "invalid_password")})
 def password_reset_confirm(
     body: PasswordResetConfirmIn, container: api.Container
 ) -> None:

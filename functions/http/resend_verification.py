@@ -12,13 +12,9 @@ class ResendOut(api.BaseModel):
 # Authenticate, count the email per address and per client (two conditional
 # writes), record the task.
 @api.endpoint(
-    "POST /api/v1/account/verify-email/resend",
-    api.p.QUEUE_TASK,
-    status=202,
-    budget=4,
-    problems={429: ""},
+    "POST /api/v1/account/verify-email/resend", api.p.QUEUE_TASK, status=202, budget=4
 )
+@api.problems({429: ""})
 def resend_verification(ctx: api.LoggedIn) -> ResendOut:
-    return ResendOut(
-        queued=ctx.container.resend_verification().execute(ctx.user, ctx.client)
-    )
+    queued = ctx.container.resend_verification().execute(ctx.user, ctx.client)
+    return ResendOut(queued=queued)

@@ -3,8 +3,10 @@ email gets the same answer (and its owner an email), never a 409 that tells."""
 
 from functions.runtime import api
 
+GRANTS = (*api.p.USERS, *api.p.SESSIONS, api.p.TASKS_WRITE, api.p.QUEUE_SEND)
 EMAIL = "jane.doe@example.com"
 PASSWORD = "correct-horse-battery"  # noqa: S105 (a sample)
+INVALID = ("invalid_username", "invalid_email", "invalid_password")
 
 
 class SignUpIn(api.Body):
@@ -16,25 +18,13 @@ class SignUpIn(api.Body):
 # The client's email counter (sessions table), the account, and the record of the
 # task that sends the welcome email.
 @api.endpoint(
-    "POST /api/v1/account/signup",
-    (
-        *api.p.USERS,
-        *api.p.SESSIONS,
-        api.p.TASKS_WRITE,
-        api.p.QUEUE_SEND,
-        api.p.PASSWORDS,
-    ),
-    status=201,
-    counts={201: "SignUps"},
-    budget=3,
-    sample={"body": {"username": "jane.doe", "email": EMAIL, "password": PASSWORD}},
-    problems={
-        403: ("Logged in already: log out first", "already_authenticated"),
-        409: ("The username is taken", "username_taken"),
-        422: ("", "invalid_username", "invalid_email", "invalid_password"),
-        429: "",
-    },
+    "POST /api/v1/account/signup", (*GRANTS, api.p.PASSWORDS), status=201, budget=3
 )
+@api.counts({201: "SignUps"})
+@api.sample(body={"username": "jane.doe", "email": EMAIL, "password": PASSWORD})
+@api.problems({403: ("Logged in already: log out first", "already_authenticated")})
+@api.problems({409: ("The username is taken", "username_taken"), 422: ("", *INVALID)})
+@api.problems({429: ""})
 def sign_up(
     body: SignUpIn, container: api.Container, auth: api.MaybeAuth, client: api.Client
 ) -> api.UserOut:

@@ -29,6 +29,7 @@ BUSINESS = {
     "checkout.session.completed": CHECKOUTS_COMPLETED,
     "invoice.payment_failed": PAYMENTS_FAILED,
 }
+GRANTS = (*api.p.USERS, *api.p.TASKS, api.p.QUEUE_SEND, api.p.STRIPE_API)
 SIGNED = {"stripe-signature": "t=1767261620,v1=PASTE_A_SIGNATURE"}
 STRING = {"type": "string"}
 OBJECT = {"type": "object"}
@@ -57,24 +58,14 @@ STRIPE_SENDS = {
 # "subscription started" email it is the first to see active.
 @api.endpoint(
     "POST /api/v1/webhooks/stripe",
-    (
-        *api.p.USERS,
-        *api.p.TASKS,
-        api.p.QUEUE_SEND,
-        api.p.STRIPE_API,
-        api.p.STRIPE_WEBHOOK,
-    ),
+    (*GRANTS, api.p.STRIPE_WEBHOOK),
     budget=5,
-    stripe=1,
-    sample={
-        "body_file": "stripe/customer.subscription.updated.json",
-        "headers": SIGNED,
-    },
-    problems={400: ""},
-    who="Stripe",
     tag="billing",
     openapi_extra=STRIPE_SENDS,
 )
+@api.who("Stripe")
+@api.sample(body_file="stripe/customer.subscription.updated.json", headers=SIGNED)
+@api.problems({400: ""})
 async def stripe_webhook(request: api.Request, container: api.Container) -> WebhookAck:
     payload = await request.body()
     signature = request.headers.get("stripe-signature", "")

@@ -9,11 +9,9 @@ class VerifyEmailIn(api.Body):
 
 # Use the token (a conditional delete in the sessions table), read the user, save it.
 @api.endpoint(
-    "POST /api/v1/account/verify-email",
-    (*api.p.USERS, api.p.SESSIONS_WRITE),
-    budget=3,
-    sample={"body": {"token": "PASTE_THE_TOKEN_FROM_THE_EMAIL_LINK"}},
-    problems={400: api.BAD_LINK, 409: api.LINK_USER_CHANGED},
+    "POST /api/v1/account/verify-email", (*api.p.USERS, api.p.SESSIONS_WRITE), budget=3
 )
+@api.sample(body={"token": "PASTE_THE_TOKEN_FROM_THE_EMAIL_LINK"})
+@api.problems({400: api.BAD_LINK, 409: api.LINK_USER_CHANGED})
 def verify_email(body: VerifyEmailIn, container: api.Container) -> None:
     container.verify_email().execute(body.token)
