@@ -2,13 +2,10 @@
 
 from typing import Annotated
 
-from fastapi import Depends
 from pydantic import AfterValidator
 
 from core.application.queries.list_plans import ListPlans
-from core.domain.billing import PlanCatalog
 from functions.runtime import api
-from functions.runtime.plans import get_plan_catalog
 
 
 class PriceOut(api.BaseModel):
@@ -35,12 +32,8 @@ class PlanList(api.BaseModel):
     items: list[PlanOut]
 
 
-async def _catalog() -> PlanCatalog:
-    # Only the plans: this public route builds no container (no AWS, no secrets).
-    return get_plan_catalog()
-
-
-# The plans are configuration: nothing to read (the file can still be unreadable).
+# The plans are configuration: nothing to read (the file can still be unreadable),
+# and no container to build (no AWS, no secrets).
 @api.endpoint("GET /api/v1/billing/plans", budget=0, problems={503: ""})
-def billing_plans(catalog: Annotated[PlanCatalog, Depends(_catalog)]) -> PlanList:
+def billing_plans(catalog: api.Plans) -> PlanList:
     return PlanList(items=ListPlans(catalog).execute())

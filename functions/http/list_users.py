@@ -1,8 +1,6 @@
 """An admin reads one page of users: `{items, next_cursor}` (`limit`, `cursor`,
 `sort`, `order`)."""
 
-from typing import Annotated
-
 from core.application.ports import SortOrder, UserSort
 from functions.runtime import api
 
@@ -19,8 +17,8 @@ class UsersPageOut(api.BaseModel):
 @api.problems({403: "Not an admin", 422: api.PAGING})
 def list_users(
     ctx: api.LoggedIn,
-    limit: Annotated[int, api.Query(ge=1, le=100)] = 20,
-    cursor: Annotated[str | None, api.Query(max_length=2048)] = None,
+    limit: int = api.Query(default=20, ge=1, le=100),
+    cursor: str | None = api.Query(default=None, max_length=2048),
     sort: UserSort = UserSort.CREATED_AT,
     order: SortOrder = SortOrder.DESC,
 ) -> UsersPageOut:

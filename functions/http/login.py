@@ -24,13 +24,9 @@ class LogInIn(api.Body):
 @api.responses({204: COOKIE})
 @api.problems({401: WRONG, 403: (REFUSED, "already_authenticated", "account_inactive")})
 @api.problems({429: ""})
-def log_in(
-    body: LogInIn,
-    response: api.Response,
-    container: api.Container,
-    auth: api.MaybeAuth,
-    client: api.Client,
-) -> None:
-    user = auth.user if auth else None
-    logged_in = container.log_in().execute(body.username, body.password, user, client)
-    api.set_session_cookie(response, logged_in.token, container)
+def log_in(body: LogInIn, response: api.Response, ctx: api.MaybeLoggedIn) -> None:
+    user, client = ctx.user, ctx.client
+    logged_in = ctx.container.log_in().execute(
+        body.username, body.password, user, client
+    )
+    api.set_session_cookie(response, logged_in.token, ctx.container)

@@ -25,10 +25,8 @@ class SignUpIn(api.Body):
 @api.problems({403: ("Logged in already: log out first", "already_authenticated")})
 @api.problems({409: ("The username is taken", "username_taken"), 422: ("", *INVALID)})
 @api.problems({429: ""})
-def sign_up(
-    body: SignUpIn, container: api.Container, auth: api.MaybeAuth, client: api.Client
-) -> api.UserOut:
-    user = container.sign_up().execute(
-        body.username, body.email, body.password, auth.user if auth else None, client
+def sign_up(body: SignUpIn, ctx: api.MaybeLoggedIn) -> api.UserOut:
+    user = ctx.container.sign_up().execute(
+        body.username, body.email, body.password, ctx.user, ctx.client
     )
     return api.UserOut(id=user.id, username=user.username.value, email=user.email.value)

@@ -35,37 +35,20 @@ STRING = {"type": "string"}
 OBJECT = {"type": "object"}
 FIELDS = {"id": STRING, "type": STRING, "created": {"type": "integer"}, "data": OBJECT}
 EVENT = {**OBJECT, "required": [*FIELDS], "properties": FIELDS}
-# The body is read raw (the signature covers its exact bytes), so FastAPI cannot
-# infer it: say what Stripe sends.
-STRIPE_SENDS = {
-    "requestBody": {
-        "required": True,
-        "description": "A Stripe event, exactly as Stripe signed it",
-        "content": {"application/json": {"schema": EVENT}},
-    },
-    "parameters": [
-        {"name": "Stripe-Signature", "in": "header", "required": True, "schema": STRING}
-    ],
-}
+SIGNED_EVENT = "A Stripe event, exactly as Stripe signed it"
 
 
-# Processed event ids live in the tasks table (read to skip a duplicate, write to
-# record it), emails go through the task queue, and a subscription is re-read from
-# Stripe when two events carry the same timestamp. The dearest event of a purchase
-# (invoice.paid): was it processed, whose customer, the user; the event and the new
-# state in one transaction; an invoice or checkout event re-reads its subscription;
-# and, as a Checkout subscription is incomplete until this payment, the
-# "subscription started" email it is the first to see active.
-@api.endpoint(
-    "POST /api/v1/webhooks/stripe",
-    (*GRANTS, api.p.STRIPE_WEBHOOK),
-    budget=5,
-    tag="billing",
-    openapi_extra=STRIPE_SENDS,
-)
+# Event ids in the tasks table (read to skip a duplicate, write to record it), emails
+# through the task queue. The dearest event, invoice.paid: was it processed, whose
+# customer, the user; the event and the new state in one transaction; its
+# subscription re-read (as when two events carry the same timestamp); and the
+# "subscription started" email (a Checkout subscription is incomplete until then).
+@api.endpoint("POST /api/v1/webhooks/stripe", (*GRANTS, api.p.STRIPE_WEBHOOK), budget=5)
 @api.who("Stripe")
 @api.sample(body_file="stripe/customer.subscription.updated.json", headers=SIGNED)
 @api.problems({400: ""})
+# The body is read raw (the signature covers its exact bytes): say what Stripe sends.
+@api.openapi_extra(api.raw_body(EVENT, SIGNED_EVENT, "Stripe-Signature"), tag="billing")
 async def stripe_webhook(request: api.Request, container: api.Container) -> WebhookAck:
     payload = await request.body()
     signature = request.headers.get("stripe-signature", "")

@@ -18,7 +18,10 @@ from functions.runtime.auth import (
     ContainerDep,
     CurrentAuth,
     LoggedIn,
+    MaybeLoggedIn,
     OptionalAuth,
+    PlanCatalogDep,
+    Visitor,
     clear_session_cookie,
     logged_in_with,
     require_feature,
@@ -28,6 +31,7 @@ from functions.runtime.endpoint import (
     PathSegment,
     counts,
     endpoint,
+    openapi_extra,
     problems,
     responses,
     sample,
@@ -43,6 +47,7 @@ from functions.runtime.problems import (
     TAKEN,
     USER_CHANGED,
     header,
+    raw_body,
     session_cookie_header,
 )
 from functions.runtime.schemas import (
@@ -56,12 +61,13 @@ from functions.runtime.schemas import (
 )
 
 # The request dependencies, by shorter names: the container, the session (required,
-# or only looked at), the client's address, a bounded path segment.
+# or only looked at), the client's address, a bounded path segment, the plans.
 Container = ContainerDep
 Auth = CurrentAuth
 MaybeAuth = OptionalAuth
 Client = ClientAddress
 Segment = PathSegment
+Plans = PlanCatalogDep
 
 __all__ = [
     "BAD_LINK",
@@ -86,6 +92,8 @@ __all__ = [
     "JSONResponse",
     "LoggedIn",
     "MaybeAuth",
+    "MaybeLoggedIn",
+    "Plans",
     "Query",
     "RedirectResponse",
     "RedirectUrl",
@@ -95,13 +103,16 @@ __all__ = [
     "SubscriptionOut",
     "UserDetail",
     "UserOut",
+    "Visitor",
     "clear_session_cookie",
     "counts",
     "endpoint",
     "header",
     "logged_in_with",
+    "openapi_extra",
     "p",
     "problems",
+    "raw_body",
     "require_feature",
     "responses",
     "sample",

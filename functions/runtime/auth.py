@@ -4,7 +4,8 @@
 re-issuing the cookie on the same response. ``OptionalAuth`` only tells whether a
 valid session came along (sign-up and log-in refuse logged-in users). ``LoggedIn``
 is ``CurrentAuth`` with the container and the client's address: the one parameter
-a route behind the session usually needs.
+a route behind the session usually needs; ``MaybeLoggedIn`` is the same around
+``OptionalAuth``.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from fastapi.dependencies.models import Dependant
 from core.application import billing
 from core.application.commands.authenticate import Authenticated
 from core.application.errors import NotAuthenticated
+from core.domain.billing import PlanCatalog
 from core.domain.session import Session
 from core.domain.user import User
 from functions.runtime.container import Container, get_container
@@ -134,6 +136,30 @@ async def _caller(
 LoggedIn = Annotated[Caller, Depends(_caller)]
 
 
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """A request that may come with or without a session (sign-up and log-in
+    refuse a logged-in one): the container, ``auth`` as ``OptionalAuth`` gives it,
+    and ``client``."""
+
+    container: Container
+    auth: Authenticated | None
+    client: str | None
+
+    @property
+    def user(self) -> User | None:
+        return self.auth.user if self.auth else None
+
+
+async def _visitor(
+    request: Request, container: ContainerDep, auth: OptionalAuth
+) -> Visitor:
+    return Visitor(container, auth, _client_address(request))
+
+
+MaybeLoggedIn = Annotated[Visitor, Depends(_visitor)]
+
+
 def require_feature(feature: str) -> Any:
     """A dependency for routes behind a plan: the logged-in user, or 402
     ``plan_required`` naming the plans that include ``feature``. Costs no read: the
@@ -146,6 +172,17 @@ def require_feature(feature: str) -> Any:
         return auth
 
     return Depends(check)
+
+
+async def _plan_catalog() -> PlanCatalog:
+    # Imported here: only the plans route loads the plan file's schema.
+    from functions.runtime.plans import get_plan_catalog
+
+    return get_plan_catalog()
+
+
+# The plans alone: a public route with them builds no container (no AWS, no secrets).
+PlanCatalogDep = Annotated[PlanCatalog, Depends(_plan_catalog)]
 
 
 def logged_in_with(feature: str) -> Any:

@@ -146,6 +146,17 @@ def responses(table: Mapping[int, Mapping[str, Any]]) -> Callable[[_F], _F]:
     return add
 
 
+def openapi_extra(extra: dict[str, Any], tag: str | None = None) -> Callable[[_F], _F]:
+    """What the docs say of the route beyond what FastAPI infers (``endpoint``'s
+    ``openapi_extra``), and the ``tag`` it is listed under, under ``@endpoint``."""
+
+    def add(function: _F) -> _F:
+        _more(function, "openapi_extra").update(openapi_extra=extra, tag=tag)
+        return function
+
+    return add
+
+
 def who(caller: str) -> Callable[[_F], _F]:
     """Who may call the route (``endpoint``'s ``who``), under ``@endpoint``."""
 
@@ -192,18 +203,20 @@ def endpoint(
     error statuses to the standard ones; ``responses`` documents a success's
     headers; ``counts`` names the business metric each answer status adds one to
     (``functions.runtime.observability``). ``@who``, ``@problems``, ``@sample``,
-    ``@counts`` and ``@responses`` under it say the same as the keyword of their
-    name, on lines of their own."""
+    ``@counts``, ``@responses`` and ``@openapi_extra`` under it say the same as the
+    keyword of their name, on lines of their own."""
     method, _, path = route.partition(" ")
     if stripe is None:
         stripe = 1 if uses_stripe(permissions) else 0
 
     def declare(function: _F) -> _F:
         more = vars(function).get(_MORE, {"problems": {}})
+        extra = openapi_extra or more.get("openapi_extra")
+        listed = tag or more.get("tag")
         setattr(function, _DECLARED, route)
         # The path's first segment after the version groups the docs.
         section = [*path.split("/"), "", ""][3]
-        router = APIRouter(tags=[tag or section or function.__name__])
+        router = APIRouter(tags=[listed or section or function.__name__])
         returns = inspect.signature(function).return_annotation
         success = status or (204 if returns in (None, "None") else 200)
         no_body: dict[str, Any] = {"response_class": Response} if success == 204 else {}
@@ -221,7 +234,7 @@ def endpoint(
             # The function's name: what a generated client calls the operation.
             operation_id=function.__name__,
             responses=success_responses,
-            openapi_extra=openapi_extra,
+            openapi_extra=extra,
         )
         (added,) = router.routes
         assert isinstance(added, APIRoute)
@@ -231,7 +244,7 @@ def endpoint(
         added.description = _description(summary, caller, session, budget, stripe)
         if session:
             security: list[dict[str, list[str]]] = [{SESSION_SCHEME: []}]
-            added.openapi_extra = {**(openapi_extra or {}), "security": security}
+            added.openapi_extra = {**(extra or {}), "security": security}
         own = {**more["problems"], **(problems or {})}
         derived = _standard_statuses(added, method, bool(permissions), stripe)
         statuses: dict[int, str | Answer] = dict.fromkeys(derived, "")
