@@ -6,8 +6,7 @@ from datetime import datetime
 from functions.runtime import api
 
 
-class InvoiceOut(api.BaseModel):
-    model_config = api.ConfigDict(from_attributes=True)
+class InvoiceOut(api.FromAttributes):
     id: str
     number: str | None
     status: str

@@ -2,14 +2,11 @@
 
 from typing import Annotated
 
-from pydantic import AfterValidator
-
 from core.application.queries.list_plans import ListPlans
 from functions.runtime import api
 
 
-class PriceOut(api.BaseModel):
-    model_config = api.ConfigDict(from_attributes=True)
+class PriceOut(api.FromAttributes):
     id: str
     interval: str
     currency: str
@@ -17,11 +14,10 @@ class PriceOut(api.BaseModel):
     unit_amount: int
 
 
-class PlanOut(api.BaseModel):
-    model_config = api.ConfigDict(from_attributes=True)
+class PlanOut(api.FromAttributes):
     key: str
     name: str
-    features: Annotated[list[str], AfterValidator(sorted)]
+    features: Annotated[list[str], api.AfterValidator(sorted)]
     limits: dict[str, int]
     prices: list[PriceOut]
     bank_transfer: bool

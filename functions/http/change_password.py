@@ -25,6 +25,5 @@ class ChangePasswordIn(api.Body):
 def change_password(
     username: api.Segment, body: ChangePasswordIn, ctx: api.LoggedIn
 ) -> None:
-    ctx.container.change_password().execute(
-        ctx.user, ctx.session, username, body.password, body.current_password
-    )
+    wanted = (username, body.password, body.current_password)
+    ctx.container.change_password().execute(ctx.user, ctx.session, *wanted)

@@ -23,7 +23,5 @@ class CreateUserIn(api.Body):
 @api.sample(body={"username": "sam.lee", "email": "sam@example.com", "password": PW})
 @api.problems({403: FORBIDDEN, 409: api.TAKEN, 422: ("", *INVALID)})
 def create_user(body: CreateUserIn, ctx: api.LoggedIn) -> api.UserDetail:
-    user = ctx.container.create_user().execute(
-        ctx.user, body.username, body.email, body.password, body.role
-    )
-    return api.UserDetail.of(user)
+    new = (body.username, body.email, body.password, body.role)
+    return api.UserDetail.of(ctx.container.create_user().execute(ctx.user, *new))

@@ -1,8 +1,6 @@
 """A file of the docs pages (Swagger UI's and ReDoc's scripts and styles), served
 by the API so the docs need no internet."""
 
-from starlette.exceptions import HTTPException
-
 from functions.runtime import api
 from functions.runtime.docs import asset_response
 
@@ -15,5 +13,5 @@ from functions.runtime.docs import asset_response
 async def docs_assets(file: api.Segment, request: api.Request) -> api.Response:
     response = asset_response(file, request.headers.get("accept-encoding", ""))
     if response is None:
-        raise HTTPException(404, "no such file")
+        raise api.HTTPException(404, "no such file")
     return response

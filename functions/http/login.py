@@ -25,8 +25,6 @@ class LogInIn(api.Body):
 @api.problems({401: WRONG, 403: (REFUSED, "already_authenticated", "account_inactive")})
 @api.problems({429: ""})
 def log_in(body: LogInIn, response: api.Response, ctx: api.MaybeLoggedIn) -> None:
-    user, client = ctx.user, ctx.client
-    logged_in = ctx.container.log_in().execute(
-        body.username, body.password, user, client
-    )
+    attempt = (body.username, body.password, ctx.user, ctx.client)
+    logged_in = ctx.container.log_in().execute(*attempt)
     api.set_session_cookie(response, logged_in.token, ctx.container)

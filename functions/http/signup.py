@@ -26,7 +26,6 @@ class SignUpIn(api.Body):
 @api.problems({409: ("The username is taken", "username_taken"), 422: ("", *INVALID)})
 @api.problems({429: ""})
 def sign_up(body: SignUpIn, ctx: api.MaybeLoggedIn) -> api.UserOut:
-    user = ctx.container.sign_up().execute(
-        body.username, body.email, body.password, ctx.user, ctx.client
-    )
+    asked = (body.username, body.email, body.password, ctx.user, ctx.client)
+    user = ctx.container.sign_up().execute(*asked)
     return api.UserOut(id=user.id, username=user.username.value, email=user.email.value)

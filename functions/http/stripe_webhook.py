@@ -6,8 +6,6 @@ arrived (Mangum has already undone API Gateway's base64 when the event says so).
 
 import logging
 
-from starlette.concurrency import run_in_threadpool
-
 from core.application.billing import HANDLED_EVENTS
 from core.application.commands.handle_stripe_event import Outcome
 from functions.resources import CHECKOUTS_COMPLETED, PAYMENTS_FAILED, WEBHOOK_EVENTS
@@ -55,7 +53,7 @@ async def stripe_webhook(request: api.Request, container: api.Container) -> Webh
     # Blocking work (DynamoDB, maybe Stripe) goes to a worker thread, as FastAPI
     # does for plain routes, so the dev server's event loop keeps serving.
     handle = container.handle_stripe_event().execute
-    handled = await run_in_threadpool(handle, payload, signature)
+    handled = await api.run_in_threadpool(handle, payload, signature)
     outcome = handled.outcome.value
     event = {"event": handled.event_id, "type": handled.event_type, "outcome": outcome}
     logger.info("stripe webhook handled", extra=event)

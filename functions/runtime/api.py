@@ -9,7 +9,9 @@ endpoint runtime already does: the docs pages and the plan file stay where they 
 
 from fastapi import Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from starlette.concurrency import run_in_threadpool
+from starlette.exceptions import HTTPException
 
 from functions import permissions as p
 from functions.runtime.auth import (
@@ -54,6 +56,7 @@ from functions.runtime.schemas import (
     AccountDetail,
     BillingInterval,
     Body,
+    FromAttributes,
     RedirectUrl,
     SubscriptionOut,
     UserDetail,
@@ -79,6 +82,7 @@ __all__ = [
     "TAKEN",
     "USER_CHANGED",
     "AccountDetail",
+    "AfterValidator",
     "Auth",
     "BaseModel",
     "BillingInterval",
@@ -88,7 +92,9 @@ __all__ = [
     "ConfigDict",
     "Container",
     "Field",
+    "FromAttributes",
     "HTMLResponse",
+    "HTTPException",
     "JSONResponse",
     "LoggedIn",
     "MaybeAuth",
@@ -115,6 +121,7 @@ __all__ = [
     "raw_body",
     "require_feature",
     "responses",
+    "run_in_threadpool",
     "sample",
     "session_cookie_header",
     "set_session_cookie",

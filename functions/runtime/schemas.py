@@ -21,6 +21,13 @@ class Body(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class FromAttributes(BaseModel):
+    """A response body that can be read from an object's attributes
+    (``model_validate(obj, from_attributes=True)``, or as a field of one)."""
+
+    model_config = ConfigDict(from_attributes=True)
+
+
 class UserOut(BaseModel):
     id: str
     username: str
