@@ -7,14 +7,13 @@ from typing import Annotated, Literal
 from core.domain.billing import USERS_EXPORT
 from functions.runtime import api
 
+LOCATION = {"Location": api.header("The task: /api/v1/tasks/{task_id}")}
+ACCEPTED = "Accepted: GET the task in Location until it has succeeded, then its url"
+
 
 class TaskAccepted(api.BaseModel):
     task_id: str
     status: Literal["queued"]
-
-
-LOCATION = {"Location": api.header("The task: /api/v1/tasks/{task_id}")}
-ACCEPTED = "Accepted: GET the task in Location until it has succeeded, then its url"
 
 
 # Authenticate, record the task (the queue message is not a DynamoDB call).

@@ -13,15 +13,6 @@ from functions.runtime import api
 from functions.runtime.observability import count, count_with
 
 logger = logging.getLogger("strata.webhook")
-
-
-class WebhookAck(api.BaseModel):
-    received: bool
-    # applied, duplicate (seen before: nothing done) or ignored (not an event
-    # type Strata acts on, or for no user it knows).
-    outcome: str
-
-
 # Stripe's events that are business events, counted once applied.
 BUSINESS = {
     "checkout.session.completed": CHECKOUTS_COMPLETED,
@@ -34,6 +25,13 @@ OBJECT = {"type": "object"}
 FIELDS = {"id": STRING, "type": STRING, "created": {"type": "integer"}, "data": OBJECT}
 EVENT = {**OBJECT, "required": [*FIELDS], "properties": FIELDS}
 SIGNED_EVENT = "A Stripe event, exactly as Stripe signed it"
+
+
+class WebhookAck(api.BaseModel):
+    received: bool
+    # applied, duplicate (seen before: nothing done) or ignored (not an event
+    # type Strata acts on, or for no user it knows).
+    outcome: str
 
 
 # Event ids in the tasks table (read to skip a duplicate, write to record it), emails

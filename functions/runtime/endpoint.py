@@ -3,8 +3,10 @@
 The decorator gives the function's module what Lambda and the local app look
 for: ``router``, holding the one route, and ``handler``, the Lambda entry point
 (``functions.http.<name>.handler``); it returns the function unchanged. Its
-arguments are also read, without importing the module, by ``functions.catalog``
-(so they hold literals and the names of ``functions.permissions`` only).
+arguments, and those of ``@sample``, ``@who`` and ``@counts`` under it, are also
+read, without importing the module, by ``functions.catalog`` (so they hold literals,
+the module's constants and the names of ``functions.permissions`` only, as
+``api.p.X``). Endpoint modules reach all this through ``functions.runtime.api``.
 
 The error responses every route shares are derived here, never listed by hand: 401
 where the route requires the session, 413 always (the guard middleware), 415 on
