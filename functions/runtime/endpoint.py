@@ -114,6 +114,14 @@ def _more(function: Callable[..., Any], decorator: str) -> dict[str, Any]:
     return more
 
 
+def _says(decorator: str, **said: Any) -> Callable[[_F], _F]:
+    def add(function: _F) -> _F:
+        _more(function, decorator).update(said)
+        return function
+
+    return add
+
+
 def problems(*tables: Problems) -> Callable[[_F], _F]:
     """The route's own error statuses (``endpoint``'s ``problems``), on a line of
     their own under ``@endpoint``; several tables merge, the last one winning."""
@@ -126,59 +134,34 @@ def problems(*tables: Problems) -> Callable[[_F], _F]:
     return add
 
 
-def counts(statuses: Mapping[int, str]) -> Callable[[_F], _F]:
+def counts(statuses: Mapping[int, str], /) -> Callable[[_F], _F]:
     """The business metric each answer status adds one to (``endpoint``'s
     ``counts``), under ``@endpoint``."""
-
-    def add(function: _F) -> _F:
-        _more(function, "counts")["counts"] = statuses
-        return function
-
-    return add
+    return _says("counts", counts=statuses)
 
 
-def responses(table: Mapping[int, Mapping[str, Any]]) -> Callable[[_F], _F]:
+def responses(table: Mapping[int, Mapping[str, Any]], /) -> Callable[[_F], _F]:
     """What a success's response documents beyond its body, such as headers
     (``endpoint``'s ``responses``), under ``@endpoint``."""
-
-    def add(function: _F) -> _F:
-        _more(function, "responses")["responses"] = table
-        return function
-
-    return add
+    return _says("responses", responses=table)
 
 
 def openapi_extra(extra: dict[str, Any], tag: str | None = None) -> Callable[[_F], _F]:
     """What the docs say of the route beyond what FastAPI infers (``endpoint``'s
     ``openapi_extra``), and the ``tag`` it is listed under, under ``@endpoint``."""
-
-    def add(function: _F) -> _F:
-        _more(function, "openapi_extra").update(openapi_extra=extra, tag=tag)
-        return function
-
-    return add
+    return _says("openapi_extra", openapi_extra=extra, tag=tag)
 
 
-def who(caller: str) -> Callable[[_F], _F]:
+def who(caller: str, /) -> Callable[[_F], _F]:
     """Who may call the route (``endpoint``'s ``who``), under ``@endpoint``."""
-
-    def add(function: _F) -> _F:
-        _more(function, "who")["who"] = caller
-        return function
-
-    return add
+    return _says("who", who=caller)
 
 
 def sample(**parts: Any) -> Callable[[_F], _F]:
     """The sample request (``endpoint``'s ``sample``: ``path``, ``query``, ``body``
     or ``body_file``, ``headers``), under ``@endpoint``. Only the catalog reads it,
     from the source: at run time it changes nothing."""
-
-    def keep(function: _F) -> _F:
-        _more(function, "sample")
-        return function
-
-    return keep
+    return _says("sample")
 
 
 def endpoint(
