@@ -80,7 +80,7 @@ PATH_SAMPLES = {"username": "jane.doe", "task_id": "5f2b9c1e8a7d4e3fb6a01c2d3e4f
 # The names a route's signature uses for "the session cookie is required" (bare, or
 # as ``api.<name>``).
 _SESSION_DEPENDENCIES = frozenset(
-    {"CurrentAuth", "Auth", "LoggedIn", "require_feature", "logged_in_with"}
+    {"CurrentAuth", "LoggedIn", "require_feature", "logged_in_with"}
 )
 
 

@@ -9,7 +9,7 @@ endpoint runtime already does: the docs pages and the plan file stay where they 
 
 from fastapi import Query, Request, Response
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field
+from pydantic import AfterValidator, BaseModel, Field
 from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException
 
@@ -18,15 +18,11 @@ from functions.runtime.auth import (
     Caller,
     ClientAddress,
     ContainerDep,
-    CurrentAuth,
     LoggedIn,
     MaybeLoggedIn,
-    OptionalAuth,
     PlanCatalogDep,
-    Visitor,
     clear_session_cookie,
     logged_in_with,
-    require_feature,
     set_session_cookie,
 )
 from functions.runtime.endpoint import (
@@ -63,11 +59,10 @@ from functions.runtime.schemas import (
     UserOut,
 )
 
-# The request dependencies, by shorter names: the container, the session (required,
-# or only looked at), the client's address, a bounded path segment, the plans.
+# The request dependencies, by shorter names: the container, the client's address,
+# a bounded path segment, the plans (``LoggedIn`` and ``MaybeLoggedIn`` bundle the
+# first two with the session).
 Container = ContainerDep
-Auth = CurrentAuth
-MaybeAuth = OptionalAuth
 Client = ClientAddress
 Segment = PathSegment
 Plans = PlanCatalogDep
@@ -83,13 +78,11 @@ __all__ = [
     "USER_CHANGED",
     "AccountDetail",
     "AfterValidator",
-    "Auth",
     "BaseModel",
     "BillingInterval",
     "Body",
     "Caller",
     "Client",
-    "ConfigDict",
     "Container",
     "Field",
     "FromAttributes",
@@ -97,7 +90,6 @@ __all__ = [
     "HTTPException",
     "JSONResponse",
     "LoggedIn",
-    "MaybeAuth",
     "MaybeLoggedIn",
     "Plans",
     "Query",
@@ -109,7 +101,6 @@ __all__ = [
     "SubscriptionOut",
     "UserDetail",
     "UserOut",
-    "Visitor",
     "clear_session_cookie",
     "counts",
     "endpoint",
@@ -119,7 +110,6 @@ __all__ = [
     "p",
     "problems",
     "raw_body",
-    "require_feature",
     "responses",
     "run_in_threadpool",
     "sample",
