@@ -47,6 +47,7 @@ STRIPE_PERMISSIONS = frozenset({STRIPE_API, STRIPE_WEBHOOK})
 # What every route behind the session cookie needs: read session and user, renew.
 AUTHENTICATED = (USERS_READ, SESSIONS_READ, SESSIONS_WRITE)
 USERS = (USERS_READ, USERS_WRITE)
+SESSIONS = (SESSIONS_READ, SESSIONS_WRITE)
 TASKS = (TASKS_READ, TASKS_WRITE)
 # The common sets of the routes behind the session: an admin changing users, a
 # route queueing a task, a route asking Stripe, one storing what Stripe answered.
