@@ -66,6 +66,10 @@ class StageConfig:
     # takes about 1,000 writes per second); a listing page costs one Query each.
     # Changing it on a stage with users means running `strata migrate` again.
     user_index_shards: int = 4
+    # A step of the move to the narrow users indexes (``infra_cdk.index_rollout``),
+    # given on the command line (``-c indexStep=N``) while a stage that had the old
+    # indexes makes it; None: the narrow indexes only.
+    index_rollout_step: int | None = None
 
     @property
     def prefix(self) -> str:

@@ -676,21 +676,29 @@ def test_tables_are_built_from_the_models(synth: Synth) -> None:
         else:
             assert "TimeToLiveSpecification" not in props
     # The subscribed users' sparse index, spelled out once: the billing brief names
-    # it (the daily reconciliation Queries it).
+    # it (the daily reconciliation Queries it). It holds keys only: the job reads
+    # the users whole by key.
     users = tables[_table_id(synth, "users")]["Properties"]
     (subscribed,) = [
         i
         for i in users["GlobalSecondaryIndexes"]
-        if i["IndexName"] == "subscribed_users"
+        if i["IndexName"] == "subscribed_users_v2"
     ]
     assert subscribed == {
-        "IndexName": "subscribed_users",
+        "IndexName": "subscribed_users_v2",
         "KeySchema": [
             {"AttributeName": "billing_pk", "KeyType": "HASH"},
             {"AttributeName": "created_at", "KeyType": "RANGE"},
         ],
-        "Projection": {"ProjectionType": "ALL"},
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
     }
+    # No index of any table carries a password hash (issue 14): every one
+    # projects keys only, or names what it carries.
+    for table in tables.values():
+        for index in table["Properties"].get("GlobalSecondaryIndexes", []):
+            projection = index["Projection"]
+            assert projection["ProjectionType"] in ("KEYS_ONLY", "INCLUDE"), index
+            assert "password_hash" not in projection.get("NonKeyAttributes", [])
     assert {"AttributeName": "billing_pk", "AttributeType": "S"} in users[
         "AttributeDefinitions"
     ]
