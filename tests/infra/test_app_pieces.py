@@ -48,6 +48,12 @@ def test_stages() -> None:
     assert prod.point_in_time_recovery
     assert prod.deletion_protection
     assert not STAGES["dev"].retain_data
+    # Tracing costs cold-start time: on where an operator follows requests, off in
+    # dev; no stage is mid-way through the index rollout by default.
+    assert prod.tracing
+    assert STAGES["staging"].tracing
+    assert not STAGES["dev"].tracing
+    assert all(stage.index_rollout_step is None for stage in STAGES.values())
     for stage in STAGES.values():
         assert "*" not in stage.cors_origins
         retention(stage.log_retention_days)  # a period CloudWatch Logs accepts

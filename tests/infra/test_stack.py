@@ -85,6 +85,7 @@ BASE_VARS = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_LOG_LEVEL",
     "POWERTOOLS_METRICS_NAMESPACE",
+    "STRATA_TRACING",
 }
 
 
@@ -231,7 +232,8 @@ def _expected_grants(
     synth: Synth, endpoint: Entry, log_group_id: str
 ) -> set[tuple[str, str]]:
     pairs = {(a, _key(_get_att(log_group_id))) for a in LOGS}
-    pairs |= {(a, _key("*")) for a in XRAY}
+    if synth.stage.tracing:
+        pairs |= {(a, _key("*")) for a in XRAY}
     if isinstance(endpoint, Worker) and endpoint.trigger == "queue":
         pairs |= {(a, _key(_get_att(_queue_id(synth)))) for a in CONSUME}
     if isinstance(endpoint, Worker) and endpoint.trigger == "schedule":
@@ -310,7 +312,11 @@ def test_one_function_per_catalog_entry_and_no_other(synth: Synth) -> None:
         _, props = _function(synth, entry)
         assert props["Runtime"] == "python3.12"
         assert props["Architectures"] == ["arm64"]
-        assert props["TracingConfig"] == {"Mode": "Active"}
+        # X-Ray where the stage traces (its code then traces too), else none.
+        if synth.stage.tracing:
+            assert props["TracingConfig"] == {"Mode": "Active"}
+        else:
+            assert "TracingConfig" not in props, entry.name
         assert props["MemorySize"] == synth.stage.memory_mb
         # The stripe SDK's layer goes to the functions that call Stripe only.
         expected = [{"Ref": layer_id}]
@@ -410,7 +416,8 @@ def test_public_functions_get_no_secret_and_no_data_access(synth: Synth) -> None
         granted = {
             action for action, _ in _granted(synth, props["Role"]["Fn::GetAtt"][0])
         }
-        assert granted == set(LOGS) | set(XRAY), endpoint.name
+        xray = set(XRAY) if synth.stage.tracing else set()
+        assert granted == set(LOGS) | xray, endpoint.name
 
 
 # --- environment ------------------------------------------------------------------
@@ -456,6 +463,7 @@ def test_function_environment_contract(synth: Synth) -> None:
         assert env["POWERTOOLS_SERVICE_NAME"] == "strata"
         assert env["POWERTOOLS_LOG_LEVEL"] == synth.stage.log_level
         assert env["POWERTOOLS_METRICS_NAMESPACE"]
+        assert env["STRATA_TRACING"] == ("true" if synth.stage.tracing else "false")
         for var in SECRET_OUTPUTS:
             if var in env:
                 assert env[var] == {"Ref": secrets[var]}, (endpoint.name, var)
