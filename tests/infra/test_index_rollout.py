@@ -5,6 +5,9 @@ the table does not have, or one its role may not Query."""
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 import pytest
 
 from core.adapters.dynamodb.models import (
@@ -18,7 +21,9 @@ from core.adapters.dynamodb.models import (
 from functions.permissions import INDEX_PERMISSIONS
 from infra_cdk.constructs.data import indexes_during
 from infra_cdk.index_rollout import ROLLOUT_STEPS, IndexRollout, rollout
+from infra_cdk.stages import STAGES
 from infra_cdk.tables_from_models import IndexSpec, table_specs
+from tests.infra.conftest import Synth, synthesize
 
 STEPS: list[int | None] = [*range(1, ROLLOUT_STEPS + 1), None]
 
@@ -106,3 +111,74 @@ def test_binding_the_previous_indexes_points_the_queries_at_them() -> None:
         assert all(meta.has_index_name(new) for new in PREVIOUS_INDEX_NAMES)
     finally:
         bind_tables(*bound, tasks_table=tasks)
+
+
+def _users_table(synth: Synth) -> dict[str, Any]:
+    (users,) = [
+        resource["Properties"]
+        for resource in synth.of_type("AWS::DynamoDB::Table").values()
+        if resource["Properties"]["TableName"].endswith("-users")
+    ]
+    return users
+
+
+def _query_resources(synth: Synth, function: str) -> set[str]:
+    """The index names the function's role may Query."""
+    (role,) = [
+        props["Role"]["Fn::GetAtt"][0]
+        for props in (
+            f["Properties"] for f in synth.of_type("AWS::Lambda::Function").values()
+        )
+        if props.get("FunctionName")
+        == f"{synth.stage.prefix}-{function.replace('_', '-')}"
+    ]
+    names = set()
+    for policy in synth.of_type("AWS::IAM::Policy").values():
+        if {"Ref": role} not in policy["Properties"]["Roles"]:
+            continue
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+            if statement["Action"] != "dynamodb:Query":
+                continue
+            resources = statement["Resource"]
+            for resource in resources if isinstance(resources, list) else [resources]:
+                names.add(json.dumps(resource).rsplit("/index/", 1)[-1].strip('"]} '))
+    return names
+
+
+def test_a_stage_synthesized_at_a_step_has_both_indexes_and_queries_the_old_ones(
+    tmp_path_factory: pytest.TempPathFactory,
+    assets: Any,
+) -> None:
+    """``-c indexStep=2`` reaches the table, the functions' variables and their
+    grants (one synth of dev: the wiring, beside the plan's own tests above)."""
+    synth = synthesize(
+        STAGES["dev"], tmp_path_factory.mktemp("cdk-step"), {"indexStep": "2"}
+    )
+
+    names = sorted(
+        i["IndexName"] for i in _users_table(synth)["GlobalSecondaryIndexes"]
+    )
+    assert names == sorted(
+        [
+            *PREVIOUS_INDEX_NAMES.values(),
+            "users_by_created_at_v2",
+            "users_by_username_v2",
+        ]
+    )
+    functions = [
+        f["Properties"] for f in synth.of_type("AWS::Lambda::Function").values()
+    ]
+    ours = [f for f in functions if f.get("FunctionName", "").startswith("strata-dev-")]
+    assert ours
+    for function in ours:
+        assert (
+            function["Environment"]["Variables"]["STRATA_PREVIOUS_USER_INDEXES"]
+            == "true"
+        )
+    # The admin's listing may Query the new listing indexes made so far and the old.
+    assert _query_resources(synth, "list_users") == {
+        "users_by_created_at",
+        "users_by_username",
+        "users_by_created_at_v2",
+        "users_by_username_v2",
+    }
