@@ -27,10 +27,13 @@ from core.adapters.dynamodb.models import (
 from core.adapters.dynamodb.one_time_tokens import DynamoOneTimeTokens
 from core.adapters.dynamodb.sessions import DynamoSessionStore
 from core.adapters.dynamodb.users import DynamoUserRepository
-from tests.integration.conftest import MakeSession, MakeUser
+from core.application.ports import SortOrder, UserSort
+from tests.conftest import DynamoCalls
+from tests.integration.conftest import EPOCH, MakeSession, MakeUser
 from tests.integration.test_dynamo_billing import subscribed, subscription
 
 NOW = datetime(2026, 1, 1, tzinfo=UTC)
+LATER = EPOCH + timedelta(days=365)
 # Never in any index: what a password is checked against.
 SECRET_ATTRIBUTES = {"password_hash"}
 # Items of the sessions table that no index may hold: link tokens (their id is the
@@ -144,3 +147,33 @@ def test_the_listing_indexes_carry_what_a_listing_shows_and_nothing_secret() -> 
         assert not SECRET_ATTRIBUTES & set(projection.non_key_attributes or ())
     (sessions_index,) = _indexes(SessionItem)
     assert sessions_index.Meta.projection.projection_type == "KEYS_ONLY"
+
+
+# -- what a page costs -------------------------------------------------------------
+
+
+def test_a_listing_page_is_one_query_per_shard_and_no_read_by_key(
+    users: DynamoUserRepository, make_user: MakeUser, dynamo_calls: DynamoCalls
+) -> None:
+    for _ in range(6):
+        users.add(make_user())
+    dynamo_calls.reset()
+
+    page = users.list_page(UserSort.CREATED_AT, SortOrder.DESC, 100, None)
+
+    assert len(page.items) == 6
+    # The index carries what the page shows: nothing is read by key.
+    assert dict(dynamo_calls.counts) == {"Query": shards.count()}
+
+
+def test_a_jobs_page_is_one_query_per_shard_then_one_batch_read_of_whole_users(
+    users: DynamoUserRepository, make_user: MakeUser, dynamo_calls: DynamoCalls
+) -> None:
+    made = [users.add(make_user(created_at=EPOCH)) for _ in range(6)]
+    dynamo_calls.reset()
+
+    page = users.list_unverified(LATER, 100, None)
+
+    # Whole users (the purge removes them on their version), in one BatchGetItem.
+    assert sorted(page.items, key=lambda u: u.id) == sorted(made, key=lambda u: u.id)
+    assert dict(dynamo_calls.counts) == {"Query": shards.count(), "BatchGetItem": 1}
