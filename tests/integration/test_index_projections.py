@@ -177,3 +177,33 @@ def test_a_jobs_page_is_one_query_per_shard_then_one_batch_read_of_whole_users(
     # Whole users (the purge removes them on their version), in one BatchGetItem.
     assert sorted(page.items, key=lambda u: u.id) == sorted(made, key=lambda u: u.id)
     assert dict(dynamo_calls.counts) == {"Query": shards.count(), "BatchGetItem": 1}
+
+
+def test_bound_to_the_previous_indexes_the_listings_query_them(
+    tables: None, make_user: MakeUser
+) -> None:
+    """Mid-rollout (``STRATA_PREVIOUS_USER_INDEXES``) the code Queries the indexes
+    by their old names: here a users table that has only those."""
+    from core.adapters.dynamodb.models import PREVIOUS_INDEX_NAMES, bind_tables
+    from functions.runtime.settings import get_settings
+
+    settings = get_settings()
+    names = (settings.users_table, settings.sessions_table, settings.region)
+    UserItem.delete_table()
+    try:
+        bind_tables(*names, tasks_table=settings.tasks_table, previous_indexes=True)
+        UserItem.create_table(wait=True)
+        described = dynamodb_client().describe_table(TableName=settings.users_table)
+        assert {
+            i["IndexName"] for i in described["Table"]["GlobalSecondaryIndexes"]
+        } == set(PREVIOUS_INDEX_NAMES.values())
+        users = DynamoUserRepository()
+        made = [users.add(make_user(created_at=EPOCH)) for _ in range(3)]
+
+        listed = users.list_page(UserSort.USERNAME, SortOrder.ASC, 10, None)
+        unverified = users.list_unverified(LATER, 10, None)
+
+        assert sorted(u.id for u in listed.items) == sorted(u.id for u in made)
+        assert sorted(u.id for u in unverified.items) == sorted(u.id for u in made)
+    finally:
+        bind_tables(*names, tasks_table=settings.tasks_table)
