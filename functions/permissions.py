@@ -36,9 +36,9 @@ USERS_UNVERIFIED = "users:unverified"
 USERS_SUBSCRIBED = "users:subscribed"
 SESSIONS_BY_USER = "sessions:by-user"
 INDEX_PERMISSIONS = {
-    USERS_LIST: ("users", ("users_by_created_at", "users_by_username")),
-    USERS_UNVERIFIED: ("users", ("unverified_users",)),
-    USERS_SUBSCRIBED: ("users", ("subscribed_users",)),
+    USERS_LIST: ("users", ("users_by_created_at_v2", "users_by_username_v2")),
+    USERS_UNVERIFIED: ("users", ("unverified_users_v2",)),
+    USERS_SUBSCRIBED: ("users", ("subscribed_users_v2",)),
     SESSIONS_BY_USER: ("sessions", ("sessions_by_user",)),
 }
 # A function naming either calls Stripe: it gets the stripe SDK's layer.
