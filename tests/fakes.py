@@ -62,8 +62,8 @@ from core.domain.organization import (
     Organization,
     OrganizationNotFound,
     OrgRole,
-    SeatsExhausted,
 )
+from core.domain.seats import SeatsExhausted
 from core.domain.session import Session
 from core.domain.task import Task, TaskStatus
 from core.domain.user import User
@@ -1053,7 +1053,7 @@ class InMemoryOrganizationStore:
             if (membership.org_id, membership.user_id) in self._members:
                 raise AlreadyMember()
             if org.seat_limit is not None and org.seats_used >= org.seat_limit:
-                raise SeatsExhausted()
+                raise SeatsExhausted(org.plan_key, org.seat_limit, org.seats_used + 1)
             owners = 1 if membership.role is OrgRole.OWNER else 0
             stored = replace(
                 org,

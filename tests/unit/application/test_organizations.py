@@ -49,8 +49,8 @@ from core.domain.organization import (
     MemberNotFound,
     OrganizationNotFound,
     OrgRole,
-    SeatsExhausted,
 )
+from core.domain.seats import SeatsExhausted
 from core.domain.user import User
 from tests.fakes import (
     FakeClock,
