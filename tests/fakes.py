@@ -50,6 +50,7 @@ from core.application.ports import (
     UserSummary,
     UserSummaryPage,
 )
+from core.domain.billing import Billing
 from core.domain.organization import (
     AlreadyMember,
     AuditEntry,
@@ -987,6 +988,11 @@ class InMemoryOrganizationStore:
     def set_seat_limit(self, org_id: str, limit: int | None) -> None:
         """What a plan change does to the limit (not a port method yet)."""
         self._orgs[org_id] = replace(self._orgs[org_id], seat_limit=limit)
+
+    def set_billing(self, org_id: str, billing: Billing) -> None:
+        """What a checkout's webhook does to the organization (not a port method
+        yet)."""
+        self._orgs[org_id] = replace(self._orgs[org_id], billing=billing)
 
     def members_of(self, org_id: str) -> list[Membership]:
         return [m for (org, _), m in self._members.items() if org == org_id]
