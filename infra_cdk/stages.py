@@ -74,6 +74,14 @@ class StageConfig:
     # functions are invoked unqualified ($LATEST), as before. It bills the cache
     # and each restore, and slows a deploy by a snapshot per function.
     snap_start: bool = False
+    # X-Ray: active tracing on every function, and each AWS and Stripe call of a
+    # request a subsegment (functions/runtime/observability.py). It costs cold-start
+    # time (the README's "Tracing"), so dev leaves it off.
+    tracing: bool = False
+    # A step of the move to the narrow users indexes (``infra_cdk.index_rollout``),
+    # given on the command line (``-c indexStep=N``) while a stage that had the old
+    # indexes makes it; None: the narrow indexes only.
+    index_rollout_step: int | None = None
 
     @property
     def prefix(self) -> str:
@@ -117,6 +125,7 @@ STAGES: dict[str, StageConfig] = {
             retain_data=True,
             point_in_time_recovery=True,
             deletion_protection=False,
+            tracing=True,
             reserved_concurrency=(
                 ("stripe_webhook", 5),
                 ("task_worker", 5),
@@ -144,6 +153,7 @@ STAGES: dict[str, StageConfig] = {
             billing_grace_days=7,
             billing_proration_behavior="always_invoice",
             snap_start=True,
+            tracing=True,
             reserved_concurrency=(
                 ("stripe_webhook", 20),
                 ("task_worker", 10),

@@ -52,6 +52,9 @@ class Settings(BaseModel):
     # The user listing indexes' write shards (core/adapters/dynamodb/shards.py): a
     # listing page is one Query per shard; sign-ups scale with the count.
     user_index_shards: int = Field(default=4, ge=1, le=64)
+    # Set only while a stage moves to the narrow users indexes and the new ones are
+    # not all there yet (infra_cdk/index_rollout.py): Query the previous ones.
+    previous_user_indexes: bool = False
     session_renew_threshold: float = Field(default=0.2, gt=0, lt=1)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     password_min_length: int = Field(default=8, ge=1, le=128)
@@ -94,6 +97,15 @@ class Settings(BaseModel):
     unverified_purge_days: int = Field(default=7, ge=1)
     # Local stack only: every sent email is also written here as an .eml file.
     outbox_dir: str = ""
+    # Organizations: their table, how long an invitation link works, how long an
+    # audit entry is kept (the TTL of the audit logs), and how many invitation
+    # emails one organization, and one address, may be sent per window.
+    orgs_table: str = "strata-local-orgs"
+    invitation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    audit_retention_days: int = Field(default=365, ge=1, le=10 * 365)
+    invitations_per_org: int = Field(default=50, ge=1, le=100_000)
+    invitations_per_address: int = Field(default=3, ge=1, le=1000)
+    invitation_window_seconds: int = Field(default=3600, ge=1, le=24 * 3600)
     # Billing. The key and the webhook signing secret come from Secrets Manager in
     # AWS (the *_arn settings); the local stage defaults to the local emulator's.
     stripe_api_key: SecretStr = SecretStr("")

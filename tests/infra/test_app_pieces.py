@@ -48,6 +48,12 @@ def test_stages() -> None:
     assert prod.point_in_time_recovery
     assert prod.deletion_protection
     assert not STAGES["dev"].retain_data
+    # Tracing costs cold-start time: on where an operator follows requests, off in
+    # dev; no stage is mid-way through the index rollout by default.
+    assert prod.tracing
+    assert STAGES["staging"].tracing
+    assert not STAGES["dev"].tracing
+    assert all(stage.index_rollout_step is None for stage in STAGES.values())
     for stage in STAGES.values():
         assert "*" not in stage.cors_origins
         retention(stage.log_retention_days)  # a period CloudWatch Logs accepts
@@ -98,26 +104,48 @@ def test_route_path(catalog_path: str, route: str) -> None:
 
 def test_table_specs_follow_the_project_models() -> None:
     specs = {spec.key: spec for spec in table_specs()}
-    assert set(specs) == {"users", "sessions", "tasks"}
+    assert set(specs) == {"users", "sessions", "tasks", "orgs"}
     assert specs["tasks"].partition_key == KeyAttribute("id", "S")
     assert specs["tasks"].ttl_attribute == "expires_at"
     assert specs["tasks"].env_var == "STRATA_TASKS_TABLE"
     assert specs["users"].partition_key == KeyAttribute("pk", "S")
     assert [i.name for i in specs["users"].indexes] == [
-        "subscribed_users",
-        "unverified_users",
-        "users_by_created_at",
-        "users_by_username",
+        "subscribed_users_v2",
+        "unverified_users_v2",
+        "users_by_created_at_v2",
+        "users_by_username_v2",
     ]
-    (subscribed,) = [i for i in specs["users"].indexes if i.name == "subscribed_users"]
+    (subscribed,) = [
+        i for i in specs["users"].indexes if i.name == "subscribed_users_v2"
+    ]
     assert subscribed == IndexSpec(
-        name="subscribed_users",
+        name="subscribed_users_v2",
         partition_key=KeyAttribute("billing_pk", "S"),
         sort_key=KeyAttribute("created_at", "S"),
-        projection="ALL",
+        projection="KEYS_ONLY",
     )
+    (by_name,) = [i for i in specs["users"].indexes if i.name == "users_by_username_v2"]
+    assert by_name.projection == "INCLUDE"
+    assert set(by_name.non_key_attributes) == {
+        "id",
+        "username",
+        "email",
+        "role",
+        "is_active",
+        "email_verified",
+        "created_at",
+    }
     assert specs["sessions"].ttl_attribute == "expires_at"
     assert specs["sessions"].env_var == "STRATA_SESSIONS_TABLE"
+    assert (specs["orgs"].partition_key, specs["orgs"].sort_key) == (
+        KeyAttribute("pk", "S"),
+        KeyAttribute("sk", "S"),
+    )
+    assert specs["orgs"].ttl_attribute == "expires_at"
+    assert [i.name for i in specs["orgs"].indexes] == [
+        "invitations_by_token",
+        "orgs_by_member",
+    ]
 
 
 class _ByScore(GlobalSecondaryIndex["_Scores"]):  # type: ignore[no-untyped-call]
@@ -151,7 +179,11 @@ def test_table_keys_agree_with_bind_tables() -> None:
     ]
     try:
         models.bind_tables(
-            "probe-users", "probe-sessions", "us-east-1", tasks_table="probe-tasks"
+            "probe-users",
+            "probe-sessions",
+            "us-east-1",
+            tasks_table="probe-tasks",
+            orgs_table="probe-orgs",
         )
         for model, key in TABLE_KEYS.items():
             assert model.Meta.table_name == f"probe-{key}", model.__name__

@@ -111,7 +111,7 @@ def _assert_wildcards_explained(synth: Synth, logical_id: str, reason: str) -> N
             else [statement["Action"]]
         )
     }
-    assert "X-Ray" in reason, logical_id
+    assert ("xray:PutTraceSegments" in on_any) is ("X-Ray" in reason), logical_id
     batch = "secretsmanager:BatchGetSecretValue"
     assert (batch in on_any) is (batch in reason), logical_id
     if batch in on_any:
