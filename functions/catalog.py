@@ -32,6 +32,8 @@ from functions.permissions import (
     EMAIL_SEND,
     EXPORTS_READ,
     EXPORTS_WRITE,
+    ORGS_READ,
+    ORGS_SEATED,
     QUEUE_SEND,
     SESSIONS_BY_USER,
     SESSIONS_READ,
@@ -295,7 +297,8 @@ WORKERS: tuple[Worker, ...] = (
         # sessions (sessions:by-user, sessions:write). The billing reconciliation
         # re-reads subscriptions from Stripe (stripe:api). Each job queries its own
         # index: the export users:list, the purge users:unverified, the
-        # reconciliation users:subscribed.
+        # reconciliation users:subscribed and, for organizations' seats,
+        # orgs:seated. The seat sync reads an organization (orgs:read).
         (
             TASKS_READ,
             TASKS_WRITE,
@@ -311,6 +314,8 @@ WORKERS: tuple[Worker, ...] = (
             SESSIONS_READ,
             SESSIONS_WRITE,
             STRIPE_API,
+            ORGS_READ,
+            ORGS_SEATED,
         ),
     ),
     # EventBridge rules (functions.resources.SCHEDULES) name a job; the scheduler

@@ -15,6 +15,10 @@ from enum import StrEnum
 
 from core.domain.billing import Billing
 from core.domain.errors import DomainError
+
+# The seat limit's error is the seats module's: one type and one 402 mapping,
+# whether the membership write or the seat billing refuses.
+from core.domain.seats import SeatsExhausted as SeatsExhausted
 from core.domain.user import Email
 
 
@@ -63,13 +67,6 @@ class LastOwner(OrgError):
 class AlreadyMember(OrgError):
     code = "already_member"
     default_message = "this person is already a member of the organization"
-
-
-class SeatsExhausted(OrgError):
-    """The plan's seats are all taken; checked in the same write as the join."""
-
-    code = "seats_exhausted"
-    default_message = "every seat of the organization's plan is taken"
 
 
 class InvitationInvalid(OrgError):
