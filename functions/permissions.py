@@ -49,9 +49,9 @@ INVITATIONS_BY_TOKEN = "invitations:by-token"  # noqa: S105 (a permission name)
 # reconciliation).
 ORGS_SEATED = "orgs:seated"
 INDEX_PERMISSIONS = {
-    USERS_LIST: ("users", ("users_by_created_at", "users_by_username")),
-    USERS_UNVERIFIED: ("users", ("unverified_users",)),
-    USERS_SUBSCRIBED: ("users", ("subscribed_users",)),
+    USERS_LIST: ("users", ("users_by_created_at_v2", "users_by_username_v2")),
+    USERS_UNVERIFIED: ("users", ("unverified_users_v2",)),
+    USERS_SUBSCRIBED: ("users", ("subscribed_users_v2",)),
     SESSIONS_BY_USER: ("sessions", ("sessions_by_user",)),
     ORGS_BY_MEMBER: ("orgs", ("orgs_by_member",)),
     INVITATIONS_BY_TOKEN: ("orgs", ("invitations_by_token",)),
@@ -63,6 +63,7 @@ STRIPE_PERMISSIONS = frozenset({STRIPE_API, STRIPE_WEBHOOK})
 # What every route behind the session cookie needs: read session and user, renew.
 AUTHENTICATED = (USERS_READ, SESSIONS_READ, SESSIONS_WRITE)
 USERS = (USERS_READ, USERS_WRITE)
+SESSIONS = (SESSIONS_READ, SESSIONS_WRITE)
 TASKS = (TASKS_READ, TASKS_WRITE)
 # The common sets of the routes behind the session: an admin changing users, a
 # route queueing a task, a route asking Stripe, one storing what Stripe answered.

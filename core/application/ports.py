@@ -13,7 +13,7 @@ from typing import Protocol
 
 from core.domain.session import Session
 from core.domain.task import Task
-from core.domain.user import User
+from core.domain.user import Email, Role, User, Username
 
 
 class UserSort(StrEnum):
@@ -33,6 +33,39 @@ Position = Mapping[str, str]
 @dataclass(frozen=True, slots=True)
 class UserPage:
     items: Sequence[User]
+    next_position: Position | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummary:
+    """What a listing of users shows of each (the admin's list, the export): no
+    password hash, no billing, no version, so it is never saved back. Storage
+    can read a page of these from an index that carries nothing more."""
+
+    id: str
+    username: Username
+    email: Email
+    role: Role
+    is_active: bool
+    email_verified: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserSummary:
+        return cls(
+            id=user.id,
+            username=user.username,
+            email=user.email,
+            role=user.role,
+            is_active=user.is_active,
+            email_verified=user.email_verified,
+            created_at=user.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummaryPage:
+    items: Sequence[UserSummary]
     next_position: Position | None
 
 
@@ -78,8 +111,9 @@ class UserRepository(Protocol):
         order: SortOrder,
         limit: int,
         start: Position | None,
-    ) -> UserPage:
-        """One page of users in the given order, without scanning the table.
+    ) -> UserSummaryPage:
+        """One page of users in the given order, without scanning the table: what
+        a listing shows of each (``UserSummary``), not whole users.
 
         ``start`` is a position returned by an earlier page of the same sort and
         order; ``next_position`` is ``None`` on the last page.

@@ -1,5 +1,7 @@
 """Organizations: teams of users with roles of their own, invitations, an audit log.
 
+A join beyond the plan's seats is ``core.domain.seats.SeatsExhausted``.
+
 Organization roles (``owner``, ``admin``, ``member``) are separate from the platform
 roles of ``core.domain.user``: a platform admin is nobody in an organization they do
 not belong to.
@@ -15,10 +17,6 @@ from enum import StrEnum
 
 from core.domain.billing import Billing
 from core.domain.errors import DomainError
-
-# The seat limit's error is the seats module's: one type and one 402 mapping,
-# whether the membership write or the seat billing refuses.
-from core.domain.seats import SeatsExhausted as SeatsExhausted
 from core.domain.user import Email
 
 

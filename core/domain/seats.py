@@ -19,26 +19,14 @@ from core.domain.errors import DomainError
 
 class SeatsExhausted(DomainError):
     """More members than the plan has seats for: refused before anything is
-    written or charged (402 ``seats_exhausted``). One error for both places that
-    refuse: ``seat_quantity`` (before Stripe is asked, with the numbers) and the
-    membership write's condition (``core.domain.organization`` re-exports it;
-    the store knows only that the condition failed, so no numbers)."""
+    written or charged (402 ``seats_exhausted``)."""
 
     code = "seats_exhausted"
 
-    def __init__(
-        self,
-        plan_key: str | None = None,
-        limit: int | None = None,
-        wanted: int | None = None,
-    ) -> None:
-        if plan_key is None or limit is None or wanted is None:
-            message = "every seat of the organization's plan is taken"
-        else:
-            message = (
-                f"the {plan_key!r} plan has {limit} seats; {wanted} would be taken"
-            )
-        super().__init__(message)
+    def __init__(self, plan_key: str, limit: int, wanted: int) -> None:
+        super().__init__(
+            f"the {plan_key!r} plan has {limit} seats; {wanted} would be taken"
+        )
         self.plan_key = plan_key
         self.limit = limit
         self.wanted = wanted

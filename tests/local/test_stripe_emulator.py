@@ -180,7 +180,9 @@ class Api:
         return self.get(f"/v1/subscriptions/{done['subscription']}")
 
     def flush(self) -> None:
-        assert self.emulator.flush(5)
+        # Returns as soon as every delivery is done; the bound is for a loaded
+        # 2-core machine, where 5 s was once not enough (CI must not flake).
+        assert self.emulator.flush(30)
 
 
 @pytest.fixture

@@ -39,8 +39,8 @@ from core.domain.organization import (
     Invitation,
     Organization,
     OrgRole,
-    SeatsExhausted,
 )
+from core.domain.seats import SeatsExhausted
 from core.domain.user import User
 from functions.runtime.errors import status_of
 from tests.fakes import (
