@@ -7,6 +7,7 @@ is retried."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -533,3 +534,65 @@ def test_admins_read_cancel_and_list_invoices_and_members_cannot(
     assert stored.cancel_at_period_end
     listing = invoices.execute(carol, acme.id, 10, None)
     assert len(listing.page.items) == 1
+
+
+def test_an_invoice_event_naming_only_the_customer_reaches_the_org(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+) -> None:
+    carol, _ = team_of_three
+    url = checkout.execute(carol, acme.id, "team", Interval.MONTH, "usd")
+    stripe.pay_checkout(url)
+    invoices = [
+        (payload, signature)
+        for payload, signature in stripe.deliveries(0)
+        if json.loads(payload)["type"] == "invoice.paid"
+    ]
+    assert invoices
+
+    for payload, signature in invoices:
+        handle.execute(payload, signature)
+
+    stored = acme.stored.billing.subscription
+    assert stored is not None
+    assert stored.status is SubscriptionStatus.ACTIVE
+    assert acme.stored.seat_limit == 4
+
+
+def test_metadata_naming_another_org_does_not_move_a_subscription_onto_it(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    person: Seed,
+    orgs: InMemoryOrganizationStore,
+    trail: AuditTrail,
+    clock: FakeClock,
+    catalog: PlanCatalog,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+    mallory = person("mallory")
+    other = CreateOrganization(
+        orgs, trail, SequentialIds("evil"), clock, catalog
+    ).execute(mallory, "Evil")
+    clock.advance(timedelta(seconds=5))
+    forged = replace(stripe.subscription(sub_id), org_id=other.organization.id)
+
+    handle.execute(
+        *stripe.sign(
+            _event("evt_forged", "customer.subscription.updated", forged, clock.now())
+        )
+    )
+
+    evil = orgs.stored(other.organization.id)
+    assert evil is not None
+    assert evil.billing.subscription is None
+    assert (evil.plan_key, evil.seat_limit) == ("free", 3)
+    stored = acme.stored.billing.subscription
+    assert stored is not None
+    assert stored.id == sub_id
