@@ -29,7 +29,6 @@ from core.adapters.dynamodb.org_models import (
     org_pk,
 )
 from core.adapters.dynamodb.orgs import CONDITIONAL_FAILED
-from core.adapters.dynamodb.orgs import _organization as organization_of
 from core.application.errors import ConcurrentUpdate, DuplicateEvent, InvalidCursor
 from core.application.ports import Position, SeatedPage, SeatedSubscription
 from core.domain.organization import Organization, OrganizationNotFound
@@ -229,10 +228,6 @@ class DynamoOrganizationSeats:
                 limit=limit,
                 exclusive_start_key=start_key,
             )
-        items = [
-            organization_of(OrgItem.from_raw_data(raw))
-            for raw in response.get("Items", [])
-        ]
         last = response.get("LastEvaluatedKey")
         next_position = (
             {name: last[name]["S"] for name in _SEATED_KEYS} if last else None
@@ -240,12 +235,12 @@ class DynamoOrganizationSeats:
         return SeatedPage(
             items=[
                 SeatedSubscription(
-                    org_id=org.id,
-                    subscription_id=org.billing.subscription.id,
-                    member_count=org.seats_used,
+                    org_id=raw["pk"]["S"].removeprefix("ORG#"),
+                    subscription_id=raw["sub_id"]["S"],
+                    member_count=int(raw.get("seats_used", {}).get("N", "0")),
                 )
-                for org in items
-                if org.billing.subscription is not None
+                for raw in response.get("Items", [])
+                if "sub_id" in raw
             ],
             next_position=next_position,
         )

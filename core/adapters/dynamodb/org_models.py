@@ -94,11 +94,12 @@ class InvitationsByToken(GlobalSecondaryIndex["OrgItem"]):  # type: ignore[no-un
 
 class SeatedOrgs(GlobalSecondaryIndex["OrgItem"]):  # type: ignore[no-untyped-call]
     """Sparse: only organizations whose stored subscription has not ended carry
-    ``seated`` (always ``SEATED``); the daily reconciliation Queries it."""
+    ``seated`` (always ``SEATED``); the daily reconciliation Queries it. It
+    projects what that job reads: the subscription and the member count."""
 
     class Meta:
         index_name = "seated_orgs"
-        projection = AllProjection()
+        projection = IncludeProjection(["sub_id", "seats_used"])
 
     seated = UnicodeAttribute(hash_key=True)
     pk = UnicodeAttribute(range_key=True)
