@@ -33,6 +33,8 @@ from functions.permissions import (
     EMAIL_SEND,
     EXPORTS_READ,
     EXPORTS_WRITE,
+    ORGS_READ,
+    ORGS_SEATED,
     QUEUE_SEND,
     SESSIONS_BY_USER,
     SESSIONS_READ,
@@ -333,7 +335,8 @@ WORKERS: tuple[Worker, ...] = (
         # sessions (sessions:by-user, sessions:write). The billing reconciliation
         # re-reads subscriptions from Stripe (stripe:api). Each job queries its own
         # index: the export users:list, the purge users:unverified, the
-        # reconciliation users:subscribed.
+        # reconciliation users:subscribed and, for organizations' seats,
+        # orgs:seated. The seat sync reads an organization (orgs:read).
         (
             TASKS_READ,
             TASKS_WRITE,
@@ -349,6 +352,8 @@ WORKERS: tuple[Worker, ...] = (
             SESSIONS_READ,
             SESSIONS_WRITE,
             STRIPE_API,
+            ORGS_READ,
+            ORGS_SEATED,
         ),
     ),
     # EventBridge rules (functions.resources.SCHEDULES) name a job; the scheduler

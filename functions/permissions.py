@@ -8,9 +8,9 @@ Secrets Manager: the function calls Stripe), ``stripe:webhook`` (read the webhoo
 signing secret), ``secrets:pepper`` (read the password pepper: the function hashes or
 checks passwords; every other function never holds it); ``users:list``,
 ``users:unverified``, ``users:subscribed``, ``sessions:by-user``,
-``orgs:by-member``, ``invitations:by-token`` (Query the secondary indexes
-``INDEX_PERMISSIONS`` names); ``orgs:read``, ``orgs:write`` (the organizations table:
-organizations, members, invitations, audit logs).
+``orgs:by-member``, ``invitations:by-token``, ``orgs:seated`` (Query the
+secondary indexes ``INDEX_PERMISSIONS`` names); ``orgs:read``, ``orgs:write`` (the
+organizations table: organizations, members, invitations, audit logs).
 
 The catalog reads endpoint declarations without importing them (see
 ``functions.catalog``): a name used in a declaration is looked up here, so only
@@ -45,6 +45,9 @@ ORGS_READ = "orgs:read"
 ORGS_WRITE = "orgs:write"
 ORGS_BY_MEMBER = "orgs:by-member"
 INVITATIONS_BY_TOKEN = "invitations:by-token"  # noqa: S105 (a permission name)
+# The organizations whose subscription has not ended (the daily seat
+# reconciliation).
+ORGS_SEATED = "orgs:seated"
 INDEX_PERMISSIONS = {
     USERS_LIST: ("users", ("users_by_created_at_v2", "users_by_username_v2")),
     USERS_UNVERIFIED: ("users", ("unverified_users_v2",)),
@@ -52,6 +55,7 @@ INDEX_PERMISSIONS = {
     SESSIONS_BY_USER: ("sessions", ("sessions_by_user",)),
     ORGS_BY_MEMBER: ("orgs", ("orgs_by_member",)),
     INVITATIONS_BY_TOKEN: ("orgs", ("invitations_by_token",)),
+    ORGS_SEATED: ("orgs", ("seated_orgs",)),
 }
 # A function naming either calls Stripe: it gets the stripe SDK's layer.
 STRIPE_PERMISSIONS = frozenset({STRIPE_API, STRIPE_WEBHOOK})

@@ -42,6 +42,8 @@ from core.application.ports import (
     Limit,
     LinkGrant,
     Position,
+    SeatedPage,
+    SeatedSubscription,
     Settlement,
     SortOrder,
     TokenClaims,
@@ -789,6 +791,9 @@ def storage_fakes(clock: FakeClock | None = None) -> dict[str, Any]:
     store hides records past their expiry, as DynamoDB's reads do."""
     users = InMemoryUserRepository()
     attempts = InMemoryRateLimiter()
+    billing = InMemoryBillingStore(users)
+    orgs, invitations, audit = org_fakes()
+    org_billing = InMemoryOrgBillingStore(orgs, billing)
     return {
         "users": users,
         "sessions": InMemorySessionStore(users, attempts),
@@ -798,8 +803,12 @@ def storage_fakes(clock: FakeClock | None = None) -> dict[str, Any]:
         "exports": InMemoryExportStore(),
         "mailer": RecordingMailer(),
         "link_tokens": InMemoryOneTimeTokens(),
-        "billing": InMemoryBillingStore(users),
-        **dict(zip(("orgs", "invitations", "audit"), org_fakes(), strict=True)),
+        "billing": billing,
+        "orgs": orgs,
+        "invitations": invitations,
+        "audit": audit,
+        "org_billing": org_billing,
+        "org_seats": org_billing,
     }
 
 
@@ -1153,6 +1162,97 @@ class InMemoryOrganizationStore:
             for key in [k for k in self._members if k[0] == organization.id]:
                 del self._members[key]
             self._invitations.drop_org(organization.id)
+
+
+class InMemoryOrgBillingStore:
+    """``OrgBillingStore`` over an ``InMemoryOrganizationStore`` (the organization
+    item) and an ``InMemoryBillingStore`` (the processed events, shared with the
+    persons' webhooks as the DynamoDB stores share the events table). Every write
+    checks the organization's version, as the DynamoDB store's condition does."""
+
+    def __init__(
+        self, orgs: InMemoryOrganizationStore, billing: InMemoryBillingStore
+    ) -> None:
+        self._orgs = orgs
+        self._billing = billing
+        self._claims: dict[str, str] = {}
+        self.calls: Counter[str] = Counter()
+
+    def _write(self, org: Organization) -> Organization:
+        stored = self._orgs._orgs.get(org.id)
+        if stored is None:
+            raise OrganizationNotFound()
+        if stored.version != org.version:
+            raise ConcurrentUpdate()
+        saved = replace(
+            stored,
+            billing=org.billing,
+            plan_key=org.plan_key,
+            seat_limit=org.seat_limit,
+            version=stored.version + 1,
+        )
+        self._orgs._orgs[org.id] = saved
+        return saved
+
+    def attach_customer(self, org: Organization, customer_id: str) -> Organization:
+        self.calls["attach_customer"] += 1
+        with self._orgs._lock:
+            owner = self._claims.get(customer_id)
+            if owner is not None and owner != org.id:
+                raise ConcurrentUpdate()
+            saved = self._write(
+                replace(org, billing=org.billing.with_customer(customer_id))
+            )
+            self._claims[customer_id] = org.id
+            return saved
+
+    def org_of_customer(self, customer_id: str) -> str | None:
+        self.calls["org_of_customer"] += 1
+        return self._claims.get(customer_id)
+
+    def save_billing(self, org: Organization) -> Organization:
+        self.calls["save_billing"] += 1
+        with self._orgs._lock:
+            return self._write(org)
+
+    def record_event(
+        self,
+        event_id: str,
+        event_type: str,
+        now: datetime,
+        expires_at: datetime,
+        org: Organization | None = None,
+    ) -> None:
+        self.calls["record_event"] += 1
+        with self._orgs._lock:
+            if self._billing.event(event_id) is not None:
+                raise DuplicateEvent()
+            if org is not None:
+                self._write(org)
+            self._billing._events[event_id] = (event_type, now, expires_at)
+
+    def seated_subscriptions(self, limit: int, start: Position | None) -> SeatedPage:
+        """``OrganizationSeats``: the organizations whose subscription has not
+        ended, by id, as the sparse index holds them."""
+        self.calls["seated_subscriptions"] += 1
+        seated = {
+            org.id: org
+            for org in self._orgs._orgs.values()
+            if org.billing.subscription is not None
+            and not org.billing.subscription.is_terminal
+        }
+        keys, next_position = _page_after(list(seated), start, limit, "org")
+        return SeatedPage(
+            items=[
+                SeatedSubscription(
+                    k,
+                    seated[k].billing.subscription.id,  # type: ignore[union-attr]
+                    seated[k].seats_used,
+                )
+                for k in keys
+            ],
+            next_position=next_position,
+        )
 
 
 def org_fakes() -> tuple[

@@ -26,6 +26,9 @@ SEND_VERIFICATION_EMAIL = "send_verification_email"
 SEND_PASSWORD_RESET = "send_password_reset"  # noqa: S105 (a job name)
 # An organization's invitation email: its link token is issued as it is sent.
 SEND_INVITATION = "send_invitation"
+# After a membership change of an organization on a per-seat plan: set the Stripe
+# quantity to the member count (``jobs/sync_seats.py``).
+SYNC_SEATS = "sync_seats"
 # Daily: re-read live subscriptions from Stripe (functions.resources.SCHEDULES).
 RECONCILE_SUBSCRIPTIONS = "reconcile_subscriptions"
 

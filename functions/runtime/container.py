@@ -27,6 +27,12 @@ from core.application.billing import (
 )
 from core.application.errors import DependencyUnavailable, PaymentProviderUnavailable
 from core.application.limits import EmailPolicy, EmailThrottle, LoginPolicy
+from core.application.org_billing import (
+    CancelAtPeriodEnd,
+    OrgBillingStore,
+    OrgBillingWriter,
+    SeatSync,
+)
 from core.application.org_ports import AuditLog, InvitationStore, OrganizationStore
 from core.application.organizations import (
     AuditTrail,
@@ -41,6 +47,7 @@ from core.application.ports import (
     IdGenerator,
     Mailer,
     OneTimeTokens,
+    OrganizationSeats,
     PasswordHasher,
     PaymentProvider,
     RateLimiter,
@@ -52,6 +59,7 @@ from core.application.ports import (
     WebhookVerifier,
 )
 from core.application.registration import Registrar
+from core.application.seat_billing import SeatBilling
 from core.application.tasks import (
     EXPORT_USERS,
     PURGE_UNVERIFIED,
@@ -60,6 +68,7 @@ from core.application.tasks import (
     SEND_INVITATION,
     SEND_PASSWORD_RESET,
     SEND_VERIFICATION_EMAIL,
+    SYNC_SEATS,
     JobRegistry,
     TaskSubmitter,
 )
@@ -143,6 +152,10 @@ class Container:
     orgs: OrganizationStore
     invitations: InvitationStore
     audit: AuditLog
+    # Organizations' billing state (on their items) and the index of those whose
+    # subscription has not ended (the daily seat reconciliation reads it).
+    org_billing: OrgBillingStore
+    org_seats: OrganizationSeats
 
     def make(self, kind: type[T]) -> T:
         """A ``kind`` (a dataclass), each field given what the container provides
@@ -251,6 +264,22 @@ class Container:
         return self.make(Customers)
 
     @_provides
+    def seat_billing(self) -> SeatBilling:
+        return self.make(SeatBilling)
+
+    @_provides
+    def seat_sync(self) -> SeatSync:
+        return self.make(SeatSync)
+
+    @_provides
+    def org_billing_writer(self) -> OrgBillingWriter:
+        return self.make(OrgBillingWriter)
+
+    @_provides
+    def cancel_at_period_end(self) -> CancelAtPeriodEnd:
+        return self.make(CancelAtPeriodEnd)
+
+    @_provides
     def trail(self) -> AuditTrail:
         from functions.runtime.observability import correlation_id
 
@@ -301,6 +330,7 @@ class Container:
         from core.application.jobs.send_verification_email import (
             SendVerificationEmailJob,
         )
+        from core.application.jobs.sync_seats import SyncSeatsJob
 
         links = self.links
         return JobRegistry(
@@ -348,7 +378,10 @@ class Container:
                     self.payments,
                     self.subscription_writer(),
                     self.clock,
+                    seats=self.org_seats,
+                    seat_billing=self.seat_billing(),
                 ),
+                SYNC_SEATS: SyncSeatsJob(self.orgs, self.seat_billing()),
             }
         )
 
@@ -399,6 +432,10 @@ def build_container(settings: Settings) -> Container:
     from core.adapters.dynamodb.billing import DynamoBillingStore
     from core.adapters.dynamodb.models import bind_tables
     from core.adapters.dynamodb.one_time_tokens import DynamoOneTimeTokens
+    from core.adapters.dynamodb.org_billing import (
+        DynamoOrganizationSeats,
+        DynamoOrgBillingStore,
+    )
     from core.adapters.dynamodb.orgs import (
         DynamoAuditLog,
         DynamoInvitationStore,
@@ -463,6 +500,8 @@ def build_container(settings: Settings) -> Container:
         orgs=DynamoOrganizationStore(),
         invitations=DynamoInvitationStore(),
         audit=DynamoAuditLog(),
+        org_billing=DynamoOrgBillingStore(),
+        org_seats=DynamoOrganizationSeats(),
     )
 
 

@@ -42,6 +42,11 @@ KNOWN_PERMISSIONS = {
     "users:unverified",
     "users:subscribed",
     "sessions:by-user",
+    "orgs:read",
+    "orgs:write",
+    "orgs:by-member",
+    "invitations:by-token",
+    "orgs:seated",
 }
 
 

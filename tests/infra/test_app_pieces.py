@@ -145,6 +145,7 @@ def test_table_specs_follow_the_project_models() -> None:
     assert [i.name for i in specs["orgs"].indexes] == [
         "invitations_by_token",
         "orgs_by_member",
+        "seated_orgs",
     ]
 
 

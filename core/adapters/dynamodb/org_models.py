@@ -11,6 +11,8 @@ One table, primary key ``pk`` + ``sk``:
 - an invitation: ``ORG#<id>`` / ``INVITE#<email key>`` (one per address, so
   inviting again replaces it); found by its link token's hash in
   ``invitations_by_token``;
+- a Stripe customer's claim: ``CUSTOMER#<customer id>`` / ``CUSTOMER``, naming the
+  organization it was made for (webhooks that name only the customer find it);
 - an audit entry: ``AUDIT#<log>`` / ``<ISO time>#<entry id>``, read newest first
   with a descending Query. A log (an organization's id, or ``platform``) outlives
   its organization: entries leave only by TTL (``expires_at``, the retention).
@@ -34,6 +36,10 @@ ORGS_TABLE = "strata-orgs"
 ORG_SK = "ORG"
 MEMBER_PREFIX = "MEMBER#"
 INVITE_PREFIX = "INVITE#"
+CUSTOMER_SK = "CUSTOMER"
+# The one partition of ``seated_orgs``: the organizations whose subscription has
+# not ended (a few thousand at most; the daily job reads them all, in pages).
+SEATED = "SEATED"
 
 
 def org_pk(org_id: str) -> str:
@@ -46,6 +52,10 @@ def member_sk(user_id: str) -> str:
 
 def invitation_sk(email_key: str) -> str:
     return f"{INVITE_PREFIX}{email_key}"
+
+
+def customer_pk(customer_id: str) -> str:
+    return f"CUSTOMER#{customer_id}"
 
 
 def audit_pk(log: str) -> str:
@@ -80,6 +90,19 @@ class InvitationsByToken(GlobalSecondaryIndex["OrgItem"]):  # type: ignore[no-un
         projection = KeysOnlyProjection()
 
     token_hash = UnicodeAttribute(hash_key=True)
+
+
+class SeatedOrgs(GlobalSecondaryIndex["OrgItem"]):  # type: ignore[no-untyped-call]
+    """Sparse: only organizations whose stored subscription has not ended carry
+    ``seated`` (always ``SEATED``); the daily reconciliation Queries it. It
+    projects what that job reads: the subscription and the member count."""
+
+    class Meta:
+        index_name = "seated_orgs"
+        projection = IncludeProjection(["sub_id", "seats_used"])
+
+    seated = UnicodeAttribute(hash_key=True)
+    pk = UnicodeAttribute(range_key=True)
 
 
 class OrgItem(Model):
@@ -120,6 +143,8 @@ class OrgItem(Model):
     sub_past_due_since = UTCDateTimeAttribute(null=True)
     sub_awaiting_payment = BooleanAttribute(null=True)
     sub_by_invoice = BooleanAttribute(null=True)
+    # ``SEATED`` while the subscription has not ended: puts it in ``seated_orgs``.
+    seated = UnicodeAttribute(null=True)
     # The index keys of the other items (never set on an organization).
     member_user_id = UnicodeAttribute(null=True)
     member_org_id = UnicodeAttribute(null=True)
@@ -128,6 +153,7 @@ class OrgItem(Model):
 
     by_member = OrgsByMember()
     by_token = InvitationsByToken()
+    seated_orgs = SeatedOrgs()
 
 
 class MembershipItem(Model):
@@ -168,6 +194,19 @@ class InvitationItem(Model):
     accepted_by = UnicodeAttribute(null=True)
 
 
+class CustomerClaimItem(Model):
+    """A Stripe customer made for an organization: written with the customer's id
+    on the organization, in one transaction, and only by that organization."""
+
+    class Meta:
+        table_name = ORGS_TABLE
+        billing_mode = "PAY_PER_REQUEST"
+
+    pk = UnicodeAttribute(hash_key=True)
+    sk = UnicodeAttribute(range_key=True)
+    org_id = UnicodeAttribute()
+
+
 class AuditItem(Model):
     """An audit entry, written once with ``attribute_not_exists``; ``details`` is
     JSON text; ``expires_at`` (the TTL) ends its retention."""
@@ -193,5 +232,6 @@ ORG_MODELS: tuple[type[Model], ...] = (
     OrgItem,
     MembershipItem,
     InvitationItem,
+    CustomerClaimItem,
     AuditItem,
 )

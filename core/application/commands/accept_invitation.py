@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.application.errors import EmailNotVerified
+from core.application.org_billing import SeatSync
 from core.application.org_ports import (
     InvitationStore,
     MyOrganization,
@@ -31,12 +32,16 @@ class AcceptInvitation:
     (``SeatsExhausted``): however many accepts race, one token adds one member
     and the seats never overflow. Unknown, revoked or replaced:
     ``InvitationInvalid``; used: ``InvitationUsed``; expired:
-    ``InvitationExpired``; another address: ``InvitationEmailMismatch``."""
+    ``InvitationExpired``; another address: ``InvitationEmailMismatch``.
+
+    On a per-seat plan the new seat is then billed by the ``sync_seats`` job
+    (``SeatSync``), under the id of this join's audit entry."""
 
     orgs: OrganizationStore
     invitations: InvitationStore
     trail: AuditTrail
     clock: Clock
+    seats: SeatSync
 
     def execute(self, actor: User, token: str) -> MyOrganization:
         invitation = self.invitations.find(token) if token else None
@@ -49,16 +54,13 @@ class AcceptInvitation:
         if actor.email.key != invitation.email.key:
             raise InvitationEmailMismatch()
         membership = Membership(invitation.org_id, actor.id, invitation.role, now)
-        org = self.orgs.join(
-            invitation,
-            membership,
-            self.trail.entry(
-                invitation.org_id,
-                actor,
-                AuditAction.INVITATION_ACCEPTED,
-                actor.id,
-                {"role": invitation.role.value, "email": invitation.email.key},
-            ),
-            now,
+        audit = self.trail.entry(
+            invitation.org_id,
+            actor,
+            AuditAction.INVITATION_ACCEPTED,
+            actor.id,
+            {"role": invitation.role.value, "email": invitation.email.key},
         )
+        org = self.orgs.join(invitation, membership, audit, now)
+        self.seats.after_change(org, audit.id)
         return MyOrganization(org, membership)

@@ -1,9 +1,11 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
+from functools import partial
 
 from core.application.billing import (
     ATTEMPTS,
@@ -17,13 +19,14 @@ from core.application.billing import (
     may_replace,
     parse_status,
     subscription_from,
-    with_subscription,
 )
 from core.application.errors import (
     ConcurrentUpdate,
     DuplicateEvent,
     PaymentProviderRejected,
 )
+from core.application.org_billing import OrgBillingStore, with_org_billing
+from core.application.org_ports import OrganizationStore
 from core.application.ports import (
     BillingEvent,
     BillingStore,
@@ -42,6 +45,7 @@ from core.domain.billing import (
     SubscriptionStatus,
     grace_deadline,
 )
+from core.domain.organization import Organization
 from core.domain.user import User
 
 logger = logging.getLogger("strata.billing")
@@ -105,6 +109,12 @@ class HandleStripeEvent:
        event id, so it is queued once however often the event arrives.
     6. The event id and the new state are written in one transaction: a
        concurrent duplicate fails its condition and changes nothing.
+
+    An organization's subscription (its metadata names ``org_id``, or its
+    customer was made for an organization) goes through the same steps 2, 4 and
+    6, on the organization's billing instead of a user's (the same ``_apply``),
+    and the organization's plan and seat limit follow the stored subscription.
+    No email is sent for it (an organization has no single address yet).
     """
 
     verifier: WebhookVerifier
@@ -114,6 +124,8 @@ class HandleStripeEvent:
     submitter: TaskSubmitter
     config: BillingConfig
     clock: Clock
+    orgs: OrganizationStore
+    org_billing: OrgBillingStore
 
     def execute(self, payload: bytes, signature: str) -> Handled:
         event = self.verifier.verify(payload, signature)
@@ -124,8 +136,15 @@ class HandleStripeEvent:
             return Outcome.IGNORED
         if self.store.was_processed(event.id):
             return Outcome.DUPLICATE
+        org = self._org_named(event)
+        if org is not None:
+            return self._handle_org(event, org)
         user = self._owner(event)
         if user is None:
+            # Not a person's customer: an organization's, perhaps.
+            org = self._org_of_customer(event)
+            if org is not None:
+                return self._handle_org(event, org)
             # Not ours (another app on the same account) or already deleted: say
             # so once, and do not make Stripe retry for days.
             logger.warning(
@@ -160,24 +179,29 @@ class HandleStripeEvent:
 
     # -- steps ---------------------------------------------------------------------
 
+    def _customer_of(self, event: BillingEvent) -> str | None:
+        if event.subscription is not None:
+            return event.subscription.customer_id
+        if event.checkout is not None:
+            return event.checkout.customer_id
+        if event.invoice is not None:
+            return event.invoice.customer_id
+        if event.customer_id is not None:
+            return event.customer_id
+        if event.charge is not None:
+            return event.charge.customer_id
+        if event.dispute is not None:
+            # A dispute names only its charge; the charge says whose it is.
+            return self.provider.get_charge(event.dispute.charge_id).customer_id
+        return None
+
     def _owner(self, event: BillingEvent) -> User | None:
         user_id = None
-        customer_id = None
         if event.subscription is not None:
             user_id = event.subscription.user_id
-            customer_id = event.subscription.customer_id
         elif event.checkout is not None:
             user_id = event.checkout.user_id
-            customer_id = event.checkout.customer_id
-        elif event.invoice is not None:
-            customer_id = event.invoice.customer_id
-        elif event.customer_id is not None:
-            customer_id = event.customer_id
-        elif event.charge is not None:
-            customer_id = event.charge.customer_id
-        elif event.dispute is not None:
-            # A dispute names only its charge; the charge says whose it is.
-            customer_id = self.provider.get_charge(event.dispute.charge_id).customer_id
+        customer_id = self._customer_of(event)
         if user_id:
             user = self.users.get(user_id)
             # Metadata is a hint; the customer's claim decides. Metadata naming a
@@ -200,20 +224,38 @@ class HandleStripeEvent:
         return None
 
     def _apply(self, event: BillingEvent, user: User) -> User:
+        billing = self._apply_billing(
+            event,
+            user.billing,
+            lambda snapshot: _belongs_to(snapshot, user),
+            {"user_id": user.id},
+        )
+        return user if billing == user.billing else user.with_billing(billing)
+
+    def _apply_billing(
+        self,
+        event: BillingEvent,
+        billing: Billing,
+        belongs: Callable[[SubscriptionSnapshot], bool],
+        payer: Mapping[str, str],
+    ) -> Billing:
+        """The billing state of whoever pays (a user, an organization) after
+        ``event``: ``billing`` itself when the event changes nothing. ``belongs``
+        says whether a subscription read from Stripe is this payer's."""
         if event.charge is not None or event.dispute is not None:
-            return self._money_back(event, user)
+            return self._money_back(event, billing, payer)
         if event.type in ("invoice.voided", "invoice.marked_uncollectible"):
             logger.warning(
                 "stripe invoice will not be paid",
                 extra={"event_id": event.id, "event_type": event.type},
             )
         if event.type == CUSTOMER_DELETED:
-            if user.billing.customer_id != event.customer_id:
-                return user  # an old customer of theirs: nothing stored names it
+            if billing.customer_id != event.customer_id:
+                return billing  # an old customer of theirs: nothing stored names it
             # Stripe ended its subscriptions with it: no customer, and the
             # subscription (if any) kept only as ended, so that the next checkout
             # makes a new customer and gives no second trial.
-            ended = user.billing.subscription
+            ended = billing.subscription
             if ended is not None and not ended.is_terminal:
                 ended = replace(
                     ended,
@@ -221,8 +263,8 @@ class HandleStripeEvent:
                     cancel_at_period_end=False,
                     observed_at=self._reread_time(event, ended.observed_at),
                 )
-            return user.with_billing(Billing(subscription=ended))
-        stored = user.billing.subscription
+            return Billing(subscription=ended)
+        stored = billing.subscription
         snapshot: SubscriptionSnapshot | None = None
         reread = False
         observed_at = event.created
@@ -232,7 +274,7 @@ class HandleStripeEvent:
                 # Stripe stamps events in whole seconds, our own writes finer.
                 second = stored.observed_at.replace(microsecond=0)
                 if event.created < second:
-                    return user  # older news: ignored
+                    return billing  # older news: ignored
                 if event.created == second:
                     # Same second: the payload cannot say which is newer; Stripe can.
                     snapshot = self.provider.get_subscription(snapshot.id)
@@ -245,7 +287,7 @@ class HandleStripeEvent:
             elif event.checkout is not None:
                 subscription_id = event.checkout.subscription_id
             if subscription_id is None:
-                return user
+                return billing
             about_older = (
                 stored is not None
                 and stored.id != subscription_id
@@ -253,44 +295,46 @@ class HandleStripeEvent:
                 and event.created < stored.observed_at.replace(microsecond=0)
             )
             if about_older:
-                return user  # news of a subscription older than the stored one
+                return billing  # news of a subscription older than the stored one
             snapshot = self.provider.get_subscription(subscription_id)
             reread = True
             observed_at = self._reread_time(
                 event, stored.observed_at if stored is not None else None
             )
-        if reread and not _belongs_to(snapshot, user):
+        if reread and not belongs(snapshot):
             # Someone else's subscription (a forged or mistaken metadata, another
-            # customer): never stored on this user.
+            # customer): never stored on this payer.
             logger.warning(
-                "stripe subscription does not belong to the user: not stored",
+                "stripe subscription does not belong to the payer: not stored",
                 extra={"event_id": event.id, "subscription_id": snapshot.id},
             )
-            return user
+            return billing
         incoming = subscription_from(snapshot, self.config.catalog, observed_at, stored)
         if is_duplicate(stored, incoming) and self._cancel_duplicate(stored, incoming):
-            return user
+            return billing
         if not may_replace(stored, incoming):
-            return user
-        return with_subscription(user, incoming)
+            return billing
+        return billing.with_subscription(incoming)
 
-    def _money_back(self, event: BillingEvent, user: User) -> User:
+    def _money_back(
+        self, event: BillingEvent, billing: Billing, payer: Mapping[str, str]
+    ) -> Billing:
         """Refunds and disputes. A refund and an opened dispute change no
         entitlement (an operator decides; the WARNING line is for their alert). A
         lost dispute ends the paid features at once: the subscription is canceled
         at Stripe without credit (the money was taken back) and stored canceled."""
-        details = {"event_id": event.id, "event_type": event.type, "user_id": user.id}
+        details = {"event_id": event.id, "event_type": event.type, **payer}
         if event.type != DISPUTE_CLOSED:
             logger.warning("stripe money taken back or disputed", extra=details)
-            return user
+            return billing
         assert event.dispute is not None
         if event.dispute.status != "lost":
             logger.info("stripe dispute closed in our favour", extra=details)
-            return user
+            return billing
         logger.warning("stripe dispute lost: paid features end", extra=details)
-        stored = user.billing.subscription
+        stored = billing.subscription
         if stored is None or stored.is_terminal:
-            return user
+            return billing
         snapshot = self.provider.cancel_now(
             stored.id, idempotency_key=f"dispute-lost-{event.dispute.id}", credit=False
         )
@@ -300,7 +344,82 @@ class HandleStripeEvent:
             self._reread_time(event, stored.observed_at),
             stored,
         )
-        return with_subscription(user, canceled)
+        return billing.with_subscription(canceled)
+
+    # -- organizations -----------------------------------------------------------------
+
+    def _org_named(self, event: BillingEvent) -> Organization | None:
+        """The organization the event's metadata names, if its stored customer
+        is the event's (metadata is a hint; the customer's claim decides)."""
+        org_id = None
+        customer_id = None
+        if event.subscription is not None:
+            org_id = event.subscription.org_id
+            customer_id = event.subscription.customer_id
+        elif event.checkout is not None:
+            org_id = event.checkout.org_id
+            customer_id = event.checkout.customer_id
+        if not org_id:
+            return None
+        org = self.orgs.get(org_id)
+        if (
+            org is not None
+            and org.billing.customer_id is not None
+            and (customer_id in (None, org.billing.customer_id))
+        ):
+            return org
+        return self._org_of_customer(event)
+
+    def _org_of_customer(self, event: BillingEvent) -> Organization | None:
+        customer_id = self._customer_of(event)
+        if not customer_id:
+            return None
+        org_id = self.org_billing.org_of_customer(customer_id)
+        return self.orgs.get(org_id) if org_id else None
+
+    def _handle_org(self, event: BillingEvent, org: Organization) -> Outcome:
+        """Steps 4 and 6 for an organization: the same rules on its billing, its
+        plan and seat limit stored with the subscription, in one transaction with
+        the event id (a join or removal meanwhile moves its version: re-read)."""
+        current = org
+        for _ in range(ATTEMPTS):
+            try:
+                billing = self._apply_billing(
+                    event,
+                    current.billing,
+                    partial(_belongs_to_org, org=current),
+                    {"org_id": current.id},
+                )
+            except PaymentProviderRejected:
+                logger.warning(
+                    "stripe event about an unknown subscription",
+                    extra={"event_id": event.id},
+                )
+                outcome = self._record_org(event, None)
+                return Outcome.IGNORED if outcome is Outcome.APPLIED else outcome
+            changed = (
+                None
+                if billing == current.billing
+                else with_org_billing(current, billing, self.config.catalog)
+            )
+            try:
+                return self._record_org(event, changed)
+            except ConcurrentUpdate:
+                reloaded = self.orgs.get(current.id)
+                if reloaded is None:
+                    return self._record_org(event, None)
+                current = reloaded
+        raise ConcurrentUpdate()
+
+    def _record_org(self, event: BillingEvent, org: Organization | None) -> Outcome:
+        now = self.clock.now()
+        try:
+            self.org_billing.record_event(
+                event.id, event.type, now, now + self.config.event_keep, org
+            )
+        except DuplicateEvent:
+            return Outcome.DUPLICATE
+        return Outcome.APPLIED
 
     def _cancel_duplicate(
         self, stored: Subscription | None, duplicate: Subscription
@@ -410,6 +529,16 @@ def _belongs_to(snapshot: SubscriptionSnapshot, user: User) -> bool:
     made outside Strata has none: the customer's claim decides)."""
     return snapshot.customer_id == user.billing.customer_id and (
         snapshot.user_id in (None, user.id)
+    )
+
+
+def _belongs_to_org(snapshot: SubscriptionSnapshot, org: Organization) -> bool:
+    """As ``_belongs_to``, for an organization: its customer, and metadata naming
+    no user and, when it names one, this organization."""
+    return (
+        snapshot.customer_id == org.billing.customer_id
+        and snapshot.user_id is None
+        and snapshot.org_id in (None, org.id)
     )
 
 

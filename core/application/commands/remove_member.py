@@ -3,6 +3,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from core.application.authorization import can_remove_member, require
+from core.application.org_billing import SeatSync
 from core.application.org_ports import OrganizationStore
 from core.application.organizations import AuditTrail, load_membership
 from core.domain.organization import AuditAction, MemberNotFound
@@ -13,10 +14,13 @@ from core.domain.user import User
 class RemoveMember:
     """Remove a member (owners: anyone; admins: members), or leave (oneself),
     freeing the seat. The last owner can neither leave nor be removed
-    (``LastOwner``)."""
+    (``LastOwner``). On a per-seat plan the freed seat is then credited by the
+    ``sync_seats`` job (``SeatSync``), under the id of this removal's audit
+    entry."""
 
     orgs: OrganizationStore
     trail: AuditTrail
+    seats: SeatSync
 
     def execute(self, actor: User, org_id: str, user_id: str) -> None:
         org, mine = load_membership(self.orgs, org_id, actor)
@@ -30,9 +34,10 @@ class RemoveMember:
             target = found
         require(can_remove_member(mine.role, target.role, itself=itself))
         action = AuditAction.MEMBER_LEFT if itself else AuditAction.MEMBER_REMOVED
-        self.orgs.remove(
-            target,
-            self.trail.entry(
-                org.id, actor, action, target.user_id, {"role": target.role.value}
-            ),
+        audit = self.trail.entry(
+            org.id, actor, action, target.user_id, {"role": target.role.value}
         )
+        self.orgs.remove(target, audit)
+        # The organization as read before the removal: whether it pays per seat
+        # is all that is needed (the job reads the count after the change).
+        self.seats.after_change(org, audit.id)

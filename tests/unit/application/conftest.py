@@ -34,6 +34,7 @@ from tests.fakes import (
     InMemoryInvitationStore,
     InMemoryOneTimeTokens,
     InMemoryOrganizationStore,
+    InMemoryOrgBillingStore,
     InMemoryRateLimiter,
     InMemorySessionStore,
     InMemoryTaskStore,
@@ -409,6 +410,13 @@ def audit_log(
     ],
 ) -> InMemoryAuditLog:
     return org_stores[2]
+
+
+@pytest.fixture
+def org_billing(
+    orgs: InMemoryOrganizationStore, billing_store: InMemoryBillingStore
+) -> InMemoryOrgBillingStore:
+    return InMemoryOrgBillingStore(orgs, billing_store)
 
 
 @pytest.fixture

@@ -34,8 +34,11 @@ from core.domain.user import User
 from tests.fakes import (
     FakeClock,
     InMemoryBillingStore,
+    InMemoryOrganizationStore,
+    InMemoryOrgBillingStore,
     InMemoryUserRepository,
     RecordingTaskQueue,
+    org_fakes,
 )
 from tests.stripe_inprocess import EmulatedStripe
 from tests.unit.application.conftest import (
@@ -61,6 +64,8 @@ def handle(
     submitter: TaskSubmitter,
     billing_config: BillingConfig,
     clock: FakeClock,
+    orgs: InMemoryOrganizationStore,
+    org_billing: InMemoryOrgBillingStore,
 ) -> HandleStripeEvent:
     return HandleStripeEvent(
         stripe.verifier,
@@ -70,6 +75,8 @@ def handle(
         submitter,
         billing_config,
         clock,
+        orgs,
+        org_billing,
     )
 
 
@@ -227,8 +234,17 @@ def test_a_duplicate_that_slips_past_the_first_check_changes_and_queues_nothing(
     store = LaggingBillingStore(users)
     assert customer.billing.customer_id is not None
     store.attach_customer(stored_user(users, customer), customer.billing.customer_id)
+    orgs, _, _ = org_fakes()
     handle = HandleStripeEvent(
-        stripe.verifier, users, store, stripe.provider, submitter, billing_config, clock
+        stripe.verifier,
+        users,
+        store,
+        stripe.provider,
+        submitter,
+        billing_config,
+        clock,
+        orgs,
+        InMemoryOrgBillingStore(orgs, store),
     )
     snapshot = stripe.add_subscription(
         customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id
@@ -848,8 +864,17 @@ def test_a_concurrent_update_of_the_user_is_retried_and_both_changes_kept(
     store = RacingBillingStore(users, races=2)
     assert customer.billing.customer_id is not None
     store.attach_customer(stored_user(users, customer), customer.billing.customer_id)
+    orgs, _, _ = org_fakes()
     handle = HandleStripeEvent(
-        stripe.verifier, users, store, stripe.provider, submitter, billing_config, clock
+        stripe.verifier,
+        users,
+        store,
+        stripe.provider,
+        submitter,
+        billing_config,
+        clock,
+        orgs,
+        InMemoryOrgBillingStore(orgs, store),
     )
     snapshot = stripe.add_subscription(
         customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id

@@ -29,6 +29,7 @@ from core.application.errors import (
     TooManyAttempts,
 )
 from core.application.jobs.send_invitation import SendInvitationJob
+from core.application.org_billing import SeatSync
 from core.application.org_ports import MyOrganization
 from core.application.organizations import AuditTrail
 from core.application.queries.get_organization import GetOrganization
@@ -138,13 +139,19 @@ def send_job(
 
 
 @pytest.fixture
+def seat_sync(submitter: TaskSubmitter, catalog: PlanCatalog) -> SeatSync:
+    return SeatSync(submitter, catalog)
+
+
+@pytest.fixture
 def accept(
     orgs: InMemoryOrganizationStore,
     invitations: InMemoryInvitationStore,
     trail: AuditTrail,
     clock: FakeClock,
+    seat_sync: SeatSync,
 ) -> AcceptInvitation:
-    return AcceptInvitation(orgs, invitations, trail, clock)
+    return AcceptInvitation(orgs, invitations, trail, clock, seat_sync)
 
 
 @pytest.fixture
@@ -750,6 +757,7 @@ def test_changing_the_role_of_a_non_member_or_in_another_org_is_not_found(
 
 
 def test_a_member_leaves_and_frees_the_seat(
+    seat_sync: SeatSync,
     team: Team,
     orgs: InMemoryOrganizationStore,
     trail: AuditTrail,
@@ -757,7 +765,7 @@ def test_a_member_leaves_and_frees_the_seat(
 ) -> None:
     org_id, _, _, _, bobby = team
 
-    RemoveMember(orgs, trail).execute(bobby, org_id, bobby.id)
+    RemoveMember(orgs, trail, seat_sync).execute(bobby, org_id, bobby.id)
 
     assert orgs.get_with_membership(org_id, bobby.id)[1] is None
     stored = orgs.stored(org_id)
@@ -767,10 +775,13 @@ def test_a_member_leaves_and_frees_the_seat(
 
 
 def test_the_last_owner_cannot_leave(
-    team: Team, orgs: InMemoryOrganizationStore, trail: AuditTrail
+    team: Team,
+    orgs: InMemoryOrganizationStore,
+    trail: AuditTrail,
+    seat_sync: SeatSync,
 ) -> None:
     org_id, alice, olivia, _, _ = team
-    remove = RemoveMember(orgs, trail)
+    remove = RemoveMember(orgs, trail, seat_sync)
     remove.execute(olivia, org_id, olivia.id)
 
     with pytest.raises(LastOwner):
@@ -779,13 +790,14 @@ def test_the_last_owner_cannot_leave(
 
 
 def test_an_admin_removes_members_but_not_owners_or_admins(
+    seat_sync: SeatSync,
     team: Team,
     orgs: InMemoryOrganizationStore,
     trail: AuditTrail,
     person: Seed,
 ) -> None:
     org_id, alice, _, carol, bobby = team
-    remove = RemoveMember(orgs, trail)
+    remove = RemoveMember(orgs, trail, seat_sync)
 
     with pytest.raises(PermissionDenied):
         remove.execute(carol, org_id, alice.id)

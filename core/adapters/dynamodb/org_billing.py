@@ -1,0 +1,246 @@
+"""``OrgBillingStore`` and ``OrganizationSeats`` on DynamoDB: an organization's
+billing state on its item in the organizations table, the customer claims beside
+it, the processed webhook events in the tasks table (with the persons' ones, so a
+single ``was_processed`` serves both), and the sparse index ``seated_orgs`` of the
+organizations whose subscription has not ended."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+from datetime import datetime
+from typing import Any
+
+from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.transactions import TransactWrite
+
+from core.adapters.dynamodb.errors import storage_errors
+from core.adapters.dynamodb.models import (
+    StripeEventItem,
+    stripe_event_key,
+    table_connection,
+)
+from core.adapters.dynamodb.org_models import (
+    CUSTOMER_SK,
+    ORG_SK,
+    SEATED,
+    CustomerClaimItem,
+    OrgItem,
+    customer_pk,
+    org_pk,
+)
+from core.adapters.dynamodb.orgs import CONDITIONAL_FAILED
+from core.application.errors import ConcurrentUpdate, DuplicateEvent, InvalidCursor
+from core.application.ports import Position, SeatedPage, SeatedSubscription
+from core.domain.organization import Organization, OrganizationNotFound
+
+_SEATED_KEYS = ("seated", "pk", "sk")
+
+
+def _billing_actions(org: Organization) -> list[Any]:
+    """The update of the organization item's billing attributes (and of its plan
+    and seat limit, which follow them) to ``org``'s: set, or removed when empty."""
+    subscription = org.billing.subscription
+    values: list[tuple[Any, Any]] = [
+        (OrgItem.plan_key, org.plan_key),
+        (OrgItem.seat_limit, org.seat_limit),
+        (OrgItem.stripe_customer_id, org.billing.customer_id),
+    ]
+    if subscription is None:
+        subscription_values: list[tuple[Any, Any]] = [
+            (attribute, None)
+            for attribute in (
+                OrgItem.sub_id,
+                OrgItem.sub_status,
+                OrgItem.sub_price_id,
+                OrgItem.sub_plan,
+                OrgItem.sub_interval,
+                OrgItem.sub_currency,
+                OrgItem.sub_item_id,
+                OrgItem.sub_period_end,
+                OrgItem.sub_cancel_at_period_end,
+                OrgItem.sub_observed_at,
+                OrgItem.sub_trial_end,
+                OrgItem.sub_past_due_since,
+                OrgItem.sub_awaiting_payment,
+                OrgItem.sub_by_invoice,
+                OrgItem.seated,
+            )
+        ]
+    else:
+        subscription_values = [
+            (OrgItem.sub_id, subscription.id),
+            (OrgItem.sub_status, subscription.status.value),
+            (OrgItem.sub_price_id, subscription.price_id),
+            (OrgItem.sub_plan, subscription.plan_key),
+            (OrgItem.sub_interval, subscription.interval.value),
+            (OrgItem.sub_currency, subscription.currency),
+            (OrgItem.sub_item_id, subscription.item_id),
+            (OrgItem.sub_period_end, subscription.current_period_end),
+            (OrgItem.sub_cancel_at_period_end, subscription.cancel_at_period_end),
+            (OrgItem.sub_observed_at, subscription.observed_at),
+            (OrgItem.sub_trial_end, subscription.trial_end),
+            (OrgItem.sub_past_due_since, subscription.past_due_since),
+            (OrgItem.sub_awaiting_payment, subscription.awaiting_first_payment or None),
+            (OrgItem.sub_by_invoice, subscription.paid_by_invoice or None),
+            (OrgItem.seated, None if subscription.is_terminal else SEATED),
+        ]
+    return [
+        attribute.remove() if value is None else attribute.set(value)
+        for attribute, value in values + subscription_values
+    ] + [OrgItem.version.add(1)]
+
+
+def _key(org_id: str) -> OrgItem:
+    return OrgItem(pk=org_pk(org_id), sk=ORG_SK)
+
+
+def _org_gone(org_id: str) -> bool:
+    try:
+        OrgItem.get(org_pk(org_id), ORG_SK, consistent_read=True)
+    except DoesNotExist:
+        return True
+    return False
+
+
+def _codes(exc: TransactWriteError) -> list[str | None]:
+    reasons = exc.cancellation_reasons or []
+    return [reason.code if reason else None for reason in reasons]
+
+
+class DynamoOrgBillingStore:
+    """See ``OrgBillingStore``. Each write is one TransactWriteItems whose
+    condition is the organization's version as read."""
+
+    def attach_customer(self, org: Organization, customer_id: str) -> Organization:
+        updated = replace(org, billing=org.billing.with_customer(customer_id))
+        with storage_errors():
+            try:
+                with TransactWrite(
+                    connection=table_connection(OrgItem).connection
+                ) as transaction:
+                    # pynamodb sends puts before updates: the claim's reason first.
+                    transaction.save(
+                        CustomerClaimItem(
+                            pk=customer_pk(customer_id), sk=CUSTOMER_SK, org_id=org.id
+                        ),
+                        condition=(
+                            CustomerClaimItem.pk.does_not_exist()
+                            | (CustomerClaimItem.org_id == org.id)
+                        ),
+                    )
+                    transaction.update(
+                        _key(org.id),
+                        actions=_billing_actions(updated),
+                        condition=OrgItem.version == org.version,
+                    )
+            except TransactWriteError as exc:
+                self._explain(org, exc)
+        return replace(updated, version=org.version + 1)
+
+    def org_of_customer(self, customer_id: str) -> str | None:
+        with storage_errors():
+            try:
+                claim = CustomerClaimItem.get(
+                    customer_pk(customer_id), CUSTOMER_SK, consistent_read=True
+                )
+            except DoesNotExist:
+                return None
+        return claim.org_id
+
+    def save_billing(self, org: Organization) -> Organization:
+        with storage_errors():
+            try:
+                with TransactWrite(
+                    connection=table_connection(OrgItem).connection
+                ) as transaction:
+                    transaction.update(
+                        _key(org.id),
+                        actions=_billing_actions(org),
+                        condition=OrgItem.version == org.version,
+                    )
+            except TransactWriteError as exc:
+                self._explain(org, exc)
+        return replace(org, version=org.version + 1)
+
+    def record_event(
+        self,
+        event_id: str,
+        event_type: str,
+        now: datetime,
+        expires_at: datetime,
+        org: Organization | None = None,
+    ) -> None:
+        event = StripeEventItem(
+            id=stripe_event_key(event_id),
+            type=event_type,
+            processed_at=now,
+            expires_at=expires_at,
+        )
+        with storage_errors():
+            try:
+                # One transaction across the tasks and organizations tables.
+                with TransactWrite(
+                    connection=table_connection(OrgItem).connection
+                ) as transaction:
+                    transaction.save(
+                        event, condition=StripeEventItem.id.does_not_exist()
+                    )
+                    if org is not None:
+                        transaction.update(
+                            _key(org.id),
+                            actions=_billing_actions(org),
+                            condition=OrgItem.version == org.version,
+                        )
+            except TransactWriteError as exc:
+                # Puts go before updates: the event's reason comes first.
+                if _codes(exc)[:1] == [CONDITIONAL_FAILED]:
+                    raise DuplicateEvent() from None
+                if org is None:
+                    raise
+                self._explain(org, exc)
+
+    @staticmethod
+    def _explain(org: Organization, exc: TransactWriteError) -> None:
+        if CONDITIONAL_FAILED not in _codes(exc):
+            if "TransactionConflict" in _codes(exc):
+                raise ConcurrentUpdate() from None
+            raise exc
+        if _org_gone(org.id):
+            raise OrganizationNotFound() from None
+        raise ConcurrentUpdate() from None
+
+
+class DynamoOrganizationSeats:
+    """See ``OrganizationSeats``: a Query of ``seated_orgs`` (no Scan), each
+    organization with its member count as stored on its item."""
+
+    def seated_subscriptions(self, limit: int, start: Position | None) -> SeatedPage:
+        start_key = None
+        if start is not None:
+            if set(start) != set(_SEATED_KEYS) or start.get("seated") != SEATED:
+                raise InvalidCursor()
+            start_key = {name: {"S": str(start[name])} for name in _SEATED_KEYS}
+        with storage_errors():
+            connection = table_connection(OrgItem)
+            response = connection.query(
+                SEATED,
+                index_name="seated_orgs",
+                limit=limit,
+                exclusive_start_key=start_key,
+            )
+        last = response.get("LastEvaluatedKey")
+        next_position = (
+            {name: last[name]["S"] for name in _SEATED_KEYS} if last else None
+        )
+        return SeatedPage(
+            items=[
+                SeatedSubscription(
+                    org_id=raw["pk"]["S"].removeprefix("ORG#"),
+                    subscription_id=raw["sub_id"]["S"],
+                    member_count=int(raw.get("seats_used", {}).get("N", "0")),
+                )
+                for raw in response.get("Items", [])
+                if "sub_id" in raw
+            ],
+            next_position=next_position,
+        )

@@ -1,0 +1,598 @@
+"""Organizations' billing on the fakes and the in-process Stripe emulator: an
+admin (never a member) subscribes the organization per seat, Stripe's webhooks
+store the subscription and its seat limit on the organization (never regressed by
+stale news), and the quantity follows each join and removal through the
+``sync_seats`` job, one idempotency key per change, billed once however often it
+is retried."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import replace
+from datetime import datetime, timedelta
+
+import pytest
+
+from core.application.billing import BillingConfig
+from core.application.commands.accept_invitation import AcceptInvitation
+from core.application.commands.cancel_org_subscription import CancelOrgSubscription
+from core.application.commands.create_organization import CreateOrganization
+from core.application.commands.handle_stripe_event import HandleStripeEvent, Outcome
+from core.application.commands.remove_member import RemoveMember
+from core.application.commands.start_org_checkout import StartOrgCheckout
+from core.application.errors import PaymentProviderUnavailable, PermissionDenied
+from core.application.jobs.sync_seats import SyncSeatsJob
+from core.application.org_billing import (
+    CancelAtPeriodEnd,
+    OrgBillingWriter,
+    SeatSync,
+    org_entitlements,
+)
+from core.application.organizations import AuditTrail
+from core.application.ports import BillingEvent, SubscriptionSnapshot
+from core.application.queries.get_org_subscription import GetOrgSubscription
+from core.application.queries.list_org_invoices import ListOrgInvoices
+from core.application.seat_billing import SeatBilling
+from core.application.tasks import SYNC_SEATS, TaskSubmitter
+from core.domain.billing import Interval, Plan, PlanCatalog, SubscriptionStatus
+from core.domain.organization import (
+    AuditAction,
+    Invitation,
+    Organization,
+    OrgRole,
+)
+from core.domain.seats import SeatsExhausted
+from core.domain.user import User
+from functions.runtime.errors import status_of
+from tests.fakes import (
+    FakeClock,
+    FakeCursorCodec,
+    InMemoryAuditLog,
+    InMemoryInvitationStore,
+    InMemoryOrganizationStore,
+    InMemoryOrgBillingStore,
+    InMemoryTaskStore,
+    InMemoryUserRepository,
+    SequentialIds,
+)
+from tests.stripe_inprocess import EmulatedStripe
+from tests.unit.application.conftest import TEAM, Seed
+
+# Free organizations have 3 seats; Team (per seat) 4, so the limit is reachable.
+FREE3 = Plan(key="free", name="Free", limits={"seats": 3})
+TEAM4 = replace(TEAM, limits={"seats": 4}, features=frozenset({"sso"}))
+
+
+@pytest.fixture
+def catalog() -> PlanCatalog:
+    return PlanCatalog(plans=(FREE3, TEAM4))
+
+
+@pytest.fixture
+def seat_billing(stripe: EmulatedStripe, billing_config: BillingConfig) -> SeatBilling:
+    return SeatBilling(stripe.provider, billing_config)
+
+
+@pytest.fixture
+def accept(
+    orgs: InMemoryOrganizationStore,
+    invitations: InMemoryInvitationStore,
+    trail: AuditTrail,
+    clock: FakeClock,
+    submitter: TaskSubmitter,
+    catalog: PlanCatalog,
+) -> AcceptInvitation:
+    return AcceptInvitation(
+        orgs, invitations, trail, clock, SeatSync(submitter, catalog)
+    )
+
+
+@pytest.fixture
+def remove(
+    orgs: InMemoryOrganizationStore,
+    trail: AuditTrail,
+    submitter: TaskSubmitter,
+    catalog: PlanCatalog,
+) -> RemoveMember:
+    return RemoveMember(orgs, trail, SeatSync(submitter, catalog))
+
+
+@pytest.fixture
+def checkout(
+    orgs: InMemoryOrganizationStore,
+    org_billing: InMemoryOrgBillingStore,
+    stripe: EmulatedStripe,
+    seat_billing: SeatBilling,
+) -> StartOrgCheckout:
+    return StartOrgCheckout(
+        orgs, org_billing, stripe.provider, seat_billing, SequentialIds("try")
+    )
+
+
+@pytest.fixture
+def handle(
+    stripe: EmulatedStripe,
+    users: InMemoryUserRepository,
+    billing_store: object,
+    submitter: TaskSubmitter,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+    orgs: InMemoryOrganizationStore,
+    org_billing: InMemoryOrgBillingStore,
+) -> HandleStripeEvent:
+    return HandleStripeEvent(
+        stripe.verifier,
+        users,
+        billing_store,  # type: ignore[arg-type]
+        stripe.provider,
+        submitter,
+        billing_config,
+        clock,
+        orgs,
+        org_billing,
+    )
+
+
+@pytest.fixture
+def job(orgs: InMemoryOrganizationStore, seat_billing: SeatBilling) -> SyncSeatsJob:
+    return SyncSeatsJob(orgs, seat_billing)
+
+
+class Acme:
+    """An organization owned by alice, with the people who may join it."""
+
+    def __init__(
+        self,
+        person: Seed,
+        orgs: InMemoryOrganizationStore,
+        invitations: InMemoryInvitationStore,
+        trail: AuditTrail,
+        clock: FakeClock,
+        accept: AcceptInvitation,
+        catalog: PlanCatalog,
+    ) -> None:
+        self.orgs, self.invitations, self.trail = orgs, invitations, trail
+        self.clock, self.accept = clock, accept
+        self.owner = person("alice")
+        create = CreateOrganization(orgs, trail, SequentialIds("org"), clock, catalog)
+        self.id = create.execute(self.owner, "Acme").organization.id
+
+    def invite(self, user: User, role: OrgRole = OrgRole.MEMBER) -> str:
+        now = self.clock.now()
+        invitation = Invitation(
+            id=f"inv-{user.id}",
+            org_id=self.id,
+            email=user.email,
+            role=role,
+            invited_by=self.owner.id,
+            created_at=now,
+            expires_at=now + timedelta(days=7),
+        )
+        self.invitations.put(
+            invitation,
+            self.trail.entry(
+                self.id, self.owner, AuditAction.INVITATION_CREATED, user.email.key
+            ),
+        )
+        token = self.invitations.issue_token(invitation)
+        assert token is not None
+        return token
+
+    def join(self, user: User, role: OrgRole = OrgRole.MEMBER) -> None:
+        self.accept.execute(user, self.invite(user, role))
+
+    @property
+    def stored(self) -> Organization:
+        org = self.orgs.stored(self.id)
+        assert org is not None
+        return org
+
+
+@pytest.fixture
+def person(seed: Seed, users: InMemoryUserRepository) -> Seed:
+    def make(username: str, **kwargs: object) -> User:
+        return users.save(seed(username, **kwargs).with_email_verified())
+
+    return make
+
+
+@pytest.fixture
+def acme(
+    person: Seed,
+    orgs: InMemoryOrganizationStore,
+    invitations: InMemoryInvitationStore,
+    trail: AuditTrail,
+    clock: FakeClock,
+    accept: AcceptInvitation,
+    catalog: PlanCatalog,
+) -> Acme:
+    return Acme(person, orgs, invitations, trail, clock, accept, catalog)
+
+
+def deliver_all(stripe: EmulatedStripe, handle: HandleStripeEvent, since: int) -> int:
+    """Delivers the emulator's events from the ``since``-th on; how many there
+    are now."""
+    sent = stripe.deliveries(since)
+    for payload, signature in sent:
+        handle.execute(payload, signature)
+    return since + len(sent)
+
+
+def seat_tasks(task_store: InMemoryTaskStore) -> list[dict[str, object]]:
+    return [dict(t.payload) for t in task_store.all() if t.name == SYNC_SEATS]
+
+
+def subscribe(
+    acme: Acme,
+    admin: User,
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+) -> str:
+    """Acme subscribes to Team through Checkout, paid, and its webhooks
+    delivered; the subscription's id."""
+    url = checkout.execute(admin, acme.id, "team", Interval.MONTH, "usd")
+    subscription = stripe.pay_checkout(url)
+    deliver_all(stripe, handle, 0)
+    stripe.reset_counts()
+    return subscription.id
+
+
+@pytest.fixture
+def team_of_three(acme: Acme, person: Seed) -> tuple[User, User]:
+    """Acme with carol (admin) and bobby (member) beside alice: 3 members."""
+    carol, bobby = person("carol"), person("bobby")
+    acme.join(carol, OrgRole.ADMIN)
+    acme.join(bobby)
+    return carol, bobby
+
+
+# -- checkout ------------------------------------------------------------------------
+
+
+def test_an_admin_starts_the_checkout_for_as_many_seats_as_members(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+) -> None:
+    carol, _ = team_of_three
+
+    checkout.execute(carol, acme.id, "team", Interval.MONTH, "usd")
+    checkout.execute(acme.owner, acme.id, "team", Interval.MONTH, "usd")
+
+    first, second = stripe.checkouts
+    assert (first.quantity, first.org_id, first.user_id) == (3, acme.id, None)
+    assert second.quantity == 3
+    # One customer for the organization, stored on it and claimed, made once.
+    assert len(stripe.customers) == 1
+    (customer_id,) = stripe.customers
+    assert acme.stored.billing.customer_id == customer_id
+    assert first.customer_id == second.customer_id == customer_id
+
+
+def test_a_member_cannot_start_the_checkout_and_nothing_is_made(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+) -> None:
+    _, bobby = team_of_three
+
+    with pytest.raises(PermissionDenied):
+        checkout.execute(bobby, acme.id, "team", Interval.MONTH, "usd")
+
+    assert stripe.calls == {}
+    assert acme.stored.billing.customer_id is None
+
+
+# -- webhooks ------------------------------------------------------------------------
+
+
+def test_the_paid_checkout_stores_the_subscription_and_its_seat_limit_on_the_org(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    users: InMemoryUserRepository,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> None:
+    carol, _ = team_of_three
+    assert acme.stored.seat_limit == 3  # free
+
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+
+    org = acme.stored
+    assert org.billing.subscription is not None
+    assert org.billing.subscription.id == sub_id
+    assert org.billing.subscription.status is SubscriptionStatus.ACTIVE
+    assert (org.plan_key, org.seat_limit) == ("team", 4)
+    assert org_entitlements(billing_config, org, clock.now()).allows("sso")
+    # Nothing of it landed on a person.
+    assert all(u.billing.subscription is None for u in users.all())
+
+
+def test_a_stale_event_does_not_regress_the_orgs_subscription(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    clock: FakeClock,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+    before = stripe.subscription(sub_id)
+    clock.advance(timedelta(minutes=5))
+    canceled = stripe.update_subscription(sub_id, status="canceled")
+    newer = stripe.sign(
+        _event("evt_new", "customer.subscription.deleted", canceled, clock.now())
+    )
+    older = stripe.sign(
+        _event(
+            "evt_old",
+            "customer.subscription.updated",
+            before,
+            clock.now() - timedelta(minutes=1),
+        )
+    )
+
+    assert handle.execute(*newer).outcome is Outcome.APPLIED
+    assert handle.execute(*older).outcome is Outcome.APPLIED
+
+    org = acme.stored
+    assert org.billing.subscription is not None
+    assert org.billing.subscription.status is SubscriptionStatus.CANCELED
+    # Ended: back to the free plan's seats.
+    assert (org.plan_key, org.seat_limit) == ("free", 3)
+    assert handle.execute(*newer).outcome is Outcome.DUPLICATE
+
+
+def _event(
+    event_id: str, event_type: str, snapshot: SubscriptionSnapshot, created: datetime
+) -> BillingEvent:
+    return BillingEvent(event_id, event_type, created, subscription=snapshot)
+
+
+# -- seats follow the members ----------------------------------------------------------
+
+
+def test_the_quantity_follows_a_join_and_a_removal_with_one_key_per_change(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    person: Seed,
+    remove: RemoveMember,
+    job: SyncSeatsJob,
+    task_store: InMemoryTaskStore,
+    audit_log: InMemoryAuditLog,
+) -> None:
+    carol, bobby = team_of_three
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+    assert seat_tasks(task_store) == []  # the joins before: free, nothing billed
+
+    acme.join(person("david"))
+    (joined,) = seat_tasks(task_store)
+    assert job.run(joined) == {"synced": True, "quantity": 4}
+    remove.execute(carol, acme.id, bobby.id)
+    _, removed = seat_tasks(task_store)
+    assert job.run(removed) == {"synced": True, "quantity": 3}
+
+    assert stripe.subscription(sub_id).quantity == 3
+    join_entry, removal_entry = [
+        e
+        for e in audit_log.entries(acme.id)
+        if e.action in (AuditAction.INVITATION_ACCEPTED, AuditAction.MEMBER_REMOVED)
+    ][-2:]
+    assert (joined["change_id"], removed["change_id"]) == (
+        join_entry.id,
+        removal_entry.id,
+    )
+    assert stripe.idempotency_keys == [
+        f"seats:{acme.id}:{join_entry.id}-4",
+        f"seats:{acme.id}:{removal_entry.id}-3",
+    ]
+
+
+def test_a_retried_seat_change_sends_the_same_key_and_stripe_bills_it_once(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    person: Seed,
+    job: SyncSeatsJob,
+    task_store: InMemoryTaskStore,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+    acme.join(person("david"))
+    (payload,) = seat_tasks(task_store)
+
+    job.run(payload)
+    invoices = len(stripe.emulator.state.invoices)
+    job.run(payload)  # the worker died after Stripe answered: run again
+
+    first, again = stripe.idempotency_keys
+    assert first == again
+    assert len(stripe.emulator.state.invoices) == invoices
+    assert stripe.subscription(sub_id).quantity == 4
+
+
+def test_a_stripe_outage_fails_the_attempt_and_the_retry_sets_the_seats(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    person: Seed,
+    job: SyncSeatsJob,
+    task_store: InMemoryTaskStore,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+    stripe.fail()
+
+    acme.join(person("david"))  # the join itself does not need Stripe
+    (payload,) = seat_tasks(task_store)
+    with pytest.raises(PaymentProviderUnavailable):
+        job.run(payload)
+    assert acme.stored.seats_used == 4
+    stripe.recover()
+
+    assert job.run(payload) == {"synced": True, "quantity": 4}
+    assert stripe.subscription(sub_id).quantity == 4
+
+
+def test_a_member_beyond_the_plans_seats_is_402_and_nothing_is_written(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    person: Seed,
+    task_store: InMemoryTaskStore,
+    audit_log: InMemoryAuditLog,
+) -> None:
+    carol, _ = team_of_three
+    subscribe(acme, carol, checkout, stripe, handle)
+    acme.join(person("david"))  # the 4th and last seat of Team4
+    tasks, entries = len(task_store.all()), len(audit_log.entries(acme.id))
+    erin = person("erina")
+    token = acme.invite(erin)
+    entries += 1  # the invitation's own entry
+
+    with pytest.raises(SeatsExhausted) as refused:
+        acme.accept.execute(erin, token)
+
+    assert status_of(refused.value) == (402, None)
+    assert refused.value.code == "seats_exhausted"
+    assert acme.stored.seats_used == 4
+    assert acme.orgs.get_with_membership(acme.id, erin.id)[1] is None
+    assert len(task_store.all()) == tasks
+    assert len(audit_log.entries(acme.id)) == entries
+    assert stripe.calls == {}
+
+
+def test_an_org_without_a_per_seat_subscription_queues_no_seat_sync(
+    acme: Acme, team_of_three: tuple[User, User], task_store: InMemoryTaskStore
+) -> None:
+    assert acme.stored.seats_used == 3
+    assert seat_tasks(task_store) == []
+
+
+# -- subscription, cancel, invoices --------------------------------------------------
+
+
+def test_admins_read_cancel_and_list_invoices_and_members_cannot(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    orgs: InMemoryOrganizationStore,
+    org_billing: InMemoryOrgBillingStore,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+    catalog: PlanCatalog,
+) -> None:
+    carol, bobby = team_of_three
+    subscribe(acme, carol, checkout, stripe, handle)
+    get = GetOrgSubscription(orgs, billing_config, clock)
+    cancel = CancelOrgSubscription(
+        CancelAtPeriodEnd(
+            orgs,
+            stripe.provider,
+            OrgBillingWriter(orgs, org_billing, catalog),
+            billing_config,
+            clock,
+        )
+    )
+    invoices = ListOrgInvoices(orgs, stripe.provider, FakeCursorCodec())
+
+    for refused in (
+        lambda: get.execute(bobby, acme.id),
+        lambda: cancel.execute(bobby, acme.id),
+        lambda: invoices.execute(bobby, acme.id, 10, None),
+    ):
+        with pytest.raises(PermissionDenied):
+            refused()
+
+    view = get.execute(carol, acme.id)
+    assert (view.seats_used, view.seat_limit) == (3, 4)
+    assert view.entitlements.plan.key == "team"
+    clock.advance(timedelta(seconds=2))
+    canceled = cancel.execute(carol, acme.id)
+    assert canceled.subscription is not None
+    assert canceled.subscription.cancel_at_period_end
+    stored = acme.stored.billing.subscription
+    assert stored is not None
+    assert stored.cancel_at_period_end
+    listing = invoices.execute(carol, acme.id, 10, None)
+    assert len(listing.page.items) == 1
+
+
+def test_an_invoice_event_naming_only_the_customer_reaches_the_org(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+) -> None:
+    carol, _ = team_of_three
+    url = checkout.execute(carol, acme.id, "team", Interval.MONTH, "usd")
+    stripe.pay_checkout(url)
+    invoices = [
+        (payload, signature)
+        for payload, signature in stripe.deliveries(0)
+        if json.loads(payload)["type"] == "invoice.paid"
+    ]
+    assert invoices
+
+    for payload, signature in invoices:
+        handle.execute(payload, signature)
+
+    stored = acme.stored.billing.subscription
+    assert stored is not None
+    assert stored.status is SubscriptionStatus.ACTIVE
+    assert acme.stored.seat_limit == 4
+
+
+def test_metadata_naming_another_org_does_not_move_a_subscription_onto_it(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    person: Seed,
+    orgs: InMemoryOrganizationStore,
+    trail: AuditTrail,
+    clock: FakeClock,
+    catalog: PlanCatalog,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+    mallory = person("mallory")
+    other = CreateOrganization(
+        orgs, trail, SequentialIds("evil"), clock, catalog
+    ).execute(mallory, "Evil")
+    clock.advance(timedelta(seconds=5))
+    forged = replace(stripe.subscription(sub_id), org_id=other.organization.id)
+
+    handle.execute(
+        *stripe.sign(
+            _event("evt_forged", "customer.subscription.updated", forged, clock.now())
+        )
+    )
+
+    evil = orgs.stored(other.organization.id)
+    assert evil is not None
+    assert evil.billing.subscription is None
+    assert (evil.plan_key, evil.seat_limit) == ("free", 3)
+    stored = acme.stored.billing.subscription
+    assert stored is not None
+    assert stored.id == sub_id
