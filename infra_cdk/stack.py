@@ -168,7 +168,7 @@ class StrataStack(Stack):
             cors_origins=stage.cors_origins,
             throttle_rate=stage.throttle_rate,
             throttle_burst=stage.throttle_burst,
-            code=code,
+            code=lambda: lambda_.Code.from_asset(str(assets.code_dir)),
             layers=[layer],
             stripe_layers=[stripe_layer],
             snap_start=stage.snap_start,
@@ -222,6 +222,7 @@ class StrataStack(Stack):
             tables=self.data.tables,
             work_queues={"tasks": self.jobs.queue},
             webhook_route=Route("POST", BY_NAME["stripe_webhook"].path),
+            alarm_scopes=self.api.scopes,
         )
         # The roles that put or get export objects hold <bucket ARN>/*: say why.
         permissions = {e.name: e.permissions for e in ENDPOINTS} | {

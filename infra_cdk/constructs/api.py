@@ -13,10 +13,11 @@ functions with that permission only.
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
 
 import jsii
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Validations
+from aws_cdk import Acknowledgment, Duration, NestedStack, RemovalPolicy, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_apigatewayv2 as apigwv2
 from aws_cdk import aws_apigatewayv2_integrations as integrations
@@ -40,6 +41,7 @@ from infra_cdk.constructs.lambdas import (
     grant_statements,
     permission_environment,
 )
+from infra_cdk.groups import endpoint_group, nested_stack_id
 
 __all__ = ["ARCHITECTURE", "RUNTIME", "Api"]
 
@@ -132,7 +134,7 @@ class Api(Construct):
         cors_origins: Sequence[str],
         throttle_rate: float,
         throttle_burst: int,
-        code: lambda_.Code,
+        code: Callable[[], lambda_.Code],
         layers: Sequence[lambda_.ILayerVersion],
         environment: Mapping[str, str],
         grants: Grants,
@@ -194,17 +196,24 @@ class Api(Construct):
 
         self.functions: dict[str, lambda_.Function] = {}
         self.routes: dict[str, apigwv2.HttpRoute] = {}
+        # The nested stack each endpoint's resources live in (infra_cdk.groups),
+        # by endpoint name: its alarms go there too.
+        self.scopes: dict[str, Construct] = {}
+        self.nested_stacks: dict[str, NestedStack] = {}
         defaults = FunctionDefaults(
             memory_mb=memory_mb,
             timeout_seconds=timeout_seconds,
             log_retention_days=log_retention_days,
             removal_policy=removal_policy,
-            code=code,
+            # Each nested stack gets its own Code (an asset belongs to one stack;
+            # the bootstrap bucket still holds the one zip, by its hash).
+            code=code(),
             layers=layers,
             stripe_layers=stripe_layers,
             snap_start=snap_start,
             tracing=tracing,
         )
+        group_defaults: dict[str, FunctionDefaults] = {}
         for endpoint in endpoints:
             env = dict(environment)
             if needs_secrets(endpoint):
@@ -215,22 +224,43 @@ class Api(Construct):
             statements = grant_statements(
                 endpoint.permissions, grants, secrets_statement=secrets_statement
             )
+            group = endpoint_group(endpoint)
+            scope = self._nested_stack(group, stage_name)
+            if group not in group_defaults:
+                group_defaults[group] = replace(defaults, code=code())
             function = self._function(
+                scope,
                 endpoint,
                 prefix=prefix,
-                defaults=defaults,
+                defaults=group_defaults[group],
                 environment=env,
                 statements=statements,
             )
             self.functions[endpoint.name] = function
-            self.routes[endpoint.name] = self._route(endpoint, function)
+            self.scopes[endpoint.name] = scope
+            self.routes[endpoint.name] = self._route(scope, endpoint, function)
 
     @property
     def url(self) -> str:
         return self.stage.url
 
+    def _nested_stack(self, group: str, stage_name: str) -> NestedStack:
+        """The group's nested stack, made on its first endpoint: deployed with the
+        parent in one ``cdk deploy`` and rolled back with it."""
+        if group not in self.nested_stacks:
+            self.nested_stacks[group] = NestedStack(
+                self,
+                nested_stack_id(group),
+                description=(
+                    f"Strata {stage_name}: the {group} endpoints' functions, roles, "
+                    "routes and alarms"
+                ),
+            )
+        return self.nested_stacks[group]
+
     def _function(
         self,
+        scope: Construct,
         endpoint: Endpoint,
         *,
         prefix: str,
@@ -240,7 +270,7 @@ class Api(Construct):
     ) -> lambda_.Function:
         granted = ", ".join(endpoint.permissions) or "no data access"
         return build_function(
-            self,
+            scope,
             construct_name(endpoint),
             physical_name=function_name(prefix, endpoint),
             description=f"{endpoint.method} {endpoint.path}",
@@ -259,11 +289,11 @@ class Api(Construct):
         )
 
     def _route(
-        self, endpoint: Endpoint, function: lambda_.Function
+        self, scope: Construct, endpoint: Endpoint, function: lambda_.Function
     ) -> apigwv2.HttpRoute:
         name = construct_name(endpoint)
         route = apigwv2.HttpRoute(
-            self,
+            scope,
             f"{name}Route",
             http_api=self.http_api,
             route_key=apigwv2.HttpRouteKey.with_(

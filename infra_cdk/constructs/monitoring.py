@@ -89,6 +89,7 @@ class Monitoring(Construct):
         tables: Mapping[str, dynamodb.ITable] | None = None,
         work_queues: Mapping[str, sqs.IQueue] | None = None,
         webhook_route: Route | None = None,
+        alarm_scopes: Mapping[str, Construct] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = Stack.of(self)
@@ -158,10 +159,14 @@ class Monitoring(Construct):
             evaluation_periods=3,
             datapoints_to_alarm=2,
         )
+        # A function's own alarms live where the function does (its nested
+        # stack, ``infra_cdk.groups``): they count toward that template, not ours.
+        scopes = alarm_scopes or {}
         for name, function in functions.items():
             label = name.replace("_", "-")
             self._alarm(
                 f"{label}-errors",
+                scope=scopes.get(name),
                 name=f"{prefix}-{label}-errors",
                 description=f"The {name} function raised or timed out",
                 metric=function.metric_errors(period=PERIOD, statistic="Sum"),
@@ -169,6 +174,7 @@ class Monitoring(Construct):
             )
             self._alarm(
                 f"{label}-throttles",
+                scope=scopes.get(name),
                 name=f"{prefix}-{label}-throttles",
                 description=f"The {name} function was throttled",
                 metric=function.metric_throttles(period=PERIOD, statistic="Sum"),
@@ -178,6 +184,7 @@ class Monitoring(Construct):
             label = name.replace("_", "-")
             self._alarm(
                 f"{label}-p99",
+                scope=scopes.get(name),
                 name=f"{prefix}-{label}-p99-duration",
                 description=(
                     f"The {name} function's p99 duration reached {threshold_ms} ms "
@@ -417,9 +424,10 @@ class Monitoring(Construct):
         threshold: float,
         evaluation_periods: int = 1,
         datapoints_to_alarm: int = 1,
+        scope: Construct | None = None,
     ) -> cloudwatch.Alarm:
         alarm = cloudwatch.Alarm(
-            self,
+            scope or self,
             construct_id,
             alarm_name=name,
             alarm_description=description,

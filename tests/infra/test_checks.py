@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-import json
 import os
 import re
 import subprocess
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +14,7 @@ pytest.importorskip("aws_cdk", reason="needs the infra extras: make test")
 
 from cfnlint.api import ManualArgs, lint_file
 
-from tests.infra.conftest import Synth
+from tests.infra.conftest import NESTED_STACK, Synth, read_flattened
 
 ROOT = Path(__file__).resolve().parents[2]
 # Rules that may be acknowledged, and where: anything new needs a decision here too.
@@ -119,7 +119,13 @@ def _assert_wildcards_explained(synth: Synth, logical_id: str, reason: str) -> N
 
 
 def test_cfn_lint_finds_no_error(synth: Synth) -> None:
-    matches = lint_file(synth.template_path, ManualArgs(regions=["us-east-1"]))
+    """On the parent template and each nested stack's, as written."""
+    assert len(synth.template_paths) > 1, "the nested stacks' templates"
+    matches = [
+        match
+        for path in synth.template_paths
+        for match in lint_file(path, ManualArgs(regions=["us-east-1"]))
+    ]
     errors = [f"{m.rule.id} {m.message}" for m in matches if m.rule.id.startswith("E")]
     assert errors == []
     unexpected = [
@@ -162,7 +168,31 @@ def test_cdk_cli_synthesizes_dev_offline_like_the_tests(
         check=False,
     )
     assert result.returncode == 0, result.stderr[-3000:]
-    cli = json.loads((tmp_path / "strata-dev.template.json").read_text())["Resources"]
-    # The CLI adds its version-reporting resource; everything else is identical.
-    cli.pop("CDKMetadata", None)
-    assert cli == synth_by_stage["dev"].resources
+    # The CLI adds its version-reporting resource (to each template, so the nested
+    # templates' hashes in their URLs differ too); everything else, parent and
+    # nested stacks, is identical.
+    cli, paths = read_flattened(
+        tmp_path / "strata-dev.template.json", drop=("CDKMetadata",)
+    )
+    assert len(paths) == len(synth_by_stage["dev"].template_paths)
+    assert _without_template_urls(cli["Resources"]) == _without_template_urls(
+        synth_by_stage["dev"].resources
+    )
+
+
+def _without_template_urls(resources: dict[str, Any]) -> dict[str, Any]:
+    return {
+        logical_id: (
+            resource
+            | {
+                "Properties": {
+                    k: v
+                    for k, v in resource["Properties"].items()
+                    if k != "TemplateURL"
+                }
+            }
+            if resource["Type"] == NESTED_STACK
+            else resource
+        )
+        for logical_id, resource in resources.items()
+    }
