@@ -9,7 +9,7 @@ from pydantic import BaseModel
 
 from core.application.commands.authenticate import Authenticated
 from core.domain.billing import USERS_EXPORT
-from functions.permissions import QUEUE_TASK
+from functions.permissions import QUEUE_USERS_TASK
 from functions.runtime.auth import require_feature
 from functions.runtime.endpoint import ContainerDep, endpoint
 
@@ -30,7 +30,7 @@ ACCEPTED = "Accepted: GET the task in Location until it has succeeded, then its 
 # Authenticate, record the task (the queue message is not a DynamoDB call).
 @endpoint(
     "POST /api/v1/users/export",
-    QUEUE_TASK,
+    QUEUE_USERS_TASK,
     who="an admin on Pro or Business",
     status=202,
     budget=2,

@@ -7,7 +7,7 @@ account has that email: it cannot be used to find out who is registered.
 
 from pydantic import BaseModel, Field
 
-from functions.permissions import QUEUE_SEND, SESSIONS_WRITE, TASKS_WRITE
+from functions.permissions import QUEUE_EMAIL, SESSIONS_WRITE, TASKS_WRITE
 from functions.runtime.endpoint import ClientAddress, ContainerDep, endpoint
 from functions.runtime.problems import answer
 from functions.runtime.schemas import Body
@@ -29,7 +29,7 @@ class PasswordResetAccepted(BaseModel):
 # table) and the task record: the worker looks the address up.
 @endpoint(
     "POST /api/v1/account/password-reset",
-    (SESSIONS_WRITE, TASKS_WRITE, QUEUE_SEND),
+    (SESSIONS_WRITE, TASKS_WRITE, QUEUE_EMAIL),
     status=202,
     budget=3,
     sample={"body": {"email": "jane.doe@example.com"}},

@@ -2,7 +2,7 @@
 
 from pydantic import BaseModel, Field
 
-from functions.permissions import QUEUE_TASK
+from functions.permissions import QUEUE_EMAIL_TASK
 from functions.runtime.endpoint import (
     ClientAddress,
     ContainerDep,
@@ -21,7 +21,7 @@ class ResendOut(BaseModel):
 # writes), record the task.
 @endpoint(
     "POST /api/v1/account/verify-email/resend",
-    QUEUE_TASK,
+    QUEUE_EMAIL_TASK,
     status=202,
     budget=4,
     problems={429: ""},

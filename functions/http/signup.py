@@ -5,7 +5,7 @@ from pydantic import Field
 
 from functions.permissions import (
     PASSWORDS,
-    QUEUE_SEND,
+    QUEUE_EMAIL,
     SESSIONS_READ,
     SESSIONS_WRITE,
     TASKS_WRITE,
@@ -34,7 +34,7 @@ class SignUpIn(Body):
 # task that sends the welcome email.
 @endpoint(
     "POST /api/v1/account/signup",
-    (*USERS, SESSIONS_READ, SESSIONS_WRITE, TASKS_WRITE, QUEUE_SEND, PASSWORDS),
+    (*USERS, SESSIONS_READ, SESSIONS_WRITE, TASKS_WRITE, QUEUE_EMAIL, PASSWORDS),
     status=201,
     counts={201: "SignUps"},
     budget=3,

@@ -12,7 +12,7 @@ from starlette.concurrency import run_in_threadpool
 
 from core.application.billing import HANDLED_EVENTS
 from core.application.commands.handle_stripe_event import Outcome
-from functions.permissions import QUEUE_SEND, STRIPE_API, STRIPE_WEBHOOK, TASKS, USERS
+from functions.permissions import QUEUE_EMAIL, STRIPE_API, STRIPE_WEBHOOK, TASKS, USERS
 from functions.resources import CHECKOUTS_COMPLETED, PAYMENTS_FAILED, WEBHOOK_EVENTS
 from functions.runtime.endpoint import ContainerDep, endpoint
 from functions.runtime.observability import count, count_with
@@ -67,7 +67,7 @@ STRIPE_SENDS = {
 # "subscription started" email it is the first to see active.
 @endpoint(
     "POST /api/v1/webhooks/stripe",
-    (*USERS, *TASKS, QUEUE_SEND, STRIPE_API, STRIPE_WEBHOOK),
+    (*USERS, *TASKS, QUEUE_EMAIL, STRIPE_API, STRIPE_WEBHOOK),
     budget=5,
     stripe=1,
     sample={

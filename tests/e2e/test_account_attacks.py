@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from core.application.account_emails import PASSWORD_RESET, SIGNUP_ATTEMPT
-from functions.resources import LOCAL_PREFIX, TASK_QUEUE
+from functions.resources import LOCAL_PREFIX, TASK_QUEUES
 from functions.runtime.settings import Settings
 from local.stack import DEFAULT_REGION, DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
 from tests.e2e.conftest import DevProcess, spawn_dev
@@ -196,7 +196,8 @@ def wait_until_every_task_ran(stack: DevProcess) -> None:
         aws_access_key_id=DUMMY_ACCESS_KEY_ID,
         aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
     )
-    url = sqs.get_queue_url(QueueName=TASK_QUEUE.name(LOCAL_PREFIX))["QueueUrl"]
+    email = TASK_QUEUES["email"].name(LOCAL_PREFIX)
+    url = sqs.get_queue_url(QueueName=email)["QueueUrl"]
     counts = (
         "ApproximateNumberOfMessages",
         "ApproximateNumberOfMessagesNotVisible",

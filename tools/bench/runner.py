@@ -7,7 +7,7 @@ so that noise from other work on the machine falls on all subjects alike. The
 functions are the catalog's endpoints and its workers (the task worker, handed an
 SQS event, and the scheduler). Before a function's child starts, the parent makes
 the state its first request needs through the real container on moto, where the
-tables, the task queue, the export bucket and the SES sender identity exist
+tables, the task queues, the export bucket and the SES sender identity exist
 (``local.resources``). Warm invocations run in one more child, over the fakes.
 DynamoDB calls are counted by ``tools.roundtrips.measure`` for the endpoints and the
 same way here for the workers.
@@ -166,8 +166,10 @@ def local_environment() -> None:
         "STRATA_SESSIONS_TABLE",
         "STRATA_REGION",
         "STRATA_TASKS_TABLE",
-        # The task queue, bucket and sender are made in moto and set by ``measure``.
-        "STRATA_TASK_QUEUE_URL",
+        # The task queues, bucket and sender are made in moto and set by ``measure``.
+        "STRATA_EMAIL_TASK_QUEUE_URL",
+        "STRATA_USERS_TASK_QUEUE_URL",
+        "STRATA_BILLING_TASK_QUEUE_URL",
         "STRATA_EXPORTS_BUCKET",
         "STRATA_EMAIL_FROM",
         "STRATA_SES_CONFIGURATION_SET",
@@ -424,7 +426,7 @@ def measure(
     from functions.runtime.container import build_container, use_container
     from tools.roundtrips import measure as count_dynamo_calls
 
-    # Tables, the task queue, the export bucket and the verified SES sender, in
+    # Tables, the task queues, the export bucket and the verified SES sender, in
     # moto; their settings reach the children through the environment (Stripe's
     # base URL too: the emulator).
     settings = provision()
@@ -650,10 +652,12 @@ def explain(
         "the FastAPI floor's p50 in the same round."
     )
     notes.append(
-        "Workers: task_worker is handed an SQS event of one message naming a fresh "
-        "queued task (a new user's welcome email: the user read, a link token "
-        "issued, the email sent through SES, in moto with the local sender "
-        "verified; the task claimed and finished), scheduler the purge job's "
+        "Workers: each task worker is handed an SQS event of one message naming a "
+        "fresh queued task of its family: email_worker a new user's welcome email "
+        "(the user read, a link token issued, the email sent through SES, in moto "
+        "with the local sender verified; the task claimed and finished), "
+        "users_worker the purge of unverified accounts, billing_worker the "
+        "reconciliation with Stripe (the emulator); scheduler the purge job's "
         "EventBridge input (it submits the task: a record and a queue message). "
         "Their success is what they did (the task succeeded, a task was "
         "submitted); their ratios are read as those of the endpoints that touch "
