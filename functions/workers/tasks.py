@@ -39,10 +39,7 @@ from aws_lambda_powertools.utilities.batch import (
 from aws_lambda_powertools.utilities.batch.types import PartialItemFailureResponse
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
-from core.application.tasks import (
-    EMAIL,
-    JOB_FAMILIES,
-)
+from core.application.tasks import EMAIL, JOB_FAMILIES
 from core.domain.task import TaskStatus
 from functions.resources import (
     EMAILS_REFUSED,

@@ -186,7 +186,7 @@ def outbox_of(stack: DevProcess, address: str, template: str) -> list[Path]:
 
 
 def wait_until_every_task_ran(stack: DevProcess) -> None:
-    """Until the task queue holds no message, waiting or in flight: every email
+    """Until the email task queue holds no message, waiting or in flight: every email
     asked for so far is in the outbox (the poller deletes a message once the
     worker has handled it)."""
     sqs: Any = botocore.session.get_session().create_client(
@@ -209,7 +209,7 @@ def wait_until_every_task_ran(stack: DevProcess) -> None:
         if all(int(attributes["Attributes"][name]) == 0 for name in counts):
             return
         assert time.monotonic() < deadline, (
-            f"the task queue never emptied: {attributes}"
+            f"the email task queue never emptied: {attributes}"
         )
         time.sleep(0.05)
 
