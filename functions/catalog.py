@@ -1,7 +1,8 @@
 """The endpoint catalog: every HTTP endpoint once, as plain data.
 
 Each endpoint module of ``functions/http`` declares its endpoint with
-``@endpoint(...)`` (``functions.runtime.endpoint``). This module reads those
+``@api.endpoint(...)`` (``functions.runtime.endpoint``, behind the facade
+``functions.runtime.api``). This module reads those
 declarations from the source with ``ast``, without importing the modules (or
 FastAPI), so the CDK app, the local tools and the tests share one list that costs a
 parse to build: the CDK app builds one Lambda and one route per entry and grants
@@ -81,8 +82,11 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PARAMETER = re.compile(r"\{([^}/]+)\}")
 # What a sample request puts in a path parameter, unless its endpoint says.
 PATH_SAMPLES = {"username": "jane.doe", "task_id": "5f2b9c1e8a7d4e3fb6a01c2d3e4f5a6b"}
-# The names a route's signature uses for "the session cookie is required".
-_SESSION_DEPENDENCIES = frozenset({"CurrentAuth", "require_feature"})
+# The names a route's signature uses for "the session cookie is required" (bare, or
+# as ``api.<name>``).
+_SESSION_DEPENDENCIES = frozenset(
+    {"CurrentAuth", "LoggedIn", "require_feature", "logged_in_with"}
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,11 +124,24 @@ class DeclarationError(ValueError):
     """An endpoint module whose declaration the catalog cannot read."""
 
 
+def _permission(node: ast.Attribute) -> str | None:
+    """``X`` of ``p.X`` or ``api.p.X`` (``functions.permissions`` as the facade
+    names it), else None."""
+    base = node.value
+    if isinstance(base, ast.Attribute) and isinstance(base.value, ast.Name):
+        base = ast.Name(base.attr) if base.value.id == "api" else base
+    return node.attr if isinstance(base, ast.Name) and base.id == "p" else None
+
+
 def _value(node: ast.expr, where: str, names: dict[str, Any]) -> Any:
-    """A literal, or a name of ``functions.permissions`` or of a constant the module
-    assigned a literal; tuples may splat names."""
+    """A literal, or a name of ``functions.permissions`` (bare or as ``api.p.X``) or
+    of a constant the module assigned a literal; tuples may splat names."""
     if isinstance(node, ast.Constant):
         return node.value
+    if isinstance(node, ast.Attribute) and (name := _permission(node)):
+        if not name.isupper() or not hasattr(permissions, name):
+            raise DeclarationError(f"{where}: {name} is not in functions.permissions")
+        return getattr(permissions, name)
     if isinstance(node, ast.Name):
         if node.id in names:
             return names[node.id]
@@ -171,15 +188,20 @@ def _constants(tree: ast.Module) -> dict[str, Any]:
     return found
 
 
+def _named(node: ast.AST, *names: str) -> bool:
+    """Whether ``node`` is one of ``names``, bare or as an attribute (``api.X``)."""
+    return (isinstance(node, ast.Name) and node.id in names) or (
+        isinstance(node, ast.Attribute) and node.attr in names
+    )
+
+
 def _declaration(tree: ast.Module) -> tuple[_Function, ast.Call] | None:
     found = [
         (node, decorator)
         for node in tree.body
         if isinstance(node, ast.FunctionDef | ast.AsyncFunctionDef)
         for decorator in node.decorator_list
-        if isinstance(decorator, ast.Call)
-        and isinstance(decorator.func, ast.Name)
-        and decorator.func.id == "endpoint"
+        if isinstance(decorator, ast.Call) and _named(decorator.func, "endpoint")
     ]
     if len(found) > 1:
         raise DeclarationError("more than one @endpoint: one endpoint per module")
@@ -194,7 +216,7 @@ def _returns_nothing(function: _Function) -> bool:
 def _requires_session(function: _Function) -> bool:
     arguments = [*function.args.args, *function.args.kwonlyargs]
     return any(
-        isinstance(node, ast.Name) and node.id in _SESSION_DEPENDENCIES
+        _named(node, *_SESSION_DEPENDENCIES)
         for argument in arguments
         if argument.annotation is not None
         for node in ast.walk(argument.annotation)
@@ -237,6 +259,22 @@ def read_endpoint(path: Path) -> Endpoint | None:
     for keyword in call.keywords:
         if keyword.arg in _KEYWORDS:
             fields[keyword.arg] = _value(keyword.value, where, names)
+    # ``@api.sample(...)``, ``@api.who(...)``, ``@api.counts(...)`` under
+    # ``@api.endpoint``.
+    for decorator in function.decorator_list:
+        if not isinstance(decorator, ast.Call):
+            continue
+        said = [k for k in ("sample", "who", "counts") if _named(decorator.func, k)]
+        if said and said[0] in fields:
+            raise DeclarationError(f"{where}: {said[0]}= and @{said[0]}: say one")
+        if said == ["sample"]:
+            parts = decorator.keywords
+            fields["sample"] = {k.arg: _value(k.value, where, names) for k in parts}
+        if said in (["who"], ["counts"]) and decorator.args:
+            fields[said[0]] = _value(decorator.args[0], where, names)
+    # A route that may call Stripe makes one request unless it says.
+    uses_stripe = permissions.uses_stripe(fields.get("permissions", ()))
+    fields.setdefault("stripe", 1 if uses_stripe else 0)
     requires_session = _requires_session(function)
     fields.setdefault("who", "logged in" if requires_session else "anyone")
     if _returns_nothing(function):
@@ -264,7 +302,7 @@ def read_endpoints(directory: Path = HTTP_DIR) -> tuple[Endpoint, ...]:
         endpoint = read_endpoint(path)
         if endpoint is None and path.stem != "__init__":
             raise DeclarationError(
-                f"{path}: no @endpoint(...) on its path function: every module of "
+                f"{path}: no @api.endpoint(...) on its path function: every module of "
                 "functions/http is one endpoint"
             )
         found.extend([endpoint] if endpoint else [])

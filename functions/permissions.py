@@ -46,9 +46,9 @@ USERS_UNVERIFIED = "users:unverified"
 USERS_SUBSCRIBED = "users:subscribed"
 SESSIONS_BY_USER = "sessions:by-user"
 INDEX_PERMISSIONS = {
-    USERS_LIST: ("users", ("users_by_created_at", "users_by_username")),
-    USERS_UNVERIFIED: ("users", ("unverified_users",)),
-    USERS_SUBSCRIBED: ("users", ("subscribed_users",)),
+    USERS_LIST: ("users", ("users_by_created_at_v2", "users_by_username_v2")),
+    USERS_UNVERIFIED: ("users", ("unverified_users_v2",)),
+    USERS_SUBSCRIBED: ("users", ("subscribed_users_v2",)),
     SESSIONS_BY_USER: ("sessions", ("sessions_by_user",)),
 }
 # A function naming either calls Stripe: it gets the stripe SDK's layer.
@@ -57,6 +57,7 @@ STRIPE_PERMISSIONS = frozenset({STRIPE_API, STRIPE_WEBHOOK})
 # What every route behind the session cookie needs: read session and user, renew.
 AUTHENTICATED = (USERS_READ, SESSIONS_READ, SESSIONS_WRITE)
 USERS = (USERS_READ, USERS_WRITE)
+SESSIONS = (SESSIONS_READ, SESSIONS_WRITE)
 TASKS = (TASKS_READ, TASKS_WRITE)
 # The common sets of the routes behind the session: an admin changing users, a
 # route queueing an email or a users task, a route asking Stripe, one storing what

@@ -163,7 +163,7 @@ SCHEDULES: tuple[ScheduleSpec, ...] = (
 
 # Business and health counts (CloudWatch embedded metric format, namespace
 # ``METRICS_NAMESPACE``, dimensions service and stage). The endpoints declare theirs
-# (``@endpoint(counts=...)``, read by the catalog); these are written by code: the
+# (``@api.counts(...)``, read by the catalog); these are written by code: the
 # task worker's and the Stripe webhook's. The stage's dashboard graphs them all.
 METRICS_NAMESPACE = "Strata"
 TASKS_SUCCEEDED = "TasksSucceeded"

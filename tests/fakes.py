@@ -40,6 +40,8 @@ from core.application.ports import (
     TokenClaims,
     UserPage,
     UserSort,
+    UserSummary,
+    UserSummaryPage,
 )
 from core.domain.session import Session
 from core.domain.task import Task, TaskStatus
@@ -204,7 +206,7 @@ class InMemoryUserRepository:
         order: SortOrder,
         limit: int,
         start: Position | None,
-    ) -> UserPage:
+    ) -> UserSummaryPage:
         self.calls["list_page"] += 1
         range_name = _range_name(sort)
         descending = order is SortOrder.DESC
@@ -233,7 +235,10 @@ class InMemoryUserRepository:
                 "pk": user_pk(last.id),
                 range_name: _range_value(last, sort),
             }
-        return UserPage(items=page, next_position=next_position)
+        # What the listing indexes carry: no password hash, no billing.
+        return UserSummaryPage(
+            items=[UserSummary.of(u) for u in page], next_position=next_position
+        )
 
 
 class InMemorySessionStore:

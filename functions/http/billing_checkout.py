@@ -3,14 +3,9 @@ first invoice for a bank transfer); 409 for the plan you have."""
 
 from typing import Literal
 
-from pydantic import Field
-
 from core.application.commands.start_checkout import PaymentMethod
 from core.domain.billing import Interval
-from functions.permissions import CHANGE_BILLING
-from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
-from functions.runtime.problems import answer
-from functions.runtime.schemas import Body, RedirectUrl
+from functions.runtime import api
 
 HAVE_ONE = "You already have this plan or another subscription"
 TAKEN = ("already_subscribed", "subscription_exists", "concurrent_update")
@@ -18,32 +13,23 @@ UNSOLD = ("unknown_plan", "price_unavailable", "bank_transfer_unavailable")
 UNVERIFIED = "`email_not_verified`: verify your email address before buying"
 
 
-class CheckoutRequest(Body):
-    plan: str = Field(min_length=1, max_length=32)
-    interval: Literal["month", "year"] = "month"
+class CheckoutRequest(api.Body):
+    plan: str = api.Field(min_length=1, max_length=32)
+    interval: api.BillingInterval = "month"
     # Lowercase ISO 4217, as Stripe writes it.
-    currency: str = Field(default="usd", pattern=r"^[a-z]{3}$")
+    currency: str = api.Field(default="usd", pattern=r"^[a-z]{3}$")
     payment_method: Literal["card", "bank_transfer"] = "card"
 
 
 # Authenticate; store the new Stripe customer with its claim (one transaction). At
 # Stripe: make the customer (first purchase only), make the Checkout session.
-@endpoint(
-    "POST /api/v1/billing/checkout",
-    CHANGE_BILLING,
-    budget=2,
-    stripe=2,
-    counts={200: "CheckoutsStarted"},
-    sample={"body": {"plan": "pro", "interval": "month", "currency": "usd"}},
-    problems={
-        403: answer(UNVERIFIED, "email_not_verified"),
-        409: answer(HAVE_ONE, *TAKEN),
-        422: answer("", *UNSOLD),
-    },
-)
-def billing_checkout(
-    body: CheckoutRequest, container: ContainerDep, auth: CurrentAuth
-) -> RedirectUrl:
+@api.endpoint("POST /api/v1/billing/checkout", api.p.CHANGE_BILLING, budget=2, stripe=2)
+@api.counts({200: "CheckoutsStarted"})
+@api.sample(body={"plan": "pro", "interval": "month", "currency": "usd"})
+@api.problems({403: (UNVERIFIED, "email_not_verified"), 409: (HAVE_ONE, *TAKEN)})
+@api.problems({422: ("", *UNSOLD)})
+def billing_checkout(body: CheckoutRequest, ctx: api.LoggedIn) -> api.RedirectUrl:
     buy = (body.plan, Interval(body.interval), body.currency)
     method = PaymentMethod(body.payment_method)
-    return RedirectUrl(url=container.start_checkout().execute(auth.user, *buy, method))
+    url = ctx.container.start_checkout().execute(ctx.user, *buy, method)
+    return api.RedirectUrl(url=url)

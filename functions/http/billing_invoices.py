@@ -3,17 +3,10 @@ number, status, amounts, currency, hosted and PDF URLs and date."""
 
 from datetime import datetime
 
-from fastapi import Query
-from pydantic import BaseModel, ConfigDict
-
-from functions.permissions import ASK_STRIPE
-from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
-from functions.runtime.problems import PAGING
+from functions.runtime import api
 
 
-class InvoiceOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class InvoiceOut(api.FromAttributes):
     id: str
     number: str | None
     status: str
@@ -26,25 +19,19 @@ class InvoiceOut(BaseModel):
     created: datetime
 
 
-class InvoiceList(BaseModel):
+class InvoiceList(api.BaseModel):
     items: list[InvoiceOut]
     next_cursor: str | None
 
 
 # Authenticate; the invoices are Stripe's.
-@endpoint(
-    "GET /api/v1/billing/invoices",
-    ASK_STRIPE,
-    budget=1,
-    stripe=1,
-    sample={"query": {"limit": "10"}},
-    problems={422: PAGING},
-)
+@api.endpoint("GET /api/v1/billing/invoices", api.p.ASK_STRIPE, budget=1)
+@api.sample(query={"limit": "10"})
+@api.problems({422: api.PAGING})
 def billing_invoices(
-    container: ContainerDep,
-    auth: CurrentAuth,
-    limit: int = Query(default=20, ge=1, le=100),
-    cursor: str | None = Query(default=None, max_length=512),
+    ctx: api.LoggedIn,
+    limit: int = api.Query(default=20, ge=1, le=100),
+    cursor: str | None = api.Query(default=None, max_length=512),
 ) -> InvoiceList:
-    listing = container.list_invoices().execute(auth.user, limit, cursor)
+    listing = ctx.container.list_invoices().execute(ctx.user, limit, cursor)
     return InvoiceList(items=listing.page.items, next_cursor=listing.next_cursor)

@@ -2,18 +2,11 @@
 
 from typing import Annotated
 
-from fastapi import Depends
-from pydantic import AfterValidator, BaseModel, ConfigDict
-
 from core.application.queries.list_plans import ListPlans
-from core.domain.billing import PlanCatalog
-from functions.runtime.endpoint import endpoint
-from functions.runtime.plans import get_plan_catalog
+from functions.runtime import api
 
 
-class PriceOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PriceOut(api.FromAttributes):
     id: str
     interval: str
     currency: str
@@ -21,28 +14,22 @@ class PriceOut(BaseModel):
     unit_amount: int
 
 
-class PlanOut(BaseModel):
-    model_config = ConfigDict(from_attributes=True)
-
+class PlanOut(api.FromAttributes):
     key: str
     name: str
-    features: Annotated[list[str], AfterValidator(sorted)]
+    features: Annotated[list[str], api.AfterValidator(sorted)]
     limits: dict[str, int]
     prices: list[PriceOut]
     bank_transfer: bool
     trial_days: int
 
 
-class PlanList(BaseModel):
+class PlanList(api.BaseModel):
     items: list[PlanOut]
 
 
-async def _catalog() -> PlanCatalog:
-    # Only the plans: this public route builds no container (no AWS, no secrets).
-    return get_plan_catalog()
-
-
-# The plans are configuration: nothing to read (the file can still be unreadable).
-@endpoint("GET /api/v1/billing/plans", budget=0, problems={503: ""})
-def billing_plans(catalog: Annotated[PlanCatalog, Depends(_catalog)]) -> PlanList:
+# The plans are configuration: nothing to read (the file can still be unreadable),
+# and no container to build (no AWS, no secrets).
+@api.endpoint("GET /api/v1/billing/plans", budget=0, problems={503: ""})
+def billing_plans(catalog: api.Plans) -> PlanList:
     return PlanList(items=ListPlans(catalog).execute())

@@ -1,19 +1,9 @@
 """A Stripe Customer Portal session for the user: `{url}`; 409 before any checkout."""
 
-from functions.permissions import ASK_STRIPE
-from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
-from functions.runtime.problems import answer
-from functions.runtime.schemas import RedirectUrl
-
-NO_ACCOUNT = answer("No billing account yet: check out first", "no_billing_account")
+from functions.runtime import api
 
 
-@endpoint(
-    "POST /api/v1/billing/portal",
-    ASK_STRIPE,
-    budget=1,
-    stripe=1,
-    problems={409: NO_ACCOUNT},
-)
-def billing_portal(container: ContainerDep, auth: CurrentAuth) -> RedirectUrl:
-    return RedirectUrl(url=container.open_billing_portal().execute(auth.user))
+@api.endpoint("POST /api/v1/billing/portal", api.p.ASK_STRIPE, budget=1)
+@api.problems({409: ("No billing account yet: check out first", "no_billing_account")})
+def billing_portal(ctx: api.LoggedIn) -> api.RedirectUrl:
+    return api.RedirectUrl(url=ctx.container.open_billing_portal().execute(ctx.user))

@@ -1,17 +1,11 @@
 """Take back a cancellation before the period ends: the subscription."""
 
-from functions.permissions import CHANGE_BILLING
-from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
-from functions.runtime.problems import NO_SUBSCRIPTION
-from functions.runtime.schemas import SubscriptionOut
+from functions.runtime import api
 
 
-@endpoint(
-    "POST /api/v1/billing/subscription/resume",
-    CHANGE_BILLING,
-    budget=2,
-    stripe=1,
-    problems={409: NO_SUBSCRIPTION},
+@api.endpoint(
+    "POST /api/v1/billing/subscription/resume", api.p.CHANGE_BILLING, budget=2
 )
-def billing_resume(container: ContainerDep, auth: CurrentAuth) -> SubscriptionOut:
-    return SubscriptionOut.of(container.resume_subscription().execute(auth.user))
+@api.problems({409: api.NO_SUBSCRIPTION})
+def billing_resume(ctx: api.LoggedIn) -> api.SubscriptionOut:
+    return api.SubscriptionOut.of(ctx.container.resume_subscription().execute(ctx.user))

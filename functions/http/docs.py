@@ -1,13 +1,11 @@
 """Swagger UI over the document at /openapi.json, with no CDN: its files are the
 API's own (/docs/assets)."""
 
-from fastapi.responses import HTMLResponse
-
+from functions.runtime import api
 from functions.runtime.docs import swagger_ui_page
-from functions.runtime.endpoint import endpoint
 
 
 # A coroutine: nothing blocks, so no worker thread (see docs_assets).
-@endpoint("GET /docs", budget=0, in_docs=False)
-async def docs() -> HTMLResponse:
+@api.endpoint("GET /docs", budget=0, in_docs=False)
+async def docs() -> api.HTMLResponse:
     return swagger_ui_page()

@@ -3,17 +3,13 @@ export's download link) or error."""
 
 from typing import Any, Literal
 
-from pydantic import BaseModel
-
 from core.domain.task import Task
-from functions.permissions import AUTHENTICATED, TASKS_READ
-from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
-from functions.runtime.problems import answer
+from functions.runtime import api
 
-NOT_YOURS = "No such task, or not one the caller may see"
+NOT_YOURS = ("No such task, or not one the caller may see", "task_not_found")
 
 
-class TaskOut(BaseModel):
+class TaskOut(api.BaseModel):
     """A task and how it went: ``result`` once it has succeeded (an export's holds
     ``url``, ``rows``, ``bytes`` and ``expires_at``), ``error`` once an attempt
     has failed (the task may still be retried: see ``status``)."""
@@ -29,30 +25,18 @@ class TaskOut(BaseModel):
 
     @classmethod
     def of(cls, task: Task) -> "TaskOut":
-        return cls(
-            id=task.id,
-            name=task.name,
-            status=task.status.value,
-            attempts=task.attempts,
-            result=task.result,
-            error=task.error,
-            created_at=task.created_at.isoformat(),
-            updated_at=task.updated_at.isoformat(),
-        )
+        same = {
+            k: getattr(task, k) for k in ("id", "name", "attempts", "result", "error")
+        }
+        times = {k: getattr(task, k).isoformat() for k in ("created_at", "updated_at")}
+        return cls(**same, **times, status=task.status.value)
 
 
 # Authenticate, read the task.
-@endpoint(
-    "GET /api/v1/tasks/{task_id}",
-    (*AUTHENTICATED, TASKS_READ),
-    who="the task's owner, or an admin",
-    budget=2,
-    problems={
-        404: answer(NOT_YOURS, "task_not_found"),
-        422: "The task id in the path is too long",
-    },
+@api.endpoint(
+    "GET /api/v1/tasks/{task_id}", (*api.p.AUTHENTICATED, api.p.TASKS_READ), budget=2
 )
-def get_task(
-    task_id: PathSegment, container: ContainerDep, auth: CurrentAuth
-) -> TaskOut:
-    return TaskOut.of(container.get_task().execute(auth.user, task_id))
+@api.who("the task's owner, or an admin")
+@api.problems({404: NOT_YOURS, 422: "The task id in the path is too long"})
+def get_task(task_id: api.Segment, ctx: api.LoggedIn) -> TaskOut:
+    return TaskOut.of(ctx.container.get_task().execute(ctx.user, task_id))

@@ -1,18 +1,12 @@
 """A super admin makes a user an admin."""
 
-from functions.permissions import MANAGE_USERS
-from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
-from functions.runtime.problems import OVER_AN_ADMIN
+from functions.runtime import api
 
 
-@endpoint(
-    "PATCH /api/v1/users/{username}/grant-admin",
-    MANAGE_USERS,
-    who="a super admin",
-    budget=4,
-    problems=OVER_AN_ADMIN,
+@api.endpoint(
+    "PATCH /api/v1/users/{username}/grant-admin", api.p.MANAGE_USERS, budget=4
 )
-def grant_admin(
-    username: PathSegment, container: ContainerDep, auth: CurrentAuth
-) -> None:
-    container.grant_admin().execute(auth.user, username)
+@api.who("a super admin")
+@api.problems(api.OVER_AN_ADMIN)
+def grant_admin(username: api.Segment, ctx: api.LoggedIn) -> None:
+    ctx.container.grant_admin().execute(ctx.user, username)

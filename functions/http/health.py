@@ -1,14 +1,12 @@
 """`{"status": "ok"}`: the API is alive. Touches no AWS service."""
 
-from pydantic import BaseModel
-
-from functions.runtime.endpoint import endpoint
+from functions.runtime import api
 
 
-class Health(BaseModel):
+class Health(api.BaseModel):
     status: str
 
 
-@endpoint("GET /api/v1/", budget=0)
+@api.endpoint("GET /api/v1/", budget=0)
 def health() -> Health:
     return Health(status="ok")

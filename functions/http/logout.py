@@ -1,17 +1,12 @@
 """End the session and clear the cookie."""
 
-from fastapi import Response
-
-from functions.permissions import AUTHENTICATED
-from functions.runtime.auth import clear_session_cookie
-from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
-from functions.runtime.problems import session_cookie_header
+from functions.runtime import api
 
 ENDED = "Logged out: the session is ended and the cookie cleared"
-SUCCESS = {204: {"description": ENDED, "headers": session_cookie_header()}}
 
 
-@endpoint("POST /api/v1/account/logout", AUTHENTICATED, budget=2, responses=SUCCESS)
-def log_out(response: Response, container: ContainerDep, auth: CurrentAuth) -> None:
-    container.log_out().execute(auth.session)
-    clear_session_cookie(response, container)
+@api.endpoint("POST /api/v1/account/logout", api.p.AUTHENTICATED, budget=2)
+@api.responses({204: {"description": ENDED, "headers": api.session_cookie_header()}})
+def log_out(response: api.Response, ctx: api.LoggedIn) -> None:
+    ctx.container.log_out().execute(ctx.session)
+    api.clear_session_cookie(response, ctx.container)

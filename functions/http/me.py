@@ -1,11 +1,9 @@
 """The logged-in user's own account: who they are, their plan, subscription and
 entitlements."""
 
-from functions.permissions import AUTHENTICATED
-from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
-from functions.runtime.schemas import AccountDetail
+from functions.runtime import api
 
 
-@endpoint("GET /api/v1/account/me", AUTHENTICATED, budget=1)
-def me(container: ContainerDep, auth: CurrentAuth) -> AccountDetail:
-    return AccountDetail.of_account(container.get_account().execute(auth.user))
+@api.endpoint("GET /api/v1/account/me", api.p.AUTHENTICATED, budget=1)
+def me(ctx: api.LoggedIn) -> api.AccountDetail:
+    return api.AccountDetail.of_account(ctx.container.get_account().execute(ctx.user))

@@ -1,11 +1,9 @@
 """The OpenAPI document of the whole API."""
 
-from fastapi.responses import JSONResponse
-
 from functions.api import openapi_document
-from functions.runtime.endpoint import endpoint
+from functions.runtime import api
 
 
-@endpoint("GET /openapi.json", budget=0, in_docs=False)
-def openapi() -> JSONResponse:
-    return JSONResponse(openapi_document())
+@api.endpoint("GET /openapi.json", budget=0, in_docs=False)
+def openapi() -> api.JSONResponse:
+    return api.JSONResponse(openapi_document())

@@ -1,13 +1,11 @@
 """ReDoc over the document at /openapi.json, with no CDN: its script is the API's
 own (/docs/assets)."""
 
-from fastapi.responses import HTMLResponse
-
+from functions.runtime import api
 from functions.runtime.docs import redoc_page
-from functions.runtime.endpoint import endpoint
 
 
 # A coroutine: nothing blocks, so no worker thread (see docs_assets).
-@endpoint("GET /redoc", budget=0, in_docs=False)
-async def redoc() -> HTMLResponse:
+@api.endpoint("GET /redoc", budget=0, in_docs=False)
+async def redoc() -> api.HTMLResponse:
     return redoc_page()

@@ -1,32 +1,20 @@
 """A logged-in user with an unverified email gets a new verification email."""
 
-from pydantic import BaseModel, Field
-
-from functions.permissions import QUEUE_EMAIL_TASK
-from functions.runtime.endpoint import (
-    ClientAddress,
-    ContainerDep,
-    CurrentAuth,
-    endpoint,
-)
+from functions.runtime import api
 
 UNLESS_VERIFIED = "Whether a new email was queued: false when the email is verified"
 
 
-class ResendOut(BaseModel):
-    queued: bool = Field(description=UNLESS_VERIFIED)
+class ResendOut(api.BaseModel):
+    queued: bool = api.Field(description=UNLESS_VERIFIED)
 
 
 # Authenticate, count the email per address and per client (two conditional
 # writes), record the task.
-@endpoint(
-    "POST /api/v1/account/verify-email/resend",
-    QUEUE_EMAIL_TASK,
-    status=202,
-    budget=4,
-    problems={429: ""},
+@api.endpoint(
+    "POST /api/v1/account/verify-email/resend", api.p.QUEUE_MAIL, status=202, budget=4
 )
-def resend_verification(
-    container: ContainerDep, auth: CurrentAuth, client: ClientAddress
-) -> ResendOut:
-    return ResendOut(queued=container.resend_verification().execute(auth.user, client))
+@api.problems({429: ""})
+def resend_verification(ctx: api.LoggedIn) -> ResendOut:
+    queued = ctx.container.resend_verification().execute(ctx.user, ctx.client)
+    return ResendOut(queued=queued)

@@ -1,18 +1,12 @@
 """A super admin makes an admin a user."""
 
-from functions.permissions import MANAGE_USERS
-from functions.runtime.endpoint import ContainerDep, CurrentAuth, PathSegment, endpoint
-from functions.runtime.problems import OVER_AN_ADMIN
+from functions.runtime import api
 
 
-@endpoint(
-    "PATCH /api/v1/users/{username}/revoke-admin",
-    MANAGE_USERS,
-    who="a super admin",
-    budget=4,
-    problems=OVER_AN_ADMIN,
+@api.endpoint(
+    "PATCH /api/v1/users/{username}/revoke-admin", api.p.MANAGE_USERS, budget=4
 )
-def revoke_admin(
-    username: PathSegment, container: ContainerDep, auth: CurrentAuth
-) -> None:
-    container.revoke_admin().execute(auth.user, username)
+@api.who("a super admin")
+@api.problems(api.OVER_AN_ADMIN)
+def revoke_admin(username: api.Segment, ctx: api.LoggedIn) -> None:
+    ctx.container.revoke_admin().execute(ctx.user, username)

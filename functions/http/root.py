@@ -1,10 +1,8 @@
 """A redirect to the API docs."""
 
-from fastapi.responses import RedirectResponse
-
-from functions.runtime.endpoint import endpoint
+from functions.runtime import api
 
 
-@endpoint("GET /", status=307, budget=0, in_docs=False)
-def root() -> RedirectResponse:
-    return RedirectResponse("/docs", status_code=307)
+@api.endpoint("GET /", status=307, budget=0, in_docs=False)
+def root() -> api.RedirectResponse:
+    return api.RedirectResponse("/docs", status_code=307)

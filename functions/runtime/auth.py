@@ -2,11 +2,15 @@
 
 ``CurrentAuth`` refuses anonymous requests and renews a session that runs low,
 re-issuing the cookie on the same response. ``OptionalAuth`` only tells whether a
-valid session came along (sign-up and log-in refuse logged-in users).
+valid session came along (sign-up and log-in refuse logged-in users). ``LoggedIn``
+is ``CurrentAuth`` with the container and the client's address: the one parameter
+a route behind the session usually needs; ``MaybeLoggedIn`` is the same around
+``OptionalAuth``.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
@@ -15,6 +19,9 @@ from fastapi.dependencies.models import Dependant
 from core.application import billing
 from core.application.commands.authenticate import Authenticated
 from core.application.errors import NotAuthenticated
+from core.domain.billing import PlanCatalog
+from core.domain.session import Session
+from core.domain.user import User
 from functions.runtime.container import Container, get_container
 from functions.runtime.observability import identify
 
@@ -101,6 +108,58 @@ def _client_address(request: Request) -> str | None:
 ClientAddress = Annotated[str | None, Depends(_client_address)]
 
 
+@dataclass(frozen=True, slots=True)
+class Caller:
+    """A logged-in request: the container, who is asking (``auth``), and from where
+    (``client``, as ``ClientAddress``)."""
+
+    container: Container
+    auth: Authenticated
+    client: str | None
+
+    @property
+    def user(self) -> User:
+        return self.auth.user
+
+    @property
+    def session(self) -> Session:
+        return self.auth.session
+
+
+async def _caller(
+    request: Request, container: ContainerDep, auth: CurrentAuth
+) -> Caller:
+    # A coroutine, reading the address itself: no worker thread for a bundle.
+    return Caller(container, auth, _client_address(request))
+
+
+LoggedIn = Annotated[Caller, Depends(_caller)]
+
+
+@dataclass(frozen=True, slots=True)
+class Visitor:
+    """A request that may come with or without a session (sign-up and log-in
+    refuse a logged-in one): the container, ``auth`` as ``OptionalAuth`` gives it,
+    and ``client``."""
+
+    container: Container
+    auth: Authenticated | None
+    client: str | None
+
+    @property
+    def user(self) -> User | None:
+        return self.auth.user if self.auth else None
+
+
+async def _visitor(
+    request: Request, container: ContainerDep, auth: OptionalAuth
+) -> Visitor:
+    return Visitor(container, auth, _client_address(request))
+
+
+MaybeLoggedIn = Annotated[Visitor, Depends(_visitor)]
+
+
 def require_feature(feature: str) -> Any:
     """A dependency for routes behind a plan: the logged-in user, or 402
     ``plan_required`` naming the plans that include ``feature``. Costs no read: the
@@ -113,3 +172,28 @@ def require_feature(feature: str) -> Any:
         return auth
 
     return Depends(check)
+
+
+async def _plan_catalog() -> PlanCatalog:
+    # Imported here: only the plans route loads the plan file's schema.
+    from functions.runtime.plans import get_plan_catalog
+
+    return get_plan_catalog()
+
+
+# The plans alone: a public route with them builds no container (no AWS, no secrets).
+PlanCatalogDep = Annotated[PlanCatalog, Depends(_plan_catalog)]
+
+
+def logged_in_with(feature: str) -> Any:
+    """``LoggedIn`` on a route behind a plan (``require_feature``): the caller, or
+    402 ``plan_required``."""
+
+    on_the_plan = require_feature(feature)
+
+    async def caller(
+        request: Request, container: ContainerDep, auth: Authenticated = on_the_plan
+    ) -> Caller:
+        return Caller(container, auth, _client_address(request))
+
+    return Depends(caller)

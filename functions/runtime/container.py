@@ -363,6 +363,7 @@ def build_container(settings: Settings) -> Container:
         settings.region,
         tasks_table=settings.tasks_table,
         user_shards=settings.user_index_shards,
+        previous_indexes=settings.previous_user_indexes,
     )
     secret = settings.jwt_secret_value()
     clock: Clock = (

@@ -3,8 +3,10 @@
 The decorator gives the function's module what Lambda and the local app look
 for: ``router``, holding the one route, and ``handler``, the Lambda entry point
 (``functions.http.<name>.handler``); it returns the function unchanged. Its
-arguments are also read, without importing the module, by ``functions.catalog``
-(so they hold literals and the names of ``functions.permissions`` only).
+arguments, and those of ``@sample``, ``@who`` and ``@counts`` under it, are also
+read, without importing the module, by ``functions.catalog`` (so they hold literals,
+the module's constants and the names of ``functions.permissions`` only, as
+``api.p.X``). Endpoint modules reach all this through ``functions.runtime.api``.
 
 The error responses every route shares are derived here, never listed by hand: 401
 where the route requires the session, 413 always (the guard middleware), 415 on
@@ -27,7 +29,7 @@ from fastapi import APIRouter, Path, Response
 from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
-from functions.permissions import AUTHENTICATED
+from functions.permissions import AUTHENTICATED, uses_stripe
 from functions.runtime.app import lambda_handler
 from functions.runtime.auth import (
     ClientAddress,
@@ -36,7 +38,7 @@ from functions.runtime.auth import (
     OptionalAuth,
     requires_session,
 )
-from functions.runtime.problems import SESSION_SCHEME, Answer
+from functions.runtime.problems import SESSION_SCHEME, Answer, answer
 from functions.runtime.problems import problems as documented
 
 __all__ = [
@@ -97,15 +99,80 @@ def _description(
     return f"{summary}\n\n**Who:** {caller}.\n\n**Cost:** {calls}."
 
 
+# A route's own error statuses: what each means on it ("" for the usual meaning), or
+# ``(meaning, *codes)`` where it carries codes of its own, or an ``Answer``.
+Problems = Mapping[int, str | Answer | tuple[str, ...]]
+_MORE = "__endpoint_more__"
+_DECLARED = "__endpoint_route__"
+
+
+def _more(function: Callable[..., Any], decorator: str) -> dict[str, Any]:
+    """What the decorators under ``@endpoint`` said of ``function``."""
+    if hasattr(function, _DECLARED):
+        raise TypeError(f"@{decorator} goes below @endpoint: the route is declared")
+    more: dict[str, Any] = vars(function).setdefault(_MORE, {"problems": {}})
+    return more
+
+
+def _says(decorator: str, **said: Any) -> Callable[[_F], _F]:
+    def add(function: _F) -> _F:
+        _more(function, decorator).update(said)
+        return function
+
+    return add
+
+
+def problems(*tables: Problems) -> Callable[[_F], _F]:
+    """The route's own error statuses (``endpoint``'s ``problems``), on a line of
+    their own under ``@endpoint``; several tables merge, the last one winning."""
+
+    def add(function: _F) -> _F:
+        for table in tables:
+            _more(function, "problems")["problems"].update(table)
+        return function
+
+    return add
+
+
+def counts(statuses: Mapping[int, str], /) -> Callable[[_F], _F]:
+    """The business metric each answer status adds one to (``endpoint``'s
+    ``counts``), under ``@endpoint``."""
+    return _says("counts", counts=statuses)
+
+
+def responses(table: Mapping[int, Mapping[str, Any]], /) -> Callable[[_F], _F]:
+    """What a success's response documents beyond its body, such as headers
+    (``endpoint``'s ``responses``), under ``@endpoint``."""
+    return _says("responses", responses=table)
+
+
+def openapi_extra(extra: dict[str, Any], tag: str | None = None) -> Callable[[_F], _F]:
+    """What the docs say of the route beyond what FastAPI infers (``endpoint``'s
+    ``openapi_extra``), and the ``tag`` it is listed under, under ``@endpoint``."""
+    return _says("openapi_extra", openapi_extra=extra, tag=tag)
+
+
+def who(caller: str, /) -> Callable[[_F], _F]:
+    """Who may call the route (``endpoint``'s ``who``), under ``@endpoint``."""
+    return _says("who", who=caller)
+
+
+def sample(**parts: Any) -> Callable[[_F], _F]:
+    """The sample request (``endpoint``'s ``sample``: ``path``, ``query``, ``body``
+    or ``body_file``, ``headers``), under ``@endpoint``. Only the catalog reads it,
+    from the source: at run time it changes nothing."""
+    return _says("sample")
+
+
 def endpoint(
     route: str,
     permissions: tuple[str, ...] = (),
     *,
     budget: int | None = None,
-    stripe: int = 0,
+    stripe: int | None = None,
     sample: dict[str, Any] | None = None,
     status: int | None = None,
-    problems: Mapping[int, str | Answer] | None = None,
+    problems: Problems | None = None,
     who: str | None = None,
     in_docs: bool = True,
     tag: str | None = None,
@@ -115,22 +182,32 @@ def endpoint(
 ) -> Callable[[_F], _F]:
     """Declare the endpoint ``route`` ("METHOD /path") served by the decorated
     function, answering ``status`` (by default 204 if it returns None, else 200).
-    ``budget``, ``stripe``, ``sample`` and ``who`` are read by the catalog
-    (the round-trip walk, the sample events, the README); ``problems`` maps the
-    route's own error statuses to what they mean on it ("" for the usual meaning);
-    ``responses`` documents a success's headers; ``counts`` names the business
-    metric each answer status adds one to (``functions.runtime.observability``)."""
+    ``budget``, ``stripe`` (by default 1 where ``permissions`` reach Stripe, else
+    0), ``sample`` and ``who`` are read by the catalog (the round-trip walk, the
+    sample events, the README); ``problems`` (``Problems``) adds the route's own
+    error statuses to the standard ones; ``responses`` documents a success's
+    headers; ``counts`` names the business metric each answer status adds one to
+    (``functions.runtime.observability``). ``@who``, ``@problems``, ``@sample``,
+    ``@counts``, ``@responses`` and ``@openapi_extra`` under it say the same as the
+    keyword of their name, on lines of their own."""
     method, _, path = route.partition(" ")
+    if stripe is None:
+        stripe = 1 if uses_stripe(permissions) else 0
 
     def declare(function: _F) -> _F:
+        more = vars(function).get(_MORE, {"problems": {}})
+        extra = openapi_extra or more.get("openapi_extra")
+        listed = tag or more.get("tag")
+        setattr(function, _DECLARED, route)
         # The path's first segment after the version groups the docs.
         section = [*path.split("/"), "", ""][3]
-        router = APIRouter(tags=[tag or section or function.__name__])
+        router = APIRouter(tags=[listed or section or function.__name__])
         returns = inspect.signature(function).return_annotation
         success = status or (204 if returns in (None, "None") else 200)
         no_body: dict[str, Any] = {"response_class": Response} if success == 204 else {}
         success_responses: dict[int | str, dict[str, Any]] = {
-            code: dict(response) for code, response in (responses or {}).items()
+            code: dict(response)
+            for code, response in (responses or more.get("responses", {})).items()
         }
         router.add_api_route(
             path,
@@ -142,22 +219,27 @@ def endpoint(
             # The function's name: what a generated client calls the operation.
             operation_id=function.__name__,
             responses=success_responses,
-            openapi_extra=openapi_extra,
+            openapi_extra=extra,
         )
         (added,) = router.routes
         assert isinstance(added, APIRoute)
         session = requires_session(added.dependant)
         summary = inspect.getdoc(sys.modules[function.__module__]) or ""
-        added.description = _description(summary, who, session, budget, stripe)
+        caller = who or more.get("who")
+        added.description = _description(summary, caller, session, budget, stripe)
         if session:
             security: list[dict[str, list[str]]] = [{SESSION_SCHEME: []}]
-            added.openapi_extra = {**(openapi_extra or {}), "security": security}
+            added.openapi_extra = {**(extra or {}), "security": security}
+        own = {**more["problems"], **(problems or {})}
         derived = _standard_statuses(added, method, bool(permissions), stripe)
         statuses: dict[int, str | Answer] = dict.fromkeys(derived, "")
-        statuses.update(problems or {})
+        statuses.update(
+            {k: answer(*v) if isinstance(v, tuple) else v for k, v in own.items()}
+        )
         added.responses.update(documented(dict(sorted(statuses.items())), derived))
         module = sys.modules[function.__module__]
-        vars(module).update(router=router, handler=lambda_handler(router, counts))
+        counted = counts or more.get("counts")
+        vars(module).update(router=router, handler=lambda_handler(router, counted))
         return function
 
     return declare

@@ -17,6 +17,7 @@ from starlette.routing import Match
 
 from core.application import errors as app
 from core.domain import errors as domain
+from core.domain import seats
 from functions.runtime.problems import problem_response
 
 logger = logging.getLogger("strata")
@@ -36,6 +37,7 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
     app.InvalidProrationToken: (422, "proration_token"),
     app.PlanRequired: (402, None),
     app.PaymentFailed: (402, None),
+    seats.SeatsExhausted: (402, None),
     app.NotAuthenticated: (401, None),
     app.InvalidCredentials: (401, None),
     app.AccountInactive: (403, None),

@@ -226,6 +226,27 @@ def _document_origin_check(document: dict[str, Any]) -> None:
             enum[:] = sorted({*enum, "origin_not_allowed"})
 
 
+STRING = {"type": "string"}
+
+
+def header(description: str) -> dict[str, Any]:
+    """A string header that a success always carries, as an OpenAPI response
+    header."""
+    return {"description": description, "required": True, "schema": STRING}
+
+
+def raw_body(schema: dict[str, Any], description: str, *headers: str) -> dict[str, Any]:
+    """The ``openapi_extra`` of a route that reads its body raw, which FastAPI
+    cannot infer: the JSON body it expects, and the string headers it requires."""
+    content = {"application/json": {"schema": schema}}
+    body = {"required": True, "description": description, "content": content}
+    required = [{"name": h, "in": "header", "required": True} for h in headers]
+    return {
+        "requestBody": body,
+        "parameters": [{**parameter, "schema": STRING} for parameter in required],
+    }
+
+
 def session_cookie_header() -> dict[str, Any]:
     """The ``Set-Cookie`` header of the routes that always set or clear the session
     cookie (``access_token``), as OpenAPI response headers."""

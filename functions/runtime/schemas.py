@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from core.application.ports import UserSummary
 from core.domain.billing import Entitlements
 from core.domain.user import User
 
@@ -19,6 +20,13 @@ class Body(BaseModel):
     """A request body: a field it does not know is an error, not ignored."""
 
     model_config = ConfigDict(extra="forbid")
+
+
+class FromAttributes(BaseModel):
+    """A response body that can be read from an object's attributes
+    (``model_validate(obj, from_attributes=True)``, or as a field of one)."""
+
+    model_config = ConfigDict(from_attributes=True)
 
 
 class UserOut(BaseModel):
@@ -37,7 +45,7 @@ class UserDetail(BaseModel):
     email_verified: bool
 
     @classmethod
-    def of(cls, user: User) -> UserDetail:
+    def of(cls, user: User | UserSummary) -> UserDetail:
         return cls(
             id=user.id,
             username=user.username.value,
@@ -50,6 +58,9 @@ class UserDetail(BaseModel):
 
 
 # -- billing -----------------------------------------------------------------------
+
+# What a request may ask to be billed by (``core.domain.billing.Interval``'s values).
+BillingInterval = Literal["month", "year"]
 
 
 class EntitlementsOut(BaseModel):

@@ -40,13 +40,12 @@ class GetGreeting:
 ENDPOINT = '''
 """The logged-in user's greeting."""
 
-from functions.permissions import AUTHENTICATED
-from functions.runtime.endpoint import ContainerDep, CurrentAuth, endpoint
+from functions.runtime import api
 
 
-@endpoint("GET /api/v1/account/greeting", AUTHENTICATED, budget=2)
-def greeting(container: ContainerDep, auth: CurrentAuth) -> dict[str, str]:
-    return {"text": container.get_greeting().execute(auth.user)}
+@api.endpoint("GET /api/v1/account/greeting", api.p.AUTHENTICATED, budget=2)
+def greeting(ctx: api.LoggedIn) -> dict[str, str]:
+    return {"text": ctx.container.get_greeting().execute(ctx.user)}
 '''
 
 # Run in the copy: what the catalog, the sample event, the CDK app's view of the

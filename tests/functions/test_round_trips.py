@@ -228,7 +228,7 @@ def test_no_endpoint_issues_a_scan(container: Any) -> None:
 
 def test_every_endpoint_declares_its_round_trip_budget() -> None:
     undeclared = [
-        f"{e.module}: add budget=<most DynamoDB calls of one request> to @endpoint"
+        f"{e.module}: add budget=<most DynamoDB calls of one request> to @api.endpoint"
         for e in ENDPOINTS
         if e.budget is None
     ]

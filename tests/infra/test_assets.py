@@ -45,8 +45,10 @@ def test_code_asset_has_every_handler_module(
     for endpoint in ENDPOINTS:
         source = code.path / (endpoint.module.replace(".", "/") + ".py")
         assert source.is_file(), endpoint.module
-        # ``@endpoint`` gives the module its ``handler`` (functions/runtime/endpoint).
-        assert re.search(r"^@endpoint\(", source.read_text(), re.M), endpoint.module
+        # ``@api.endpoint`` gives the module its ``handler`` (runtime/endpoint.py).
+        assert re.search(r"^@api\.endpoint\(", source.read_text(), re.M), (
+            endpoint.module
+        )
 
 
 def test_code_asset_ships_the_default_plans_file(
