@@ -34,6 +34,8 @@ from functions.permissions import (
     EMAIL_SEND,
     EXPORTS_READ,
     EXPORTS_WRITE,
+    ORGS_READ,
+    ORGS_WRITE,
     QUEUE_BILLING,
     QUEUE_EMAIL,
     QUEUE_USERS,
@@ -331,14 +333,23 @@ class Worker:
 # with only what its family's jobs touch: a job of one family cannot reach what
 # another's needs. All claim and finish tasks (tasks:read, tasks:write).
 WORKERS: tuple[Worker, ...] = (
-    # send_email, send_verification_email, send_password_reset: send (email:send),
-    # look users up (users:read) and issue link tokens (sessions:write). No user
-    # is deleted, no Stripe call, no export.
+    # send_email, send_verification_email, send_password_reset, send_invitation:
+    # send (email:send), look users up (users:read) and issue link tokens
+    # (sessions:write; an invitation's token is kept on the invitation, in the orgs
+    # table: orgs:read, orgs:write). No user is deleted, no Stripe call, no export.
     Worker(
         "email_worker",
         "functions.workers.email_tasks",
         "queue",
-        (TASKS_READ, TASKS_WRITE, USERS_READ, SESSIONS_WRITE, EMAIL_SEND),
+        (
+            TASKS_READ,
+            TASKS_WRITE,
+            USERS_READ,
+            SESSIONS_WRITE,
+            ORGS_READ,
+            ORGS_WRITE,
+            EMAIL_SEND,
+        ),
         family="email",
     ),
     # export_users reads users through their listing (users:list), writes the

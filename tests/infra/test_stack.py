@@ -79,6 +79,7 @@ BASE_VARS = {
     "STRATA_USERS_TABLE",
     "STRATA_SESSIONS_TABLE",
     "STRATA_TASKS_TABLE",
+    "STRATA_ORGS_TABLE",
     "STRATA_SESSION_TTL_SECONDS",
     "STRATA_USER_INDEX_SHARDS",
     "STRATA_TASK_MAX_RECEIVES",
@@ -459,6 +460,7 @@ def test_function_environment_contract(synth: Synth) -> None:
         assert env["STRATA_USERS_TABLE"] == {"Ref": users}
         assert env["STRATA_SESSIONS_TABLE"] == {"Ref": sessions}
         assert env["STRATA_TASKS_TABLE"] == {"Ref": _table_id(synth, "tasks")}
+        assert env["STRATA_ORGS_TABLE"] == {"Ref": _table_id(synth, "orgs")}
         for family, var in _queue_vars(endpoint).items():
             assert env[var] == {"Ref": _queue_id(synth, family)}, endpoint.name
         assert env["STRATA_TASK_MAX_RECEIVES"] == str(TASK_MAX_RECEIVES)

@@ -287,6 +287,7 @@ def test_every_job_belongs_to_exactly_one_family() -> None:
         tasks.SEND_EMAIL,
         tasks.SEND_VERIFICATION_EMAIL,
         tasks.SEND_PASSWORD_RESET,
+        tasks.SEND_INVITATION,
         tasks.EXPORT_USERS,
         tasks.PURGE_UNVERIFIED,
         tasks.RECONCILE_SUBSCRIPTIONS,
