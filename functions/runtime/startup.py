@@ -37,7 +37,7 @@ from functions.permissions import (
     EMAIL_SEND,
     EXPORTS_READ,
     EXPORTS_WRITE,
-    QUEUE_SEND,
+    QUEUE_PERMISSIONS,
     STRIPE_API,
     STRIPE_WEBHOOK,
 )
@@ -52,7 +52,7 @@ logger = logging.getLogger("strata.init")
 # adapter) init makes. The DynamoDB client is made by the build itself
 # (``bind_tables`` shares one client across the models).
 _PORT_OF = {
-    QUEUE_SEND: "queue",
+    **dict.fromkeys(QUEUE_PERMISSIONS, "queue"),
     EMAIL_SEND: "mailer",
     EXPORTS_READ: "exports",
     EXPORTS_WRITE: "exports",

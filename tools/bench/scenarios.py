@@ -11,9 +11,11 @@ session, which the request ends; the user list has a full page to list.
 
 The email flows get what their links carry: a fresh verification or reset token per
 call, issued through the container's ``link_tokens`` as the worker issues them when
-it sends (the target of a reset is logged in, a session the reset ends). The task
-worker gets an SQS event naming a fresh queued task (a new user's welcome email,
-the job every sign-up queues), the scheduler the purge's EventBridge input. A worker
+it sends (the target of a reset is logged in, a session the reset ends). Each task
+worker gets an SQS event naming a fresh queued task of its family: the email
+worker a new user's welcome email (the job every sign-up queues), the users worker
+the purge of unverified accounts, the billing worker the reconciliation with
+Stripe; the scheduler gets the purge's EventBridge input. A worker
 call is checked by what it did (the task succeeded, a task was submitted), not by an
 HTTP status.
 
@@ -44,7 +46,11 @@ from core.application.account_emails import (
     VERIFY_EMAIL_PURPOSE,
     WELCOME,
 )
-from core.application.tasks import PURGE_UNVERIFIED, SEND_VERIFICATION_EMAIL
+from core.application.tasks import (
+    PURGE_UNVERIFIED,
+    RECONCILE_SUBSCRIPTIONS,
+    SEND_VERIFICATION_EMAIL,
+)
 from core.domain.billing import Interval
 from core.domain.task import Task, TaskStatus
 from core.domain.user import Role, User
@@ -159,7 +165,17 @@ class Scenarios:
             "verify_email": self._verify_email,
             "password_reset": self._password_reset,
             "password_reset_confirm": self._password_reset_confirm,
-            "task_worker": self._task_worker,
+            "email_worker": self._email_worker,
+            "users_worker": lambda: self._task(
+                "users_worker",
+                self.container.submitter().submit(PURGE_UNVERIFIED, {}, owner_id=None),
+            ),
+            "billing_worker": lambda: self._task(
+                "billing_worker",
+                self.container.submitter().submit(
+                    RECONCILE_SUBSCRIPTIONS, {}, owner_id=None
+                ),
+            ),
             "scheduler": self._scheduler,
             "billing_checkout": lambda: Call(
                 "billing_checkout",
@@ -365,8 +381,16 @@ class Scenarios:
         body = {"token": token, "password": NEW_PASSWORD}
         return Call("password_reset_confirm", 204, body=body)
 
-    def _task_worker(self) -> Call:
-        task = self.welcome_task(self.user())
+    def _email_worker(self) -> Call:
+        return self._task(
+            "email_worker", self.welcome_task(self.user()), result={"sent": True}
+        )
+
+    def _task(
+        self, worker: str, task: Task, result: Mapping[str, Any] | None = None
+    ) -> Call:
+        """``worker`` handed the message of ``task``, a queued task of its family:
+        checked by the task's success (and its ``result``, if given)."""
         tasks = self.container.tasks
 
         def check(reply: Mapping[str, Any]) -> str | None:
@@ -375,11 +399,11 @@ class Scenarios:
             done = tasks.get(task.id)
             if done is None or done.status is not TaskStatus.SUCCEEDED:
                 return f"the task did not succeed: {done}"
-            if done.result != {"sent": True}:
-                return f"the email was not sent: {done.result}"
+            if result is not None and done.result != result:
+                return f"the task did not do its work: {done.result}"
             return None
 
-        return Call("task_worker", None, raw=sqs_event(task), check=check)
+        return Call(worker, None, raw=sqs_event(task), check=check)
 
     def _scheduler(self) -> Call:
         tasks = self.container.tasks
