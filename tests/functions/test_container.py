@@ -90,3 +90,10 @@ def test_an_optional_field_nothing_provides_keeps_its_default(
 
     assert made.printer is None
     assert made.clock is container.clock
+
+
+def test_every_job_the_workers_can_run_belongs_to_one_family(container: Any) -> None:
+    from core.application.tasks import JOB_FAMILIES
+
+    # A job registered without a family would be refused by every worker.
+    assert set(container.registry().names()) == set(JOB_FAMILIES)

@@ -291,10 +291,13 @@ def test_every_job_belongs_to_exactly_one_family() -> None:
         tasks.EXPORT_USERS,
         tasks.PURGE_UNVERIFIED,
         tasks.RECONCILE_SUBSCRIPTIONS,
+        tasks.SYNC_SEATS,
     }
     assert set(tasks.JOB_FAMILIES) == jobs
     assert set(tasks.JOB_FAMILIES.values()) == set(tasks.FAMILIES)
     assert tasks.family_of(tasks.RECONCILE_SUBSCRIPTIONS) == tasks.BILLING
+    # The seat sync calls Stripe: the billing worker's, never the email one's.
+    assert tasks.family_of(tasks.SYNC_SEATS) == tasks.BILLING
     with pytest.raises(UnknownJob):
         tasks.family_of("drop_tables")
 
