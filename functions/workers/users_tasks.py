@@ -9,4 +9,4 @@ from functions.runtime.startup import prepare_worker
 from functions.workers.tasks import handler_for
 
 handler = handler_for(USERS)
-prepare_worker(__name__)
+prepare_worker(__name__, (("run_task", USERS),))
