@@ -36,7 +36,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from typing import Any
 
@@ -101,6 +101,10 @@ class Call:
     # A body sent as it is (Stripe's webhook), with its headers.
     raw_body: str | None = None
     headers: dict[str, str] | None = None
+    # The client's address (API Gateway's source IP): the bench's requests come
+    # from many clients, as a service's do, so the per-client limits (log-ins,
+    # emails) never answer 429 to a run of hundreds of requests.
+    source_ip: str = "198.51.100.7"
 
     def failure(self, reply: Mapping[str, Any]) -> str | None:
         """Why ``reply`` is not this call's success; ``None`` when it is."""
@@ -123,6 +127,7 @@ class Call:
             cookies=[self.cookie] if self.cookie else None,
             raw_body=self.raw_body,
             headers=self.headers,
+            source_ip=self.source_ip,
         )
 
 
@@ -134,6 +139,7 @@ class Scenarios:
         self.tag = tag
         self.pay = pay
         self._count = 0
+        self._addresses = 0
         self._page_filled = False
         self.root_name = self.fresh_name()
         made: User = container.create_super_admin().execute(
@@ -214,7 +220,7 @@ class Scenarios:
         where its route requires one): it gets its declared sample event."""
         maker = self._makers.get(name)
         if maker is not None:
-            return maker()
+            return replace(maker(), source_ip=self.fresh_address())
         endpoint = BY_NAME.get(name)
         if endpoint is None:
             raise KeyError(f"no request is known for the endpoint {name!r}")
@@ -222,6 +228,12 @@ class Scenarios:
         return Call(name, endpoint.status, raw=sample_event(endpoint, cookie))
 
     # -- state ------------------------------------------------------------------------
+
+    def fresh_address(self) -> str:
+        """A client address no earlier request came from (IPv6's documentation
+        prefix: as many as a run needs)."""
+        self._addresses += 1
+        return f"2001:db8::{self._addresses:x}"
 
     def fresh_name(self) -> str:
         self._count += 1
