@@ -10,8 +10,9 @@ exactly its ``permissions`` (the names of ``functions.permissions``); the local 
 server mounts every entry's router; the sample events, the round-trip budgets and
 the README's API table are derived from it.
 
-``WORKERS`` lists the functions that are not behind a route: queue consumers and
-scheduled jobs, with their trigger and permissions.
+``WORKERS`` lists the functions that are not behind a route: a task worker per
+job family, each consuming its family's queue, and the scheduler, with their
+trigger and permissions.
 
 ``python -m functions.catalog readme`` rewrites the README's API table from the
 declarations; ``python -m functions.catalog readme --check`` only says whether it is
@@ -35,7 +36,10 @@ from functions.permissions import (
     EXPORTS_WRITE,
     ORGS_READ,
     ORGS_SEATED,
-    QUEUE_SEND,
+    ORGS_WRITE,
+    QUEUE_BILLING,
+    QUEUE_EMAIL,
+    QUEUE_USERS,
     SESSIONS_BY_USER,
     SESSIONS_READ,
     SESSIONS_WRITE,
@@ -57,7 +61,9 @@ __all__ = [
     "ENDPOINTS",
     "EXPORTS_READ",
     "EXPORTS_WRITE",
-    "QUEUE_SEND",
+    "QUEUE_BILLING",
+    "QUEUE_EMAIL",
+    "QUEUE_USERS",
     "SESSIONS_READ",
     "SESSIONS_WRITE",
     "STRIPE_API",
@@ -313,56 +319,90 @@ BY_NAME = {endpoint.name: endpoint for endpoint in ENDPOINTS}
 
 @dataclass(frozen=True, slots=True)
 class Worker:
-    """A function behind no route: ``trigger`` is ``queue`` (the task queue's
-    messages, in batches; consuming them needs no permission listed here, the
-    event source brings it) or ``schedule`` (a timetable)."""
+    """A function behind no route: ``trigger`` is ``queue`` (its ``family``'s task
+    queue's messages, in batches; consuming them needs no permission listed here,
+    the event source brings it) or ``schedule`` (a timetable)."""
 
     name: str
     module: str
     trigger: Literal["queue", "schedule"]
     permissions: tuple[str, ...] = ()
+    family: str | None = None
 
 
+# The task workers, one per job family (core.application.tasks.JOB_FAMILIES), each
+# with only what its family's jobs touch: a job of one family cannot reach what
+# another's needs. All claim and finish tasks (tasks:read, tasks:write).
 WORKERS: tuple[Worker, ...] = (
+    # send_email, send_verification_email, send_password_reset, send_invitation:
+    # send (email:send), look users up (users:read) and issue link tokens
+    # (sessions:write; an invitation's token is kept on the invitation, in the orgs
+    # table: orgs:read, orgs:write). No user is deleted, no Stripe call, no export.
     Worker(
-        "task_worker",
-        "functions.workers.tasks",
+        "email_worker",
+        "functions.workers.email_tasks",
         "queue",
-        # The jobs' needs: the export reads users, writes the file and signs its
-        # link (a presigned GET is only as good as the signer's exports:read).
-        # The email jobs send (email:send), look users up and issue link tokens
-        # (sessions:write); the purge removes users (users:write) and ends their
-        # sessions (sessions:by-user, sessions:write). The billing reconciliation
-        # re-reads subscriptions from Stripe (stripe:api). Each job queries its own
-        # index: the export users:list, the purge users:unverified, the
-        # reconciliation users:subscribed and, for organizations' seats,
-        # orgs:seated. The seat sync reads an organization (orgs:read).
         (
             TASKS_READ,
             TASKS_WRITE,
             USERS_READ,
+            SESSIONS_WRITE,
+            ORGS_READ,
+            ORGS_WRITE,
+            EMAIL_SEND,
+        ),
+        family="email",
+    ),
+    # export_users reads users through their listing (users:list), writes the
+    # file and signs its link (a presigned GET is only as good as the signer's
+    # exports:read); purge_unverified finds them by its index (users:unverified),
+    # removes them (users:write) and ends their sessions (sessions:by-user,
+    # sessions:write). No SES, no Stripe.
+    Worker(
+        "users_worker",
+        "functions.workers.users_tasks",
+        "queue",
+        (
+            TASKS_READ,
+            TASKS_WRITE,
+            USERS_READ,
+            USERS_WRITE,
             USERS_LIST,
             USERS_UNVERIFIED,
-            USERS_SUBSCRIBED,
             SESSIONS_BY_USER,
+            SESSIONS_WRITE,
             EXPORTS_WRITE,
             EXPORTS_READ,
-            EMAIL_SEND,
+        ),
+        family="users",
+    ),
+    # reconcile_subscriptions re-reads subscriptions from Stripe (stripe:api), walks
+    # the subscribed users (users:subscribed) and repairs what it finds
+    # (users:write). No SES, no sessions, no export.
+    Worker(
+        "billing_worker",
+        "functions.workers.billing_tasks",
+        "queue",
+        (
+            TASKS_READ,
+            TASKS_WRITE,
+            USERS_READ,
             USERS_WRITE,
-            SESSIONS_READ,
-            SESSIONS_WRITE,
+            USERS_SUBSCRIBED,
             STRIPE_API,
             ORGS_READ,
             ORGS_SEATED,
         ),
+        family="billing",
     ),
     # EventBridge rules (functions.resources.SCHEDULES) name a job; the scheduler
-    # submits it as a task, so it runs on the task worker with its retries.
+    # submits it as a task, so it runs on its family's worker with its retries:
+    # the purge on the users worker, the reconciliation on the billing worker.
     Worker(
         "scheduler",
         "functions.workers.scheduled",
         "schedule",
-        (TASKS_WRITE, QUEUE_SEND),
+        (TASKS_WRITE, QUEUE_USERS, QUEUE_BILLING),
     ),
 )
 

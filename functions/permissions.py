@@ -2,7 +2,9 @@
 
 A permission names a resource and an access: ``users:read``, ``users:write``,
 ``sessions:read``, ``sessions:write``, ``tasks:read``, ``tasks:write`` (tables);
-``queue:send`` (the task queue); ``exports:read``, ``exports:write`` (the export
+``queue:email``, ``queue:users``, ``queue:billing`` (send to that job family's task
+queue, whose URL comes with it: a function submits only the families it names);
+``exports:read``, ``exports:write`` (the export
 bucket); ``email:send`` (SES); ``stripe:api`` (read the Stripe secret key from
 Secrets Manager: the function calls Stripe), ``stripe:webhook`` (read the webhook
 signing secret), ``secrets:pepper`` (read the password pepper: the function hashes or
@@ -23,7 +25,15 @@ SESSIONS_READ = "sessions:read"
 SESSIONS_WRITE = "sessions:write"
 TASKS_READ = "tasks:read"
 TASKS_WRITE = "tasks:write"
-QUEUE_SEND = "queue:send"
+# Send to one job family's task queue (core.application.tasks.JOB_FAMILIES).
+QUEUE_EMAIL = "queue:email"
+QUEUE_USERS = "queue:users"
+QUEUE_BILLING = "queue:billing"
+QUEUE_PERMISSIONS = {
+    QUEUE_EMAIL: "email",
+    QUEUE_USERS: "users",
+    QUEUE_BILLING: "billing",
+}
 EXPORTS_READ = "exports:read"
 EXPORTS_WRITE = "exports:write"
 EMAIL_SEND = "email:send"
@@ -66,9 +76,11 @@ USERS = (USERS_READ, USERS_WRITE)
 SESSIONS = (SESSIONS_READ, SESSIONS_WRITE)
 TASKS = (TASKS_READ, TASKS_WRITE)
 # The common sets of the routes behind the session: an admin changing users, a
-# route queueing a task, a route asking Stripe, one storing what Stripe answered.
+# route queueing an email or a users task, a route asking Stripe, one storing what
+# Stripe answered.
 MANAGE_USERS = (*AUTHENTICATED, USERS_WRITE)
-QUEUE_TASK = (*AUTHENTICATED, TASKS_WRITE, QUEUE_SEND)
+QUEUE_MAIL = (*AUTHENTICATED, TASKS_WRITE, QUEUE_EMAIL)
+QUEUE_USERS_TASK = (*AUTHENTICATED, TASKS_WRITE, QUEUE_USERS)
 ASK_STRIPE = (*AUTHENTICATED, STRIPE_API)
 CHANGE_BILLING = (*AUTHENTICATED, USERS_WRITE, STRIPE_API)
 # The routes of an organization: read it (and the caller's membership), change it.

@@ -22,7 +22,7 @@ def physical_name(prefix: str, suffix: str) -> str:
 
 @dataclass(frozen=True, slots=True)
 class QueueSpec:
-    """The task queue and its dead letter queue.
+    """A task queue and its dead letter queue.
 
     A message received ``max_receives`` times goes to the dead letter queue; the
     worker marks the task failed for good on that last receive. The worker's
@@ -112,17 +112,27 @@ class ScheduleSpec:
 # (core.adapters.stripe.http.BUDGET); API Gateway gives up at 30 s.
 STRIPE_FUNCTION_TIMEOUT_SECONDS = 28
 
-TASK_QUEUE = QueueSpec(
-    suffix="tasks",
-    dead_letter_suffix="tasks-dlq",
-    max_receives=5,
-    worker_timeout_seconds=300,
-    retention_days=4,
-    dead_letter_retention_days=14,
-    batch_size=10,
-    max_batching_window_seconds=1,
-)
-
+# One task queue (and dead letter queue) per job family, each consumed by its
+# family's worker only: ``strata-<stage>-<family>-tasks``. The families are
+# core.application.tasks.FAMILIES, plain strings here for the CDK app. They share
+# the numbers below, so one lease (STRATA_TASK_LEASE_SECONDS, the workers' timeout)
+# and one receive count (STRATA_TASK_MAX_RECEIVES) serve every worker.
+TASK_FAMILIES = ("email", "users", "billing")
+TASK_MAX_RECEIVES = 5
+TASK_WORKER_TIMEOUT_SECONDS = 300
+TASK_QUEUES: dict[str, QueueSpec] = {
+    family: QueueSpec(
+        suffix=f"{family}-tasks",
+        dead_letter_suffix=f"{family}-tasks-dlq",
+        max_receives=TASK_MAX_RECEIVES,
+        worker_timeout_seconds=TASK_WORKER_TIMEOUT_SECONDS,
+        retention_days=4,
+        dead_letter_retention_days=14,
+        batch_size=10,
+        max_batching_window_seconds=1,
+    )
+    for family in TASK_FAMILIES
+}
 EXPORTS_BUCKET = BucketSpec(suffix="exports", expire_days=7)
 
 EMAIL = EmailSpec(
@@ -160,6 +170,8 @@ TASKS_SUCCEEDED = "TasksSucceeded"
 TASKS_FAILED = "TasksFailed"
 TASK_ATTEMPTS_FAILED = "TaskAttemptsFailed"
 TASKS_DEAD_LETTERED = "TasksDeadLettered"
+# A message that reached the worker of another family than its job's: not run.
+TASKS_REFUSED = "TasksRefused"
 EMAILS_SENT = "EmailsSent"
 EMAILS_REFUSED = "EmailsRefused"
 CHECKOUTS_COMPLETED = "CheckoutsCompleted"
@@ -171,6 +183,7 @@ COUNTED_BY_CODE = (
     TASKS_FAILED,
     TASK_ATTEMPTS_FAILED,
     TASKS_DEAD_LETTERED,
+    TASKS_REFUSED,
     EMAILS_SENT,
     EMAILS_REFUSED,
     CHECKOUTS_COMPLETED,

@@ -1,13 +1,14 @@
 """The Strata stack for one stage: a thin composition of the constructs.
 
 Data (tables), secrets (the service's and Stripe's), storage (the export bucket),
-email (SES) and jobs (the task queue) publish what functions may be granted and the
-variables that name their resources; jobs builds one function per catalog worker and
-the API one function and one route per catalog endpoint from them; monitoring watches
-the API, every function and the dead letter queue. Billing (Stripe) needs no
-construct of its own: its state lives in the users and tasks tables, its secrets in
-``Secrets``, its daily reconciliation in ``functions.resources.SCHEDULES``, and its
-stage settings (``infra_cdk.stages.billing_environment``) go to every function.
+email (SES) and jobs (a task queue per job family) publish what functions may be
+granted and the variables that name their resources; jobs builds one function per
+catalog worker and the API one function and one route per catalog endpoint from
+them; monitoring watches the API, every function and the dead letter queues.
+Billing (Stripe) needs no construct of its own: its state lives in the users and
+tasks tables, its secrets in ``Secrets``, its daily reconciliation in
+``functions.resources.SCHEDULES``, and its stage settings
+(``infra_cdk.stages.billing_environment``) go to every function.
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from infra_cdk.build import CODE_DIR, LAYER_DIR, STRIPE_LAYER_DIR
 from infra_cdk.constructs.api import ARCHITECTURE, RUNTIME, Api
 from infra_cdk.constructs.data import Data
 from infra_cdk.constructs.email import Email
-from infra_cdk.constructs.jobs import Jobs
+from infra_cdk.constructs.jobs import Jobs, queue_url_variable
 from infra_cdk.constructs.lambdas import FunctionDefaults
 from infra_cdk.constructs.monitoring import BusinessMetrics, Monitoring, Route
 from infra_cdk.constructs.secrets import Secrets
@@ -154,6 +155,7 @@ class StrataStack(Stack):
             secrets_environment=self.secrets.env,
             secrets_statement=self.secrets.read_statement,
             permission_env=self.secrets.permission_env,
+            reserved_concurrency=dict(stage.reserved_concurrency),
         )
         environment |= self.jobs.env
         self.api = Api(
@@ -183,7 +185,8 @@ class StrataStack(Stack):
             },
             secrets_environment=self.secrets.env,
             secrets_statement=self.secrets.read_statement,
-            permission_env=self.secrets.permission_env,
+            # A family's queue URL goes only with queue:<family>.
+            permission_env={**self.secrets.permission_env, **self.jobs.permission_env},
         )
         functions = {**self.api.functions, **self.jobs.functions}
         self._reserve_concurrency(functions, stage.reserved_concurrency)
@@ -208,7 +211,10 @@ class StrataStack(Stack):
                 by_dimension=WEBHOOK_EVENTS,
             ),
             dead_letter_queues={
-                "tasks": self.jobs.dead_letter_queue,
+                **{
+                    f"{family}_tasks": queue
+                    for family, queue in self.jobs.dead_letter_queues.items()
+                },
                 "scheduler": self.jobs.schedule_dead_letter_queue,
             },
             latency_p99_ms={
@@ -220,7 +226,9 @@ class StrataStack(Stack):
                 for e in ENDPOINTS
             },
             tables=self.data.tables,
-            work_queues={"tasks": self.jobs.queue},
+            work_queues={
+                f"{family} tasks": queue for family, queue in self.jobs.queues.items()
+            },
             webhook_route=Route("POST", BY_NAME["stripe_webhook"].path),
             alarm_scopes=self.api.scopes,
         )
@@ -258,12 +266,15 @@ class StrataStack(Stack):
             "its signing secret goes into StripeWebhookSecretArn",
         )
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn)
-        CfnOutput(
-            self,
-            "TaskQueueUrl",
-            value=self.jobs.queue.queue_url,
-            description="The task queue (STRATA_TASK_QUEUE_URL)",
-        )
+        for family, queue in self.jobs.queues.items():
+            CfnOutput(
+                self,
+                f"{family.capitalize()}TaskQueueUrl",
+                value=queue.queue_url,
+                description=(
+                    f"The {family} jobs' task queue ({queue_url_variable(family)})"
+                ),
+            )
         CfnOutput(
             self,
             "ExportsBucketName",

@@ -60,7 +60,9 @@ class StageConfig:
     # on the other routes (log-ins, say) cannot starve Stripe's webhook or the
     # workers. Each reservation comes out of the account's regional concurrency,
     # which must keep 100 unreserved; a new account may have a quota of 10, so dev
-    # reserves none.
+    # reserves none. A task worker's reservation also caps its queue's event source
+    # (at least 2, SQS's lowest), so that its pollers are not throttled: emails
+    # come in bursts, exports, purges and reconciliations one at a time.
     reserved_concurrency: tuple[tuple[str, int], ...] = ()
     # The users' listing indexes are write-sharded over this many partitions (each
     # takes about 1,000 writes per second); a listing page costs one Query each.
@@ -128,7 +130,9 @@ STAGES: dict[str, StageConfig] = {
             tracing=True,
             reserved_concurrency=(
                 ("stripe_webhook", 5),
-                ("task_worker", 5),
+                ("email_worker", 5),
+                ("users_worker", 2),
+                ("billing_worker", 2),
                 ("scheduler", 1),
             ),
         ),
@@ -156,7 +160,9 @@ STAGES: dict[str, StageConfig] = {
             tracing=True,
             reserved_concurrency=(
                 ("stripe_webhook", 20),
-                ("task_worker", 10),
+                ("email_worker", 10),
+                ("users_worker", 2),
+                ("billing_worker", 2),
                 ("scheduler", 1),
             ),
         ),

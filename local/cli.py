@@ -1,7 +1,7 @@
 """The ``strata`` command: the local stack and the management commands.
 
-    strata dev                      moto + tables + queue + the whole API on
-                                    loopback, and the queue's worker
+    strata dev                      moto + tables + queues + the whole API on
+                                    loopback, and each queue's worker
     strata create-superadmin ...    make the first super admin (the API cannot)
     strata invoke NAME --event F    run one Lambda handler (an endpoint's or a
                                     worker's) on a sample event
@@ -49,13 +49,13 @@ from functions.catalog import (
     ENDPOINTS,
     EXPORTS_READ,
     EXPORTS_WRITE,
-    QUEUE_SEND,
     WORKERS,
     WORKERS_BY_NAME,
     Endpoint,
     Worker,
 )
-from functions.resources import SCHEDULES, TASK_QUEUE
+from functions.permissions import QUEUE_PERMISSIONS
+from functions.resources import SCHEDULES, TASK_WORKER_TIMEOUT_SECONDS
 from functions.runtime.settings import (
     LOCAL_STAGE,
     LOCAL_STRIPE_API_KEY,
@@ -81,7 +81,7 @@ LOCAL_CLIENT_LIMITS = {
 }
 _COOKIE_NAME = "access_token"
 # Handlers with these use the queue, the bucket or SES of the running local stack.
-_JOB_PERMISSIONS = {QUEUE_SEND, EXPORTS_READ, EXPORTS_WRITE, EMAIL_SEND}
+_JOB_PERMISSIONS = {*QUEUE_PERMISSIONS, EXPORTS_READ, EXPORTS_WRITE, EMAIL_SEND}
 
 
 class CliError(Exception):
@@ -119,9 +119,10 @@ def _parser() -> argparse.ArgumentParser:
     dev = commands.add_parser(
         "dev",
         help="moto, the tables and the whole API on loopback (what `make dev` runs)",
-        description="Start moto on 127.0.0.1, create the tables, the task queue, "
-        "the export bucket and the email identity, serve every endpoint with "
-        "uvicorn and feed the task queue to its worker until Ctrl-C.",
+        description="Start moto on 127.0.0.1, create the tables, a task queue per "
+        "job family, the export bucket and the email identity, serve every "
+        "endpoint with uvicorn and feed each task queue to its family's worker "
+        "until Ctrl-C.",
     )
     dev.add_argument(
         "--port",
@@ -188,8 +189,9 @@ def _parser() -> argparse.ArgumentParser:
         default=None,
         help="an API Gateway HTTP API v2 event for an endpoint (default: the "
         "sample its declaration describes, see `strata events`), an SQS event for "
-        "a queue worker (default: events/sqs_task.json) or a schedule's event for "
-        "a scheduled one (default: events/schedule_<its first job>.json)",
+        "a queue worker (default: events/sqs_<its family>_task.json) or a "
+        "schedule's event for a scheduled one (default: "
+        "events/schedule_<its first job>.json)",
     )
     invoke.add_argument(
         "--cookie",
@@ -355,7 +357,7 @@ def _dev(args: argparse.Namespace) -> int:
     # saved state with a stack that never had it.
     state_loaded = False
     moto: stack.MotoServer | None = None
-    poller: QueuePoller | None = None
+    pollers: list[QueuePoller] = []
     scheduler: Scheduler | None = None
     stripe: stripe_emulator.Emulator | None = None
     try:
@@ -379,7 +381,7 @@ def _dev(args: argparse.Namespace) -> int:
         table_names = [t.name for t in tables]
         _restore_state(args.persist, state_dir, stripe)
         state_loaded = True
-        poller = _start_jobs(endpoint)
+        pollers = _start_jobs(endpoint)
         scheduler = _start_scheduler()
         record = stackfile.StackInfo(
             pid=os.getpid(),
@@ -408,7 +410,7 @@ def _dev(args: argparse.Namespace) -> int:
         app_socket.close()
         if scheduler is not None:
             scheduler.stop()
-        if poller is not None:
+        for poller in pollers:
             poller.stop()
         if args.persist and state_loaded and moto is not None:
             _save_state(state_dir, table_names, stripe)
@@ -528,10 +530,10 @@ def _create_tables(endpoint: str) -> list[stack.TableStatus]:
         ) from None
 
 
-def _start_jobs(endpoint: str) -> QueuePoller:
-    """The queue, bucket and email identity in moto, their settings in this
-    process's environment (the app and the worker read them), the outbox, and the
-    poller that runs the queue worker."""
+def _start_jobs(endpoint: str) -> list[QueuePoller]:
+    """The task queues, bucket and email identity in moto, their settings in this
+    process's environment (the app and the workers read them), the outbox, and a
+    poller per job family that runs its queue's worker."""
     outbox = local_resources.use_outbox()
     settings = _settings()
     try:
@@ -540,33 +542,46 @@ def _start_jobs(endpoint: str) -> QueuePoller:
         )
     except Exception as exc:  # botocore's errors: moto did not answer as it should
         raise CliError(
-            f"could not create the queue, bucket and email identity at {endpoint}: "
+            f"could not create the queues, bucket and email identity at {endpoint}: "
             f"{_cause(exc)}"
         ) from None
     os.environ.update(created.environment())
     get_settings.cache_clear()
     print(
-        f"task queue {created.queue_url}; export bucket {created.bucket}; "
-        f"mail from {created.sender}",
+        "task queues: "
+        + ", ".join(f"{q.family} {q.url}" for q in created.queues)
+        + f"; export bucket {created.bucket}; mail from {created.sender}",
         flush=True,
     )
     print(f"outbox: every email sent is also written to {outbox}", flush=True)
-    # The catalog's queue worker: what the event source feeds in AWS.
-    (worker,) = [w for w in WORKERS if w.trigger == "queue"]
-    poller = QueuePoller(
-        local_resources.client("sqs", settings.region),
-        created.queue_url,
-        created.queue_arn,
-        settings.region,
-        load_handler=lambda: import_module(worker.module).handler,
-        make_context=lambda: FakeLambdaContext(
-            function_name=f"strata-{LOCAL_STAGE}-{worker.name.replace('_', '-')}",
-            region=settings.region,
-            timeout_ms=TASK_QUEUE.worker_timeout_seconds * 1000,
-        ),
+    # Each family's queue worker: what its event source feeds in AWS.
+    pollers = []
+    for worker in (w for w in WORKERS if w.trigger == "queue"):
+        assert worker.family is not None
+        queue = created.queue(worker.family)
+        poller = QueuePoller(
+            local_resources.client("sqs", settings.region),
+            queue.url,
+            queue.arn,
+            settings.region,
+            load_handler=_handler_loader(worker),
+            make_context=_context_maker(worker, settings.region),
+        )
+        poller.start()
+        pollers.append(poller)
+    return pollers
+
+
+def _handler_loader(worker: Worker) -> Callable[[], Any]:
+    return lambda: import_module(worker.module).handler
+
+
+def _context_maker(worker: Worker, region: str) -> Callable[[], FakeLambdaContext]:
+    return lambda: FakeLambdaContext(
+        function_name=f"strata-{LOCAL_STAGE}-{worker.name.replace('_', '-')}",
+        region=region,
+        timeout_ms=TASK_WORKER_TIMEOUT_SECONDS * 1000,
     )
-    poller.start()
-    return poller
 
 
 def _start_scheduler() -> Scheduler:
@@ -891,7 +906,7 @@ def _events(args: argparse.Namespace) -> int:
 
 def _default_event(entry: Worker) -> Path:
     if entry.trigger == "queue":
-        return Path("events") / "sqs_task.json"
+        return Path("events") / f"sqs_{entry.family}_task.json"
     return Path("events") / f"schedule_{SCHEDULES[0].job}.json"
 
 

@@ -31,9 +31,19 @@ _STANDARD = set(vars(logging.LogRecord("", 0, "", 0, "", None, None))) | {
 def _task(fields: dict[str, Any]) -> str:
     duration = fields.get("duration_ms")
     took = f" in {duration} ms" if duration is not None else ""
+    family = fields.get("family")
+    on = f" on the {family} worker" if family else ""
     return (
-        f"task     {fields.get('task', '?')} {fields.get('task_id', '?')}: "
+        f"task     {fields.get('task', '?')} {fields.get('task_id', '?')}{on}: "
         f"{fields.get('status', '?')}{took}"
+    )
+
+
+def _task_refused(fields: dict[str, Any]) -> str:
+    return (
+        f"task     {fields.get('task', '?')} {fields.get('task_id', '?')}: refused "
+        f"by the {fields.get('family', '?')} worker, a "
+        f"{fields.get('job_family', '?')} job (to the dead letter queue)"
     )
 
 
@@ -86,6 +96,7 @@ def _scheduled(fields: dict[str, Any]) -> str:
 _LINES: dict[str, Callable[[dict[str, Any]], str]] = {
     "task attempt ended": _task,
     "task attempt failed": _task_failed,
+    "task refused: its job belongs to another worker": _task_refused,
     "email written to the outbox": _email,
     "stripe webhook handled": _webhook,
     "scheduled job submitted": _scheduled,

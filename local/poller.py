@@ -1,9 +1,10 @@
-"""The local stack's SQS event source: what Lambda does for the queue worker in AWS.
+"""The local stack's SQS event source: what Lambda does for a queue worker in AWS.
 
-A thread long-polls the task queue (short waits, so that stopping is quick), hands
-each batch to the worker handler as an SQS Lambda event, and then deletes the
-messages the handler did not list in ``batchItemFailures``, as an event source
-mapping with ``ReportBatchItemFailures`` does. A handler that raises leaves the whole
+``strata dev`` runs one per job family. A thread long-polls that family's task
+queue (short waits, so that stopping is quick), hands each batch to its worker's
+handler as an SQS Lambda event, and then deletes the messages the handler did not
+list in ``batchItemFailures``, as an event source mapping with
+``ReportBatchItemFailures`` does. A handler that raises leaves the whole
 batch on the queue: the messages come back after the visibility timeout, and go to
 the dead letter queue after ``maxReceiveCount`` receives, as in AWS. The poller
 logs the failure and carries on.

@@ -1,10 +1,11 @@
 """The local stack's AWS resources besides the tables, created in moto from
 ``functions.resources``, the definitions the CDK app deploys.
 
-The task queue with its dead letter queue (redrive after ``max_receives``), the export
-bucket, and the SES sender identity (the local sender domain, verified) with the
-configuration set. Creating them again is harmless: SQS's and S3's create calls are
-idempotent for their owner, and what SES already has is not created again.
+A task queue per job family, each with its dead letter queue (redrive after
+``max_receives``), the export bucket, and the SES sender identity (the local sender
+domain, verified) with the configuration set. Creating them again is harmless:
+SQS's and S3's create calls are idempotent for their owner, and what SES already has
+is not created again.
 """
 
 from __future__ import annotations
@@ -22,7 +23,9 @@ from functions.resources import (
     EMAIL,
     EXPORTS_BUCKET,
     LOCAL_PREFIX,
-    TASK_QUEUE,
+    TASK_MAX_RECEIVES,
+    TASK_QUEUES,
+    TASK_WORKER_TIMEOUT_SECONDS,
     BucketSpec,
     EmailSpec,
     QueueSpec,
@@ -33,24 +36,42 @@ DEFAULT_OUTBOX = REPO / ".local" / "outbox"
 _DAY = 24 * 3600
 
 
+def queue_url_variable(family: str) -> str:
+    """The setting that holds ``family``'s task queue URL (as the CDK app's)."""
+    return f"STRATA_{family.upper()}_TASK_QUEUE_URL"
+
+
+@dataclass(frozen=True, slots=True)
+class FamilyQueue:
+    """One job family's task queue and its dead letter queue."""
+
+    family: str
+    url: str
+    arn: str
+    dead_letter_url: str
+
+
 @dataclass(frozen=True, slots=True)
 class LocalResources:
-    queue_url: str
-    queue_arn: str
-    dead_letter_queue_url: str
+    queues: tuple[FamilyQueue, ...]
     bucket: str
     sender: str
     configuration_set: str
 
+    def queue(self, family: str) -> FamilyQueue:
+        (found,) = [q for q in self.queues if q.family == family]
+        return found
+
     def environment(self) -> dict[str, str]:
-        """The settings that point the app and the workers at these resources."""
+        """The settings that point the app and the workers at these resources
+        (the local app serves every endpoint, so it gets every family's queue)."""
         return {
-            "STRATA_TASK_QUEUE_URL": self.queue_url,
+            **{queue_url_variable(q.family): q.url for q in self.queues},
             "STRATA_EXPORTS_BUCKET": self.bucket,
             "STRATA_EMAIL_FROM": self.sender,
             "STRATA_SES_CONFIGURATION_SET": self.configuration_set,
-            "STRATA_TASK_MAX_RECEIVES": str(TASK_QUEUE.max_receives),
-            "STRATA_TASK_LEASE_SECONDS": str(TASK_QUEUE.lease_seconds),
+            "STRATA_TASK_MAX_RECEIVES": str(TASK_MAX_RECEIVES),
+            "STRATA_TASK_LEASE_SECONDS": str(TASK_WORKER_TIMEOUT_SECONDS),
         }
 
 
@@ -62,7 +83,7 @@ def client(service: str, region: str) -> Any:
 
 
 def create_queues(
-    region: str, spec: QueueSpec = TASK_QUEUE, prefix: str = LOCAL_PREFIX
+    region: str, spec: QueueSpec, prefix: str = LOCAL_PREFIX
 ) -> tuple[str, str, str]:
     """The dead letter queue, then the task queue redriving to it: (queue URL,
     queue ARN, dead letter queue URL)."""
@@ -168,13 +189,14 @@ def create_email_identity(
 
 
 def create_resources(region: str, sender: str | None = None) -> LocalResources:
-    queue_url, queue_arn, dead_letter_url = create_queues(region)
+    queues = tuple(
+        FamilyQueue(family, *create_queues(region, spec))
+        for family, spec in TASK_QUEUES.items()
+    )
     bucket = create_bucket(region)
     chosen, configuration_set = create_email_identity(region, sender=sender)
     return LocalResources(
-        queue_url=queue_url,
-        queue_arn=queue_arn,
-        dead_letter_queue_url=dead_letter_url,
+        queues=queues,
         bucket=bucket,
         sender=chosen,
         configuration_set=configuration_set,
@@ -185,12 +207,15 @@ def existing_environment(region: str, prefix: str = LOCAL_PREFIX) -> dict[str, s
     """The settings of the resources a running ``strata dev`` created, for a command
     that runs a handler beside it (``strata invoke``); empty if there are none."""
     sqs = client("sqs", region)
+    urls = {}
     try:
-        queue_url = sqs.get_queue_url(QueueName=TASK_QUEUE.name(prefix))["QueueUrl"]
+        for family, spec in TASK_QUEUES.items():
+            found = sqs.get_queue_url(QueueName=spec.name(prefix))["QueueUrl"]
+            urls[queue_url_variable(family)] = found
     except sqs.exceptions.QueueDoesNotExist:
         return {}
     return {
-        "STRATA_TASK_QUEUE_URL": queue_url,
+        **urls,
         "STRATA_EXPORTS_BUCKET": EXPORTS_BUCKET.name(prefix),
         "STRATA_SES_CONFIGURATION_SET": EMAIL.configuration_set_name(prefix),
     }

@@ -223,7 +223,7 @@ def create_tables(settings: Settings) -> list[TableStatus]:
 
 def provision() -> Settings:
     """Create, in the moto the environment points at, all a request or a worker may
-    touch: the tables from the models, then the task queue, the export bucket and
+    touch: the tables from the models, then the task queues, the export bucket and
     the email sender from ``functions/resources.py``. Their settings go into the
     process environment; returns the settings as they now read."""
     from local.resources import create_resources

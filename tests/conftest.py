@@ -92,11 +92,22 @@ def tables(moto_endpoint: str) -> None:
 
 @dataclass(frozen=True)
 class TaskResources:
-    """The task queue, its dead letter queue (if made) and the exports bucket."""
+    """A task queue, its dead letter queue (if made) and the exports bucket.
+
+    The tests queue every family's tasks on this one queue (``settings`` points
+    every family's URL at it); the test drains it through each message's own
+    family's worker (``tests.functions.mailbox.Worker``)."""
 
     queue_url: str
     dead_letter_url: str
     bucket: str
+
+    def settings(self) -> dict[str, str]:
+        """The settings that send every family's tasks to this queue."""
+        return {
+            f"{family}_task_queue_url": self.queue_url
+            for family in ("email", "users", "billing")
+        }
 
 
 _aws_clients: dict[str, Any] = {}
@@ -127,7 +138,7 @@ def create_task_resources(
     import contextlib
     import json
 
-    from functions.resources import LOCAL_PREFIX, TASK_QUEUE
+    from functions.resources import LOCAL_PREFIX
     from functions.runtime.settings import get_settings
 
     settings = get_settings()
@@ -136,7 +147,7 @@ def create_task_resources(
     dead_letter_url = ""
     if dead_letter:
         dead_letter_url = sqs.create_queue(
-            QueueName=TASK_QUEUE.dead_letter_name(LOCAL_PREFIX) + suffix
+            QueueName=f"{LOCAL_PREFIX}-test-tasks-dlq{suffix}"
         )["QueueUrl"]
         dead_letter_arn = sqs.get_queue_attributes(
             QueueUrl=dead_letter_url, AttributeNames=["QueueArn"]
@@ -147,7 +158,7 @@ def create_task_resources(
         }
         attributes["RedrivePolicy"] = json.dumps(redrive)
     queue_url = sqs.create_queue(
-        QueueName=TASK_QUEUE.name(LOCAL_PREFIX) + suffix, Attributes=attributes
+        QueueName=f"{LOCAL_PREFIX}-test-tasks{suffix}", Attributes=attributes
     )["QueueUrl"]
     s3 = aws_client("s3")
     with contextlib.suppress(
@@ -200,9 +211,7 @@ def moto_container(task_resources: TaskResources, stripe: Any) -> Iterator[Any]:
     from functions.runtime.container import build_container, use_container
     from functions.runtime.settings import get_settings
 
-    settings = get_settings().model_copy(
-        update={"task_queue_url": task_resources.queue_url}
-    )
+    settings = get_settings().model_copy(update=task_resources.settings())
     built = _over_stripe(build_container(settings), stripe)
     use_container(built)
     yield built

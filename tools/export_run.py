@@ -177,19 +177,21 @@ def measure(users: int, synthetic: bool = False) -> Figures:
     """Seed, export twice (timed, then traced), download and check. Needs a moto
     server in ``AWS_ENDPOINT_URL``."""
     from core.domain.task import TaskStatus
+    from functions.resources import TASK_QUEUES
     from functions.runtime.container import build_container, use_container
     from functions.runtime.settings import get_settings
-    from functions.workers import tasks as worker
+    from functions.workers import users_tasks as worker
     from local.poller import QueuePoller
     from local.resources import client, create_bucket, create_queues
 
     get_settings.cache_clear()
     settings = get_settings()
     create_tables(settings)
-    queue_url, queue_arn, _ = create_queues(settings.region)
+    # The export is a users job: its family's queue and worker.
+    queue_url, queue_arn, _ = create_queues(settings.region, TASK_QUEUES["users"])
     bucket = create_bucket(settings.region)
     settings = settings.model_copy(
-        update={"task_queue_url": queue_url, "exports_bucket": bucket}
+        update={"users_task_queue_url": queue_url, "exports_bucket": bucket}
     )
     container = build_container(settings)
     use_container(container)
@@ -329,7 +331,9 @@ def main(argv: list[str] | None = None) -> int:
         "AWS_PROFILE",
         "STRATA_JWT_SECRET",
         "STRATA_PASSWORD_PEPPER",
-        "STRATA_TASK_QUEUE_URL",
+        "STRATA_EMAIL_TASK_QUEUE_URL",
+        "STRATA_USERS_TASK_QUEUE_URL",
+        "STRATA_BILLING_TASK_QUEUE_URL",
         "STRATA_EXPORTS_BUCKET",
     ):
         os.environ.pop(name, None)

@@ -32,6 +32,26 @@ SYNC_SEATS = "sync_seats"
 # Daily: re-read live subscriptions from Stripe (functions.resources.SCHEDULES).
 RECONCILE_SUBSCRIPTIONS = "reconcile_subscriptions"
 
+# Job families: the jobs of a family touch the same things, so they share a queue
+# and a worker that holds only what they need (functions.catalog.WORKERS). The
+# email jobs send mail and read users; the users jobs list, export and delete
+# users; the billing jobs call Stripe. None of them can do another's work.
+EMAIL = "email"
+USERS = "users"
+BILLING = "billing"
+FAMILIES = (EMAIL, USERS, BILLING)
+# Job name -> its family: whoever submits a task queues it on its family's queue.
+JOB_FAMILIES: dict[str, str] = {
+    SEND_EMAIL: EMAIL,
+    SEND_VERIFICATION_EMAIL: EMAIL,
+    SEND_PASSWORD_RESET: EMAIL,
+    SEND_INVITATION: EMAIL,
+    EXPORT_USERS: USERS,
+    PURGE_UNVERIFIED: USERS,
+    RECONCILE_SUBSCRIPTIONS: BILLING,
+    SYNC_SEATS: BILLING,
+}
+
 
 # The error of a task that never reached the queue.
 QUEUE_FAILED = "could not be queued"
@@ -40,6 +60,14 @@ QUEUE_FAILED = "could not be queued"
 class UnknownJob(ApplicationError):
     code = "unknown_job"
     default_message = "no such job"
+
+
+def family_of(name: str) -> str:
+    """The family of the job ``name``; ``UnknownJob`` for a name of no family."""
+    try:
+        return JOB_FAMILIES[name]
+    except KeyError:
+        raise UnknownJob(f"no job named {name!r}") from None
 
 
 class Job(Protocol):
@@ -65,6 +93,17 @@ class JobRegistry:
 
     def names(self) -> list[str]:
         return sorted(self._jobs)
+
+    def only(self, family: str) -> JobRegistry:
+        """The jobs of ``family`` alone: a family's worker knows no other job, so a
+        task of another family that reaches it fails as unknown, never runs."""
+        return JobRegistry(
+            {
+                name: job
+                for name, job in self._jobs.items()
+                if JOB_FAMILIES.get(name) == family
+            }
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -17,7 +17,7 @@ class TaskAccepted(api.BaseModel):
 
 
 # Authenticate, record the task (the queue message is not a DynamoDB call).
-@api.endpoint("POST /api/v1/users/export", api.p.QUEUE_TASK, status=202, budget=2)
+@api.endpoint("POST /api/v1/users/export", api.p.QUEUE_USERS_TASK, status=202, budget=2)
 @api.who("an admin on Pro or Business")
 @api.responses({202: {"description": ACCEPTED, "headers": LOCATION}})
 @api.problems({402: "", 403: "Not an admin"})

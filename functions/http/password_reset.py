@@ -7,7 +7,7 @@ account has that email: it cannot be used to find out who is registered.
 
 from functions.runtime import api
 
-GRANTS = (api.p.SESSIONS_WRITE, api.p.TASKS_WRITE, api.p.QUEUE_SEND)
+GRANTS = (api.p.SESSIONS_WRITE, api.p.TASKS_WRITE, api.p.QUEUE_EMAIL)
 ACCEPTED = (
     "If an active account has this email, a link to reset its password is on its way."
 )

@@ -12,7 +12,7 @@ class ResendOut(api.BaseModel):
 # Authenticate, count the email per address and per client (two conditional
 # writes), record the task.
 @api.endpoint(
-    "POST /api/v1/account/verify-email/resend", api.p.QUEUE_TASK, status=202, budget=4
+    "POST /api/v1/account/verify-email/resend", api.p.QUEUE_MAIL, status=202, budget=4
 )
 @api.problems({429: ""})
 def resend_verification(ctx: api.LoggedIn) -> ResendOut:

@@ -3,7 +3,7 @@ email gets the same answer (and its owner an email), never a 409 that tells."""
 
 from functions.runtime import api
 
-GRANTS = (*api.p.USERS, *api.p.SESSIONS, api.p.TASKS_WRITE, api.p.QUEUE_SEND)
+GRANTS = (*api.p.USERS, *api.p.SESSIONS, api.p.TASKS_WRITE, api.p.QUEUE_EMAIL)
 EMAIL = "jane.doe@example.com"
 PASSWORD = "correct-horse-battery"  # noqa: S105 (a sample)
 INVALID = ("invalid_username", "invalid_email", "invalid_password")

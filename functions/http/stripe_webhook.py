@@ -6,15 +6,9 @@ arrived (Mangum has already undone API Gateway's base64 when the event says so).
 
 from functions.runtime import api, webhooks
 
-# orgs: an organization's subscription events are stored on its item.
-GRANTS = (
-    *api.p.USERS,
-    *api.p.TASKS,
-    api.p.QUEUE_SEND,
-    api.p.STRIPE_API,
-    api.p.ORGS_READ,
-    api.p.ORGS_WRITE,
-)
+USERS = (*api.p.USERS, *api.p.TASKS, api.p.QUEUE_EMAIL, api.p.STRIPE_API)
+# An organization's subscription events are stored on its item.
+GRANTS = (*USERS, api.p.ORGS_READ, api.p.ORGS_WRITE)
 SIGNED = {"stripe-signature": "t=1767261620,v1=PASTE_A_SIGNATURE"}
 STRING = {"type": "string"}
 OBJECT = {"type": "object"}

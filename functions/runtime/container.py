@@ -385,12 +385,13 @@ class Container:
             }
         )
 
-    def run_task(self) -> RunTask:
+    def run_task(self, family: str) -> RunTask:
+        """The worker of ``family``: it knows that family's jobs and no other."""
         from core.application.commands.run_task import RunTask
 
         return RunTask(
             self.tasks,
-            self.registry(),
+            self.registry().only(family),
             self.clock,
             timedelta(seconds=self.settings.task_lease_seconds),
             self.settings.task_max_receives,
@@ -482,7 +483,7 @@ def build_container(settings: Settings) -> Container:
         attempts=DynamoRateLimiter(),
         # The AWS clients of these are made by their first use, not here.
         tasks=DynamoTaskStore(clock),
-        queue=SqsTaskQueue(settings.task_queue_url, settings.region, correlation_id),
+        queue=SqsTaskQueue(settings.task_queue_urls(), settings.region, correlation_id),
         exports=S3ExportStore(settings.exports_bucket, settings.region),
         mailer=SesMailer(
             settings.email_from,

@@ -17,7 +17,6 @@ from starlette.routing import Match
 
 from core.application import errors as app
 from core.domain import errors as domain
-from core.domain import organization as org
 from core.domain import seats
 from functions.runtime.problems import problem_response
 
@@ -47,7 +46,6 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
     app.PermissionDenied: (403, None),
     app.WrongPassword: (403, None),
     app.UserNotFound: (404, None),
-    org.OrganizationNotFound: (404, None),
     app.TaskNotFound: (404, None),
     app.InvalidToken: (400, None),
     app.UsernameTaken: (409, None),

@@ -78,7 +78,11 @@ class Settings(BaseModel):
     allowed_origins: str = ""
     # Background jobs and email.
     tasks_table: str = "strata-local-tasks"
-    task_queue_url: str = ""
+    # Each job family's task queue (core.application.tasks.FAMILIES): a function
+    # is given only the URLs of the families it submits (``queue:<family>``).
+    email_task_queue_url: str = ""
+    users_task_queue_url: str = ""
+    billing_task_queue_url: str = ""
     exports_bucket: str = "strata-local-exports"
     task_keep_seconds: int = Field(default=7 * 24 * 3600, ge=60)
     # How long a worker may hold a task before another may take it over; the
@@ -227,6 +231,18 @@ class Settings(BaseModel):
         raise ValueError(
             "STRATA_STRIPE_WEBHOOK_SECRET or STRATA_STRIPE_WEBHOOK_SECRET_ARN is unset"
         )
+
+    def task_queue_urls(self) -> dict[str, str]:
+        """Family -> its task queue's URL, for the families this function has one
+        of (``STRATA_<FAMILY>_TASK_QUEUE_URL``). The names are
+        ``core.application.tasks.FAMILIES``, spelled out so that reading the settings
+        imports no application code."""
+        urls = {
+            "email": self.email_task_queue_url,
+            "users": self.users_task_queue_url,
+            "billing": self.billing_task_queue_url,
+        }
+        return {family: url for family, url in urls.items() if url}
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:

@@ -37,7 +37,7 @@ from functions.permissions import (
     EMAIL_SEND,
     EXPORTS_READ,
     EXPORTS_WRITE,
-    QUEUE_SEND,
+    QUEUE_PERMISSIONS,
     STRIPE_API,
     STRIPE_WEBHOOK,
 )
@@ -52,7 +52,7 @@ logger = logging.getLogger("strata.init")
 # adapter) init makes. The DynamoDB client is made by the build itself
 # (``bind_tables`` shares one client across the models).
 _PORT_OF = {
-    QUEUE_SEND: "queue",
+    **dict.fromkeys(QUEUE_PERMISSIONS, "queue"),
     EMAIL_SEND: "mailer",
     EXPORTS_READ: "exports",
     EXPORTS_WRITE: "exports",
@@ -66,10 +66,15 @@ def in_lambda() -> bool:
     return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
 
 
-def prepare(permissions: Iterable[str], use_cases: Iterable[str] = ()) -> bool:
+# A use case the controller calls on the container: its name, or its name and the
+# arguments its container method takes (a worker's ``("run_task", family)``).
+UseCase = str | tuple[str, ...]
+
+
+def prepare(permissions: Iterable[str], use_cases: Iterable[UseCase] = ()) -> bool:
     """In Lambda, build the container and what the first request uses (see the
     module's docstring), and register the SnapStart hooks; elsewhere, nothing.
-    ``use_cases``: names the controller may call on the container (those that are
+    ``use_cases``: what the controller may call on the container (names that are
     no use case are skipped). True once it is all built; False outside Lambda or
     after a logged failure (the first request retries)."""
     if not in_lambda():
@@ -81,7 +86,7 @@ def prepare(permissions: Iterable[str], use_cases: Iterable[str] = ()) -> bool:
 
 def _build(
     permissions: tuple[str, ...],
-    use_cases: tuple[str, ...],
+    use_cases: tuple[UseCase, ...],
     container: Container | None = None,
 ) -> bool:
     from functions.runtime.container import get_container
@@ -99,7 +104,7 @@ def _build(
     return True
 
 
-def prepare_worker(module: str, use_cases: Iterable[str] = ()) -> bool:
+def prepare_worker(module: str, use_cases: Iterable[UseCase] = ()) -> bool:
     """``prepare`` for the worker whose module is ``module``, with the permissions
     the catalog declares for it (read only in Lambda: the catalog parses the
     endpoint modules' source, which a test or the local stack need not pay for)."""
@@ -112,7 +117,7 @@ def prepare_worker(module: str, use_cases: Iterable[str] = ()) -> bool:
 
 
 def _warm_all(
-    container: Container, permissions: tuple[str, ...], use_cases: tuple[str, ...]
+    container: Container, permissions: tuple[str, ...], use_cases: tuple[UseCase, ...]
 ) -> None:
     from functions.runtime.container import use_case
 
@@ -121,15 +126,18 @@ def _warm_all(
         warm(getattr(container, port))
     # Built once and dropped: what stays is the imported module (each request
     # builds its own interactor, which is cheap once the module is loaded).
-    for name in use_cases:
+    for entry in use_cases:
+        name, *args = (entry,) if isinstance(entry, str) else entry
         if use_case(name) is not None:
-            getattr(container, name)()
+            getattr(container, name)(*args)
 
 
 # -- SnapStart -------------------------------------------------------------------------
 
 
-def register_hooks(permissions: tuple[str, ...], use_cases: tuple[str, ...]) -> bool:
+def register_hooks(
+    permissions: tuple[str, ...], use_cases: tuple[UseCase, ...]
+) -> bool:
     """Register ``before_snapshot`` and ``after_restore`` with Lambda's
     ``snapshot_restore_py`` (in Lambda's Python runtimes only: elsewhere, and in a
     function without SnapStart where they never run, registering is harmless)."""
@@ -145,7 +153,9 @@ def register_hooks(permissions: tuple[str, ...], use_cases: tuple[str, ...]) -> 
     return True
 
 
-def before_snapshot(permissions: tuple[str, ...], use_cases: tuple[str, ...]) -> None:
+def before_snapshot(
+    permissions: tuple[str, ...], use_cases: tuple[UseCase, ...]
+) -> None:
     """Before the snapshot: what init could not build (a failed init) is tried
     again, so the snapshot holds it; then the garbage of init is collected, so
     every restored copy does not carry it."""
@@ -156,7 +166,7 @@ def before_snapshot(permissions: tuple[str, ...], use_cases: tuple[str, ...]) ->
     gc.collect()
 
 
-def after_restore(permissions: tuple[str, ...], use_cases: tuple[str, ...]) -> None:
+def after_restore(permissions: tuple[str, ...], use_cases: tuple[UseCase, ...]) -> None:
     """After a restore: many instances now share one memory image. What must be
     unique per instance, or may be stale, is made again before the first request:
 

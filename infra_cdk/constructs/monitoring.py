@@ -10,7 +10,7 @@ page.
 
 The dashboard (``<prefix>``): requests, 4xx and 5xx; latency p50/p99 of the API and of
 each route's function; cold starts (from the functions' REPORT lines); throttles;
-each table's consumed capacity and throttles; the task queue's depth and age; the
+each table's consumed capacity and throttles; each task queue's depth and age; the
 dead letter queues' depth; the business counts (sign-ups, log-ins failed and locked,
 checkouts started and completed, payments failed, webhook deliveries by type and
 outcome, tasks succeeded, failed and dead-lettered, emails sent and refused).

@@ -26,7 +26,7 @@ import httpx
 import pytest
 
 from core.application.account_emails import PASSWORD_RESET, SIGNUP_ATTEMPT
-from functions.resources import LOCAL_PREFIX, TASK_QUEUE
+from functions.resources import LOCAL_PREFIX, TASK_QUEUES
 from functions.runtime.settings import Settings
 from local.stack import DEFAULT_REGION, DUMMY_ACCESS_KEY_ID, DUMMY_SECRET_ACCESS_KEY
 from tests.e2e.conftest import DevProcess, spawn_dev
@@ -186,7 +186,7 @@ def outbox_of(stack: DevProcess, address: str, template: str) -> list[Path]:
 
 
 def wait_until_every_task_ran(stack: DevProcess) -> None:
-    """Until the task queue holds no message, waiting or in flight: every email
+    """Until the email task queue holds no message, waiting or in flight: every email
     asked for so far is in the outbox (the poller deletes a message once the
     worker has handled it)."""
     sqs: Any = botocore.session.get_session().create_client(
@@ -196,7 +196,8 @@ def wait_until_every_task_ran(stack: DevProcess) -> None:
         aws_access_key_id=DUMMY_ACCESS_KEY_ID,
         aws_secret_access_key=DUMMY_SECRET_ACCESS_KEY,
     )
-    url = sqs.get_queue_url(QueueName=TASK_QUEUE.name(LOCAL_PREFIX))["QueueUrl"]
+    email = TASK_QUEUES["email"].name(LOCAL_PREFIX)
+    url = sqs.get_queue_url(QueueName=email)["QueueUrl"]
     counts = (
         "ApproximateNumberOfMessages",
         "ApproximateNumberOfMessagesNotVisible",
@@ -208,7 +209,7 @@ def wait_until_every_task_ran(stack: DevProcess) -> None:
         if all(int(attributes["Attributes"][name]) == 0 for name in counts):
             return
         assert time.monotonic() < deadline, (
-            f"the task queue never emptied: {attributes}"
+            f"the email task queue never emptied: {attributes}"
         )
         time.sleep(0.05)
 

@@ -15,6 +15,7 @@ import email
 import email.policy
 import itertools
 import json
+import re
 import secrets
 import time
 from collections.abc import Iterator
@@ -360,3 +361,23 @@ def stack_customer_of(stack: DevProcess, email_address: str) -> str:
     assert response.status_code == 200, response.text
     customer_id: str = response.json()["data"][0]["id"]
     return customer_id
+
+
+def test_a_day_on_the_schedules_runs_each_job_on_its_familys_worker(
+    stack: DevProcess,
+) -> None:
+    """The stack's scheduler submits the purge and the reconciliation; each family's
+    poller hands its own to its own worker, which runs it (the console line names
+    the worker: ``task     <job> <id> on the <family> worker: succeeded``)."""
+    stripe_cli(stack, "advance", "--days", "1")
+    settle(stack)
+    wanted = {("purge_unverified", "users"), ("reconcile_subscriptions", "billing")}
+    succeeded = re.compile(r" task +(\w+) \w+ on the (\w+) worker: succeeded ")
+    ran: set[tuple[str, str]] = set()
+    deadline = time.monotonic() + 60
+    while not wanted <= ran and time.monotonic() < deadline:
+        ran = {(found[1], found[2]) for found in succeeded.finditer(stack.output())}
+        time.sleep(0.5)
+
+    assert wanted <= ran, stack.output()[-4000:]
+    assert "refused by the" not in stack.output()

@@ -1,6 +1,6 @@
 """Background jobs and email on the local stack, end to end: real HTTP to
-``strata dev``, whose SQS poller hands the task queue to the real worker, whose
-mailer writes every email to the stack's outbox folder.
+``strata dev``, whose SQS pollers hand each family's task queue to its real worker,
+whose mailer writes every email to the stack's outbox folder.
 
 The time from a sign-up request to its email in the outbox is printed (``-s``);
 ``python -m tools.email_latency`` measures it on its own.

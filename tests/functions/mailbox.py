@@ -1,4 +1,4 @@
-"""Helpers for the email function tests: the task worker fed from the real queue
+"""Helpers for the email function tests: the task workers fed from the real queue
 (moto's SQS), and the outbox the mailer writes every sent email to."""
 
 from __future__ import annotations
@@ -6,6 +6,8 @@ from __future__ import annotations
 import email
 import email.policy
 import hashlib
+import json
+from collections import defaultdict
 from dataclasses import dataclass
 from email.message import EmailMessage
 from pathlib import Path
@@ -40,10 +42,33 @@ def sqs_record(message: dict[str, Any], queue_url: str) -> dict[str, Any]:
     }
 
 
+def family_of_record(record: dict[str, Any]) -> str:
+    """The job family of the task a record's message names."""
+    from core.application.tasks import family_of
+
+    return family_of(json.loads(record["body"])["name"])
+
+
+def deliver_by_family(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """An SQS event's records, each family's to its worker's handler (as many
+    calls as families); their failures, merged, as one handler's answer."""
+    from functions.workers.tasks import handler_for
+
+    by_family: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    for record in event["Records"]:
+        by_family[family_of_record(record)].append(record)
+    failures: list[Any] = []
+    for family, batch in by_family.items():
+        answer = handler_for(family)({"Records": batch}, context)
+        failures.extend(answer["batchItemFailures"])
+    return {"batchItemFailures": failures}
+
+
 @dataclass
 class Worker:
-    """Receives the queue's messages and hands them to the task worker's handler,
-    deleting those it reports done, as the Lambda event source does."""
+    """Receives the queue's messages and hands each to its job family's worker
+    handler (the tests queue every family on one queue), deleting those reported
+    done, as the Lambda event source does."""
 
     queue_url: str
 
@@ -59,10 +84,7 @@ class Worker:
         return messages
 
     def deliver(self, records: list[dict[str, Any]]) -> dict[str, Any]:
-        from functions.workers.tasks import handler
-
-        answer: dict[str, Any] = handler({"Records": records}, FakeLambdaContext())
-        return answer
+        return deliver_by_family({"Records": records}, FakeLambdaContext())
 
     def drain(self) -> int:
         """Run every queued task; returns how many messages were handled."""

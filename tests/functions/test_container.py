@@ -19,13 +19,15 @@ USE_CASES = sorted(
     for path in (APPLICATION / package).glob("*.py")
     if path.stem != "__init__"
 )
+# A task worker's RunTask is made for its job family: it knows no other's jobs.
+ARGUMENTS = {"run_task": ("email",)}
 
 
 @pytest.mark.parametrize("name", USE_CASES)
 def test_every_use_case_is_built_by_the_name_of_its_module(
     container: Any, name: str
 ) -> None:
-    interactor = getattr(container, name)()
+    interactor = getattr(container, name)(*ARGUMENTS.get(name, ()))
 
     assert type(interactor).__name__ == name.title().replace("_", "")
     assert callable(interactor.execute)
@@ -88,3 +90,10 @@ def test_an_optional_field_nothing_provides_keeps_its_default(
 
     assert made.printer is None
     assert made.clock is container.clock
+
+
+def test_every_job_the_workers_can_run_belongs_to_one_family(container: Any) -> None:
+    from core.application.tasks import JOB_FAMILIES
+
+    # A job registered without a family would be refused by every worker.
+    assert set(container.registry().names()) == set(JOB_FAMILIES)

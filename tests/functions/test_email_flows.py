@@ -42,7 +42,7 @@ def mailbox(container: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> 
 
 @pytest.fixture
 def worker(container: Any) -> Worker:
-    return Worker(container.settings.task_queue_url)
+    return Worker(container.settings.email_task_queue_url)
 
 
 def sign_up(api: Api, username: str) -> dict[str, Any]:

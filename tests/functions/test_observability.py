@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from core.adapters.sqs import task_message
+from core.application.tasks import EMAIL, USERS
 from core.domain.task import Task, TaskStatus
 from functions.workers import tasks as worker
 from local.harness import FakeLambdaContext
@@ -20,6 +21,8 @@ from tests.functions.conftest import PASSWORD, Api, metric_counts
 SECRET_PASSWORD = "correct-horse-SECRET-4711"
 SECRET_COOKIE = "access_token=eyJSECRETCOOKIEVALUE"
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:tasks"
+
+email_worker = worker.handler_for(EMAIL)
 
 
 def lines(output: str) -> list[dict[str, Any]]:
@@ -161,10 +164,16 @@ def sqs_event(*bodies: str, receive_count: int = 1) -> dict[str, Any]:
 def test_the_workers_lines_carry_the_correlation_id_from_the_message(
     api: Api, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    body = json.dumps({"task_id": "no-such-task", "correlation_id": "signup-0a1b2c3d"})
+    body = json.dumps(
+        {
+            "task_id": "no-such-task",
+            "name": "send_email",
+            "correlation_id": "signup-0a1b2c3d",
+        }
+    )
     context = FakeLambdaContext(function_name="strata-dev-worker")
 
-    worker.handler(sqs_event(body), context)
+    email_worker(sqs_event(body), context)
 
     (line,) = logs(capsys.readouterr().out)
     assert line["correlation_id"] == "signup-0a1b2c3d"
@@ -175,10 +184,17 @@ def test_the_workers_lines_carry_the_correlation_id_from_the_message(
 def test_a_message_without_a_correlation_id_gets_the_batchs_not_the_previous_ones(
     api: Api, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    followed = json.dumps({"task_id": "task-one", "correlation_id": "signup-0a1b2c3d"})
+    followed = json.dumps(
+        {
+            "task_id": "task-one",
+            "name": "send_email",
+            "correlation_id": "signup-0a1b2c3d",
+        }
+    )
     context = FakeLambdaContext()
+    unfollowed = json.dumps({"task_id": "task-two", "name": "send_email"})
 
-    worker.handler(sqs_event(followed, json.dumps({"task_id": "task-two"})), context)
+    email_worker(sqs_event(followed, unfollowed), context)
 
     first, second = logs(capsys.readouterr().out)
     assert first["task_id"] == "task-one"
@@ -197,7 +213,7 @@ def test_the_worker_counts_a_sent_email_and_a_task_that_succeeded(
     (task,) = api.container.queue.queued
     capsys.readouterr()
 
-    answer = worker.handler(sqs_event(task_message(task)), FakeLambdaContext())
+    answer = email_worker(sqs_event(task_message(task)), FakeLambdaContext())
 
     assert answer == {"batchItemFailures": []}
     found = metric_counts(capsys.readouterr().out)
@@ -214,9 +230,32 @@ def test_an_attempt_that_fails_on_its_last_receive_is_counted_as_dead_lettered(
     last = api.container.settings.task_max_receives
     capsys.readouterr()
 
-    worker.handler(sqs_event(task_message(task)), FakeLambdaContext())
+    email_worker(sqs_event(task_message(task)), FakeLambdaContext())
     last_receive = sqs_event(task_message(task), receive_count=last)
-    worker.handler(last_receive, FakeLambdaContext())
+    email_worker(last_receive, FakeLambdaContext())
 
     found = metric_counts(capsys.readouterr().out)
     assert found == {("TaskAttemptsFailed",): 2, ("TasksDeadLettered",): 1}
+
+
+def test_a_task_of_another_family_is_counted_as_refused_and_never_run(
+    api: Api, capsys: pytest.CaptureFixture[str]
+) -> None:
+    body = {"username": "lee.chan", "email": "lee@example.com", "password": PASSWORD}
+    assert api.call("signup", json_body=body).status == 201
+    (task,) = api.container.queue.queued
+    capsys.readouterr()
+
+    answer = worker.handler_for(USERS)(
+        sqs_event(task_message(task)), FakeLambdaContext()
+    )
+
+    assert answer == {"batchItemFailures": [{"itemIdentifier": "m-0"}]}
+    out = capsys.readouterr().out
+    assert metric_counts(out) == {("TasksRefused",): 1, ("TaskAttemptsFailed",): 1}
+    refused = [line for line in logs(out) if line["message"].startswith("task refused")]
+    assert [(r["family"], r["job_family"]) for r in refused] == [(USERS, "email")]
+    assert api.container.mailer.sent == []
+    stored = api.container.tasks.get(task.id)
+    assert stored is not None
+    assert (stored.status.value, stored.attempts) == ("queued", 0)

@@ -305,10 +305,6 @@ def test_every_protected_endpoint_authenticates_with_exactly_one_batch_get(
 ) -> None:
     for name, calls in walked.items():
         expected = 0 if name in PUBLIC else 1
-        # An organization's route reads the organization with the caller's
-        # membership in one more BatchGetItem: the one read more than a personal
-        # request that issue 15 allows.
-        expected += "{org_id}" in BY_NAME[name].path
         assert calls.operations["BatchGetItem"] == expected, name
 
 

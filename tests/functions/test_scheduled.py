@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from core.application.tasks import UnknownJob
+from core.application.tasks import JOB_FAMILIES, UnknownJob
 from core.domain.task import TaskStatus
 from core.domain.user import Email, Role, User, Username
 from functions.catalog import WORKERS_BY_NAME
@@ -26,7 +26,7 @@ EVENTS = Path(__file__).resolve().parents[2] / "events"
 
 @pytest.fixture
 def worker(container: Any) -> Worker:
-    return Worker(container.settings.task_queue_url)
+    return Worker(container.settings.email_task_queue_url)
 
 
 def old_unverified_user(container: Any, name: str) -> User:
@@ -98,4 +98,10 @@ def test_the_catalog_lists_the_scheduler_with_only_what_submitting_needs() -> No
 
     assert scheduler.module == scheduled.__name__
     assert scheduler.trigger == "schedule"
-    assert set(scheduler.permissions) == {"tasks:write", "queue:send"}
+    # Submitting the purge (a users job) and the reconciliation (a billing job):
+    # those two families' queues, not the email one.
+    assert set(scheduler.permissions) == {"tasks:write", "queue:users", "queue:billing"}
+    assert {JOB_FAMILIES[job] for job in scheduled.SCHEDULED_JOBS} == {
+        "users",
+        "billing",
+    }

@@ -22,7 +22,9 @@ from functions.runtime import observability, startup
 
 pytestmark = pytest.mark.moto
 
-WORKER_PERMISSIONS = ("users:read", "queue:send", "email:send", "stripe:api")
+WORKER_PERMISSIONS = ("users:read", "queue:email", "email:send", "stripe:api")
+# A worker's use case takes its family.
+WORKER_USE_CASES = (("run_task", "email"),)
 
 
 class FakeSnapshotRestore(types.ModuleType):
@@ -70,12 +72,12 @@ def _clients(container: Any) -> dict[str, Any]:
 def test_init_registers_both_hooks_with_the_functions_permissions(
     lambda_runtime: FakeSnapshotRestore, moto_container: Any
 ) -> None:
-    assert startup.prepare(WORKER_PERMISSIONS, ("run_task",)) is True
+    assert startup.prepare(WORKER_PERMISSIONS, WORKER_USE_CASES) is True
 
     ((before, before_args),) = lambda_runtime.before
     ((after, after_args),) = lambda_runtime.after
     assert (before, after) == (startup.before_snapshot, startup.after_restore)
-    assert before_args == after_args == (WORKER_PERMISSIONS, ("run_task",))
+    assert before_args == after_args == (WORKER_PERMISSIONS, WORKER_USE_CASES)
 
 
 def test_outside_lambda_no_hook_is_registered_and_nothing_is_built(
@@ -126,10 +128,10 @@ def test_after_a_restore_clients_stripe_and_the_container_are_new_and_warm(
     from functions.runtime.settings import get_settings
 
     settings = get_settings().model_copy(
-        update={"task_queue_url": task_resources.queue_url}
+        update={"email_task_queue_url": task_resources.queue_url}
     )
     root.use_container(root.build_container(settings))
-    startup.prepare(WORKER_PERMISSIONS, ("run_task",))
+    startup.prepare(WORKER_PERMISSIONS, WORKER_USE_CASES)
     snapshotted: Any = root.current()
     before = _clients(snapshotted)
     lambda_runtime.snapshot()

@@ -1,6 +1,7 @@
-"""The task worker Lambda on a real (moto) SQS queue with a dead letter queue.
+"""The task workers' Lambda on a real (moto) SQS queue with a dead letter queue.
 
-Messages are received in batches and handed to ``functions.workers.tasks.handler``
+Messages are received in batches and handed to a family's worker handler
+(``functions.workers.tasks.handler_for``; the email family's unless a test says)
 as Lambda's event source does it (``local.poller``): what the handler reports in
 ``batchItemFailures`` stays on the queue, everything else is deleted.
 """
@@ -15,16 +16,18 @@ import urllib.request
 from collections import Counter
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from importlib import import_module
 from typing import Any
 
 import pytest
 
 from core.adapters.dynamodb import shards
+from core.application import tasks
 from core.application.jobs import InvalidPayload
-from core.application.tasks import JobRegistry
+from core.application.tasks import EMAIL, USERS, JobRegistry
 from core.domain.task import Task, TaskStatus
 from core.domain.user import Role
-from functions.catalog import WORKERS_BY_NAME
+from functions.catalog import WORKERS, WORKERS_BY_NAME
 from functions.workers import tasks as worker
 from local.harness import FakeLambdaContext
 from local.poller import QueuePoller, lambda_event
@@ -42,6 +45,7 @@ pytestmark = pytest.mark.moto
 
 MAX_RECEIVES = 3
 REGION = "us-east-1"
+email_handler = worker.handler_for(EMAIL)
 
 
 @dataclass
@@ -53,6 +57,8 @@ class Worker:
     resources: TaskResources
     batches: list[list[str]] = field(default_factory=list)
     answers: list[Any] = field(default_factory=list)
+    # Whose worker the queue feeds.
+    family: str = EMAIL
 
     @property
     def sqs(self) -> Any:
@@ -60,7 +66,7 @@ class Worker:
 
     def handler(self, event: dict[str, Any], context: Any) -> Any:
         self.batches.append([r["messageId"] for r in event["Records"]])
-        answer = worker.handler(event, context)
+        answer = worker.handler_for(self.family)(event, context)
         self.answers.append(answer)
         return answer
 
@@ -125,7 +131,7 @@ def task_worker(tables: None) -> Iterator[Worker]:
     )
     settings = get_settings().model_copy(
         update={
-            "task_queue_url": resources.queue_url,
+            **resources.settings(),
             "task_max_receives": MAX_RECEIVES,
             "task_lease_seconds": 1,
         }
@@ -138,7 +144,8 @@ def task_worker(tables: None) -> Iterator[Worker]:
 
 @dataclass
 class Jobs:
-    """A job that counts its runs per payload ``n``, and one that always fails."""
+    """A job that counts its runs per payload ``n``, and one that always fails (both
+    of the email family), and one of the users family that counts its runs."""
 
     runs: Counter[Any] = field(default_factory=Counter)
 
@@ -150,6 +157,10 @@ class Jobs:
         self.runs["poison"] += 1
         raise InvalidPayload("this payload can never work")
 
+    def purge(self, payload: Mapping[str, Any]) -> dict[str, Any]:
+        self.runs["purge"] += 1
+        return {}
+
 
 @dataclass(frozen=True)
 class AsJob:
@@ -159,8 +170,16 @@ class AsJob:
 @pytest.fixture
 def jobs(task_worker: Worker, monkeypatch: pytest.MonkeyPatch) -> Jobs:
     made = Jobs()
-    registry = JobRegistry({"count": AsJob(made.count), "poison": AsJob(made.poison)})
+    registry = JobRegistry(
+        {
+            "count": AsJob(made.count),
+            "poison": AsJob(made.poison),
+            "purge": AsJob(made.purge),
+        }
+    )
     monkeypatch.setattr(task_worker.container, "registry", lambda: registry)
+    for name, family in (("count", EMAIL), ("poison", EMAIL), ("purge", USERS)):
+        monkeypatch.setitem(tasks.JOB_FAMILIES, name, family)
     return made
 
 
@@ -231,7 +250,7 @@ def test_a_message_delivered_again_after_its_run_does_nothing_the_second_time(
     first = sqs.receive_message(
         QueueUrl=url, MessageSystemAttributeNames=["All"], WaitTimeSeconds=1
     )["Messages"]
-    answer = worker.handler(lambda_event(first, "arn", REGION), FakeLambdaContext())
+    answer = email_handler(lambda_event(first, "arn", REGION), FakeLambdaContext())
     assert answer["batchItemFailures"] == []
     # The delete is lost (the worker timed out, say): SQS delivers the message again.
     again = sqs.receive_message(
@@ -239,7 +258,7 @@ def test_a_message_delivered_again_after_its_run_does_nothing_the_second_time(
     )["Messages"]
     assert again[0]["MessageId"] == first[0]["MessageId"]
     assert again[0]["Attributes"]["ApproximateReceiveCount"] == "2"
-    second = worker.handler(lambda_event(again, "arn", REGION), FakeLambdaContext())
+    second = email_handler(lambda_event(again, "arn", REGION), FakeLambdaContext())
 
     assert second["batchItemFailures"] == []
     assert jobs.runs == {7: 1}
@@ -254,7 +273,7 @@ def test_a_task_whose_worker_died_is_run_by_the_redelivery_once_its_lease_is_ove
     # A worker receives the message, claims the task, and dies before finishing.
     sqs.receive_message(QueueUrl=task_worker.resources.queue_url)
     container = task_worker.container
-    lease = container.run_task().lease
+    lease = container.run_task(EMAIL).lease
     assert container.tasks.claim(task.id, container.clock.now(), lease) is not None
 
     task_worker.drain()
@@ -301,22 +320,85 @@ def test_the_handler_reports_each_failed_record_of_a_batch_by_its_message_id(
         },
     ]
 
-    answer = worker.handler(lambda_event(records, "arn", REGION), FakeLambdaContext())
+    answer = email_handler(lambda_event(records, "arn", REGION), FakeLambdaContext())
 
     assert answer == {"batchItemFailures": [{"itemIdentifier": "m-bad"}]}
     assert jobs.runs == {1: 1}
 
 
-def test_the_sample_sqs_event_reaches_the_worker(task_worker: Worker) -> None:
+@pytest.mark.parametrize("family", tasks.FAMILIES)
+def test_each_familys_sample_sqs_event_reaches_its_worker(
+    task_worker: Worker, family: str
+) -> None:
     from pathlib import Path
 
-    path = Path(__file__).resolve().parents[2] / "events" / "sqs_task.json"
+    events = Path(__file__).resolve().parents[2] / "events"
+    path = events / f"sqs_{family}_task.json"
     event = json.loads(path.read_text(encoding="utf-8"))
+    (worker_entry,) = [w for w in WORKERS if w.family == family]
 
-    answer = worker.handler(event, FakeLambdaContext())
+    answer = import_module(worker_entry.module).handler(event, FakeLambdaContext())
 
     # No such task in a fresh table: a duplicate-like no-op, not a failure.
     assert answer == {"batchItemFailures": []}
+
+
+# -- one worker per job family ---------------------------------------------------------
+
+
+def test_a_worker_refuses_a_task_of_another_family_to_its_dead_letter_queue(
+    task_worker: Worker, jobs: Jobs, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A users task on the email worker's queue (a routing bug, a hand-sent
+    message): the email worker never runs it, whatever the number of receives;
+    the message ends in the dead letter queue and the task waits, untouched, for
+    an operator to move the message to the users queue."""
+    misrouted = task_worker.submit("purge", {})
+    good = task_worker.submit("count", {"n": 1})
+
+    with caplog.at_level("ERROR", logger="strata.worker"):
+        task_worker.drain()
+
+    assert jobs.runs == {1: 1}
+    assert task_worker.dead_letters() == [{"task_id": misrouted.id, "name": "purge"}]
+    waiting = task_worker.task(misrouted.id)
+    assert (waiting.status, waiting.attempts) == (TaskStatus.QUEUED, 0)
+    assert task_worker.task(good.id).status is TaskStatus.SUCCEEDED
+    refusals = [r for r in caplog.records if r.getMessage().startswith("task refused")]
+    assert len(refusals) == MAX_RECEIVES
+    assert {(r.family, r.job_family, r.task) for r in refusals} == {  # type: ignore[attr-defined]
+        (EMAIL, USERS, "purge")
+    }
+
+
+def test_a_message_that_lies_about_its_job_cannot_run_another_familys_job(
+    task_worker: Worker, jobs: Jobs
+) -> None:
+    """The message says an email job; the task it names is a users job. The email
+    worker's registry holds only email jobs, so the task fails, unrun."""
+    task = task_worker.submit("purge", {})
+    task_worker.sqs.purge_queue(QueueUrl=task_worker.resources.queue_url)
+    task_worker.sqs.send_message(
+        QueueUrl=task_worker.resources.queue_url,
+        MessageBody=json.dumps({"task_id": task.id, "name": "count"}),
+    )
+
+    task_worker.drain()
+
+    assert jobs.runs == {}
+    failed = task_worker.task(task.id)
+    assert failed.status is TaskStatus.FAILED
+    assert "purge" in (failed.error or "")
+
+
+def test_the_users_worker_runs_users_tasks(task_worker: Worker, jobs: Jobs) -> None:
+    task = task_worker.submit("purge", {})
+    task_worker.family = USERS
+
+    task_worker.drain()
+
+    assert jobs.runs == {"purge": 1}
+    assert task_worker.task(task.id).status is TaskStatus.SUCCEEDED
 
 
 # -- the export, end to end ------------------------------------------------------------
@@ -325,6 +407,7 @@ def test_the_sample_sqs_event_reaches_the_worker(task_worker: Worker) -> None:
 def test_an_export_of_thousands_of_users_holds_each_user_exactly_once(
     task_worker: Worker,
 ) -> None:
+    task_worker.family = USERS
     seeded = seed_users(3000)
     api = Api(task_worker.container)
     admin_cookie = api.as_("admin01", Role.ADMIN, plan="pro")
@@ -363,6 +446,7 @@ def test_an_export_of_thousands_of_users_holds_each_user_exactly_once(
 def test_an_export_touches_only_what_the_workers_catalog_permissions_allow(
     task_worker: Worker, dynamo_calls: DynamoCalls
 ) -> None:
+    task_worker.family = USERS
     seed_users(150)
     admin = task_worker.container.create_super_admin().execute(
         "root0001", "root0001@example.com", PASSWORD
@@ -396,6 +480,6 @@ def test_an_export_touches_only_what_the_workers_catalog_permissions_allow(
     # The file is one PutObject; the link is signed without a call (exports:read).
     assert dict(s3) == {"PutObject": 1}
     assert {*used, "exports:write", "exports:read"} <= set(
-        WORKERS_BY_NAME["task_worker"].permissions
+        WORKERS_BY_NAME["users_worker"].permissions
     )
     assert task_worker.task(task.id).status is TaskStatus.SUCCEEDED

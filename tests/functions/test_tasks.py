@@ -106,7 +106,9 @@ def test_a_queue_that_cannot_be_reached_is_503_and_the_task_says_failed(
 ) -> None:
     admin = api.as_("admin01", Role.ADMIN, plan="pro")
     gone = task_resources.queue_url.rsplit("/", 1)[0] + "/strata-no-such-queue"
-    monkeypatch.setattr(api.container, "queue", SqsTaskQueue(gone, "us-east-1"))
+    monkeypatch.setattr(
+        api.container, "queue", SqsTaskQueue({"users": gone}, "us-east-1")
+    )
 
     reply = api.call("export_users", cookies=[admin])
 

@@ -1,6 +1,6 @@
-"""The task queue, the workers' triggers, the export bucket and SES in every stage's
-template, against ``functions.resources`` (the definitions the local stack uses too)
-and the catalog's workers."""
+"""The task queues (one per job family), the workers' triggers, the export bucket
+and SES in every stage's template, against ``functions.resources`` (the definitions
+the local stack uses too) and the catalog's workers."""
 
 from __future__ import annotations
 
@@ -12,7 +12,13 @@ import pytest
 pytest.importorskip("aws_cdk", reason="needs the infra extras: make test")
 
 from functions.catalog import WORKERS, Worker
-from functions.resources import EMAIL, EXPORTS_BUCKET, SCHEDULES, TASK_QUEUE
+from functions.resources import (
+    EMAIL,
+    EXPORTS_BUCKET,
+    SCHEDULES,
+    TASK_FAMILIES,
+    TASK_QUEUES,
+)
 from functions.runtime.settings import Settings
 from tests.infra.conftest import Synth, invoked_function
 
@@ -36,11 +42,17 @@ def _workers(trigger: str) -> list[Worker]:
     return [w for w in WORKERS if w.trigger == trigger]
 
 
-def _queues(synth: Synth) -> tuple[tuple[str, Any], tuple[str, Any]]:
+def _queues(synth: Synth, family: str) -> tuple[tuple[str, Any], tuple[str, Any]]:
     prefix = synth.stage.prefix
-    queue = _one(synth, "AWS::SQS::Queue", QueueName=TASK_QUEUE.name(prefix))
-    dead = _one(synth, "AWS::SQS::Queue", QueueName=TASK_QUEUE.dead_letter_name(prefix))
+    spec = TASK_QUEUES[family]
+    queue = _one(synth, "AWS::SQS::Queue", QueueName=spec.name(prefix))
+    dead = _one(synth, "AWS::SQS::Queue", QueueName=spec.dead_letter_name(prefix))
     return queue, dead
+
+
+def _family_worker(family: str) -> Worker:
+    (worker,) = [w for w in _workers("queue") if w.family == family]
+    return worker
 
 
 def _denies_plain_http(synth: Synth, kind: str, target: str, ref_key: str) -> bool:
@@ -62,30 +74,39 @@ def _denies_plain_http(synth: Synth, kind: str, target: str, ref_key: str) -> bo
 # --- the queue ----------------------------------------------------------------------
 
 
-def test_catalog_has_one_queue_worker_and_the_scheduler() -> None:
-    assert len(_workers("queue")) == 1
+def test_catalog_has_one_queue_worker_per_job_family_and_the_scheduler() -> None:
+    from core.application.tasks import FAMILIES, JOB_FAMILIES
+
+    assert sorted(w.family or "" for w in _workers("queue")) == sorted(FAMILIES)
+    assert set(TASK_FAMILIES) == set(FAMILIES) == set(JOB_FAMILIES.values())
     assert len(_workers("schedule")) == 1
     assert {w.trigger for w in WORKERS} <= {"queue", "schedule"}
+    # One lease and one receive count serve every worker (the settings' own).
+    assert len({(q.max_receives, q.lease_seconds) for q in TASK_QUEUES.values()}) == 1
 
 
-def test_task_queue_redrives_to_an_encrypted_dead_letter_queue(synth: Synth) -> None:
-    (queue_id, queue), (dead_id, dead) = _queues(synth)
+@pytest.mark.parametrize("family", TASK_FAMILIES)
+def test_each_task_queue_redrives_to_its_own_encrypted_dead_letter_queue(
+    synth: Synth, family: str
+) -> None:
+    (queue_id, queue), (dead_id, dead) = _queues(synth, family)
     props, dead_props = queue["Properties"], dead["Properties"]
+    spec = TASK_QUEUES[family]
 
     assert props["RedrivePolicy"] == {
         "deadLetterTargetArn": {"Fn::GetAtt": [dead_id, "Arn"]},
-        "maxReceiveCount": TASK_QUEUE.max_receives,
+        "maxReceiveCount": spec.max_receives,
     }
     # The worker counts receives against the same number (its last marks the task
     # failed for good), and the local stack redrives with it too.
-    assert TASK_QUEUE.max_receives == Settings().task_max_receives
+    assert spec.max_receives == Settings().task_max_receives
     assert "RedrivePolicy" not in dead_props
     for queue_props in (props, dead_props):
         assert queue_props.get("SqsManagedSseEnabled") is True or (
             "KmsMasterKeyId" in queue_props
         )
     assert dead_props["MessageRetentionPeriod"] == (
-        TASK_QUEUE.dead_letter_retention_days * DAY
+        spec.dead_letter_retention_days * DAY
     )
     assert dead_props["MessageRetentionPeriod"] > props["MessageRetentionPeriod"]
     assert dead_props["MessageRetentionPeriod"] == 14 * DAY  # SQS's maximum
@@ -93,11 +114,12 @@ def test_task_queue_redrives_to_an_encrypted_dead_letter_queue(synth: Synth) -> 
         assert _denies_plain_http(synth, "AWS::SQS::QueuePolicy", logical_id, "Queues")
 
 
+@pytest.mark.parametrize("family", TASK_FAMILIES)
 def test_visibility_timeout_is_six_times_the_workers_timeout_and_covers_the_lease(
-    synth: Synth,
+    synth: Synth, family: str
 ) -> None:
-    (_, queue), _ = _queues(synth)
-    (worker,) = _workers("queue")
+    (_, queue), _ = _queues(synth, family)
+    worker = _family_worker(family)
     _, function = _worker(synth, worker)
     timeout = function["Properties"]["Timeout"]
     visibility = queue["Properties"]["VisibilityTimeout"]
@@ -112,23 +134,33 @@ def test_visibility_timeout_is_six_times_the_workers_timeout_and_covers_the_leas
     assert timeout <= 900  # Lambda's maximum
 
 
-def test_queue_worker_consumes_the_queue_reporting_partial_failures(
-    synth: Synth,
+@pytest.mark.parametrize("family", TASK_FAMILIES)
+def test_each_family_worker_consumes_its_queue_alone_reporting_partial_failures(
+    synth: Synth, family: str
 ) -> None:
-    (queue_id, _), _ = _queues(synth)
-    (worker,) = _workers("queue")
+    (queue_id, _), _ = _queues(synth, family)
+    worker = _family_worker(family)
     worker_id, _ = _worker(synth, worker)
-    (mapping,) = synth.of_type("AWS::Lambda::EventSourceMapping").values()
-    props = mapping["Properties"]
+    mappings = synth.of_type("AWS::Lambda::EventSourceMapping").values()
+    assert len(mappings) == len(TASK_FAMILIES)
+    (props,) = [
+        m["Properties"]
+        for m in mappings
+        if m["Properties"]["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
+    ]
+    spec = TASK_QUEUES[family]
 
-    assert props["EventSourceArn"] == {"Fn::GetAtt": [queue_id, "Arn"]}
     assert invoked_function(synth, props["FunctionName"]) == worker_id
+    # Its reserved concurrency caps the pollers too, so they are never throttled.
+    reserved = dict(synth.stage.reserved_concurrency).get(worker.name)
+    if reserved is None:
+        assert "ScalingConfig" not in props
+    else:
+        assert props["ScalingConfig"] == {"MaximumConcurrency": max(reserved, 2)}
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
-    assert props["BatchSize"] == TASK_QUEUE.batch_size
+    assert props["BatchSize"] == spec.batch_size
     assert 1 <= props["BatchSize"] <= 10
-    assert props["MaximumBatchingWindowInSeconds"] == (
-        TASK_QUEUE.max_batching_window_seconds
-    )
+    assert props["MaximumBatchingWindowInSeconds"] == (spec.max_batching_window_seconds)
 
 
 def test_nothing_but_the_scheduler_is_on_a_timetable(synth: Synth) -> None:

@@ -17,8 +17,15 @@ pytest.importorskip("aws_cdk", reason="needs the infra extras: make test")
 
 from core.adapters.dynamodb.models import TABLE_MODELS
 from functions.catalog import ENDPOINTS, WORKERS, Endpoint, Worker
-from functions.permissions import INDEX_PERMISSIONS, uses_stripe
-from functions.resources import EMAIL, EXPORTS_BUCKET, TASK_QUEUE
+from functions.permissions import INDEX_PERMISSIONS, QUEUE_PERMISSIONS, uses_stripe
+from functions.resources import (
+    EMAIL,
+    EXPORTS_BUCKET,
+    TASK_FAMILIES,
+    TASK_MAX_RECEIVES,
+    TASK_QUEUES,
+    TASK_WORKER_TIMEOUT_SECONDS,
+)
 from functions.runtime.settings import Settings
 from infra_cdk.tables_from_models import TABLE_KEYS
 from tests.infra.conftest import Synth, invoked_function
@@ -76,7 +83,6 @@ BASE_VARS = {
     "STRATA_ORGS_TABLE",
     "STRATA_SESSION_TTL_SECONDS",
     "STRATA_USER_INDEX_SHARDS",
-    "STRATA_TASK_QUEUE_URL",
     "STRATA_TASK_MAX_RECEIVES",
     "STRATA_TASK_LEASE_SECONDS",
     "STRATA_EXPORTS_BUCKET",
@@ -144,14 +150,23 @@ def _named(synth: Synth, kind: str, key: str, name: str) -> str:
     return logical_id
 
 
-def _queue_id(synth: Synth) -> str:
-    name = TASK_QUEUE.name(synth.stage.prefix)
+def _queue_id(synth: Synth, family: str) -> str:
+    name = TASK_QUEUES[family].name(synth.stage.prefix)
     return _named(synth, "AWS::SQS::Queue", "QueueName", name)
 
 
-def _dead_letter_queue_id(synth: Synth) -> str:
-    name = TASK_QUEUE.dead_letter_name(synth.stage.prefix)
+def _dead_letter_queue_id(synth: Synth, family: str) -> str:
+    name = TASK_QUEUES[family].dead_letter_name(synth.stage.prefix)
     return _named(synth, "AWS::SQS::Queue", "QueueName", name)
+
+
+def _queue_vars(entry: Entry) -> dict[str, str]:
+    """The queue URL variable of each family the entry may send to, by family."""
+    return {
+        QUEUE_PERMISSIONS[p]: f"STRATA_{QUEUE_PERMISSIONS[p].upper()}_TASK_QUEUE_URL"
+        for p in entry.permissions
+        if p in QUEUE_PERMISSIONS
+    }
 
 
 def _bucket_id(synth: Synth) -> str:
@@ -237,7 +252,9 @@ def _expected_grants(
     if synth.stage.tracing:
         pairs |= {(a, _key("*")) for a in XRAY}
     if isinstance(endpoint, Worker) and endpoint.trigger == "queue":
-        pairs |= {(a, _key(_get_att(_queue_id(synth)))) for a in CONSUME}
+        assert endpoint.family is not None
+        consumed = _get_att(_queue_id(synth, endpoint.family))
+        pairs |= {(a, _key(consumed)) for a in CONSUME}
     if isinstance(endpoint, Worker) and endpoint.trigger == "schedule":
         # Its on-failure destination: a run that failed its retries is kept there.
         name = f"{synth.stage.prefix}-schedule-dlq"
@@ -258,8 +275,9 @@ def _expected_grants(
                 for n in names
             }
             continue
-        if permission == "queue:send":
-            pairs.add(("sqs:SendMessage", _key(_get_att(_queue_id(synth)))))
+        if permission in QUEUE_PERMISSIONS:
+            queue = _get_att(_queue_id(synth, QUEUE_PERMISSIONS[permission]))
+            pairs.add(("sqs:SendMessage", _key(queue)))
             continue
         if permission in EXPORT_ACTIONS:
             objects = _key(_objects(synth))
@@ -448,6 +466,7 @@ def test_function_environment_contract(synth: Synth) -> None:
             | set(_billing_vars(synth))
             | (set(SECRET_ARN_VARS) if endpoint.permissions else set())
             | _secret_vars(endpoint)
+            | set(_queue_vars(endpoint).values())
         )
         assert set(env) == expected, endpoint.name
         assert env["STRATA_STAGE"] == synth.stage.name
@@ -455,9 +474,10 @@ def test_function_environment_contract(synth: Synth) -> None:
         assert env["STRATA_SESSIONS_TABLE"] == {"Ref": sessions}
         assert env["STRATA_TASKS_TABLE"] == {"Ref": _table_id(synth, "tasks")}
         assert env["STRATA_ORGS_TABLE"] == {"Ref": _table_id(synth, "orgs")}
-        assert env["STRATA_TASK_QUEUE_URL"] == {"Ref": _queue_id(synth)}
-        assert env["STRATA_TASK_MAX_RECEIVES"] == str(TASK_QUEUE.max_receives)
-        assert env["STRATA_TASK_LEASE_SECONDS"] == str(TASK_QUEUE.lease_seconds)
+        for family, var in _queue_vars(endpoint).items():
+            assert env[var] == {"Ref": _queue_id(synth, family)}, endpoint.name
+        assert env["STRATA_TASK_MAX_RECEIVES"] == str(TASK_MAX_RECEIVES)
+        assert env["STRATA_TASK_LEASE_SECONDS"] == str(TASK_WORKER_TIMEOUT_SECONDS)
         assert env["STRATA_EXPORTS_BUCKET"] == {"Ref": _bucket_id(synth)}
         assert env["STRATA_EMAIL_FROM"] == (
             f"Strata <no-reply@{synth.stage.email_domain}>"
@@ -505,12 +525,15 @@ def test_the_pepper_and_stripe_secrets_go_only_to_the_functions_with_their_permi
                 secret,
             ) in _granted(synth, props["Role"]["Fn::GetAtt"][0])
             assert has_var is reads is (entry.name in holders), (entry.name, var)
-    # The catalog's word, spelled out: the reconciliation runs on the task worker,
-    # and only the webhook holds the signing secret.
+    # The catalog's word, spelled out: the reconciliation runs on the billing
+    # worker, the only worker with the key, and only the webhook holds the signing
+    # secret.
     assert {e.name for e in ENTRIES if "stripe:webhook" in e.permissions} == {
         "stripe_webhook"
     }
-    assert "stripe:api" in {p for w in WORKERS for p in w.permissions}
+    assert {w.name for w in WORKERS if "stripe:api" in w.permissions} == {
+        "billing_worker"
+    }
     # The functions that hash or check a password, and no other.
     assert {e.name for e in ENTRIES if "secrets:pepper" in e.permissions} == {
         "signup",
@@ -519,6 +542,54 @@ def test_the_pepper_and_stripe_secrets_go_only_to_the_functions_with_their_permi
         "change_password",
         "password_reset_confirm",
     }
+
+
+def test_each_task_worker_holds_its_familys_rights_and_nothing_of_the_others(
+    synth: Synth,
+) -> None:
+    """The attack the split answers: a job of one family running with another's
+    rights. The email worker cannot delete a user nor call Stripe; the users worker
+    cannot send mail nor call Stripe; the billing worker cannot send mail, export
+    or touch sessions. None may queue tasks, and each consumes its own queue."""
+    workers = {w.name: w for w in WORKERS if w.trigger == "queue"}
+    assert set(workers) == {"email_worker", "users_worker", "billing_worker"}
+    users = _key(_get_att(_table_id(synth, "users")))
+    sessions = _table_id(synth, "sessions")
+    stripe_key = _key({"Ref": _secret_ids(synth)["STRATA_STRIPE_API_KEY_ARN"]})
+    queues = {_key(_get_att(_queue_id(synth, f))): f for f in TASK_FAMILIES}
+    granted: dict[str, set[tuple[str, str]]] = {}
+    env: dict[str, dict[str, Any]] = {}
+    for name, worker in workers.items():
+        _, props = _function(synth, worker)
+        granted[name] = _granted(synth, props["Role"]["Fn::GetAtt"][0])
+        env[name] = props["Environment"]["Variables"]
+        consumed = {queues[r] for a, r in granted[name] if a == "sqs:ReceiveMessage"}
+        assert consumed == {worker.family}, name
+        assert not {a for a, r in granted[name] if a == "sqs:SendMessage"}, name
+        assert not any(var.endswith("_TASK_QUEUE_URL") for var in env[name]), name
+
+    def actions(name: str) -> set[str]:
+        return {action for action, _ in granted[name]}
+
+    def calls_stripe(name: str) -> bool:
+        reads_key = ("secretsmanager:GetSecretValue", stripe_key) in granted[name]
+        has_arn = "STRATA_STRIPE_API_KEY_ARN" in env[name]
+        assert reads_key is has_arn, name
+        return reads_key
+
+    assert ("dynamodb:DeleteItem", users) not in granted["email_worker"]
+    assert not calls_stripe("email_worker")
+    assert not any(sessions in r for a, r in granted["email_worker"] if "Query" in a)
+    assert not {a for a in actions("email_worker") if a.startswith("s3:")}
+    assert "ses:SendEmail" in actions("email_worker")
+
+    assert not {a for a in actions("users_worker") if a.startswith("ses:")}
+    assert not calls_stripe("users_worker")
+    assert ("dynamodb:DeleteItem", users) in granted["users_worker"]
+
+    assert not {a for a in actions("billing_worker") if a.startswith(("ses:", "s3:"))}
+    assert not any(sessions in resource for _, resource in granted["billing_worker"])
+    assert calls_stripe("billing_worker")
 
 
 def test_the_webhook_reads_both_stripe_secrets_and_no_sessions_or_exports(
@@ -537,10 +608,12 @@ def test_the_webhook_reads_both_stripe_secrets_and_no_sessions_or_exports(
     assert not any(sessions in resource for resource in touched)
     assert not any(_bucket_id(synth) in resource for resource in touched)
     assert not {action for action, _ in granted if action.startswith(("s3:", "ses:"))}
-    # What it does touch: the users and tasks tables (processed event ids), the queue.
+    # What it does touch: the users and tasks tables (processed event ids), the
+    # email queue (and no other: it queues emails only).
     assert ("dynamodb:PutItem", _key(_get_att(_table_id(synth, "tasks")))) in granted
     assert ("dynamodb:UpdateItem", _key(_get_att(_table_id(synth, "users")))) in granted
-    assert ("sqs:SendMessage", _key(_get_att(_queue_id(synth)))) in granted
+    sends = {resource for action, resource in granted if action == "sqs:SendMessage"}
+    assert sends == {_key(_get_att(_queue_id(synth, "email")))}
 
 
 def test_no_function_is_given_the_local_clock_offset(synth: Synth) -> None:
@@ -560,7 +633,7 @@ def test_billing_settings_follow_the_stage_and_the_runtime_accepts_them(
         "STRATA_BILLING_PRORATION_BEHAVIOR": "always_invoice",
     }
     for synth in synth_by_stage.values():
-        (worker,) = [w for w in WORKERS if w.trigger == "queue"]
+        (worker,) = [w for w in WORKERS if w.name == "billing_worker"]
         _, props = _function(synth, worker)
         env = props["Environment"]["Variables"]
         literals = {k: v for k, v in env.items() if isinstance(v, str)}
@@ -883,7 +956,10 @@ def test_alarms_reach_an_encrypted_topic(synth: Synth) -> None:
     schedule_dlq = _named(
         synth, "AWS::SQS::Queue", "QueueName", f"{synth.stage.prefix}-schedule-dlq"
     )
-    assert set(dead_letters) == {_dead_letter_queue_id(synth), schedule_dlq}
+    assert set(dead_letters) == {
+        *(_dead_letter_queue_id(synth, family) for family in TASK_FAMILIES),
+        schedule_dlq,
+    }
     for props in dead_letters.values():
         assert props["MetricName"] == "ApproximateNumberOfMessagesVisible"
         assert props["Threshold"] == 1
@@ -924,7 +1000,8 @@ def test_the_webhook_and_the_workers_hold_the_stages_reserved_concurrency(
 ) -> None:
     reserved = dict(synth.stage.reserved_concurrency)
     if synth.stage.name != "dev":
-        assert {"stripe_webhook", "task_worker", "scheduler"} <= set(reserved)
+        queue_workers = {w.name for w in WORKERS if w.trigger == "queue"}
+        assert {"stripe_webhook", "scheduler", *queue_workers} <= set(reserved)
     for entry in ENTRIES:
         _, props = _function(synth, entry)
         assert props.get("ReservedConcurrentExecutions") == reserved.get(entry.name), (
@@ -965,7 +1042,11 @@ def test_the_dashboard_shows_traffic_latency_cold_starts_tables_and_queues(
         "Cold starts",
         "users table: consumed capacity",
         "sessions table: throttled requests",
-        "tasks queue: age of the oldest message",
+        *(f"{family} tasks queue: depth" for family in TASK_FAMILIES),
+        *(
+            f"{family} tasks queue: age of the oldest message"
+            for family in TASK_FAMILIES
+        ),
         "Dead letter queues: depth",
     ):
         assert title in body, title
@@ -1010,7 +1091,9 @@ def test_outputs_name_the_url_tables_and_secret_arns(synth: Synth) -> None:
         "Ref": _table_id(synth, "sessions")
     }
     assert outputs["TasksTableName"]["Value"] == {"Ref": _table_id(synth, "tasks")}
-    assert outputs["TaskQueueUrl"]["Value"] == {"Ref": _queue_id(synth)}
+    for family in TASK_FAMILIES:
+        output = outputs[f"{family.capitalize()}TaskQueueUrl"]
+        assert output["Value"] == {"Ref": _queue_id(synth, family)}
     assert outputs["ExportsBucketName"]["Value"] == {"Ref": _bucket_id(synth)}
 
 

@@ -33,6 +33,36 @@ def test_a_task_run_reads_as_its_job_id_outcome_and_duration() -> None:
     assert line == "task     send_email tsk_1: succeeded in 42 ms"
 
 
+def test_a_task_run_names_the_family_worker_that_ran_it() -> None:
+    line = _line(
+        "task attempt ended",
+        task="purge_unverified",
+        task_id="tsk_2",
+        family="users",
+        status="succeeded",
+        duration_ms=7,
+    )
+
+    assert line == (
+        "task     purge_unverified tsk_2 on the users worker: succeeded in 7 ms"
+    )
+
+
+def test_a_refused_task_names_the_worker_that_refused_it_and_the_jobs_family() -> None:
+    line = _line(
+        "task refused: its job belongs to another worker",
+        task="purge_unverified",
+        task_id="tsk_3",
+        family="email",
+        job_family="users",
+    )
+
+    assert line == (
+        "task     purge_unverified tsk_3: refused by the email worker, a users job "
+        "(to the dead letter queue)"
+    )
+
+
 def test_an_email_reads_as_its_recipient_subject_outbox_file_and_link(
     tmp_path: Path,
 ) -> None:

@@ -1,5 +1,6 @@
-"""The local stack's jobs side: the queue, bucket and email identity made in moto
-from ``functions.resources``, and the poller that plays the SQS event source.
+"""The local stack's jobs side: the task queues (one per job family), bucket and
+email identity made in moto from ``functions.resources``, and the poller that plays
+the SQS event source.
 
 The poller is tested here against a stub handler; the real worker runs behind it
 in the e2e tests (tests/e2e/test_jobs_and_email.py).
@@ -23,7 +24,10 @@ from functions.resources import (
     EXPORTS_BUCKET,
     LOCAL_PREFIX,
     SCHEDULES,
-    TASK_QUEUE,
+    TASK_FAMILIES,
+    TASK_MAX_RECEIVES,
+    TASK_QUEUES,
+    TASK_WORKER_TIMEOUT_SECONDS,
 )
 from functions.runtime.settings import Settings, get_settings
 from local import resources
@@ -75,7 +79,7 @@ def _count(queue_url: str) -> tuple[int, int]:
 
 
 class StubWorker:
-    """Stands in for functions.workers.tasks.handler: records each event and fails
+    """Stands in for a task worker's handler: records each event and fails
     the messages whose body says so (or raises, when told to)."""
 
     def __init__(self, raises: bool = False) -> None:
@@ -98,10 +102,11 @@ class StubWorker:
 def _poller(
     created: resources.LocalResources, handler: StubWorker, **kwargs: Any
 ) -> QueuePoller:
+    queue = created.queue("email")
     return QueuePoller(
         resources.client("sqs", REGION),
-        created.queue_url,
-        created.queue_arn,
+        queue.url,
+        queue.arn,
         REGION,
         load_handler=lambda: handler,
         make_context=lambda: "context",
@@ -115,38 +120,47 @@ def _poller(
 def test_the_settings_defaults_name_the_local_resources() -> None:
     defaults = Settings()
 
-    assert defaults.task_max_receives == TASK_QUEUE.max_receives
-    assert defaults.task_lease_seconds == TASK_QUEUE.lease_seconds
+    assert defaults.task_max_receives == TASK_MAX_RECEIVES
+    assert defaults.task_lease_seconds == TASK_WORKER_TIMEOUT_SECONDS
     assert defaults.exports_bucket == EXPORTS_BUCKET.name(LOCAL_PREFIX)
     assert defaults.email_from == EMAIL.sender(EMAIL.local_domain)
-    queue = TASK_QUEUE
-    assert queue.visibility_timeout_seconds >= 6 * queue.worker_timeout_seconds
+    for queue in TASK_QUEUES.values():
+        assert queue.visibility_timeout_seconds >= 6 * queue.worker_timeout_seconds
+        assert queue.lease_seconds == defaults.task_lease_seconds
+    # A setting per family's queue, and the families are the application's.
+    from core.application.tasks import FAMILIES
+
+    urls = {f"{family}_task_queue_url": f"url-{family}" for family in FAMILIES}
+    assert Settings.model_validate(urls).task_queue_urls() == {
+        f: f"url-{f}" for f in FAMILIES
+    }
+    assert set(TASK_FAMILIES) == set(FAMILIES)
     assert {s.job for s in SCHEDULES} == {"purge_unverified", "reconcile_subscriptions"}
 
 
 # --- creating the resources ---------------------------------------------------------
 
 
-def test_the_queue_redrives_to_its_dead_letter_queue_after_max_receives(
-    created: resources.LocalResources,
+@pytest.mark.parametrize("family", TASK_FAMILIES)
+def test_each_familys_queue_redrives_to_its_dead_letter_queue_after_max_receives(
+    created: resources.LocalResources, family: str
 ) -> None:
     sqs = resources.client("sqs", REGION)
-    attributes = sqs.get_queue_attributes(
-        QueueUrl=created.queue_url, AttributeNames=["All"]
-    )["Attributes"]
+    queue, spec = created.queue(family), TASK_QUEUES[family]
+    attributes = sqs.get_queue_attributes(QueueUrl=queue.url, AttributeNames=["All"])[
+        "Attributes"
+    ]
     dead_arn = sqs.get_queue_attributes(
-        QueueUrl=created.dead_letter_queue_url, AttributeNames=["QueueArn"]
+        QueueUrl=queue.dead_letter_url, AttributeNames=["QueueArn"]
     )["Attributes"]["QueueArn"]
 
-    assert created.queue_url.endswith("/" + TASK_QUEUE.name(LOCAL_PREFIX))
-    assert created.dead_letter_queue_url.endswith(
-        "/" + TASK_QUEUE.dead_letter_name(LOCAL_PREFIX)
-    )
+    assert queue.url.endswith("/" + spec.name(LOCAL_PREFIX))
+    assert queue.dead_letter_url.endswith("/" + spec.dead_letter_name(LOCAL_PREFIX))
     assert json.loads(attributes["RedrivePolicy"]) == {
         "deadLetterTargetArn": dead_arn,
-        "maxReceiveCount": TASK_QUEUE.max_receives,
+        "maxReceiveCount": spec.max_receives,
     }
-    assert int(attributes["VisibilityTimeout"]) == TASK_QUEUE.visibility_timeout_seconds
+    assert int(attributes["VisibilityTimeout"]) == spec.visibility_timeout_seconds
 
 
 def test_the_bucket_is_private_and_expires_exports(
@@ -201,7 +215,9 @@ def test_creating_the_resources_again_changes_nothing(
 
     assert again == created
     assert again.environment() == created.environment()
-    assert created.environment()["STRATA_TASK_QUEUE_URL"] == created.queue_url
+    for family in TASK_FAMILIES:
+        variable = f"STRATA_{family.upper()}_TASK_QUEUE_URL"
+        assert created.environment()[variable] == created.queue(family).url
 
 
 def test_the_outbox_defaults_to_the_repository_and_can_be_moved(
@@ -253,7 +269,7 @@ def test_the_poller_deletes_what_the_worker_handled_and_leaves_its_failures(
     created: resources.LocalResources,
 ) -> None:
     handler = StubWorker()
-    _send(created.queue_url, "ok-1", "fail", "ok-2")
+    _send(created.queue("email").url, "ok-1", "fail", "ok-2")
     poller = _poller(created, handler, wait_seconds=0)
 
     deleted = 0
@@ -264,26 +280,26 @@ def test_the_poller_deletes_what_the_worker_handled_and_leaves_its_failures(
     records = [r for event in handler.events for r in event["Records"]]
     assert sorted(r["body"] for r in records) == ["fail", "ok-1", "ok-2"]
     assert all(r["attributes"]["ApproximateReceiveCount"] == "1" for r in records)
-    assert all(r["eventSourceARN"] == created.queue_arn for r in records)
+    assert all(r["eventSourceARN"] == created.queue("email").arn for r in records)
     # The failure stays on the queue, invisible until its visibility timeout.
-    assert _count(created.queue_url) == (0, 1)
+    assert _count(created.queue("email").url) == (0, 1)
 
 
 def test_a_worker_that_raises_leaves_the_batch_and_the_poller_carries_on(
     created: resources.LocalResources, caplog: pytest.LogCaptureFixture
 ) -> None:
     broken = StubWorker(raises=True)
-    _send(created.queue_url, "ok-1")
+    _send(created.queue("email").url, "ok-1")
     poller = _poller(created, broken, wait_seconds=0)
 
     assert poller.poll_once() == 0
 
     assert len(broken.events) == 1
-    assert _count(created.queue_url) == (0, 1)
+    assert _count(created.queue("email").url) == (0, 1)
     assert "the task worker failed on a batch of 1 message(s)" in caplog.text
     # The same poller takes the next message once the worker works again.
     broken.raises = False
-    _send(created.queue_url, "ok-2")
+    _send(created.queue("email").url, "ok-2")
     assert poller.poll_once() == 1
 
 
@@ -293,16 +309,17 @@ def test_a_worker_that_cannot_be_imported_is_logged_not_fatal(
     def missing() -> Any:
         raise ImportError("no module named functions.workers.nothing")
 
+    queue = created.queue("email")
     poller = QueuePoller(
         resources.client("sqs", REGION),
-        created.queue_url,
-        created.queue_arn,
+        queue.url,
+        queue.arn,
         REGION,
         load_handler=missing,
         make_context=lambda: None,
         wait_seconds=0,
     )
-    _send(created.queue_url, "ok")
+    _send(created.queue("email").url, "ok")
 
     assert poller.poll_once() == 0
     assert "ImportError" in caplog.text
@@ -319,10 +336,11 @@ def test_the_poller_thread_runs_batches_and_stops_within_a_wait(
         handled.set()
         return answer
 
+    queue = created.queue("email")
     poller = QueuePoller(
         resources.client("sqs", REGION),
-        created.queue_url,
-        created.queue_arn,
+        queue.url,
+        queue.arn,
         REGION,
         load_handler=lambda: record,
         make_context=lambda: None,
@@ -330,14 +348,14 @@ def test_the_poller_thread_runs_batches_and_stops_within_a_wait(
     )
     poller.start()
     try:
-        _send(created.queue_url, "ok")
+        _send(created.queue("email").url, "ok")
         assert handled.wait(10)
     finally:
         started = time.monotonic()
         stopped = poller.stop(timeout=5)
     assert stopped
     assert time.monotonic() - started < 3
-    assert _count(created.queue_url) == (0, 0)
+    assert _count(created.queue("email").url) == (0, 0)
 
 
 # --- strata invoke with the workers ------------------------------------------------
@@ -350,7 +368,9 @@ def local_settings(
     """The variables `strata invoke` fills in, set here so that they are restored."""
     outbox = tmp_path / "outbox"
     for name in (
-        "STRATA_TASK_QUEUE_URL",
+        "STRATA_EMAIL_TASK_QUEUE_URL",
+        "STRATA_USERS_TASK_QUEUE_URL",
+        "STRATA_BILLING_TASK_QUEUE_URL",
         "STRATA_EXPORTS_BUCKET",
         "STRATA_SES_CONFIGURATION_SET",
     ):
@@ -379,7 +399,7 @@ def test_invoke_refuses_a_cookie_for_a_worker(
     assert "--cookie is for endpoints" in capsys.readouterr().err
 
 
-def test_invoking_the_scheduler_and_then_the_task_worker_runs_the_job(
+def test_invoking_the_scheduler_and_then_the_jobs_family_worker_runs_the_job(
     capsys: pytest.CaptureFixture[str],
     container: Any,
     local_settings: Path,
@@ -399,7 +419,7 @@ def test_invoking_the_scheduler_and_then_the_task_worker_runs_the_job(
 
     sqs = resources.client("sqs", REGION)
     messages = sqs.receive_message(
-        QueueUrl=container.settings.task_queue_url,
+        QueueUrl=container.settings.users_task_queue_url,
         MaxNumberOfMessages=10,
         MessageSystemAttributeNames=["All"],
     )["Messages"]
@@ -407,7 +427,8 @@ def test_invoking_the_scheduler_and_then_the_task_worker_runs_the_job(
     event_file = tmp_path / "sqs.json"
     event_file.write_text(json.dumps(event), encoding="utf-8")
 
-    status = main(["invoke", "task_worker", "--event", str(event_file)])
+    # The purge is a users job: the users worker runs it.
+    status = main(["invoke", "users_worker", "--event", str(event_file)])
 
     assert status == 0
     assert json.loads(capsys.readouterr().out) == {"batchItemFailures": []}
@@ -416,13 +437,20 @@ def test_invoking_the_scheduler_and_then_the_task_worker_runs_the_job(
 
 
 def test_every_worker_has_its_sample_event() -> None:
+    from core.application.tasks import family_of
+
     for worker in WORKERS:
         if worker.trigger == "queue":
-            event = json.loads((EVENTS / "sqs_task.json").read_text())
+            path = EVENTS / f"sqs_{worker.family}_task.json"
+            event = json.loads(path.read_text())
             (record,) = event["Records"]
             assert record["eventSource"] == "aws:sqs"
             assert {"messageId", "receiptHandle", "body", "attributes"} <= set(record)
-            assert "task_id" in json.loads(record["body"])
+            body = json.loads(record["body"])
+            assert "task_id" in body
+            # A task of the worker's own family, from its family's queue.
+            assert family_of(body["name"]) == worker.family
+            assert record["eventSourceARN"].endswith(f"-{worker.family}-tasks")
         else:
             for schedule in SCHEDULES:
                 path = EVENTS / f"schedule_{schedule.job}.json"

@@ -12,7 +12,7 @@ so that noise from other work on the machine falls on all subjects alike. The
 functions are the catalog's endpoints and its workers (the task worker, handed an
 SQS event, and the scheduler). Before a function's child starts, the parent makes
 the state its first request needs through the real container on moto, where the
-tables, the task queue, the export bucket and the SES sender identity exist
+tables, the task queues, the export bucket and the SES sender identity exist
 (``local.resources``). Warm invocations run in one more child, over the fakes.
 DynamoDB calls are counted by ``tools.roundtrips.measure`` for the endpoints and the
 same way here for the workers.
@@ -84,6 +84,9 @@ BCRYPT_ROUNDS = "12"
 SMOKE_BCRYPT_ROUNDS = "4"
 # The function whose warm invocations on real adapters the second goal is about.
 WARM_REAL_FUNCTION = "me"
+# A function's module in that tree, where it had another: the single task worker
+# ran every job then, the reconciliation included.
+PREVIOUS_MODULES = {"billing_worker": "functions.workers.tasks"}
 # Variables that would change how a child's interpreter runs.
 _INTERPRETER_VARIABLES = (
     "PYTHONPATH",
@@ -187,8 +190,10 @@ def local_environment(bcrypt_rounds: str = BCRYPT_ROUNDS) -> None:
         "STRATA_SESSIONS_TABLE",
         "STRATA_REGION",
         "STRATA_TASKS_TABLE",
-        # The task queue, bucket and sender are made in moto and set by ``measure``.
-        "STRATA_TASK_QUEUE_URL",
+        # The task queues, bucket and sender are made in moto and set by ``measure``.
+        "STRATA_EMAIL_TASK_QUEUE_URL",
+        "STRATA_USERS_TASK_QUEUE_URL",
+        "STRATA_BILLING_TASK_QUEUE_URL",
         "STRATA_EXPORTS_BUCKET",
         "STRATA_EMAIL_FROM",
         "STRATA_SES_CONFIGURATION_SET",
@@ -223,6 +228,11 @@ def child_environment(module_dir: Path, users_table: str) -> dict[str, str]:
             "Root=1-5759e988-bd862e3fe1be46a994272793;Parent=53995c3f42cd8ad8;Sampled=1"
         ),
     )
+    # The previous client's tree (PREVIOUS_CLIENT_COMMIT) had one task queue, read
+    # from this variable; its webhook queues emails there. Today's code reads the
+    # families' own variables only, and ignores this one.
+    if "STRATA_EMAIL_TASK_QUEUE_URL" in env:
+        env["STRATA_TASK_QUEUE_URL"] = env["STRATA_EMAIL_TASK_QUEUE_URL"]
     return env
 
 
@@ -473,7 +483,7 @@ def measure(
     from functions.runtime.container import build_container, use_container
     from tools.roundtrips import measure as count_dynamo_calls
 
-    # Tables, the task queue, the export bucket and the verified SES sender, in
+    # Tables, the task queues, the export bucket and the verified SES sender, in
     # moto; their settings reach the children through the environment (Stripe's
     # base URL too: the emulator).
     settings = provision()
@@ -529,7 +539,8 @@ def measure(
     if previous is not None and options.smoke:
         for name in billing:
             first = scenarios.call(name)
-            before[name].add(children.cold(MODULES[name], first, previous))
+            module = PREVIOUS_MODULES.get(name, MODULES[name])
+            before[name].add(children.cold(module, first, previous))
 
     # The rounds: every subject once per round, in a shuffled order.
     subjects = {
@@ -541,7 +552,12 @@ def measure(
         cold[label] = Cold()
     if not options.smoke:
         subjects.update({name: MODULES[name] for name in functions})
-        subjects.update({_before(name): MODULES[name] for name in before})
+        subjects.update(
+            {
+                _before(name): PREVIOUS_MODULES.get(name, MODULES[name])
+                for name in before
+            }
+        )
     shuffle = random.Random(20250101)  # noqa: S311 (an order, not a secret)
     for run in range(options.runs):
         _progress(f"bench: cold round {run + 1}/{options.runs}")
@@ -735,7 +751,8 @@ def sdk_note(billing: list[str], measured: bool, why_not: str) -> str:
         f"Billing functions ({', '.join(billing)}): the stripe SDK (through "
         "core.adapters.stripe) beside the same function at commit "
         f"{PREVIOUS_CLIENT_COMMIT} (main before the SDK: its hand-written urllib3 "
-        "client), materialised with git archive and run by the same child with "
+        "client; billing_worker's is that commit's single task_worker), "
+        "materialised with git archive and run by the same child with "
         "the same scenario, in the same shuffled rounds; init + first request in "
         "CPU time of the child (the first request's less DynamoDB's CPU); the "
         "ratio is the median over rounds of SDK over previous in the same round. "
@@ -786,7 +803,7 @@ def explain(
         "the DynamoDB ms column. Each init ratio is the median over the rounds of the "
         "ratio within a round (measured close in time, so a slow spell of the "
         "machine weighs on both sides).",
-        "Every child runs with STRATA_BCRYPT_ROUNDS=4 and with "
+        f"Every child runs with STRATA_BCRYPT_ROUNDS={options.bcrypt_rounds} and with "
         f"{' and '.join(NOT_IN_LAYER)} unimportable, as deployed (the Lambda layer "
         "ships neither; here moto pulls them in); the FastAPI floor and the "
         "dependency floors run the same way. The naive stack can import only its own "
@@ -809,10 +826,12 @@ def explain(
         "the FastAPI floor's p50 in the same round."
     )
     notes.append(
-        "Workers: task_worker is handed an SQS event of one message naming a fresh "
-        "queued task (a new user's welcome email: the user read, a link token "
-        "issued, the email sent through SES, in moto with the local sender "
-        "verified; the task claimed and finished), scheduler the purge job's "
+        "Workers: each task worker is handed an SQS event of one message naming a "
+        "fresh queued task of its family: email_worker a new user's welcome email "
+        "(the user read, a link token issued, the email sent through SES, in moto "
+        "with the local sender verified; the task claimed and finished), "
+        "users_worker the purge of unverified accounts, billing_worker the "
+        "reconciliation with Stripe (the emulator); scheduler the purge job's "
         "EventBridge input (it submits the task: a record and a queue message). "
         "Their success is what they did (the task succeeded, a task was "
         "submitted); their ratios are read as those of the endpoints that touch "

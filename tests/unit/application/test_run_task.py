@@ -9,7 +9,16 @@ import pytest
 
 from core.application.commands.run_task import RunTask
 from core.application.errors import DependencyUnavailable, PermanentFailure
-from core.application.tasks import Job, JobRegistry, TaskSubmitter
+from core.application.tasks import (
+    EMAIL,
+    PURGE_UNVERIFIED,
+    SEND_EMAIL,
+    USERS,
+    Job,
+    JobRegistry,
+    TaskSubmitter,
+    UnknownJob,
+)
 from core.domain.task import Task, TaskStatus
 from tests.fakes import FakeClock, InMemoryTaskStore, RecordingTaskQueue, SequentialIds
 
@@ -266,3 +275,49 @@ def test_a_permanent_failure_fails_the_task_at_once_without_a_retry(
     assert stored.status is TaskStatus.FAILED
     assert run_task.execute(queued.id, receive_count=2) is None
     assert len(job.runs) == 1
+
+
+# -- job families -------------------------------------------------------------------
+
+
+def test_every_job_belongs_to_exactly_one_family() -> None:
+    from core.application import tasks
+
+    jobs = {
+        tasks.SEND_EMAIL,
+        tasks.SEND_VERIFICATION_EMAIL,
+        tasks.SEND_PASSWORD_RESET,
+        tasks.SEND_INVITATION,
+        tasks.EXPORT_USERS,
+        tasks.PURGE_UNVERIFIED,
+        tasks.RECONCILE_SUBSCRIPTIONS,
+        tasks.SYNC_SEATS,
+    }
+    assert set(tasks.JOB_FAMILIES) == jobs
+    assert set(tasks.JOB_FAMILIES.values()) == set(tasks.FAMILIES)
+    assert tasks.family_of(tasks.RECONCILE_SUBSCRIPTIONS) == tasks.BILLING
+    # The seat sync calls Stripe: the billing worker's, never the email one's.
+    assert tasks.family_of(tasks.SYNC_SEATS) == tasks.BILLING
+    with pytest.raises(UnknownJob):
+        tasks.family_of("drop_tables")
+
+
+def test_a_familys_registry_fails_a_task_of_another_family_without_running_it(
+    task_store: InMemoryTaskStore,
+    submitter: TaskSubmitter,
+    clock: FakeClock,
+) -> None:
+    """The email worker's registry, handed a purge (a users job): the purge never
+    runs, and the task fails for good."""
+    email, purge = CountingJob(), CountingJob()
+    registry = JobRegistry({SEND_EMAIL: email, PURGE_UNVERIFIED: purge})
+    run = RunTask(task_store, registry.only(EMAIL), clock, LEASE, MAX_RECEIVES)
+    task = submitter.submit(PURGE_UNVERIFIED, {}, owner_id=None)
+
+    done = run.execute(task.id, receive_count=1)
+
+    assert done is not None
+    assert done.status is TaskStatus.FAILED
+    assert purge.runs == []
+    assert registry.only(EMAIL).names() == [SEND_EMAIL]
+    assert registry.only(USERS).names() == [PURGE_UNVERIFIED]
