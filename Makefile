@@ -147,12 +147,14 @@ build: $(INFRA)
 lock: $(INFRA)
 	$(BIN)/python -m infra_cdk.build lock
 
-## synth: CloudFormation for every stage (or STAGE=name) into cdk.out/<stage>, offline
+## synth: CloudFormation for every stage (or STAGE=name) into cdk.out/<stage>, offline,
+##        and each template's resource count (python -m infra_cdk.count)
 synth: build $(NODE)
 	@for stage in $(or $(STAGE),$(STAGES)); do \
 		echo "synth $$stage"; \
 		AWS_EC2_METADATA_DISABLED=true $(CDK) synth -c stage=$$stage --quiet \
 			--output cdk.out/$$stage || exit 1; \
+		$(BIN)/python -m infra_cdk.count --outdir cdk.out/$$stage $$stage || exit 1; \
 	done
 
 ## deploy: needs AWS credentials and a bootstrapped account (STAGE, default dev)

@@ -2,11 +2,14 @@
 
 ``python -m infra_cdk.count [stage ...]`` synthesizes each stage offline (after
 ``make build``) and prints the parent stack's count and each nested stack's, against
-CloudFormation's limit of 500 and the tests' ``infra_cdk.groups.CEILING``.
+CloudFormation's limit of 500 and the tests' ``infra_cdk.groups.CEILING``; it exits 1
+when a template is over the ceiling. ``--outdir cdk.out/<stage> <stage>`` reads what
+``cdk synth`` wrote instead (``make synth`` prints that after each stage).
 """
 
 from __future__ import annotations
 
+import argparse
 import json
 import os
 import sys
@@ -96,21 +99,46 @@ def synthesize(stage_name: str, outdir: Path) -> Path:
     return outdir
 
 
+def report(stage_name: str, counts: list[TemplateCount]) -> bool:
+    """Print a stage's counts; whether any template is over the ceiling."""
+    total = sum(c.resources for c in counts)
+    print(f"{stage_name}: {total} resources in {len(counts)} templates")
+    over = False
+    for count in counts:
+        flag = " OVER THE CEILING" if count.resources > CEILING else ""
+        over = over or bool(flag)
+        print(f"  {count.name:<24} {count.resources:>4}{flag}")
+    return over
+
+
 def main(argv: list[str]) -> int:
     from infra_cdk.app import stack_name
 
-    stages = argv or sorted(STAGES)
+    parser = argparse.ArgumentParser(prog="python -m infra_cdk.count")
+    parser.add_argument(
+        "stages", nargs="*", help=f"of {sorted(STAGES)}; all by default"
+    )
+    parser.add_argument(
+        "--outdir",
+        type=Path,
+        help="read what `cdk synth` wrote there (one stage) instead of synthesizing",
+    )
+    args = parser.parse_args(argv)
+    stages: list[str] = args.stages or sorted(STAGES)
+    unknown = sorted(set(stages) - set(STAGES))
+    if unknown:
+        parser.error(f"no stage named {unknown}: {sorted(STAGES)}")
+    if args.outdir is not None and len(stages) != 1:
+        parser.error("--outdir reads one stage: name it")
     over = False
     for stage_name in stages:
-        with tempfile.TemporaryDirectory(prefix=f"count-{stage_name}-") as tmp:
-            outdir = synthesize(stage_name, Path(tmp))
-            counts = count_templates(outdir, stack_name(stage_name))
-        total = sum(c.resources for c in counts)
-        print(f"{stage_name}: {total} resources in {len(counts)} templates")
-        for count in counts:
-            flag = " OVER THE CEILING" if count.resources > CEILING else ""
-            over = over or bool(flag)
-            print(f"  {count.name:<24} {count.resources:>4}{flag}")
+        if args.outdir is not None:
+            counts = count_templates(args.outdir, stack_name(stage_name))
+        else:
+            with tempfile.TemporaryDirectory(prefix=f"count-{stage_name}-") as tmp:
+                outdir = synthesize(stage_name, Path(tmp))
+                counts = count_templates(outdir, stack_name(stage_name))
+        over = report(stage_name, counts) or over
     limit = CLOUDFORMATION_LIMIT
     print(f"(ceiling {CEILING} per template; CloudFormation's limit {limit})")
     return 1 if over else 0

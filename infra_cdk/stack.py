@@ -4,7 +4,10 @@ Data (tables), secrets (the service's and Stripe's), storage (the export bucket)
 email (SES) and jobs (a task queue per job family) publish what functions may be
 granted and the variables that name their resources; jobs builds one function per
 catalog worker and the API one function and one route per catalog endpoint from
-them; monitoring watches the API, every function and the dead letter queues.
+them, each endpoint's in the nested stack of its path's area (``infra_cdk.groups``:
+every template stays under CloudFormation's 500 resources); monitoring watches the
+API, every function (an endpoint's alarms in its nested stack) and the dead letter
+queues.
 Billing (Stripe) needs no construct of its own: its state lives in the users and
 tasks tables, its secrets in ``Secrets``, its daily reconciliation in
 ``functions.resources.SCHEDULES``, and its stage settings

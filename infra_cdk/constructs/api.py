@@ -1,9 +1,11 @@
 """The HTTP API and one Lambda function per endpoint of the catalog.
 
-Each catalog entry becomes a function (its module's ``handler``), a route (its method
-and path) and a role that holds exactly the entry's permissions, looked up in the
-``grants`` the other constructs publish, plus writing to its own log group (and to
-X-Ray on a stage that traces).
+The HTTP API and its stage stay in the parent stack; each catalog entry's own
+resources go to the nested stack of its path's area (``infra_cdk.groups``, under
+CloudFormation's 500 resources per template). Each catalog entry becomes a function
+(its module's ``handler``), a route (its method and path) and a role that holds
+exactly the entry's permissions, looked up in the ``grants`` the other constructs
+publish, plus writing to its own log group (and to X-Ray on a stage that traces).
 Functions with any permission also get the JWT key's and the pepper's ARNs and may
 read those two secrets; the public ones (no permissions) get neither. Any other
 variable a permission brings (``stripe:api``: the Stripe key's ARN) goes to the
@@ -14,7 +16,6 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import replace
 
 import jsii
 from aws_cdk import Acknowledgment, Duration, NestedStack, RemovalPolicy, Validations
@@ -200,19 +201,8 @@ class Api(Construct):
         # by endpoint name: its alarms go there too.
         self.scopes: dict[str, Construct] = {}
         self.nested_stacks: dict[str, NestedStack] = {}
-        defaults = FunctionDefaults(
-            memory_mb=memory_mb,
-            timeout_seconds=timeout_seconds,
-            log_retention_days=log_retention_days,
-            removal_policy=removal_policy,
-            # Each nested stack gets its own Code (an asset belongs to one stack;
-            # the bootstrap bucket still holds the one zip, by its hash).
-            code=code(),
-            layers=layers,
-            stripe_layers=stripe_layers,
-            snap_start=snap_start,
-            tracing=tracing,
-        )
+        # By group: each nested stack gets its own Code (an asset belongs to one
+        # stack; the bootstrap bucket still holds the one zip, by its hash).
         group_defaults: dict[str, FunctionDefaults] = {}
         for endpoint in endpoints:
             env = dict(environment)
@@ -227,7 +217,17 @@ class Api(Construct):
             group = endpoint_group(endpoint)
             scope = self._nested_stack(group, stage_name)
             if group not in group_defaults:
-                group_defaults[group] = replace(defaults, code=code())
+                group_defaults[group] = FunctionDefaults(
+                    memory_mb=memory_mb,
+                    timeout_seconds=timeout_seconds,
+                    log_retention_days=log_retention_days,
+                    removal_policy=removal_policy,
+                    code=code(),
+                    layers=layers,
+                    stripe_layers=stripe_layers,
+                    snap_start=snap_start,
+                    tracing=tracing,
+                )
             function = self._function(
                 scope,
                 endpoint,
