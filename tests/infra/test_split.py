@@ -56,6 +56,17 @@ def test_every_template_is_under_the_ceiling(synth: Synth) -> None:
     assert sum(c.resources for c in counts) == len(synth.resources)
 
 
+def test_every_template_is_within_cloudformations_parameter_and_output_limits(
+    synth: Synth,
+) -> None:
+    """A nested stack takes a parameter per parent value its resources use and gives
+    an output per value the parent reads (the dashboard's function names)."""
+    for path in synth.template_paths:
+        template = json.loads(path.read_text())
+        assert len(template.get("Parameters", {})) <= 200, path.name
+        assert len(template.get("Outputs", {})) <= 200, path.name
+
+
 def _nested_resources(synth: Synth) -> dict[str, dict[str, Any]]:
     """The parent's nested stack logical id -> that template's resources."""
     parent = json.loads(synth.template_path.read_text())
