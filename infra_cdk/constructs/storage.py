@@ -13,7 +13,14 @@ a presigned download link is signed with. Nothing may list or delete.
 
 from __future__ import annotations
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import (
+    Acknowledgment,
+    Duration,
+    Names,
+    RemovalPolicy,
+    Stack,
+    Validations,
+)
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
@@ -83,11 +90,20 @@ class Storage(Construct):
         assert isinstance(cfn, s3.CfnBucket)
         return cfn
 
+    def objects_finding_in(self, scope: IConstruct) -> str:
+        """The IAM5 finding of ``<bucket ARN>/*`` as cdk-nag names it in ``scope``'s
+        stack: in a nested stack (an endpoint's) the ARN is the parameter CDK makes
+        for it, ``referenceto<the bucket's unique id>Arn``."""
+        if Stack.of(scope) is Stack.of(self.bucket):
+            return self.objects_resource_finding
+        unique_id = Names.node_unique_id(self._cfn(self.bucket).node)
+        return f"AwsSolutions-IAM5[Resource::<referenceto{unique_id}Arn>/*]"
+
     def acknowledge_object_grants(self, role: IConstruct) -> None:
         """Record on ``role`` why it holds ``<bucket ARN>/*`` (cdk-nag IAM5)."""
         Validations.of(role).acknowledge(
             Acknowledgment(
-                id=self.objects_resource_finding, reason=_OBJECT_KEYS_UNKNOWN
+                id=self.objects_finding_in(role), reason=_OBJECT_KEYS_UNKNOWN
             )
         )
 

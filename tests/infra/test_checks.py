@@ -32,10 +32,13 @@ ACKNOWLEDGEABLE = {
     "AwsSolutions-SQS3",
 }
 # The same rule for one resource: the roles that put or get export objects hold
-# <export bucket ARN>/* (objects are named by task id), and nothing else may.
-ACKNOWLEDGEABLE_PATTERNS = (
-    re.compile(r"AwsSolutions-IAM5\[Resource::<StorageExportsBucket\w{8}\.Arn>/\*\]"),
+# <export bucket ARN>/* (objects are named by task id), and nothing else may. In a
+# nested stack (an endpoint's) the ARN is the parameter the parent passes.
+EXPORT_OBJECTS = re.compile(
+    r"AwsSolutions-IAM5\[Resource::<(StorageExportsBucket\w{8}\.Arn"
+    r"|referencetostrata\w+StorageExportsBucket\w{8}Arn)>/\*\]"
 )
+ACKNOWLEDGEABLE_PATTERNS = (EXPORT_OBJECTS,)
 # cfn-lint warnings accepted, with why: anything else fails.
 ACCEPTED_WARNINGS = {
     # Lambda's L2 adds DependsOn on the role it also references with GetAtt.
@@ -78,7 +81,7 @@ def test_every_acknowledgment_is_a_known_rule_with_a_specific_reason(
             assert logical_id.startswith("StorageAccessLogsBucket"), logical_id
         if rule == "AwsSolutions-SQS3":
             assert logical_id.startswith("JobsScheduleDeadLetterQueue"), logical_id
-        if rule.startswith("AwsSolutions-IAM5[Resource::<StorageExportsBucket"):
+        if EXPORT_OBJECTS.fullmatch(rule):
             assert "Role" in logical_id, logical_id
         if rule == "AwsSolutions-IAM5[Resource::*]":
             _assert_wildcards_explained(synth, logical_id, reason)

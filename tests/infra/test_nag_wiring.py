@@ -52,3 +52,42 @@ def test_cdk_nag_reports_a_finding_inside_a_nested_stack(tmp_path: Path) -> None
         for construct in violation["violatingConstructs"]
     }
     assert ("AwsSolutions-S1", "Careless/Inner/Open/Resource") in found
+
+
+def test_an_endpoint_role_in_a_nested_stack_may_hold_export_objects(
+    tmp_path: Path,
+) -> None:
+    """The acknowledgment of ``<export bucket ARN>/*`` names the ARN as cdk-nag sees
+    it in the role's stack (a parameter in a nested one): no finding is left."""
+    from aws_cdk import App, NestedStack, Stack
+    from aws_cdk import aws_iam as iam
+
+    from infra_cdk.app import cdk_json_context
+    from infra_cdk.constructs.storage import Storage
+    from infra_cdk.stages import get_stage
+
+    app = App(
+        context=cdk_json_context()
+        | {"@aws-cdk/core:failSynthOnValidationErrors": False},
+        outdir=str(tmp_path),
+    )
+    parent = Stack(app, "Parent")
+    storage = Storage(parent, "Storage", stage=get_stage("dev"))
+    roles = []
+    for scope in (parent, NestedStack(parent, "Endpoints")):
+        role = iam.Role(
+            scope, "Reader", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")
+        )
+        role.add_to_policy(storage.grants["exports:read"]())
+        storage.acknowledge_object_grants(role)
+        roles.append(role)
+    add_checks(app)
+    app.synth()
+
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert report["pluginReports"] == [] or all(
+        plugin["violations"] == [] for plugin in report["pluginReports"]
+    )
+    nested = storage.objects_finding_in(roles[1])
+    assert nested != storage.objects_finding_in(roles[0])
+    assert "referenceto" in nested
