@@ -196,3 +196,25 @@ def test_the_flattened_view_refuses_a_logical_id_in_two_templates() -> None:
     nested = _nested({"Table": {"Type": "AWS::SQS::Queue"}})
     with pytest.raises(AssertionError, match="Table is in two templates"):
         flatten(parent, {"Inner": nested})
+
+
+def test_the_count_command_prints_each_template_of_what_cdk_synth_wrote(
+    synth: Synth, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from infra_cdk import count
+
+    stage = synth.stage.name
+    assert count.main(["--outdir", str(synth.outdir), stage]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    total = len(synth.resources)
+    assert (
+        lines[0]
+        == f"{stage}: {total} resources in {len(synth.template_paths)} templates"
+    )
+    printed = {line.split()[0]: int(line.split()[1]) for line in lines[1:-1]}
+    assert printed["parent"] == len(
+        json.loads(synth.template_path.read_text())["Resources"]
+    )
+    assert set(printed) == {"parent"} | {
+        f"{endpoint_group(e)}Endpoints" for e in ENDPOINTS
+    }
