@@ -154,7 +154,8 @@ synth: build $(NODE)
 		echo "synth $$stage"; \
 		AWS_EC2_METADATA_DISABLED=true $(CDK) synth -c stage=$$stage --quiet \
 			--output cdk.out/$$stage || exit 1; \
-		$(BIN)/python -m infra_cdk.count --outdir cdk.out/$$stage $$stage || exit 1; \
+		JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 \
+			$(BIN)/python -m infra_cdk.count --outdir cdk.out/$$stage $$stage || exit 1; \
 	done
 
 ## deploy: needs AWS credentials and a bootstrapped account (STAGE, default dev)
