@@ -7,8 +7,10 @@ bucket); ``email:send`` (SES); ``stripe:api`` (read the Stripe secret key from
 Secrets Manager: the function calls Stripe), ``stripe:webhook`` (read the webhook
 signing secret), ``secrets:pepper`` (read the password pepper: the function hashes or
 checks passwords; every other function never holds it); ``users:list``,
-``users:unverified``, ``users:subscribed``, ``sessions:by-user`` (Query the
-secondary indexes ``INDEX_PERMISSIONS`` names).
+``users:unverified``, ``users:subscribed``, ``sessions:by-user``,
+``orgs:by-member``, ``invitations:by-token`` (Query the secondary indexes
+``INDEX_PERMISSIONS`` names); ``orgs:read``, ``orgs:write`` (the organizations table:
+organizations, members, invitations, audit logs).
 
 The catalog reads endpoint declarations without importing them (see
 ``functions.catalog``): a name used in a declaration is looked up here, so only
@@ -35,11 +37,21 @@ USERS_LIST = "users:list"
 USERS_UNVERIFIED = "users:unverified"
 USERS_SUBSCRIBED = "users:subscribed"
 SESSIONS_BY_USER = "sessions:by-user"
+# Organizations, their members, invitations and audit logs share the orgs table:
+# ``orgs:read`` reads an organization, Queries its members, pending invitations and
+# audit log; ``orgs:write`` changes any of them. A user's organizations and an
+# invitation's token are found through the two indexes.
+ORGS_READ = "orgs:read"
+ORGS_WRITE = "orgs:write"
+ORGS_BY_MEMBER = "orgs:by-member"
+INVITATIONS_BY_TOKEN = "invitations:by-token"  # noqa: S105 (a permission name)
 INDEX_PERMISSIONS = {
     USERS_LIST: ("users", ("users_by_created_at", "users_by_username")),
     USERS_UNVERIFIED: ("users", ("unverified_users",)),
     USERS_SUBSCRIBED: ("users", ("subscribed_users",)),
     SESSIONS_BY_USER: ("sessions", ("sessions_by_user",)),
+    ORGS_BY_MEMBER: ("orgs", ("orgs_by_member",)),
+    INVITATIONS_BY_TOKEN: ("orgs", ("invitations_by_token",)),
 }
 # A function naming either calls Stripe: it gets the stripe SDK's layer.
 STRIPE_PERMISSIONS = frozenset({STRIPE_API, STRIPE_WEBHOOK})
@@ -55,6 +67,9 @@ MANAGE_USERS = (*AUTHENTICATED, USERS_WRITE)
 QUEUE_TASK = (*AUTHENTICATED, TASKS_WRITE, QUEUE_SEND)
 ASK_STRIPE = (*AUTHENTICATED, STRIPE_API)
 CHANGE_BILLING = (*AUTHENTICATED, USERS_WRITE, STRIPE_API)
+# The routes of an organization: read it (and the caller's membership), change it.
+READ_ORG = (*AUTHENTICATED, ORGS_READ)
+CHANGE_ORG = (*AUTHENTICATED, ORGS_READ, ORGS_WRITE)
 
 
 def uses_stripe(permissions: tuple[str, ...]) -> bool:

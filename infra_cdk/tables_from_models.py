@@ -36,12 +36,14 @@ from core.adapters.dynamodb.models import (
     TaskItem,
     UserItem,
 )
+from core.adapters.dynamodb.org_models import OrgItem
 
 # The key of each table-owning model (TABLE_MODELS).
 TABLE_KEYS: dict[type[Model], str] = {
     UserItem: "users",
     SessionItem: "sessions",
     TaskItem: "tasks",
+    OrgItem: "orgs",
 }
 _ATTRIBUTE_TYPES = {
     "S": dynamodb.AttributeType.STRING,

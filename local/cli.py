@@ -736,6 +736,7 @@ def _migrate(args: argparse.Namespace) -> int:
         settings.sessions_table,
         settings.region,
         tasks_table=settings.tasks_table,
+        orgs_table=settings.orgs_table,
     )
     try:
         if args.status:

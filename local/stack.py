@@ -205,6 +205,7 @@ def create_tables(settings: Settings) -> list[TableStatus]:
         settings.sessions_table,
         settings.region,
         tasks_table=settings.tasks_table,
+        orgs_table=settings.orgs_table,
     )
     statuses = []
     for model in TABLE_MODELS:

@@ -84,6 +84,7 @@ def tables(moto_endpoint: str) -> None:
         settings.sessions_table,
         settings.region,
         tasks_table=settings.tasks_table,
+        orgs_table=settings.orgs_table,
     )
     for model in TABLE_MODELS:
         model.create_table(wait=True)

@@ -30,6 +30,13 @@ from core.application.errors import (
     TooManyAttempts,
     UsernameTaken,
 )
+from core.application.org_ports import (
+    AuditPage,
+    InvitationPage,
+    MembershipPage,
+    MyOrganization,
+    MyOrganizationPage,
+)
 from core.application.ports import (
     Hit,
     Limit,
@@ -40,6 +47,20 @@ from core.application.ports import (
     TokenClaims,
     UserPage,
     UserSort,
+)
+from core.domain.organization import (
+    AlreadyMember,
+    AuditEntry,
+    Invitation,
+    InvitationInvalid,
+    InvitationStatus,
+    LastOwner,
+    MemberNotFound,
+    Membership,
+    Organization,
+    OrganizationNotFound,
+    OrgRole,
+    SeatsExhausted,
 )
 from core.domain.session import Session
 from core.domain.task import Task, TaskStatus
@@ -772,4 +793,361 @@ def storage_fakes(clock: FakeClock | None = None) -> dict[str, Any]:
         "mailer": RecordingMailer(),
         "link_tokens": InMemoryOneTimeTokens(),
         "billing": InMemoryBillingStore(users),
+        **dict(zip(("orgs", "invitations", "audit"), org_fakes(), strict=True)),
     }
+
+
+# -- organizations: orgs and memberships, invitations, audit logs --------------------
+
+
+def _page_after(
+    keys: Sequence[str],
+    start: Position | None,
+    limit: int,
+    name: str,
+    *,
+    descending: bool = False,
+) -> tuple[list[str], dict[str, str] | None]:
+    """``limit`` of the sorted ``keys`` after ``start`` (a position ``{name: key}``)
+    and the position after the last one taken, if more follow."""
+    after = None
+    if start is not None:
+        if set(start) != {name}:
+            raise InvalidCursor()
+        after = start[name]
+    ordered = [
+        k
+        for k in sorted(keys, reverse=descending)
+        if after is None or (k < after if descending else k > after)
+    ]
+    page = ordered[:limit]
+    more = len(ordered) > limit
+    return page, ({name: page[-1]} if more else None)
+
+
+class InMemoryAuditLog:
+    """``AuditLog`` in a dict: append-only (an id twice is refused), newest first,
+    expired entries skipped."""
+
+    def __init__(self) -> None:
+        self._entries: dict[str, AuditEntry] = {}
+        self.calls: Counter[str] = Counter()
+
+    def entries(self, log: str) -> list[AuditEntry]:
+        """Every stored entry of ``log``, oldest first, without counting a call."""
+        return sorted(
+            (e for e in self._entries.values() if e.log == log),
+            key=lambda e: (e.at, e.id),
+        )
+
+    def append(self, entry: AuditEntry) -> None:
+        self.calls["append"] += 1
+        self._record(entry)
+
+    def _record(self, entry: AuditEntry) -> None:
+        if entry.id in self._entries:
+            raise ConcurrentUpdate()
+        self._entries[entry.id] = entry
+
+    def list(
+        self, log: str, now: datetime, limit: int, start: Position | None
+    ) -> AuditPage:
+        self.calls["list"] += 1
+        live = {
+            f"{e.at.astimezone(UTC).isoformat()}#{e.id}": e
+            for e in self._entries.values()
+            if e.log == log and e.expires_at > now
+        }
+        keys, next_position = _page_after(
+            list(live), start, limit, "audit", descending=True
+        )
+        return AuditPage(items=[live[k] for k in keys], next_position=next_position)
+
+
+class InMemoryInvitationStore:
+    """``InvitationStore`` in a dict keyed by (organization, address key); tokens
+    stored as their SHA-256."""
+
+    def __init__(self, audit: InMemoryAuditLog) -> None:
+        self._audit = audit
+        self._items: dict[tuple[str, str], Invitation] = {}
+        self.calls: Counter[str] = Counter()
+
+    @staticmethod
+    def hash(token: str) -> str:
+        return hashlib.sha256(token.encode()).hexdigest()
+
+    def stored(self) -> list[Invitation]:
+        return list(self._items.values())
+
+    def put(self, invitation: Invitation, audit: AuditEntry) -> None:
+        self.calls["put"] += 1
+        self._audit._record(audit)
+        self._items[(invitation.org_id, invitation.email.key)] = invitation
+
+    def issue_token(self, invitation: Invitation) -> str | None:
+        self.calls["issue_token"] += 1
+        key = (invitation.org_id, invitation.email.key)
+        stored = self._items.get(key)
+        if (
+            stored is None
+            or stored.id != invitation.id
+            or stored.status is not InvitationStatus.PENDING
+        ):
+            return None
+        token = secrets.token_urlsafe(16)
+        self._items[key] = replace(stored, token_hash=self.hash(token))
+        return token
+
+    def get(self, org_id: str, email_key: str) -> Invitation | None:
+        return self._items.get((org_id, email_key))
+
+    def find(self, token: str) -> Invitation | None:
+        self.calls["find"] += 1
+        wanted = self.hash(token)
+        for invitation in self._items.values():
+            if invitation.token_hash == wanted:
+                return invitation
+        return None
+
+    def list_pending(
+        self, org_id: str, now: datetime, limit: int, start: Position | None
+    ) -> InvitationPage:
+        pending = {
+            email: i
+            for (org, email), i in self._items.items()
+            if org == org_id
+            and i.status is InvitationStatus.PENDING
+            and not i.is_expired(now)
+        }
+        keys, next_position = _page_after(list(pending), start, limit, "email")
+        return InvitationPage(
+            items=[pending[k] for k in keys], next_position=next_position
+        )
+
+    def revoke(self, invitation: Invitation, audit: AuditEntry) -> None:
+        self.calls["revoke"] += 1
+        key = (invitation.org_id, invitation.email.key)
+        stored = self._items.get(key)
+        if (
+            stored is None
+            or stored.id != invitation.id
+            or stored.status is not InvitationStatus.PENDING
+        ):
+            raise InvitationInvalid()
+        self._audit._record(audit)
+        del self._items[key]
+
+    def drop_org(self, org_id: str) -> None:
+        for key in [k for k in self._items if k[0] == org_id]:
+            del self._items[key]
+
+    def consume(self, invitation: Invitation, user_id: str, now: datetime) -> None:
+        """What ``join`` does to the invitation: checks, then marks it accepted."""
+        key = (invitation.org_id, invitation.email.key)
+        stored = self._items.get(key)
+        if (
+            stored is None
+            or stored.id != invitation.id
+            or stored.token_hash != invitation.token_hash
+        ):
+            raise InvitationInvalid()
+        stored.check_usable(now)
+
+    def mark_accepted(self, invitation: Invitation, user_id: str) -> None:
+        key = (invitation.org_id, invitation.email.key)
+        self._items[key] = replace(
+            self._items[key], status=InvitationStatus.ACCEPTED, accepted_by=user_id
+        )
+
+
+class InMemoryOrganizationStore:
+    """``OrganizationStore`` in dicts, with the counters and conditions of the
+    DynamoDB store: every change and its audit entry happen together or not at
+    all. A lock stands for the transaction: one change at a time."""
+
+    def __init__(
+        self, invitations: InMemoryInvitationStore, audit: InMemoryAuditLog
+    ) -> None:
+        self._invitations = invitations
+        self._audit = audit
+        self._orgs: dict[str, Organization] = {}
+        self._members: dict[tuple[str, str], Membership] = {}
+        self._lock = threading.Lock()
+        self.calls: Counter[str] = Counter()
+
+    def stored(self, org_id: str) -> Organization | None:
+        return self._orgs.get(org_id)
+
+    def set_seat_limit(self, org_id: str, limit: int | None) -> None:
+        """What a plan change does to the limit (not a port method yet)."""
+        self._orgs[org_id] = replace(self._orgs[org_id], seat_limit=limit)
+
+    def members_of(self, org_id: str) -> list[Membership]:
+        return [m for (org, _), m in self._members.items() if org == org_id]
+
+    def create(
+        self, organization: Organization, owner: Membership, audit: AuditEntry
+    ) -> Organization:
+        self.calls["create"] += 1
+        with self._lock:
+            if organization.id in self._orgs:
+                raise ConcurrentUpdate()
+            stored = replace(organization, seats_used=1, owners_count=1, version=1)
+            self._audit._record(audit)
+            self._orgs[organization.id] = stored
+            self._members[(organization.id, owner.user_id)] = owner
+            return stored
+
+    def get(self, org_id: str) -> Organization | None:
+        self.calls["get"] += 1
+        return self._orgs.get(org_id)
+
+    def get_with_membership(
+        self, org_id: str, user_id: str
+    ) -> tuple[Organization | None, Membership | None]:
+        self.calls["get_with_membership"] += 1
+        return self._orgs.get(org_id), self._members.get((org_id, user_id))
+
+    def list_for_user(
+        self, user_id: str, limit: int, start: Position | None
+    ) -> MyOrganizationPage:
+        mine = {
+            org: m
+            for (org, user), m in self._members.items()
+            if user == user_id and org in self._orgs
+        }
+        keys, next_position = _page_after(list(mine), start, limit, "org")
+        return MyOrganizationPage(
+            items=[MyOrganization(self._orgs[k], mine[k]) for k in keys],
+            next_position=next_position,
+        )
+
+    def list_members(
+        self, org_id: str, limit: int, start: Position | None
+    ) -> MembershipPage:
+        members = {m.user_id: m for m in self.members_of(org_id)}
+        keys, next_position = _page_after(list(members), start, limit, "user")
+        return MembershipPage(
+            items=[members[k] for k in keys], next_position=next_position
+        )
+
+    def join(
+        self,
+        invitation: Invitation,
+        membership: Membership,
+        audit: AuditEntry,
+        now: datetime,
+    ) -> Organization:
+        self.calls["join"] += 1
+        with self._lock:
+            self._invitations.consume(invitation, membership.user_id, now)
+            org = self._orgs.get(membership.org_id)
+            if org is None:
+                raise OrganizationNotFound()
+            if (membership.org_id, membership.user_id) in self._members:
+                raise AlreadyMember()
+            if org.seat_limit is not None and org.seats_used >= org.seat_limit:
+                raise SeatsExhausted()
+            owners = 1 if membership.role is OrgRole.OWNER else 0
+            stored = replace(
+                org,
+                seats_used=org.seats_used + 1,
+                owners_count=org.owners_count + owners,
+                version=org.version + 1,
+            )
+            self._audit._record(audit)
+            self._invitations.mark_accepted(invitation, membership.user_id)
+            self._members[(membership.org_id, membership.user_id)] = membership
+            self._orgs[org.id] = stored
+            return stored
+
+    def _current(self, membership: Membership) -> Organization:
+        org = self._orgs.get(membership.org_id)
+        stored = self._members.get((membership.org_id, membership.user_id))
+        if org is None or stored is None:
+            raise MemberNotFound()
+        if stored.role is not membership.role:
+            raise ConcurrentUpdate()
+        return org
+
+    def change_role(
+        self, membership: Membership, role: OrgRole, audit: AuditEntry
+    ) -> Membership:
+        self.calls["change_role"] += 1
+        with self._lock:
+            org = self._current(membership)
+            delta = (role is OrgRole.OWNER) - (membership.role is OrgRole.OWNER)
+            if delta < 0 and org.owners_count <= 1:
+                raise LastOwner()
+            self._audit._record(audit)
+            changed = membership.with_role(role)
+            self._members[(membership.org_id, membership.user_id)] = changed
+            self._orgs[org.id] = replace(
+                org, owners_count=org.owners_count + delta, version=org.version + 1
+            )
+            return changed
+
+    def remove(self, membership: Membership, audit: AuditEntry) -> None:
+        self.calls["remove"] += 1
+        with self._lock:
+            org = self._current(membership)
+            owner = membership.role is OrgRole.OWNER
+            if owner and org.owners_count <= 1:
+                raise LastOwner()
+            self._audit._record(audit)
+            del self._members[(membership.org_id, membership.user_id)]
+            self._orgs[org.id] = replace(
+                org,
+                seats_used=org.seats_used - 1,
+                owners_count=org.owners_count - owner,
+                version=org.version + 1,
+            )
+
+    def transfer_ownership(
+        self, current: Membership, new_owner: Membership, audit: AuditEntry
+    ) -> None:
+        self.calls["transfer_ownership"] += 1
+        with self._lock:
+            self._current(current)
+            org = self._current(new_owner)
+            self._audit._record(audit)
+            self._members[(org.id, new_owner.user_id)] = new_owner.with_role(
+                OrgRole.OWNER
+            )
+            self._members[(org.id, current.user_id)] = current.with_role(OrgRole.ADMIN)
+            gained = new_owner.role is not OrgRole.OWNER
+            self._orgs[org.id] = replace(
+                org, owners_count=org.owners_count + gained, version=org.version + 1
+            )
+
+    def rename(self, organization: Organization, audit: AuditEntry) -> Organization:
+        self.calls["rename"] += 1
+        with self._lock:
+            stored = self._orgs.get(organization.id)
+            if stored is None or stored.version != organization.version:
+                raise ConcurrentUpdate()
+            self._audit._record(audit)
+            saved = replace(organization, version=organization.version + 1)
+            self._orgs[organization.id] = saved
+            return saved
+
+    def delete(self, organization: Organization, audit: AuditEntry) -> None:
+        self.calls["delete"] += 1
+        with self._lock:
+            if organization.id not in self._orgs:
+                raise OrganizationNotFound()
+            self._audit._record(audit)
+            del self._orgs[organization.id]
+            for key in [k for k in self._members if k[0] == organization.id]:
+                del self._members[key]
+            self._invitations.drop_org(organization.id)
+
+
+def org_fakes() -> tuple[
+    InMemoryOrganizationStore, InMemoryInvitationStore, InMemoryAuditLog
+]:
+    """The three organization stores, sharing their state as the table does."""
+    audit = InMemoryAuditLog()
+    invitations = InMemoryInvitationStore(audit)
+    return InMemoryOrganizationStore(invitations, audit), invitations, audit

@@ -15,6 +15,7 @@ WELCOME = "welcome"
 VERIFY_EMAIL = "verify_email"
 PASSWORD_RESET = "password_reset"  # noqa: S105 (a template name)
 SIGNUP_ATTEMPT = "signup_attempt"
+ORG_INVITATION = "org_invitation"
 
 # One-time token purposes: a token works only for the purpose it was issued for.
 VERIFY_EMAIL_PURPOSE = "verify_email"
@@ -32,6 +33,9 @@ class AccountLinks:
 
     def reset_password(self, token: str) -> str:
         return self._link("/reset-password", token)
+
+    def accept_invitation(self, token: str) -> str:
+        return self._link("/accept-invitation", token)
 
     def _link(self, path: str, token: str) -> str:
         return f"{self.base_url.rstrip('/')}{path}?{urlencode({'token': token})}"

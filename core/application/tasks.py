@@ -24,6 +24,8 @@ PURGE_UNVERIFIED = "purge_unverified"
 # raw token is never stored, not even in a task's payload.
 SEND_VERIFICATION_EMAIL = "send_verification_email"
 SEND_PASSWORD_RESET = "send_password_reset"  # noqa: S105 (a job name)
+# An organization's invitation email: its link token is issued as it is sent.
+SEND_INVITATION = "send_invitation"
 # Daily: re-read live subscriptions from Stripe (functions.resources.SCHEDULES).
 RECONCILE_SUBSCRIPTIONS = "reconcile_subscriptions"
 

@@ -94,6 +94,15 @@ class Settings(BaseModel):
     unverified_purge_days: int = Field(default=7, ge=1)
     # Local stack only: every sent email is also written here as an .eml file.
     outbox_dir: str = ""
+    # Organizations: their table, how long an invitation link works, how long an
+    # audit entry is kept (the TTL of the audit logs), and how many invitation
+    # emails one organization, and one address, may be sent per window.
+    orgs_table: str = "strata-local-orgs"
+    invitation_ttl_seconds: int = Field(default=7 * 24 * 3600, ge=60)
+    audit_retention_days: int = Field(default=365, ge=1, le=10 * 365)
+    invitations_per_org: int = Field(default=50, ge=1, le=100_000)
+    invitations_per_address: int = Field(default=3, ge=1, le=1000)
+    invitation_window_seconds: int = Field(default=3600, ge=1, le=24 * 3600)
     # Billing. The key and the webhook signing secret come from Secrets Manager in
     # AWS (the *_arn settings); the local stage defaults to the local emulator's.
     stripe_api_key: SecretStr = SecretStr("")

@@ -61,3 +61,30 @@ def test_a_field_the_container_cannot_provide_is_a_clear_error(
 def test_a_name_that_is_no_use_case_is_an_attribute_error(container: Any) -> None:
     with pytest.raises(AttributeError, match="no_such_use_case"):
         container.no_such_use_case()
+
+
+def test_the_organization_use_cases_get_the_org_stores_and_one_audit_trail(
+    container: Any,
+) -> None:
+    assert container.accept_invitation().orgs is container.orgs
+    assert container.invite_member().invitations is container.invitations
+    assert container.read_audit_log().audit is container.audit
+    assert container.create_organization().trail.clock is container.clock
+
+
+def test_the_platform_audit_log_is_built_on_the_audit_port(container: Any) -> None:
+    assert container.platform_audit_log().log is container.audit
+
+
+def test_an_optional_field_nothing_provides_keeps_its_default(
+    container: Container,
+) -> None:
+    @dataclass(frozen=True)
+    class MayAudit:
+        clock: Clock
+        printer: bytes | None = None
+
+    made = container.make(MayAudit)
+
+    assert made.printer is None
+    assert made.clock is container.clock

@@ -314,6 +314,7 @@ def table_alias(table: str) -> str:
         settings.users_table: "users",
         settings.sessions_table: "sessions",
         settings.tasks_table: "tasks",
+        settings.orgs_table: "orgs",
     }
     return aliases[table]
 

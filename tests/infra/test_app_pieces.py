@@ -98,7 +98,7 @@ def test_route_path(catalog_path: str, route: str) -> None:
 
 def test_table_specs_follow_the_project_models() -> None:
     specs = {spec.key: spec for spec in table_specs()}
-    assert set(specs) == {"users", "sessions", "tasks"}
+    assert set(specs) == {"users", "sessions", "tasks", "orgs"}
     assert specs["tasks"].partition_key == KeyAttribute("id", "S")
     assert specs["tasks"].ttl_attribute == "expires_at"
     assert specs["tasks"].env_var == "STRATA_TASKS_TABLE"
@@ -118,6 +118,15 @@ def test_table_specs_follow_the_project_models() -> None:
     )
     assert specs["sessions"].ttl_attribute == "expires_at"
     assert specs["sessions"].env_var == "STRATA_SESSIONS_TABLE"
+    assert (specs["orgs"].partition_key, specs["orgs"].sort_key) == (
+        KeyAttribute("pk", "S"),
+        KeyAttribute("sk", "S"),
+    )
+    assert specs["orgs"].ttl_attribute == "expires_at"
+    assert [i.name for i in specs["orgs"].indexes] == [
+        "invitations_by_token",
+        "orgs_by_member",
+    ]
 
 
 class _ByScore(GlobalSecondaryIndex["_Scores"]):  # type: ignore[no-untyped-call]
@@ -151,7 +160,11 @@ def test_table_keys_agree_with_bind_tables() -> None:
     ]
     try:
         models.bind_tables(
-            "probe-users", "probe-sessions", "us-east-1", tasks_table="probe-tasks"
+            "probe-users",
+            "probe-sessions",
+            "us-east-1",
+            tasks_table="probe-tasks",
+            orgs_table="probe-orgs",
         )
         for model, key in TABLE_KEYS.items():
             assert model.Meta.table_name == f"probe-{key}", model.__name__

@@ -72,6 +72,7 @@ BASE_VARS = {
     "STRATA_USERS_TABLE",
     "STRATA_SESSIONS_TABLE",
     "STRATA_TASKS_TABLE",
+    "STRATA_ORGS_TABLE",
     "STRATA_SESSION_TTL_SECONDS",
     "STRATA_USER_INDEX_SHARDS",
     "STRATA_TASK_QUEUE_URL",
@@ -433,6 +434,7 @@ def test_function_environment_contract(synth: Synth) -> None:
         assert env["STRATA_USERS_TABLE"] == {"Ref": users}
         assert env["STRATA_SESSIONS_TABLE"] == {"Ref": sessions}
         assert env["STRATA_TASKS_TABLE"] == {"Ref": _table_id(synth, "tasks")}
+        assert env["STRATA_ORGS_TABLE"] == {"Ref": _table_id(synth, "orgs")}
         assert env["STRATA_TASK_QUEUE_URL"] == {"Ref": _queue_id(synth)}
         assert env["STRATA_TASK_MAX_RECEIVES"] == str(TASK_QUEUE.max_receives)
         assert env["STRATA_TASK_LEASE_SECONDS"] == str(TASK_QUEUE.lease_seconds)

@@ -96,7 +96,12 @@ def test_create_tables_creates_every_table_once_and_skips_them_after(
     first = stack.create_tables(settings)
     second = stack.create_tables(settings)
 
-    names = [settings.users_table, settings.sessions_table, settings.tasks_table]
+    names = [
+        settings.users_table,
+        settings.sessions_table,
+        settings.tasks_table,
+        settings.orgs_table,
+    ]
     assert [(t.name, t.created) for t in first] == [(n, True) for n in names]
     assert [(t.name, t.created) for t in second] == [(n, False) for n in names]
 

@@ -24,6 +24,7 @@ from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjec
 from pynamodb.models import Model
 
 from core.adapters.dynamodb import shards
+from core.adapters.dynamodb.org_models import ORG_MODELS, OrgItem
 
 # Every user item carries ``list_pk``, its shard of the listing partitions
 # (``shards``: ``USER.0`` ...), so the listing indexes Query a few partitions in order
@@ -293,7 +294,7 @@ class StripeEventItem(Model):
 
 
 # Models that own a table: the ones to create, in table order.
-TABLE_MODELS: tuple[type[Model], ...] = (UserItem, SessionItem, TaskItem)
+TABLE_MODELS: tuple[type[Model], ...] = (UserItem, SessionItem, TaskItem, OrgItem)
 ALL_MODELS: tuple[type[Model], ...] = (
     UserItem,
     UniqueMarker,
@@ -303,6 +304,7 @@ ALL_MODELS: tuple[type[Model], ...] = (
     MigrationRecord,
     TaskItem,
     StripeEventItem,
+    *ORG_MODELS,
 )
 
 
@@ -313,17 +315,20 @@ def bind_tables(
     *,
     tasks_table: str,
     user_shards: int | None = None,
+    orgs_table: str | None = None,
 ) -> None:
     """Point the models at the stage's tables (and, if given, set the stage's user
     index shard count). Call once per cold start, before use.
 
     Endpoints come from the environment (``AWS_ENDPOINT_URL``), never from here, so
-    the same code talks to moto locally and to DynamoDB in AWS.
+    the same code talks to moto locally and to DynamoDB in AWS. Without
+    ``orgs_table`` the organization models keep the table they name (in
+    ``region``).
     """
     if user_shards is not None:
         shards.configure(user_shards)
     changed = False
-    for model, name in (
+    bindings: tuple[tuple[type[Model], str], ...] = (
         (UserItem, users_table),
         (UniqueMarker, users_table),
         (MigrationRecord, users_table),
@@ -332,7 +337,9 @@ def bind_tables(
         (OneTimeTokenItem, sessions_table),
         (TaskItem, tasks_table),
         (StripeEventItem, tasks_table),
-    ):
+        *((m, orgs_table or _table_of(m)) for m in ORG_MODELS),
+    )
+    for model, name in bindings:
         meta: Any = model.Meta
         if meta.table_name == name and getattr(meta, "region", None) == region:
             continue
@@ -343,6 +350,11 @@ def bind_tables(
         reconnect()
     else:
         _share_one_client()
+
+
+def _table_of(model: type[Model]) -> str:
+    meta: Any = model.Meta
+    return str(meta.table_name)
 
 
 # pynamodb has no public way to hand a model a connection or a client: each model

@@ -6,6 +6,7 @@ from core.application.authorization import can_set_password, require
 from core.application.errors import CurrentPasswordRequired, WrongPassword
 from core.application.limits import LoginPolicy
 from core.application.lookups import load_user_by_username
+from core.application.organizations import PlatformAudit
 from core.application.ports import (
     Clock,
     PasswordHasher,
@@ -13,6 +14,7 @@ from core.application.ports import (
     SessionStore,
     UserRepository,
 )
+from core.domain.organization import AuditAction
 from core.domain.password import PasswordPolicy
 from core.domain.session import Session
 from core.domain.user import User, username_key
@@ -39,6 +41,8 @@ class ChangePassword:
     attempts: RateLimiter
     clock: Clock
     login: LoginPolicy = LoginPolicy()  # noqa: RUF009 - frozen, so shared safely
+    # The platform's audit log (the container always gives one).
+    platform_audit: PlatformAudit | None = None
 
     def execute(
         self,
@@ -75,3 +79,7 @@ class ChangePassword:
             self.sessions.delete_all_for_user(target.id, keep=actor_session.id)
         else:
             self.sessions.delete_all_for_user(target.id)
+            if self.platform_audit is not None:
+                self.platform_audit.record(
+                    actor, AuditAction.USER_PASSWORD_CHANGED, target
+                )

@@ -4,7 +4,9 @@ from dataclasses import dataclass
 
 from core.application.authorization import can_manage, require
 from core.application.lookups import load_user_by_username
+from core.application.organizations import PlatformAudit
 from core.application.ports import SessionStore, UserRepository
+from core.domain.organization import AuditAction
 from core.domain.user import User
 
 
@@ -18,10 +20,14 @@ class DeactivateUser:
 
     users: UserRepository
     sessions: SessionStore
+    # The platform's audit log (the container always gives one).
+    platform_audit: PlatformAudit | None = None
 
     def execute(self, actor: User, username: str) -> None:
         target = load_user_by_username(self.users, username)
         require(can_manage(actor, target))
         if target.is_active:
             self.users.save(target.deactivated())
+            if self.platform_audit is not None:
+                self.platform_audit.record(actor, AuditAction.USER_DEACTIVATED, target)
         self.sessions.delete_all_for_user(target.id)

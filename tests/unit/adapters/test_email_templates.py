@@ -12,6 +12,7 @@ from jinja2 import UndefinedError
 from core.adapters.email.outbox import Outbox
 from core.adapters.email.render import RenderedEmail, TemplateRenderer, UnknownTemplate
 from core.application.account_emails import (
+    ORG_INVITATION,
     PASSWORD_RESET,
     SIGNUP_ATTEMPT,
     VERIFY_EMAIL,
@@ -45,6 +46,7 @@ def test_the_messages_are_exactly_the_ones_the_application_names(
             VERIFY_EMAIL,
             PASSWORD_RESET,
             SIGNUP_ATTEMPT,
+            ORG_INVITATION,
             *BILLING_EMAILS.values(),
         ]
     )
@@ -169,3 +171,24 @@ def test_billing_messages_render_with_only_the_username(
 
     assert "alice" in email.text
     assert "{{" not in email.text
+
+
+def test_the_invitation_escapes_the_org_name_and_inviter_in_html(
+    renderer: TemplateRenderer,
+) -> None:
+    email = renderer.render(
+        ORG_INVITATION,
+        {
+            "org_name": "<b>Acme</b>",
+            "inviter": "<script>x</script>",
+            "role": "member",
+            "link": "https://app.example.com/accept-invitation?token=tok",
+            "expires_in": "7 days",
+        },
+    )
+
+    assert "<b>Acme</b>" not in email.html
+    assert "&lt;b&gt;Acme&lt;/b&gt;" in email.html
+    assert "<script>" not in email.html
+    assert "https://app.example.com/accept-invitation?token=tok" in email.text
+    assert "7 days" in email.text

@@ -16,6 +16,7 @@ from core.application.billing import (
     subscription_from,
 )
 from core.application.limits import EmailPolicy, EmailThrottle
+from core.application.organizations import AuditTrail, InvitationPolicy
 from core.application.ports import SubscriptionSnapshot
 from core.application.registration import Registrar
 from core.application.tasks import TaskSubmitter
@@ -28,8 +29,11 @@ from tests.fakes import (
     FakeCursorCodec,
     FakePasswordHasher,
     FakeTokenCodec,
+    InMemoryAuditLog,
     InMemoryBillingStore,
+    InMemoryInvitationStore,
     InMemoryOneTimeTokens,
+    InMemoryOrganizationStore,
     InMemoryRateLimiter,
     InMemorySessionStore,
     InMemoryTaskStore,
@@ -37,6 +41,7 @@ from tests.fakes import (
     RecordingMailer,
     RecordingTaskQueue,
     SequentialIds,
+    org_fakes,
 )
 from tests.stripe_inprocess import EmulatedStripe, emulated_stripe
 
@@ -355,3 +360,48 @@ def throttle(attempts: InMemoryRateLimiter, clock: FakeClock) -> EmailThrottle:
     """The email limits at their defaults: one email of a kind per address per 5
     minutes, ten per client per hour."""
     return EmailThrottle(attempts, clock, EmailPolicy())
+
+
+# -- organizations ---------------------------------------------------------------------
+
+AUDIT_RETENTION = timedelta(days=365)
+INVITATION_POLICY = InvitationPolicy(per_org=5, per_address=2)
+
+
+@pytest.fixture
+def org_stores() -> tuple[
+    InMemoryOrganizationStore, InMemoryInvitationStore, InMemoryAuditLog
+]:
+    return org_fakes()
+
+
+@pytest.fixture
+def orgs(
+    org_stores: tuple[
+        InMemoryOrganizationStore, InMemoryInvitationStore, InMemoryAuditLog
+    ],
+) -> InMemoryOrganizationStore:
+    return org_stores[0]
+
+
+@pytest.fixture
+def invitations(
+    org_stores: tuple[
+        InMemoryOrganizationStore, InMemoryInvitationStore, InMemoryAuditLog
+    ],
+) -> InMemoryInvitationStore:
+    return org_stores[1]
+
+
+@pytest.fixture
+def audit_log(
+    org_stores: tuple[
+        InMemoryOrganizationStore, InMemoryInvitationStore, InMemoryAuditLog
+    ],
+) -> InMemoryAuditLog:
+    return org_stores[2]
+
+
+@pytest.fixture
+def trail(clock: FakeClock) -> AuditTrail:
+    return AuditTrail(clock, SequentialIds("audit"), AUDIT_RETENTION, lambda: "req-1")
