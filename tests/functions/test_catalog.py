@@ -42,6 +42,10 @@ KNOWN_PERMISSIONS = {
     "users:unverified",
     "users:subscribed",
     "sessions:by-user",
+    "orgs:read",
+    "orgs:write",
+    "orgs:by-member",
+    "invitations:by-token",
 }
 
 
