@@ -46,9 +46,9 @@ ORGS_WRITE = "orgs:write"
 ORGS_BY_MEMBER = "orgs:by-member"
 INVITATIONS_BY_TOKEN = "invitations:by-token"  # noqa: S105 (a permission name)
 INDEX_PERMISSIONS = {
-    USERS_LIST: ("users", ("users_by_created_at", "users_by_username")),
-    USERS_UNVERIFIED: ("users", ("unverified_users",)),
-    USERS_SUBSCRIBED: ("users", ("subscribed_users",)),
+    USERS_LIST: ("users", ("users_by_created_at_v2", "users_by_username_v2")),
+    USERS_UNVERIFIED: ("users", ("unverified_users_v2",)),
+    USERS_SUBSCRIBED: ("users", ("subscribed_users_v2",)),
     SESSIONS_BY_USER: ("sessions", ("sessions_by_user",)),
     ORGS_BY_MEMBER: ("orgs", ("orgs_by_member",)),
     INVITATIONS_BY_TOKEN: ("orgs", ("invitations_by_token",)),

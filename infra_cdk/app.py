@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -35,6 +36,9 @@ def add_stack(
     app: App, stage_name: str, *, assets: Assets | None = None
 ) -> StrataStack:
     stage = get_stage(stage_name)
+    step = app.node.try_get_context("indexStep")
+    if step is not None:
+        stage = replace(stage, index_rollout_step=int(step))
     account = os.environ.get("CDK_DEFAULT_ACCOUNT")
     region = os.environ.get("CDK_DEFAULT_REGION")
     return StrataStack(

@@ -123,6 +123,9 @@ class StrataStack(Stack):
             "POWERTOOLS_SERVICE_NAME": SERVICE_NAME,
             "POWERTOOLS_LOG_LEVEL": stage.log_level,
             "POWERTOOLS_METRICS_NAMESPACE": METRICS_NAMESPACE,
+            # The functions trace their AWS and Stripe calls (Powertools Tracer)
+            # only where X-Ray is on; elsewhere they never import the X-Ray SDK.
+            "STRATA_TRACING": "true" if stage.tracing else "false",
         }
         code = lambda_.Code.from_asset(str(assets.code_dir))
         self.jobs = Jobs(
@@ -138,6 +141,7 @@ class StrataStack(Stack):
                 code=code,
                 layers=[layer],
                 stripe_layers=[stripe_layer],
+                tracing=stage.tracing,
             ),
             environment=environment,
             grants={
@@ -166,6 +170,7 @@ class StrataStack(Stack):
             code=code,
             layers=[layer],
             stripe_layers=[stripe_layer],
+            tracing=stage.tracing,
             environment=environment,
             grants={
                 **self.data.grants,

@@ -66,6 +66,14 @@ class StageConfig:
     # takes about 1,000 writes per second); a listing page costs one Query each.
     # Changing it on a stage with users means running `strata migrate` again.
     user_index_shards: int = 4
+    # X-Ray: active tracing on every function, and each AWS and Stripe call of a
+    # request a subsegment (functions/runtime/observability.py). It costs cold-start
+    # time (the README's "Tracing"), so dev leaves it off.
+    tracing: bool = False
+    # A step of the move to the narrow users indexes (``infra_cdk.index_rollout``),
+    # given on the command line (``-c indexStep=N``) while a stage that had the old
+    # indexes makes it; None: the narrow indexes only.
+    index_rollout_step: int | None = None
 
     @property
     def prefix(self) -> str:
@@ -109,6 +117,7 @@ STAGES: dict[str, StageConfig] = {
             retain_data=True,
             point_in_time_recovery=True,
             deletion_protection=False,
+            tracing=True,
             reserved_concurrency=(
                 ("stripe_webhook", 5),
                 ("task_worker", 5),
@@ -135,6 +144,7 @@ STAGES: dict[str, StageConfig] = {
             # what paying customers get without a change to this file.
             billing_grace_days=7,
             billing_proration_behavior="always_invoice",
+            tracing=True,
             reserved_concurrency=(
                 ("stripe_webhook", 20),
                 ("task_worker", 10),

@@ -213,8 +213,10 @@ def build_table(
     removal_policy: RemovalPolicy,
     point_in_time_recovery: bool,
     deletion_protection: bool,
+    indexes: Sequence[IndexSpec] | None = None,
 ) -> dynamodb.Table:
-    """An on-demand table with the spec's keys, indexes and TTL attribute."""
+    """An on-demand table with the spec's keys, indexes (or ``indexes``, during an
+    index rollout) and TTL attribute."""
     table = dynamodb.Table(
         scope,
         construct_id,
@@ -229,7 +231,7 @@ def build_table(
         time_to_live_attribute=spec.ttl_attribute,
         removal_policy=removal_policy,
     )
-    for index in spec.indexes:
+    for index in spec.indexes if indexes is None else indexes:
         table.add_global_secondary_index(
             index_name=index.name,
             partition_key=_attribute(index.partition_key),

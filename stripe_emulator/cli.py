@@ -289,7 +289,10 @@ def _subscription_action(args: argparse.Namespace) -> int:
         "resume": "resumed",
     }[args.action]
     status = answer["subscription"]["status"]
-    print(f"{done} {args.subscription}: now {status} ({len(events)} events)")
+    # A per-seat subscription says how many seats it bills; a person's (one) not.
+    quantity = answer["subscription"]["items"]["data"][0].get("quantity") or 1
+    seats = f", {quantity} seats" if quantity != 1 else ""
+    print(f"{done} {args.subscription}: now {status}{seats} ({len(events)} events)")
     return 0
 
 

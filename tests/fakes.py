@@ -47,7 +47,10 @@ from core.application.ports import (
     TokenClaims,
     UserPage,
     UserSort,
+    UserSummary,
+    UserSummaryPage,
 )
+from core.domain.billing import Billing
 from core.domain.organization import (
     AlreadyMember,
     AuditEntry,
@@ -60,8 +63,8 @@ from core.domain.organization import (
     Organization,
     OrganizationNotFound,
     OrgRole,
-    SeatsExhausted,
 )
+from core.domain.seats import SeatsExhausted
 from core.domain.session import Session
 from core.domain.task import Task, TaskStatus
 from core.domain.user import User
@@ -225,7 +228,7 @@ class InMemoryUserRepository:
         order: SortOrder,
         limit: int,
         start: Position | None,
-    ) -> UserPage:
+    ) -> UserSummaryPage:
         self.calls["list_page"] += 1
         range_name = _range_name(sort)
         descending = order is SortOrder.DESC
@@ -254,7 +257,10 @@ class InMemoryUserRepository:
                 "pk": user_pk(last.id),
                 range_name: _range_value(last, sort),
             }
-        return UserPage(items=page, next_position=next_position)
+        # What the listing indexes carry: no password hash, no billing.
+        return UserSummaryPage(
+            items=[UserSummary.of(u) for u in page], next_position=next_position
+        )
 
 
 class InMemorySessionStore:
@@ -983,6 +989,11 @@ class InMemoryOrganizationStore:
         """What a plan change does to the limit (not a port method yet)."""
         self._orgs[org_id] = replace(self._orgs[org_id], seat_limit=limit)
 
+    def set_billing(self, org_id: str, billing: Billing) -> None:
+        """What a checkout's webhook does to the organization (not a port method
+        yet)."""
+        self._orgs[org_id] = replace(self._orgs[org_id], billing=billing)
+
     def members_of(self, org_id: str) -> list[Membership]:
         return [m for (org, _), m in self._members.items() if org == org_id]
 
@@ -1048,7 +1059,7 @@ class InMemoryOrganizationStore:
             if (membership.org_id, membership.user_id) in self._members:
                 raise AlreadyMember()
             if org.seat_limit is not None and org.seats_used >= org.seat_limit:
-                raise SeatsExhausted()
+                raise SeatsExhausted(org.plan_key, org.seat_limit, org.seats_used + 1)
             owners = 1 if membership.role is OrgRole.OWNER else 0
             stored = replace(
                 org,

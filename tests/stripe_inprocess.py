@@ -98,11 +98,15 @@ class CheckoutRequest:
     url: str
     customer_id: str
     price_id: str
-    user_id: str
+    # None for an organization's checkout (no client_reference_id).
+    user_id: str | None
     success_url: str
     cancel_url: str
     idempotency_key: str
     trial_days: int
+    quantity: int = 1
+    # Set for an organization's checkout (its metadata's org_id).
+    org_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,8 +130,11 @@ def _route(method: str, path: str, params: Mapping[str, str]) -> str:
         for i, p in enumerate(parts)
     )
     if (method, shape) == ("POST", "/v1/subscriptions/{id}"):
-        changes_price = "items[0][price]" in params
-        return "change_price" if changes_price else "set_cancel_at_period_end"
+        if "items[0][price]" in params:
+            return "change_price"
+        if "items[0][quantity]" in params:
+            return "set_seat_quantity"
+        return "set_cancel_at_period_end"
     return _OPERATIONS.get((method, shape), f"{method} {shape}")
 
 
@@ -256,6 +263,8 @@ class EmulatedStripe:
                     cancel_url=session["cancel_url"],
                     idempotency_key=self._key_of(session["id"]),
                     trial_days=setup["trial_days"] or 0,
+                    quantity=setup["quantity"],
+                    org_id=session["metadata"].get("org_id"),
                 )
             )
         return made
@@ -518,7 +527,10 @@ def stripe_subscription(s: SubscriptionSnapshot) -> Obj:
         "collection_method": s.collection_method,
         "cancel_at_period_end": s.cancel_at_period_end,
         "trial_end": _ts(s.trial_end),
-        "metadata": {"user_id": s.user_id} if s.user_id else {},
+        "metadata": {
+            **({"user_id": s.user_id} if s.user_id else {}),
+            **({"org_id": s.org_id} if s.org_id else {}),
+        },
         "pending_update": {"subscription_items": []} if s.pending_update else None,
         "latest_invoice": latest,
         "items": {
@@ -529,6 +541,7 @@ def stripe_subscription(s: SubscriptionSnapshot) -> Obj:
                     "object": "subscription_item",
                     "price": {"id": s.price_id, "currency": s.currency},
                     "current_period_end": _ts(s.current_period_end),
+                    "quantity": s.quantity,
                 }
             ],
         },
@@ -572,7 +585,10 @@ def stripe_event(event: BillingEvent) -> Obj:
             "customer": c.customer_id,
             "subscription": c.subscription_id,
             "client_reference_id": c.user_id,
-            "metadata": {"user_id": c.user_id} if c.user_id else {},
+            "metadata": {
+                **({"user_id": c.user_id} if c.user_id else {}),
+                **({"org_id": c.org_id} if c.org_id else {}),
+            },
         }
     elif event.charge is not None:
         ch = event.charge

@@ -100,13 +100,13 @@ class SyntheticUsers:
         self.count = count
 
     def list_page(self, sort: Any, order: Any, limit: int, start: Any | None) -> Any:
-        from core.application.ports import UserPage
+        from core.application.ports import UserSummary, UserSummaryPage
 
         first = int(start["n"]) if start is not None else 0
         last = min(first + limit, self.count)
-        items = [synthetic_user(n) for n in range(first, last)]
+        items = [UserSummary.of(synthetic_user(n)) for n in range(first, last)]
         more = {"n": str(last)} if last < self.count else None
-        return UserPage(items=items, next_position=more)
+        return UserSummaryPage(items=items, next_position=more)
 
 
 def csv_ids(url: str) -> list[str]:

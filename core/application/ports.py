@@ -13,7 +13,7 @@ from typing import Protocol
 
 from core.domain.session import Session
 from core.domain.task import Task
-from core.domain.user import User
+from core.domain.user import Email, Role, User, Username
 
 
 class UserSort(StrEnum):
@@ -33,6 +33,39 @@ Position = Mapping[str, str]
 @dataclass(frozen=True, slots=True)
 class UserPage:
     items: Sequence[User]
+    next_position: Position | None
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummary:
+    """What a listing of users shows of each (the admin's list, the export): no
+    password hash, no billing, no version, so it is never saved back. Storage
+    can read a page of these from an index that carries nothing more."""
+
+    id: str
+    username: Username
+    email: Email
+    role: Role
+    is_active: bool
+    email_verified: bool
+    created_at: datetime
+
+    @classmethod
+    def of(cls, user: User) -> UserSummary:
+        return cls(
+            id=user.id,
+            username=user.username,
+            email=user.email,
+            role=user.role,
+            is_active=user.is_active,
+            email_verified=user.email_verified,
+            created_at=user.created_at,
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class UserSummaryPage:
+    items: Sequence[UserSummary]
     next_position: Position | None
 
 
@@ -78,8 +111,9 @@ class UserRepository(Protocol):
         order: SortOrder,
         limit: int,
         start: Position | None,
-    ) -> UserPage:
-        """One page of users in the given order, without scanning the table.
+    ) -> UserSummaryPage:
+        """One page of users in the given order, without scanning the table: what
+        a listing shows of each (``UserSummary``), not whole users.
 
         ``start`` is a position returned by an earlier page of the same sort and
         order; ``next_position`` is ``None`` on the last page.
@@ -345,6 +379,10 @@ class SubscriptionSnapshot:
     collection_method: str = "charge_automatically"
     # Whether the latest invoice is paid (only known when it was expanded).
     latest_invoice_paid: bool = False
+    # The item's quantity: seats, for a per-seat plan (1 for a person's).
+    quantity: int = 1
+    # The organization a per-seat subscription is for (its metadata's org_id).
+    org_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -373,6 +411,8 @@ class CheckoutSnapshot:
     customer_id: str | None
     subscription_id: str | None
     user_id: str | None
+    # Set for an organization's checkout (``create_seat_checkout``).
+    org_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,6 +479,18 @@ class ProrationPreview:
     proration_date: int
 
 
+@dataclass(frozen=True, slots=True)
+class SeatChange:
+    """What setting a per-seat subscription's quantity did at Stripe: the
+    quantity it now bills, and the invoice that charged (or credited) the
+    prorated difference when Stripe made one at once (``always_invoice``; with
+    ``create_prorations`` the difference waits for the next invoice: None)."""
+
+    subscription: SubscriptionSnapshot
+    quantity: int
+    invoice_id: str | None
+
+
 class PaymentProvider(Protocol):
     """Stripe, as Strata uses it. Every write takes an ``idempotency_key`` made from
     our own ids, so a retried request can never charge or create twice.
@@ -464,6 +516,25 @@ class PaymentProvider(Protocol):
     ) -> str:
         """A Checkout Session in subscription mode for one price, with
         ``client_reference_id`` and metadata naming the user; returns its URL."""
+        ...
+
+    def create_seat_checkout(
+        self,
+        *,
+        customer_id: str,
+        price_id: str,
+        org_id: str,
+        quantity: int,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+        trial_days: int = 0,
+    ) -> str:
+        """A Checkout Session in subscription mode for ``quantity`` seats of one
+        price (an organization's member count), with the session's and the
+        subscription's metadata naming the organization (``org_id``) and no
+        ``client_reference_id`` (no user owns it); returns its URL. ``ValueError``
+        for a quantity below 1."""
         ...
 
     def create_invoiced_subscription(
@@ -511,6 +582,24 @@ class PaymentProvider(Protocol):
     def set_cancel_at_period_end(
         self, subscription_id: str, cancel: bool, *, idempotency_key: str
     ) -> SubscriptionSnapshot: ...
+
+    def set_seat_quantity(
+        self,
+        subscription_id: str,
+        quantity: int,
+        *,
+        proration_behavior: str,
+        idempotency_key: str,
+    ) -> SeatChange:
+        """Set the quantity of the subscription's (only) item, prorated as
+        ``proration_behavior`` says (``always_invoice``: the difference is
+        invoiced now and its invoice named; ``create_prorations``: it waits for
+        the next invoice; ``none``). The same ``idempotency_key`` again (a retry
+        of the same membership change) answers the first result and charges
+        nothing more; a different quantity under a used key is refused.
+        ``ValueError`` for a quantity below 1; ``PaymentProviderRejected`` for a
+        subscription Stripe does not know or that has ended."""
+        ...
 
     def cancel_now(
         self, subscription_id: str, *, idempotency_key: str, credit: bool = True
@@ -575,4 +664,33 @@ class BillingStore(Protocol):
     def subscribed_users(self, limit: int, start: Position | None) -> UserPage:
         """One page of users whose subscription is not in a terminal state, read
         from an index (no scan); it may lag a moment behind writes."""
+        ...
+
+
+# -- seats (per-seat billing of organizations) -----------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class SeatedSubscription:
+    """An organization with a subscription that has not ended, and how many
+    members it has now (the seats it should be billed for)."""
+
+    org_id: str
+    subscription_id: str
+    member_count: int
+
+
+@dataclass(frozen=True, slots=True)
+class SeatedPage:
+    items: Sequence[SeatedSubscription]
+    next_position: Position | None
+
+
+class OrganizationSeats(Protocol):
+    """The organizations whose seats the daily reconciliation checks."""
+
+    def seated_subscriptions(self, limit: int, start: Position | None) -> SeatedPage:
+        """One page of organizations whose stored subscription is not in a
+        terminal state, each with its current member count, read from an index
+        (no scan); it may lag a moment behind writes."""
         ...

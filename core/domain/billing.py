@@ -74,6 +74,22 @@ class Plan:
     bank_transfer: bool = False
     # Days of free trial a new subscription starts with (0: none).
     trial_days: int = 0
+    # Sold per seat: the subscription's quantity is the organization's member
+    # count, at most ``limits["seats"]`` (which such a plan must have, >= 1).
+    per_seat: bool = False
+
+    def __post_init__(self) -> None:
+        if self.per_seat and (self.seat_limit is None or self.seat_limit < 1):
+            raise InvalidPlanCatalog(
+                f"the per-seat plan {self.key!r} needs limits.seats of at least 1"
+            )
+
+    @property
+    def seat_limit(self) -> int | None:
+        """The most members an organization on this plan may have (its
+        ``limits.seats``), and so the most seats a per-seat plan bills; None: no
+        limit."""
+        return self.limits.get("seats")
 
     @property
     def is_paid(self) -> bool:

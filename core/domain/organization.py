@@ -1,5 +1,7 @@
 """Organizations: teams of users with roles of their own, invitations, an audit log.
 
+A join beyond the plan's seats is ``core.domain.seats.SeatsExhausted``.
+
 Organization roles (``owner``, ``admin``, ``member``) are separate from the platform
 roles of ``core.domain.user``: a platform admin is nobody in an organization they do
 not belong to.
@@ -63,13 +65,6 @@ class LastOwner(OrgError):
 class AlreadyMember(OrgError):
     code = "already_member"
     default_message = "this person is already a member of the organization"
-
-
-class SeatsExhausted(OrgError):
-    """The plan's seats are all taken; checked in the same write as the join."""
-
-    code = "seats_exhausted"
-    default_message = "every seat of the organization's plan is taken"
 
 
 class InvitationInvalid(OrgError):

@@ -4,20 +4,8 @@ No session: the `Stripe-Signature` header, checked over the raw body exactly as 
 arrived (Mangum has already undone API Gateway's base64 when the event says so).
 """
 
-import logging
+from functions.runtime import api, webhooks
 
-from core.application.billing import HANDLED_EVENTS
-from core.application.commands.handle_stripe_event import Outcome
-from functions.resources import CHECKOUTS_COMPLETED, PAYMENTS_FAILED, WEBHOOK_EVENTS
-from functions.runtime import api
-from functions.runtime.observability import count, count_with
-
-logger = logging.getLogger("strata.webhook")
-# Stripe's events that are business events, counted once applied.
-BUSINESS = {
-    "checkout.session.completed": CHECKOUTS_COMPLETED,
-    "invoice.payment_failed": PAYMENTS_FAILED,
-}
 GRANTS = (*api.p.USERS, *api.p.TASKS, api.p.QUEUE_SEND, api.p.STRIPE_API)
 SIGNED = {"stripe-signature": "t=1767261620,v1=PASTE_A_SIGNATURE"}
 STRING = {"type": "string"}
@@ -52,13 +40,5 @@ async def stripe_webhook(request: api.Request, container: api.Container) -> Webh
     # does for plain routes, so the dev server's event loop keeps serving.
     handle = container.handle_stripe_event().execute
     handled = await api.run_in_threadpool(handle, payload, signature)
-    outcome = handled.outcome.value
-    event = {"event": handled.event_id, "type": handled.event_type, "outcome": outcome}
-    logger.info("stripe webhook handled", extra=event)
-    # A type Strata does not act on is "other": the metric's dimensions stay a
-    # bounded set.
-    kind = handled.event_type if handled.event_type in HANDLED_EVENTS else "other"
-    count_with(WEBHOOK_EVENTS, {"type": kind, "outcome": outcome})
-    if handled.outcome is Outcome.APPLIED and kind in BUSINESS:
-        count(BUSINESS[kind])
-    return WebhookAck(received=True, outcome=outcome)
+    webhooks.record(handled)
+    return WebhookAck(received=True, outcome=handled.outcome.value)

@@ -423,6 +423,7 @@ def build_container(settings: Settings) -> Container:
         tasks_table=settings.tasks_table,
         orgs_table=settings.orgs_table,
         user_shards=settings.user_index_shards,
+        previous_indexes=settings.previous_user_indexes,
     )
     secret = settings.jwt_secret_value()
     clock: Clock = (

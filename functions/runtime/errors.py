@@ -18,6 +18,7 @@ from starlette.routing import Match
 from core.application import errors as app
 from core.domain import errors as domain
 from core.domain import organization as orgs
+from core.domain import seats
 from functions.runtime.problems import problem_response
 
 logger = logging.getLogger("strata")
@@ -37,6 +38,7 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
     app.InvalidProrationToken: (422, "proration_token"),
     app.PlanRequired: (402, None),
     app.PaymentFailed: (402, None),
+    seats.SeatsExhausted: (402, None),
     app.NotAuthenticated: (401, None),
     app.InvalidCredentials: (401, None),
     app.AccountInactive: (403, None),
@@ -65,7 +67,6 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
     orgs.MemberNotFound: (404, None),
     orgs.LastOwner: (409, None),
     orgs.AlreadyMember: (409, None),
-    orgs.SeatsExhausted: (402, None),
     orgs.InvitationInvalid: (400, None),
     orgs.InvitationExpired: (410, None),
     orgs.InvitationUsed: (410, None),

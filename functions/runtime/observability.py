@@ -17,11 +17,24 @@ to stdout with the invocation's last line, so no API call and no extra latency.
 Cost: importing Powertools' logging and metrics modules adds about 10 ms to a cold
 start that already imports FastAPI (``python -X importtime``); ``make bench``
 measures the functions with it.
+
+Traces: on a stage with ``tracing`` (``STRATA_TRACING=true``, X-Ray active on the
+function), when this module is imported (the function's init) Powertools' Tracer
+patches botocore, so every DynamoDB, SQS, SES, S3 and Secrets Manager call is a
+subsegment, and urllib3's ``PoolManager.urlopen`` is wrapped, so every Stripe call
+(the Stripe adapter's client sits on a ``PoolManager``) is one too: the X-Ray SDK's
+own ``httplib`` patch no longer sees urllib3 2, which does not go through
+``http.client``'s request path. The invocation is a ``## <function>`` subsegment
+annotated with the correlation id and the cold start. A call made in FastAPI's
+worker thread hangs off the invocation's segment (Lambda's), not off that
+subsegment: X-Ray's Lambda context is per thread. Elsewhere neither Tracer nor the
+X-Ray SDK is imported. The cost: ``python -m tools.tracing_cost``.
 """
 
 from __future__ import annotations
 
 import contextvars
+import functools
 import os
 import re
 import sys
@@ -29,6 +42,7 @@ import time
 from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from typing import Any
+from urllib.parse import urlsplit
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit, single_metric
@@ -65,6 +79,78 @@ logger = Logger(
 )
 metrics = Metrics(namespace=NAMESPACE, service=SERVICE)
 metrics.set_default_dimensions(stage=STAGE)
+
+TRACING_ENV = "STRATA_TRACING"
+# What the X-Ray SDK patches: botocore, every AWS call. (Stripe's calls: urllib3,
+# below.)
+TRACED_MODULES = ("botocore",)
+_tracer: Any = None
+
+
+def tracing_enabled() -> bool:
+    return os.environ.get(TRACING_ENV, "").strip().lower() in ("1", "true", "yes")
+
+
+def tracer() -> Any:
+    """Powertools' Tracer, built once, when tracing is on; else None, and then
+    neither it nor the X-Ray SDK is ever imported."""
+    global _tracer
+    if _tracer is None and tracing_enabled():
+        from aws_lambda_powertools import Tracer
+
+        _tracer = Tracer(service=SERVICE, patch_modules=TRACED_MODULES)
+        _trace_pool_managers()
+    return _tracer
+
+
+def _trace_pool_managers() -> None:
+    """Each request through a urllib3 ``PoolManager`` (the Stripe adapter's) a
+    ``remote`` subsegment named by its host, with its method, its URL without the
+    query, and its status. botocore's requests take its own pools, not this path,
+    and are already the botocore patch's subsegments."""
+    import urllib3
+    from aws_xray_sdk.core import xray_recorder
+
+    original = urllib3.PoolManager.urlopen
+    if getattr(original, "_strata_traced", False):
+        return
+
+    @functools.wraps(original)
+    def urlopen(self: Any, method: str, url: str, *args: Any, **kwargs: Any) -> Any:
+        parts = urlsplit(url)
+        with xray_recorder.in_subsegment(
+            parts.hostname or "remote", namespace="remote"
+        ) as subsegment:
+            subsegment.put_http_meta("method", method)
+            subsegment.put_http_meta(
+                "url", f"{parts.scheme}://{parts.netloc}{parts.path}"
+            )
+            response = original(self, method, url, *args, **kwargs)
+            subsegment.put_http_meta("status", response.status)
+            return response
+
+    urlopen._strata_traced = True  # type: ignore[attr-defined]
+    urllib3.PoolManager.urlopen = urlopen  # type: ignore[method-assign]
+
+
+# At import, which is the function's init: the patching is paid there, once.
+tracer()
+
+
+@contextmanager
+def _traced(name: str | None, correlation: str) -> Iterator[None]:
+    """The invocation as one subsegment (its AWS and Stripe calls nest in it), when
+    tracing is on."""
+    active = tracer()
+    if active is None:
+        yield
+        return
+    with active.provider.in_subsegment(f"## {name or 'invocation'}") as subsegment:
+        subsegment.put_annotation("correlation_id", correlation)
+        subsegment.put_annotation("cold_start", _cold)
+        subsegment.put_annotation("service", SERVICE)
+        yield
+
 
 _correlation: contextvars.ContextVar[str | None] = contextvars.ContextVar(
     "strata_correlation_id", default=None
@@ -124,19 +210,22 @@ def invocation(
     global _cold
     request_id = getattr(context, "aws_request_id", None)
     chosen = correlation or request_id or f"local-{time.time_ns()}"
+    function_name = getattr(context, "function_name", None) or os.environ.get(
+        "AWS_LAMBDA_FUNCTION_NAME"
+    )
     logger.clear_state()
     logger.append_keys(
-        function_name=getattr(context, "function_name", None)
-        or os.environ.get("AWS_LAMBDA_FUNCTION_NAME"),
+        function_name=function_name,
         function_request_id=request_id,
         cold_start=_cold,
         correlation_id=chosen,
         **{key: value for key, value in keys.items() if value},
     )
-    _cold = False
     token = _correlation.set(chosen)
     try:
-        yield chosen
+        with _traced(function_name, chosen):
+            _cold = False
+            yield chosen
     finally:
         _correlation.reset(token)
         if metrics.metric_set:

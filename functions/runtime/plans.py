@@ -37,6 +37,8 @@ class _PlanConfig(BaseModel):
     prices: list[_PriceConfig] = []
     bank_transfer: bool = False
     trial_days: int = Field(default=0, ge=0, le=730)
+    # Priced per seat (an organization's members); needs limits.seats >= 1.
+    per_seat: bool = False
 
 
 class _LegacyConfig(BaseModel):
@@ -76,6 +78,7 @@ def parse_plan_catalog(text: str) -> PlanCatalog:
                 ),
                 bank_transfer=plan.bank_transfer,
                 trial_days=plan.trial_days,
+                per_seat=plan.per_seat,
             )
             for plan in config.plans
         ),

@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Literal
 
 from pydantic import BaseModel, ConfigDict
 
+from core.application.ports import UserSummary
 from core.domain.billing import Entitlements
 from core.domain.user import User
 
@@ -46,7 +47,7 @@ class UserDetail(BaseModel):
     email_verified: bool
 
     @classmethod
-    def of(cls, user: User) -> UserDetail:
+    def of(cls, user: User | UserSummary) -> UserDetail:
         return cls(
             id=user.id,
             username=user.username.value,

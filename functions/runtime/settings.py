@@ -52,6 +52,9 @@ class Settings(BaseModel):
     # The user listing indexes' write shards (core/adapters/dynamodb/shards.py): a
     # listing page is one Query per shard; sign-ups scale with the count.
     user_index_shards: int = Field(default=4, ge=1, le=64)
+    # Set only while a stage moves to the narrow users indexes and the new ones are
+    # not all there yet (infra_cdk/index_rollout.py): Query the previous ones.
+    previous_user_indexes: bool = False
     session_renew_threshold: float = Field(default=0.2, gt=0, lt=1)
     bcrypt_rounds: int = Field(default=12, ge=4, le=16)
     password_min_length: int = Field(default=8, ge=1, le=128)

@@ -2,7 +2,8 @@
 
 Each catalog entry becomes a function (its module's ``handler``), a route (its method
 and path) and a role that holds exactly the entry's permissions, looked up in the
-``grants`` the other constructs publish, plus writing to its own log group and X-Ray.
+``grants`` the other constructs publish, plus writing to its own log group (and to
+X-Ray on a stage that traces).
 Functions with any permission also get the JWT key's and the pepper's ARNs and may
 read those two secrets; the public ones (no permissions) get neither. Any other
 variable a permission brings (``stripe:api``: the Stripe key's ARN) goes to the
@@ -139,6 +140,7 @@ class Api(Construct):
         permission_env: PermissionEnvironment | None = None,
         endpoints: Sequence[Endpoint] = ENDPOINTS,
         stripe_layers: Sequence[lambda_.ILayerVersion] = (),
+        tracing: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         if "*" in cors_origins:
@@ -198,6 +200,7 @@ class Api(Construct):
             code=code,
             layers=layers,
             stripe_layers=stripe_layers,
+            tracing=tracing,
         )
         for endpoint in endpoints:
             env = dict(environment)

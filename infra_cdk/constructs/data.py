@@ -12,16 +12,19 @@ indexes it queries. No Scan, no table-level admin actions.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from aws_cdk import Acknowledgment, RemovalPolicy, Validations
 from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from core.adapters.dynamodb.models import PREVIOUS_INDEX_NAMES
 from functions.permissions import INDEX_PERMISSIONS
 from infra_cdk.constructs import StatementFactory
+from infra_cdk.index_rollout import IndexRollout, rollout
 from infra_cdk.stages import StageConfig
-from infra_cdk.tables_from_models import TableSpec, build_table, table_specs
+from infra_cdk.tables_from_models import IndexSpec, TableSpec, build_table, table_specs
 
 READ_ACTIONS = ("dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query")
 QUERY_ACTION = "dynamodb:Query"
@@ -38,6 +41,24 @@ def index_arn(table: dynamodb.ITable, index_name: str) -> str:
     return f"{table.table_arn}/index/{index_name}"
 
 
+def indexes_during(spec: TableSpec, state: IndexRollout) -> list[IndexSpec]:
+    """The table's indexes at a rollout's step (``infra_cdk.index_rollout``): the
+    new ones created so far, and the previous ones (whole items projected, as they
+    were) not yet deleted, in the order the template has always listed them."""
+    indexes = [
+        index
+        for index in spec.indexes
+        if index.name in state.new or index.name not in PREVIOUS_INDEX_NAMES
+    ]
+    for index in spec.indexes:
+        previous = PREVIOUS_INDEX_NAMES.get(index.name)
+        if previous in state.previous:
+            indexes.append(
+                replace(index, name=previous, projection="ALL", non_key_attributes=())
+            )
+    return sorted(indexes, key=lambda index: index.name)
+
+
 class Data(Construct):
     """One table per table-owning model; ``grants`` maps ``<table>:read|write``."""
 
@@ -50,6 +71,9 @@ class Data(Construct):
         self.tables: dict[str, dynamodb.Table] = {}
         self.grants: dict[str, StatementFactory] = {}
         self.env: dict[str, str] = {}
+        self.rollout = rollout(stage.index_rollout_step)
+        if self.rollout.query_previous:
+            self.env["STRATA_PREVIOUS_USER_INDEXES"] = "true"
         for key, spec in self.specs.items():
             table = build_table(
                 self,
@@ -59,6 +83,7 @@ class Data(Construct):
                 removal_policy=removal,
                 point_in_time_recovery=stage.point_in_time_recovery,
                 deletion_protection=stage.deletion_protection,
+                indexes=indexes_during(spec, self.rollout),
             )
             if not stage.point_in_time_recovery:
                 Validations.of(table).acknowledge(
@@ -79,7 +104,8 @@ class Data(Construct):
             unknown = sorted(set(index_names) - known)
             if unknown:
                 raise ValueError(f"{permission} names no index of {key}: {unknown}")
-            self.grants[permission] = self._query(self.tables[key], index_names)
+            physical = [n for name in index_names for n in self.rollout.names_of(name)]
+            self.grants[permission] = self._query(self.tables[key], physical)
 
     @staticmethod
     def _read(table: dynamodb.Table) -> StatementFactory:

@@ -1,11 +1,12 @@
 """One Lambda function of ours, built the same way for endpoints and workers.
 
 Python 3.12 on arm64 from the shared code asset and dependency layer (and the
-stripe SDK's layer for the functions that call Stripe), active
-tracing, its own log group with the stage's retention, and its own role that holds
-exactly the statements it is given plus writing to that log group and X-Ray. No AWS
-managed policy. ``grant_statements`` turns catalog permissions into statements and
-``permission_environment`` into the variables that name what they grant.
+stripe SDK's layer for the functions that call Stripe), X-Ray active tracing on a
+stage that traces, its own log group with the stage's retention, and its own role
+that holds exactly the statements it is given plus writing to that log group (and
+to X-Ray, when it traces). No AWS managed policy. ``grant_statements`` turns
+catalog permissions into statements and ``permission_environment`` into the
+variables that name what they grant.
 """
 
 from __future__ import annotations
@@ -50,6 +51,9 @@ class FunctionDefaults:
     layers: Sequence[lambda_.ILayerVersion]
     # Added for a function that calls Stripe: the stripe SDK's layer.
     stripe_layers: Sequence[lambda_.ILayerVersion] = ()
+    # X-Ray active tracing (the stage's ``tracing``): the function's code traces
+    # its AWS and Stripe calls when STRATA_TRACING says so.
+    tracing: bool = False
 
 
 def grant_statements(
@@ -136,14 +140,19 @@ def build_function(
         memory_size=defaults.memory_mb,
         timeout=Duration.seconds(timeout_seconds or defaults.timeout_seconds),
         environment=dict(environment),
-        tracing=lambda_.Tracing.ACTIVE,
+        tracing=lambda_.Tracing.ACTIVE
+        if defaults.tracing
+        else lambda_.Tracing.DISABLED,
         log_group=log_group,
         role=role,
     )
     Validations.of(function).acknowledge(
         Acknowledgment(id="AwsSolutions-L1", reason=_PINNED_RUNTIME)
     )
-    Validations.of(role).acknowledge(
-        Acknowledgment(id="AwsSolutions-IAM5[Resource::*]", reason=_XRAY_ANY_RESOURCE)
-    )
+    if defaults.tracing:
+        Validations.of(role).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions-IAM5[Resource::*]", reason=_XRAY_ANY_RESOURCE
+            )
+        )
     return function

@@ -125,3 +125,43 @@ def test_a_legacy_price_keeps_its_plan_and_must_name_a_paid_plan(
     plans.write_text(base % '{"price_old": "free"}')
     with pytest.raises(InvalidPlanCatalog, match="legacy"):
         load_plan_catalog(Settings(plans_file=str(plans)))
+
+
+def test_a_per_seat_plan_is_read_with_its_seat_limit(tmp_path: Path) -> None:
+    plans = tmp_path / "plans.json"
+    plans.write_text(
+        '{"plans": [{"key": "free", "name": "Free"}, {"key": "team", "name": "Team", '
+        '"per_seat": true, "limits": {"seats": 10}, "prices": [{"id": "price_t", '
+        '"interval": "month", "currency": "usd", "unit_amount": 800}]}]}'
+    )
+
+    catalog = load_plan_catalog(Settings(plans_file=str(plans)))
+
+    team = catalog.get("team")
+    assert team is not None
+    assert team.per_seat
+    assert team.seat_limit == 10
+    assert not catalog.free.per_seat
+
+
+@pytest.mark.parametrize("limits", ['{"export_rows": 5}', '{"seats": 0}'])
+def test_a_per_seat_plan_without_a_seat_limit_is_refused_clearly(
+    tmp_path: Path, limits: str
+) -> None:
+    plans = tmp_path / "plans.json"
+    plans.write_text(
+        '{"plans": [{"key": "free", "name": "Free"}, {"key": "team", "name": "Team", '
+        f'"per_seat": true, "limits": {limits}}}]}}'
+    )
+
+    with pytest.raises(InvalidPlanCatalog, match="per-seat plan 'team' needs"):
+        load_plan_catalog(Settings(plans_file=str(plans)))
+
+
+def test_the_shipped_plans_sell_team_per_seat_and_leave_the_others_flat() -> None:
+    catalog = load_plan_catalog(Settings())
+
+    assert [p.key for p in catalog.plans if p.per_seat] == ["team"]
+    team = catalog.get("team")
+    assert team is not None
+    assert (team.seat_limit or 0) >= 1

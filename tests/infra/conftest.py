@@ -68,19 +68,25 @@ def synth_cache(
     return {}
 
 
-def synthesize(stage: StageConfig, outdir: Path) -> Synth:
+def synthesize(
+    stage: StageConfig, outdir: Path, extra_context: dict[str, Any] | None = None
+) -> Synth:
     from aws_cdk import App
     from aws_cdk.assertions import Template
 
     from infra_cdk.app import add_checks, add_stack, cdk_json_context, stack_name
 
-    context = cdk_json_context() | {
-        # Report nag findings instead of raising, so the tests can list them.
-        "@aws-cdk/core:failSynthOnValidationErrors": False,
-        # What the CLI turns on: construct paths and asset paths in the metadata.
-        "aws:cdk:enable-path-metadata": True,
-        "aws:cdk:enable-asset-metadata": True,
-    }
+    context = (
+        cdk_json_context()
+        | {
+            # Report nag findings instead of raising, so the tests can list them.
+            "@aws-cdk/core:failSynthOnValidationErrors": False,
+            # What the CLI turns on: construct paths and asset paths in the metadata.
+            "aws:cdk:enable-path-metadata": True,
+            "aws:cdk:enable-asset-metadata": True,
+        }
+        | (extra_context or {})
+    )
     app = App(context=context, outdir=str(outdir))
     add_stack(app, stage.name)
     add_checks(app)

@@ -48,6 +48,12 @@ def test_stages() -> None:
     assert prod.point_in_time_recovery
     assert prod.deletion_protection
     assert not STAGES["dev"].retain_data
+    # Tracing costs cold-start time: on where an operator follows requests, off in
+    # dev; no stage is mid-way through the index rollout by default.
+    assert prod.tracing
+    assert STAGES["staging"].tracing
+    assert not STAGES["dev"].tracing
+    assert all(stage.index_rollout_step is None for stage in STAGES.values())
     for stage in STAGES.values():
         assert "*" not in stage.cors_origins
         retention(stage.log_retention_days)  # a period CloudWatch Logs accepts
@@ -104,18 +110,31 @@ def test_table_specs_follow_the_project_models() -> None:
     assert specs["tasks"].env_var == "STRATA_TASKS_TABLE"
     assert specs["users"].partition_key == KeyAttribute("pk", "S")
     assert [i.name for i in specs["users"].indexes] == [
-        "subscribed_users",
-        "unverified_users",
-        "users_by_created_at",
-        "users_by_username",
+        "subscribed_users_v2",
+        "unverified_users_v2",
+        "users_by_created_at_v2",
+        "users_by_username_v2",
     ]
-    (subscribed,) = [i for i in specs["users"].indexes if i.name == "subscribed_users"]
+    (subscribed,) = [
+        i for i in specs["users"].indexes if i.name == "subscribed_users_v2"
+    ]
     assert subscribed == IndexSpec(
-        name="subscribed_users",
+        name="subscribed_users_v2",
         partition_key=KeyAttribute("billing_pk", "S"),
         sort_key=KeyAttribute("created_at", "S"),
-        projection="ALL",
+        projection="KEYS_ONLY",
     )
+    (by_name,) = [i for i in specs["users"].indexes if i.name == "users_by_username_v2"]
+    assert by_name.projection == "INCLUDE"
+    assert set(by_name.non_key_attributes) == {
+        "id",
+        "username",
+        "email",
+        "role",
+        "is_active",
+        "email_verified",
+        "created_at",
+    }
     assert specs["sessions"].ttl_attribute == "expires_at"
     assert specs["sessions"].env_var == "STRATA_SESSIONS_TABLE"
     assert (specs["orgs"].partition_key, specs["orgs"].sort_key) == (

@@ -86,6 +86,7 @@ BASE_VARS = {
     "POWERTOOLS_SERVICE_NAME",
     "POWERTOOLS_LOG_LEVEL",
     "POWERTOOLS_METRICS_NAMESPACE",
+    "STRATA_TRACING",
 }
 
 
@@ -232,7 +233,8 @@ def _expected_grants(
     synth: Synth, endpoint: Entry, log_group_id: str
 ) -> set[tuple[str, str]]:
     pairs = {(a, _key(_get_att(log_group_id))) for a in LOGS}
-    pairs |= {(a, _key("*")) for a in XRAY}
+    if synth.stage.tracing:
+        pairs |= {(a, _key("*")) for a in XRAY}
     if isinstance(endpoint, Worker) and endpoint.trigger == "queue":
         pairs |= {(a, _key(_get_att(_queue_id(synth)))) for a in CONSUME}
     if isinstance(endpoint, Worker) and endpoint.trigger == "schedule":
@@ -311,7 +313,11 @@ def test_one_function_per_catalog_entry_and_no_other(synth: Synth) -> None:
         _, props = _function(synth, entry)
         assert props["Runtime"] == "python3.12"
         assert props["Architectures"] == ["arm64"]
-        assert props["TracingConfig"] == {"Mode": "Active"}
+        # X-Ray where the stage traces (its code then traces too), else none.
+        if synth.stage.tracing:
+            assert props["TracingConfig"] == {"Mode": "Active"}
+        else:
+            assert "TracingConfig" not in props, entry.name
         assert props["MemorySize"] == synth.stage.memory_mb
         # The stripe SDK's layer goes to the functions that call Stripe only.
         expected = [{"Ref": layer_id}]
@@ -411,7 +417,8 @@ def test_public_functions_get_no_secret_and_no_data_access(synth: Synth) -> None
         granted = {
             action for action, _ in _granted(synth, props["Role"]["Fn::GetAtt"][0])
         }
-        assert granted == set(LOGS) | set(XRAY), endpoint.name
+        xray = set(XRAY) if synth.stage.tracing else set()
+        assert granted == set(LOGS) | xray, endpoint.name
 
 
 # --- environment ------------------------------------------------------------------
@@ -458,6 +465,7 @@ def test_function_environment_contract(synth: Synth) -> None:
         assert env["POWERTOOLS_SERVICE_NAME"] == "strata"
         assert env["POWERTOOLS_LOG_LEVEL"] == synth.stage.log_level
         assert env["POWERTOOLS_METRICS_NAMESPACE"]
+        assert env["STRATA_TRACING"] == ("true" if synth.stage.tracing else "false")
         for var in SECRET_OUTPUTS:
             if var in env:
                 assert env[var] == {"Ref": secrets[var]}, (endpoint.name, var)
@@ -678,21 +686,29 @@ def test_tables_are_built_from_the_models(synth: Synth) -> None:
         else:
             assert "TimeToLiveSpecification" not in props
     # The subscribed users' sparse index, spelled out once: the billing brief names
-    # it (the daily reconciliation Queries it).
+    # it (the daily reconciliation Queries it). It holds keys only: the job reads
+    # the users whole by key.
     users = tables[_table_id(synth, "users")]["Properties"]
     (subscribed,) = [
         i
         for i in users["GlobalSecondaryIndexes"]
-        if i["IndexName"] == "subscribed_users"
+        if i["IndexName"] == "subscribed_users_v2"
     ]
     assert subscribed == {
-        "IndexName": "subscribed_users",
+        "IndexName": "subscribed_users_v2",
         "KeySchema": [
             {"AttributeName": "billing_pk", "KeyType": "HASH"},
             {"AttributeName": "created_at", "KeyType": "RANGE"},
         ],
-        "Projection": {"ProjectionType": "ALL"},
+        "Projection": {"ProjectionType": "KEYS_ONLY"},
     }
+    # No index of any table carries a password hash (issue 14): every one
+    # projects keys only, or names what it carries.
+    for table in tables.values():
+        for index in table["Properties"].get("GlobalSecondaryIndexes", []):
+            projection = index["Projection"]
+            assert projection["ProjectionType"] in ("KEYS_ONLY", "INCLUDE"), index
+            assert "password_hash" not in projection.get("NonKeyAttributes", [])
     assert {"AttributeName": "billing_pk", "AttributeType": "S"} in users[
         "AttributeDefinitions"
     ]

@@ -38,8 +38,8 @@ from core.domain.organization import (
     OrganizationNotFound,
     OrgName,
     OrgRole,
-    SeatsExhausted,
 )
+from core.domain.seats import SeatsExhausted
 from core.domain.user import Email
 from tests.integration.conftest import EPOCH
 

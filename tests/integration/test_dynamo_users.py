@@ -24,7 +24,7 @@ from core.application.errors import (
     InvalidCursor,
     UsernameTaken,
 )
-from core.application.ports import SortOrder, UserSort
+from core.application.ports import SortOrder, UserSort, UserSummary
 from core.domain.user import Role, User
 from tests.integration.conftest import EPOCH, MakeUser
 
@@ -325,14 +325,14 @@ def test_paging_visits_every_user_once_in_order_and_ends_without_an_empty_page(
     assert sizes == [limit] * (pages - 1) + [len(listed) - limit * (pages - 1)]
 
 
-def test_a_page_holds_whole_users_and_no_uniqueness_markers(
+def test_a_page_holds_the_users_summaries_and_no_uniqueness_markers(
     users: DynamoUserRepository, listed: list[User]
 ) -> None:
     page = users.list_page(UserSort.USERNAME, SortOrder.ASC, 100, None)
 
     assert page.next_position is None
     assert sorted(page.items, key=lambda u: u.id) == sorted(
-        (replace(u, version=1) for u in listed), key=lambda u: u.id
+        (UserSummary.of(u) for u in listed), key=lambda u: u.id
     )
 
 

@@ -51,8 +51,9 @@ def store_legacy_users(
 
 
 def indexed() -> set[str]:
+    """The ids in the unverified index (keys only: the id is in the table key)."""
     return {
-        item.id
+        item.pk.removeprefix("USER#")
         for partition in shards.partitions(shards.UNVERIFIED)
         for item in UserItem.unverified.query(partition)
     }

@@ -506,3 +506,57 @@ def test_listing_subscriptions_pages_through_the_live_ones_and_cancel_now_ends_o
     assert first.id in seen
     assert second.id not in seen
     assert len(seen) == len(set(seen))
+
+
+# -- seats ----------------------------------------------------------------------------
+
+
+def test_seats_follow_the_members_with_a_prorated_invoice_and_a_webhook(
+    provider: StripePaymentProvider, emulator: Emulator, receiver: Receiver
+) -> None:
+    org_id = unique("org")
+    customer = provider.create_customer(
+        org_id, f"{org_id}@example.com", idempotency_key=unique("cus")
+    )
+    url = provider.create_seat_checkout(
+        customer_id=customer,
+        price_id=BASIC,
+        org_id=org_id,
+        quantity=3,
+        success_url="https://app.example.com/orgs/billing/done",
+        cancel_url="https://app.example.com/orgs/billing/canceled",
+        idempotency_key=unique("checkout"),
+    )
+    assert httpx.get(url, follow_redirects=False).status_code == 303
+    (checkout,) = [
+        e.checkout
+        for e in verified_events(emulator, receiver)
+        if e.checkout is not None and e.checkout.org_id == org_id
+    ]
+    assert checkout.user_id is None
+    assert checkout.subscription_id is not None
+    sub = provider.get_subscription(checkout.subscription_id)
+    assert (sub.quantity, sub.org_id, sub.user_id) == (3, org_id, None)
+    key = f"seats:{org_id}:leave-1"
+
+    change = provider.set_seat_quantity(
+        sub.id, 2, proration_behavior="always_invoice", idempotency_key=key
+    )
+    again = provider.set_seat_quantity(
+        sub.id, 2, proration_behavior="always_invoice", idempotency_key=key
+    )
+
+    assert change == again
+    assert change.quantity == 2
+    assert change.invoice_id is not None
+    invoices = provider.list_invoices(customer, 10, None).items
+    assert invoices[0].id == change.invoice_id  # newest first
+    assert len(invoices) == 2  # the first period's, and the seat change's
+    updated = [
+        e.subscription
+        for e in verified_events(emulator, receiver)
+        if e.type == "customer.subscription.updated"
+        and e.subscription is not None
+        and e.subscription.id == sub.id
+    ]
+    assert [s.quantity for s in updated] == [3, 2]  # paid (active), then seats

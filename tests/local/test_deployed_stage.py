@@ -108,9 +108,9 @@ def test_create_superadmin_with_stage_writes_to_that_stages_tables_with_its_pepp
     assert [(u.username, u.role) for u in stored] == [("rootadmin", "super_admin")]
     from core.adapters.passwords import BcryptPasswordHasher
 
-    assert BcryptPasswordHasher("p" * 64).verify(
-        "a-long-password", stored[0].password_hash
-    )
+    # The index carries no password hash: the item, read by key, does.
+    whole = UserItem.get(stored[0].pk, consistent_read=True)
+    assert BcryptPasswordHasher("p" * 64).verify("a-long-password", whole.password_hash)
 
 
 def test_migrate_with_stage_applies_to_that_stage(

@@ -122,6 +122,37 @@ class Account:
             options={"idempotency_key": "change-u1"},
         )
 
+    def seat_checkout(self) -> Any:
+        return self.client.v1.checkout.sessions.create(
+            params={
+                "mode": "subscription",
+                "customer": self.customer().id,
+                "line_items": [{"price": "price_pro", "quantity": 3}],
+                "metadata": {"org_id": "o1"},
+                "subscription_data": {"metadata": {"org_id": "o1"}},
+                "success_url": "http://127.0.0.1:1/billing/success",
+                "cancel_url": "http://127.0.0.1:1/billing/cancel",
+            },
+            options={"idempotency_key": "checkout-o1"},
+        )
+
+    def seats(self, behavior: str = "always_invoice") -> Any:
+        """``set_seat_quantity``: the plain read for the item, then the update."""
+        session = self.seat_checkout()
+        assert httpx.get(session.url).status_code == 303
+        sub_id = self.client.v1.checkout.sessions.retrieve(session.id).subscription
+        sub = self.client.v1.subscriptions.retrieve(sub_id)
+        return self.client.v1.subscriptions.update(
+            sub.id,
+            params={
+                "items": [{"id": sub["items"].data[0].id, "quantity": 4}],
+                "proration_behavior": behavior,
+                "metadata": {"seat_change": f"seats:o1:{behavior}"},
+                "expand": ["latest_invoice"],
+            },
+            options={"idempotency_key": f"seats:o1:{behavior}"},
+        )
+
     def preview(self) -> Any:
         sub = self.subscription()
         return self.client.v1.invoices.create_preview(
@@ -179,6 +210,14 @@ CALLS: dict[str, Callable[[Account], Any]] = {
         _paid(a, a.checkout(trial_days=14)).subscription,
         params={"expand": ["latest_invoice"]},
     ),
+    "checkout.sessions.create, seats": Account.seat_checkout,
+    "subscriptions.retrieve, seats": lambda a: a.client.v1.subscriptions.retrieve(
+        _paid(a, a.seat_checkout()).subscription
+    ),
+    "subscriptions.update, seat quantity invoiced": Account.seats,
+    "subscriptions.update, seat quantity prorated later": lambda a: a.seats(
+        "create_prorations"
+    ),
     "invoices.create_preview": Account.preview,
     "subscriptions.update, paid change": Account.change,
     "subscriptions.update, pending_update": lambda a: a.change(fail=True),
@@ -232,6 +271,7 @@ def test_every_webhook_event_the_emulator_sends_keeps_the_sdks_contract(
     sub = account.subscription()
     trial = _paid(account, account.checkout(trial_days=14)).subscription
     account.bank_transfer()
+    account.seats()
     account.change(fail=True)
     account.control("advance", days=2)  # the pending update expires
     account.control("trial-will-end", subscription=trial)

@@ -1264,3 +1264,48 @@ def test_strata_dev_refuses_one_port_for_the_stripe_emulator_and_the_api(
 
     assert status == 2
     assert "the Stripe emulator cannot share port 5124" in capsys.readouterr().err
+
+
+# --- seats (a subscription item's quantity) ------------------------------------------
+
+
+def test_seats_prorated_later_are_billed_at_renewal_with_the_new_quantity(
+    api: Api,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    monkeypatch.setenv("STRATA_STRIPE_EMULATOR_URL", api.emulator.url)
+    sub = api.subscribe(line_items=[{"price": "price_basic_month", "quantity": 3}])
+    item = sub["items"]["data"][0]
+    assert item["quantity"] == 3
+    first = api.get(f"/v1/invoices/{sub['latest_invoice']}")
+    assert first["amount_due"] == 3 * 3000
+    api.control("advance", seconds=(item["current_period_end"] - sub["created"]) // 2)
+
+    updated = api.ok(
+        f"/v1/subscriptions/{sub['id']}",
+        {
+            "items": [{"id": item["id"], "quantity": 4}],
+            "proration_behavior": "create_prorations",
+        },
+    )
+    assert updated["items"]["data"][0]["quantity"] == 4
+    assert updated["latest_invoice"] == sub["latest_invoice"]  # nothing invoiced yet
+    assert main(["stripe", "renew", sub["id"]]) == 0
+
+    renewal = api.get("/v1/invoices", customer=sub["customer"], limit=1)["data"][0]
+    lines = renewal["lines"]["data"]
+    # The pending proration (a credit for 3 seats and a charge for 4, for the
+    # half period left), then the next period for 4 seats.
+    assert [line["quantity"] for line in lines] == [3, 4, 4]
+    assert [
+        line["parent"]["subscription_item_details"]["proration"] for line in lines
+    ] == [
+        True,
+        True,
+        False,
+    ]
+    assert lines[2]["amount"] == 4 * 3000
+    assert 0 < lines[0]["amount"] + lines[1]["amount"] <= 3000
+    out = capsys.readouterr().out.splitlines()
+    assert out[-1].startswith(f"renewed {sub['id']}: now active, 4 seats (")

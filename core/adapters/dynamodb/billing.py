@@ -23,6 +23,7 @@ from core.adapters.dynamodb.users import (
     CONDITIONAL_FAILED,
     merged_page,
     to_item,
+    whole_users,
 )
 from core.application.errors import ConcurrentUpdate, DuplicateEvent
 from core.application.ports import Position, UserPage
@@ -116,9 +117,12 @@ class DynamoBillingStore:
         return replace(user, version=int(item.version))
 
     def subscribed_users(self, limit: int, start: Position | None) -> UserPage:
-        return merged_page(
+        # The index holds keys only: the users, whose subscriptions are compared
+        # with Stripe's and saved back, are read whole by key.
+        page = merged_page(
             UserItem.subscribed, shards.SUBSCRIBED, "created_at", limit, start
         )
+        return UserPage(whole_users(page.items), page.next_position)
 
 
 def _conditions_failed(exc: TransactWriteError) -> bool:

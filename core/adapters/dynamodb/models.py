@@ -20,7 +20,11 @@ from pynamodb.attributes import (
     VersionAttribute,
 )
 from pynamodb.connection import TableConnection
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import (
+    GlobalSecondaryIndex,
+    IncludeProjection,
+    KeysOnlyProjection,
+)
 from pynamodb.models import Model
 
 from core.adapters.dynamodb import shards
@@ -63,10 +67,17 @@ LEGACY_SUBSCRIBED_PARTITION = "SUBSCRIBED"
 LEGACY_UNVERIFIED_PARTITION = "UNVERIFIED"
 
 
+# What a listing shows of a user (the admin's list, the export): the index carries
+# these and nothing else, so no index holds a password hash, and a page is read from
+# the index alone. The jobs that write users back (the purge, the reconciliation)
+# read their index's keys only, then the whole items by key (``BatchGetItem``).
+LISTED_ATTRIBUTES = ("id", "username", "email", "role", "is_active", "email_verified")
+
+
 class UsersByCreatedAt(GlobalSecondaryIndex["UserItem"]):  # type: ignore[no-untyped-call]
     class Meta:
-        index_name = "users_by_created_at"
-        projection = AllProjection()
+        index_name = "users_by_created_at_v2"
+        projection = IncludeProjection(list(LISTED_ATTRIBUTES))
 
     list_pk = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
@@ -74,8 +85,8 @@ class UsersByCreatedAt(GlobalSecondaryIndex["UserItem"]):  # type: ignore[no-unt
 
 class UsersByUsername(GlobalSecondaryIndex["UserItem"]):  # type: ignore[no-untyped-call]
     class Meta:
-        index_name = "users_by_username"
-        projection = AllProjection()
+        index_name = "users_by_username_v2"
+        projection = IncludeProjection([*LISTED_ATTRIBUTES, "created_at"])
 
     list_pk = UnicodeAttribute(hash_key=True)
     username_lower = UnicodeAttribute(range_key=True)
@@ -85,8 +96,8 @@ class UnverifiedUsers(GlobalSecondaryIndex["UserItem"]):  # type: ignore[no-unty
     """Sparse: only users whose email is unverified carry ``unverified_pk``."""
 
     class Meta:
-        index_name = "unverified_users"
-        projection = AllProjection()
+        index_name = "unverified_users_v2"
+        projection = KeysOnlyProjection()
 
     unverified_pk = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
@@ -97,11 +108,24 @@ class SubscribedUsers(GlobalSecondaryIndex["UserItem"]):  # type: ignore[no-unty
     ``billing_pk``."""
 
     class Meta:
-        index_name = "subscribed_users"
-        projection = AllProjection()
+        index_name = "subscribed_users_v2"
+        projection = KeysOnlyProjection()
 
     billing_pk = UnicodeAttribute(hash_key=True)
     created_at = UTCDateTimeAttribute(range_key=True)
+
+
+# Each users index by the name it had while it projected the whole item (password
+# hash included). DynamoDB cannot change an index's projection, so the narrow one is
+# a new index beside it; CloudFormation creates or deletes only one index per table
+# update, so a stage that has the old ones moves over in steps (the README's "Index
+# projections"): while it does, ``use_previous_indexes`` points the code at them.
+PREVIOUS_INDEX_NAMES = {
+    "users_by_created_at_v2": "users_by_created_at",
+    "users_by_username_v2": "users_by_username",
+    "unverified_users_v2": "unverified_users",
+    "subscribed_users_v2": "subscribed_users",
+}
 
 
 class UserItem(Model):
@@ -315,10 +339,13 @@ def bind_tables(
     *,
     tasks_table: str,
     user_shards: int | None = None,
+    previous_indexes: bool = False,
     orgs_table: str | None = None,
 ) -> None:
     """Point the models at the stage's tables (and, if given, set the stage's user
-    index shard count). Call once per cold start, before use.
+    index shard count). Call once per cold start, before use. ``previous_indexes``:
+    Query the users indexes by their previous names (``PREVIOUS_INDEX_NAMES``), while
+    a stage's rollout has not yet switched to the new ones.
 
     Endpoints come from the environment (``AWS_ENDPOINT_URL``), never from here, so
     the same code talks to moto locally and to DynamoDB in AWS. Without
@@ -327,7 +354,7 @@ def bind_tables(
     """
     if user_shards is not None:
         shards.configure(user_shards)
-    changed = False
+    changed = _name_indexes(previous_indexes)
     bindings: tuple[tuple[type[Model], str], ...] = (
         (UserItem, users_table),
         (UniqueMarker, users_table),
@@ -363,6 +390,24 @@ def _table_of(model: type[Model]) -> str:
 # ``Connection._client``); the rest of the code and the tests use them, and only
 # pynamodb's public classes (``TableConnection``, ``Connection``) and botocore's
 # client beyond them.
+
+
+def _name_indexes(previous: bool) -> bool:
+    """Give the users indexes their new names, or their previous ones; whether any
+    name changed. pynamodb keys a model's indexes by name (``_indexes``) and builds
+    its connection's table description from them, so a change rebuilds both."""
+    by_new_name = {v: k for k, v in PREVIOUS_INDEX_NAMES.items()}
+    changed = False
+    for index in list(UserItem._indexes.values()):
+        meta: Any = index.Meta
+        new_name = by_new_name.get(meta.index_name, meta.index_name)
+        wanted = PREVIOUS_INDEX_NAMES.get(new_name, new_name) if previous else new_name
+        if meta.index_name != wanted:
+            meta.index_name = wanted
+            changed = True
+    if changed:
+        UserItem._indexes = {i.Meta.index_name: i for i in UserItem._indexes.values()}
+    return changed
 
 
 def reconnect() -> None:

@@ -60,8 +60,8 @@ from core.domain.organization import (
     OrganizationNotFound,
     OrgName,
     OrgRole,
-    SeatsExhausted,
 )
+from core.domain.seats import SeatsExhausted
 from core.domain.user import Email
 
 CONDITIONAL_FAILED = "ConditionalCheckFailed"
@@ -571,9 +571,13 @@ class DynamoOrganizationStore:
                 if "member" in failed:
                     raise AlreadyMember() from None
                 if "org" in failed:
-                    if _get_org_item(membership.org_id) is None:
+                    full = _get_org_item(membership.org_id)
+                    if full is None:
                         raise OrganizationNotFound() from None
-                    raise SeatsExhausted() from None
+                    org = _organization(full)
+                    raise SeatsExhausted(
+                        org.plan_key, org.seat_limit or 0, org.seats_used + 1
+                    ) from None
                 _raise_unexplained(_codes(exc), exc)
             item = _get_org_item(membership.org_id)
         if item is None:

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from collections import deque
-from dataclasses import replace
+from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -32,7 +33,14 @@ from core.application.errors import (
     InvalidCursor,
     UsernameTaken,
 )
-from core.application.ports import Position, SortOrder, UserPage, UserSort
+from core.application.ports import (
+    Position,
+    SortOrder,
+    UserPage,
+    UserSort,
+    UserSummary,
+    UserSummaryPage,
+)
 from core.domain.billing import Billing, Interval, Subscription, SubscriptionStatus
 from core.domain.user import Email, Role, User, Username
 
@@ -54,6 +62,19 @@ def to_domain(item: UserItem) -> User:
         version=int(item.version or 0),
         email_verified=bool(item.email_verified),
         billing=_billing(item),
+    )
+
+
+def to_summary(item: UserItem) -> UserSummary:
+    """A user as the listing indexes project it (``LISTED_ATTRIBUTES``)."""
+    return UserSummary(
+        id=item.id,
+        username=Username(item.username),
+        email=Email(item.email),
+        role=Role(item.role),
+        is_active=item.is_active,
+        email_verified=bool(item.email_verified),
+        created_at=item.created_at,
     )
 
 
@@ -234,8 +255,9 @@ class DynamoUserRepository:
     def list_unverified(
         self, created_before: datetime, limit: int, start: Position | None
     ) -> UserPage:
-        # The sparse index (never a Scan), oldest first.
-        return merged_page(
+        # The sparse index (never a Scan), oldest first. It holds keys only: the
+        # users, to be removed on their version, are read whole by key.
+        page = merged_page(
             UserItem.unverified,
             shards.UNVERIFIED,
             "created_at",
@@ -243,6 +265,7 @@ class DynamoUserRepository:
             start,
             range_key_condition=UserItem.created_at < created_before,
         )
+        return UserPage(whole_users(page.items), page.next_position)
 
     def save(self, user: User) -> User:
         item = to_item(user)
@@ -261,14 +284,14 @@ class DynamoUserRepository:
         order: SortOrder,
         limit: int,
         start: Position | None,
-    ) -> UserPage:
+    ) -> UserSummaryPage:
         index: Any = (
             UserItem.by_username
             if sort is UserSort.USERNAME
             else UserItem.by_created_at
         )
         range_name = "username_lower" if sort is UserSort.USERNAME else "created_at"
-        return merged_page(
+        page = merged_page(
             index,
             shards.USERS,
             range_name,
@@ -276,6 +299,8 @@ class DynamoUserRepository:
             start,
             descending=order is SortOrder.DESC,
         )
+        # The listing indexes carry what a summary shows: no read by key.
+        return UserSummaryPage([to_summary(i) for i in page.items], page.next_position)
 
 
 _PARTITION_ATTRIBUTE = {
@@ -284,6 +309,31 @@ _PARTITION_ATTRIBUTE = {
     shards.SUBSCRIBED: "billing_pk",
 }
 _SHARDS = "shards"
+
+
+@dataclass(frozen=True, slots=True)
+class IndexPage:
+    """Items as an index projects them (only its keys, for a ``KeysOnly`` one),
+    and the position of the next page."""
+
+    items: list[UserItem]
+    next_position: Position | None
+
+
+def whole_users(items: Sequence[UserItem]) -> list[User]:
+    """The users ``items`` (index items: their keys at least) name, read whole by
+    key (``BatchGetItem``, 100 keys a call, consistently), in ``items``' order. A
+    user deleted since the index was read is left out."""
+    if not items:
+        return []
+    with storage_errors():
+        found = {
+            item.pk: item
+            for item in UserItem.batch_get(
+                [item.pk for item in items], consistent_read=True
+            )
+        }
+    return [to_domain(found[item.pk]) for item in items if item.pk in found]
 
 
 def merged_page(
@@ -295,7 +345,7 @@ def merged_page(
     *,
     descending: bool = False,
     range_key_condition: Any = None,
-) -> UserPage:
+) -> IndexPage:
     """One page of users from the index partitions under ``base`` (one Query per
     shard still to read, ``limit + 1`` items each), merged in the index's order,
     with the position of the next page.
@@ -358,7 +408,7 @@ def merged_page(
                 next_position[str(shard)] = "done"
             elif isinstance(state, tuple):
                 next_position[f"{shard}.pk"], next_position[f"{shard}.at"] = state
-    return UserPage(items=[to_domain(i) for i in page], next_position=next_position)
+    return IndexPage(items=page, next_position=next_position)
 
 
 def _serialized(item: UserItem, range_name: str) -> str:

@@ -141,10 +141,14 @@ def _opt_timestamp(obj: Json, key: str, where: str) -> datetime | None:
 
 
 def _user_id(obj: Json, where: str) -> str | None:
+    return _metadata(obj, "user_id", where)
+
+
+def _metadata(obj: Json, key: str, where: str) -> str | None:
     metadata = obj.get("metadata")
     if metadata is None:
         return None
-    return _opt_str(_mapping(metadata, f"{where}.metadata"), "user_id", where)
+    return _opt_str(_mapping(metadata, f"{where}.metadata"), key, where)
 
 
 # -- objects --------------------------------------------------------------------------
@@ -194,7 +198,19 @@ def parse_subscription(obj: object) -> SubscriptionSnapshot:
         or "charge_automatically",
         latest_invoice_paid=isinstance(sub.get("latest_invoice"), Mapping)
         and sub["latest_invoice"].get("status") == "paid",
+        quantity=_quantity(item, where),
+        org_id=_metadata(sub, "org_id", "subscription"),
     )
+
+
+def _quantity(item: Json, where: str) -> int:
+    # Stripe leaves it out only for metered prices, which Strata never sells.
+    quantity = _opt_int(item, "quantity", where)
+    if quantity is None:
+        return 1
+    if quantity < 0:
+        raise MalformedStripeObject(f"{where}.quantity is negative")
+    return quantity
 
 
 def _latest_invoice_url(sub: Json) -> str | None:
@@ -277,6 +293,7 @@ def parse_checkout_session(obj: object) -> CheckoutSnapshot:
         customer_id=_ref(session, "customer", where),
         subscription_id=_ref(session, "subscription", where),
         user_id=user_id,
+        org_id=_metadata(session, "org_id", where),
     )
 
 

@@ -55,6 +55,7 @@ from core.application.ports import (
     InvoicePage,
     InvoiceSnapshot,
     ProrationPreview,
+    SeatChange,
     SubscriptionPage,
     SubscriptionSnapshot,
 )
@@ -67,7 +68,10 @@ if TYPE_CHECKING:
         SubscriptionListParams,
         SubscriptionUpdateParams,
     )
-    from stripe.params.checkout import SessionCreateParamsSubscriptionData
+    from stripe.params.checkout import (
+        SessionCreateParams,
+        SessionCreateParamsSubscriptionData,
+    )
 
 T = TypeVar("T")
 
@@ -157,28 +161,82 @@ class StripePaymentProvider:
     ) -> str:
         """As the port; ``trial_days`` > 0 starts the subscription with a free
         trial of that many days (Stripe's ``trial_period_days``)."""
+        return self._checkout(
+            customer_id=customer_id,
+            price_id=price_id,
+            quantity=1,
+            owner={"user_id": user_id},
+            client_reference_id=user_id,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            idempotency_key=idempotency_key,
+            trial_days=trial_days,
+        )
+
+    def create_seat_checkout(
+        self,
+        *,
+        customer_id: str,
+        price_id: str,
+        org_id: str,
+        quantity: int,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+        trial_days: int = 0,
+    ) -> str:
+        """As the port: ``quantity`` seats, the organization in the metadata of
+        the session and of the subscription it makes."""
+        if quantity < 1:
+            raise ValueError("a seat checkout is for at least one seat")
+        return self._checkout(
+            customer_id=customer_id,
+            price_id=price_id,
+            quantity=quantity,
+            owner={"org_id": org_id},
+            client_reference_id=None,
+            success_url=success_url,
+            cancel_url=cancel_url,
+            idempotency_key=idempotency_key,
+            trial_days=trial_days,
+        )
+
+    def _checkout(
+        self,
+        *,
+        customer_id: str,
+        price_id: str,
+        quantity: int,
+        owner: dict[str, str],
+        client_reference_id: str | None,
+        success_url: str,
+        cancel_url: str,
+        idempotency_key: str,
+        trial_days: int,
+    ) -> str:
         if trial_days < 0:
             raise ValueError("trial_days is not negative")
         subscription_data: SessionCreateParamsSubscriptionData = {
-            "metadata": {"user_id": user_id}
+            "metadata": dict(owner)
         }
         if trial_days:
             subscription_data["trial_period_days"] = trial_days
         options = _key(idempotency_key)
+        # The order of the parameters is the order of the form Stripe gets: a
+        # person's checkout sends exactly what it sent before seats existed.
+        params: SessionCreateParams = {
+            "mode": "subscription",
+            "customer": customer_id,
+            "line_items": [{"price": price_id, "quantity": quantity}],
+        }
+        if client_reference_id is not None:
+            params["client_reference_id"] = client_reference_id
+        params["metadata"] = dict(owner)
+        params["subscription_data"] = subscription_data
+        params["success_url"] = success_url
+        params["cancel_url"] = cancel_url
         session = _for_customer(
-            lambda: self._v1.checkout.sessions.create(
-                {
-                    "mode": "subscription",
-                    "customer": customer_id,
-                    "line_items": [{"price": price_id, "quantity": 1}],
-                    "client_reference_id": user_id,
-                    "metadata": {"user_id": user_id},
-                    "subscription_data": subscription_data,
-                    "success_url": success_url,
-                    "cancel_url": cancel_url,
-                },
-                options,
-            )
+            lambda: self._v1.checkout.sessions.create(params, options)
         )
         return _read(lambda: _text(session, "url", "checkout.session"))
 
@@ -336,6 +394,53 @@ class StripePaymentProvider:
         )
         return _read(lambda: parse_subscription(data.to_dict()))
 
+    def set_seat_quantity(
+        self,
+        subscription_id: str,
+        quantity: int,
+        *,
+        proration_behavior: str,
+        idempotency_key: str,
+    ) -> SeatChange:
+        """As the port, in two requests: a read of the subscription for its
+        item's id (naming the item changes its quantity; without it Stripe would
+        add a second item), then the update under the caller's key.
+
+        Which invoice the change made is read from the update's answer alone, so
+        a replayed answer names the same one: the update also writes the key into
+        the subscription's ``metadata.seat_change``, and the invoice Stripe makes
+        at once for it (``always_invoice``) carries a snapshot of that metadata
+        (``parent.subscription_details.metadata``). A ``latest_invoice`` without
+        this key is an older invoice: the change made none. No
+        ``payment_behavior`` is sent (Stripe's ``allow_incomplete``): the seats
+        follow the members even when the card fails, and the open invoice runs
+        the usual dunning instead of holding the quantity back."""
+        if quantity < 1:
+            raise ValueError("a per-seat subscription has at least one seat")
+        options = _key(idempotency_key)
+        current = call(lambda: self._v1.subscriptions.retrieve(_id(subscription_id)))
+        item_id = _read(lambda: parse_subscription(current.to_dict()).item_id)
+        params: SubscriptionUpdateParams = {
+            "items": [{"id": item_id, "quantity": quantity}],
+            "proration_behavior": _proration(proration_behavior),
+            "metadata": {_SEAT_CHANGE: idempotency_key},
+            "expand": ["latest_invoice"],
+        }
+        data = call(
+            lambda: self._v1.subscriptions.update(_id(subscription_id), params, options)
+        )
+
+        def change() -> SeatChange:
+            raw = data.to_dict()
+            snapshot = parse_subscription(raw)
+            return SeatChange(
+                subscription=snapshot,
+                quantity=snapshot.quantity,
+                invoice_id=_invoice_of_change(raw, idempotency_key),
+            )
+
+        return _read(change)
+
     def cancel_now(
         self, subscription_id: str, *, idempotency_key: str, credit: bool = True
     ) -> SubscriptionSnapshot:
@@ -396,6 +501,27 @@ class StripePaymentProvider:
             )
 
         return _read(page)
+
+
+# The subscription metadata key naming the last seat change (its idempotency key).
+_SEAT_CHANGE = "seat_change"
+
+
+def _invoice_of_change(subscription: dict[str, Any], key: str) -> str | None:
+    """The id of the expanded ``latest_invoice`` if the seat change under ``key``
+    made it (its snapshot of the subscription's metadata names the key)."""
+    invoice = subscription.get("latest_invoice")
+    if not isinstance(invoice, dict):
+        return None
+    parent = invoice.get("parent")
+    details = parent.get("subscription_details") if isinstance(parent, dict) else None
+    metadata = details.get("metadata") if isinstance(details, dict) else None
+    if not isinstance(metadata, dict) or metadata.get(_SEAT_CHANGE) != key:
+        return None
+    invoice_id = invoice.get("id")
+    if not isinstance(invoice_id, str) or not invoice_id:
+        raise MalformedStripeObject("subscription.latest_invoice.id is missing")
+    return invoice_id
 
 
 def _proration(behavior: str) -> Any:

@@ -16,9 +16,6 @@ from core.domain.organization import (
 )
 from core.domain.user import User
 
-# The plan limit that caps an organization's members.
-SEATS = "seats"
-
 
 @dataclass(frozen=True, slots=True)
 class CreateOrganization:
@@ -44,7 +41,7 @@ class CreateOrganization:
             created_at=now,
             created_by=actor.id,
             plan_key=free.key,
-            seat_limit=free.limits.get(SEATS),
+            seat_limit=free.seat_limit,
         )
         owner = Membership(org.id, actor.id, OrgRole.OWNER, now)
         stored = self.orgs.create(

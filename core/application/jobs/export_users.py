@@ -15,8 +15,8 @@ from core.application.ports import (
     SortOrder,
     UserRepository,
     UserSort,
+    UserSummary,
 )
-from core.domain.user import User
 
 COLUMNS = (
     "id",
@@ -41,7 +41,7 @@ def cell(value: str) -> str:
     return f"'{value}" if value.startswith(_FORMULA_START) else value
 
 
-def row(user: User) -> tuple[str, ...]:
+def row(user: UserSummary) -> tuple[str, ...]:
     return (
         user.id,
         cell(user.username.value),

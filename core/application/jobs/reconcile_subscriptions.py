@@ -10,11 +10,13 @@ from core.application.errors import PaymentProviderRejected
 from core.application.ports import (
     BillingStore,
     Clock,
+    OrganizationSeats,
     PaymentProvider,
     Position,
     SubscriptionSnapshot,
     UserRepository,
 )
+from core.application.seat_billing import SeatBilling
 from core.domain.billing import TERMINAL_STATUSES, SubscriptionStatus
 from core.domain.user import User
 
@@ -30,15 +32,26 @@ class _Tally:
     # A second live subscription beside a stored live one: left for a person.
     duplicates: int = 0
     seen: set[str] = field(default_factory=set)
+    # Organizations' seats (pass 3), when the job is given them.
+    seats_checked: int = 0
+    seats_corrected: int = 0
+    seats_over_limit: int = 0
 
-    def result(self) -> dict[str, Any]:
-        return {
+    def result(self, seats: bool = False) -> dict[str, Any]:
+        counts = {
             "checked": self.checked,
             "repaired": self.repaired,
             "unknown": self.unknown,
             "found": self.found,
             "duplicates": self.duplicates,
         }
+        if seats:
+            counts |= {
+                "seats_checked": self.seats_checked,
+                "seats_corrected": self.seats_corrected,
+                "seats_over_limit": self.seats_over_limit,
+            }
+        return counts
 
 
 @dataclass(frozen=True, slots=True)
@@ -53,6 +66,10 @@ class ReconcileSubscriptionsJob:
        read, is matched to its user (metadata, else the customer's claim): a user
        who has no live subscription stored gets it (a purchase whose webhooks were
        all lost). One beside another live subscription is counted, not changed.
+    3. With ``seats`` and ``seat_billing`` (organizations): every organization
+       whose subscription has not ended gets its Stripe quantity set to its
+       member count where they differ (``SeatBilling.reconcile``; one key per
+       organization, day and change, so a second run that day sets nothing new).
 
     Pages through an index and Stripe's list, never the whole table. Stripe being
     unreachable fails the attempt (the task is retried); safe to run twice.
@@ -64,12 +81,46 @@ class ReconcileSubscriptionsJob:
     writer: SubscriptionWriter
     clock: Clock
     page_size: int = 100
+    seats: OrganizationSeats | None = None
+    seat_billing: SeatBilling | None = None
 
     def run(self, payload: Mapping[str, Any]) -> dict[str, Any]:
         tally = _Tally()
         self._recheck_stored(tally)
         self._find_missing(tally)
+        if self.seats is not None and self.seat_billing is not None:
+            self._reconcile_seats(self.seats, self.seat_billing, tally)
+            return tally.result(seats=True)
         return tally.result()
+
+    def _reconcile_seats(
+        self, seats: OrganizationSeats, billing: SeatBilling, tally: _Tally
+    ) -> None:
+        day = self.clock.now().date()
+        start: Position | None = None
+        while True:
+            page = seats.seated_subscriptions(self.page_size, start)
+            for org in page.items:
+                try:
+                    correction = billing.reconcile(org, day)
+                except PaymentProviderRejected:
+                    logger.warning(
+                        "organization subscription unknown to Stripe",
+                        extra={
+                            "org_id": org.org_id,
+                            "subscription_id": org.subscription_id,
+                        },
+                    )
+                    tally.unknown += 1
+                    continue
+                if correction is None:
+                    continue
+                tally.seats_checked += 1
+                tally.seats_corrected += correction.needed
+                tally.seats_over_limit += correction.over_limit
+            if page.next_position is None:
+                return
+            start = page.next_position
 
     def _recheck_stored(self, tally: _Tally) -> None:
         start: Position | None = None

@@ -5,7 +5,13 @@ from dataclasses import dataclass
 
 from core.application.authorization import is_admin, require
 from core.application.errors import InvalidPageRequest
-from core.application.ports import CursorCodec, SortOrder, UserRepository, UserSort
+from core.application.ports import (
+    CursorCodec,
+    SortOrder,
+    UserRepository,
+    UserSort,
+    UserSummary,
+)
 from core.domain.user import User
 
 MAX_PAGE = 100
@@ -13,7 +19,7 @@ MAX_PAGE = 100
 
 @dataclass(frozen=True, slots=True)
 class UsersPage:
-    items: Sequence[User]
+    items: Sequence[UserSummary]
     next_cursor: str | None
 
 

@@ -419,3 +419,153 @@ def test_a_refusal_reaches_the_caller_as_rejected(
     )
     with pytest.raises(PaymentProviderRejected, match="canceled subscription"):
         provider.set_cancel_at_period_end("sub_1", False, idempotency_key="r")
+
+
+def test_a_persons_checkout_sends_byte_for_byte_the_form_it_sent_before_seats(
+    stub: Stub, provider: StripePaymentProvider
+) -> None:
+    # Captured from main's provider (before seats) with these arguments: the
+    # form order and encoding, not only the fields, are the same.
+    stub.script(Reply(body={"id": "cs_1", "url": "https://checkout.example/cs_1"}))
+    provider.create_checkout(
+        customer_id="cus_1",
+        price_id="price_pro",
+        user_id="u1",
+        success_url="https://app/ok?session_id={CHECKOUT_SESSION_ID}",
+        cancel_url="https://app/no",
+        idempotency_key="co-u1",
+        trial_days=14,
+    )
+    assert stub.seen[-1].body == (
+        "mode=subscription&customer=cus_1&line_items[0][price]=price_pro"
+        "&line_items[0][quantity]=1&client_reference_id=u1&metadata[user_id]=u1"
+        "&subscription_data[metadata][user_id]=u1"
+        "&subscription_data[trial_period_days]=14"
+        "&success_url=https%3A%2F%2Fapp%2Fok%3Fsession_id%3D%7BCHECKOUT_SESSION_ID%7D"
+        "&cancel_url=https%3A%2F%2Fapp%2Fno"
+    )
+
+
+def test_a_seat_checkout_sends_the_quantity_and_names_the_organization_not_a_user(
+    stub: Stub, provider: StripePaymentProvider
+) -> None:
+    stub.script(Reply(body={"id": "cs_1", "url": "https://checkout.example/cs_1"}))
+    url = provider.create_seat_checkout(
+        customer_id="cus_org",
+        price_id="price_team",
+        org_id="org1",
+        quantity=3,
+        success_url="https://app/ok",
+        cancel_url="https://app/no",
+        idempotency_key="co-org1",
+    )
+    assert url == "https://checkout.example/cs_1"
+    assert sent(stub) == (
+        "POST",
+        "/v1/checkout/sessions",
+        {
+            "mode": "subscription",
+            "customer": "cus_org",
+            "line_items[0][price]": "price_team",
+            "line_items[0][quantity]": "3",
+            "metadata[org_id]": "org1",
+            "subscription_data[metadata][org_id]": "org1",
+            "success_url": "https://app/ok",
+            "cancel_url": "https://app/no",
+        },
+        "co-org1",
+    )
+
+
+@pytest.mark.parametrize("quantity", [0, -1])
+def test_a_seat_checkout_or_quantity_below_one_is_refused_before_any_request(
+    stub: Stub, provider: StripePaymentProvider, quantity: int
+) -> None:
+    with pytest.raises(ValueError, match="at least one seat"):
+        provider.create_seat_checkout(
+            customer_id="cus_org",
+            price_id="price_team",
+            org_id="org1",
+            quantity=quantity,
+            success_url="https://app/ok",
+            cancel_url="https://app/no",
+            idempotency_key="co-org1",
+        )
+    with pytest.raises(ValueError, match="at least one seat"):
+        provider.set_seat_quantity(
+            "sub_123",
+            quantity,
+            proration_behavior="always_invoice",
+            idempotency_key="seats:org1:m1",
+        )
+    assert stub.seen == []
+
+
+def _seat_subscription(latest_invoice: Any = None, quantity: int = 4) -> Any:
+    sub = subscription_object(
+        metadata={"org_id": "org1", "seat_change": "seats:org1:m1"},
+        latest_invoice=latest_invoice,
+    )
+    sub["items"]["data"][0]["quantity"] = quantity
+    return sub
+
+
+def test_set_seat_quantity_reads_the_item_then_updates_its_quantity_under_the_key(
+    stub: Stub, provider: StripePaymentProvider
+) -> None:
+    made = invoice_object(id="in_seats", status="paid")
+    made["parent"]["subscription_details"]["metadata"] = {
+        "org_id": "org1",
+        "seat_change": "seats:org1:m1",
+    }
+    stub.script(Reply(body=subscription_object()), Reply(body=_seat_subscription(made)))
+
+    change = provider.set_seat_quantity(
+        "sub_123",
+        4,
+        proration_behavior="always_invoice",
+        idempotency_key="seats:org1:m1",
+    )
+
+    assert (change.quantity, change.invoice_id) == (4, "in_seats")
+    assert change.subscription.org_id == "org1"
+    assert sent(stub, 0)[:2] == ("GET", "/v1/subscriptions/sub_123")
+    assert sent(stub, 1) == (
+        "POST",
+        "/v1/subscriptions/sub_123",
+        {
+            "items[0][id]": "si_123",
+            "items[0][quantity]": "4",
+            "proration_behavior": "always_invoice",
+            "metadata[seat_change]": "seats:org1:m1",
+            "expand[0]": "latest_invoice",
+        },
+        "seats:org1:m1",
+    )
+    # No payment_behavior: the seats follow the members even if the card fails.
+    assert "payment_behavior" not in sent(stub, 1)[2]
+
+
+@pytest.mark.parametrize(
+    "latest",
+    [
+        None,  # create_prorations: no invoice now
+        "in_old",  # not expanded
+        invoice_object(id="in_old"),  # an older invoice, made by no seat change
+    ],
+)
+def test_set_seat_quantity_names_no_invoice_when_the_change_made_none(
+    stub: Stub, provider: StripePaymentProvider, latest: Any
+) -> None:
+    stub.script(
+        Reply(body=subscription_object()), Reply(body=_seat_subscription(latest))
+    )
+
+    change = provider.set_seat_quantity(
+        "sub_123",
+        4,
+        proration_behavior="create_prorations",
+        idempotency_key="seats:org1:m1",
+    )
+
+    assert (change.quantity, change.invoice_id) == (4, None)

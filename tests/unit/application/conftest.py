@@ -252,6 +252,15 @@ BUSINESS = Plan(
     bank_transfer=True,
     trial_days=14,
 )
+# Sold per seat (organizations); in the catalog of the seat tests only.
+SEAT_PRICE = 800
+TEAM = Plan(
+    key="team",
+    name="Team",
+    limits={"seats": 20},
+    prices=(Price("price_team_month_usd", Interval.MONTH, "usd", SEAT_PRICE),),
+    per_seat=True,
+)
 CATALOG = PlanCatalog(plans=(FREE, PRO, BUSINESS))
 
 Subscribe = Callable[..., tuple[User, SubscriptionSnapshot]]

@@ -10,6 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from core.application.account_emails import ORG_INVITATION, AccountLinks
+from core.application.billing import subscription_from
 from core.application.commands.accept_invitation import AcceptInvitation
 from core.application.commands.change_member_role import ChangeMemberRole
 from core.application.commands.create_organization import CreateOrganization
@@ -23,6 +24,7 @@ from core.application.errors import (
     EmailNotVerified,
     InvalidCursor,
     InvalidPageRequest,
+    PaymentProviderUnavailable,
     PermissionDenied,
     TooManyAttempts,
 )
@@ -35,7 +37,7 @@ from core.application.queries.list_members import ListMembers
 from core.application.queries.list_my_organizations import ListMyOrganizations
 from core.application.queries.read_audit_log import ReadAuditLog
 from core.application.tasks import SEND_INVITATION, TaskSubmitter
-from core.domain.billing import Plan, PlanCatalog
+from core.domain.billing import Billing, Plan, PlanCatalog
 from core.domain.organization import (
     AlreadyMember,
     AuditAction,
@@ -49,8 +51,8 @@ from core.domain.organization import (
     MemberNotFound,
     OrganizationNotFound,
     OrgRole,
-    SeatsExhausted,
 )
+from core.domain.seats import SeatsExhausted
 from core.domain.user import User
 from tests.fakes import (
     FakeClock,
@@ -848,3 +850,60 @@ def test_the_audit_log_reads_newest_first_to_admins_only(
     assert everything[0].action is AuditAction.ORG_CREATED
     with pytest.raises(PermissionDenied):
         read.execute(bobby, org_id, 3, None)
+
+
+def test_deleting_an_org_ends_its_subscription_at_stripe_first(
+    create: CreateOrganization,
+    person: Seed,
+    orgs: InMemoryOrganizationStore,
+    trail: AuditTrail,
+    stripe: EmulatedStripe,
+    catalog: PlanCatalog,
+    clock: FakeClock,
+) -> None:
+    alice = person("alice")
+    org = create.execute(alice, "Acme").organization
+    customer = stripe.provider.create_customer(
+        org.id, alice.email.value, idempotency_key=f"customer-{org.id}"
+    )
+    snapshot = stripe.add_subscription(customer, "price_pro_month_usd")
+    orgs.set_billing(
+        org.id,
+        Billing(customer, subscription_from(snapshot, catalog, clock.now(), None)),
+    )
+
+    DeleteOrganization(orgs, stripe.provider, trail).execute(alice, org.id)
+
+    assert stripe.provider.get_subscription(snapshot.id).status == "canceled"
+    assert orgs.stored(org.id) is None
+
+
+def test_an_org_is_kept_when_stripe_cannot_end_its_subscription(
+    create: CreateOrganization,
+    person: Seed,
+    orgs: InMemoryOrganizationStore,
+    trail: AuditTrail,
+    stripe: EmulatedStripe,
+    catalog: PlanCatalog,
+    clock: FakeClock,
+) -> None:
+    alice = person("alice")
+    org = create.execute(alice, "Acme").organization
+    customer = stripe.provider.create_customer(
+        org.id, alice.email.value, idempotency_key=f"customer-{org.id}"
+    )
+    snapshot = stripe.add_subscription(customer, "price_pro_month_usd")
+    orgs.set_billing(
+        org.id,
+        Billing(customer, subscription_from(snapshot, catalog, clock.now(), None)),
+    )
+
+    class Unreachable:
+        def cancel_now(self, *args: object, **kwargs: object) -> None:
+            raise PaymentProviderUnavailable()
+
+    with pytest.raises(PaymentProviderUnavailable):
+        DeleteOrganization(orgs, Unreachable(), trail).execute(  # type: ignore[arg-type]
+            alice, org.id
+        )
+    assert orgs.stored(org.id) is not None

@@ -175,11 +175,12 @@ def each_user(run: Run, visit: Callable[[UserItem], bool]) -> None:
     checkpoint on; ``visit`` says whether it changed the item.
 
     A Query on the users index, never a Scan: the partition every user had before
-    the index was sharded, then each shard's. The checkpoint saved after each page
-    (the partition and the position in it) is where an interrupted run picks up,
-    so ``visit`` must be safe to repeat on the page that was in flight
-    (conditional writes make it so), and on a user it meets twice (one moved from
-    the old partition to its shard meanwhile).
+    the index was sharded, then each shard's; each page's users are then read
+    whole by key, since the index projects only what a listing shows. The
+    checkpoint saved after each page (the partition and the position in it) is
+    where an interrupted run picks up, so ``visit`` must be safe to repeat on the
+    page that was in flight (conditional writes make it so), and on a user it
+    meets twice (one moved from the old partition to its shard meanwhile).
     """
     partitions = [LEGACY_USER_PARTITION, *shards.partitions(shards.USERS)]
     checkpoint: Any = run.checkpoint or {}
@@ -196,8 +197,18 @@ def each_user(run: Run, visit: Callable[[UserItem], bool]) -> None:
                 page_size=USER_PAGE,
                 last_evaluated_key=start,
             )
-            for user in results:
-                if visit(user):
+            listed = list(results)
+            # The index carries what a listing shows, not the whole item: each
+            # page's users are read whole by key (one BatchGetItem), in its order.
+            found = {
+                item.pk: item
+                for item in UserItem.batch_get(
+                    [item.pk for item in listed], consistent_read=True
+                )
+            }
+            for listed_user in listed:
+                user = found.get(listed_user.pk)
+                if user is not None and visit(user):
                     run.count()
         start = results.last_evaluated_key
         if not start:

@@ -1,0 +1,31 @@
+"""What the Stripe webhook's answer tells an operator: one log line per event and
+its business counts, kept out of the controller (it only parses and answers)."""
+
+from __future__ import annotations
+
+import logging
+
+from core.application.billing import HANDLED_EVENTS
+from core.application.commands.handle_stripe_event import Handled, Outcome
+from functions.resources import CHECKOUTS_COMPLETED, PAYMENTS_FAILED, WEBHOOK_EVENTS
+from functions.runtime.observability import count, count_with
+
+logger = logging.getLogger("strata.webhook")
+# Stripe's events that are business events, counted once applied.
+BUSINESS = {
+    "checkout.session.completed": CHECKOUTS_COMPLETED,
+    "invoice.payment_failed": PAYMENTS_FAILED,
+}
+
+
+def record(handled: Handled) -> None:
+    """Log the event's id, type and outcome, and count it by type and outcome (a
+    type Strata does not act on is "other", so the metric's dimensions stay a
+    bounded set); an applied business event adds to its own count too."""
+    outcome = handled.outcome.value
+    event = {"event": handled.event_id, "type": handled.event_type, "outcome": outcome}
+    logger.info("stripe webhook handled", extra=event)
+    kind = handled.event_type if handled.event_type in HANDLED_EVENTS else "other"
+    count_with(WEBHOOK_EVENTS, {"type": kind, "outcome": outcome})
+    if handled.outcome is Outcome.APPLIED and kind in BUSINESS:
+        count(BUSINESS[kind])
