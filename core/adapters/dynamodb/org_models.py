@@ -27,7 +27,7 @@ from pynamodb.attributes import (
     UnicodeAttribute,
     UTCDateTimeAttribute,
 )
-from pynamodb.indexes import AllProjection, GlobalSecondaryIndex, KeysOnlyProjection
+from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
 
 ORGS_TABLE = "strata-orgs"
@@ -59,11 +59,13 @@ def audit_sk(at: datetime, entry_id: str) -> str:
 
 
 class OrgsByMember(GlobalSecondaryIndex["OrgItem"]):  # type: ignore[no-untyped-call]
-    """Sparse: only membership items carry ``member_user_id``."""
+    """Sparse: only membership items carry ``member_user_id``. It projects what a
+    membership is (its role and when it began), nothing else (no index carries
+    more than its listing shows)."""
 
     class Meta:
         index_name = "orgs_by_member"
-        projection = AllProjection()
+        projection = IncludeProjection(["role", "joined_at"])
 
     member_user_id = UnicodeAttribute(hash_key=True)
     member_org_id = UnicodeAttribute(range_key=True)
