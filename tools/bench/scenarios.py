@@ -326,7 +326,9 @@ class Scenarios:
             self.stored(owner), org_id, email, "member"
         )
         invitation = self.container.invitations.get(org_id, email)
-        token = self.container.invitations.issue_token(invitation)
+        token = None
+        if invitation is not None:
+            token = self.container.invitations.issue_token(invitation)
         if token is None:
             raise RuntimeError(f"the invitation of {email} is gone")
         return name, str(token)
