@@ -548,3 +548,34 @@ def test_only_a_super_admin_reads_the_platform_audit_log(api: Api) -> None:
     assert_problem(refused, 403, "forbidden")
     assert read.status == 200, read.text
     assert set(read.json()) == {"items", "next_cursor"}
+
+
+def test_twenty_simultaneous_accepts_fill_exactly_the_seats_left(api: Api) -> None:
+    import asyncio
+    from concurrent.futures import ThreadPoolExecutor
+
+    owner = api.as_("owner01")
+    org_id = create(api, owner)
+    api.container.orgs.set_seat_limit(org_id, 5)
+    invitees = []
+    for n in range(20):
+        name = f"invitee{n:02d}"
+        cookie = api.as_(name)
+        assert invite(api, owner, org_id, f"{name}@example.com").status == 202
+        invitees.append((cookie, token_for(api, org_id, f"{name}@example.com")))
+
+    def accept_in_a_thread(pair: tuple[str, str]) -> Reply:
+        # Mangum runs the app on the thread's event loop: a worker thread has none.
+        asyncio.set_event_loop(asyncio.new_event_loop())
+        return accept(api, *pair)
+
+    with ThreadPoolExecutor(max_workers=20) as pool:
+        replies = list(pool.map(accept_in_a_thread, invitees))
+
+    statuses = sorted(reply.status for reply in replies)
+    assert statuses == [200] * 4 + [402] * 16
+    for reply in replies:
+        if reply.status == 402:
+            assert_problem(reply, 402, "seats_exhausted")
+    seats = call(api, "get_organization", f"/api/v1/orgs/{org_id}", owner).json()
+    assert (seats["seats_used"], seats["seat_limit"]) == (5, 5)
