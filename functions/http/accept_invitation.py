@@ -4,7 +4,9 @@ invitation (`{token}`, from the email's link) and joins with the invited role:
 
 from functions.runtime import api
 
-GRANTS = (*api.p.CHANGE_ORG, api.p.INVITATIONS_BY_TOKEN)
+# A join on a per-seat plan queues the seat sync (tasks:write, queue:billing).
+SEATS = (api.p.TASKS_WRITE, api.p.QUEUE_BILLING)
+GRANTS = (*api.p.CHANGE_ORG, api.p.INVITATIONS_BY_TOKEN, *SEATS)
 GONE = ("The invitation was used already, or has expired", "invitation_used")
 REFUSED = (
     "The email address is not verified, or is not the invited one",

@@ -7,7 +7,7 @@ from typing import Literal
 
 from functions.runtime import api
 
-GRANTS = (*api.p.CHANGE_ORG, api.p.TASKS_WRITE, api.p.QUEUE_SEND)
+GRANTS = (*api.p.CHANGE_ORG, api.p.TASKS_WRITE, api.p.QUEUE_EMAIL)
 MEMBER = ("This address belongs to a member already", "already_member")
 INVALID = ("", "invalid_email", "invalid_org_role")
 

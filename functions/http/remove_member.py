@@ -11,11 +11,13 @@ CONFLICT = (
 )
 
 
+# A leave on a per-seat plan queues the seat sync (tasks:write, queue:billing).
+GRANTS = (*api.p.CHANGE_ORG, api.p.TASKS_WRITE, api.p.QUEUE_BILLING)
+
+
 # Authenticate, the organization with the caller's membership, the target's
 # membership, one transaction (the delete, the counts, the audit entry).
-@api.endpoint(
-    "DELETE /api/v1/orgs/{org_id}/members/{user_id}", api.p.CHANGE_ORG, budget=4
-)
+@api.endpoint("DELETE /api/v1/orgs/{org_id}/members/{user_id}", GRANTS, budget=4)
 @api.who("an owner, an admin over a member, or the member themselves")
 @api.problems({403: api.ORG_ROLE_REFUSED, 404: GONE, 409: CONFLICT})
 def remove_member(org_id: api.Segment, user_id: api.Segment, ctx: api.LoggedIn) -> None:
