@@ -319,6 +319,7 @@ def measure_walk() -> Walked:
         _walk_orgs(walk, container, suffix)
         walk.call("read_platform_audit_log", 200, cookie=admin, query={"limit": "5"})
         walk.call("logout", 204, cookie=admin)
+        _walk_org_billing(walk, container, f"org{suffix}")
         _walk_the_rest(walk, container, f"any{suffix}")
 
     return Walked({e.name: walk.results[e.name] for e in ENDPOINTS}, walk.variants)
@@ -533,6 +534,35 @@ def _walk_billing(walk: _Walk, container: Any, payer: str) -> None:
     walk.call("billing_cancel", 200, cookie=session)
     walk.call("billing_resume", 200, cookie=session)
     walk.call("billing_invoices", 200, cookie=session, query={"limit": "10"})
+
+
+def _walk_org_billing(walk: _Walk, container: Any, owner: str) -> None:
+    """A verified user creates an organization (outside the walk: its endpoint is
+    the organizations' own), subscribes it per seat (its webhooks delivered
+    unmeasured: the persons' purchase measures them) and reads its
+    subscription."""
+    from core.domain.user import Role
+
+    made = container.registrar().register(
+        owner, f"{owner}@example.com", PASSWORD, Role.USER
+    )
+    user = container.users.save(container.users.get(made.id).with_email_verified())
+    org_id = container.create_organization().execute(user, "Acme").organization.id
+    session = walk.log_in(owner, PASSWORD)
+    billing = f"/api/v1/orgs/{org_id}/billing"
+    since = len(walk.stripe.state.events)
+    reply = walk.call(
+        "org_billing_checkout",
+        200,
+        f"{billing}/checkout",
+        cookie=session,
+        body={"plan": "team"},
+    )
+    pay_checkout(json.loads(_body_text(reply))["url"])
+    _deliver(walk, container, _new_events(walk, since), measured=False)
+    walk.call(
+        "org_billing_subscription", 200, f"{billing}/subscription", cookie=session
+    )
 
 
 def _walk_email_flows(walk: _Walk, container: Any, target: str) -> None:

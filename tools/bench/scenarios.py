@@ -69,6 +69,8 @@ PAGE = 20  # users per listed page
 LINK_TTL = timedelta(hours=1)  # of the link tokens issued here
 PLAN, CHANGE_TO = "pro", "business"  # bought, then changed to
 CURRENCY = "usd"
+# An organization buys the per-seat plan.
+SEAT_PLAN = "team"
 
 # Completes the purchase a checkout URL leads to, at Stripe (or the fake); the id
 # of the subscription it made.
@@ -212,6 +214,8 @@ class Scenarios:
             ),
             "stripe_webhook": self._stripe_webhook,
             **self._org_makers(),
+            "org_billing_checkout": self._org_billing_checkout,
+            "org_billing_subscription": self._org_billing_subscription,
         }
 
     def covers(self, name: str) -> bool:
@@ -541,6 +545,31 @@ class Scenarios:
             return None
 
         return Call("scheduler", None, raw={"job": PURGE_UNVERIFIED}, check=check)
+
+    def org_owner(self) -> tuple[str, str]:
+        """A verified user and the organization they just created: its id."""
+        name = self.verified_user()
+        mine = self.container.create_organization().execute(self.stored(name), "Acme")
+        return name, mine.organization.id
+
+    def _org_billing_checkout(self) -> Call:
+        name, org_id = self.org_owner()
+        return Call(
+            "org_billing_checkout",
+            200,
+            f"/api/v1/orgs/{org_id}/billing/checkout",
+            body={"plan": SEAT_PLAN, "currency": CURRENCY},
+            cookie=self.session(name),
+        )
+
+    def _org_billing_subscription(self) -> Call:
+        name, org_id = self.org_owner()
+        return Call(
+            "org_billing_subscription",
+            200,
+            f"/api/v1/orgs/{org_id}/billing/subscription",
+            cookie=self.session(name),
+        )
 
     def _billing_resume(self) -> Call:
         name = self.subscriber()
