@@ -12,7 +12,6 @@ from typing import Any
 TIME = "2026-01-31T12:00:00Z"
 USER_ID = "0f9c2d4e6a8b4c1d9e7f5a3b1c2d4e6f"
 TASK_ID = "5f2b9c1e8a7d4e3fb6a01c2d3e4f5a6b"
-ORG_ID = "7d1e3f5a9b2c4d6e8f0a1b3c5d7e9f2a"
 CURSOR = "eyJrIjoiLi4uIn0.c2lnbmF0dXJl"
 ORG_ID = "7d1e4b2a9c8f4e6db3a50f1c2e3d4b5a"
 INVITATION_ID = "3c9a1f7e2b5d4c8a9e6f1b2d3c4a5e6f"
@@ -98,9 +97,6 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "created": ("When it was made", TIME),
     "SubscriptionOut.id": ("Stripe's subscription id", "sub_1QbXyZ"),
     "OrgSubscriptionOut.id": ("Stripe's subscription id", "sub_1QbXyZ"),
-    "org_id": ("The organization's id", ORG_ID),
-    "seats_used": ("The organization's members, each a seat", 3),
-    "seat_limit": ("The most members its plan allows; null: no limit", 20),
     "PriceOut.id": ("Stripe's price id", "price_1QbXyZ"),
     "key": ("The plan's key", "pro"),
     "PlanOut.name": ("The plan's name", "Pro"),
