@@ -319,7 +319,7 @@ def measure_walk() -> Walked:
         _walk_orgs(walk, container, suffix)
         walk.call("read_platform_audit_log", 200, cookie=admin, query={"limit": "5"})
         walk.call("logout", 204, cookie=admin)
-        _walk_org_billing(walk, container, f"org{suffix}")
+        _walk_org_billing(walk, container, f"seat{suffix}")
         _walk_the_rest(walk, container, f"any{suffix}")
 
     return Walked({e.name: walk.results[e.name] for e in ENDPOINTS}, walk.variants)
