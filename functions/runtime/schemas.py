@@ -163,6 +163,9 @@ class OrgDetail(OrgOut):
     seats_used: int
     # The plan's seats; null where the plan sets no limit.
     seat_limit: int | None
+    # The seats the subscription bills (Stripe's quantity, as its webhook last
+    # reported it); null without a live subscription.
+    seats_paid: int | None
 
     @classmethod
     def of_detail(cls, mine: MyOrganization) -> OrgDetail:
@@ -176,6 +179,9 @@ class OrgDetail(OrgOut):
             else None,
             seats_used=org.seats_used,
             seat_limit=org.seat_limit,
+            seats_paid=subscription.quantity
+            if subscription and not subscription.is_terminal
+            else None,
         )
 
 

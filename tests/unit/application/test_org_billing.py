@@ -119,6 +119,7 @@ def handle(
     clock: FakeClock,
     orgs: InMemoryOrganizationStore,
     org_billing: InMemoryOrgBillingStore,
+    trail: AuditTrail,
 ) -> HandleStripeEvent:
     return HandleStripeEvent(
         stripe.verifier,
@@ -130,6 +131,7 @@ def handle(
         clock,
         orgs,
         org_billing,
+        trail,
     )
 
 
