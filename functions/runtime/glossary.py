@@ -144,6 +144,11 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "OrgDetail.plan": ("The organization's plan in force", "pro"),
     "seats_used": ("Members now (each takes a seat)", 3),
     "seat_limit": ("The seats the plan allows; null for no limit", 5),
+    "seats_paid": (
+        "The seats the subscription bills (Stripe's quantity, as its webhook last "
+        "reported it); null without a live subscription",
+        3,
+    ),
     "user_id": ("A user's id", USER_ID),
     "TransferOwnershipIn.user_id": ("The member who becomes an owner", USER_ID),
     "MemberOut.user_id": ("The member's user id", USER_ID),

@@ -115,3 +115,27 @@ def test_a_member_is_refused_and_a_stranger_finds_no_org(api: Api) -> None:
         cookies=[member],
     )
     assert_problem(refused, 403, "forbidden")
+
+
+def test_a_member_reads_the_plan_status_and_seats_paid_once_subscribed(
+    api: Api, stripe: StripeControl
+) -> None:
+    cookie = api.as_("owner002")
+    org_id = org_of(api, "owner002")
+    reply = api.call(
+        "org_billing_checkout",
+        f"/api/v1/orgs/{org_id}/billing/checkout",
+        json_body={"plan": "team"},
+        cookies=[cookie],
+    )
+    assert reply.status == 200, reply.text
+    stripe.pay(reply.json()["url"])
+    stripe.flush()
+
+    shown = api.call("get_organization", f"/api/v1/orgs/{org_id}", cookies=[cookie])
+
+    assert shown.status == 200, shown.text
+    body = shown.json()
+    assert (body["plan"], body["subscription_status"]) == ("team", "active")
+    # Seats used (members) and seats paid (the quantity Stripe reported).
+    assert (body["seats_used"], body["seats_paid"]) == (1, 1)

@@ -166,6 +166,7 @@ def test_a_member_reads_the_organization_with_plan_and_seats(api: Api) -> None:
         "subscription_status": None,
         "seats_used": 3,
         "seat_limit": 5,
+        "seats_paid": None,
     }
 
 
