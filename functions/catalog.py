@@ -84,7 +84,13 @@ README = ROOT / "README.md"
 STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _PARAMETER = re.compile(r"\{([^}/]+)\}")
 # What a sample request puts in a path parameter, unless its endpoint says.
-PATH_SAMPLES = {"username": "jane.doe", "task_id": "5f2b9c1e8a7d4e3fb6a01c2d3e4f5a6b"}
+PATH_SAMPLES = {
+    "username": "jane.doe",
+    "task_id": "5f2b9c1e8a7d4e3fb6a01c2d3e4f5a6b",
+    "org_id": "7d1e4b2a9c8f4e6db3a50f1c2e3d4b5a",
+    "user_id": "0f9c2d4e6a8b4c1d9e7f5a3b1c2d4e6f",
+    "email": "sam@example.com",
+}
 # The names a route's signature uses for "the session cookie is required" (bare, or
 # as ``api.<name>``).
 _SESSION_DEPENDENCIES = frozenset(

@@ -1222,6 +1222,7 @@ class InMemoryOrgBillingStore:
         now: datetime,
         expires_at: datetime,
         org: Organization | None = None,
+        audit: AuditEntry | None = None,
     ) -> None:
         self.calls["record_event"] += 1
         with self._orgs._lock:
@@ -1229,6 +1230,8 @@ class InMemoryOrgBillingStore:
                 raise DuplicateEvent()
             if org is not None:
                 self._write(org)
+            if audit is not None:
+                self._orgs._audit._record(audit)
             self._billing._events[event_id] = (event_type, now, expires_at)
 
     def seated_subscriptions(self, limit: int, start: Position | None) -> SeatedPage:

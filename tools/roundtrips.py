@@ -316,10 +316,91 @@ def measure_walk() -> Walked:
         task_id = json.loads(_body_text(exported))["task_id"]
         walk.call("get_task", 200, f"/api/v1/tasks/{task_id}", cookie=admin)
         _walk_email_flows(walk, container, target)
+        _walk_orgs(walk, container, suffix)
+        walk.call("read_platform_audit_log", 200, cookie=admin, query={"limit": "5"})
         walk.call("logout", 204, cookie=admin)
+        _walk_org_billing(walk, container, f"seat{suffix}")
         _walk_the_rest(walk, container, f"any{suffix}")
 
     return Walked({e.name: walk.results[e.name] for e in ENDPOINTS}, walk.variants)
+
+
+def _verified(container: Any, username: str) -> None:
+    from core.domain.user import Role
+
+    made = container.registrar().register(
+        username, f"{username}@example.com", PASSWORD, Role.USER
+    )
+    container.users.save(container.users.get(made.id).with_email_verified())
+
+
+def _walk_orgs(walk: _Walk, container: Any, suffix: str) -> None:
+    """An owner creates an organization, lists, reads and renames it, invites a
+    colleague who accepts (the link's token issued as the invitation job issues
+    it), reads the members and the invitations, promotes the colleague and hands
+    them the ownership, then leaves; the new owner invites and revokes an address,
+    reads the audit log and deletes the organization, whose subscription (a real
+    one on the emulator, bought as a person's and moved onto the organization:
+    what the organization's own checkout leaves, with the plan's seats) ends at
+    Stripe."""
+    from dataclasses import replace
+
+    from core.adapters.dynamodb.orgs import _org_item
+
+    owner, colleague = f"org{suffix}", f"mem{suffix}"
+    _verified(container, owner)
+    _verified(container, colleague)
+    first = walk.log_in(owner, PASSWORD)
+    second = walk.log_in(colleague, PASSWORD)
+    made = walk.call("create_organization", 201, cookie=first, body={"name": "Acme"})
+    org_id = json.loads(_body_text(made))["id"]
+    org = f"/api/v1/orgs/{org_id}"
+    walk.call("list_organizations", 200, cookie=first, query={"limit": "10"})
+    walk.call("get_organization", 200, org, cookie=first)
+    walk.call("rename_organization", 200, org, cookie=first, body={"name": "Acme 2"})
+    # The free plan's one seat is the owner's: the colleague joins a paid plan.
+    _subscribe(walk, container, first)
+    payer = container.users.get_by_username(owner)
+    stored = container.orgs.get(org_id)
+    paid = replace(stored, billing=payer.billing, plan_key="pro", seat_limit=5)
+    _org_item(paid).save()
+    invited = {"email": f"{colleague}@example.com", "role": "member"}
+    walk.call("invite_member", 202, f"{org}/invitations", cookie=first, body=invited)
+    walk.call("list_invitations", 200, f"{org}/invitations", cookie=first)
+    invitation = container.invitations.get(org_id, invited["email"])
+    token = container.invitations.issue_token(invitation)
+    walk.call("accept_invitation", 200, cookie=second, body={"token": token})
+    walk.call("list_members", 200, f"{org}/members", cookie=first)
+    colleague_id = container.users.get_by_username(colleague).id
+    owner_id = container.users.get_by_username(owner).id
+    walk.call(
+        "change_member_role",
+        200,
+        f"{org}/members/{colleague_id}",
+        cookie=first,
+        body={"role": "admin"},
+    )
+    walk.call(
+        "transfer_ownership",
+        204,
+        f"{org}/transfer-ownership",
+        cookie=first,
+        body={"user_id": colleague_id},
+    )
+    walk.call("remove_member", 204, f"{org}/members/{owner_id}", cookie=first)
+    other = {"email": f"inv{suffix}@example.com", "role": "member"}
+    walk.call(
+        "invite_member",
+        202,
+        f"{org}/invitations",
+        cookie=second,
+        body=other,
+        measured=False,
+    )
+    revoke = f"{org}/invitations/{other['email']}"
+    walk.call("revoke_invitation", 204, revoke, cookie=second)
+    walk.call("read_audit_log", 200, f"{org}/audit-log", cookie=second)
+    walk.call("delete_organization", 204, org, cookie=second)
 
 
 def _walk_the_rest(walk: _Walk, container: Any, username: str) -> None:
@@ -453,6 +534,35 @@ def _walk_billing(walk: _Walk, container: Any, payer: str) -> None:
     walk.call("billing_cancel", 200, cookie=session)
     walk.call("billing_resume", 200, cookie=session)
     walk.call("billing_invoices", 200, cookie=session, query={"limit": "10"})
+
+
+def _walk_org_billing(walk: _Walk, container: Any, owner: str) -> None:
+    """A verified user creates an organization (outside the walk: its endpoint is
+    the organizations' own), subscribes it per seat (its webhooks delivered
+    unmeasured: the persons' purchase measures them) and reads its
+    subscription."""
+    from core.domain.user import Role
+
+    made = container.registrar().register(
+        owner, f"{owner}@example.com", PASSWORD, Role.USER
+    )
+    user = container.users.save(container.users.get(made.id).with_email_verified())
+    org_id = container.create_organization().execute(user, "Acme").organization.id
+    session = walk.log_in(owner, PASSWORD)
+    billing = f"/api/v1/orgs/{org_id}/billing"
+    since = len(walk.stripe.state.events)
+    reply = walk.call(
+        "org_billing_checkout",
+        200,
+        f"{billing}/checkout",
+        cookie=session,
+        body={"plan": "team"},
+    )
+    pay_checkout(json.loads(_body_text(reply))["url"])
+    _deliver(walk, container, _new_events(walk, since), measured=False)
+    walk.call(
+        "org_billing_subscription", 200, f"{billing}/subscription", cookie=session
+    )
 
 
 def _walk_email_flows(walk: _Walk, container: Any, target: str) -> None:

@@ -202,6 +202,7 @@ def subscription_from(
         past_due_since=past_due_since,
         awaiting_first_payment=awaiting,
         paid_by_invoice=snapshot.collection_method == "send_invoice",
+        quantity=snapshot.quantity,
     )
 
 

@@ -33,7 +33,7 @@ from core.domain.billing import (
     SubscriptionStatus,
     entitlements,
 )
-from core.domain.organization import Organization, OrganizationNotFound
+from core.domain.organization import AuditEntry, Organization, OrganizationNotFound
 from core.domain.user import User
 
 logger = logging.getLogger("strata.billing")
@@ -73,11 +73,13 @@ class OrgBillingStore(Protocol):
         now: datetime,
         expires_at: datetime,
         org: Organization | None = None,
+        audit: AuditEntry | None = None,
     ) -> None:
         """Mark the Stripe event processed (where ``BillingStore`` marks a
         person's, so one ``was_processed`` serves both) and, in the same
-        transaction, ``save_billing(org)``. ``DuplicateEvent`` if it was recorded
-        before (nothing saved)."""
+        transaction, ``save_billing(org)`` and append ``audit`` to the
+        organization's log. ``DuplicateEvent`` if it was recorded before (nothing
+        saved)."""
         ...
 
 

@@ -52,16 +52,18 @@ class AuditTrail:
     def entry(
         self,
         log: str,
-        actor: User,
+        actor: User | str,
         action: AuditAction,
         target: str,
         details: dict[str, str] | None = None,
     ) -> AuditEntry:
+        """``actor``: the user who acted, or the name of the system that did
+        (``stripe`` for what its webhooks report)."""
         now = self.clock.now()
         return AuditEntry(
             id=self.ids.new_id(),
             log=log,
-            actor=actor.id,
+            actor=actor if isinstance(actor, str) else actor.id,
             action=action,
             target=target,
             at=now,

@@ -193,6 +193,9 @@ class Subscription:
     awaiting_first_payment: bool = False
     # Paid by invoice (bank transfer): granted only to verified accounts.
     paid_by_invoice: bool = False
+    # The item's quantity as Stripe last reported it: the seats paid for, on a
+    # per-seat plan (1 otherwise).
+    quantity: int = 1
 
     @property
     def is_terminal(self) -> bool:

@@ -223,6 +223,9 @@ class AuditAction(StrEnum):
     MEMBER_REMOVED = "member.removed"
     MEMBER_LEFT = "member.left"
     OWNERSHIP_TRANSFERRED = "ownership.transferred"
+    # Stripe reported the subscription started, ended, or changed its status, plan
+    # or cancellation (not its quantity: the member changes that move it are logged).
+    BILLING_SUBSCRIPTION_CHANGED = "billing.subscription_changed"
     USER_ADMIN_GRANTED = "user.admin_granted"
     USER_ADMIN_REVOKED = "user.admin_revoked"
     USER_ACTIVATED = "user.activated"

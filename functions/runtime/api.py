@@ -26,6 +26,7 @@ from functions.runtime.auth import (
     set_session_cookie,
 )
 from functions.runtime.endpoint import (
+    EmailSegment,
     PathSegment,
     counts,
     endpoint,
@@ -37,8 +38,11 @@ from functions.runtime.endpoint import (
 )
 from functions.runtime.problems import (
     BAD_LINK,
+    INVITATION_REFUSED,
     LINK_USER_CHANGED,
     NO_SUBSCRIPTION,
+    NOT_A_MEMBER,
+    ORG_ROLE_REFUSED,
     OVER_A_SUBORDINATE,
     OVER_AN_ADMIN,
     PAGING,
@@ -50,9 +54,14 @@ from functions.runtime.problems import (
 )
 from functions.runtime.schemas import (
     AccountDetail,
+    AuditEntryOut,
+    AuditPageOut,
     BillingInterval,
     Body,
     FromAttributes,
+    MemberOut,
+    OrgDetail,
+    OrgOut,
     RedirectUrl,
     SubscriptionOut,
     UserDetail,
@@ -69,8 +78,11 @@ Plans = PlanCatalogDep
 
 __all__ = [
     "BAD_LINK",
+    "INVITATION_REFUSED",
     "LINK_USER_CHANGED",
+    "NOT_A_MEMBER",
     "NO_SUBSCRIPTION",
+    "ORG_ROLE_REFUSED",
     "OVER_AN_ADMIN",
     "OVER_A_SUBORDINATE",
     "PAGING",
@@ -78,12 +90,15 @@ __all__ = [
     "USER_CHANGED",
     "AccountDetail",
     "AfterValidator",
+    "AuditEntryOut",
+    "AuditPageOut",
     "BaseModel",
     "BillingInterval",
     "Body",
     "Caller",
     "Client",
     "Container",
+    "EmailSegment",
     "Field",
     "FromAttributes",
     "HTMLResponse",
@@ -91,6 +106,9 @@ __all__ = [
     "JSONResponse",
     "LoggedIn",
     "MaybeLoggedIn",
+    "MemberOut",
+    "OrgDetail",
+    "OrgOut",
     "Plans",
     "Query",
     "RedirectResponse",

@@ -47,6 +47,7 @@ __all__ = [
     "ClientAddress",
     "ContainerDep",
     "CurrentAuth",
+    "EmailSegment",
     "OptionalAuth",
     "PathSegment",
     "endpoint",
@@ -56,6 +57,9 @@ STATE_CHANGING = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 # A path parameter: a username or an id, bounded before any lookup.
 PathSegment = Annotated[str, Path(max_length=64)]
+# An email address as a path parameter (an organization's invitation is one per
+# address), bounded as the address itself is.
+EmailSegment = Annotated[str, Path(max_length=320)]
 _F = TypeVar("_F", bound=Callable[..., Any])
 
 

@@ -17,6 +17,7 @@ from starlette.routing import Match
 
 from core.application import errors as app
 from core.domain import errors as domain
+from core.domain import organization as orgs
 from core.domain import seats
 from functions.runtime.problems import problem_response
 
@@ -59,6 +60,17 @@ ERROR_STATUS: dict[type[Exception], tuple[int, str | None]] = {
     app.InvalidSignature: (400, None),
     app.TooManyAttempts: (429, None),
     app.DependencyUnavailable: (503, None),
+    # Organizations.
+    orgs.InvalidOrgName: (422, "name"),
+    orgs.InvalidOrgRole: (422, "role"),
+    orgs.OrganizationNotFound: (404, None),
+    orgs.MemberNotFound: (404, None),
+    orgs.LastOwner: (409, None),
+    orgs.AlreadyMember: (409, None),
+    orgs.InvitationInvalid: (400, None),
+    orgs.InvitationExpired: (410, None),
+    orgs.InvitationUsed: (410, None),
+    orgs.InvitationEmailMismatch: (403, None),
 }
 
 _HTTP_CODES = {

@@ -13,6 +13,8 @@ TIME = "2026-01-31T12:00:00Z"
 USER_ID = "0f9c2d4e6a8b4c1d9e7f5a3b1c2d4e6f"
 TASK_ID = "5f2b9c1e8a7d4e3fb6a01c2d3e4f5a6b"
 CURSOR = "eyJrIjoiLi4uIn0.c2lnbmF0dXJl"
+ORG_ID = "7d1e4b2a9c8f4e6db3a50f1c2e3d4b5a"
+INVITATION_ID = "3c9a1f7e2b5d4c8a9e6f1b2d3c4a5e6f"
 RIGHTS = {"features": ["users_export"], "limits": {"seats": 10}, "grace_until": None}
 
 # name -> (what it means, an example)
@@ -94,6 +96,7 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "invoice_pdf": ("The invoice as a PDF", "https://pay.stripe.com/invoice/1/pdf"),
     "created": ("When it was made", TIME),
     "SubscriptionOut.id": ("Stripe's subscription id", "sub_1QbXyZ"),
+    "OrgSubscriptionOut.id": ("Stripe's subscription id", "sub_1QbXyZ"),
     "PriceOut.id": ("Stripe's price id", "price_1QbXyZ"),
     "key": ("The plan's key", "pro"),
     "PlanOut.name": ("The plan's name", "Pro"),
@@ -120,6 +123,70 @@ FIELDS: dict[str, tuple[str, Any]] = {
     "msg": ("What is wrong with it", "value is not a valid email address"),
     "Stripe-Signature": ("Stripe's signature of the raw body", "t=1767261620,v1=5e1"),
     "preview": ("Only show what the change would invoice now", False),
+    # Organizations.
+    "org_id": ("The organization's id", ORG_ID),
+    "OrgOut.id": ("The organization's id", ORG_ID),
+    "OrgDetail.id": ("The organization's id", ORG_ID),
+    "RenamedOut.id": ("The organization's id", ORG_ID),
+    "OrgOut.name": ("The organization's name", "Acme"),
+    "OrgDetail.name": ("The organization's name", "Acme"),
+    "RenamedOut.name": ("The organization's new name", "Acme Europe"),
+    "CreateOrganizationIn.name": (
+        "1 to 100 visible characters, trimmed",
+        "Acme",
+    ),
+    "RenameOrganizationIn.name": (
+        "1 to 100 visible characters, trimmed",
+        "Acme Europe",
+    ),
+    "OrgOut.role": ("The caller's role in it: owner, admin or member", "owner"),
+    "OrgDetail.role": ("The caller's role in it: owner, admin or member", "owner"),
+    "OrgDetail.plan": ("The organization's plan in force", "pro"),
+    "seats_used": ("Members now (each takes a seat)", 3),
+    "seat_limit": ("The seats the plan allows; null for no limit", 5),
+    "seats_paid": (
+        "The seats the subscription bills (Stripe's quantity, as its webhook last "
+        "reported it); null without a live subscription",
+        3,
+    ),
+    "user_id": ("A user's id", USER_ID),
+    "TransferOwnershipIn.user_id": ("The member who becomes an owner", USER_ID),
+    "MemberOut.user_id": ("The member's user id", USER_ID),
+    "MemberOut.role": ("owner, admin or member", "member"),
+    "joined_at": ("When they joined", TIME),
+    "ChangeMemberRoleIn.role": (
+        "owner, admin or member (an admin may only make members)",
+        "admin",
+    ),
+    "InviteMemberIn.email": ("The address the invitation goes to", "sam@example.com"),
+    "InviteMemberIn.role": (
+        "The role on joining: owner, admin or member (an admin invites members)",
+        "member",
+    ),
+    "InvitationOut.id": ("The invitation's id", INVITATION_ID),
+    "PendingInvitationOut.id": ("The invitation's id", INVITATION_ID),
+    "InvitationOut.email": ("The invited address (lower-cased)", "sam@example.com"),
+    "PendingInvitationOut.email": (
+        "The invited address (lower-cased): revoke by it",
+        "sam@example.com",
+    ),
+    "InvitationOut.role": ("The role on joining", "member"),
+    "PendingInvitationOut.role": ("The role on joining", "member"),
+    "invited_by": ("The user id of who invited", USER_ID),
+    "expires_at": ("When the link stops working", TIME),
+    "AuditEntryOut.id": ("The entry's id", INVITATION_ID),
+    "actor": ("The user id of who acted", USER_ID),
+    "action": (
+        "What was done: org.created, org.renamed, invitation.created, "
+        "invitation.revoked, invitation.accepted, member.role_changed, "
+        "member.removed, member.left, ownership.transferred (the platform's log: "
+        "user.admin_granted, user.activated, ...)",
+        "member.role_changed",
+    ),
+    "target": ("To whom or what: a user id, an email or the organization", USER_ID),
+    "at": ("When (ISO 8601, UTC)", TIME),
+    "request_id": ("The request's correlation id, if known", "d23a1dee8b73476a"),
+    "details": ("What else the action says (old and new role)", {"to": "admin"}),
 }
 
 

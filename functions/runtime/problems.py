@@ -282,3 +282,19 @@ OVER_A_SUBORDINATE = _over_a_user(
     "Not an admin over this user, or the user is oneself or a super admin"
 )
 OVER_AN_ADMIN = _over_a_user("Not a super admin, or the user is a super admin")
+
+
+# The organization routes: a non-member, or an id that names no organization, gets
+# the same 404 (never a 403 that would confirm the organization exists); a member
+# whose role does not allow the action gets a 403.
+NOT_A_MEMBER = answer(
+    "No such organization, or one the caller is not a member of",
+    "organization_not_found",
+)
+ORG_ROLE_REFUSED = answer(
+    "A member of the organization whose role does not allow this", "forbidden"
+)
+INVITATION_REFUSED = answer(
+    "The link names no pending invitation (unknown, revoked or replaced)",
+    "invitation_invalid",
+)

@@ -13,7 +13,9 @@ from core.domain.user import User
 
 if TYPE_CHECKING:
     from core.application.billing import SubscriptionView
+    from core.application.org_ports import MyOrganization
     from core.application.queries.get_account import AccountView
+    from core.domain.organization import AuditEntry, Membership
 
 
 class Body(BaseModel):
@@ -135,3 +137,90 @@ class RedirectUrl(BaseModel):
     invoice page)."""
 
     url: str
+
+
+# -- organizations -------------------------------------------------------------------
+
+
+class OrgOut(BaseModel):
+    """An organization the caller belongs to, with their role in it."""
+
+    id: str
+    name: str
+    role: str
+
+    @classmethod
+    def of(cls, mine: MyOrganization) -> OrgOut:
+        org = mine.organization
+        return cls(id=org.id, name=org.name.value, role=mine.membership.role.value)
+
+
+class OrgDetail(OrgOut):
+    """``OrgOut`` plus the plan, the subscription and the seats."""
+
+    plan: str
+    subscription_status: str | None
+    seats_used: int
+    # The plan's seats; null where the plan sets no limit.
+    seat_limit: int | None
+    # The seats the subscription bills (Stripe's quantity, as its webhook last
+    # reported it); null without a live subscription.
+    seats_paid: int | None
+
+    @classmethod
+    def of_detail(cls, mine: MyOrganization) -> OrgDetail:
+        org = mine.organization
+        subscription = org.billing.subscription
+        return cls(
+            **OrgOut.of(mine).model_dump(),
+            plan=org.plan_key,
+            subscription_status=subscription.shown_status.value
+            if subscription
+            else None,
+            seats_used=org.seats_used,
+            seat_limit=org.seat_limit,
+            seats_paid=subscription.quantity
+            if subscription and not subscription.is_terminal
+            else None,
+        )
+
+
+class MemberOut(BaseModel):
+    user_id: str
+    role: str
+    joined_at: datetime
+
+    @classmethod
+    def of(cls, membership: Membership) -> MemberOut:
+        role = membership.role.value
+        return cls(
+            user_id=membership.user_id, role=role, joined_at=membership.joined_at
+        )
+
+
+class AuditEntryOut(BaseModel):
+    id: str
+    # The user who acted.
+    actor: str
+    action: str
+    target: str
+    at: datetime
+    request_id: str | None
+    details: dict[str, str]
+
+    @classmethod
+    def of(cls, entry: AuditEntry) -> AuditEntryOut:
+        return cls(
+            id=entry.id,
+            actor=entry.actor,
+            action=entry.action.value,
+            target=entry.target,
+            at=entry.at,
+            request_id=entry.request_id,
+            details=dict(entry.details),
+        )
+
+
+class AuditPageOut(BaseModel):
+    items: list[AuditEntryOut]
+    next_cursor: str | None

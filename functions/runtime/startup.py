@@ -5,7 +5,7 @@ with the full CPU of a burst, and SnapStart snapshots what init left in memory.
 So when ``AWS_LAMBDA_FUNCTION_NAME`` is set, importing a handler module calls
 ``prepare``: the composition root is built (settings, the secrets read from
 Secrets Manager, the adapters, the DynamoDB client), the AWS clients of the
-function's permissions are made (SQS for ``queue:send``, SES for ``email:send``,
+function's permissions are made (SQS for ``queue:<family>``, SES for ``email:send``,
 S3 for ``exports:*``, the Stripe adapter for ``stripe:*``), and the interactors its
 controller calls are built once, which imports their modules.
 

@@ -1,8 +1,9 @@
 """The dev front end: the pages the API sends people to, served by `strata dev` on
 the stack's own port, never deployed.
 
-Emails link to ``/verify-email`` and ``/reset-password``, Checkout returns to
-``/billing/success`` and ``/billing/cancel``, the billing portal to ``/account``. In
+Emails link to ``/verify-email``, ``/reset-password`` and ``/accept-invitation``,
+Checkout returns to ``/billing/success`` and ``/billing/cancel``, the billing portal
+to ``/account``. In
 AWS those are the product's own front end (``STRATA_APP_BASE_URL``); locally these
 pages stand in for it. They are plain server-rendered HTML with a few lines of
 JavaScript each that call the API the way a real front end would (JSON over
@@ -53,6 +54,11 @@ def verify_email(token: str = Query(default="", max_length=512)) -> HTMLResponse
 @router.get("/reset-password")
 def reset_password(token: str = Query(default="", max_length=512)) -> HTMLResponse:
     return render("reset_password.html", title="Choose a new password", token=token)
+
+
+@router.get("/accept-invitation")
+def accept_invitation(token: str = Query(default="", max_length=512)) -> HTMLResponse:
+    return render("accept_invitation.html", title="Join an organization", token=token)
 
 
 @router.get("/billing/success")

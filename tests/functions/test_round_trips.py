@@ -303,9 +303,29 @@ def test_the_billing_requests_beside_their_endpoints_are_measured_too(
 def test_every_protected_endpoint_authenticates_with_exactly_one_batch_get(
     walked: dict[str, Any],
 ) -> None:
+    # The session and its user in one BatchGet; an organization's route reads the
+    # organization with the caller's membership in a BatchGet of its own (orgs).
+    settings = get_settings()
     for name, calls in walked.items():
         expected = 0 if name in PUBLIC else 1
-        assert calls.operations["BatchGetItem"] == expected, name
+        assert calls.tables[("BatchGetItem", settings.sessions_table)] == expected, name
+        of_orgs = calls.tables[("BatchGetItem", settings.orgs_table)]
+        assert calls.operations["BatchGetItem"] == expected + of_orgs, name
+
+
+ORG_SCOPED = [e.name for e in ENDPOINTS if e.path.startswith("/api/v1/orgs/{org_id}")]
+
+
+def test_an_org_scoped_request_costs_one_read_more_than_a_personal_one(
+    walked: dict[str, Any],
+) -> None:
+    # A member reading the organization pays the session's BatchGet, as for
+    # GET /account/me, and one read more: the organization with the membership.
+    assert walked["get_organization"].total == walked["me"].total + 1
+    orgs = get_settings().orgs_table
+    for name in ORG_SCOPED:
+        calls = walked[name]
+        assert calls.tables[("BatchGetItem", orgs)] >= 1, name
 
 
 def table_alias(table: str) -> str:
@@ -342,7 +362,11 @@ def test_every_endpoint_queries_only_the_indexes_its_declaration_grants(
     """IAM allows Query on an index only to the functions declaring its permission
     (moto does not enforce IAM: this is where a missing one shows)."""
     settings = get_settings()
-    physical = {"users": settings.users_table, "sessions": settings.sessions_table}
+    physical = {
+        "users": settings.users_table,
+        "sessions": settings.sessions_table,
+        "orgs": settings.orgs_table,
+    }
     ungranted = {}
     for name, calls in walked.items():
         granted = {

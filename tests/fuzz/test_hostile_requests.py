@@ -41,6 +41,8 @@ def case_for(operation: Any) -> schemathesis.Case:
     path_parameters = {"username": USER} if "{username}" in operation.path else {}
     if "{task_id}" in operation.path:
         path_parameters["task_id"] = KNOWN_TASK
+    if "{org_id}" in operation.path:
+        path_parameters["org_id"] = "org-unknown"
     return operation.Case(path_parameters=path_parameters)
 
 

@@ -16,6 +16,7 @@ from core.adapters.dynamodb.org_billing import (
     DynamoOrgBillingStore,
 )
 from core.adapters.dynamodb.orgs import (
+    DynamoAuditLog,
     DynamoInvitationStore,
     DynamoOrganizationStore,
 )
@@ -197,6 +198,40 @@ def test_an_event_is_recorded_with_the_orgs_billing_once(
     with pytest.raises(ConcurrentUpdate):  # org moved on: nothing recorded
         store.record_event("evt_2", "invoice.paid", NOW, NOW, changed)
     store.record_event("evt_2", "invoice.paid", NOW, NOW, None)
+
+
+def test_an_event_records_its_audit_entry_and_the_seats_paid_in_one_transaction(
+    orgs: DynamoOrganizationStore, store: DynamoOrgBillingStore
+) -> None:
+    org = make_org(orgs)
+    audit = DynamoAuditLog()
+    changed = on_team(org, SubscriptionStatus.ACTIVE)
+    paid = changed.billing.with_subscription(
+        replace(subscription(SubscriptionStatus.ACTIVE), quantity=3)
+    )
+    billed = entry(org.id, AuditAction.BILLING_SUBSCRIPTION_CHANGED)
+
+    store.record_event(
+        "evt_a", "invoice.paid", NOW, NOW, replace(changed, billing=paid), billed
+    )
+    with pytest.raises(DuplicateEvent):  # a replay logs nothing twice
+        store.record_event(
+            "evt_a", "invoice.paid", NOW, NOW, None, entry(org.id, billed.action)
+        )
+
+    stored = orgs.get(org.id)
+    assert stored is not None
+    assert stored.billing.subscription is not None
+    assert stored.billing.subscription.quantity == 3
+    logged = audit.list(org.id, NOW, 10, None).items
+    assert logged[0] == billed
+    assert [e.action for e in logged] == [billed.action, AuditAction.ORG_CREATED]
+    # A stale version records neither the event nor its entry.
+    with pytest.raises(ConcurrentUpdate):
+        store.record_event(
+            "evt_b", "invoice.paid", NOW, NOW, changed, entry(org.id, billed.action)
+        )
+    assert len(audit.list(org.id, NOW, 10, None).items) == 2
 
 
 def test_the_seated_index_holds_orgs_whose_subscription_has_not_ended(

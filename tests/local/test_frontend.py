@@ -25,6 +25,7 @@ def client() -> Iterator[TestClient]:
 KINDS = (
     "verify_email",
     "reset_password",
+    "accept_invitation",
     "checkout_success",
     "checkout_cancel",
     "portal",
@@ -43,6 +44,7 @@ def links(moto_endpoint: str) -> dict[str, str]:
     return {
         "verify_email": links.verify_email("t0k3n"),
         "reset_password": links.reset_password("t0k3n"),
+        "accept_invitation": links.accept_invitation("t0k3n"),
         "checkout_success": config.success_url.replace(
             "{CHECKOUT_SESSION_ID}", "cs_test_1"
         ),

@@ -181,3 +181,129 @@ def test_an_admin_demoted_meanwhile_loses_the_rights_at_once(api: Api) -> None:
     )
 
     assert_problem(reply, 403, "forbidden")
+
+
+# -- organizations ---------------------------------------------------------------------
+#
+# Roles inside an organization are its own (owner, admin, member), apart from the
+# platform's: owners manage everyone, admins manage members and invitations but not
+# owners or other admins, members read. To a non-member the organization does not
+# exist: 404, never a 403 that would confirm it does.
+
+ORG_ACTORS = ("owner", "admin", "member", "stranger")
+NOT_FOUND = "not_found"
+HIDDEN = {"stranger": NOT_FOUND}
+
+# route -> actor's role in the organization -> outcome (a route without a target)
+ORG_ROUTES: dict[str, dict[str, str]] = {
+    "get_organization": {"owner": OK, "admin": OK, "member": OK, **HIDDEN},
+    "list_members": {"owner": OK, "admin": OK, "member": OK, **HIDDEN},
+    "rename_organization": {"owner": OK, "admin": OK, "member": NO, **HIDDEN},
+    "list_invitations": {"owner": OK, "admin": OK, "member": NO, **HIDDEN},
+    "invite_member": {"owner": OK, "admin": OK, "member": NO, **HIDDEN},
+    "read_audit_log": {"owner": OK, "admin": OK, "member": NO, **HIDDEN},
+    "transfer_ownership": {"owner": OK, "admin": NO, "member": NO, **HIDDEN},
+    "delete_organization": {"owner": OK, "admin": NO, "member": NO, **HIDDEN},
+}
+# Removing another member, by the role of the one removed.
+ORG_REMOVAL: dict[str, dict[str, str]] = {
+    "owner": {"owner": OK, "admin": OK, "member": OK},
+    "admin": {"owner": NO, "admin": NO, "member": OK},
+    "member": {"owner": NO, "admin": NO, "member": NO},
+    "stranger": {"owner": NOT_FOUND, "admin": NOT_FOUND, "member": NOT_FOUND},
+}
+
+
+def an_org_of_every_role(api: Api) -> tuple[str, dict[str, str]]:
+    """An organization with an owner, an admin and a member acting (and one more
+    of each role as targets), and a stranger: the organization's id and each
+    actor's cookie."""
+    from tests.functions.test_orgs import create, join
+
+    owner = api.as_("owner001")
+    org_id = create(api, owner)
+    api.container.orgs.set_seat_limit(org_id, 10)
+    cookies = {"owner": owner}
+    for role in ("admin", "member"):
+        cookies[role] = join(api, owner, org_id, f"{role}001", role)
+    for role in ("owner", "admin", "member"):
+        join(api, owner, org_id, f"{role}002", role)
+    cookies["stranger"] = api.as_("stranger1")
+    return org_id, cookies
+
+
+def an_org_request(api: Api, route: str, org_id: str) -> tuple[str, Any, int]:
+    """The path, body and success status of ``route`` on ``org_id``."""
+    org = f"/api/v1/orgs/{org_id}"
+    target = api.container.users.get_by_username("member002").id
+    return {
+        "get_organization": (org, None, 200),
+        "list_members": (f"{org}/members", None, 200),
+        "rename_organization": (org, {"name": "Renamed"}, 200),
+        "list_invitations": (f"{org}/invitations", None, 200),
+        "invite_member": (f"{org}/invitations", {"email": "new@example.com"}, 202),
+        "read_audit_log": (f"{org}/audit-log", None, 200),
+        "transfer_ownership": (f"{org}/transfer-ownership", {"user_id": target}, 204),
+        "delete_organization": (org, None, 204),
+    }[route]
+
+
+def test_the_org_tables_cover_every_route_actor_and_target() -> None:
+    for row in ORG_ROUTES.values():
+        assert set(row) == set(ORG_ACTORS)
+    assert set(ORG_REMOVAL) == set(ORG_ACTORS)
+    for targets in ORG_REMOVAL.values():
+        assert set(targets) == {"owner", "admin", "member"}
+
+
+@pytest.mark.parametrize(
+    ("route", "actor", "outcome"),
+    [(r, a, o) for r, row in ORG_ROUTES.items() for a, o in row.items()],
+)
+def test_org_routes_follow_the_rule_table(
+    api: Api, route: str, actor: str, outcome: str
+) -> None:
+    org_id, cookies = an_org_of_every_role(api)
+    path, body, success = an_org_request(api, route, org_id)
+    before = api.container.orgs.get(org_id)
+
+    reply = api.call(route, path, json_body=body, cookies=[cookies[actor]])
+
+    if outcome == OK:
+        assert reply.status == success, reply.text
+        return
+    if outcome == NOT_FOUND:
+        assert_problem(reply, 404, "organization_not_found")
+    else:
+        assert_problem(reply, 403, "forbidden")
+    assert api.container.orgs.get(org_id) == before
+
+
+@pytest.mark.parametrize(
+    ("actor", "target", "outcome"),
+    [(a, t, o) for a, row in ORG_REMOVAL.items() for t, o in row.items()],
+)
+def test_removing_a_member_follows_the_rule_table(
+    api: Api, actor: str, target: str, outcome: str
+) -> None:
+    org_id, cookies = an_org_of_every_role(api)
+    target_id = api.container.users.get_by_username(f"{target}002").id
+
+    reply = api.call(
+        "remove_member",
+        f"/api/v1/orgs/{org_id}/members/{target_id}",
+        cookies=[cookies[actor]],
+    )
+
+    members = {
+        m.user_id for m in api.container.orgs.list_members(org_id, 20, None).items
+    }
+    if outcome == OK:
+        assert reply.status == 204, reply.text
+        assert target_id not in members
+        return
+    if outcome == NOT_FOUND:
+        assert_problem(reply, 404, "organization_not_found")
+    else:
+        assert_problem(reply, 403, "forbidden")
+    assert target_id in members

@@ -24,7 +24,9 @@ first. Billing: a buyer is a fresh user who has started a checkout (so has a Str
 customer); a subscriber has also paid it, through ``pay`` (the emulator's Checkout
 page in the parent, the in-process emulator in the warm child), and holds the
 subscription as the webhook would have stored it. Change moves Pro to Business,
-resume takes back a cancellation made first. Stripe's webhook gets a
+resume takes back a cancellation made first. An organization's route gets a fresh
+organization of a verified owner, with seats for a member (its invitee, joined
+through the link token the invitation job would issue). Stripe's webhook gets a
 ``customer.subscription.created`` event in Stripe's shape for a fresh buyer,
 signed with the webhook secret the moment the call is made: it is applied (the
 subscription stored, its email queued), the dearest kind of delivery that asks
@@ -67,6 +69,8 @@ PAGE = 20  # users per listed page
 LINK_TTL = timedelta(hours=1)  # of the link tokens issued here
 PLAN, CHANGE_TO = "pro", "business"  # bought, then changed to
 CURRENCY = "usd"
+# An organization buys the per-seat plan.
+SEAT_PLAN = "team"
 
 # Completes the purchase a checkout URL leads to, at Stripe (or the fake); the id
 # of the subscription it made.
@@ -209,6 +213,9 @@ class Scenarios:
                 "billing_invoices", 200, cookie=self.session(self.subscriber())
             ),
             "stripe_webhook": self._stripe_webhook,
+            **self._org_makers(),
+            "org_billing_checkout": self._org_billing_checkout,
+            "org_billing_subscription": self._org_billing_subscription,
         }
 
     def covers(self, name: str) -> bool:
@@ -324,6 +331,116 @@ class Scenarios:
         )
         return username
 
+    def org(self, seats: int = 5) -> tuple[str, str]:
+        """A verified user's new organization with ``seats`` (the free plan's one
+        seat is its owner's: more is what a paid plan's checkout leaves): the
+        owner's name and the organization's id."""
+        owner = self.verified_user()
+        made = self.container.create_organization().execute(self.stored(owner), "Bench")
+        org_id = made.organization.id
+        orgs: Any = self.container.orgs
+        if hasattr(orgs, "set_seat_limit"):  # the in-memory store
+            orgs.set_seat_limit(org_id, seats)
+        else:
+            from core.adapters.dynamodb.org_models import ORG_SK, OrgItem, org_pk
+
+            OrgItem(org_pk(org_id), ORG_SK).update(
+                actions=[OrgItem.seat_limit.set(seats)]
+            )
+        return owner, org_id
+
+    def invitation(self, owner: str, org_id: str) -> tuple[str, str]:
+        """A verified user invited into ``org_id``: their name and the link's token,
+        issued as the invitation job issues it."""
+        name = self.verified_user()
+        email = f"{name}@example.com"
+        self.container.invite_member().execute(
+            self.stored(owner), org_id, email, "member"
+        )
+        invitation = self.container.invitations.get(org_id, email)
+        token = None
+        if invitation is not None:
+            token = self.container.invitations.issue_token(invitation)
+        if token is None:
+            raise RuntimeError(f"the invitation of {email} is gone")
+        return name, str(token)
+
+    def member(self, owner: str, org_id: str) -> str:
+        """A verified user who joined ``org_id``: their user id."""
+        name, token = self.invitation(owner, org_id)
+        self.container.accept_invitation().execute(self.stored(name), token)
+        return self.stored(name).id
+
+    def _org_makers(self) -> dict[str, Callable[[], Call]]:
+        def owned(name: str, tail: str = "", **more: Any) -> Call:
+            owner, org_id = self.org()
+            path = f"/api/v1/orgs/{org_id}{tail}"
+            status = BY_NAME[name].status
+            return Call(name, status, path, cookie=self.session(owner), **more)
+
+        def on_a_member(name: str, **more: Any) -> Call:
+            owner, org_id = self.org()
+            path = f"/api/v1/orgs/{org_id}/members/{self.member(owner, org_id)}"
+            status = BY_NAME[name].status
+            return Call(name, status, path, cookie=self.session(owner), **more)
+
+        def transfer() -> Call:
+            owner, org_id = self.org()
+            body = {"user_id": self.member(owner, org_id)}
+            path = f"/api/v1/orgs/{org_id}/transfer-ownership"
+            return Call(
+                "transfer_ownership", 204, path, body=body, cookie=self.session(owner)
+            )
+
+        def revoke() -> Call:
+            owner, org_id = self.org()
+            invitee, _ = self.invitation(owner, org_id)
+            path = f"/api/v1/orgs/{org_id}/invitations/{invitee}@example.com"
+            return Call("revoke_invitation", 204, path, cookie=self.session(owner))
+
+        def accept() -> Call:
+            owner, org_id = self.org()
+            invitee, token = self.invitation(owner, org_id)
+            body = {"token": token}
+            return Call(
+                "accept_invitation", 200, body=body, cookie=self.session(invitee)
+            )
+
+        def invite() -> Call:
+            body = {"email": f"{self.fresh_name()}@example.com", "role": "member"}
+            return owned("invite_member", "/invitations", body=body)
+
+        return {
+            "create_organization": lambda: Call(
+                "create_organization",
+                201,
+                body={"name": "Bench"},
+                cookie=self.session(self.verified_user()),
+            ),
+            "list_organizations": lambda: Call(
+                "list_organizations", 200, cookie=self.session(self.org()[0])
+            ),
+            "get_organization": lambda: owned("get_organization"),
+            "rename_organization": lambda: owned(
+                "rename_organization", body={"name": "Bench 2"}
+            ),
+            "delete_organization": lambda: owned("delete_organization"),
+            "list_members": lambda: owned("list_members", "/members"),
+            "list_invitations": lambda: owned("list_invitations", "/invitations"),
+            "read_audit_log": lambda: owned("read_audit_log", "/audit-log"),
+            "invite_member": invite,
+            "revoke_invitation": revoke,
+            "accept_invitation": accept,
+            "transfer_ownership": transfer,
+            "change_member_role": lambda: on_a_member(
+                "change_member_role", body={"role": "admin"}
+            ),
+            "remove_member": lambda: on_a_member("remove_member"),
+            "read_platform_audit_log": lambda: Call(
+                "read_platform_audit_log", 200, cookie=self.admin()
+            ),
+        }
+
     # -- calls ------------------------------------------------------------------------
 
     def _signup(self) -> Call:
@@ -428,6 +545,31 @@ class Scenarios:
             return None
 
         return Call("scheduler", None, raw={"job": PURGE_UNVERIFIED}, check=check)
+
+    def org_owner(self) -> tuple[str, str]:
+        """A verified user and the organization they just created: its id."""
+        name = self.verified_user()
+        mine = self.container.create_organization().execute(self.stored(name), "Acme")
+        return name, mine.organization.id
+
+    def _org_billing_checkout(self) -> Call:
+        name, org_id = self.org_owner()
+        return Call(
+            "org_billing_checkout",
+            200,
+            f"/api/v1/orgs/{org_id}/billing/checkout",
+            body={"plan": SEAT_PLAN, "currency": CURRENCY},
+            cookie=self.session(name),
+        )
+
+    def _org_billing_subscription(self) -> Call:
+        name, org_id = self.org_owner()
+        return Call(
+            "org_billing_subscription",
+            200,
+            f"/api/v1/orgs/{org_id}/billing/subscription",
+            cookie=self.session(name),
+        )
 
     def _billing_resume(self) -> Call:
         name = self.subscriber()

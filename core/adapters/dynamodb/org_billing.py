@@ -23,15 +23,16 @@ from core.adapters.dynamodb.org_models import (
     CUSTOMER_SK,
     ORG_SK,
     SEATED,
+    AuditItem,
     CustomerClaimItem,
     OrgItem,
     customer_pk,
     org_pk,
 )
-from core.adapters.dynamodb.orgs import CONDITIONAL_FAILED
+from core.adapters.dynamodb.orgs import CONDITIONAL_FAILED, audit_item
 from core.application.errors import ConcurrentUpdate, DuplicateEvent, InvalidCursor
 from core.application.ports import Position, SeatedPage, SeatedSubscription
-from core.domain.organization import Organization, OrganizationNotFound
+from core.domain.organization import AuditEntry, Organization, OrganizationNotFound
 
 _SEATED_KEYS = ("seated", "pk", "sk")
 
@@ -63,6 +64,7 @@ def _billing_actions(org: Organization) -> list[Any]:
                 OrgItem.sub_past_due_since,
                 OrgItem.sub_awaiting_payment,
                 OrgItem.sub_by_invoice,
+                OrgItem.sub_quantity,
                 OrgItem.seated,
             )
         ]
@@ -82,6 +84,7 @@ def _billing_actions(org: Organization) -> list[Any]:
             (OrgItem.sub_past_due_since, subscription.past_due_since),
             (OrgItem.sub_awaiting_payment, subscription.awaiting_first_payment or None),
             (OrgItem.sub_by_invoice, subscription.paid_by_invoice or None),
+            (OrgItem.sub_quantity, subscription.quantity),
             (OrgItem.seated, None if subscription.is_terminal else SEATED),
         ]
     return [
@@ -169,6 +172,7 @@ class DynamoOrgBillingStore:
         now: datetime,
         expires_at: datetime,
         org: Organization | None = None,
+        audit: AuditEntry | None = None,
     ) -> None:
         event = StripeEventItem(
             id=stripe_event_key(event_id),
@@ -185,6 +189,11 @@ class DynamoOrgBillingStore:
                     transaction.save(
                         event, condition=StripeEventItem.id.does_not_exist()
                     )
+                    if audit is not None:
+                        # After the event's put: its reason stays the first.
+                        transaction.save(
+                            audit_item(audit), condition=AuditItem.pk.does_not_exist()
+                        )
                     if org is not None:
                         transaction.update(
                             _key(org.id),

@@ -143,6 +143,8 @@ class OrgItem(Model):
     sub_past_due_since = UTCDateTimeAttribute(null=True)
     sub_awaiting_payment = BooleanAttribute(null=True)
     sub_by_invoice = BooleanAttribute(null=True)
+    # The subscription item's quantity: the seats Stripe bills.
+    sub_quantity = NumberAttribute(null=True)
     # ``SEATED`` while the subscription has not ended: puts it in ``seated_orgs``.
     seated = UnicodeAttribute(null=True)
     # The index keys of the other items (never set on an organization).

@@ -95,6 +95,7 @@ def _organization(item: OrgItem) -> Organization:
             past_due_since=item.sub_past_due_since,
             awaiting_first_payment=bool(item.sub_awaiting_payment),
             paid_by_invoice=bool(item.sub_by_invoice),
+            quantity=int(item.sub_quantity or 1),
         )
     # Set on every organization item (only the table's other items lack them).
     assert item.name is not None
@@ -143,6 +144,7 @@ def _org_item(org: Organization) -> OrgItem:
         item.sub_past_due_since = subscription.past_due_since
         item.sub_awaiting_payment = subscription.awaiting_first_payment or None
         item.sub_by_invoice = subscription.paid_by_invoice or None
+        item.sub_quantity = subscription.quantity
     return item
 
 
@@ -212,7 +214,7 @@ def _audit(item: AuditItem) -> AuditEntry:
     )
 
 
-def _audit_item(entry: AuditEntry) -> AuditItem:
+def audit_item(entry: AuditEntry) -> AuditItem:
     return AuditItem(
         pk=audit_pk(entry.log),
         sk=audit_sk(entry.at, entry.id),
@@ -266,7 +268,7 @@ class _Transaction:
         self._write.delete(item, condition=condition)
 
     def record(self, entry: AuditEntry) -> None:
-        self.save("audit", _audit_item(entry), AuditItem.pk.does_not_exist())
+        self.save("audit", audit_item(entry), AuditItem.pk.does_not_exist())
 
     def failed(self, exc: TransactWriteError) -> set[str]:
         """The names of the operations whose condition failed."""
@@ -858,7 +860,7 @@ class DynamoAuditLog:
     def append(self, entry: AuditEntry) -> None:
         with storage_errors():
             try:
-                _audit_item(entry).save(condition=AuditItem.pk.does_not_exist())
+                audit_item(entry).save(condition=AuditItem.pk.does_not_exist())
             except Exception as exc:
                 if getattr(exc, "cause_response_code", None) == (
                     "ConditionalCheckFailedException"

@@ -27,6 +27,7 @@ from core.application.errors import (
 )
 from core.application.org_billing import OrgBillingStore, with_org_billing
 from core.application.org_ports import OrganizationStore
+from core.application.organizations import AuditTrail
 from core.application.ports import (
     BillingEvent,
     BillingStore,
@@ -45,8 +46,15 @@ from core.domain.billing import (
     SubscriptionStatus,
     grace_deadline,
 )
-from core.domain.organization import Organization
+from core.domain.organization import AuditAction, AuditEntry, Organization
 from core.domain.user import User
+
+# The actor of the audit entries that Stripe's webhooks report.
+STRIPE_ACTOR = "stripe"
+# A subscription whose first payment has not arrived: not a billing change yet.
+_UNPAID_CHECKOUT = frozenset(
+    {SubscriptionStatus.INCOMPLETE, SubscriptionStatus.INCOMPLETE_EXPIRED}
+)
 
 logger = logging.getLogger("strata.billing")
 
@@ -114,7 +122,10 @@ class HandleStripeEvent:
     customer was made for an organization) goes through the same steps 2, 4 and
     6, on the organization's billing instead of a user's (the same ``_apply``),
     and the organization's plan and seat limit follow the stored subscription.
-    No email is sent for it (an organization has no single address yet).
+    A change of the subscription itself (started, ended, another status, plan or
+    cancellation) is appended to the organization's audit log in the same
+    transaction, by ``stripe``. No email is sent for it (an organization has no
+    single address yet).
     """
 
     verifier: WebhookVerifier
@@ -126,6 +137,7 @@ class HandleStripeEvent:
     clock: Clock
     orgs: OrganizationStore
     org_billing: OrgBillingStore
+    trail: AuditTrail
 
     def execute(self, payload: bytes, signature: str) -> Handled:
         event = self.verifier.verify(payload, signature)
@@ -403,7 +415,7 @@ class HandleStripeEvent:
                 else with_org_billing(current, billing, self.config.catalog)
             )
             try:
-                return self._record_org(event, changed)
+                return self._record_org(event, changed, self._audit(current, changed))
             except ConcurrentUpdate:
                 reloaded = self.orgs.get(current.id)
                 if reloaded is None:
@@ -411,11 +423,44 @@ class HandleStripeEvent:
                 current = reloaded
         raise ConcurrentUpdate()
 
-    def _record_org(self, event: BillingEvent, org: Organization | None) -> Outcome:
+    def _audit(
+        self, before: Organization, after: Organization | None
+    ) -> AuditEntry | None:
+        """The audit entry of a change of ``before``'s subscription, if the
+        subscription itself changed: not for news that only moves its quantity
+        (the member changes that move it are logged) or its period, nor for a
+        checkout not paid yet (``incomplete``, or expired unpaid): nothing is
+        billed or granted until it is, and whether Stripe's news shows that
+        step depends on how its events race."""
+        old = before.billing.subscription
+        new = None if after is None else after.billing.subscription
+        if new is None or new.shown_status in _UNPAID_CHECKOUT:
+            return None
+        if _billing_facts(old) == _billing_facts(new):
+            return None
+        details = {
+            "status": new.shown_status.value,
+            "plan": new.plan_key,
+            "cancel_at_period_end": str(new.cancel_at_period_end).lower(),
+        }
+        return self.trail.entry(
+            before.id,
+            STRIPE_ACTOR,
+            AuditAction.BILLING_SUBSCRIPTION_CHANGED,
+            new.id,
+            details,
+        )
+
+    def _record_org(
+        self,
+        event: BillingEvent,
+        org: Organization | None,
+        audit: AuditEntry | None = None,
+    ) -> Outcome:
         now = self.clock.now()
         try:
             self.org_billing.record_event(
-                event.id, event.type, now, now + self.config.event_keep, org
+                event.id, event.type, now, now + self.config.event_keep, org, audit
             )
         except DuplicateEvent:
             return Outcome.DUPLICATE
@@ -529,6 +574,20 @@ def _belongs_to(snapshot: SubscriptionSnapshot, user: User) -> bool:
     made outside Strata has none: the customer's claim decides)."""
     return snapshot.customer_id == user.billing.customer_id and (
         snapshot.user_id in (None, user.id)
+    )
+
+
+def _billing_facts(
+    subscription: Subscription | None,
+) -> tuple[str, SubscriptionStatus, str, bool] | None:
+    """What an organization's audit log records of its subscription."""
+    if subscription is None:
+        return None
+    return (
+        subscription.id,
+        subscription.shown_status,
+        subscription.plan_key,
+        subscription.cancel_at_period_end,
     )
 
 

@@ -21,6 +21,7 @@ from core.application.commands.handle_stripe_event import (
     Outcome,
 )
 from core.application.errors import DependencyUnavailable, InvalidSignature
+from core.application.organizations import AuditTrail
 from core.application.ports import (
     BillingEvent,
     CheckoutSnapshot,
@@ -38,6 +39,7 @@ from tests.fakes import (
     InMemoryOrgBillingStore,
     InMemoryUserRepository,
     RecordingTaskQueue,
+    SequentialIds,
     org_fakes,
 )
 from tests.stripe_inprocess import EmulatedStripe
@@ -66,6 +68,7 @@ def handle(
     clock: FakeClock,
     orgs: InMemoryOrganizationStore,
     org_billing: InMemoryOrgBillingStore,
+    trail: AuditTrail,
 ) -> HandleStripeEvent:
     return HandleStripeEvent(
         stripe.verifier,
@@ -77,6 +80,7 @@ def handle(
         clock,
         orgs,
         org_billing,
+        trail,
     )
 
 
@@ -245,6 +249,7 @@ def test_a_duplicate_that_slips_past_the_first_check_changes_and_queues_nothing(
         clock,
         orgs,
         InMemoryOrgBillingStore(orgs, store),
+        AuditTrail(clock, SequentialIds("audit"), timedelta(days=1)),
     )
     snapshot = stripe.add_subscription(
         customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id
@@ -875,6 +880,7 @@ def test_a_concurrent_update_of_the_user_is_retried_and_both_changes_kept(
         clock,
         orgs,
         InMemoryOrgBillingStore(orgs, store),
+        AuditTrail(clock, SequentialIds("audit"), timedelta(days=1)),
     )
     snapshot = stripe.add_subscription(
         customer.billing.customer_id, "price_pro_month_usd", user_id=customer.id

@@ -37,6 +37,7 @@ from core.application.tasks import SYNC_SEATS, TaskSubmitter
 from core.domain.billing import Interval, Plan, PlanCatalog, SubscriptionStatus
 from core.domain.organization import (
     AuditAction,
+    AuditEntry,
     Invitation,
     Organization,
     OrgRole,
@@ -119,6 +120,7 @@ def handle(
     clock: FakeClock,
     orgs: InMemoryOrganizationStore,
     org_billing: InMemoryOrgBillingStore,
+    trail: AuditTrail,
 ) -> HandleStripeEvent:
     return HandleStripeEvent(
         stripe.verifier,
@@ -130,6 +132,7 @@ def handle(
         clock,
         orgs,
         org_billing,
+        trail,
     )
 
 
@@ -348,6 +351,80 @@ def test_a_stale_event_does_not_regress_the_orgs_subscription(
     # Ended: back to the free plan's seats.
     assert (org.plan_key, org.seat_limit) == ("free", 3)
     assert handle.execute(*newer).outcome is Outcome.DUPLICATE
+
+
+def billing_entries(audit_log: InMemoryAuditLog, org_id: str) -> list[AuditEntry]:
+    return [
+        e
+        for e in audit_log.entries(org_id)
+        if e.action is AuditAction.BILLING_SUBSCRIPTION_CHANGED
+    ]
+
+
+def test_the_paid_subscription_is_logged_once_by_stripe_and_its_quantity_stored(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    person: Seed,
+    job: SyncSeatsJob,
+    task_store: InMemoryTaskStore,
+    audit_log: InMemoryAuditLog,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+
+    (started,) = billing_entries(audit_log, acme.id)
+    assert (started.actor, started.target) == ("stripe", sub_id)
+    assert started.details == {
+        "status": "active",
+        "plan": "team",
+        "cancel_at_period_end": "false",
+    }
+    assert acme.stored.billing.subscription is not None
+    assert acme.stored.billing.subscription.quantity == 3
+
+    acme.join(person("david"))
+    (payload,) = seat_tasks(task_store)
+    job.run(payload)
+    deliver_all(stripe, handle, 0)
+
+    # The quantity the webhook reports is stored (the seats paid) ...
+    assert acme.stored.billing.subscription.quantity == 4
+    # ... and logs nothing more: the join that moved it is logged.
+    assert billing_entries(audit_log, acme.id) == [started]
+
+
+def test_an_unpaid_checkout_step_is_not_logged_and_the_end_is(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    clock: FakeClock,
+    audit_log: InMemoryAuditLog,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+    (started,) = billing_entries(audit_log, acme.id)
+    clock.advance(timedelta(minutes=1))
+    unpaid = replace(stripe.subscription(sub_id), status="incomplete")
+    event = _event("evt_unpaid", "customer.subscription.updated", unpaid, clock.now())
+
+    assert handle.execute(*stripe.sign(event)).outcome is Outcome.APPLIED
+    assert billing_entries(audit_log, acme.id) == [started]
+
+    clock.advance(timedelta(minutes=1))
+    ended = stripe.update_subscription(sub_id, status="canceled")
+    event = _event("evt_end", "customer.subscription.deleted", ended, clock.now())
+    assert handle.execute(*stripe.sign(event)).outcome is Outcome.APPLIED
+    _, end = billing_entries(audit_log, acme.id)
+    assert (end.actor, end.target, end.details["status"]) == (
+        "stripe",
+        sub_id,
+        "canceled",
+    )
 
 
 def _event(
