@@ -79,6 +79,8 @@ TASKS = (TASKS_READ, TASKS_WRITE)
 # route queueing an email or a users task, a route asking Stripe, one storing what
 # Stripe answered.
 MANAGE_USERS = (*AUTHENTICATED, USERS_WRITE)
+# An admin's action on a user, recorded in the platform audit log (orgs table).
+AUDITED = (*MANAGE_USERS, ORGS_WRITE)
 QUEUE_MAIL = (*AUTHENTICATED, TASKS_WRITE, QUEUE_EMAIL)
 QUEUE_USERS_TASK = (*AUTHENTICATED, TASKS_WRITE, QUEUE_USERS)
 ASK_STRIPE = (*AUTHENTICATED, STRIPE_API)

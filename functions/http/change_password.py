@@ -2,7 +2,7 @@
 
 from functions.runtime import api
 
-GRANTS = (*api.p.MANAGE_USERS, api.p.PASSWORDS, api.p.SESSIONS_BY_USER)
+GRANTS = (*api.p.AUDITED, api.p.PASSWORDS, api.p.SESSIONS_BY_USER)
 FORBIDDEN = "Not allowed to set this user's password, or the current one is wrong"
 WRONG = ("forbidden", "wrong_password")
 INVALID = ("invalid_password", "current_password_required")
@@ -17,7 +17,7 @@ class ChangePasswordIn(api.Body):
 # Authenticate; the current password's attempt counted before the check and the
 # count cleared after (it is a log-in's guess); save the user, move this session,
 # find and delete the others.
-@api.endpoint("PATCH /api/v1/users/{username}/password", GRANTS, budget=7)
+@api.endpoint("PATCH /api/v1/users/{username}/password", GRANTS, budget=8)
 @api.who("the user, or an admin over them")
 @api.sample(body={"password": "staple-battery-horse", "current_password": "old"})
 @api.problems({403: (FORBIDDEN, *WRONG), 404: "", 409: api.USER_CHANGED, 429: LOCKED})

@@ -2,10 +2,10 @@
 
 from functions.runtime import api
 
-GRANTS = (*api.p.MANAGE_USERS, api.p.SESSIONS_BY_USER)
+GRANTS = (*api.p.AUDITED, api.p.SESSIONS_BY_USER)
 
 
-@api.endpoint("PATCH /api/v1/users/{username}/deactivate", GRANTS, budget=6)
+@api.endpoint("PATCH /api/v1/users/{username}/deactivate", GRANTS, budget=7)
 @api.who("an admin over the user")
 @api.problems(api.OVER_A_SUBORDINATE)
 def deactivate_user(username: api.Segment, ctx: api.LoggedIn) -> None:

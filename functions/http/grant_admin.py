@@ -3,9 +3,8 @@
 from functions.runtime import api
 
 
-@api.endpoint(
-    "PATCH /api/v1/users/{username}/grant-admin", api.p.MANAGE_USERS, budget=4
-)
+# Authenticate, the user, save them, the platform audit entry.
+@api.endpoint("PATCH /api/v1/users/{username}/grant-admin", api.p.AUDITED, budget=5)
 @api.who("a super admin")
 @api.problems(api.OVER_AN_ADMIN)
 def grant_admin(username: api.Segment, ctx: api.LoggedIn) -> None:

@@ -290,12 +290,11 @@ class Container:
             correlation_id,
         )
 
-    def platform_audit_log(self) -> PlatformAudit:
-        """The platform's audit log. Not yet a provider: named ``platform_audit``
-        (the field name of GrantAdmin, RevokeAdmin, ActivateUser, DeactivateUser
-        and ChangePassword) it would make those endpoints write to the orgs table,
-        which their declarations do not yet allow (``orgs:write``, one more round
-        trip each): the endpoint step turns it on with those."""
+    @property
+    @_provides
+    def platform_audit(self) -> PlatformAudit:
+        """The platform's audit log, given to the admin use cases on users
+        (grant/revoke admin, activate/deactivate, a password set by an admin)."""
         return PlatformAudit(self.audit, self.trail())
 
     @property

@@ -75,7 +75,7 @@ def test_the_organization_use_cases_get_the_org_stores_and_one_audit_trail(
 
 
 def test_the_platform_audit_log_is_built_on_the_audit_port(container: Any) -> None:
-    assert container.platform_audit_log().log is container.audit
+    assert container.platform_audit.log is container.audit
 
 
 def test_an_optional_field_nothing_provides_keeps_its_default(

@@ -551,6 +551,24 @@ def test_only_a_super_admin_reads_the_platform_audit_log(api: Api) -> None:
     assert set(read.json()) == {"items", "next_cursor"}
 
 
+def test_a_super_admins_grant_and_revoke_of_admin_are_in_the_platform_audit_log(
+    api: Api,
+) -> None:
+    root = api.as_("root01", Role.SUPER_ADMIN)
+    api.as_("sam01")
+    users = "/api/v1/users/sam01"
+
+    granted = api.call("grant_admin", f"{users}/grant-admin", cookies=[root])
+    revoked = api.call("revoke_admin", f"{users}/revoke-admin", cookies=[root])
+    read = api.call("read_platform_audit_log", cookies=[root])
+
+    assert (granted.status, revoked.status) == (204, 204)
+    sam = api.container.users.get_by_username("sam01")
+    entries = [(e["action"], e["target"]) for e in read.json()["items"]]
+    # Newest first.
+    assert entries == [("user.admin_revoked", sam.id), ("user.admin_granted", sam.id)]
+
+
 def test_twenty_simultaneous_accepts_fill_exactly_the_seats_left(api: Api) -> None:
     import asyncio
     from concurrent.futures import ThreadPoolExecutor
