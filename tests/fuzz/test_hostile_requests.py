@@ -3,6 +3,7 @@ is still a documented 4xx problem, never a 5xx or an undocumented status."""
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -38,12 +39,18 @@ def label(operation: Any) -> str:
 def case_for(operation: Any) -> schemathesis.Case:
     """A case of ``operation`` naming a user or task that exists, with no body of
     its own."""
-    path_parameters = {"username": USER} if "{username}" in operation.path else {}
-    if "{task_id}" in operation.path:
-        path_parameters["task_id"] = KNOWN_TASK
-    if "{org_id}" in operation.path:
-        path_parameters["org_id"] = "org-unknown"
-    return operation.Case(path_parameters=path_parameters)
+    values = {
+        "username": USER,
+        "task_id": KNOWN_TASK,
+        # The body is refused before the route reads them.
+        "org_id": "org-unknown",
+        "user_id": "user-unknown",
+        "email": "nobody@example.com",
+    }
+    names = re.findall(r"{(\w+)}", operation.path)
+    unknown = set(names) - set(values)
+    assert not unknown, f"give the path parameters {unknown} a value here"
+    return operation.Case(path_parameters={name: values[name] for name in names})
 
 
 def send(
