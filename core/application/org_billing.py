@@ -19,14 +19,16 @@ from typing import Protocol
 
 from core.application.authorization import can_manage_org_billing, require
 from core.application.billing import BillingConfig, may_replace, subscription_from
-from core.application.errors import ConcurrentUpdate, NoSubscription
+from core.application.errors import ConcurrentUpdate, NoSubscription, UnknownPlan
 from core.application.org_ports import OrganizationStore
 from core.application.organizations import load_membership
+from core.application.plan_change import ChangeTarget
 from core.application.ports import Clock, PaymentProvider, SubscriptionSnapshot
 from core.application.tasks import SYNC_SEATS, TaskSubmitter
 from core.domain.billing import (
     Billing,
     Entitlements,
+    Interval,
     Plan,
     PlanCatalog,
     Subscription,
@@ -34,6 +36,7 @@ from core.domain.billing import (
     entitlements,
 )
 from core.domain.organization import AuditEntry, Organization, OrganizationNotFound
+from core.domain.seats import seat_quantity
 from core.domain.user import User
 
 logger = logging.getLogger("strata.billing")
@@ -175,6 +178,29 @@ def live_org_subscription(org: Organization) -> Subscription:
     if subscription is None or subscription.is_terminal:
         raise NoSubscription()
     return subscription
+
+
+def org_change_target(
+    org: Organization, plan_key: str, interval: Interval
+) -> ChangeTarget:
+    """The change of ``org``'s live subscription to ``plan_key`` per ``interval``
+    (``NoSubscription`` without one); a proration token is bound to the
+    organization, never to the admin who asked."""
+    subscription = live_org_subscription(org)
+    return ChangeTarget(
+        f"org:{org.id}", org.billing.customer_id or "", subscription, plan_key, interval
+    )
+
+
+def seats_to_bill(catalog: PlanCatalog, org: Organization, plan_key: str) -> int:
+    """The quantity ``org`` is billed for on ``plan_key`` (a plan of the catalog):
+    its members on a per-seat plan, one unit on a flat one. ``SeatsExhausted``
+    when it has more members than the plan has seats, for either kind: a change
+    never leaves an organization above its seat limit."""
+    plan = catalog.get(plan_key)
+    if plan is None:
+        raise UnknownPlan(f"no paid plan named {plan_key!r}")
+    return seat_quantity(plan, org.seats_used)
 
 
 @dataclass(frozen=True, slots=True)

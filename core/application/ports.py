@@ -567,7 +567,10 @@ class PaymentProvider(Protocol):
         *,
         proration_behavior: str,
         proration_date: int | None,
-    ) -> ProrationPreview: ...
+        quantity: int | None = None,
+    ) -> ProrationPreview:
+        """What ``change_price`` with the same arguments would invoice now."""
+        ...
 
     def change_price(
         self,
@@ -577,7 +580,12 @@ class PaymentProvider(Protocol):
         proration_behavior: str,
         proration_date: int | None,
         idempotency_key: str,
-    ) -> SubscriptionSnapshot: ...
+        quantity: int | None = None,
+    ) -> SubscriptionSnapshot:
+        """Move the subscription's (only) item to ``price_id``, and to
+        ``quantity`` when given (an organization's seats: a per-seat price bills
+        its members, a flat one a single unit); ``None`` keeps the item's."""
+        ...
 
     def set_cancel_at_period_end(
         self, subscription_id: str, cancel: bool, *, idempotency_key: str

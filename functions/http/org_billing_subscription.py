@@ -1,26 +1,9 @@
 """An organization's subscription, the plan in force and its seats (admins and
 owners)."""
 
-from core.application.billing import SubscriptionView
-from core.application.queries.get_org_subscription import OrgSubscriptionView
 from functions.runtime import api
 
 NOT_ADMIN = "`forbidden`: only the organization's admins and owners"
-
-
-class OrgSubscriptionOut(api.SubscriptionOut):
-    # Members now, and the most the plan allows (null: no limit).
-    seats_used: int
-    seat_limit: int | None
-
-    @classmethod
-    def of_org(cls, view: OrgSubscriptionView) -> "OrgSubscriptionOut":
-        base = api.SubscriptionOut.of(
-            SubscriptionView(view.subscription, view.entitlements)
-        )
-        return cls(
-            **base.model_dump(), seats_used=view.seats_used, seat_limit=view.seat_limit
-        )
 
 
 # Authenticate; the organization with the caller's membership (its subscription
@@ -35,6 +18,6 @@ class OrgSubscriptionOut(api.SubscriptionOut):
 @api.problems({404: ("", "organization_not_found")})
 def org_billing_subscription(
     org_id: api.Segment, ctx: api.LoggedIn
-) -> OrgSubscriptionOut:
+) -> api.OrgSubscriptionOut:
     view = ctx.container.get_org_subscription().execute(ctx.user, org_id)
-    return OrgSubscriptionOut.of_org(view)
+    return api.OrgSubscriptionOut.of_org(view)

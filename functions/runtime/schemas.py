@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import TYPE_CHECKING, Literal
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import BaseModel, ConfigDict, Field
 
 from core.application.ports import UserSummary
 from core.domain.billing import Entitlements
@@ -13,6 +13,7 @@ from core.domain.user import User
 
 if TYPE_CHECKING:
     from core.application.billing import SubscriptionView
+    from core.application.org_billing import OrgSubscriptionView
     from core.application.org_ports import MyOrganization
     from core.application.queries.get_account import AccountView
     from core.domain.organization import AuditEntry, Membership
@@ -137,6 +138,58 @@ class RedirectUrl(BaseModel):
     invoice page)."""
 
     url: str
+
+
+class OrgSubscriptionOut(SubscriptionOut):
+    # Members now, and the most the plan allows (null: no limit).
+    seats_used: int
+    seat_limit: int | None
+
+    @classmethod
+    def of_org(cls, view: OrgSubscriptionView) -> OrgSubscriptionOut:
+        # Imported here: only the organization billing endpoints pay for it.
+        from core.application.billing import SubscriptionView
+
+        base = SubscriptionOut.of(
+            SubscriptionView(view.subscription, view.entitlements)
+        )
+        return cls(
+            **base.model_dump(), seats_used=view.seats_used, seat_limit=view.seat_limit
+        )
+
+
+class InvoiceOut(FromAttributes):
+    id: str
+    number: str | None
+    status: str
+    # In the currency's smallest unit (cents).
+    amount_due: int
+    amount_paid: int
+    currency: str
+    hosted_invoice_url: str | None
+    invoice_pdf: str | None
+    created: datetime
+
+
+class InvoiceList(BaseModel):
+    items: list[InvoiceOut]
+    next_cursor: str | None
+
+
+class ChangeRequest(Body):
+    plan: str = Field(min_length=1, max_length=32)
+    interval: BillingInterval = "month"
+    # From a preview (signed by the server, good for a few minutes): the change
+    # then charges exactly what the preview showed. Without it: prorated now.
+    proration_token: str | None = Field(default=None, min_length=1, max_length=2048)
+
+
+class ChangePreview(BaseModel):
+    # What the change would invoice now, in the currency's smallest unit.
+    amount_due: int
+    currency: str
+    # Send it back with the change to be charged exactly ``amount_due``.
+    proration_token: str
 
 
 # -- organizations -------------------------------------------------------------------

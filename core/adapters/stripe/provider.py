@@ -95,6 +95,16 @@ def _key(idempotency_key: str) -> stripe.RequestOptions:
     return {"idempotency_key": idempotency_key}
 
 
+def _item(item_id: str, price_id: str, quantity: int | None) -> Any:
+    """The subscription item of a price change (the SDK types it once for an
+    update and once for a preview: both take this shape)."""
+    if quantity is None:
+        return {"id": item_id, "price": price_id}
+    if quantity < 1:
+        raise ValueError("a subscription item has at least one unit")
+    return {"id": item_id, "price": price_id, "quantity": quantity}
+
+
 def build_payment_provider(
     api_key: str,
     *,
@@ -317,6 +327,7 @@ class StripePaymentProvider:
         *,
         proration_behavior: str,
         proration_date: int | None,
+        quantity: int | None = None,
     ) -> ProrationPreview:
         """What moving ``subscription`` to ``price_id`` invoices now. Without a
         ``proration_date`` the preview is made at ``now()``, and the returned
@@ -335,7 +346,7 @@ class StripePaymentProvider:
                     "customer": subscription.customer_id,
                     "subscription": subscription.id,
                     "subscription_details": {
-                        "items": [{"id": subscription.item_id, "price": price_id}],
+                        "items": [_item(subscription.item_id, price_id, quantity)],
                         "proration_behavior": _proration(proration_behavior),
                         "proration_date": date,
                     },
@@ -363,11 +374,12 @@ class StripePaymentProvider:
         proration_behavior: str,
         proration_date: int | None,
         idempotency_key: str,
+        quantity: int | None = None,
     ) -> SubscriptionSnapshot:
         params: SubscriptionUpdateParams = {
             # Naming the item's id replaces its price; without it Stripe would
             # add a second item.
-            "items": [{"id": subscription.item_id, "price": price_id}],
+            "items": [_item(subscription.item_id, price_id, quantity)],
             "proration_behavior": _proration(proration_behavior),
             "expand": ["latest_invoice"],
         }

@@ -4,14 +4,11 @@ from dataclasses import dataclass
 
 from core.application.billing import (
     BillingConfig,
-    ProrationTokens,
     SubscriptionView,
     SubscriptionWriter,
     live_subscription,
-    snapshot_of,
-    target_price,
 )
-from core.application.errors import PaymentFailed
+from core.application.plan_change import ChangeTarget, PlanChanger
 from core.application.ports import Clock, CursorCodec, PaymentProvider
 from core.domain.billing import Interval
 from core.domain.user import User
@@ -45,34 +42,10 @@ class ChangePlan:
         proration_token: str | None = None,
     ) -> SubscriptionView:
         subscription = live_subscription(user)
-        price = target_price(self.config, subscription, plan_key, interval)
-        proration_date = None
-        if proration_token is not None:
-            tokens = ProrationTokens(self.cursors, self.config.proration_token_ttl)
-            proration_date = tokens.read(
-                proration_token, user.id, subscription.id, price.id, self.clock.now()
-            )
-        snapshot = self.provider.change_price(
-            snapshot_of(subscription, user.billing.customer_id or ""),
-            price.id,
-            proration_behavior=self.config.proration_behavior,
-            proration_date=proration_date,
-            # Retrying the same change of the same stored state must not charge
-            # twice; the version makes a later change to the same price a new one.
-            idempotency_key=(
-                f"change-{subscription.id}-{price.id}-{proration_date or 0}-"
-                f"{user.version}"
-            ),
-        )
-        if snapshot.pending_update:
-            # Not paid: Stripe applied nothing (``pending_if_incomplete``) and
-            # neither do we. The user keeps the plan they paid for.
-            raise PaymentFailed(
-                snapshot.payment_url
-                or self.provider.create_portal(
-                    user.billing.customer_id or "", self.config.portal_return_url
-                )
-            )
+        customer_id = user.billing.customer_id or ""
+        target = ChangeTarget(user.id, customer_id, subscription, plan_key, interval)
+        changer = PlanChanger(self.provider, self.config, self.cursors, self.clock)
+        snapshot = changer.apply(target, proration_token, str(user.version))
         now = self.clock.now()
         stored = self.writer.store(user, snapshot, now)
         return self.config.view_after(user, stored, subscription, now)

@@ -2,26 +2,13 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from core.application.billing import (
-    BillingConfig,
-    ProrationTokens,
-    live_subscription,
-    snapshot_of,
-    target_price,
-)
+from core.application.billing import BillingConfig, live_subscription
+from core.application.plan_change import ChangeTarget, PlanChangeQuote, PlanChanger
 from core.application.ports import Clock, CursorCodec, PaymentProvider
 from core.domain.billing import Interval
 from core.domain.user import User
 
-
-@dataclass(frozen=True, slots=True)
-class PlanChangeQuote:
-    """What a change would invoice now, and the signed ``proration_token`` that
-    makes the change charge exactly that (until it expires)."""
-
-    amount_due: int
-    currency: str
-    proration_token: str
+__all__ = ["PlanChangeQuote", "PreviewPlanChange"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,26 +24,7 @@ class PreviewPlanChange:
 
     def execute(self, user: User, plan_key: str, interval: Interval) -> PlanChangeQuote:
         subscription = live_subscription(user)
-        price = target_price(self.config, subscription, plan_key, interval)
-        preview = self.provider.preview_change(
-            snapshot_of(subscription, user.billing.customer_id or ""),
-            price.id,
-            # The preview shows an immediate invoice; with another behaviour the
-            # amount is what the next invoice will carry for the change.
-            proration_behavior="always_invoice",
-            # Now, as the server (through the provider) sees it: never the client.
-            proration_date=None,
-        )
-        tokens = ProrationTokens(self.cursors, self.config.proration_token_ttl)
-        token = tokens.issue(
-            user.id,
-            subscription.id,
-            price.id,
-            preview.proration_date,
-            self.clock.now(),
-        )
-        return PlanChangeQuote(
-            amount_due=preview.amount_due,
-            currency=preview.currency,
-            proration_token=token,
-        )
+        customer_id = user.billing.customer_id or ""
+        target = ChangeTarget(user.id, customer_id, subscription, plan_key, interval)
+        changer = PlanChanger(self.provider, self.config, self.cursors, self.clock)
+        return changer.quote(target)
