@@ -539,8 +539,9 @@ def _walk_billing(walk: _Walk, container: Any, payer: str) -> None:
 def _walk_org_billing(walk: _Walk, container: Any, owner: str) -> None:
     """A verified user creates an organization (outside the walk: its endpoint is
     the organizations' own), subscribes it per seat (its webhooks delivered
-    unmeasured: the persons' purchase measures them) and reads its
-    subscription."""
+    unmeasured: the persons' purchase measures them), reads its subscription,
+    opens the portal, previews and makes a move to Pro, cancels, resumes and
+    lists the invoices."""
     from core.domain.user import Role
 
     made = container.registrar().register(
@@ -562,6 +563,36 @@ def _walk_org_billing(walk: _Walk, container: Any, owner: str) -> None:
     _deliver(walk, container, _new_events(walk, since), measured=False)
     walk.call(
         "org_billing_subscription", 200, f"{billing}/subscription", cookie=session
+    )
+    walk.call("org_billing_portal", 200, f"{billing}/portal", cookie=session)
+    change = {"plan": "pro", "interval": "month"}
+    preview = walk.call(
+        "org_billing_change",
+        200,
+        f"{billing}/subscription/change",
+        cookie=session,
+        body=change,
+        query={"preview": "true"},
+        variant="?preview=true",
+    )
+    proration_token = json.loads(_body_text(preview))["proration_token"]
+    walk.call(
+        "org_billing_change",
+        200,
+        f"{billing}/subscription/change",
+        cookie=session,
+        body={**change, "proration_token": proration_token},
+    )
+    for verb in ("cancel", "resume"):
+        walk.call(
+            f"org_billing_{verb}", 200, f"{billing}/subscription/{verb}", cookie=session
+        )
+    walk.call(
+        "org_billing_invoices",
+        200,
+        f"{billing}/invoices",
+        cookie=session,
+        query={"limit": "10"},
     )
 
 

@@ -27,6 +27,7 @@ class OrgCheckoutRequest(api.Body):
     budget=3,
     stripe=2,
 )
+@api.who("an admin or owner of the organization")
 @api.sample(
     path={"org_id": "org-1"},
     body={"plan": "team", "interval": "month", "currency": "usd"},

@@ -13,6 +13,7 @@ NOT_ADMIN = "`forbidden`: only the organization's admins and owners"
     (*api.p.AUTHENTICATED, api.p.ORGS_READ),
     budget=2,
 )
+@api.who("an admin or owner of the organization")
 @api.sample(path={"org_id": "org-1"})
 @api.problems({403: (NOT_ADMIN, "forbidden")})
 @api.problems({404: ("", "organization_not_found")})

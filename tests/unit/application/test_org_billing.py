@@ -13,14 +13,19 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from core.application.billing import BillingConfig
+from core.application.billing import BillingConfig, ProrationTokens
 from core.application.commands.accept_invitation import AcceptInvitation
 from core.application.commands.cancel_org_subscription import CancelOrgSubscription
+from core.application.commands.change_org_plan import ChangeOrgPlan
 from core.application.commands.create_organization import CreateOrganization
 from core.application.commands.handle_stripe_event import HandleStripeEvent, Outcome
 from core.application.commands.remove_member import RemoveMember
 from core.application.commands.start_org_checkout import StartOrgCheckout
-from core.application.errors import PaymentProviderUnavailable, PermissionDenied
+from core.application.errors import (
+    InvalidProrationToken,
+    PaymentProviderUnavailable,
+    PermissionDenied,
+)
 from core.application.jobs.sync_seats import SyncSeatsJob
 from core.application.org_billing import (
     CancelAtPeriodEnd,
@@ -32,14 +37,22 @@ from core.application.organizations import AuditTrail
 from core.application.ports import BillingEvent, SubscriptionSnapshot
 from core.application.queries.get_org_subscription import GetOrgSubscription
 from core.application.queries.list_org_invoices import ListOrgInvoices
+from core.application.queries.preview_org_plan_change import PreviewOrgPlanChange
 from core.application.seat_billing import SeatBilling
 from core.application.tasks import SYNC_SEATS, TaskSubmitter
-from core.domain.billing import Interval, Plan, PlanCatalog, SubscriptionStatus
+from core.domain.billing import (
+    Interval,
+    Plan,
+    PlanCatalog,
+    Price,
+    SubscriptionStatus,
+)
 from core.domain.organization import (
     AuditAction,
     AuditEntry,
     Invitation,
     Organization,
+    OrganizationNotFound,
     OrgRole,
 )
 from core.domain.seats import SeatsExhausted
@@ -57,16 +70,23 @@ from tests.fakes import (
     SequentialIds,
 )
 from tests.stripe_inprocess import EmulatedStripe
-from tests.unit.application.conftest import TEAM, Seed
+from tests.unit.application.conftest import PRO, TEAM, Seed
 
 # Free organizations have 3 seats; Team (per seat) 4, so the limit is reachable.
 FREE3 = Plan(key="free", name="Free", limits={"seats": 3})
 TEAM4 = replace(TEAM, limits={"seats": 4}, features=frozenset({"sso"}))
+# Flat plans (one unit whatever the members): Pro with 5 seats, Duo with 2.
+DUO = Plan(
+    key="duo",
+    name="Duo",
+    limits={"seats": 2},
+    prices=(Price("price_duo_month_usd", Interval.MONTH, "usd", 2000),),
+)
 
 
 @pytest.fixture
 def catalog() -> PlanCatalog:
-    return PlanCatalog(plans=(FREE3, TEAM4))
+    return PlanCatalog(plans=(FREE3, TEAM4, PRO, DUO))
 
 
 @pytest.fixture
@@ -673,3 +693,189 @@ def test_metadata_naming_another_org_does_not_move_a_subscription_onto_it(
     stored = acme.stored.billing.subscription
     assert stored is not None
     assert stored.id == sub_id
+
+
+# -- plan change ----------------------------------------------------------------------
+
+
+@pytest.fixture
+def change_org_plan(
+    orgs: InMemoryOrganizationStore,
+    org_billing: InMemoryOrgBillingStore,
+    stripe: EmulatedStripe,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+    cursors: FakeCursorCodec,
+    catalog: PlanCatalog,
+) -> ChangeOrgPlan:
+    writer = OrgBillingWriter(orgs, org_billing, catalog)
+    return ChangeOrgPlan(orgs, stripe.provider, writer, billing_config, clock, cursors)
+
+
+@pytest.fixture
+def preview_org_plan(
+    orgs: InMemoryOrganizationStore,
+    stripe: EmulatedStripe,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+    cursors: FakeCursorCodec,
+) -> PreviewOrgPlanChange:
+    return PreviewOrgPlanChange(orgs, stripe.provider, billing_config, cursors, clock)
+
+
+def test_a_per_seat_org_moved_to_a_flat_plan_bills_one_unit_and_takes_its_seats(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    clock: FakeClock,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+    clock.advance(timedelta(days=3))
+
+    view = change_org_plan.execute(carol, acme.id, "pro", Interval.MONTH)
+
+    at_stripe = stripe.subscription(sub_id)
+    assert (at_stripe.price_id, at_stripe.quantity) == ("price_pro_month_usd", 1)
+    assert (acme.stored.plan_key, acme.stored.seat_limit) == ("pro", 5)
+    assert (view.seats_used, view.seat_limit) == (3, 5)
+    assert view.entitlements.plan.key == "pro"
+
+
+def test_a_flat_org_moved_to_a_per_seat_plan_bills_its_members(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    clock: FakeClock,
+) -> None:
+    carol, _ = team_of_three
+    url = checkout.execute(carol, acme.id, "pro", Interval.MONTH, "usd")
+    sub_id = stripe.pay_checkout(url).id
+    deliver_all(stripe, handle, 0)
+    assert (stripe.subscription(sub_id).quantity, acme.stored.seat_limit) == (1, 5)
+    clock.advance(timedelta(days=3))
+
+    change_org_plan.execute(carol, acme.id, "team", Interval.MONTH)
+
+    at_stripe = stripe.subscription(sub_id)
+    assert (at_stripe.price_id, at_stripe.quantity) == ("price_team_month_usd", 3)
+    assert (acme.stored.plan_key, acme.stored.seat_limit) == ("team", 4)
+
+
+def test_a_plan_with_fewer_seats_than_members_is_402_and_stripe_is_not_asked(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    preview_org_plan: PreviewOrgPlanChange,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+    before = acme.stored
+
+    for attempt in (change_org_plan.execute, preview_org_plan.execute):
+        with pytest.raises(SeatsExhausted) as refused:
+            attempt(carol, acme.id, "duo", Interval.MONTH)
+        assert status_of(refused.value) == (402, None)
+
+    assert stripe.calls == {}
+    assert stripe.subscription(sub_id).price_id == "price_team_month_usd"
+    assert acme.stored == before
+
+
+def test_a_retried_change_sends_the_same_key_and_stripe_charges_it_once(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    org_billing: InMemoryOrgBillingStore,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    carol, _ = team_of_three
+    subscribe(acme, carol, checkout, stripe, handle)
+    clock.advance(timedelta(days=3))
+    customer_id = acme.stored.billing.customer_id
+    assert customer_id is not None
+    invoices = len(stripe.invoices_of(customer_id))
+
+    def lost(org: Organization) -> Organization:
+        raise PaymentProviderUnavailable("the answer was lost")
+
+    # Stripe changed the plan, then the request died before storing it.
+    with monkeypatch.context() as patched:
+        patched.setattr(org_billing, "save_billing", lost)
+        with pytest.raises(PaymentProviderUnavailable):
+            change_org_plan.execute(carol, acme.id, "pro", Interval.MONTH)
+    view = change_org_plan.execute(carol, acme.id, "pro", Interval.MONTH)
+
+    first, again = stripe.idempotency_keys
+    assert first == again
+    assert first.endswith(f"-org-{acme.stored.version - 1}")
+    assert len(stripe.invoices_of(customer_id)) == invoices + 1
+    assert view.entitlements.plan.key == "pro"
+
+
+def test_members_and_strangers_cannot_change_or_preview_the_orgs_plan(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    preview_org_plan: PreviewOrgPlanChange,
+    person: Seed,
+) -> None:
+    carol, bobby = team_of_three
+    subscribe(acme, carol, checkout, stripe, handle)
+    mallory = person("mallory")
+
+    for attempt in (change_org_plan.execute, preview_org_plan.execute):
+        with pytest.raises(PermissionDenied):
+            attempt(bobby, acme.id, "pro", Interval.MONTH)
+        with pytest.raises(OrganizationNotFound):
+            attempt(mallory, acme.id, "pro", Interval.MONTH)
+
+    assert stripe.calls == {}
+
+
+def test_a_preview_token_binds_the_org_a_persons_or_another_orgs_is_refused(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    preview_org_plan: PreviewOrgPlanChange,
+    cursors: FakeCursorCodec,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+    clock.advance(timedelta(days=3))
+    quote = preview_org_plan.execute(carol, acme.id, "pro", Interval.MONTH)
+    # The same subscription and price, bound to the admin instead of the org.
+    tokens = ProrationTokens(cursors, billing_config.proration_token_ttl)
+    forged = tokens.issue(carol.id, sub_id, "price_pro_month_usd", 1, clock.now())
+
+    with pytest.raises(InvalidProrationToken):
+        change_org_plan.execute(carol, acme.id, "pro", Interval.MONTH, forged)
+    view = change_org_plan.execute(
+        carol, acme.id, "pro", Interval.MONTH, quote.proration_token
+    )
+
+    assert view.entitlements.plan.key == "pro"
+    customer_id = acme.stored.billing.customer_id
+    assert customer_id is not None
+    assert stripe.invoices_of(customer_id)[-1].amount_due == quote.amount_due
