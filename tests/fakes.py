@@ -1210,10 +1210,18 @@ class InMemoryOrgBillingStore:
         self.calls["org_of_customer"] += 1
         return self._claims.get(customer_id)
 
-    def save_billing(self, org: Organization) -> Organization:
+    def save_billing(
+        self, org: Organization, audit: AuditEntry | None = None
+    ) -> Organization:
         self.calls["save_billing"] += 1
         with self._orgs._lock:
-            return self._write(org)
+            # All or nothing, as the transaction: the entry's id first.
+            if audit is not None and audit.id in self._orgs._audit._entries:
+                raise ConcurrentUpdate()
+            saved = self._write(org)
+            if audit is not None:
+                self._orgs._audit._record(audit)
+            return saved
 
     def record_event(
         self,

@@ -20,8 +20,8 @@ from typing import Protocol
 from core.application.authorization import can_manage_org_billing, require
 from core.application.billing import BillingConfig, may_replace, subscription_from
 from core.application.errors import ConcurrentUpdate, NoSubscription, UnknownPlan
-from core.application.org_ports import OrganizationStore
-from core.application.organizations import load_membership
+from core.application.org_ports import AuditLog, OrganizationStore
+from core.application.organizations import AuditTrail, load_membership
 from core.application.plan_change import ChangeTarget
 from core.application.ports import Clock, PaymentProvider, SubscriptionSnapshot
 from core.application.tasks import SYNC_SEATS, TaskSubmitter
@@ -35,7 +35,12 @@ from core.domain.billing import (
     SubscriptionStatus,
     entitlements,
 )
-from core.domain.organization import AuditEntry, Organization, OrganizationNotFound
+from core.domain.organization import (
+    AuditAction,
+    AuditEntry,
+    Organization,
+    OrganizationNotFound,
+)
 from core.domain.seats import seat_quantity
 from core.domain.user import User
 
@@ -64,9 +69,12 @@ class OrgBillingStore(Protocol):
         """The id of the organization a Stripe customer was made for, if any."""
         ...
 
-    def save_billing(self, org: Organization) -> Organization:
+    def save_billing(
+        self, org: Organization, audit: AuditEntry | None = None
+    ) -> Organization:
         """Store ``org``'s billing, ``plan_key`` and ``seat_limit`` (and nothing
-        else of it); returns it as stored."""
+        else of it) and, in the same transaction, append ``audit`` to the
+        organization's log; returns it as stored."""
         ...
 
     def record_event(
@@ -208,26 +216,38 @@ class OrgBillingWriter:
     """Stores what Stripe answered to one of our own writes on an organization
     (as ``SubscriptionWriter`` does for a person: only newer news replaces the
     stored state), re-reading it when a join, a removal or a webhook moved its
-    version meanwhile."""
+    version meanwhile.
+
+    ``audit``, the entry of the admin's action, is written in the transaction
+    that stores the answer; when there is nothing to store (a webhook stored
+    newer news first) it is appended alone: the action happened at Stripe
+    either way, and the log must say who did it."""
 
     orgs: OrganizationStore
     billing: OrgBillingStore
     catalog: PlanCatalog
+    log: AuditLog
 
     def store(
-        self, org: Organization, snapshot: SubscriptionSnapshot, observed_at: datetime
+        self,
+        org: Organization,
+        snapshot: SubscriptionSnapshot,
+        observed_at: datetime,
+        audit: AuditEntry | None = None,
     ) -> Organization:
         current = org
         for _ in range(ATTEMPTS):
             previous = current.billing.subscription
             incoming = subscription_from(snapshot, self.catalog, observed_at, previous)
             if not may_replace(previous, incoming):
+                if audit is not None:
+                    self.log.append(audit)
                 return current
             updated = with_org_billing(
                 current, current.billing.with_subscription(incoming), self.catalog
             )
             try:
-                return self.billing.save_billing(updated)
+                return self.billing.save_billing(updated, audit)
             except ConcurrentUpdate:
                 reloaded = self.orgs.get(current.id)
                 if reloaded is None:
@@ -249,6 +269,7 @@ class CancelAtPeriodEnd:
     writer: OrgBillingWriter
     config: BillingConfig
     clock: Clock
+    trail: AuditTrail
 
     def execute(self, actor: User, org_id: str, cancel: bool) -> OrgSubscriptionView:
         org = load_billed_org(self.orgs, org_id, actor)
@@ -259,8 +280,12 @@ class CancelAtPeriodEnd:
             cancel,
             idempotency_key=f"{verb}-{subscription.id}-org-{org.version}",
         )
+        action = AuditAction.BILLING_CANCELED if cancel else AuditAction.BILLING_RESUMED
+        audit = self.trail.entry(
+            org.id, actor, action, subscription.id, {"plan": subscription.plan_key}
+        )
         now = self.clock.now()
-        stored = self.writer.store(org, snapshot, now)
+        stored = self.writer.store(org, snapshot, now, audit)
         return org_view(self.config, stored, now)
 
 

@@ -226,6 +226,11 @@ class AuditAction(StrEnum):
     # Stripe reported the subscription started, ended, or changed its status, plan
     # or cancellation (not its quantity: the member changes that move it are logged).
     BILLING_SUBSCRIPTION_CHANGED = "billing.subscription_changed"
+    # An admin or owner of the organization acted on its billing.
+    BILLING_CHECKOUT_STARTED = "billing.checkout_started"
+    BILLING_PLAN_CHANGED = "billing.plan_changed"
+    BILLING_CANCELED = "billing.canceled"
+    BILLING_RESUMED = "billing.resumed"
     USER_ADMIN_GRANTED = "user.admin_granted"
     USER_ADMIN_REVOKED = "user.admin_revoked"
     USER_ACTIVATED = "user.activated"

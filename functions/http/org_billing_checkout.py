@@ -19,12 +19,12 @@ class OrgCheckoutRequest(api.Body):
 
 
 # Authenticate; the organization with the caller's membership; store its new Stripe
-# customer with its claim (one transaction). At Stripe: the customer (first
-# purchase only), the Checkout session.
+# customer with its claim (one transaction); the audit entry. At Stripe: the
+# customer (first purchase only), the Checkout session.
 @api.endpoint(
     "POST /api/v1/orgs/{org_id}/billing/checkout",
     (*api.p.AUTHENTICATED, api.p.ORGS_READ, api.p.ORGS_WRITE, api.p.STRIPE_API),
-    budget=3,
+    budget=4,
     stripe=2,
 )
 @api.who("an admin or owner of the organization")

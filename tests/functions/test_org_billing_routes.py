@@ -92,6 +92,20 @@ def test_an_admin_cancels_then_resumes_the_orgs_subscription(
     assert resumed.json()["cancel_at_period_end"] is False
     assert stripe.subscription(sub_id)["cancel_at_period_end"] is False
 
+    # The audit log says who did it, in which request.
+    log = api.call(
+        "read_audit_log", f"/api/v1/orgs/{org_id}/audit-log", cookies=[owner]
+    )
+    assert log.status == 200, log.text
+    mine = [e for e in log.json()["items"] if e["actor"] != "stripe"]
+    owner_id = api.container.users.get_by_username("owner102").id
+    assert [(e["action"], e["actor"], e["target"]) for e in mine[:3]] == [
+        ("billing.resumed", owner_id, sub_id),
+        ("billing.canceled", owner_id, sub_id),
+        ("billing.checkout_started", owner_id, org_id),
+    ]
+    assert resumed.headers["x-correlation-id"] == mine[0]["request_id"]
+
 
 def test_a_per_seat_org_moves_to_a_flat_plan_at_the_previewed_price_and_back(
     api: Api, stripe: StripeControl

@@ -234,6 +234,31 @@ def test_an_event_records_its_audit_entry_and_the_seats_paid_in_one_transaction(
     assert len(audit.list(org.id, NOW, 10, None).items) == 2
 
 
+def test_an_admins_billing_change_and_its_audit_entry_are_one_transaction(
+    orgs: DynamoOrganizationStore, store: DynamoOrgBillingStore
+) -> None:
+    org = make_org(orgs)
+    audit = DynamoAuditLog()
+    canceled = entry(org.id, AuditAction.BILLING_CANCELED)
+
+    saved = store.save_billing(on_team(org, SubscriptionStatus.ACTIVE), canceled)
+
+    assert orgs.get(org.id) == saved
+    logged = audit.list(org.id, NOW, 10, None).items
+    assert [e.action for e in logged] == [canceled.action, AuditAction.ORG_CREATED]
+    assert logged[0] == canceled
+    # A stale version writes neither the billing nor the entry.
+    late = entry(org.id, AuditAction.BILLING_PLAN_CHANGED)
+    with pytest.raises(ConcurrentUpdate):
+        store.save_billing(on_team(org, SubscriptionStatus.CANCELED), late)
+    assert orgs.get(org.id) == saved
+    assert len(audit.list(org.id, NOW, 10, None).items) == 2
+    # An entry's id twice (a replayed write) writes neither either.
+    with pytest.raises(ConcurrentUpdate):
+        store.save_billing(on_team(saved, SubscriptionStatus.CANCELED), canceled)
+    assert orgs.get(org.id) == saved
+
+
 def test_the_seated_index_holds_orgs_whose_subscription_has_not_ended(
     orgs: DynamoOrganizationStore, store: DynamoOrgBillingStore
 ) -> None:

@@ -150,12 +150,18 @@ class DynamoOrgBillingStore:
                 return None
         return claim.org_id
 
-    def save_billing(self, org: Organization) -> Organization:
+    def save_billing(
+        self, org: Organization, audit: AuditEntry | None = None
+    ) -> Organization:
         with storage_errors():
             try:
                 with TransactWrite(
                     connection=table_connection(OrgItem).connection
                 ) as transaction:
+                    if audit is not None:
+                        transaction.save(
+                            audit_item(audit), condition=AuditItem.pk.does_not_exist()
+                        )
                     transaction.update(
                         _key(org.id),
                         actions=_billing_actions(org),

@@ -12,9 +12,11 @@ from core.application.org_billing import (
     seats_to_bill,
 )
 from core.application.org_ports import OrganizationStore
+from core.application.organizations import AuditTrail
 from core.application.plan_change import PlanChanger
 from core.application.ports import Clock, CursorCodec, PaymentProvider
 from core.domain.billing import Interval
+from core.domain.organization import AuditAction
 from core.domain.user import User
 
 
@@ -31,7 +33,10 @@ class ChangeOrgPlan:
     The idempotency key names the organization's version (joins and removals move
     it), so a retried request charges once. The organization's ``plan_key`` and
     ``seat_limit`` follow the plan of what Stripe answers (``OrgBillingWriter``):
-    an unpaid change leaves both as they were."""
+    an unpaid change leaves both as they were. The change's audit entry
+    (``billing.plan_changed``: from and to which plan and interval, the quantity
+    billed) is written in the transaction that stores it; an unpaid one writes
+    none (nothing changed)."""
 
     orgs: OrganizationStore
     provider: PaymentProvider
@@ -39,6 +44,7 @@ class ChangeOrgPlan:
     config: BillingConfig
     clock: Clock
     cursors: CursorCodec
+    trail: AuditTrail
 
     def execute(
         self,
@@ -56,6 +62,17 @@ class ChangeOrgPlan:
         snapshot = changer.apply(
             target, proration_token, f"org-{org.version}", quantity=quantity
         )
+        subscription = target.subscription
+        details = {
+            "from_plan": subscription.plan_key,
+            "from_interval": subscription.interval.value,
+            "plan": plan_key,
+            "interval": interval.value,
+            "quantity": str(quantity),
+        }
+        audit = self.trail.entry(
+            org.id, actor, AuditAction.BILLING_PLAN_CHANGED, subscription.id, details
+        )
         now = self.clock.now()
-        stored = self.writer.store(org, snapshot, now)
+        stored = self.writer.store(org, snapshot, now, audit)
         return org_view(self.config, stored, now)

@@ -10,11 +10,12 @@ from core.application.errors import (
     SubscriptionExists,
 )
 from core.application.org_billing import ATTEMPTS, OrgBillingStore, load_billed_org
-from core.application.org_ports import OrganizationStore
+from core.application.org_ports import AuditLog, OrganizationStore
+from core.application.organizations import AuditTrail
 from core.application.ports import IdGenerator, PaymentProvider
 from core.application.seat_billing import SeatBilling
 from core.domain.billing import Interval, SubscriptionStatus
-from core.domain.organization import Organization, OrganizationNotFound
+from core.domain.organization import AuditAction, Organization, OrganizationNotFound
 from core.domain.user import User
 
 logger = logging.getLogger("strata.billing")
@@ -42,13 +43,21 @@ class StartOrgCheckout:
     (``OrganizationNotFound``), an unverified admin cannot pay
     (``EmailNotVerified``), and a live subscription is changed, not bought twice
     (``SubscriptionExists``). Nothing changes for the organization until
-    Stripe's webhook says the purchase is done."""
+    Stripe's webhook says the purchase is done.
+
+    Once Stripe has made the session, ``billing.checkout_started`` (by whom,
+    which plan) is appended to the organization's log. Alone, not in a
+    transaction: starting a checkout stores no billing state (the customer, on
+    first use, is stored before Stripe is asked for the session, and the
+    subscription comes with the webhook, which logs it)."""
 
     orgs: OrganizationStore
     org_billing: OrgBillingStore
     provider: PaymentProvider
     seats: SeatBilling
     ids: IdGenerator
+    trail: AuditTrail
+    log: AuditLog
 
     def execute(
         self,
@@ -69,7 +78,7 @@ class StartOrgCheckout:
         # One trial per organization: not again after a subscription ended.
         trial_days = plan.trial_days if subscription is None else 0
         try:
-            return self._checkout(
+            url = self._checkout(
                 org, customer_id, plan_key, interval, currency, trial_days
             )
         except CustomerMissing:
@@ -78,9 +87,16 @@ class StartOrgCheckout:
                 extra={"org_id": org.id},
             )
             org, customer_id = self._customer(org, actor, replacing=customer_id)
-            return self._checkout(
+            url = self._checkout(
                 org, customer_id, plan_key, interval, currency, trial_days
             )
+        details = {"plan": plan_key, "interval": interval.value, "currency": currency}
+        self.log.append(
+            self.trail.entry(
+                org.id, actor, AuditAction.BILLING_CHECKOUT_STARTED, org.id, details
+            )
+        )
+        return url
 
     def _checkout(
         self,

@@ -22,7 +22,9 @@ from core.application.commands.handle_stripe_event import HandleStripeEvent, Out
 from core.application.commands.remove_member import RemoveMember
 from core.application.commands.start_org_checkout import StartOrgCheckout
 from core.application.errors import (
+    ConcurrentUpdate,
     InvalidProrationToken,
+    PaymentFailed,
     PaymentProviderUnavailable,
     PermissionDenied,
 )
@@ -124,9 +126,41 @@ def checkout(
     org_billing: InMemoryOrgBillingStore,
     stripe: EmulatedStripe,
     seat_billing: SeatBilling,
+    trail: AuditTrail,
+    audit_log: InMemoryAuditLog,
 ) -> StartOrgCheckout:
     return StartOrgCheckout(
-        orgs, org_billing, stripe.provider, seat_billing, SequentialIds("try")
+        orgs,
+        org_billing,
+        stripe.provider,
+        seat_billing,
+        SequentialIds("try"),
+        trail,
+        audit_log,
+    )
+
+
+@pytest.fixture
+def org_writer(
+    orgs: InMemoryOrganizationStore,
+    org_billing: InMemoryOrgBillingStore,
+    catalog: PlanCatalog,
+    audit_log: InMemoryAuditLog,
+) -> OrgBillingWriter:
+    return OrgBillingWriter(orgs, org_billing, catalog, audit_log)
+
+
+@pytest.fixture
+def cancel_or_resume(
+    orgs: InMemoryOrganizationStore,
+    stripe: EmulatedStripe,
+    org_writer: OrgBillingWriter,
+    billing_config: BillingConfig,
+    clock: FakeClock,
+    trail: AuditTrail,
+) -> CancelAtPeriodEnd:
+    return CancelAtPeriodEnd(
+        orgs, stripe.provider, org_writer, billing_config, clock, trail
     )
 
 
@@ -480,11 +514,10 @@ def test_the_quantity_follows_a_join_and_a_removal_with_one_key_per_change(
     assert job.run(removed) == {"synced": True, "quantity": 3}
 
     assert stripe.subscription(sub_id).quantity == 3
-    join_entry, removal_entry = [
-        e
-        for e in audit_log.entries(acme.id)
-        if e.action in (AuditAction.INVITATION_ACCEPTED, AuditAction.MEMBER_REMOVED)
-    ][-2:]
+    # By action: entries of one instant sort by id, and "audit-10" < "audit-9".
+    entries = audit_log.entries(acme.id)
+    join_entry = [e for e in entries if e.action is AuditAction.INVITATION_ACCEPTED][-1]
+    (removal_entry,) = [e for e in entries if e.action is AuditAction.MEMBER_REMOVED]
     assert (joined["change_id"], removed["change_id"]) == (
         join_entry.id,
         removal_entry.id,
@@ -592,23 +625,14 @@ def test_admins_read_cancel_and_list_invoices_and_members_cannot(
     stripe: EmulatedStripe,
     handle: HandleStripeEvent,
     orgs: InMemoryOrganizationStore,
-    org_billing: InMemoryOrgBillingStore,
+    cancel_or_resume: CancelAtPeriodEnd,
     billing_config: BillingConfig,
     clock: FakeClock,
-    catalog: PlanCatalog,
 ) -> None:
     carol, bobby = team_of_three
     subscribe(acme, carol, checkout, stripe, handle)
     get = GetOrgSubscription(orgs, billing_config, clock)
-    cancel = CancelOrgSubscription(
-        CancelAtPeriodEnd(
-            orgs,
-            stripe.provider,
-            OrgBillingWriter(orgs, org_billing, catalog),
-            billing_config,
-            clock,
-        )
-    )
+    cancel = CancelOrgSubscription(cancel_or_resume)
     invoices = ListOrgInvoices(orgs, stripe.provider, FakeCursorCodec())
 
     for refused in (
@@ -701,15 +725,16 @@ def test_metadata_naming_another_org_does_not_move_a_subscription_onto_it(
 @pytest.fixture
 def change_org_plan(
     orgs: InMemoryOrganizationStore,
-    org_billing: InMemoryOrgBillingStore,
+    org_writer: OrgBillingWriter,
     stripe: EmulatedStripe,
     billing_config: BillingConfig,
     clock: FakeClock,
     cursors: FakeCursorCodec,
-    catalog: PlanCatalog,
+    trail: AuditTrail,
 ) -> ChangeOrgPlan:
-    writer = OrgBillingWriter(orgs, org_billing, catalog)
-    return ChangeOrgPlan(orgs, stripe.provider, writer, billing_config, clock, cursors)
+    return ChangeOrgPlan(
+        orgs, stripe.provider, org_writer, billing_config, clock, cursors, trail
+    )
 
 
 @pytest.fixture
@@ -809,7 +834,7 @@ def test_a_retried_change_sends_the_same_key_and_stripe_charges_it_once(
     assert customer_id is not None
     invoices = len(stripe.invoices_of(customer_id))
 
-    def lost(org: Organization) -> Organization:
+    def lost(org: Organization, audit: AuditEntry | None = None) -> Organization:
         raise PaymentProviderUnavailable("the answer was lost")
 
     # Stripe changed the plan, then the request died before storing it.
@@ -879,3 +904,138 @@ def test_a_preview_token_binds_the_org_a_persons_or_another_orgs_is_refused(
     customer_id = acme.stored.billing.customer_id
     assert customer_id is not None
     assert stripe.invoices_of(customer_id)[-1].amount_due == quote.amount_due
+
+
+# -- audit of the admins' billing actions --------------------------------------------
+
+
+def admin_entries(audit_log: InMemoryAuditLog, org_id: str) -> list[AuditEntry]:
+    """The organization's entries of its admins' billing actions, oldest first."""
+    return [
+        e
+        for e in audit_log.entries(org_id)
+        if e.action.value.startswith("billing.") and e.actor != "stripe"
+    ]
+
+
+def test_starting_a_checkout_is_logged_with_who_and_which_plan(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    audit_log: InMemoryAuditLog,
+) -> None:
+    carol, _ = team_of_three
+
+    checkout.execute(carol, acme.id, "team", Interval.MONTH, "usd")
+
+    (started,) = admin_entries(audit_log, acme.id)
+    assert started.action is AuditAction.BILLING_CHECKOUT_STARTED
+    assert (started.actor, started.target, started.request_id) == (
+        carol.id,
+        acme.id,
+        "req-1",
+    )
+    assert started.details == {"plan": "team", "interval": "month", "currency": "usd"}
+
+
+def test_cancel_and_resume_are_logged_in_the_write_that_stores_them(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    cancel_or_resume: CancelAtPeriodEnd,
+    org_billing: InMemoryOrgBillingStore,
+    audit_log: InMemoryAuditLog,
+    clock: FakeClock,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+    appended = audit_log.calls["append"]
+
+    clock.advance(timedelta(seconds=2))
+    cancel_or_resume.execute(carol, acme.id, cancel=True)
+    clock.advance(timedelta(seconds=2))
+    cancel_or_resume.execute(acme.owner, acme.id, cancel=False)
+
+    _, canceled, resumed = admin_entries(audit_log, acme.id)  # the checkout first
+    assert (canceled.action, canceled.actor) == (AuditAction.BILLING_CANCELED, carol.id)
+    assert (resumed.action, resumed.actor) == (
+        AuditAction.BILLING_RESUMED,
+        acme.owner.id,
+    )
+    assert canceled.target == resumed.target == sub_id
+    assert canceled.request_id == "req-1"
+    # Through the billing write (its transaction), never appended apart.
+    assert audit_log.calls["append"] == appended
+    assert org_billing.calls["save_billing"] == 2
+
+
+def test_a_billing_write_that_fails_logs_nothing(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    cancel_or_resume: CancelAtPeriodEnd,
+    orgs: InMemoryOrganizationStore,
+    audit_log: InMemoryAuditLog,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    carol, _ = team_of_three
+    subscribe(acme, carol, checkout, stripe, handle)
+    before = len(audit_log.entries(acme.id))
+    clock.advance(timedelta(seconds=2))
+    stale = acme.stored
+    # The organization moved on after every read (a join each time): each write
+    # of the version read is refused, three tries, then the error.
+    read = orgs.get_with_membership
+    monkeypatch.setattr(
+        orgs, "get_with_membership", lambda o, u: (stale, read(o, u)[1])
+    )
+    monkeypatch.setattr(orgs, "get", lambda org_id: stale)
+    orgs._orgs[acme.id] = replace(stale, version=stale.version + 1)
+
+    with pytest.raises(ConcurrentUpdate):
+        cancel_or_resume.execute(carol, acme.id, cancel=True)
+
+    assert len(audit_log.entries(acme.id)) == before
+
+
+def test_a_plan_change_is_logged_from_and_to_with_the_seats_and_an_unpaid_one_not(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    audit_log: InMemoryAuditLog,
+    clock: FakeClock,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = subscribe(acme, carol, checkout, stripe, handle)
+    clock.advance(timedelta(days=3))
+    customer_id = acme.stored.billing.customer_id
+    assert customer_id is not None
+
+    change_org_plan.execute(carol, acme.id, "pro", Interval.MONTH)
+    clock.advance(timedelta(seconds=2))
+    # A year of Pro costs more than the month left: invoiced now, and declined.
+    stripe.decline_next_payment(customer_id)
+    with pytest.raises(PaymentFailed):
+        change_org_plan.execute(carol, acme.id, "pro", Interval.YEAR)
+
+    _, changed = admin_entries(audit_log, acme.id)  # the checkout's first
+    assert (changed.action, changed.actor, changed.target) == (
+        AuditAction.BILLING_PLAN_CHANGED,
+        carol.id,
+        sub_id,
+    )
+    assert changed.details == {
+        "from_plan": "team",
+        "from_interval": "month",
+        "plan": "pro",
+        "interval": "month",
+        "quantity": "1",
+    }
