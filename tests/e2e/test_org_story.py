@@ -176,6 +176,7 @@ def test_an_org_pays_per_seat_and_its_stripe_quantity_follows_its_members(
         steps = [(e["action"], e["target"]) for e in reversed(log.json()["items"])]
         assert [action for action, _ in steps] == [
             "org.created",
+            "billing.checkout_started",
             "billing.subscription_changed",
             "invitation.created",
             "invitation.created",
@@ -183,11 +184,15 @@ def test_an_org_pays_per_seat_and_its_stripe_quantity_follows_its_members(
             "invitation.accepted",
             "member.removed",
         ]
-        assert steps[1][1] == subscription_id
-        assert steps[2][1] == "story.existing@example.com"
-        assert steps[3][1] == "story.newcomer@example.com"
+        assert steps[1][1] == org_id
+        assert steps[2][1] == subscription_id
+        assert steps[3][1] == "story.existing@example.com"
+        assert steps[4][1] == "story.newcomer@example.com"
         assert steps[-1][1] == newcomer_id
-        subscribed = log.json()["items"][-2]
+        started = log.json()["items"][-2]
+        assert started["actor"] == boss.get("/api/v1/account/me").json()["id"]
+        assert started["details"]["plan"] == "team"
+        subscribed = log.json()["items"][-3]
         assert subscribed["actor"] == "stripe"
         assert subscribed["details"]["status"] == "active"
         assert subscribed["details"]["plan"] == "team"

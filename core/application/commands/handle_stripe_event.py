@@ -46,7 +46,7 @@ from core.domain.billing import (
     SubscriptionStatus,
     grace_deadline,
 )
-from core.domain.organization import AuditAction, AuditEntry, Organization
+from core.domain.organization import AuditAction, AuditEntry, Organization, OrgRole
 from core.domain.user import User
 
 # The actor of the audit entries that Stripe's webhooks report.
@@ -84,6 +84,16 @@ EMAILS = {
     DISPUTE_CLOSED: "dispute_lost",
     CHARGE_REFUNDED: "refund_issued",
 }
+# An organization's owners get these, each naming the organization; "started" as
+# a person's does (see ``_template``).
+ORG_STARTED = "org_subscription_started"
+ORG_EMAILS = {
+    "customer.subscription.created": ORG_STARTED,
+    "customer.subscription.deleted": "org_subscription_canceled",
+    "invoice.payment_failed": "org_payment_failed",
+}
+# Members read a page at a time to find the owners.
+_MEMBER_PAGE = 100
 
 
 class Outcome(StrEnum):
@@ -124,8 +134,9 @@ class HandleStripeEvent:
     and the organization's plan and seat limit follow the stored subscription.
     A change of the subscription itself (started, ended, another status, plan or
     cancellation) is appended to the organization's audit log in the same
-    transaction, by ``stripe``. No email is sent for it (an organization has no
-    single address yet).
+    transaction, by ``stripe``. Its owners (active accounts) are emailed when it
+    starts, ends or a payment fails (``ORG_EMAILS``), each under a task id made
+    from the event's and their own, through the same queue as a person's.
     """
 
     verifier: WebhookVerifier
@@ -414,6 +425,9 @@ class HandleStripeEvent:
                 if billing == current.billing
                 else with_org_billing(current, billing, self.config.catalog)
             )
+            if changed is not None or _concerns(event, billing.subscription):
+                # As a person's: not for news set aside about an old subscription.
+                self._queue_org_emails(event, current, changed or current)
             try:
                 return self._record_org(event, changed, self._audit(current, changed))
             except ConcurrentUpdate:
@@ -450,6 +464,49 @@ class HandleStripeEvent:
             new.id,
             details,
         )
+
+    def _queue_org_emails(
+        self, event: BillingEvent, before: Organization, after: Organization
+    ) -> None:
+        template = _first_paid_or(
+            event, before.billing, after.billing, ORG_EMAILS, ORG_STARTED
+        )
+        if template is None:
+            return
+        context = {
+            "org_name": after.name.value,
+            **self._billing_context(event, after.billing.subscription),
+        }
+        for owner in self._owners(after.id):
+            # Under an id made from the event's and the owner's: each owner's
+            # email is queued once however often the event comes.
+            self.submitter.submit_once(
+                SEND_EMAIL,
+                {
+                    "to": owner.email.value,
+                    "template": template,
+                    "context": {**context, "username": owner.username.value},
+                },
+                owner_id=owner.id,
+                task_id=f"stripe-{event.id}-{owner.id}",
+            )
+
+    def _owners(self, org_id: str) -> list[User]:
+        """The organization's owners whose accounts can still be reached (a
+        deactivated user keeps the role but gets no mail)."""
+        owners: list[User] = []
+        start = None
+        while True:
+            page = self.orgs.list_members(org_id, _MEMBER_PAGE, start)
+            for membership in page.items:
+                if membership.role is not OrgRole.OWNER:
+                    continue
+                user = self.users.get(membership.user_id)
+                if user is not None and user.is_active:
+                    owners.append(user)
+            if page.next_position is None:
+                return owners
+            start = page.next_position
 
     def _record_org(
         self,
@@ -503,7 +560,10 @@ class HandleStripeEvent:
         template = _template(event, before, user)
         if template is None:
             return
-        context = self._email_context(event, user)
+        context = {
+            "username": user.username.value,
+            **self._billing_context(event, user.billing.subscription),
+        }
         # Under an id made from the event's: queued once however often it comes.
         self.submitter.submit_once(
             SEND_EMAIL,
@@ -512,9 +572,12 @@ class HandleStripeEvent:
             task_id=f"stripe-{event.id}",
         )
 
-    def _email_context(self, event: BillingEvent, user: User) -> dict[str, str]:
-        context = {"username": user.username.value}
-        subscription = user.billing.subscription
+    def _billing_context(
+        self, event: BillingEvent, subscription: Subscription | None
+    ) -> dict[str, str]:
+        """What a billing email says beside whom it greets: the plan, its dates,
+        the amount and where to pay."""
+        context: dict[str, str] = {}
         if subscription is not None:
             plan = self.config.catalog.get(subscription.plan_key)
             context["plan"] = plan.name if plan is not None else subscription.plan_key
@@ -555,17 +618,29 @@ def _template(event: BillingEvent, before: User, after: User) -> str | None:
     """The email an event sends. "Subscription started" goes once the stored
     subscription is active or trialing and was not (a new one, or one whose first
     payment just went through): never for an incomplete or unpaid one."""
-    now = after.billing.subscription
-    if now is not None and now.status in PAID_STATUSES:
-        was = before.billing.subscription
-        if was is None or was.id != now.id or was.status not in _STARTED_BEFORE:
-            return STARTED
     if event.type == DISPUTE_CLOSED and (
         event.dispute is None or event.dispute.status != "lost"
     ):
-        return None
-    template = EMAILS.get(event.type)
-    return None if template == STARTED else template
+        return _first_paid_or(event, before.billing, after.billing, {}, STARTED)
+    return _first_paid_or(event, before.billing, after.billing, EMAILS, STARTED)
+
+
+def _first_paid_or(
+    event: BillingEvent,
+    before: Billing,
+    after: Billing,
+    emails: Mapping[str, str],
+    started: str,
+) -> str | None:
+    """``started`` if the stored subscription became active or trialing (see
+    ``_template``), else the email ``emails`` names for the event, if any."""
+    now = after.subscription
+    if now is not None and now.status in PAID_STATUSES:
+        was = before.subscription
+        if was is None or was.id != now.id or was.status not in _STARTED_BEFORE:
+            return started
+    template = emails.get(event.type)
+    return None if template == started else template
 
 
 def _belongs_to(snapshot: SubscriptionSnapshot, user: User) -> bool:
@@ -603,7 +678,11 @@ def _belongs_to_org(snapshot: SubscriptionSnapshot, org: Organization) -> bool:
 
 def _concerns_current(event: BillingEvent, user: User) -> bool:
     """Whether the event is about the subscription the user has now."""
-    current = user.billing.subscription
+    return _concerns(event, user.billing.subscription)
+
+
+def _concerns(event: BillingEvent, current: Subscription | None) -> bool:
+    """Whether the event is about ``current``, the subscription stored now."""
     if current is None:
         return True
     subscription_id = (

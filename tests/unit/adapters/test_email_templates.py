@@ -19,6 +19,7 @@ from core.application.account_emails import (
     WELCOME,
 )
 from core.application.commands.handle_stripe_event import EMAILS as BILLING_EMAILS
+from core.application.commands.handle_stripe_event import ORG_EMAILS
 
 CONTEXT = {
     "username": "alice",
@@ -48,6 +49,7 @@ def test_the_messages_are_exactly_the_ones_the_application_names(
             SIGNUP_ATTEMPT,
             ORG_INVITATION,
             *BILLING_EMAILS.values(),
+            *ORG_EMAILS.values(),
         ]
     )
 
@@ -192,3 +194,39 @@ def test_the_invitation_escapes_the_org_name_and_inviter_in_html(
     assert "<script>" not in email.html
     assert "https://app.example.com/accept-invitation?token=tok" in email.text
     assert "7 days" in email.text
+
+
+ORG_CONTEXT = {**BILLING_CONTEXT, "org_name": "Acme"}
+
+
+@pytest.mark.parametrize("name", sorted(ORG_EMAILS.values()))
+def test_org_billing_messages_name_the_org_to_its_owner(
+    renderer: TemplateRenderer, name: str
+) -> None:
+    full = renderer.render(name, ORG_CONTEXT)
+    bare = renderer.render(name, {"username": "alice", "org_name": "Acme"})
+
+    for email in (full, bare):
+        assert email.subject.startswith("Acme: ")
+        assert "\n" not in email.subject
+        assert "alice" in email.text
+        assert "Acme" in email.text
+        assert "Acme" in email.html
+        assert "{{" not in email.text
+    if name == "org_payment_failed":
+        assert "https://pay.example.com/in_1?x=1&y=2" in full.text
+        assert "https://pay.example.com/in_1?x=1&amp;y=2" in full.html
+
+
+@pytest.mark.parametrize("name", sorted(ORG_EMAILS.values()))
+def test_an_org_name_is_escaped_in_html_and_cannot_break_the_subject(
+    renderer: TemplateRenderer, name: str
+) -> None:
+    hostile = {"username": "alice", "org_name": "<b>Acme</b>\r\nBcc: x@evil.example"}
+
+    email = renderer.render(name, hostile)
+
+    assert "<b>Acme</b>" not in email.html
+    assert "&lt;b&gt;Acme&lt;/b&gt;" in email.html
+    assert "\r" not in email.subject
+    assert "\n" not in email.subject

@@ -41,7 +41,7 @@ from core.application.queries.get_org_subscription import GetOrgSubscription
 from core.application.queries.list_org_invoices import ListOrgInvoices
 from core.application.queries.preview_org_plan_change import PreviewOrgPlanChange
 from core.application.seat_billing import SeatBilling
-from core.application.tasks import SYNC_SEATS, TaskSubmitter
+from core.application.tasks import SEND_EMAIL, SYNC_SEATS, TaskSubmitter
 from core.domain.billing import (
     Interval,
     Plan,
@@ -69,6 +69,7 @@ from tests.fakes import (
     InMemoryOrgBillingStore,
     InMemoryTaskStore,
     InMemoryUserRepository,
+    RecordingTaskQueue,
     SequentialIds,
 )
 from tests.stripe_inprocess import EmulatedStripe
@@ -1039,3 +1040,107 @@ def test_a_plan_change_is_logged_from_and_to_with_the_seats_and_an_unpaid_one_no
         "interval": "month",
         "quantity": "1",
     }
+
+
+# -- emails to the owners ------------------------------------------------------------
+
+
+def emails(
+    task_queue: RecordingTaskQueue,
+) -> list[tuple[str, str, str, dict[str, str]]]:
+    """The emails queued: task id, recipient, template, context."""
+    return [
+        (t.id, t.payload["to"], t.payload["template"], t.payload["context"])
+        for t in task_queue.queued
+        if t.name == SEND_EMAIL
+    ]
+
+
+@pytest.fixture
+def owners(acme: Acme, person: Seed) -> tuple[User, User]:
+    """Acme has a second owner, oscar, and an admin, carol (the free plan's
+    three seats)."""
+    oscar = person("oscar")
+    acme.join(oscar, OrgRole.OWNER)
+    acme.join(person("carol"), OrgRole.ADMIN)
+    return acme.owner, oscar
+
+
+def test_the_owners_alone_are_emailed_once_naming_the_org_when_it_starts(
+    acme: Acme,
+    owners: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    task_queue: RecordingTaskQueue,
+) -> None:
+    alice, oscar = owners
+    url = checkout.execute(alice, acme.id, "team", Interval.MONTH, "usd")
+    stripe.pay_checkout(url)
+
+    deliver_all(stripe, handle, 0)
+    for payload, signature in stripe.deliveries(0):  # Stripe sends them again
+        handle.execute(payload, signature)
+
+    sent = emails(task_queue)
+    assert sorted((to, template) for _, to, template, _ in sent) == [
+        (alice.email.value, "org_subscription_started"),
+        (oscar.email.value, "org_subscription_started"),
+    ]
+    by_owner = {to: context for _, to, _, context in sent}
+    assert by_owner[oscar.email.value]["org_name"] == "Acme"
+    assert by_owner[oscar.email.value]["username"] == "oscar"
+    assert by_owner[alice.email.value]["plan"] == "Team"
+
+
+def test_the_owners_are_emailed_when_a_payment_fails_and_when_it_ends(
+    acme: Acme,
+    owners: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    task_queue: RecordingTaskQueue,
+    clock: FakeClock,
+    person: Seed,
+    users: InMemoryUserRepository,
+) -> None:
+    alice, oscar = owners
+    sub_id = subscribe(acme, alice, checkout, stripe, handle)
+    started = len(emails(task_queue))
+    # A third owner whose account is deactivated keeps the role, not the mail.
+    olive = person("olive")
+    acme.join(olive, OrgRole.OWNER)
+    users.save(olive.deactivated())
+    clock.advance(timedelta(days=30))
+    stripe.update_subscription(sub_id, status="past_due")
+    customer_id = acme.stored.billing.customer_id
+    assert customer_id is not None
+    invoice = stripe.add_invoice(
+        customer_id, 2400, status="open", subscription_id=sub_id
+    )
+
+    handle.execute(
+        *stripe.sign(
+            BillingEvent(
+                "evt_f", "invoice.payment_failed", clock.now(), invoice=invoice
+            )
+        )
+    )
+    clock.advance(timedelta(days=1))
+    ended = stripe.update_subscription(sub_id, status="canceled")
+    handle.execute(
+        *stripe.sign(
+            _event("evt_end", "customer.subscription.deleted", ended, clock.now())
+        )
+    )
+
+    later = emails(task_queue)[started:]
+    assert [(task_id, template) for task_id, _, template, _ in later] == [
+        (f"stripe-evt_f-{alice.id}", "org_payment_failed"),
+        (f"stripe-evt_f-{oscar.id}", "org_payment_failed"),
+        (f"stripe-evt_end-{alice.id}", "org_subscription_canceled"),
+        (f"stripe-evt_end-{oscar.id}", "org_subscription_canceled"),
+    ]
+    failed = later[0][3]
+    assert (failed["org_name"], failed["amount"]) == ("Acme", "24.00 USD")
+    assert failed["pay_url"] == invoice.hosted_invoice_url
