@@ -6,6 +6,7 @@ from core.application.billing import BillingConfig
 from core.application.org_billing import (
     OrgBillingWriter,
     OrgSubscriptionView,
+    SeatSync,
     load_billed_org,
     org_change_target,
     org_view,
@@ -36,7 +37,11 @@ class ChangeOrgPlan:
     an unpaid change leaves both as they were. The change's audit entry
     (``billing.plan_changed``: from and to which plan and interval, the quantity
     billed) is written in the transaction that stores it; an unpaid one writes
-    none (nothing changed)."""
+    none (nothing changed).
+
+    A member who joined or left while the change was on its way to Stripe left
+    the quantity sent behind the member count: the stored organization says so,
+    and ``SeatSync`` then sets the count, as after any membership change."""
 
     orgs: OrganizationStore
     provider: PaymentProvider
@@ -45,6 +50,7 @@ class ChangeOrgPlan:
     clock: Clock
     cursors: CursorCodec
     trail: AuditTrail
+    seats: SeatSync
 
     def execute(
         self,
@@ -75,4 +81,6 @@ class ChangeOrgPlan:
         )
         now = self.clock.now()
         stored = self.writer.store(org, snapshot, now, audit)
+        if stored.seats_used != org.seats_used:
+            self.seats.after_change(stored, audit.id)
         return org_view(self.config, stored, now)

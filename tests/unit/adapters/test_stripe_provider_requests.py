@@ -354,6 +354,45 @@ def test_change_price_without_a_date_sends_none(
     assert "payment_behavior" not in sent(stub)[2]
 
 
+def test_a_change_with_a_quantity_moves_price_and_seats_in_one_request(
+    stub: Stub, provider: StripePaymentProvider
+) -> None:
+    stub.script(Reply(body={"amount_due": 0, "currency": "usd"}))
+    stub.script(Reply(body=subscription_object()))
+
+    provider.preview_change(
+        SUBSCRIPTION,
+        "price_team",
+        proration_behavior="always_invoice",
+        proration_date=NOW,
+        quantity=3,
+    )
+    provider.change_price(
+        SUBSCRIPTION,
+        "price_team",
+        proration_behavior="none",
+        proration_date=None,
+        idempotency_key="chg-3",
+        quantity=3,
+    )
+
+    preview, change = sent(stub, -2)[2], sent(stub)[2]
+    assert preview["subscription_details[items][0][quantity]"] == "3"
+    assert (change["items[0][price]"], change["items[0][quantity]"]) == (
+        "price_team",
+        "3",
+    )
+    with pytest.raises(ValueError, match="at least one unit"):
+        provider.change_price(
+            SUBSCRIPTION,
+            "price_team",
+            proration_behavior="none",
+            proration_date=None,
+            idempotency_key="chg-4",
+            quantity=0,
+        )
+
+
 @pytest.mark.parametrize(("cancel", "value"), [(True, "true"), (False, "false")])
 def test_set_cancel_at_period_end_sends_the_flag(
     stub: Stub, provider: StripePaymentProvider, cancel: bool, value: str

@@ -732,9 +732,18 @@ def change_org_plan(
     clock: FakeClock,
     cursors: FakeCursorCodec,
     trail: AuditTrail,
+    submitter: TaskSubmitter,
+    catalog: PlanCatalog,
 ) -> ChangeOrgPlan:
     return ChangeOrgPlan(
-        orgs, stripe.provider, org_writer, billing_config, clock, cursors, trail
+        orgs,
+        stripe.provider,
+        org_writer,
+        billing_config,
+        clock,
+        cursors,
+        trail,
+        SeatSync(submitter, catalog),
     )
 
 
@@ -792,6 +801,49 @@ def test_a_flat_org_moved_to_a_per_seat_plan_bills_its_members(
     at_stripe = stripe.subscription(sub_id)
     assert (at_stripe.price_id, at_stripe.quantity) == ("price_team_month_usd", 3)
     assert (acme.stored.plan_key, acme.stored.seat_limit) == ("team", 4)
+
+
+def test_a_member_who_joins_during_a_change_is_billed_by_a_seat_sync_after_it(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    orgs: InMemoryOrganizationStore,
+    person: Seed,
+    job: SyncSeatsJob,
+    task_store: InMemoryTaskStore,
+    audit_log: InMemoryAuditLog,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    carol, _ = team_of_three
+    url = checkout.execute(carol, acme.id, "pro", Interval.MONTH, "usd")
+    sub_id = stripe.pay_checkout(url).id
+    deliver_all(stripe, handle, 0)
+    clock.advance(timedelta(days=3))
+    read = orgs.get_with_membership
+
+    def read_then_join(org_id: str, user_id: str) -> object:
+        found = read(org_id, user_id)
+        acme.join(person("david"))  # lands after the change read the count
+        return found
+
+    monkeypatch.setattr(orgs, "get_with_membership", read_then_join)
+    change_org_plan.execute(carol, acme.id, "team", Interval.MONTH)
+    monkeypatch.undo()
+
+    assert stripe.subscription(sub_id).quantity == 3  # the count read
+    (task,) = seat_tasks(task_store)
+    (changed,) = [
+        e
+        for e in audit_log.entries(acme.id)
+        if e.action is AuditAction.BILLING_PLAN_CHANGED
+    ]
+    assert task["change_id"] == changed.id
+    assert job.run(task) == {"synced": True, "quantity": 4}
+    assert stripe.subscription(sub_id).quantity == 4
 
 
 def test_a_plan_with_fewer_seats_than_members_is_402_and_stripe_is_not_asked(
