@@ -13,6 +13,7 @@ from typing import Any
 from core.domain.user import Role
 from local.harness import Reply
 from tests.functions.conftest import Api, assert_problem
+from tests.stripe_local import StripeControl
 
 
 def user_id(api: Api, username: str) -> str:
@@ -584,6 +585,31 @@ def test_the_audit_log_of_a_free_org_is_recorded_and_shows_after_an_upgrade(
     assert reply.status == 200, reply.text
     assert [item["action"] for item in reply.json()["items"]][-1] == "org.created"
     assert len(reply.json()["items"]) == 5
+
+
+def test_an_org_that_buys_business_through_its_checkout_reads_its_audit_log(
+    api: Api, stripe: StripeControl
+) -> None:
+    owner = api.as_("owner01")
+    org_id = create(api, owner)
+    path = f"/api/v1/orgs/{org_id}/audit-log"
+    assert call(api, "read_audit_log", path, owner).status == 402
+
+    checkout = call(
+        api,
+        "org_billing_checkout",
+        f"/api/v1/orgs/{org_id}/billing/checkout",
+        owner,
+        json_body={"plan": "business"},
+    )
+    assert checkout.status == 200, checkout.text
+    stripe.pay(checkout.json()["url"])
+    stripe.flush()
+
+    detail = call(api, "get_organization", f"/api/v1/orgs/{org_id}", owner).json()
+    assert (detail["plan"], detail["subscription_status"]) == ("business", "trialing")
+    reply = call(api, "read_audit_log", path, owner)
+    assert reply.status == 200, reply.text
 
 
 def test_only_a_super_admin_reads_the_platform_audit_log(api: Api) -> None:
