@@ -20,16 +20,23 @@ define step
 @echo "--> $(1)"; t=$$(date +%s); $(2) && echo "    done in $$(( $$(date +%s) - t )) s"
 endef
 
+# --no-compile: pip would byte-compile every installed module (aws-cdk-lib alone is
+# thousands), about a minute here; Python compiles the few that run on first import.
+PIP := $(BIN)/python -m pip install --quiet --no-compile
+
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(call step,pip: upgrading pip in $(VENV),$(BIN)/python -m pip install --quiet --upgrade pip)
-	$(call step,pip: the app and the dev tools,$(BIN)/python -m pip install --quiet -e '.[dev]')
+	$(call step,pip: upgrading pip in $(VENV),$(PIP) --upgrade pip)
+	$(call step,pip: the app and the dev tools,$(PIP) -e '.[dev]')
 	@touch $(STAMP)
 
-# The CDK app's Python side (aws-cdk-lib, cdk-nag, cfn-lint), beside the dev tools.
-$(INFRA): $(STAMP) pyproject.toml
-	$(call step,pip: the CDK app's libraries,$(BIN)/python -m pip install --quiet -e '.[dev$(comma)infra]')
-	@touch $(INFRA)
+# The CDK app's Python side (aws-cdk-lib, cdk-nag, cfn-lint), beside the dev tools;
+# on a fresh machine both in one pip run (one resolution, not two).
+$(INFRA): pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	@test -f $(STAMP) || $(PIP) --upgrade pip
+	$(call step,pip: the app$(comma) the dev tools and the CDK app's libraries,$(PIP) -e '.[dev$(comma)infra]')
+	@touch $(STAMP) $(INFRA)
 
 # The pinned CDK CLI, into ./node_modules (never globally).
 $(NODE): package.json package-lock.json
@@ -61,8 +68,8 @@ endef
 test:
 	$(call timed,test-all,test)
 
-test-all: browser lint typecheck imports build $(NODE)
-	$(PYTEST)
+test-all: $(INFRA) browser lint typecheck imports build $(NODE)
+	$(call step,pytest: every layer,$(PYTEST))
 
 ## browser: Debian's Chromium and ChromeDriver for the browser walkthrough; when
 ##          missing (and apt-get can), installed in the background while the rest of
@@ -97,7 +104,7 @@ lint: $(STAMP)
 	$(BIN)/ruff format --check .
 
 typecheck: $(INFRA)
-	$(BIN)/mypy
+	$(call step,mypy: every package,$(BIN)/mypy)
 
 imports: $(INFRA)
 	$(BIN)/lint-imports
@@ -140,7 +147,7 @@ load: $(LOAD)
 ## build: the Lambda assets, no Docker: build/layer (locked deps), build/layer-stripe
 ##        (the stripe SDK, for the functions that call Stripe) and build/code
 build: $(INFRA)
-	$(BIN)/python -m infra_cdk.build
+	$(call step,build: the Lambda assets,$(BIN)/python -m infra_cdk.build)
 
 ## lock: regenerate requirements/lambda.txt (pyproject.toml's dependencies) and
 ##       requirements/lambda-stripe.txt (its billing extra: the stripe SDK's layer)

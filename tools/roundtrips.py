@@ -358,11 +358,12 @@ def _walk_orgs(walk: _Walk, container: Any, suffix: str) -> None:
     walk.call("list_organizations", 200, cookie=first, query={"limit": "10"})
     walk.call("get_organization", 200, org, cookie=first)
     walk.call("rename_organization", 200, org, cookie=first, body={"name": "Acme 2"})
-    # The free plan's one seat is the owner's: the colleague joins a paid plan.
-    _subscribe(walk, container, first)
+    # The free plan's one seat is the owner's: the colleague joins a paid plan,
+    # Business, whose features include the audit log read below.
+    _subscribe(walk, container, first, "business")
     payer = container.users.get_by_username(owner)
     stored = container.orgs.get(org_id)
-    paid = replace(stored, billing=payer.billing, plan_key="pro", seat_limit=5)
+    paid = replace(stored, billing=payer.billing, plan_key="business", seat_limit=50)
     _org_item(paid).save()
     invited = {"email": f"{colleague}@example.com", "role": "member"}
     walk.call("invite_member", 202, f"{org}/invitations", cookie=first, body=invited)

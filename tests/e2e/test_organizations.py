@@ -5,11 +5,14 @@ removed, and the audit log lists every step in order.
 
 The seat-billing half of the story (a per-seat subscription whose quantity follows
 the members) is the organization billing endpoints' to test; here the
-organization's seats are raised in its table as a paid plan would.
+organization's seats and its subscription (Business, whose features include
+reading the audit log; not per seat, so no seat sync goes to Stripe for it) are
+written in its table as a paid plan's webhook would.
 """
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from pathlib import Path
 
 import boto3
@@ -48,7 +51,18 @@ def verify(
 
 def with_seats(stack: DevProcess, org_id: str, seats: int) -> None:
     """What a paid plan's checkout leaves on the organization: its seats (the free
-    plan's one seat is the owner's)."""
+    plan's one seat is the owner's) and an active subscription to Business."""
+    now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f+0000")
+    subscription = {
+        "sub_id": f"sub_e2e_{org_id}",
+        "sub_status": "active",
+        "sub_price_id": "price_business_month_usd",
+        "sub_plan": "business",
+        "sub_interval": "month",
+        "sub_currency": "usd",
+        "sub_item_id": f"si_e2e_{org_id}",
+        "sub_observed_at": now,
+    }
     dynamodb = boto3.client(
         "dynamodb",
         endpoint_url=stack.aws_endpoint,
@@ -59,8 +73,12 @@ def with_seats(stack: DevProcess, org_id: str, seats: int) -> None:
     dynamodb.update_item(
         TableName=ORGS_TABLE,
         Key={"pk": {"S": f"ORG#{org_id}"}, "sk": {"S": "ORG"}},
-        UpdateExpression="SET seat_limit = :seats",
-        ExpressionAttributeValues={":seats": {"N": str(seats)}},
+        UpdateExpression="SET seat_limit = :seats, "
+        + ", ".join(f"{name} = :{name}" for name in subscription),
+        ExpressionAttributeValues={
+            ":seats": {"N": str(seats)},
+            **{f":{name}": {"S": value} for name, value in subscription.items()},
+        },
     )
 
 

@@ -101,28 +101,48 @@ class Api:
     ) -> User:
         """Store an active subscription to ``plan`` on ``user``, as the webhook
         would after a checkout (for tests of what a plan allows, not of billing)."""
-        found = self.container.catalog.get(plan)
-        assert found is not None, plan
-        assert found.prices, plan
-        price = found.prices[0]
-        now = datetime.now(UTC)
-        subscription = Subscription(
-            id=f"sub_test_{user.id}",
-            status=status,
-            price_id=price.id,
-            plan_key=found.key,
-            interval=Interval(price.interval),
-            currency=price.currency,
-            item_id=f"si_test_{user.id}",
-            current_period_end=now + timedelta(days=30),
-            cancel_at_period_end=False,
-            observed_at=now,
-        )
+        subscription = self._subscription(user.id, plan, status)
         current: User = self.container.users.get(user.id)
         saved: User = self.container.users.save(
             current.with_billing(current.billing.with_subscription(subscription))
         )
         return saved
+
+    def subscribe_org(
+        self,
+        org_id: str,
+        plan: str,
+        status: SubscriptionStatus = SubscriptionStatus.ACTIVE,
+    ) -> None:
+        """``subscribe`` for an organization (on the in-memory store): what its
+        checkout's webhook would store, for tests of what its plan allows."""
+        subscription = self._subscription(org_id, plan, status)
+        current = self.container.orgs.get(org_id)
+        assert current is not None, org_id
+        self.container.orgs.set_billing(
+            org_id, current.billing.with_subscription(subscription)
+        )
+
+    def _subscription(
+        self, owner_id: str, plan: str, status: SubscriptionStatus
+    ) -> Subscription:
+        found = self.container.catalog.get(plan)
+        assert found is not None, plan
+        assert found.prices, plan
+        price = found.prices[0]
+        now = datetime.now(UTC)
+        return Subscription(
+            id=f"sub_test_{owner_id}",
+            status=status,
+            price_id=price.id,
+            plan_key=found.key,
+            interval=Interval(price.interval),
+            currency=price.currency,
+            item_id=f"si_test_{owner_id}",
+            current_period_end=now + timedelta(days=30),
+            cancel_at_period_end=False,
+            observed_at=now,
+        )
 
 
 @pytest.fixture

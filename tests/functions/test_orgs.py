@@ -13,6 +13,7 @@ from typing import Any
 from core.domain.user import Role
 from local.harness import Reply
 from tests.functions.conftest import Api, assert_problem
+from tests.stripe_local import StripeControl
 
 
 def user_id(api: Api, username: str) -> str:
@@ -493,6 +494,7 @@ def test_another_organizations_member_ids_are_a_404_not_a_change(api: Api) -> No
 
 def test_the_audit_log_lists_every_change_newest_first(api: Api) -> None:
     org_id, owner, _, _ = team(api)
+    api.subscribe_org(org_id, "team")
     path = f"/api/v1/orgs/{org_id}/audit-log"
 
     reply = call(api, "read_audit_log", path, owner, query={"limit": "100"})
@@ -519,6 +521,7 @@ def test_a_member_cannot_read_the_audit_log(api: Api) -> None:
 
 def test_an_audit_cursor_of_another_organization_is_refused(api: Api) -> None:
     org_id, owner, _, _ = team(api)
+    api.subscribe_org(org_id, "team")
     cursor = call(
         api,
         "read_audit_log",
@@ -527,6 +530,7 @@ def test_an_audit_cursor_of_another_organization_is_refused(api: Api) -> None:
         query={"limit": "1"},
     ).json()["next_cursor"]
     other = create(api, owner, "Other")
+    api.subscribe_org(other, "team")
 
     reply = call(
         api,
@@ -537,6 +541,75 @@ def test_an_audit_cursor_of_another_organization_is_refused(api: Api) -> None:
     )
 
     assert_problem(reply, 422, "invalid_cursor")
+
+
+def test_an_org_without_the_audit_log_feature_is_402_naming_the_plans_with_it(
+    api: Api,
+) -> None:
+    org_id, owner, admin, _ = team(api)
+    path = f"/api/v1/orgs/{org_id}/audit-log"
+
+    for cookie in (owner, admin):
+        body = assert_problem(
+            call(api, "read_audit_log", path, cookie), 402, "plan_required"
+        )
+        assert body["plans"] == ["business", "team"]
+
+
+def test_the_audit_log_checks_membership_then_role_then_the_orgs_plan(
+    api: Api,
+) -> None:
+    org_id, owner, _, member = team(api)
+    stranger = api.as_("stranger1", plan="business")
+    path = f"/api/v1/orgs/{org_id}/audit-log"
+
+    # The caller's own plan is not the organization's: a stranger on Business
+    # and a member of a free organization learn nothing of its plan.
+    assert_problem(
+        call(api, "read_audit_log", path, stranger), 404, "organization_not_found"
+    )
+    assert_problem(call(api, "read_audit_log", path, member), 403, "forbidden")
+    assert_problem(call(api, "read_audit_log", path, owner), 402, "plan_required")
+
+
+def test_the_audit_log_of_a_free_org_is_recorded_and_shows_after_an_upgrade(
+    api: Api,
+) -> None:
+    org_id, owner, _, _ = team(api)
+    path = f"/api/v1/orgs/{org_id}/audit-log"
+    assert call(api, "read_audit_log", path, owner).status == 402
+
+    api.subscribe_org(org_id, "business")
+    reply = call(api, "read_audit_log", path, owner, query={"limit": "100"})
+
+    assert reply.status == 200, reply.text
+    assert [item["action"] for item in reply.json()["items"]][-1] == "org.created"
+    assert len(reply.json()["items"]) == 5
+
+
+def test_an_org_that_buys_business_through_its_checkout_reads_its_audit_log(
+    api: Api, stripe: StripeControl
+) -> None:
+    owner = api.as_("owner01")
+    org_id = create(api, owner)
+    path = f"/api/v1/orgs/{org_id}/audit-log"
+    assert call(api, "read_audit_log", path, owner).status == 402
+
+    checkout = call(
+        api,
+        "org_billing_checkout",
+        f"/api/v1/orgs/{org_id}/billing/checkout",
+        owner,
+        json_body={"plan": "business"},
+    )
+    assert checkout.status == 200, checkout.text
+    stripe.pay(checkout.json()["url"])
+    stripe.flush()
+
+    detail = call(api, "get_organization", f"/api/v1/orgs/{org_id}", owner).json()
+    assert (detail["plan"], detail["subscription_status"]) == ("business", "trialing")
+    reply = call(api, "read_audit_log", path, owner)
+    assert reply.status == 200, reply.text
 
 
 def test_only_a_super_admin_reads_the_platform_audit_log(api: Api) -> None:

@@ -205,6 +205,10 @@ ORG_ROUTES: dict[str, dict[str, str]] = {
     "transfer_ownership": {"owner": OK, "admin": NO, "member": NO, **HIDDEN},
     "delete_organization": {"owner": OK, "admin": NO, "member": NO, **HIDDEN},
 }
+# The plan an organization needs for a route behind an organization feature: the
+# table is about roles, so its organization has it (the 402 is tested in
+# tests/functions/test_orgs.py).
+ORG_PLAN_NEEDED = {"read_audit_log": "team"}
 # Removing another member, by the role of the one removed.
 ORG_REMOVAL: dict[str, dict[str, str]] = {
     "owner": {"owner": OK, "admin": OK, "member": OK},
@@ -264,6 +268,8 @@ def test_org_routes_follow_the_rule_table(
     api: Api, route: str, actor: str, outcome: str
 ) -> None:
     org_id, cookies = an_org_of_every_role(api)
+    if route in ORG_PLAN_NEEDED:
+        api.subscribe_org(org_id, ORG_PLAN_NEEDED[route])
     path, body, success = an_org_request(api, route, org_id)
     before = api.container.orgs.get(org_id)
 

@@ -53,7 +53,7 @@ from core.application.tasks import (
     RECONCILE_SUBSCRIPTIONS,
     SEND_VERIFICATION_EMAIL,
 )
-from core.domain.billing import Interval
+from core.domain.billing import Interval, Subscription, SubscriptionStatus
 from core.domain.task import Task, TaskStatus
 from core.domain.user import Role, User
 from functions.catalog import BY_NAME, ENDPOINTS, WORKERS
@@ -71,6 +71,9 @@ PLAN, CHANGE_TO = "pro", "business"  # bought, then changed to
 CURRENCY = "usd"
 # An organization buys the per-seat plan.
 SEAT_PLAN = "team"
+# A plan whose features include the organization's audit log (not per seat: no
+# seat sync is queued for it).
+AUDIT_PLAN = "business"
 
 # Completes the purchase a checkout URL leads to, at Stripe (or the fake); the id
 # of the subscription it made.
@@ -349,6 +352,31 @@ class Scenarios:
             )
         return owner, org_id
 
+    def org_subscribed(self, org_id: str, plan_key: str) -> None:
+        """``org_id`` with an active subscription to ``plan_key`` (its seats as
+        they were), stored as its checkout's webhook would store it."""
+        plan = self.container.catalog.get(plan_key)
+        org = self.container.orgs.get(org_id)
+        price = plan.price(Interval.MONTH, CURRENCY) if plan is not None else None
+        assert org is not None, org_id
+        assert price is not None, plan_key
+        now = self.container.clock.now()
+        subscription = Subscription(
+            id=f"sub_bench_{org_id}",
+            status=SubscriptionStatus.ACTIVE,
+            price_id=price.id,
+            plan_key=plan_key,
+            interval=Interval.MONTH,
+            currency=CURRENCY,
+            item_id=f"si_bench_{org_id}",
+            current_period_end=now + timedelta(days=30),
+            cancel_at_period_end=False,
+            observed_at=now,
+        )
+        self.container.org_billing.save_billing(
+            replace(org, billing=org.billing.with_subscription(subscription))
+        )
+
     def invitation(self, owner: str, org_id: str) -> tuple[str, str]:
         """A verified user invited into ``org_id``: their name and the link's token,
         issued as the invitation job issues it."""
@@ -406,6 +434,13 @@ class Scenarios:
                 "accept_invitation", 200, body=body, cookie=self.session(invitee)
             )
 
+        def audit_log() -> Call:
+            # Reading the log is a feature of the organization's plan.
+            owner, org_id = self.org()
+            self.org_subscribed(org_id, AUDIT_PLAN)
+            path = f"/api/v1/orgs/{org_id}/audit-log"
+            return Call("read_audit_log", 200, path, cookie=self.session(owner))
+
         def invite() -> Call:
             body = {"email": f"{self.fresh_name()}@example.com", "role": "member"}
             return owned("invite_member", "/invitations", body=body)
@@ -427,7 +462,7 @@ class Scenarios:
             "delete_organization": lambda: owned("delete_organization"),
             "list_members": lambda: owned("list_members", "/members"),
             "list_invitations": lambda: owned("list_invitations", "/invitations"),
-            "read_audit_log": lambda: owned("read_audit_log", "/audit-log"),
+            "read_audit_log": audit_log,
             "invite_member": invite,
             "revoke_invitation": revoke,
             "accept_invitation": accept,

@@ -28,6 +28,7 @@ from pynamodb.indexes import (
 from pynamodb.models import Model
 
 from core.adapters.dynamodb import shards
+from core.adapters.dynamodb.billing_attributes import BillingAttributes
 from core.adapters.dynamodb.org_models import ORG_MODELS, OrgItem
 
 # Every user item carries ``list_pk``, its shard of the listing partitions
@@ -128,9 +129,10 @@ PREVIOUS_INDEX_NAMES = {
 }
 
 
-class UserItem(Model):
+class UserItem(BillingAttributes, Model):
     """A user: ``pk`` is ``USER#<id>``. The billing attributes (``stripe_*`` and
-    ``sub_*``) are absent until the user first checks out."""
+    ``sub_*``, declared in ``BillingAttributes``) are absent until the user first
+    checks out."""
 
     class Meta:
         table_name = "strata-users"
@@ -153,23 +155,6 @@ class UserItem(Model):
     # The user's ``UNVERIFIED.<shard>`` while the email is unverified, else absent;
     # migration 0002 sets it on users stored before it existed.
     unverified_pk = UnicodeAttribute(null=True)
-    stripe_customer_id = UnicodeAttribute(null=True)
-    sub_id = UnicodeAttribute(null=True)
-    sub_status = UnicodeAttribute(null=True)
-    sub_price_id = UnicodeAttribute(null=True)
-    sub_plan = UnicodeAttribute(null=True)
-    sub_interval = UnicodeAttribute(null=True)
-    sub_currency = UnicodeAttribute(null=True)
-    sub_item_id = UnicodeAttribute(null=True)
-    sub_period_end = UTCDateTimeAttribute(null=True)
-    sub_cancel_at_period_end = BooleanAttribute(null=True)
-    sub_observed_at = UTCDateTimeAttribute(null=True)
-    sub_trial_end = UTCDateTimeAttribute(null=True)
-    sub_past_due_since = UTCDateTimeAttribute(null=True)
-    # Set while a bank-transfer subscription's first invoice is unpaid.
-    sub_awaiting_payment = BooleanAttribute(null=True)
-    # Set while the subscription is paid by invoice (bank transfer).
-    sub_by_invoice = BooleanAttribute(null=True)
     # The user's ``SUBSCRIBED.<shard>`` while the subscription is not terminal.
     billing_pk = UnicodeAttribute(null=True)
     version = VersionAttribute()

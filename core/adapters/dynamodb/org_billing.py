@@ -13,6 +13,7 @@ from typing import Any
 from pynamodb.exceptions import DoesNotExist, TransactWriteError
 from pynamodb.transactions import TransactWrite
 
+from core.adapters.dynamodb.billing_attributes import billing_values
 from core.adapters.dynamodb.errors import storage_errors
 from core.adapters.dynamodb.models import (
     StripeEventItem,
@@ -44,52 +45,16 @@ def _billing_actions(org: Organization) -> list[Any]:
     values: list[tuple[Any, Any]] = [
         (OrgItem.plan_key, org.plan_key),
         (OrgItem.seat_limit, org.seat_limit),
-        (OrgItem.stripe_customer_id, org.billing.customer_id),
+        *billing_values(org.billing),
+        (OrgItem.sub_quantity, None if subscription is None else subscription.quantity),
+        (
+            OrgItem.seated,
+            None if subscription is None or subscription.is_terminal else SEATED,
+        ),
     ]
-    if subscription is None:
-        subscription_values: list[tuple[Any, Any]] = [
-            (attribute, None)
-            for attribute in (
-                OrgItem.sub_id,
-                OrgItem.sub_status,
-                OrgItem.sub_price_id,
-                OrgItem.sub_plan,
-                OrgItem.sub_interval,
-                OrgItem.sub_currency,
-                OrgItem.sub_item_id,
-                OrgItem.sub_period_end,
-                OrgItem.sub_cancel_at_period_end,
-                OrgItem.sub_observed_at,
-                OrgItem.sub_trial_end,
-                OrgItem.sub_past_due_since,
-                OrgItem.sub_awaiting_payment,
-                OrgItem.sub_by_invoice,
-                OrgItem.sub_quantity,
-                OrgItem.seated,
-            )
-        ]
-    else:
-        subscription_values = [
-            (OrgItem.sub_id, subscription.id),
-            (OrgItem.sub_status, subscription.status.value),
-            (OrgItem.sub_price_id, subscription.price_id),
-            (OrgItem.sub_plan, subscription.plan_key),
-            (OrgItem.sub_interval, subscription.interval.value),
-            (OrgItem.sub_currency, subscription.currency),
-            (OrgItem.sub_item_id, subscription.item_id),
-            (OrgItem.sub_period_end, subscription.current_period_end),
-            (OrgItem.sub_cancel_at_period_end, subscription.cancel_at_period_end),
-            (OrgItem.sub_observed_at, subscription.observed_at),
-            (OrgItem.sub_trial_end, subscription.trial_end),
-            (OrgItem.sub_past_due_since, subscription.past_due_since),
-            (OrgItem.sub_awaiting_payment, subscription.awaiting_first_payment or None),
-            (OrgItem.sub_by_invoice, subscription.paid_by_invoice or None),
-            (OrgItem.sub_quantity, subscription.quantity),
-            (OrgItem.seated, None if subscription.is_terminal else SEATED),
-        ]
     return [
         attribute.remove() if value is None else attribute.set(value)
-        for attribute, value in values + subscription_values
+        for attribute, value in values
     ] + [OrgItem.version.add(1)]
 
 

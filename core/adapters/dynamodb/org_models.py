@@ -23,7 +23,6 @@ from __future__ import annotations
 from datetime import datetime
 
 from pynamodb.attributes import (
-    BooleanAttribute,
     NumberAttribute,
     TTLAttribute,
     UnicodeAttribute,
@@ -31,6 +30,8 @@ from pynamodb.attributes import (
 )
 from pynamodb.indexes import GlobalSecondaryIndex, IncludeProjection, KeysOnlyProjection
 from pynamodb.models import Model
+
+from core.adapters.dynamodb.billing_attributes import BillingAttributes
 
 ORGS_TABLE = "strata-orgs"
 ORG_SK = "ORG"
@@ -105,10 +106,11 @@ class SeatedOrgs(GlobalSecondaryIndex["OrgItem"]):  # type: ignore[no-untyped-ca
     pk = UnicodeAttribute(range_key=True)
 
 
-class OrgItem(Model):
+class OrgItem(BillingAttributes, Model):
     """An organization. It owns the table, so it declares the indexes (and their
     key attributes, which only the other items of the table carry) and the TTL
-    attribute (which only invitations and audit entries carry)."""
+    attribute (which only invitations and audit entries carry). Its billing is a
+    person's (``BillingAttributes``) plus ``sub_quantity``."""
 
     class Meta:
         table_name = ORGS_TABLE
@@ -128,21 +130,6 @@ class OrgItem(Model):
     # pynamodb VersionAttribute: the seat counters change under their own
     # conditions, without a version check that would make every join collide).
     version = NumberAttribute(default=0)
-    stripe_customer_id = UnicodeAttribute(null=True)
-    sub_id = UnicodeAttribute(null=True)
-    sub_status = UnicodeAttribute(null=True)
-    sub_price_id = UnicodeAttribute(null=True)
-    sub_plan = UnicodeAttribute(null=True)
-    sub_interval = UnicodeAttribute(null=True)
-    sub_currency = UnicodeAttribute(null=True)
-    sub_item_id = UnicodeAttribute(null=True)
-    sub_period_end = UTCDateTimeAttribute(null=True)
-    sub_cancel_at_period_end = BooleanAttribute(null=True)
-    sub_observed_at = UTCDateTimeAttribute(null=True)
-    sub_trial_end = UTCDateTimeAttribute(null=True)
-    sub_past_due_since = UTCDateTimeAttribute(null=True)
-    sub_awaiting_payment = BooleanAttribute(null=True)
-    sub_by_invoice = BooleanAttribute(null=True)
     # The subscription item's quantity: the seats Stripe bills.
     sub_quantity = NumberAttribute(null=True)
     # ``SEATED`` while the subscription has not ended: puts it in ``seated_orgs``.

@@ -20,6 +20,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
+from core.adapters.dynamodb.billing_attributes import read_billing, write_billing
 from core.adapters.dynamodb.errors import storage_errors
 from core.adapters.dynamodb.models import table_connection
 from core.adapters.dynamodb.org_models import (
@@ -45,7 +46,6 @@ from core.application.org_ports import (
     MyOrganizationPage,
 )
 from core.application.ports import Position
-from core.domain.billing import Billing, Interval, Subscription, SubscriptionStatus
 from core.domain.organization import (
     AlreadyMember,
     AuditAction,
@@ -78,25 +78,6 @@ def token_hash(token: str) -> str:
 
 
 def _organization(item: OrgItem) -> Organization:
-    subscription = None
-    if item.sub_id:
-        subscription = Subscription(
-            id=item.sub_id,
-            status=SubscriptionStatus(item.sub_status),
-            price_id=item.sub_price_id or "",
-            plan_key=item.sub_plan or "",
-            interval=Interval(item.sub_interval or Interval.MONTH),
-            currency=item.sub_currency or "",
-            item_id=item.sub_item_id or "",
-            current_period_end=item.sub_period_end,
-            cancel_at_period_end=bool(item.sub_cancel_at_period_end),
-            observed_at=item.sub_observed_at or item.created_at,
-            trial_end=item.sub_trial_end,
-            past_due_since=item.sub_past_due_since,
-            awaiting_first_payment=bool(item.sub_awaiting_payment),
-            paid_by_invoice=bool(item.sub_by_invoice),
-            quantity=int(item.sub_quantity or 1),
-        )
     # Set on every organization item (only the table's other items lack them).
     assert item.name is not None
     assert item.created_at is not None
@@ -109,7 +90,7 @@ def _organization(item: OrgItem) -> Organization:
         seat_limit=None if item.seat_limit is None else int(item.seat_limit),
         seats_used=int(item.seats_used or 0),
         owners_count=int(item.owners_count or 0),
-        billing=Billing(customer_id=item.stripe_customer_id, subscription=subscription),
+        billing=read_billing(item, item.created_at, int(item.sub_quantity or 1)),
         version=int(item.version or 0),
     )
 
@@ -126,25 +107,10 @@ def _org_item(org: Organization) -> OrgItem:
         seats_used=org.seats_used,
         owners_count=org.owners_count,
         version=org.version,
-        stripe_customer_id=org.billing.customer_id,
     )
+    write_billing(item, org.billing)
     subscription = org.billing.subscription
-    if subscription is not None:
-        item.sub_id = subscription.id
-        item.sub_status = subscription.status.value
-        item.sub_price_id = subscription.price_id
-        item.sub_plan = subscription.plan_key
-        item.sub_interval = subscription.interval.value
-        item.sub_currency = subscription.currency
-        item.sub_item_id = subscription.item_id
-        item.sub_period_end = subscription.current_period_end
-        item.sub_cancel_at_period_end = subscription.cancel_at_period_end
-        item.sub_observed_at = subscription.observed_at
-        item.sub_trial_end = subscription.trial_end
-        item.sub_past_due_since = subscription.past_due_since
-        item.sub_awaiting_payment = subscription.awaiting_first_payment or None
-        item.sub_by_invoice = subscription.paid_by_invoice or None
-        item.sub_quantity = subscription.quantity
+    item.sub_quantity = None if subscription is None else subscription.quantity
     return item
 
 

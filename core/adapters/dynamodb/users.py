@@ -17,6 +17,7 @@ from pynamodb.exceptions import (
 from pynamodb.transactions import TransactWrite
 
 from core.adapters.dynamodb import shards
+from core.adapters.dynamodb.billing_attributes import read_billing, write_billing
 from core.adapters.dynamodb.errors import storage_errors
 from core.adapters.dynamodb.models import (
     UniqueMarker,
@@ -41,7 +42,6 @@ from core.application.ports import (
     UserSummary,
     UserSummaryPage,
 )
-from core.domain.billing import Billing, Interval, Subscription, SubscriptionStatus
 from core.domain.user import Email, Role, User, Username
 
 CONDITIONAL_FAILED = "ConditionalCheckFailed"
@@ -61,7 +61,7 @@ def to_domain(item: UserItem) -> User:
         session_epoch=int(item.session_epoch),
         version=int(item.version or 0),
         email_verified=bool(item.email_verified),
-        billing=_billing(item),
+        billing=read_billing(item, item.created_at),
     )
 
 
@@ -76,28 +76,6 @@ def to_summary(item: UserItem) -> UserSummary:
         email_verified=bool(item.email_verified),
         created_at=item.created_at,
     )
-
-
-def _billing(item: UserItem) -> Billing:
-    subscription = None
-    if item.sub_id:
-        subscription = Subscription(
-            id=item.sub_id,
-            status=SubscriptionStatus(item.sub_status),
-            price_id=item.sub_price_id or "",
-            plan_key=item.sub_plan or "",
-            interval=Interval(item.sub_interval or Interval.MONTH),
-            currency=item.sub_currency or "",
-            item_id=item.sub_item_id or "",
-            current_period_end=item.sub_period_end,
-            cancel_at_period_end=bool(item.sub_cancel_at_period_end),
-            observed_at=item.sub_observed_at or item.created_at,
-            trial_end=item.sub_trial_end,
-            past_due_since=item.sub_past_due_since,
-            awaiting_first_payment=bool(item.sub_awaiting_payment),
-            paid_by_invoice=bool(item.sub_by_invoice),
-        )
-    return Billing(customer_id=item.stripe_customer_id, subscription=subscription)
 
 
 def to_item(user: User) -> UserItem:
@@ -121,24 +99,10 @@ def to_item(user: User) -> UserItem:
             if user.email_verified
             else shards.partition(shards.UNVERIFIED, user.id)
         ),
-        stripe_customer_id=user.billing.customer_id,
     )
+    write_billing(item, user.billing)
     subscription = user.billing.subscription
     if subscription is not None:
-        item.sub_id = subscription.id
-        item.sub_status = subscription.status.value
-        item.sub_price_id = subscription.price_id
-        item.sub_plan = subscription.plan_key
-        item.sub_interval = subscription.interval.value
-        item.sub_currency = subscription.currency
-        item.sub_item_id = subscription.item_id
-        item.sub_period_end = subscription.current_period_end
-        item.sub_cancel_at_period_end = subscription.cancel_at_period_end
-        item.sub_observed_at = subscription.observed_at
-        item.sub_trial_end = subscription.trial_end
-        item.sub_past_due_since = subscription.past_due_since
-        item.sub_awaiting_payment = subscription.awaiting_first_payment or None
-        item.sub_by_invoice = subscription.paid_by_invoice or None
         # The reconciliation's sparse index holds a user exactly while this is set.
         item.billing_pk = (
             None

@@ -16,6 +16,7 @@ from core.application.billing import (
     subscription_from,
 )
 from core.application.limits import EmailPolicy, EmailThrottle
+from core.application.org_features import AUDIT_LOG
 from core.application.organizations import AuditTrail, InvitationPolicy
 from core.application.ports import SubscriptionSnapshot
 from core.application.registration import Registrar
@@ -244,7 +245,7 @@ PRO = Plan(
 BUSINESS = Plan(
     key="business",
     name="Business",
-    features=frozenset({USERS_EXPORT, "priority_support"}),
+    features=frozenset({USERS_EXPORT, "priority_support", AUDIT_LOG}),
     limits={"seats": 50},
     prices=(
         Price("price_business_month_usd", Interval.MONTH, "usd", 4500),
@@ -258,6 +259,7 @@ SEAT_PRICE = 800
 TEAM = Plan(
     key="team",
     name="Team",
+    features=frozenset({AUDIT_LOG}),
     limits={"seats": 20},
     prices=(Price("price_team_month_usd", Interval.MONTH, "usd", SEAT_PRICE),),
     per_seat=True,

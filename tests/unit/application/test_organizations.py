@@ -10,7 +10,7 @@ from collections.abc import Callable
 import pytest
 
 from core.application.account_emails import ORG_INVITATION, AccountLinks
-from core.application.billing import subscription_from
+from core.application.billing import BillingConfig, subscription_from
 from core.application.commands.accept_invitation import AcceptInvitation
 from core.application.commands.change_member_role import ChangeMemberRole
 from core.application.commands.create_organization import CreateOrganization
@@ -26,6 +26,7 @@ from core.application.errors import (
     InvalidPageRequest,
     PaymentProviderUnavailable,
     PermissionDenied,
+    PlanRequired,
     TooManyAttempts,
 )
 from core.application.jobs.send_invitation import SendInvitationJob
@@ -843,15 +844,49 @@ def test_only_an_owner_transfers_and_only_to_a_member(
 # -- read_audit_log --------------------------------------------------------------------
 
 
-def test_the_audit_log_reads_newest_first_to_admins_only(
-    team: Team,
+def on_plan(
+    orgs: InMemoryOrganizationStore,
+    stripe: EmulatedStripe,
+    catalog: PlanCatalog,
+    clock: FakeClock,
+    org_id: str,
+    price_id: str,
+) -> None:
+    """``org_id`` subscribed to ``price_id`` at Stripe, stored as its webhook
+    would store it."""
+    customer = stripe.provider.create_customer(
+        org_id, f"{org_id}@example.com", idempotency_key=f"customer-{org_id}"
+    )
+    snapshot = stripe.add_subscription(customer, price_id)
+    orgs.set_billing(
+        org_id,
+        Billing(customer, subscription_from(snapshot, catalog, clock.now(), None)),
+    )
+
+
+@pytest.fixture
+def read_audit_log(
     orgs: InMemoryOrganizationStore,
     audit_log: InMemoryAuditLog,
     cursors: FakeCursorCodec,
     clock: FakeClock,
+    billing_config: BillingConfig,
+) -> ReadAuditLog:
+    return ReadAuditLog(orgs, audit_log, cursors, clock, billing_config)
+
+
+def test_the_audit_log_reads_newest_first_to_admins_only(
+    team: Team,
+    orgs: InMemoryOrganizationStore,
+    audit_log: InMemoryAuditLog,
+    read_audit_log: ReadAuditLog,
+    stripe: EmulatedStripe,
+    catalog: PlanCatalog,
+    clock: FakeClock,
 ) -> None:
     org_id, alice, _, carol, bobby = team
-    read = ReadAuditLog(orgs, audit_log, cursors, clock)
+    on_plan(orgs, stripe, catalog, clock, org_id, "price_business_month_usd")
+    read = read_audit_log
     everything = audit_log.entries(org_id)
 
     first = read.execute(carol, org_id, 3, None)
@@ -862,6 +897,47 @@ def test_the_audit_log_reads_newest_first_to_admins_only(
     assert everything[0].action is AuditAction.ORG_CREATED
     with pytest.raises(PermissionDenied):
         read.execute(bobby, org_id, 3, None)
+
+
+def test_the_audit_log_is_refused_to_a_stranger_then_a_member_then_the_plan(
+    team: Team,
+    orgs: InMemoryOrganizationStore,
+    audit_log: InMemoryAuditLog,
+    read_audit_log: ReadAuditLog,
+    person: Seed,
+) -> None:
+    org_id, alice, _, carol, bobby = team
+    stranger = person("stranger")
+    recorded = audit_log.entries(org_id)
+
+    with pytest.raises(OrganizationNotFound):
+        read_audit_log.execute(stranger, org_id, 10, None)
+    with pytest.raises(PermissionDenied):
+        read_audit_log.execute(bobby, org_id, 10, None)
+    for admin in (alice, carol):
+        with pytest.raises(PlanRequired) as refused:
+            read_audit_log.execute(admin, org_id, 10, None)
+        assert refused.value.plans == ["business"]
+    # Recorded on the free plan all the same, for an upgrade to show.
+    assert recorded
+    assert recorded[0].action is AuditAction.ORG_CREATED
+
+
+def test_the_audit_logs_plan_check_reads_nothing_beyond_the_membership(
+    team: Team,
+    orgs: InMemoryOrganizationStore,
+    read_audit_log: ReadAuditLog,
+    stripe: EmulatedStripe,
+    catalog: PlanCatalog,
+    clock: FakeClock,
+) -> None:
+    org_id, alice, _, _, _ = team
+    on_plan(orgs, stripe, catalog, clock, org_id, "price_business_month_usd")
+    orgs.calls.clear()
+
+    read_audit_log.execute(alice, org_id, 10, None)
+
+    assert dict(orgs.calls) == {"get_with_membership": 1}
 
 
 def test_deleting_an_org_ends_its_subscription_at_stripe_first(
