@@ -325,7 +325,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
     Under xdist (``-n``), what shares costly session state stays on one worker: the
     CDK synth of each stage (tests/infra) is made once per process, so all the infra
-    tests go to one worker, and the bench's smoke run to one."""
+    tests go to one worker, the bench's smoke run to one, and an e2e module's
+    tests that share its stack to one."""
     for item in items:
         fixtures = getattr(item, "fixturenames", ())
         on_fakes = any(f"/tests/{layer}/" in str(item.path) for layer in FAKE_LAYERS)
@@ -335,3 +336,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         for group in ("infra", "bench"):
             if f"/tests/{group}/" in path:
                 item.add_marker(pytest.mark.xdist_group(group))
+        # An e2e module's tests on its one stack (module-scoped) stay together:
+        # spread over two workers, each would start its own stack (~8 s).
+        if "/tests/e2e/" in path and "stack" in fixtures:
+            item.add_marker(pytest.mark.xdist_group(f"e2e-{item.path.stem}"))

@@ -13,11 +13,7 @@ UNSOLD = ("unknown_plan", "price_unavailable", "bank_transfer_unavailable")
 UNVERIFIED = "`email_not_verified`: verify your email address before buying"
 
 
-class CheckoutRequest(api.Body):
-    plan: str = api.Field(min_length=1, max_length=32)
-    interval: api.BillingInterval = "month"
-    # Lowercase ISO 4217, as Stripe writes it.
-    currency: str = api.Field(default="usd", pattern=r"^[a-z]{3}$")
+class CheckoutRequest(api.PlanChoice):
     payment_method: Literal["card", "bank_transfer"] = "card"
 
 

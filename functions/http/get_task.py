@@ -3,13 +3,12 @@ export's download link) or error."""
 
 from typing import Any, Literal
 
-from core.domain.task import Task
 from functions.runtime import api
 
 NOT_YOURS = ("No such task, or not one the caller may see", "task_not_found")
 
 
-class TaskOut(api.BaseModel):
+class TaskOut(api.FromAttributes):
     """A task and how it went: ``result`` once it has succeeded (an export's holds
     ``url``, ``rows``, ``bytes`` and ``expires_at``), ``error`` once an attempt
     has failed (the task may still be retried: see ``status``)."""
@@ -20,16 +19,8 @@ class TaskOut(api.BaseModel):
     attempts: int
     result: dict[str, Any] | None
     error: str | None
-    created_at: str
-    updated_at: str
-
-    @classmethod
-    def of(cls, task: Task) -> "TaskOut":
-        same = {
-            k: getattr(task, k) for k in ("id", "name", "attempts", "result", "error")
-        }
-        times = {k: getattr(task, k).isoformat() for k in ("created_at", "updated_at")}
-        return cls(**same, **times, status=task.status.value)
+    created_at: api.IsoTime
+    updated_at: api.IsoTime
 
 
 # Authenticate, read the task.
@@ -39,4 +30,4 @@ class TaskOut(api.BaseModel):
 @api.who("the task's owner, or an admin")
 @api.problems({404: NOT_YOURS, 422: "The task id in the path is too long"})
 def get_task(task_id: api.Segment, ctx: api.LoggedIn) -> TaskOut:
-    return TaskOut.of(ctx.container.get_task().execute(ctx.user, task_id))
+    return TaskOut.model_validate(ctx.container.get_task().execute(ctx.user, task_id))

@@ -11,13 +11,6 @@ NOT_ADMIN = "`forbidden`: only the organization's admins and owners"
 SEATS = "`seats_exhausted`: more members than the plan has seats"
 
 
-class OrgCheckoutRequest(api.Body):
-    plan: str = api.Field(min_length=1, max_length=32)
-    interval: api.BillingInterval = "month"
-    # Lowercase ISO 4217, as Stripe writes it.
-    currency: str = api.Field(default="usd", pattern=r"^[a-z]{3}$")
-
-
 # Authenticate; the organization with the caller's membership; store its new Stripe
 # customer with its claim (one transaction); the audit entry. At Stripe: the
 # customer (first purchase only), the Checkout session.
@@ -36,7 +29,7 @@ class OrgCheckoutRequest(api.Body):
 @api.problems({403: (NOT_ADMIN, "forbidden", "email_not_verified")})
 @api.problems({404: ("", "organization_not_found"), 422: ("", *UNSOLD)})
 def org_billing_checkout(
-    org_id: api.Segment, body: OrgCheckoutRequest, ctx: api.LoggedIn
+    org_id: api.Segment, body: api.PlanChoice, ctx: api.LoggedIn
 ) -> api.RedirectUrl:
     buy = (body.plan, Interval(body.interval), body.currency)
     url = ctx.container.start_org_checkout().execute(ctx.user, org_id, *buy)

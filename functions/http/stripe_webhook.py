@@ -10,11 +10,6 @@ USERS = (*api.p.USERS, *api.p.TASKS, api.p.QUEUE_EMAIL, api.p.STRIPE_API)
 # An organization's subscription events are stored on its item.
 GRANTS = (*USERS, api.p.ORGS_READ, api.p.ORGS_WRITE)
 SIGNED = {"stripe-signature": "t=1767261620,v1=PASTE_A_SIGNATURE"}
-STRING = {"type": "string"}
-OBJECT = {"type": "object"}
-FIELDS = {"id": STRING, "type": STRING, "created": {"type": "integer"}, "data": OBJECT}
-EVENT = {**OBJECT, "required": [*FIELDS], "properties": FIELDS}
-SIGNED_EVENT = "A Stripe event, exactly as Stripe signed it"
 
 
 class WebhookAck(api.BaseModel):
@@ -34,7 +29,7 @@ class WebhookAck(api.BaseModel):
 @api.sample(body_file="stripe/customer.subscription.updated.json", headers=SIGNED)
 @api.problems({400: ""})
 # The body is read raw (the signature covers its exact bytes): say what Stripe sends.
-@api.openapi_extra(api.raw_body(EVENT, SIGNED_EVENT, "Stripe-Signature"), tag="billing")
+@api.openapi_extra(webhooks.SIGNED_EVENT_BODY, tag="billing")
 async def stripe_webhook(request: api.Request, container: api.Container) -> WebhookAck:
     payload = await request.body()
     signature = request.headers.get("stripe-signature", "")

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field
 
 from core.application.ports import UserSummary
 from core.domain.billing import Entitlements
@@ -30,6 +30,10 @@ class FromAttributes(BaseModel):
     (``model_validate(obj, from_attributes=True)``, or as a field of one)."""
 
     model_config = ConfigDict(from_attributes=True)
+
+
+# A time written as ``datetime.isoformat()`` writes it (read from a datetime).
+IsoTime = Annotated[str, BeforeValidator(datetime.isoformat)]
 
 
 class UserOut(BaseModel):
@@ -174,6 +178,14 @@ class InvoiceOut(FromAttributes):
 class InvoiceList(BaseModel):
     items: list[InvoiceOut]
     next_cursor: str | None
+
+
+class PlanChoice(Body):
+    # What a personal or an organization's checkout buys.
+    plan: str = Field(min_length=1, max_length=32)
+    interval: BillingInterval = "month"
+    # Lowercase ISO 4217, as Stripe writes it.
+    currency: str = Field(default="usd", pattern=r"^[a-z]{3}$")
 
 
 class ChangeRequest(Body):

@@ -9,6 +9,7 @@ from core.application.billing import HANDLED_EVENTS
 from core.application.commands.handle_stripe_event import Handled, Outcome
 from functions.resources import CHECKOUTS_COMPLETED, PAYMENTS_FAILED, WEBHOOK_EVENTS
 from functions.runtime.observability import count, count_with
+from functions.runtime.problems import raw_body
 
 logger = logging.getLogger("strata.webhook")
 # Stripe's events that are business events, counted once applied.
@@ -16,6 +17,20 @@ BUSINESS = {
     "checkout.session.completed": CHECKOUTS_COMPLETED,
     "invoice.payment_failed": PAYMENTS_FAILED,
 }
+# What Stripe posts, for the OpenAPI document: the route reads the body raw, since
+# the signature covers its exact bytes.
+_STRING = {"type": "string"}
+_OBJECT = {"type": "object"}
+_FIELDS = {
+    "id": _STRING,
+    "type": _STRING,
+    "created": {"type": "integer"},
+    "data": _OBJECT,
+}
+_EVENT = {**_OBJECT, "required": [*_FIELDS], "properties": _FIELDS}
+SIGNED_EVENT_BODY = raw_body(
+    _EVENT, "A Stripe event, exactly as Stripe signed it", "Stripe-Signature"
+)
 
 
 def record(handled: Handled) -> None:

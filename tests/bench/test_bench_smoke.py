@@ -64,17 +64,19 @@ def run_bench(*options: str) -> tuple[list[Table], list[str]]:
     return [parse(lines) for lines in tables if lines], goals
 
 
-@pytest.fixture(scope="module")
+# Session-scoped: xdist may run other modules' tests between these on the bench's
+# worker, and a module-scoped run would be torn down and made again (~30 s).
+@pytest.fixture(scope="session")
 def printed() -> tuple[list[Table], list[str]]:
     return run_bench("--only", ",".join(MEASURED))
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def tables(printed: tuple[list[Table], list[str]]) -> list[Table]:
     return printed[0]
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def table(tables: list[Table]) -> Table:
     return tables[1]
 

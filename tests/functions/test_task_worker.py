@@ -404,11 +404,13 @@ def test_the_users_worker_runs_users_tasks(task_worker: Worker, jobs: Jobs) -> N
 # -- the export, end to end ------------------------------------------------------------
 
 
-def test_an_export_of_thousands_of_users_holds_each_user_exactly_once(
+def test_an_export_of_many_pages_on_every_shard_holds_each_user_exactly_once(
     task_worker: Worker,
 ) -> None:
     task_worker.family = USERS
-    seeded = seed_users(3000)
+    # About four pages of the job's 100 on each of the 4 shards: what exactly-once
+    # is about. (3,000 took four times as long: moto's Query reads every item.)
+    seeded = seed_users(1500)
     api = Api(task_worker.container)
     admin_cookie = api.as_("admin01", Role.ADMIN, plan="pro")
     admin = task_worker.container.users.get_by_username("admin01")
@@ -428,9 +430,9 @@ def test_an_export_of_thousands_of_users_holds_each_user_exactly_once(
         data = response.read()
     rows = list(csv.DictReader(io.StringIO(data.decode("utf-8"))))
     ids = [row["id"] for row in rows]
-    assert len(ids) == len(set(ids)) == 3001
+    assert len(ids) == len(set(ids)) == 1501
     assert set(ids) == {*seeded, admin.id}
-    assert result["rows"] == 3001
+    assert result["rows"] == 1501
     assert result["bytes"] == len(data)
     assert set(rows[0]) == {
         "id",
