@@ -1223,6 +1223,25 @@ class InMemoryOrgBillingStore:
                 self._orgs._audit._record(audit)
             return saved
 
+    def lower_seat_limit(self, org_id: str, plan_key: str, limit: int) -> None:
+        self.calls["lower_seat_limit"] += 1
+        with self._orgs._lock:
+            stored = self._orgs._orgs.get(org_id)
+            if stored is None:
+                raise OrganizationNotFound()
+            if stored.seats_used > limit:
+                raise SeatsExhausted(plan_key, limit, stored.seats_used)
+            self._orgs._orgs[org_id] = replace(stored, seat_limit=limit)
+
+    def restore_seat_limit(
+        self, org_id: str, lowered: int, previous: int | None
+    ) -> None:
+        self.calls["restore_seat_limit"] += 1
+        with self._orgs._lock:
+            stored = self._orgs._orgs.get(org_id)
+            if stored is not None and stored.seat_limit == lowered:
+                self._orgs._orgs[org_id] = replace(stored, seat_limit=previous)
+
     def record_event(
         self,
         event_id: str,

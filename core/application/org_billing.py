@@ -77,6 +77,28 @@ class OrgBillingStore(Protocol):
         organization's log; returns it as stored."""
         ...
 
+    def lower_seat_limit(self, org_id: str, plan_key: str, limit: int) -> None:
+        """Set the organization's ``seat_limit`` to ``limit`` (``plan_key``'s, a
+        plan with fewer seats) in one write conditional on it having at most
+        ``limit`` members: from then on every join checks ``limit``, atomically
+        with the membership write. ``SeatsExhausted`` (for ``plan_key``; nothing
+        written) when it has more, ``OrganizationNotFound`` when it is gone.
+
+        Unlike every other write here it neither checks nor moves the
+        ``version``: a plan change lowers the limit before asking Stripe, and the
+        idempotency key it sends and the write that stores Stripe's answer both
+        name the version read before."""
+        ...
+
+    def restore_seat_limit(
+        self, org_id: str, lowered: int, previous: int | None
+    ) -> None:
+        """Undo ``lower_seat_limit``: put ``previous`` back (``None``: no limit)
+        only if the limit is still ``lowered``, so that a write which stored a
+        limit meanwhile (a webhook's) wins. Otherwise, or when the organization
+        is gone, nothing happens. Neither checks nor moves the ``version``."""
+        ...
+
     def record_event(
         self,
         event_id: str,

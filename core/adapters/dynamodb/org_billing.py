@@ -10,7 +10,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from pynamodb.exceptions import DoesNotExist, TransactWriteError
+from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from core.adapters.dynamodb.billing_attributes import billing_values
@@ -34,8 +34,10 @@ from core.adapters.dynamodb.orgs import CONDITIONAL_FAILED, audit_item
 from core.application.errors import ConcurrentUpdate, DuplicateEvent, InvalidCursor
 from core.application.ports import Position, SeatedPage, SeatedSubscription
 from core.domain.organization import AuditEntry, Organization, OrganizationNotFound
+from core.domain.seats import SeatsExhausted
 
 _SEATED_KEYS = ("seated", "pk", "sk")
+_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def _billing_actions(org: Organization) -> list[Any]:
@@ -135,6 +137,40 @@ class DynamoOrgBillingStore:
             except TransactWriteError as exc:
                 self._explain(org, exc)
         return replace(org, version=org.version + 1)
+
+    def lower_seat_limit(self, org_id: str, plan_key: str, limit: int) -> None:
+        with storage_errors():
+            try:
+                # One UpdateItem, the version left alone (see the port).
+                _key(org_id).update(
+                    actions=[OrgItem.seat_limit.set(limit)],
+                    condition=OrgItem.pk.exists() & (OrgItem.seats_used <= limit),
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code != _CONDITION_FAILED:
+                    raise
+                try:
+                    item = OrgItem.get(org_pk(org_id), ORG_SK, consistent_read=True)
+                except DoesNotExist:
+                    raise OrganizationNotFound() from None
+                raise SeatsExhausted(plan_key, limit, int(item.seats_used)) from None
+
+    def restore_seat_limit(
+        self, org_id: str, lowered: int, previous: int | None
+    ) -> None:
+        action = (
+            OrgItem.seat_limit.remove()
+            if previous is None
+            else OrgItem.seat_limit.set(previous)
+        )
+        with storage_errors():
+            try:
+                _key(org_id).update(
+                    actions=[action], condition=OrgItem.seat_limit == lowered
+                )
+            except UpdateError as exc:
+                if exc.cause_response_code != _CONDITION_FAILED:
+                    raise
 
     def record_event(
         self,

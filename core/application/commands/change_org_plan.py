@@ -1,9 +1,11 @@
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from core.application.billing import BillingConfig
 from core.application.org_billing import (
+    OrgBillingStore,
     OrgBillingWriter,
     OrgSubscriptionView,
     SeatSync,
@@ -17,8 +19,10 @@ from core.application.organizations import AuditTrail
 from core.application.plan_change import PlanChanger
 from core.application.ports import Clock, CursorCodec, PaymentProvider
 from core.domain.billing import Interval
-from core.domain.organization import AuditAction
+from core.domain.organization import AuditAction, Organization
 from core.domain.user import User
+
+logger = logging.getLogger("strata.billing")
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,6 +35,18 @@ class ChangeOrgPlan:
     The quantity goes with the price in one Stripe update: the member count on a
     per-seat plan, one unit on a flat plan, and ``SeatsExhausted`` before Stripe
     is asked when the organization has more members than the new plan has seats.
+
+    A plan with fewer seats than the limit in force takes its limit before Stripe
+    is asked (``OrgBillingStore.lower_seat_limit``, conditional on the members
+    fitting): a join checks the limit in its own transaction, so one accepted
+    while the change is on its way to Stripe is checked against the new plan's
+    seats and is ``SeatsExhausted`` beyond them; a join that landed after the
+    organization was read and filled the new plan makes the change
+    ``SeatsExhausted``, Stripe never asked. When Stripe does not apply the change
+    (unpaid, refused, unreachable, any error) the old limit is put back unless a
+    webhook stored one meanwhile. A plan with as many seats or more needs no such
+    step: its limit comes with Stripe's answer.
+
     The idempotency key names the organization's version (joins and removals move
     it), so a retried request charges once. The organization's ``plan_key`` and
     ``seat_limit`` follow the plan of what Stripe answers (``OrgBillingWriter``):
@@ -51,6 +67,7 @@ class ChangeOrgPlan:
     cursors: CursorCodec
     trail: AuditTrail
     seats: SeatSync
+    org_billing: OrgBillingStore
 
     def execute(
         self,
@@ -65,9 +82,15 @@ class ChangeOrgPlan:
         changer = PlanChanger(self.provider, self.config, self.cursors, self.clock)
         changer.price(target)  # an unknown or unsold plan is refused first
         quantity = seats_to_bill(self.config.catalog, org, plan_key)
-        snapshot = changer.apply(
-            target, proration_token, f"org-{org.version}", quantity=quantity
-        )
+        lowered = self._lower_limit(org, plan_key)
+        try:
+            snapshot = changer.apply(
+                target, proration_token, f"org-{org.version}", quantity=quantity
+            )
+        except Exception:
+            if lowered is not None:
+                self._restore_limit(org, lowered)
+            raise
         subscription = target.subscription
         details = {
             "from_plan": subscription.plan_key,
@@ -84,3 +107,25 @@ class ChangeOrgPlan:
         if stored.seats_used != org.seats_used:
             self.seats.after_change(stored, audit.id)
         return org_view(self.config, stored, now)
+
+    def _lower_limit(self, org: Organization, plan_key: str) -> int | None:
+        """The limit written before Stripe is asked, if ``plan_key`` has fewer
+        seats than ``org``'s limit (or ``org`` has none); ``None`` otherwise."""
+        plan = self.config.catalog.get(plan_key)
+        limit = None if plan is None else plan.seat_limit
+        if limit is None or (org.seat_limit is not None and limit >= org.seat_limit):
+            return None
+        self.org_billing.lower_seat_limit(org.id, plan_key, limit)
+        return limit
+
+    def _restore_limit(self, org: Organization, lowered: int) -> None:
+        try:
+            self.org_billing.restore_seat_limit(org.id, lowered, org.seat_limit)
+        except Exception:
+            # The change's own error is the answer. The lower limit stays until
+            # the next stored subscription (a webhook's, a change's) sets its
+            # plan's: too few seats for a while, never too many.
+            logger.exception(
+                "the seat limit lowered for a failed plan change stays",
+                extra={"org_id": org.id, "seat_limit": lowered},
+            )

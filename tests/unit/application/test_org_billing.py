@@ -734,6 +734,7 @@ def change_org_plan(
     trail: AuditTrail,
     submitter: TaskSubmitter,
     catalog: PlanCatalog,
+    org_billing: InMemoryOrgBillingStore,
 ) -> ChangeOrgPlan:
     return ChangeOrgPlan(
         orgs,
@@ -744,6 +745,7 @@ def change_org_plan(
         cursors,
         trail,
         SeatSync(submitter, catalog),
+        org_billing,
     )
 
 
