@@ -871,6 +871,154 @@ def test_a_plan_with_fewer_seats_than_members_is_402_and_stripe_is_not_asked(
     assert acme.stored == before
 
 
+def on_pro(
+    acme: Acme,
+    admin: User,
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    clock: FakeClock,
+) -> str:
+    """Acme subscribes to Pro (flat, 5 seats), paid, its webhooks delivered, three
+    days ago; the subscription's id."""
+    url = checkout.execute(admin, acme.id, "pro", Interval.MONTH, "usd")
+    sub_id = stripe.pay_checkout(url).id
+    deliver_all(stripe, handle, 0)
+    stripe.reset_counts()
+    clock.advance(timedelta(days=3))
+    assert acme.stored.seat_limit == 5
+    return sub_id
+
+
+def test_an_accept_while_a_change_to_fewer_seats_is_at_stripe_is_402_seats_exhausted(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    orgs: InMemoryOrganizationStore,
+    person: Seed,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = on_pro(acme, carol, checkout, stripe, handle, clock)
+    acme.join(person("david"))  # 4 members: Team's 4 seats, one below Pro's 5
+    erin = person("erinn")
+    change_price = stripe.provider.change_price
+    refused: list[SeatsExhausted] = []
+
+    def join_then_change(*args: object, **kwargs: object) -> SubscriptionSnapshot:
+        # The change has read the org (4 members) and not heard from Stripe yet.
+        with pytest.raises(SeatsExhausted) as join:
+            acme.join(erin)
+        refused.append(join.value)
+        return change_price(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stripe.provider, "change_price", join_then_change)
+    view = change_org_plan.execute(carol, acme.id, "team", Interval.MONTH)
+
+    (seats_exhausted,) = refused
+    assert status_of(seats_exhausted) == (402, None)
+    assert (view.seats_used, view.seat_limit) == (4, 4)
+    assert (acme.stored.plan_key, acme.stored.seats_used) == ("team", 4)
+    assert erin.id not in {m.user_id for m in orgs.members_of(acme.id)}
+    assert stripe.subscription(sub_id).quantity == 4
+
+
+def test_an_accept_that_filled_the_new_plan_before_the_change_lowered_it_is_a_402(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    orgs: InMemoryOrganizationStore,
+    person: Seed,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = on_pro(acme, carol, checkout, stripe, handle, clock)
+    acme.join(person("david"))
+    read = orgs.get_with_membership
+
+    def read_then_join(org_id: str, user_id: str) -> object:
+        found = read(org_id, user_id)
+        acme.join(person("erinn"))  # the 5th, after the change counted 4
+        return found
+
+    monkeypatch.setattr(orgs, "get_with_membership", read_then_join)
+    with pytest.raises(SeatsExhausted) as refused:
+        change_org_plan.execute(carol, acme.id, "team", Interval.MONTH)
+    monkeypatch.undo()
+
+    assert status_of(refused.value) == (402, None)
+    assert stripe.calls == {}
+    assert stripe.subscription(sub_id).price_id == "price_pro_month_usd"
+    assert (acme.stored.plan_key, acme.stored.seat_limit) == ("pro", 5)
+    assert acme.stored.seats_used == 5
+
+
+@pytest.mark.parametrize("refusal", ["unpaid", "stripe_down"])
+def test_a_change_to_fewer_seats_that_stripe_does_not_apply_puts_the_limit_back(
+    refusal: str,
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    org_billing: InMemoryOrgBillingStore,
+    person: Seed,
+    clock: FakeClock,
+) -> None:
+    carol, _ = team_of_three
+    sub_id = on_pro(acme, carol, checkout, stripe, handle, clock)
+    before = acme.stored
+    customer_id = before.billing.customer_id
+    assert customer_id is not None
+    if refusal == "unpaid":
+        stripe.decline_next_payment(customer_id)  # Team's 3 seats cost more: invoiced
+    else:
+        stripe.fail("change_price")
+
+    with pytest.raises((PaymentFailed, PaymentProviderUnavailable)):
+        change_org_plan.execute(carol, acme.id, "team", Interval.MONTH)
+    stripe.recover()
+
+    assert stripe.calls["change_price"] == 1
+    assert org_billing.calls["lower_seat_limit"] == 1
+    assert acme.stored == before  # Pro's 5 seats again, the version unmoved
+    assert stripe.subscription(sub_id).price_id == "price_pro_month_usd"
+    acme.join(person("david"))
+    acme.join(person("erinn"))  # the 5th seat: Team's 4 would have refused it
+    assert acme.stored.seats_used == 5
+
+
+def test_a_change_to_more_seats_writes_no_limit_before_stripe(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    org_billing: InMemoryOrgBillingStore,
+    clock: FakeClock,
+) -> None:
+    carol, _ = team_of_three
+    subscribe(acme, carol, checkout, stripe, handle)  # Team: 4 seats
+    clock.advance(timedelta(days=3))
+    org_billing.calls.clear()
+
+    change_org_plan.execute(carol, acme.id, "pro", Interval.MONTH)
+
+    assert stripe.calls["change_price"] == 1
+    assert org_billing.calls == {"save_billing": 1}
+    assert acme.stored.seat_limit == 5
+
+
 def test_a_retried_change_sends_the_same_key_and_stripe_charges_it_once(
     acme: Acme,
     team_of_three: tuple[User, User],
