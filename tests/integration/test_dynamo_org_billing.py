@@ -305,3 +305,76 @@ def test_billing_with_no_subscription_clears_the_stored_one(
 
     assert orgs.get(org.id) == cleared
     assert DynamoOrganizationSeats().seated_subscriptions(10, None).items == []
+
+
+def add_member(orgs: DynamoOrganizationStore, org_id: str, user_id: str) -> None:
+    """``user_id`` accepts an invitation to ``org_id`` (``SeatsExhausted`` beyond
+    the stored seat limit)."""
+    invitations = DynamoInvitationStore()
+    invitation = Invitation(
+        id=f"inv-{user_id}",
+        org_id=org_id,
+        email=Email(f"{user_id}@x.example"),
+        role=OrgRole.MEMBER,
+        invited_by="owner",
+        created_at=NOW,
+        expires_at=NOW + timedelta(days=7),
+    )
+    invitations.put(invitation, entry(org_id, AuditAction.INVITATION_CREATED))
+    token = invitations.issue_token(invitation)
+    assert token is not None
+    found = invitations.find(token)
+    assert found is not None
+    member = Membership(org_id, user_id, OrgRole.MEMBER, NOW)
+    orgs.join(found, member, entry(org_id), NOW)
+
+
+def test_a_limit_is_lowered_to_the_member_count_never_below_and_the_version_stays(
+    orgs: DynamoOrganizationStore, store: DynamoOrgBillingStore
+) -> None:
+    org = make_org(orgs, seat_limit=5)
+    add_member(orgs, org.id, "bobby")
+    before = orgs.get(org.id)
+    assert before is not None
+    assert before.seats_used == 2
+
+    with pytest.raises(SeatsExhausted) as refused:
+        store.lower_seat_limit(org.id, "solo", 1)
+    assert (refused.value.plan_key, refused.value.limit) == ("solo", 1)
+    assert refused.value.wanted == 2
+    assert orgs.get(org.id) == before
+    store.lower_seat_limit(org.id, "duo", 2)  # exactly the members: fits
+
+    assert orgs.get(org.id) == replace(before, seat_limit=2)  # version unmoved
+    with pytest.raises(SeatsExhausted):  # every join now checks the new limit
+        add_member(orgs, org.id, "carol")
+    # The version the change read still stores Stripe's answer.
+    saved = store.save_billing(on_team(before, SubscriptionStatus.ACTIVE))
+    assert orgs.get(org.id) == saved
+    orgs.delete(saved, entry(org.id, AuditAction.ORG_DELETED))
+    with pytest.raises(OrganizationNotFound):
+        store.lower_seat_limit(org.id, "duo", 2)
+
+
+def test_a_lowered_limit_is_put_back_only_while_it_is_still_the_lowered_one(
+    orgs: DynamoOrganizationStore, store: DynamoOrgBillingStore
+) -> None:
+    org = make_org(orgs, seat_limit=5)
+    store.lower_seat_limit(org.id, "duo", 2)
+
+    store.restore_seat_limit(org.id, 2, 5)
+    assert orgs.get(org.id) == org  # 5 again, the version unmoved
+
+    store.lower_seat_limit(org.id, "duo", 2)
+    # A webhook stored another limit meanwhile: it wins.
+    webhook = store.save_billing(replace(org, seat_limit=3))
+    store.restore_seat_limit(org.id, 2, 5)
+    assert orgs.get(org.id) == webhook
+
+    unlimited = make_org(orgs, seat_limit=None)
+    store.lower_seat_limit(unlimited.id, "duo", 2)
+    store.restore_seat_limit(unlimited.id, 2, None)
+    assert orgs.get(unlimited.id) == unlimited  # no limit again
+    orgs.delete(unlimited, entry(unlimited.id, AuditAction.ORG_DELETED))
+    store.restore_seat_limit(unlimited.id, 2, None)  # gone: nothing to put back
+    assert orgs.get(unlimited.id) is None
