@@ -6,8 +6,10 @@ An organization subscribes like a person (same plans, same Stripe flows, same
 differs. Its billing state lives on the organization item, written through
 ``OrgBillingStore``. Two things follow from the subscription and are stored with
 it: the organization's ``plan_key`` and its ``seat_limit`` (the condition every
-join checks in its transaction), so that the limit in force is always the
-limit of the plan Stripe bills.
+join checks in its transaction), so that the limit in force is the limit of the
+plan Stripe bills; only while a change to a plan with fewer seats is at Stripe is
+it already the new plan's (``OrgBillingStore.lower_seat_limit``), so that no join
+can take a seat the new plan does not have.
 """
 
 from __future__ import annotations
