@@ -1019,6 +1019,38 @@ def test_a_change_to_more_seats_writes_no_limit_before_stripe(
     assert acme.stored.seat_limit == 5
 
 
+def test_an_org_without_a_limit_takes_the_new_plans_before_stripe_is_asked(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    orgs: InMemoryOrganizationStore,
+    person: Seed,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    carol, _ = team_of_three
+    subscribe(acme, carol, checkout, stripe, handle)
+    clock.advance(timedelta(days=3))
+    orgs.set_seat_limit(acme.id, None)
+    acme.join(person("david"))
+    acme.join(person("erinn"))  # 5 members: Pro's 5 seats
+    change_price = stripe.provider.change_price
+
+    def join_then_change(*args: object, **kwargs: object) -> SubscriptionSnapshot:
+        with pytest.raises(SeatsExhausted):
+            acme.join(person("frank"))
+        return change_price(*args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(stripe.provider, "change_price", join_then_change)
+    view = change_org_plan.execute(carol, acme.id, "pro", Interval.MONTH)
+
+    assert (view.seats_used, view.seat_limit) == (5, 5)
+    assert stripe.calls["change_price"] == 1
+
+
 def test_a_retried_change_sends_the_same_key_and_stripe_charges_it_once(
     acme: Acme,
     team_of_three: tuple[User, User],
