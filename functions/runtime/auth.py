@@ -24,6 +24,7 @@ from core.domain.session import Session
 from core.domain.user import User
 from functions.runtime.container import Container, get_container
 from functions.runtime.observability import identify
+from functions.runtime.startup import on_event_loop
 
 COOKIE_NAME = "access_token"
 
@@ -63,6 +64,7 @@ def clear_session_cookie(response: Response, container: Container) -> None:
     )
 
 
+@on_event_loop
 def _current_auth(
     request: Request, response: Response, container: ContainerDep
 ) -> Authenticated:
@@ -76,6 +78,7 @@ def _current_auth(
     return auth
 
 
+@on_event_loop
 def _optional_auth(request: Request, container: ContainerDep) -> Authenticated | None:
     token = request.cookies.get(COOKIE_NAME)
     if not token:
@@ -106,7 +109,7 @@ def _client_address(request: Request) -> str | None:
     return client.host if client is not None and client.host else None
 
 
-ClientAddress = Annotated[str | None, Depends(_client_address)]
+ClientAddress = Annotated[str | None, Depends(on_event_loop(_client_address))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,6 +169,7 @@ def require_feature(feature: str) -> Any:
     ``plan_required`` naming the plans that include ``feature``. Costs no read: the
     user loaded by authentication carries the subscription."""
 
+    @on_event_loop
     def check(container: ContainerDep, auth: CurrentAuth) -> Authenticated:
         billing.require_feature(
             container.billing_config, auth.user, feature, container.clock.now()
