@@ -29,8 +29,9 @@ annotated with the correlation id and the cold start. In Lambda the path
 functions and dependencies run on the invocation's own thread
 (``functions.runtime.startup.on_event_loop``), so their calls nest in that
 subsegment; a call made in a worker thread (``run_in_threadpool``) hangs off the
-invocation's segment (Lambda's) instead: X-Ray's Lambda context is per thread. Elsewhere neither Tracer nor the
-X-Ray SDK is imported. The cost: ``python -m tools.tracing_cost``.
+invocation's segment (Lambda's) instead: X-Ray's Lambda context is per thread.
+Elsewhere neither Tracer nor the X-Ray SDK is imported. The cost:
+``python -m tools.tracing_cost``.
 """
 
 from __future__ import annotations
