@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
 
-from core.application import billing
 from core.application.commands.authenticate import Authenticated
 from core.application.errors import NotAuthenticated
 from core.domain.billing import PlanCatalog
@@ -171,6 +170,8 @@ def require_feature(feature: str) -> Any:
 
     @on_event_loop
     def check(container: ContainerDep, auth: CurrentAuth) -> Authenticated:
+        from core.application import billing
+
         billing.require_feature(
             container.billing_config, auth.user, feature, container.clock.now()
         )
