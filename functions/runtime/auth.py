@@ -16,7 +16,6 @@ from typing import Annotated, Any
 from fastapi import Depends, Request, Response
 from fastapi.dependencies.models import Dependant
 
-from core.application import billing
 from core.application.commands.authenticate import Authenticated
 from core.application.errors import NotAuthenticated
 from core.domain.billing import PlanCatalog
@@ -24,6 +23,7 @@ from core.domain.session import Session
 from core.domain.user import User
 from functions.runtime.container import Container, get_container
 from functions.runtime.observability import identify
+from functions.runtime.startup import on_event_loop
 
 COOKIE_NAME = "access_token"
 
@@ -63,6 +63,7 @@ def clear_session_cookie(response: Response, container: Container) -> None:
     )
 
 
+@on_event_loop
 def _current_auth(
     request: Request, response: Response, container: ContainerDep
 ) -> Authenticated:
@@ -76,6 +77,7 @@ def _current_auth(
     return auth
 
 
+@on_event_loop
 def _optional_auth(request: Request, container: ContainerDep) -> Authenticated | None:
     token = request.cookies.get(COOKIE_NAME)
     if not token:
@@ -106,7 +108,7 @@ def _client_address(request: Request) -> str | None:
     return client.host if client is not None and client.host else None
 
 
-ClientAddress = Annotated[str | None, Depends(_client_address)]
+ClientAddress = Annotated[str | None, Depends(on_event_loop(_client_address))]
 
 
 @dataclass(frozen=True, slots=True)
@@ -166,7 +168,10 @@ def require_feature(feature: str) -> Any:
     ``plan_required`` naming the plans that include ``feature``. Costs no read: the
     user loaded by authentication carries the subscription."""
 
+    @on_event_loop
     def check(container: ContainerDep, auth: CurrentAuth) -> Authenticated:
+        from core.application import billing
+
         billing.require_feature(
             container.billing_config, auth.user, feature, container.clock.now()
         )

@@ -40,7 +40,7 @@ from functions.runtime.auth import (
 )
 from functions.runtime.problems import SESSION_SCHEME, Answer, answer
 from functions.runtime.problems import problems as documented
-from functions.runtime.startup import prepare
+from functions.runtime.startup import on_event_loop, prepare
 
 __all__ = [
     "AUTHENTICATED",
@@ -216,7 +216,7 @@ def endpoint(
         }
         router.add_api_route(
             path,
-            function,
+            on_event_loop(function),
             methods=[method],
             status_code=success,
             include_in_schema=in_docs,

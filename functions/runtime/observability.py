@@ -25,10 +25,13 @@ subsegment, and urllib3's ``PoolManager.urlopen`` is wrapped, so every Stripe ca
 (the Stripe adapter's client sits on a ``PoolManager``) is one too: the X-Ray SDK's
 own ``httplib`` patch no longer sees urllib3 2, which does not go through
 ``http.client``'s request path. The invocation is a ``## <function>`` subsegment
-annotated with the correlation id and the cold start. A call made in FastAPI's
-worker thread hangs off the invocation's segment (Lambda's), not off that
-subsegment: X-Ray's Lambda context is per thread. Elsewhere neither Tracer nor the
-X-Ray SDK is imported. The cost: ``python -m tools.tracing_cost``.
+annotated with the correlation id and the cold start. In Lambda the path
+functions and dependencies run on the invocation's own thread
+(``functions.runtime.startup.on_event_loop``), so their calls nest in that
+subsegment; a call made in a worker thread (``run_in_threadpool``) hangs off the
+invocation's segment (Lambda's) instead: X-Ray's Lambda context is per thread.
+Elsewhere neither Tracer nor the X-Ray SDK is imported. The cost:
+``python -m tools.tracing_cost``.
 """
 
 from __future__ import annotations

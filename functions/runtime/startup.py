@@ -26,12 +26,14 @@ registered with its ``snapshot_restore_py`` hooks (see their docstrings).
 
 from __future__ import annotations
 
+import functools
 import gc
+import inspect
 import logging
 import os
 import random
-from collections.abc import Iterable, Iterator
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterable, Iterator
+from typing import TYPE_CHECKING, Any, TypeVar
 
 from functions.permissions import (
     EMAIL_SEND,
@@ -64,6 +66,34 @@ _PORT_OF = {
 def in_lambda() -> bool:
     """Whether this process is a Lambda function's (its runtime sets the name)."""
     return bool(os.environ.get("AWS_LAMBDA_FUNCTION_NAME"))
+
+
+_F = TypeVar("_F", bound=Callable[..., Any])
+
+
+def on_event_loop(function: _F) -> _F:
+    """In Lambda, a plain path function or dependency as a coroutine function that
+    runs it on the event loop's own thread; elsewhere, ``function`` unchanged.
+
+    FastAPI runs a plain function in a worker thread, so that a slow one does not
+    hold up the other requests the loop serves. A Lambda process serves one event
+    at a time: there is nothing to hold up, and each hop costs CPU; worse, Mangum
+    runs every event in a task of its own and anyio ties its worker threads to that
+    task, so every warm invocation started and stopped a thread (about 0.5 ms of
+    CPU, most of the FastAPI floor's whole call). The local stack, which serves
+    many requests in one process, keeps the worker threads."""
+    if (
+        not in_lambda()
+        or inspect.iscoroutinefunction(function)
+        or inspect.isgeneratorfunction(function)
+    ):
+        return function
+
+    @functools.wraps(function)
+    async def run(*args: Any, **kwargs: Any) -> Any:
+        return function(*args, **kwargs)
+
+    return run  # type: ignore[return-value]
 
 
 # A use case the controller calls on the container: its name, or its name and the

@@ -46,6 +46,19 @@ def counting(self, service, *args, **kwargs):
 
 botocore.session.Session.create_client = counting
 
+import threading
+
+started = []
+start_thread = threading.Thread.start
+
+
+def starting(self, *args, **kwargs):
+    started.append(self.name)
+    return start_thread(self, *args, **kwargs)
+
+
+threading.Thread.start = starting
+
 from functions.catalog import BY_NAME
 from local.harness import FakeLambdaContext, http_api_event
 
@@ -63,7 +76,9 @@ for step in sys.argv[2].split(","):
     reply = login.handler(event, FakeLambdaContext())
     statuses.append([reply["statusCode"], json.loads(reply["body"] or "{}")])
 with open(sys.argv[1], "w") as out:
-    json.dump({"built": built, "made": made, "statuses": statuses}, out)
+    json.dump(
+        {"built": built, "made": made, "statuses": statuses, "threads": started}, out
+    )
 """
 
 
@@ -125,6 +140,30 @@ def test_outside_lambda_importing_a_handler_builds_nothing(
     assert "dynamodb" in result["made"]
     assert "secretsmanager" in result["made"]
     assert result["statuses"][0][0] == 401
+
+
+def test_in_lambda_a_request_runs_on_the_event_loop_without_starting_a_thread(
+    tmp_path: Path, deployed: dict[str, str]
+) -> None:
+    # Two requests: each is a task of its own, for which anyio would start a worker
+    # thread if a plain dependency or the path function went to the thread pool.
+    result, _ = run_login(tmp_path, deployed, "login,login")
+
+    assert [status for status, _ in result["statuses"]] == [401, 401]
+    assert result["threads"] == []
+
+
+def test_outside_lambda_plain_functions_still_run_in_worker_threads(
+    tmp_path: Path, deployed: dict[str, str]
+) -> None:
+    # The local stack serves many requests in one process: a blocking call must
+    # not hold up the event loop there.
+    outside = {**deployed, "AWS_LAMBDA_FUNCTION_NAME": ""}
+
+    result, _ = run_login(tmp_path, outside, "login,login")
+
+    assert [status for status, _ in result["statuses"]] == [401, 401]
+    assert len(result["threads"]) >= 2
 
 
 def test_secrets_unreadable_at_init_are_logged_then_503_until_a_request_can_build(
