@@ -28,10 +28,11 @@ logger = logging.getLogger("strata.billing")
 # How long a change's seat hold binds joins. Longer than any invocation that may
 # still be waiting on Stripe for it (the Stripe client ends every call, retries
 # included, within its budget of seconds, and the function's timeout is under a
-# minute), with room for clocks that differ between functions, so a hold never
-# lapses while its change can still be applied; short, so that a hold its change
-# never released (the function crashed or timed out between the hold and the
-# store) refuses joins beyond the new plan's seats for minutes, not for ever.
+# minute: tests/unit/adapters/test_stripe_client.py holds this to ten times it),
+# with room for clocks that differ between functions, so a hold never lapses
+# while its change can still be applied; short, so that a hold its change never
+# released (the function crashed or timed out between the hold and the store)
+# refuses joins beyond the new plan's seats for minutes, not for ever.
 SEAT_HOLD = timedelta(minutes=10)
 
 
