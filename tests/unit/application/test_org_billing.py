@@ -940,6 +940,38 @@ def test_an_accept_while_a_change_to_fewer_seats_is_at_stripe_is_402_seats_exhau
     assert orgs.seat_holds == {}  # the change's store ended it
 
 
+def test_a_change_whose_own_webhook_stored_it_first_still_ends_its_hold(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    org_billing: InMemoryOrgBillingStore,
+    orgs: InMemoryOrganizationStore,
+    person: Seed,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    carol, _ = team_of_three
+    on_pro(acme, carol, checkout, stripe, handle, clock)
+    sent = len(stripe.deliveries())
+    change_price = stripe.provider.change_price
+
+    def change_then_webhook(*args: object, **kwargs: object) -> SubscriptionSnapshot:
+        snapshot = change_price(*args, **kwargs)  # type: ignore[arg-type]
+        deliver_all(stripe, handle, sent)  # Stripe's news of it lands first
+        return snapshot
+
+    monkeypatch.setattr(stripe.provider, "change_price", change_then_webhook)
+    org_billing.calls.clear()
+    change_org_plan.execute(carol, acme.id, "team", Interval.MONTH)
+
+    assert (acme.stored.plan_key, acme.stored.seat_limit) == ("team", 4)
+    assert org_billing.calls["release_seat_hold"] == 1
+    assert orgs.seat_holds == {}
+
+
 def test_a_change_that_dies_at_stripe_holds_the_seats_only_until_the_hold_lapses(
     acme: Acme,
     team_of_three: tuple[User, User],
