@@ -988,11 +988,26 @@ class InMemoryOrganizationStore:
         self._audit = audit
         self._orgs: dict[str, Organization] = {}
         self._members: dict[tuple[str, str], Membership] = {}
+        # An organization's seat hold (``OrgBillingStore.hold_seats``): the
+        # plan, its seats and until when, beside the organization as on its item.
+        self.seat_holds: dict[str, tuple[str, int, datetime]] = {}
         self._lock = threading.Lock()
         self.calls: Counter[str] = Counter()
 
     def stored(self, org_id: str) -> Organization | None:
         return self._orgs.get(org_id)
+
+    def _refusal(self, org: Organization, now: datetime) -> SeatsExhausted | None:
+        """Why a join may not take a seat, if it may not: the limit, or a hold
+        not past its time (the hold named first: it is never above the limit
+        when taken)."""
+        wanted = org.seats_used + 1
+        hold = self.seat_holds.get(org.id)
+        if hold is not None and hold[2] >= now and org.seats_used >= hold[1]:
+            return SeatsExhausted(hold[0], hold[1], wanted)
+        if org.seat_limit is not None and org.seats_used >= org.seat_limit:
+            return SeatsExhausted(org.plan_key, org.seat_limit, wanted)
+        return None
 
     def set_seat_limit(self, org_id: str, limit: int | None) -> None:
         """What a plan change does to the limit (not a port method yet)."""
@@ -1067,8 +1082,9 @@ class InMemoryOrganizationStore:
                 raise OrganizationNotFound()
             if (membership.org_id, membership.user_id) in self._members:
                 raise AlreadyMember()
-            if org.seat_limit is not None and org.seats_used >= org.seat_limit:
-                raise SeatsExhausted(org.plan_key, org.seat_limit, org.seats_used + 1)
+            refusal = self._refusal(org, now)
+            if refusal is not None:
+                raise refusal
             owners = 1 if membership.role is OrgRole.OWNER else 0
             stored = replace(
                 org,
@@ -1159,6 +1175,7 @@ class InMemoryOrganizationStore:
                 raise OrganizationNotFound()
             self._audit._record(audit)
             del self._orgs[organization.id]
+            self.seat_holds.pop(organization.id, None)
             for key in [k for k in self._members if k[0] == organization.id]:
                 del self._members[key]
             self._invitations.drop_org(organization.id)
@@ -1211,7 +1228,10 @@ class InMemoryOrgBillingStore:
         return self._claims.get(customer_id)
 
     def save_billing(
-        self, org: Organization, audit: AuditEntry | None = None
+        self,
+        org: Organization,
+        audit: AuditEntry | None = None,
+        release_hold: bool = False,
     ) -> Organization:
         self.calls["save_billing"] += 1
         with self._orgs._lock:
@@ -1219,28 +1239,30 @@ class InMemoryOrgBillingStore:
             if audit is not None and audit.id in self._orgs._audit._entries:
                 raise ConcurrentUpdate()
             saved = self._write(org)
+            if release_hold:
+                self._orgs.seat_holds.pop(org.id, None)
             if audit is not None:
                 self._orgs._audit._record(audit)
             return saved
 
-    def lower_seat_limit(self, org_id: str, plan_key: str, limit: int) -> None:
-        self.calls["lower_seat_limit"] += 1
+    def hold_seats(
+        self, org_id: str, plan_key: str, limit: int, until: datetime
+    ) -> None:
+        self.calls["hold_seats"] += 1
         with self._orgs._lock:
             stored = self._orgs._orgs.get(org_id)
             if stored is None:
                 raise OrganizationNotFound()
             if stored.seats_used > limit:
                 raise SeatsExhausted(plan_key, limit, stored.seats_used)
-            self._orgs._orgs[org_id] = replace(stored, seat_limit=limit)
+            self._orgs.seat_holds[org_id] = (plan_key, limit, until)
 
-    def restore_seat_limit(
-        self, org_id: str, lowered: int, previous: int | None
-    ) -> None:
-        self.calls["restore_seat_limit"] += 1
+    def release_seat_hold(self, org_id: str, limit: int) -> None:
+        self.calls["release_seat_hold"] += 1
         with self._orgs._lock:
-            stored = self._orgs._orgs.get(org_id)
-            if stored is not None and stored.seat_limit == lowered:
-                self._orgs._orgs[org_id] = replace(stored, seat_limit=previous)
+            hold = self._orgs.seat_holds.get(org_id)
+            if hold is not None and hold[1] == limit:
+                del self._orgs.seat_holds[org_id]
 
     def record_event(
         self,

@@ -7,9 +7,9 @@ differs. Its billing state lives on the organization item, written through
 ``OrgBillingStore``. Two things follow from the subscription and are stored with
 it: the organization's ``plan_key`` and its ``seat_limit`` (the condition every
 join checks in its transaction), so that the limit in force is the limit of the
-plan Stripe bills; only while a change to a plan with fewer seats is at Stripe is
-it already the new plan's (``OrgBillingStore.lower_seat_limit``), so that no join
-can take a seat the new plan does not have.
+plan Stripe bills. While a change to a plan with fewer seats is at Stripe, a seat
+hold binds joins to the new plan's seats as well (``OrgBillingStore.hold_seats``),
+so that no join can take a seat the new plan does not have.
 """
 
 from __future__ import annotations
@@ -72,33 +72,47 @@ class OrgBillingStore(Protocol):
         ...
 
     def save_billing(
-        self, org: Organization, audit: AuditEntry | None = None
+        self,
+        org: Organization,
+        audit: AuditEntry | None = None,
+        release_hold: bool = False,
     ) -> Organization:
         """Store ``org``'s billing, ``plan_key`` and ``seat_limit`` (and nothing
         else of it) and, in the same transaction, append ``audit`` to the
-        organization's log; returns it as stored."""
+        organization's log; returns it as stored. With ``release_hold`` (only the
+        plan change that took the hold stores with it) the same write ends the
+        seat hold (``hold_seats``); every other write, a webhook's included,
+        leaves the hold as it is."""
         ...
 
-    def lower_seat_limit(self, org_id: str, plan_key: str, limit: int) -> None:
-        """Set the organization's ``seat_limit`` to ``limit`` (``plan_key``'s, a
-        plan with fewer seats) in one write conditional on it having at most
-        ``limit`` members: from then on every join checks ``limit``, atomically
-        with the membership write. ``SeatsExhausted`` (for ``plan_key``; nothing
-        written) when it has more, ``OrganizationNotFound`` when it is gone.
+    def hold_seats(
+        self, org_id: str, plan_key: str, limit: int, until: datetime
+    ) -> None:
+        """Hold the organization to ``limit`` seats (``plan_key``'s, a plan with
+        fewer seats than the limit in force) until ``until``, in one write
+        conditional on it having at most ``limit`` members: until then every
+        join checks the hold as well as ``seat_limit``, atomically with the
+        membership write, and a join the hold refuses is ``SeatsExhausted``.
+        ``SeatsExhausted`` (for ``plan_key``; nothing written) when it has more
+        members, ``OrganizationNotFound`` when it is gone.
+
+        The hold is apart from ``seat_limit`` so that no other write moves it: a
+        webhook stored while the change is at Stripe sets ``seat_limit`` from the
+        plan still stored, and the hold still binds. Only ``release_seat_hold``,
+        ``save_billing(release_hold=True)`` and its time end it: a hold past
+        ``until`` binds no join, so a change that never comes back (a crash)
+        holds the seats for a while, never for ever.
 
         Unlike every other write here it neither checks nor moves the
-        ``version``: a plan change lowers the limit before asking Stripe, and the
+        ``version``: a plan change holds the seats before asking Stripe, and the
         idempotency key it sends and the write that stores Stripe's answer both
         name the version read before."""
         ...
 
-    def restore_seat_limit(
-        self, org_id: str, lowered: int, previous: int | None
-    ) -> None:
-        """Undo ``lower_seat_limit``: put ``previous`` back (``None``: no limit)
-        only if the limit is still ``lowered``, so that a write which stored a
-        limit meanwhile (a webhook's) wins. Otherwise, or when the organization
-        is gone, nothing happens. Neither checks nor moves the ``version``."""
+    def release_seat_hold(self, org_id: str, limit: int) -> None:
+        """End the hold ``hold_seats`` took, only if it is still ``limit``'s.
+        Otherwise, or when the organization is gone, nothing happens. Neither
+        checks nor moves the ``version``."""
         ...
 
     def record_event(
@@ -245,7 +259,11 @@ class OrgBillingWriter:
     ``audit``, the entry of the admin's action, is written in the transaction
     that stores the answer; when there is nothing to store (a webhook stored
     newer news first) it is appended alone: the action happened at Stripe
-    either way, and the log must say who did it."""
+    either way, and the log must say who did it.
+
+    ``hold``, the seats a plan change held (``OrgBillingStore.hold_seats``), is
+    released by the write that stores the answer, or on its own when there is
+    nothing to store: the stored limit is then a newer one's."""
 
     orgs: OrganizationStore
     billing: OrgBillingStore
@@ -258,6 +276,7 @@ class OrgBillingWriter:
         snapshot: SubscriptionSnapshot,
         observed_at: datetime,
         audit: AuditEntry | None = None,
+        hold: int | None = None,
     ) -> Organization:
         current = org
         for _ in range(ATTEMPTS):
@@ -266,12 +285,16 @@ class OrgBillingWriter:
             if not may_replace(previous, incoming):
                 if audit is not None:
                     self.log.append(audit)
+                if hold is not None:
+                    self.billing.release_seat_hold(current.id, hold)
                 return current
             updated = with_org_billing(
                 current, current.billing.with_subscription(incoming), self.catalog
             )
             try:
-                return self.billing.save_billing(updated, audit)
+                return self.billing.save_billing(
+                    updated, audit, release_hold=hold is not None
+                )
             except ConcurrentUpdate:
                 reloaded = self.orgs.get(current.id)
                 if reloaded is None:

@@ -108,7 +108,10 @@ class OrganizationStore(Protocol):
         unexpired invitation (so one token adds one member, however many accepts
         race); the membership is added only if the user is not a member
         (``AlreadyMember``); ``seats_used`` goes up by one only while below the
-        limit (``SeatsExhausted``); and ``owners_count`` with it for an owner.
+        limit and below a seat hold that has not lapsed at ``now``
+        (``OrgBillingStore.hold_seats``; ``SeatsExhausted``, naming the hold's
+        plan and seats when it is the hold that is full); and ``owners_count``
+        with it for an owner.
         A stale invitation raises ``InvitationUsed``, ``InvitationExpired`` or
         ``InvitationInvalid``; a missing organization ``OrganizationNotFound``.
         Returns the organization as stored after the join."""

@@ -1,13 +1,15 @@
 """The organizations' billing store against moto: the customer and its claim, the
 subscription with the plan and seat limit it gives (the limit the joins then
-check), the event recorded with it once, the version conditions, and the sparse
-index of organizations whose subscription has not ended."""
+check), the seat hold of a plan change (joins check it too; only the change's
+store and its release end it), the event recorded with it once, the version
+conditions, and the sparse index of organizations whose subscription has not
+ended."""
 
 from __future__ import annotations
 
 import itertools
 from dataclasses import replace
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 import pytest
 
@@ -15,6 +17,7 @@ from core.adapters.dynamodb.org_billing import (
     DynamoOrganizationSeats,
     DynamoOrgBillingStore,
 )
+from core.adapters.dynamodb.org_models import ORG_SK, OrgItem, org_pk
 from core.adapters.dynamodb.orgs import (
     DynamoAuditLog,
     DynamoInvitationStore,
@@ -307,9 +310,11 @@ def test_billing_with_no_subscription_clears_the_stored_one(
     assert DynamoOrganizationSeats().seated_subscriptions(10, None).items == []
 
 
-def add_member(orgs: DynamoOrganizationStore, org_id: str, user_id: str) -> None:
-    """``user_id`` accepts an invitation to ``org_id`` (``SeatsExhausted`` beyond
-    the stored seat limit)."""
+def add_member(
+    orgs: DynamoOrganizationStore, org_id: str, user_id: str, now: datetime = NOW
+) -> None:
+    """``user_id`` accepts an invitation to ``org_id`` at ``now``
+    (``SeatsExhausted`` beyond the stored seat limit or a seat hold)."""
     invitations = DynamoInvitationStore()
     invitation = Invitation(
         id=f"inv-{user_id}",
@@ -326,10 +331,24 @@ def add_member(orgs: DynamoOrganizationStore, org_id: str, user_id: str) -> None
     found = invitations.find(token)
     assert found is not None
     member = Membership(org_id, user_id, OrgRole.MEMBER, NOW)
-    orgs.join(found, member, entry(org_id), NOW)
+    orgs.join(found, member, entry(org_id), now)
 
 
-def test_a_limit_is_lowered_to_the_member_count_never_below_and_the_version_stays(
+def hold_of(org_id: str) -> tuple[str, int, datetime] | None:
+    """The organization item's seat hold as stored (plan, seats, until)."""
+    item = OrgItem.get(org_pk(org_id), ORG_SK, consistent_read=True)
+    if item.seat_hold is None:
+        assert (item.seat_hold_plan, item.seat_hold_until) == (None, None)
+        return None
+    assert item.seat_hold_plan is not None
+    assert item.seat_hold_until is not None
+    return item.seat_hold_plan, int(item.seat_hold), item.seat_hold_until
+
+
+UNTIL = NOW + timedelta(minutes=10)
+
+
+def test_seats_are_held_only_when_the_members_fit_and_the_version_stays(
     orgs: DynamoOrganizationStore, store: DynamoOrgBillingStore
 ) -> None:
     org = make_org(orgs, seat_limit=5)
@@ -339,42 +358,84 @@ def test_a_limit_is_lowered_to_the_member_count_never_below_and_the_version_stay
     assert before.seats_used == 2
 
     with pytest.raises(SeatsExhausted) as refused:
-        store.lower_seat_limit(org.id, "solo", 1)
+        store.hold_seats(org.id, "solo", 1, UNTIL)
     assert (refused.value.plan_key, refused.value.limit) == ("solo", 1)
     assert refused.value.wanted == 2
-    assert orgs.get(org.id) == before
-    store.lower_seat_limit(org.id, "duo", 2)  # exactly the members: fits
+    assert hold_of(org.id) is None
+    store.hold_seats(org.id, "duo", 2, UNTIL)  # exactly the members: fits
 
-    assert orgs.get(org.id) == replace(before, seat_limit=2)  # version unmoved
-    with pytest.raises(SeatsExhausted):  # every join now checks the new limit
-        add_member(orgs, org.id, "carol")
+    assert hold_of(org.id) == ("duo", 2, UNTIL)
+    assert orgs.get(org.id) == before  # the limit shown and the version unmoved
     # The version the change read still stores Stripe's answer.
     saved = store.save_billing(on_team(before, SubscriptionStatus.ACTIVE))
     assert orgs.get(org.id) == saved
     orgs.delete(saved, entry(org.id, AuditAction.ORG_DELETED))
     with pytest.raises(OrganizationNotFound):
-        store.lower_seat_limit(org.id, "duo", 2)
+        store.hold_seats(org.id, "duo", 2, UNTIL)
 
 
-def test_a_lowered_limit_is_put_back_only_while_it_is_still_the_lowered_one(
+def test_a_join_is_refused_under_a_live_hold_and_accepted_once_it_lapsed(
     orgs: DynamoOrganizationStore, store: DynamoOrgBillingStore
 ) -> None:
     org = make_org(orgs, seat_limit=5)
-    store.lower_seat_limit(org.id, "duo", 2)
+    add_member(orgs, org.id, "bobby")
+    store.hold_seats(org.id, "duo", 2, UNTIL)
 
-    store.restore_seat_limit(org.id, 2, 5)
-    assert orgs.get(org.id) == org  # 5 again, the version unmoved
+    with pytest.raises(SeatsExhausted) as refused:
+        add_member(orgs, org.id, "carol", UNTIL)  # its last instant still holds
+    assert (refused.value.plan_key, refused.value.limit) == ("duo", 2)
+    assert refused.value.wanted == 3
+    add_member(orgs, org.id, "carol", UNTIL + timedelta(seconds=1))
 
-    store.lower_seat_limit(org.id, "duo", 2)
-    # A webhook stored another limit meanwhile: it wins.
-    webhook = store.save_billing(replace(org, seat_limit=3))
-    store.restore_seat_limit(org.id, 2, 5)
-    assert orgs.get(org.id) == webhook
+    joined = orgs.get(org.id)
+    assert joined is not None
+    assert joined.seats_used == 3
+    # A hold with seats left binds nothing yet.
+    roomy = make_org(orgs, seat_limit=5)
+    store.hold_seats(roomy.id, "duo", 2, UNTIL)
+    add_member(orgs, roomy.id, "dave")
+    with pytest.raises(SeatsExhausted):
+        add_member(orgs, roomy.id, "erin")
 
-    unlimited = make_org(orgs, seat_limit=None)
-    store.lower_seat_limit(unlimited.id, "duo", 2)
-    store.restore_seat_limit(unlimited.id, 2, None)
-    assert orgs.get(unlimited.id) == unlimited  # no limit again
-    orgs.delete(unlimited, entry(unlimited.id, AuditAction.ORG_DELETED))
-    store.restore_seat_limit(unlimited.id, 2, None)  # gone: nothing to put back
-    assert orgs.get(unlimited.id) is None
+
+def test_a_webhooks_write_leaves_the_hold_and_the_changes_store_ends_it(
+    orgs: DynamoOrganizationStore, store: DynamoOrgBillingStore
+) -> None:
+    org = make_org(orgs, seat_limit=5)
+    store.hold_seats(org.id, "duo", 2, UNTIL)
+
+    # Webhooks store the plan still stored, Pro's 5 seats: the hold stays.
+    webhook = store.save_billing(replace(org, plan_key="pro", seat_limit=5))
+    store.record_event("evt_paid", "invoice.paid", NOW, UNTIL, webhook)
+    assert hold_of(org.id) == ("duo", 2, UNTIL)
+    add_member(orgs, org.id, "bobby")
+    with pytest.raises(SeatsExhausted):
+        add_member(orgs, org.id, "carol")
+
+    current = orgs.get(org.id)
+    assert current is not None
+    changed = store.save_billing(
+        on_team(current, SubscriptionStatus.ACTIVE), release_hold=True
+    )
+
+    assert hold_of(org.id) is None
+    assert orgs.get(org.id) == changed
+
+
+def test_a_hold_is_released_only_while_it_is_still_the_one_taken(
+    orgs: DynamoOrganizationStore, store: DynamoOrgBillingStore
+) -> None:
+    org = make_org(orgs, seat_limit=5)
+    store.hold_seats(org.id, "trio", 3, UNTIL)
+
+    store.release_seat_hold(org.id, 2)  # another change's: not this one
+    assert hold_of(org.id) == ("trio", 3, UNTIL)
+    store.release_seat_hold(org.id, 3)
+    assert hold_of(org.id) is None
+    assert orgs.get(org.id) == org  # the version unmoved
+
+    orgs.delete(org, entry(org.id, AuditAction.ORG_DELETED))
+    store.release_seat_hold(org.id, 3)  # gone: nothing to release, nothing made
+    assert orgs.get(org.id) is None
+    with pytest.raises(OrgItem.DoesNotExist):
+        OrgItem.get(org_pk(org.id), ORG_SK, consistent_read=True)

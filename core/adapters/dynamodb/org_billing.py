@@ -60,6 +60,15 @@ def _billing_actions(org: Organization) -> list[Any]:
     ] + [OrgItem.version.add(1)]
 
 
+def _release_actions() -> list[Any]:
+    """The removal of a seat hold (``hold_seats``)."""
+    return [
+        OrgItem.seat_hold.remove(),
+        OrgItem.seat_hold_plan.remove(),
+        OrgItem.seat_hold_until.remove(),
+    ]
+
+
 def _key(org_id: str) -> OrgItem:
     return OrgItem(pk=org_pk(org_id), sk=ORG_SK)
 
@@ -118,8 +127,14 @@ class DynamoOrgBillingStore:
         return claim.org_id
 
     def save_billing(
-        self, org: Organization, audit: AuditEntry | None = None
+        self,
+        org: Organization,
+        audit: AuditEntry | None = None,
+        release_hold: bool = False,
     ) -> Organization:
+        actions = _billing_actions(org)
+        if release_hold:
+            actions += _release_actions()
         with storage_errors():
             try:
                 with TransactWrite(
@@ -131,19 +146,25 @@ class DynamoOrgBillingStore:
                         )
                     transaction.update(
                         _key(org.id),
-                        actions=_billing_actions(org),
+                        actions=actions,
                         condition=OrgItem.version == org.version,
                     )
             except TransactWriteError as exc:
                 self._explain(org, exc)
         return replace(org, version=org.version + 1)
 
-    def lower_seat_limit(self, org_id: str, plan_key: str, limit: int) -> None:
+    def hold_seats(
+        self, org_id: str, plan_key: str, limit: int, until: datetime
+    ) -> None:
         with storage_errors():
             try:
                 # One UpdateItem, the version left alone (see the port).
                 _key(org_id).update(
-                    actions=[OrgItem.seat_limit.set(limit)],
+                    actions=[
+                        OrgItem.seat_hold.set(limit),
+                        OrgItem.seat_hold_plan.set(plan_key),
+                        OrgItem.seat_hold_until.set(until),
+                    ],
                     condition=OrgItem.pk.exists() & (OrgItem.seats_used <= limit),
                 )
             except UpdateError as exc:
@@ -155,18 +176,12 @@ class DynamoOrgBillingStore:
                     raise OrganizationNotFound() from None
                 raise SeatsExhausted(plan_key, limit, int(item.seats_used)) from None
 
-    def restore_seat_limit(
-        self, org_id: str, lowered: int, previous: int | None
-    ) -> None:
-        action = (
-            OrgItem.seat_limit.remove()
-            if previous is None
-            else OrgItem.seat_limit.set(previous)
-        )
+    def release_seat_hold(self, org_id: str, limit: int) -> None:
         with storage_errors():
             try:
                 _key(org_id).update(
-                    actions=[action], condition=OrgItem.seat_limit == lowered
+                    actions=_release_actions(),
+                    condition=OrgItem.seat_hold == limit,
                 )
             except UpdateError as exc:
                 if exc.cause_response_code != _CONDITION_FAILED:

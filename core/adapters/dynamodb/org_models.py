@@ -125,6 +125,13 @@ class OrgItem(BillingAttributes, Model):
     # Absent: no limit.
     seat_limit = NumberAttribute(null=True)
     seats_used = NumberAttribute(default=0)
+    # A plan change's seat hold (``OrgBillingStore.hold_seats``): while
+    # ``seat_hold_until`` is ahead, joins check ``seat_hold`` (the seats of the
+    # plan ``seat_hold_plan``) too. Apart from ``seat_limit`` so that the billing
+    # writes (webhooks') never move it.
+    seat_hold = NumberAttribute(null=True)
+    seat_hold_plan = UnicodeAttribute(null=True)
+    seat_hold_until = UTCDateTimeAttribute(null=True)
     owners_count = NumberAttribute(default=0)
     # Moved on by every write of the organization item (written by hand, not a
     # pynamodb VersionAttribute: the seat counters change under their own

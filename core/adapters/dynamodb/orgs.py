@@ -341,6 +341,35 @@ def _get_org_item(org_id: str) -> OrgItem | None:
         return None
 
 
+def _within_hold(now: datetime) -> Condition:
+    """A join's condition on the seat hold (``OrgItem.seat_hold``): none, one
+    past its time, or a seat left under it."""
+    condition: Condition = (
+        OrgItem.seat_hold.does_not_exist()
+        | (OrgItem.seat_hold_until < now)
+        | (OrgItem.seats_used < OrgItem.seat_hold)
+    )
+    return condition
+
+
+def _seats_exhausted(item: OrgItem, now: datetime) -> SeatsExhausted:
+    """Why a join was refused a seat, read from the organization as it is now:
+    a hold not past its time when it is full (named first: it is never above
+    the limit when taken), else the limit."""
+    org = _organization(item)
+    wanted = org.seats_used + 1
+    if (
+        item.seat_hold is not None
+        and item.seat_hold_until is not None
+        and item.seat_hold_until >= now
+        and org.seats_used >= int(item.seat_hold)
+    ):
+        return SeatsExhausted(
+            item.seat_hold_plan or org.plan_key, int(item.seat_hold), wanted
+        )
+    return SeatsExhausted(org.plan_key, org.seat_limit or 0, wanted)
+
+
 def _member_item(membership: Membership) -> MembershipItem:
     return MembershipItem(
         pk=org_pk(membership.org_id), sk=member_sk(membership.user_id)
@@ -525,7 +554,8 @@ class DynamoOrganizationStore:
                         & (
                             OrgItem.seat_limit.does_not_exist()
                             | (OrgItem.seats_used < OrgItem.seat_limit)
-                        ),
+                        )
+                        & _within_hold(now),
                     )
                     transaction.record(audit)
             except TransactWriteError as exc:
@@ -542,10 +572,7 @@ class DynamoOrganizationStore:
                     full = _get_org_item(membership.org_id)
                     if full is None:
                         raise OrganizationNotFound() from None
-                    org = _organization(full)
-                    raise SeatsExhausted(
-                        org.plan_key, org.seat_limit or 0, org.seats_used + 1
-                    ) from None
+                    raise _seats_exhausted(full, now) from None
                 _raise_unexplained(_codes(exc), exc)
             item = _get_org_item(membership.org_id)
         if item is None:

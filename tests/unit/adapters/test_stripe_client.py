@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 import time
+from datetime import timedelta
 from pathlib import Path
 from typing import Any, cast
 from urllib.parse import parse_qsl
@@ -24,6 +25,7 @@ from core.adapters.stripe.client import (
     call,
 )
 from core.adapters.stripe.http import BUDGET, Urllib3HttpClient
+from core.application.commands.change_org_plan import SEAT_HOLD
 from core.application.errors import (
     PaymentProviderRejected,
     PaymentProviderUnavailable,
@@ -314,6 +316,12 @@ def test_the_worst_case_of_one_call_fits_the_functions_timeout() -> None:
     assert Urllib3HttpClient().budget == BUDGET
     # Checkout's two calls, each at its worst, and 3 s for the rest of the request.
     assert 2 * BUDGET + 3 <= STRIPE_FUNCTION_TIMEOUT_SECONDS
+
+
+def test_a_plan_changes_seat_hold_outlasts_the_function_that_took_it() -> None:
+    # A hold that lapsed while its change could still be applied would let joins
+    # past the new plan's seats; tenfold leaves room for clocks that differ.
+    assert 10 * timedelta(seconds=STRIPE_FUNCTION_TIMEOUT_SECONDS) <= SEAT_HOLD
 
 
 def test_an_unreachable_stripe_is_unavailable_after_the_retries(

@@ -16,7 +16,7 @@ import pytest
 from core.application.billing import BillingConfig, ProrationTokens
 from core.application.commands.accept_invitation import AcceptInvitation
 from core.application.commands.cancel_org_subscription import CancelOrgSubscription
-from core.application.commands.change_org_plan import ChangeOrgPlan
+from core.application.commands.change_org_plan import SEAT_HOLD, ChangeOrgPlan
 from core.application.commands.create_organization import CreateOrganization
 from core.application.commands.handle_stripe_event import HandleStripeEvent, Outcome
 from core.application.commands.remove_member import RemoveMember
@@ -908,9 +908,20 @@ def test_an_accept_while_a_change_to_fewer_seats_is_at_stripe_is_402_seats_exhau
     erin = person("erinn")
     change_price = stripe.provider.change_price
     refused: list[SeatsExhausted] = []
+    stale = stripe.sign(
+        _event(
+            "evt_pro_again",
+            "customer.subscription.updated",
+            stripe.subscription(sub_id),
+            clock.now() - timedelta(minutes=1),  # sent before, delivered late
+        )
+    )
 
     def join_then_change(*args: object, **kwargs: object) -> SubscriptionSnapshot:
         # The change has read the org (4 members) and not heard from Stripe yet.
+        # A webhook of the current state lands first and writes Pro's limit.
+        assert handle.execute(*stale).outcome is Outcome.APPLIED
+        assert acme.stored.seat_limit == 5
         with pytest.raises(SeatsExhausted) as join:
             acme.join(erin)
         refused.append(join.value)
@@ -921,13 +932,83 @@ def test_an_accept_while_a_change_to_fewer_seats_is_at_stripe_is_402_seats_exhau
 
     (seats_exhausted,) = refused
     assert status_of(seats_exhausted) == (402, None)
+    assert (seats_exhausted.plan_key, seats_exhausted.limit) == ("team", 4)
     assert (view.seats_used, view.seat_limit) == (4, 4)
     assert (acme.stored.plan_key, acme.stored.seats_used) == ("team", 4)
     assert erin.id not in {m.user_id for m in orgs.members_of(acme.id)}
     assert stripe.subscription(sub_id).quantity == 4
+    assert orgs.seat_holds == {}  # the change's store ended it
 
 
-def test_an_accept_that_filled_the_new_plan_before_the_change_lowered_it_is_a_402(
+def test_a_change_whose_own_webhook_stored_it_first_still_ends_its_hold(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    org_billing: InMemoryOrgBillingStore,
+    orgs: InMemoryOrganizationStore,
+    person: Seed,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    carol, _ = team_of_three
+    on_pro(acme, carol, checkout, stripe, handle, clock)
+    sent = len(stripe.deliveries())
+    change_price = stripe.provider.change_price
+
+    def change_then_webhook(*args: object, **kwargs: object) -> SubscriptionSnapshot:
+        snapshot = change_price(*args, **kwargs)  # type: ignore[arg-type]
+        deliver_all(stripe, handle, sent)  # Stripe's news of it lands first
+        return snapshot
+
+    monkeypatch.setattr(stripe.provider, "change_price", change_then_webhook)
+    org_billing.calls.clear()
+    change_org_plan.execute(carol, acme.id, "team", Interval.MONTH)
+
+    assert (acme.stored.plan_key, acme.stored.seat_limit) == ("team", 4)
+    assert org_billing.calls["release_seat_hold"] == 1
+    assert orgs.seat_holds == {}
+
+
+def test_a_change_that_dies_at_stripe_holds_the_seats_only_until_the_hold_lapses(
+    acme: Acme,
+    team_of_three: tuple[User, User],
+    checkout: StartOrgCheckout,
+    stripe: EmulatedStripe,
+    handle: HandleStripeEvent,
+    change_org_plan: ChangeOrgPlan,
+    orgs: InMemoryOrganizationStore,
+    person: Seed,
+    clock: FakeClock,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    carol, _ = team_of_three
+    on_pro(acme, carol, checkout, stripe, handle, clock)
+    acme.join(person("david"))  # 4 members: Team's 4 seats
+
+    class FunctionTimedOut(BaseException):
+        """The Lambda killed between the hold and the store: no handler runs."""
+
+    def die(*args: object, **kwargs: object) -> SubscriptionSnapshot:
+        raise FunctionTimedOut()
+
+    monkeypatch.setattr(stripe.provider, "change_price", die)
+    with pytest.raises(FunctionTimedOut):
+        change_org_plan.execute(carol, acme.id, "team", Interval.MONTH)
+    monkeypatch.undo()
+
+    assert orgs.seat_holds[acme.id] == ("team", 4, clock.now() + SEAT_HOLD)
+    clock.advance(SEAT_HOLD)
+    with pytest.raises(SeatsExhausted):
+        acme.join(person("erinn"))  # still held, to its last instant
+    clock.advance(timedelta(seconds=1))
+    acme.join(person("frank"))  # lapsed: Pro's 5 seats again
+    assert (acme.stored.plan_key, acme.stored.seats_used) == ("pro", 5)
+
+
+def test_an_accept_that_filled_the_new_plan_before_the_change_held_it_is_a_402(
     acme: Acme,
     team_of_three: tuple[User, User],
     checkout: StartOrgCheckout,
@@ -959,10 +1040,11 @@ def test_an_accept_that_filled_the_new_plan_before_the_change_lowered_it_is_a_40
     assert stripe.subscription(sub_id).price_id == "price_pro_month_usd"
     assert (acme.stored.plan_key, acme.stored.seat_limit) == ("pro", 5)
     assert acme.stored.seats_used == 5
+    assert orgs.seat_holds == {}
 
 
 @pytest.mark.parametrize("refusal", ["unpaid", "stripe_down"])
-def test_a_change_to_fewer_seats_that_stripe_does_not_apply_puts_the_limit_back(
+def test_a_change_to_fewer_seats_that_stripe_does_not_apply_releases_its_hold(
     refusal: str,
     acme: Acme,
     team_of_three: tuple[User, User],
@@ -971,6 +1053,7 @@ def test_a_change_to_fewer_seats_that_stripe_does_not_apply_puts_the_limit_back(
     handle: HandleStripeEvent,
     change_org_plan: ChangeOrgPlan,
     org_billing: InMemoryOrgBillingStore,
+    orgs: InMemoryOrganizationStore,
     person: Seed,
     clock: FakeClock,
 ) -> None:
@@ -989,15 +1072,17 @@ def test_a_change_to_fewer_seats_that_stripe_does_not_apply_puts_the_limit_back(
     stripe.recover()
 
     assert stripe.calls["change_price"] == 1
-    assert org_billing.calls["lower_seat_limit"] == 1
-    assert acme.stored == before  # Pro's 5 seats again, the version unmoved
+    assert org_billing.calls["hold_seats"] == 1
+    assert org_billing.calls["release_seat_hold"] == 1
+    assert acme.stored == before  # Pro's 5 seats, the version unmoved
+    assert orgs.seat_holds == {}
     assert stripe.subscription(sub_id).price_id == "price_pro_month_usd"
     acme.join(person("david"))
     acme.join(person("erinn"))  # the 5th seat: Team's 4 would have refused it
     assert acme.stored.seats_used == 5
 
 
-def test_a_change_to_more_seats_writes_no_limit_before_stripe(
+def test_a_change_to_more_seats_holds_no_seats_before_stripe(
     acme: Acme,
     team_of_three: tuple[User, User],
     checkout: StartOrgCheckout,
@@ -1019,7 +1104,7 @@ def test_a_change_to_more_seats_writes_no_limit_before_stripe(
     assert acme.stored.seat_limit == 5
 
 
-def test_an_org_without_a_limit_takes_the_new_plans_before_stripe_is_asked(
+def test_an_org_without_a_limit_is_held_to_the_new_plans_before_stripe_is_asked(
     acme: Acme,
     team_of_three: tuple[User, User],
     checkout: StartOrgCheckout,
@@ -1069,7 +1154,9 @@ def test_a_retried_change_sends_the_same_key_and_stripe_charges_it_once(
     assert customer_id is not None
     invoices = len(stripe.invoices_of(customer_id))
 
-    def lost(org: Organization, audit: AuditEntry | None = None) -> Organization:
+    def lost(
+        org: Organization, audit: AuditEntry | None = None, release_hold: bool = False
+    ) -> Organization:
         raise PaymentProviderUnavailable("the answer was lost")
 
     # Stripe changed the plan, then the request died before storing it.
