@@ -14,12 +14,14 @@ INVALID = "Invalid input, or `invalid_proration_token`: forged, stale or foreign
 PLAN = ("invalid_input", "invalid_proration_token", "unknown_plan", "price_unavailable")
 
 
-# Authenticate; the organization with the caller's membership; one transaction:
-# what Stripe answered and the audit entry (a preview stops after the read).
+# Authenticate; the organization with the caller's membership; to fewer seats, the
+# hold on them before Stripe is asked (one conditional update); one transaction:
+# what Stripe answered, the audit entry, the hold's release (a preview stops after
+# the read).
 @api.endpoint(
     "POST /api/v1/orgs/{org_id}/billing/subscription/change",
     (*api.p.CHANGE_ORG, api.p.STRIPE_API),
-    budget=3,
+    budget=4,
 )
 @api.who("an admin or owner of the organization")
 @api.counts({402: "PaymentsFailed"})

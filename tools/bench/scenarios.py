@@ -219,6 +219,10 @@ class Scenarios:
             **self._org_makers(),
             "org_billing_checkout": self._org_billing_checkout,
             "org_billing_subscription": self._org_billing_subscription,
+            **{
+                f"org_billing_{name}": self._org_billing(name)
+                for name in ("portal", "invoices", "cancel", "resume", "change")
+            },
         }
 
     def covers(self, name: str) -> bool:
@@ -605,6 +609,48 @@ class Scenarios:
             f"/api/v1/orgs/{org_id}/billing/subscription",
             cookie=self.session(name),
         )
+
+    def org_subscriber(self) -> tuple[str, str]:
+        """An owner whose new organization bought the per-seat plan through Stripe
+        (the emulator): their name and its id, the subscription stored as the
+        checkout's webhook stores it."""
+        if self.pay is None:
+            raise RuntimeError("these scenarios were given no way to pay")
+        name, org_id = self.org_owner()
+        url = self.container.start_org_checkout().execute(
+            self.stored(name), org_id, SEAT_PLAN, Interval.MONTH, CURRENCY
+        )
+        snapshot = self.container.payments.get_subscription(self.pay(url))
+        org = self.container.orgs.get(org_id)
+        assert org is not None, org_id
+        now = self.container.clock.now()
+        self.container.org_billing_writer().store(org, snapshot, now)
+        return name, org_id
+
+    def _org_billing(self, action: str) -> Callable[[], Call]:
+        """The request of an organization's billing ``action`` by its owner, on
+        an organization that subscribed (and, to resume, canceled)."""
+
+        def make() -> Call:
+            name, org_id = self.org_subscriber()
+            if action == "resume":
+                owner = self.stored(name)
+                self.container.cancel_org_subscription().execute(owner, org_id)
+            path = {
+                "portal": "portal",
+                "invoices": "invoices",
+                "change": "subscription/change",
+            }.get(action, f"subscription/{action}")
+            body = {"plan": CHANGE_TO, "interval": "month"}
+            return Call(
+                f"org_billing_{action}",
+                200,
+                f"/api/v1/orgs/{org_id}/billing/{path}",
+                body=body if action == "change" else None,
+                cookie=self.session(name),
+            )
+
+        return make
 
     def _billing_resume(self) -> Call:
         name = self.subscriber()
