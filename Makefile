@@ -10,7 +10,7 @@ STAGES := dev staging prod
 CDK    := CDK_DISABLE_CLI_TELEMETRY=true CDK_DISABLE_VERSION_CHECK=true \
           JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION=20 node_modules/.bin/cdk --no-notices
 
-.PHONY: dev test check test-all check-all typecheck-changed lint typecheck imports unit integration functions e2e bench roundtrips format clean \
+.PHONY: dev test check test-all before-tests check-all typecheck-changed lint typecheck imports unit integration functions e2e bench roundtrips format clean \
         build lock synth deploy destroy load fuzz email-latency browser
 
 comma := ,
@@ -68,8 +68,13 @@ endef
 test:
 	$(call timed,test-all,test)
 
-test-all: $(INFRA) browser lint typecheck imports build $(NODE)
+# Once the libraries are in, what precedes the tests is independent: mypy (one
+# core, the longest) beside lint, import contracts, the asset build and npm ci.
+test-all: $(INFRA) browser
+	@$(MAKE) --no-print-directory -j4 --output-sync=target before-tests
 	$(call step,pytest: every layer,$(PYTEST))
+
+before-tests: lint typecheck imports build $(NODE)
 
 ## browser: Debian's Chromium and ChromeDriver for the browser walkthrough; when
 ##          missing (and apt-get can), installed in the background while the rest of

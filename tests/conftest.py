@@ -340,3 +340,14 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
         # spread over two workers, each would start its own stack (~8 s).
         if "/tests/e2e/" in path and "stack" in fixtures:
             item.add_marker(pytest.mark.xdist_group(f"e2e-{item.path.stem}"))
+    # The longest units first (the infra group, the bench's, the e2e stacks), the
+    # many short tests after: they fill the other worker meanwhile, and no worker
+    # is left alone with a long group at the end.
+    items.sort(key=_first)
+
+
+def _first(item: pytest.Item) -> int:
+    for rank, layer in enumerate(("infra", "bench", "e2e")):
+        if f"/tests/{layer}/" in str(item.path):
+            return rank
+    return 3
