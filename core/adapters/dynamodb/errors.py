@@ -10,6 +10,11 @@ from pynamodb.exceptions import PynamoDBException
 
 from core.application.errors import DependencyUnavailable
 
+# What a single write's failed condition says (``exc.cause_response_code`` of
+# pynamodb's PutError/UpdateError/DeleteError); a transaction says
+# "ConditionalCheckFailed" per item in its cancellation reasons instead.
+CONDITION_FAILED = "ConditionalCheckFailedException"
+
 
 @contextmanager
 def storage_errors() -> Iterator[None]:

@@ -14,7 +14,7 @@ from datetime import datetime, timedelta
 from pynamodb.constants import ALL_OLD
 from pynamodb.exceptions import DeleteError
 
-from core.adapters.dynamodb.errors import storage_errors
+from core.adapters.dynamodb.errors import CONDITION_FAILED, storage_errors
 from core.adapters.dynamodb.models import (
     OneTimeTokenItem,
     one_time_token_key,
@@ -22,7 +22,6 @@ from core.adapters.dynamodb.models import (
 )
 from core.application.ports import LinkGrant
 
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 TOKEN_BYTES = 32
 
 
@@ -61,7 +60,7 @@ class DynamoOneTimeTokens:
                     return_values=ALL_OLD,
                 )
             except DeleteError as exc:
-                if exc.cause_response_code == _CONDITION_FAILED:
+                if exc.cause_response_code == CONDITION_FAILED:
                     return None
                 raise
         attributes = response.get("Attributes")

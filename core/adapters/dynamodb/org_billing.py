@@ -14,7 +14,7 @@ from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
 from core.adapters.dynamodb.billing_attributes import billing_values
-from core.adapters.dynamodb.errors import storage_errors
+from core.adapters.dynamodb.errors import CONDITION_FAILED, storage_errors
 from core.adapters.dynamodb.models import (
     StripeEventItem,
     stripe_event_key,
@@ -37,7 +37,6 @@ from core.domain.organization import AuditEntry, Organization, OrganizationNotFo
 from core.domain.seats import SeatsExhausted
 
 _SEATED_KEYS = ("seated", "pk", "sk")
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def _billing_actions(org: Organization) -> list[Any]:
@@ -168,7 +167,7 @@ class DynamoOrgBillingStore:
                     condition=OrgItem.pk.exists() & (OrgItem.seats_used <= limit),
                 )
             except UpdateError as exc:
-                if exc.cause_response_code != _CONDITION_FAILED:
+                if exc.cause_response_code != CONDITION_FAILED:
                     raise
                 try:
                     item = OrgItem.get(org_pk(org_id), ORG_SK, consistent_read=True)
@@ -184,7 +183,7 @@ class DynamoOrgBillingStore:
                     condition=OrgItem.seat_hold == limit,
                 )
             except UpdateError as exc:
-                if exc.cause_response_code != _CONDITION_FAILED:
+                if exc.cause_response_code != CONDITION_FAILED:
                     raise
 
     def record_event(

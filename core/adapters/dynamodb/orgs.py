@@ -21,7 +21,7 @@ from pynamodb.expressions.condition import Condition
 from pynamodb.transactions import TransactWrite
 
 from core.adapters.dynamodb.billing_attributes import read_billing, write_billing
-from core.adapters.dynamodb.errors import storage_errors
+from core.adapters.dynamodb.errors import CONDITION_FAILED, storage_errors
 from core.adapters.dynamodb.models import table_connection
 from core.adapters.dynamodb.org_models import (
     INVITE_PREFIX,
@@ -780,7 +780,7 @@ class DynamoInvitationStore:
                     & (InvitationItem.status == InvitationStatus.PENDING.value),
                 )
             except UpdateError as exc:
-                if exc.cause_response_code == "ConditionalCheckFailedException":
+                if exc.cause_response_code == CONDITION_FAILED:
                     return None
                 raise
         return token
@@ -855,9 +855,7 @@ class DynamoAuditLog:
             try:
                 audit_item(entry).save(condition=AuditItem.pk.does_not_exist())
             except Exception as exc:
-                if getattr(exc, "cause_response_code", None) == (
-                    "ConditionalCheckFailedException"
-                ):
+                if getattr(exc, "cause_response_code", None) == CONDITION_FAILED:
                     raise ConcurrentUpdate() from None
                 raise
 

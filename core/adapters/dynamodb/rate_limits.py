@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pynamodb.exceptions import DoesNotExist, TransactWriteError, UpdateError
 from pynamodb.transactions import TransactWrite
 
-from core.adapters.dynamodb.errors import storage_errors
+from core.adapters.dynamodb.errors import CONDITION_FAILED, storage_errors
 from core.adapters.dynamodb.models import (
     RateCounterItem,
     rate_counter_key,
@@ -21,9 +21,8 @@ from core.adapters.dynamodb.models import (
 from core.application.errors import TooManyAttempts
 from core.application.ports import Hit, Limit
 
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 # A transaction's cancellation reasons name their codes without the suffix.
-_REASON_CONDITION_FAILED = "ConditionalCheckFailed"
+_REASONCONDITION_FAILED = "ConditionalCheckFailed"
 _REASON_CONFLICT = "TransactionConflict"
 # DynamoDB cancels a transaction that meets another in flight on one of its items;
 # a few more tries, after a short random pause (as AWS advises for conflicts), get
@@ -72,7 +71,7 @@ class DynamoRateLimiter:
                     | (RateCounterItem.hits < limit.max_hits),
                 )
             except UpdateError as exc:
-                if exc.cause_response_code != _CONDITION_FAILED:
+                if exc.cause_response_code != CONDITION_FAILED:
                     raise
                 raise TooManyAttempts(retry_after=retry_after(ends_at, now)) from None
         return Hit(limit=limit, key=key, counter=counter, window_ends_at=ends_at)
@@ -104,7 +103,7 @@ class DynamoRateLimiter:
                         for (_, _, _, ends_at), code in zip(
                             counters, codes, strict=False
                         )
-                        if code == _REASON_CONDITION_FAILED
+                        if code == _REASONCONDITION_FAILED
                     ]
                     if refused:
                         raise TooManyAttempts(
@@ -149,7 +148,7 @@ class DynamoRateLimiter:
                     condition=RateCounterItem.hits > 0,
                 )
             except UpdateError as exc:
-                if exc.cause_response_code != _CONDITION_FAILED:
+                if exc.cause_response_code != CONDITION_FAILED:
                     raise
 
     def clear(self, limit: Limit, key: str, now: datetime) -> None:

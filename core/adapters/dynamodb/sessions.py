@@ -10,7 +10,7 @@ from pynamodb.exceptions import DoesNotExist, UpdateError
 from pynamodb.expressions.update import Action
 from pynamodb.transactions import TransactWrite
 
-from core.adapters.dynamodb.errors import storage_errors
+from core.adapters.dynamodb.errors import CONDITION_FAILED, storage_errors
 from core.adapters.dynamodb.models import (
     RateCounterItem,
     SessionItem,
@@ -129,7 +129,7 @@ class DynamoSessionStore:
                     actions=[action], condition=SessionItem.id.exists()
                 )
             except UpdateError as exc:
-                if exc.cause_response_code != "ConditionalCheckFailedException":
+                if exc.cause_response_code != CONDITION_FAILED:
                     raise
 
     def delete(self, session_id: str) -> None:

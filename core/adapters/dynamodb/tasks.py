@@ -8,13 +8,11 @@ from typing import Any
 
 from pynamodb.exceptions import DoesNotExist, PutError, UpdateError
 
-from core.adapters.dynamodb.errors import storage_errors
+from core.adapters.dynamodb.errors import CONDITION_FAILED, storage_errors
 from core.adapters.dynamodb.models import TaskItem
 from core.application.errors import TaskExists
 from core.application.ports import Clock
 from core.domain.task import Task, TaskStatus
-
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 
 def _dump(value: dict[str, Any] | None) -> str | None:
@@ -74,7 +72,7 @@ class DynamoTaskStore:
             try:
                 item.save(condition=TaskItem.id.does_not_exist())
             except PutError as exc:
-                if exc.cause_response_code == _CONDITION_FAILED:
+                if exc.cause_response_code == CONDITION_FAILED:
                     raise TaskExists() from None
                 raise
 
@@ -107,7 +105,7 @@ class DynamoTaskStore:
                     condition=claimable & (TaskItem.expires_at > now),
                 )
             except UpdateError as exc:
-                if exc.cause_response_code == _CONDITION_FAILED:
+                if exc.cause_response_code == CONDITION_FAILED:
                     return None
                 raise
         return to_domain(item)
@@ -137,5 +135,5 @@ class DynamoTaskStore:
                     condition=TaskItem.attempts == task.attempts,
                 )
             except UpdateError as exc:
-                if exc.cause_response_code != _CONDITION_FAILED:
+                if exc.cause_response_code != CONDITION_FAILED:
                     raise

@@ -18,7 +18,7 @@ from pynamodb.transactions import TransactWrite
 
 from core.adapters.dynamodb import shards
 from core.adapters.dynamodb.billing_attributes import read_billing, write_billing
-from core.adapters.dynamodb.errors import storage_errors
+from core.adapters.dynamodb.errors import CONDITION_FAILED, storage_errors
 from core.adapters.dynamodb.models import (
     UniqueMarker,
     UserItem,
@@ -237,7 +237,7 @@ class DynamoUserRepository:
             try:
                 item.save()
             except (PutError, UpdateError) as exc:
-                if exc.cause_response_code == "ConditionalCheckFailedException":
+                if exc.cause_response_code == CONDITION_FAILED:
                     raise ConcurrentUpdate() from None
                 raise
         return replace(user, version=int(item.version))

@@ -24,7 +24,7 @@ from typing import Any, Protocol
 from pynamodb.exceptions import DeleteError, DoesNotExist, PutError, UpdateError
 
 from core.adapters.dynamodb import shards
-from core.adapters.dynamodb.errors import storage_errors
+from core.adapters.dynamodb.errors import CONDITION_FAILED, storage_errors
 from core.adapters.dynamodb.models import (
     LEGACY_USER_PARTITION,
     MigrationRecord,
@@ -34,7 +34,6 @@ from core.adapters.dynamodb.models import (
 LOCK_KEY = "MIGRATION#LOCK"
 LEASE = timedelta(minutes=15)
 _MODULE = re.compile(r"m(\d{4})_\w+")
-_CONDITION_FAILED = "ConditionalCheckFailedException"
 
 Checkpoint = dict[str, Any]
 Progress = Callable[[str], None]
@@ -127,7 +126,7 @@ class Lease:
                 )
                 return
             except PutError as exc:
-                if exc.cause_response_code != _CONDITION_FAILED:
+                if exc.cause_response_code != CONDITION_FAILED:
                     raise
         holder = _get(LOCK_KEY)
         until = holder.lease_until if holder else None
@@ -142,7 +141,7 @@ class Lease:
                 )
                 return
             except UpdateError as exc:
-                if exc.cause_response_code != _CONDITION_FAILED:
+                if exc.cause_response_code != CONDITION_FAILED:
                     raise
         # Silent past the deadline, and another run took over: stop, don't race it.
         raise MigrationLocked("this run lost the migration lock to another run")
@@ -155,7 +154,7 @@ class Lease:
                 )
             except DeleteError as exc:
                 # Lost the lease to another run already: nothing of ours to free.
-                if exc.cause_response_code != _CONDITION_FAILED:
+                if exc.cause_response_code != CONDITION_FAILED:
                     raise
 
 

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from pynamodb.exceptions import UpdateError
 
+from core.adapters.dynamodb.errors import CONDITION_FAILED
 from core.adapters.dynamodb.migrations import each_user
 from core.adapters.dynamodb.models import UserItem
 
@@ -35,7 +36,7 @@ def _backfill(user: UserItem) -> bool:
     except UpdateError as exc:
         # Set already (a rerun), or saved by the app meanwhile, which writes the
         # attribute: nothing left to do either way.
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if exc.cause_response_code != CONDITION_FAILED:
             raise
         return False
     return True

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING
 from pynamodb.exceptions import UpdateError
 
 from core.adapters.dynamodb import shards
+from core.adapters.dynamodb.errors import CONDITION_FAILED
 from core.adapters.dynamodb.migrations import each_user
 from core.adapters.dynamodb.models import UserItem
 
@@ -44,7 +45,7 @@ def _index_if_unverified(user: UserItem) -> bool:
         )
     except UpdateError as exc:
         # Verified, indexed or removed meanwhile: nothing left to do.
-        if exc.cause_response_code != "ConditionalCheckFailedException":
+        if exc.cause_response_code != CONDITION_FAILED:
             raise
         return False
     return True

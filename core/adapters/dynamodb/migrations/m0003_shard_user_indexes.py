@@ -16,6 +16,7 @@ from pynamodb.attributes import UnicodeAttribute
 from pynamodb.exceptions import UpdateError
 
 from core.adapters.dynamodb import shards
+from core.adapters.dynamodb.errors import CONDITION_FAILED
 from core.adapters.dynamodb.migrations import each_user
 from core.adapters.dynamodb.models import UserItem
 
@@ -53,7 +54,7 @@ def _move_to_shard(user: UserItem) -> bool:
                 add_version_condition=False,
             )
         except UpdateError as exc:
-            if exc.cause_response_code != "ConditionalCheckFailedException":
+            if exc.cause_response_code != CONDITION_FAILED:
                 raise
             continue
         moved = True
