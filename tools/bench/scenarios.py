@@ -636,11 +636,8 @@ class Scenarios:
             if action == "resume":
                 owner = self.stored(name)
                 self.container.cancel_org_subscription().execute(owner, org_id)
-            path = {
-                "portal": "portal",
-                "invoices": "invoices",
-                "change": "subscription/change",
-            }.get(action, f"subscription/{action}")
+            under = "" if action in ("portal", "invoices") else "subscription/"
+            path = f"{under}{action}"
             body = {"plan": CHANGE_TO, "interval": "month"}
             return Call(
                 f"org_billing_{action}",
